@@ -1,0 +1,1 @@
+"""Inventory API: products and an append-only stock movement ledger."""
