@@ -1,0 +1,1 @@
+"""HTTP handlers: the shared base, products and operations endpoints."""

@@ -1,0 +1,162 @@
+"""The base handler: request ids, JSON bodies and errors, limits, metrics and access logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any, ClassVar
+
+from tornado.web import HTTPError, RequestHandler
+
+from inventory_api.errors import ApiError
+from inventory_api.logs import request_id_var
+from inventory_api.state import AppState
+
+access_log = logging.getLogger("inventory_api.access")
+error_log = logging.getLogger("inventory_api.error")
+
+MAX_BODY_BYTES = 64 * 1024
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+BODY_METHODS = ("POST", "PATCH", "PUT")
+ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+class BaseHandler(RequestHandler):
+    """JSON in, JSON out; every error is {"error": {"code", "message", "details"?}}."""
+
+    # OpenAPI operation objects per implemented method; checked against the methods by openapi.py
+    operations: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def initialize(self, route: str = "unmatched") -> None:
+        """Per-request setup: the route label, the request id and the start time."""
+        self.route = route
+        self.started = time.monotonic()
+        supplied = self.request.headers.get("X-Request-ID", "")
+        self.request_id = supplied if REQUEST_ID_PATTERN.fullmatch(supplied) else uuid.uuid4().hex
+        request_id_var.set(self.request_id)
+        self.set_header("X-Request-ID", self.request_id)
+        self.state.in_flight += 1
+        self.state.metrics.in_flight.inc()
+
+    @property
+    def state(self) -> AppState:
+        """The application's shared state."""
+        state: AppState = self.application.settings["state"]
+        return state
+
+    def set_default_headers(self) -> None:
+        """JSON, never cached, never sniffed; the request id echoed back."""
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        if hasattr(self, "request_id"):
+            self.set_header("X-Request-ID", self.request_id)
+
+    def prepare(self) -> None:
+        """Limits that apply before any handler runs: body size and content type."""
+        if self.request.method not in BODY_METHODS:
+            return
+        if len(self.request.body) > MAX_BODY_BYTES:
+            raise ApiError(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+        content_type = self.request.headers.get("Content-Type", "")
+        media_type, _, params = content_type.partition(";")
+        charset = params.strip().lower()
+        if media_type.strip().lower() != "application/json" or charset not in (
+            "",
+            "charset=utf-8",
+        ):
+            raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
+
+    def json_body(self) -> Any:
+        """The parsed request body; 400 for anything that is not strict JSON."""
+        try:
+            text = self.request.body.decode("utf-8")
+            return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ApiError(
+                400, "malformed_json", "request body is not valid JSON", str(exc)
+            ) from None
+
+    def send_json(self, status: int, body: Any) -> None:
+        """Finish the request with `body` as JSON."""
+        self.set_status(status)
+        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error as JSON; never a stack trace in the body."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            body = exc.body()
+        else:
+            if isinstance(exc, HTTPError) and status_code < 500:
+                message = exc.log_message or self._reason
+            elif status_code >= 500:
+                message = "internal server error; quote the request id when reporting it"
+            else:
+                message = self._reason
+            body = {"error": {"code": ERROR_CODES.get(status_code, "error"), "message": message}}
+        if status_code >= 500:
+            body["error"]["request_id"] = self.request_id
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Client errors are not logged as failures; everything else is, with its traceback."""
+        if isinstance(value, HTTPError):
+            return
+        error_log.error(
+            "unhandled exception",
+            exc_info=(typ, value, tb),
+            extra={"method": self.request.method, "path": self.request.path},
+        )
+
+    def on_finish(self) -> None:
+        """Count the request and write the access log line."""
+        seconds = time.monotonic() - self.started
+        status = self.get_status()
+        self.state.in_flight -= 1
+        self.state.metrics.in_flight.dec()
+        self.state.metrics.observe(self.route, self.request.method or "", status, seconds)
+        access_log.info(
+            "request",
+            extra={
+                "method": self.request.method,
+                "path": self.request.path,
+                "route": self.route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "remote_ip": self.request.remote_ip,
+            },
+        )
+
+
+class NotFoundHandler(BaseHandler):
+    """Every unmatched path: a JSON 404 for any method."""
+
+    def prepare(self) -> None:
+        """Answer before any body checks apply."""
+        raise ApiError(404, "not_found", f"no route for {self.request.path}")

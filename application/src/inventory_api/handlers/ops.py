@@ -1,0 +1,98 @@
+"""Operational endpoints: liveness, readiness, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from inventory_api.errors import ApiError
+from inventory_api.handlers.base import BaseHandler
+
+STATUS_SCHEMA = {"$ref": "#/components/schemas/Status"}
+
+
+def _status(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": STATUS_SCHEMA}}}
+
+
+class HealthzHandler(BaseHandler):
+    """Liveness: the process answers; never touches the database."""
+
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "get": {
+            "operationId": "healthz",
+            "summary": "Liveness (no database access)",
+            "responses": {"200": _status("Alive")},
+        }
+    }
+
+    def get(self) -> None:
+        """Always 200 while the IOLoop runs."""
+        self.send_json(200, {"status": "ok"})
+
+
+class ReadyzHandler(BaseHandler):
+    """Readiness: the database answers within the timeout and the process is not draining."""
+
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "get": {
+            "operationId": "readyz",
+            "summary": "Readiness (database reachable, not shutting down)",
+            "responses": {
+                "200": _status("Ready"),
+                "503": {"$ref": "#/components/responses/Error503"},
+            },
+        }
+    }
+
+    async def get(self) -> None:
+        """200 when ready, else 503 with the reason."""
+        if self.state.shutting_down:
+            raise ApiError(503, "shutting_down", "the server is draining and will stop")
+        if not await self.state.database_ready():
+            raise ApiError(503, "database_unavailable", "the database did not answer in time")
+        self.send_json(200, {"status": "ready"})
+
+
+class MetricsHandler(BaseHandler):
+    """Prometheus text exposition of the private registry."""
+
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus metrics",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
+
+    def get(self) -> None:
+        """The current metric values."""
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(generate_latest(self.state.metrics.registry))
+
+
+class OpenApiHandler(BaseHandler):
+    """The OpenAPI 3.1 document, built from the route table at start."""
+
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {
+                "200": {
+                    "description": "OpenAPI 3.1 document",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    }
+
+    def get(self) -> None:
+        """The document."""
+        self.send_json(200, self.state.openapi)

@@ -1,0 +1,170 @@
+{{/* Chart name, overridable. */}}
+{{- define "inventory-api.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Resource name prefix: release-chart, unless one already contains the other (release
+"inventory" + chart "inventory-api" gives "inventory-api", not "inventory-inventory-api"). */}}
+{{- define "inventory-api.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else if hasPrefix (printf "%s-" .Release.Name) $name -}}
+{{- $name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels shared by the API pods and the migration pods (the database NetworkPolicy admits both). */}}
+{{- define "inventory-api.baseSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "inventory-api.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Labels that select the serving pods. */}}
+{{- define "inventory-api.selectorLabels" -}}
+{{ include "inventory-api.baseSelectorLabels" . }}
+app.kubernetes.io/component: api
+{{- end -}}
+
+{{/* Standard labels on every resource. */}}
+{{- define "inventory-api.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "inventory-api.baseSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | toString | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: inventory-platform
+{{- end -}}
+
+{{/* Image reference; `latest` and empty tags fail. */}}
+{{- define "inventory-api.image" -}}
+{{- $img := .Values.image -}}
+{{- if or (not $img.tag) (eq (toString $img.tag) "latest") -}}
+{{- fail (printf "image %s needs a pinned tag (not empty, not latest)" $img.repository) -}}
+{{- end -}}
+{{- $repo := $img.repository -}}
+{{- if $img.registry }}{{ $repo = printf "%s/%s" $img.registry $img.repository }}{{ end -}}
+{{- if $img.digest -}}
+{{- printf "%s:%s@%s" $repo (toString $img.tag) $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (toString $img.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* True ("true") when the Prometheus Operator objects should be rendered. */}}
+{{- define "inventory-api.monitoringEnabled" -}}
+{{- if and .Values.monitoring.enabled (or .Values.monitoring.forceCreate (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* Environment of the API and migration containers. */}}
+{{- define "inventory-api.env" -}}
+- name: PORT
+  value: {{ .Values.containerPort | quote }}
+- name: DATABASE_URL
+  value: {{ printf "postgresql+pg8000://%s@%s:%v/%s" .Values.database.user (tpl .Values.database.host .) .Values.database.port .Values.database.name | quote }}
+- name: DATABASE_PASSWORD_FILE
+  value: /run/secrets/database/password
+{{- range .Values.extraEnv }}
+- name: {{ .name }}
+  value: {{ .value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Volume carrying the database password file. Call with (dict "ctx" . "spc" NAME). */}}
+{{- define "inventory-api.passwordVolume" -}}
+- name: database-password
+{{- if .ctx.Values.database.keyVault.enabled }}
+  csi:
+    driver: secrets-store.csi.k8s.io
+    readOnly: true
+    volumeAttributes:
+      secretProviderClass: {{ .spc }}
+{{- else }}
+  secret:
+    secretName: {{ .ctx.Values.database.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .ctx.Values.database.secretKey }}
+        path: password
+{{- end }}
+{{- end -}}
+
+{{/* Restricted container security context. */}}
+{{- define "inventory-api.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurityContext.runAsUser }}
+runAsGroup: {{ .Values.podSecurityContext.runAsGroup }}
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Pod security context. */}}
+{{- define "inventory-api.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurityContext.runAsUser }}
+runAsGroup: {{ .Values.podSecurityContext.runAsGroup }}
+fsGroup: {{ .Values.podSecurityContext.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* SecretProviderClass body for Key Vault. Call with (dict "ctx" . "name" NAME "hook" BOOL). */}}
+{{- define "inventory-api.secretProviderClass" -}}
+{{- $kv := .ctx.Values.database.keyVault -}}
+apiVersion: secrets-store.csi.x-k8s.io/v1
+kind: SecretProviderClass
+metadata:
+  name: {{ .name }}
+  labels:
+    {{- include "inventory-api.labels" .ctx | nindent 4 }}
+  {{- if .hook }}
+  annotations:
+    helm.sh/hook: {{ .ctx.Values.migrations.hook }}
+    helm.sh/hook-weight: "-10"
+    helm.sh/hook-delete-policy: before-hook-creation
+  {{- end }}
+spec:
+  provider: azure
+  parameters:
+    usePodIdentity: "false"
+    clientID: {{ .ctx.Values.serviceAccount.clientId | quote }}
+    keyvaultName: {{ $kv.name | quote }}
+    tenantId: {{ $kv.tenantId | quote }}
+    objects: |
+      array:
+        - |
+          objectName: {{ $kv.objectName }}
+          objectType: secret
+          objectAlias: password
+{{- end -}}
+
+{{/* Consistency checks the schema cannot express. */}}
+{{- define "inventory-api.validate" -}}
+{{- if and .Values.autoscaling.enabled .Values.podDisruptionBudget.enabled -}}
+{{- if le (int .Values.autoscaling.minReplicas) (int .Values.podDisruptionBudget.minAvailable) -}}
+{{- fail (printf "autoscaling.minReplicas (%v) must be greater than podDisruptionBudget.minAvailable (%v), or no pod could ever be evicted" .Values.autoscaling.minReplicas .Values.podDisruptionBudget.minAvailable) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not .Values.autoscaling.enabled) .Values.podDisruptionBudget.enabled -}}
+{{- if le (int .Values.replicaCount) (int .Values.podDisruptionBudget.minAvailable) -}}
+{{- fail (printf "replicaCount (%v) must be greater than podDisruptionBudget.minAvailable (%v)" .Values.replicaCount .Values.podDisruptionBudget.minAvailable) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) -}}
+{{- fail "autoscaling.maxReplicas must be >= autoscaling.minReplicas" -}}
+{{- end -}}
+{{- if and .Values.database.keyVault.enabled (not .Values.serviceAccount.clientId) -}}
+{{- fail "database.keyVault.enabled needs serviceAccount.clientId (workload identity)" -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,91 @@
+{{/* Chart name, overridable. */}}
+{{- define "postgresql.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Resource name prefix: release-chart, unless the release name already contains the chart name. */}}
+{{- define "postgresql.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels that select the database pod (stable across upgrades). */}}
+{{- define "postgresql.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "postgresql.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: database
+{{- end -}}
+
+{{/* Standard labels on every resource. */}}
+{{- define "postgresql.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "postgresql.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: inventory-platform
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Image reference from {registry, repository, tag, digest}; `latest` and empty tags fail. Call with (dict "image" .Values.image). */}}
+{{- define "postgresql.image" -}}
+{{- $img := .image -}}
+{{- if or (not $img.tag) (eq (toString $img.tag) "latest") -}}
+{{- fail (printf "image %s needs a pinned tag (not empty, not latest)" $img.repository) -}}
+{{- end -}}
+{{- $repo := $img.repository -}}
+{{- if $img.registry }}{{ $repo = printf "%s/%s" $img.registry $img.repository }}{{ end -}}
+{{- if $img.digest -}}
+{{- printf "%s:%s@%s" $repo (toString $img.tag) $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (toString $img.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ServiceAccount of the backup jobs (and of the database pod when backup is enabled). */}}
+{{- define "postgresql.backupServiceAccountName" -}}
+{{- printf "%s-backup" (include "postgresql.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* ServiceAccount of the database pod. */}}
+{{- define "postgresql.serviceAccountName" -}}
+{{- if .Values.backup.enabled -}}
+{{- include "postgresql.backupServiceAccountName" . -}}
+{{- else if .Values.serviceAccount.create -}}
+{{- include "postgresql.fullname" . -}}
+{{- else -}}
+default
+{{- end -}}
+{{- end -}}
+
+{{/* True ("true") when the Prometheus Operator objects should be rendered. */}}
+{{- define "postgresql.monitoringEnabled" -}}
+{{- if and .Values.monitoring.enabled (or .Values.monitoring.forceCreate (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* Selector for this release's exporter series in alert expressions. */}}
+{{- define "postgresql.ruleSelector" -}}
+namespace="{{ .Release.Namespace }}", job="{{ include "postgresql.fullname" . }}-headless"
+{{- end -}}
+
+{{/* Password source check: exactly one of existingSecret or keyVault. */}}
+{{- define "postgresql.validatePassword" -}}
+{{- if and .Values.auth.existingSecret .Values.auth.keyVault.enabled -}}
+{{- fail "auth: set either auth.existingSecret or auth.keyVault.enabled, not both" -}}
+{{- end -}}
+{{- if not (or .Values.auth.existingSecret .Values.auth.keyVault.enabled) -}}
+{{- fail "auth: the password must come from auth.existingSecret or auth.keyVault (never inline)" -}}
+{{- end -}}
+{{- end -}}

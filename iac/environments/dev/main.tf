@@ -1,0 +1,209 @@
+# A thin root: it only wires modules together. Names and tags come from the conventions
+# module; every environment-specific value comes from terraform.tfvars.
+
+data "azurerm_client_config" "current" {}
+
+locals {
+  names = module.conventions.names
+  tags  = module.conventions.tags
+
+  private_dns_zones = {
+    key_vault = "privatelink.vaultcore.azure.net"
+    registry  = "privatelink.azurecr.io"
+    blob      = "privatelink.blob.core.windows.net"
+  }
+  dns_zone_ids = module.network.private_dns_zone_ids
+
+  firewall_ip_ranges = var.private_endpoints_enabled ? [] : var.ci_ip_ranges
+}
+
+module "conventions" {
+  source = "../../modules/conventions"
+
+  workload    = var.workload
+  environment = var.environment
+  location    = var.location
+  owner       = var.owner
+  cost_center = var.cost_center
+}
+
+module "resource_group" {
+  source = "../../modules/resource-group"
+
+  name                = local.names.resource_group
+  location            = var.location
+  delete_lock_enabled = var.resource_group_delete_lock
+  tags                = local.tags
+}
+
+module "network" {
+  source = "../../modules/network"
+
+  resource_group_name          = module.resource_group.name
+  location                     = var.location
+  names                        = local.names
+  address_space                = var.network.address_space
+  node_subnet_cidr             = var.network.node_subnet_cidr
+  private_endpoint_subnet_cidr = var.network.private_endpoint_subnet_cidr
+  private_dns_zones            = var.private_endpoints_enabled ? toset(values(local.private_dns_zones)) : toset([])
+  tags                         = local.tags
+}
+
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  resource_group_name   = module.resource_group.name
+  location              = var.location
+  names                 = local.names
+  log_retention_days    = var.monitoring.log_retention_days
+  daily_quota_gb        = var.monitoring.daily_quota_gb
+  alert_email_addresses = var.monitoring.alert_email_addresses
+  alert_severity        = var.monitoring.alert_severity
+  aks_cluster_id        = module.aks.id
+  tags                  = local.tags
+
+  diagnostic_targets = {
+    aks = {
+      resource_id    = module.aks.id
+      log_categories = ["kube-audit-admin", "guard", "cluster-autoscaler"]
+    }
+    key_vault = {
+      resource_id     = module.key_vault.id
+      category_groups = ["audit"]
+    }
+    registry = {
+      resource_id     = module.acr.id
+      category_groups = ["audit"]
+    }
+    backup_blobs = {
+      resource_id     = "${module.backup_storage.storage_account_id}/blobServices/default"
+      category_groups = ["audit"]
+    }
+  }
+}
+
+module "aks" {
+  source = "../../modules/aks"
+
+  resource_group_name             = module.resource_group.name
+  location                        = var.location
+  names                           = local.names
+  tenant_id                       = data.azurerm_client_config.current.tenant_id
+  admin_group_object_ids          = var.aks.admin_group_object_ids
+  kubernetes_version              = var.aks.kubernetes_version
+  sku_tier                        = var.aks.sku_tier
+  zones                           = var.aks.zones
+  node_subnet_id                  = module.network.node_subnet_id
+  system_pool                     = var.aks.system_pool
+  user_pool                       = var.aks.user_pool
+  private_cluster_enabled         = var.aks.private_cluster_enabled
+  api_server_authorized_ip_ranges = var.aks.private_cluster_enabled ? [] : var.ci_ip_ranges
+  automatic_upgrade_channel       = var.aks.automatic_upgrade_channel
+  node_os_upgrade_channel         = var.aks.node_os_upgrade_channel
+  maintenance_window              = var.aks.maintenance_window
+  log_analytics_workspace_id      = module.monitoring.log_analytics_workspace_id
+  monitor_workspace_id            = module.monitoring.monitor_workspace_id
+  tags                            = local.tags
+}
+
+module "acr" {
+  source = "../../modules/acr"
+
+  resource_group_name      = module.resource_group.name
+  location                 = var.location
+  name                     = local.names.container_registry
+  sku                      = var.acr.sku
+  zone_redundancy_enabled  = var.acr.zone_redundancy_enabled
+  georeplication_locations = var.acr.georeplication_locations
+  untagged_retention_days  = var.acr.untagged_retention_days
+  kubelet_object_id        = module.aks.kubelet_identity.object_id
+  tags                     = local.tags
+
+  private_endpoint = var.private_endpoints_enabled ? {
+    name                = "${local.names.private_endpoint_prefix}-registry"
+    subnet_id           = module.network.private_endpoint_subnet_id
+    private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.registry]
+  } : null
+}
+
+module "workload_identity" {
+  source = "../../modules/workload-identity"
+
+  resource_group_name = module.resource_group.name
+  location            = var.location
+  name_prefix         = local.names.workload_identity_prefix
+  oidc_issuer_url     = module.aks.oidc_issuer_url
+  tags                = local.tags
+
+  workloads = {
+    api = {
+      namespace       = var.kubernetes.namespace
+      service_account = var.kubernetes.api_service_account
+    }
+  }
+}
+
+module "key_vault" {
+  source = "../../modules/keyvault"
+
+  resource_group_name        = module.resource_group.name
+  location                   = var.location
+  name                       = local.names.key_vault
+  tenant_id                  = data.azurerm_client_config.current.tenant_id
+  soft_delete_retention_days = var.key_vault.soft_delete_retention_days
+  database_password_version  = var.key_vault.database_password_version
+  allowed_ip_ranges          = local.firewall_ip_ranges
+  node_subnet_id             = module.network.node_subnet_id
+  deployer_object_id         = data.azurerm_client_config.current.object_id
+  tags                       = local.tags
+
+  secret_reader_principal_ids = {
+    api = module.workload_identity.principal_ids["api"]
+  }
+
+  private_endpoint = var.private_endpoints_enabled ? {
+    name                = "${local.names.private_endpoint_prefix}-vault"
+    subnet_id           = module.network.private_endpoint_subnet_id
+    private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.key_vault]
+  } : null
+}
+
+module "backup_storage" {
+  source = "../../modules/backup-storage"
+
+  resource_group_name = module.resource_group.name
+  location            = var.location
+  environment         = var.environment
+  replication_type    = var.backup.replication_type
+  soft_delete_days    = var.backup.soft_delete_days
+  allowed_ip_ranges   = local.firewall_ip_ranges
+  node_subnet_id      = module.network.node_subnet_id
+  oidc_issuer_url     = module.aks.oidc_issuer_url
+  tags                = local.tags
+
+  names = {
+    storage_account  = local.names.backup_storage
+    identity         = local.names.backup_identity
+    private_endpoint = "${local.names.private_endpoint_prefix}-backup-blob"
+  }
+
+  immutability = {
+    period_days = var.backup.immutability_days
+    locked      = var.backup.immutability_locked
+  }
+
+  lifecycle_rules = {
+    cool_after_days            = var.backup.cool_after_days
+    delete_versions_after_days = var.backup.delete_versions_after_days
+  }
+
+  service_account = {
+    namespace = var.kubernetes.namespace
+    name      = var.kubernetes.backup_service_account
+  }
+
+  private_endpoint = var.private_endpoints_enabled ? {
+    subnet_id           = module.network.private_endpoint_subnet_id
+    private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.blob]
+  } : null
+}

@@ -1,0 +1,93 @@
+output "resource_group_name" {
+  description = "Resource group of the environment."
+  value       = module.resource_group.name
+}
+
+output "tags" {
+  description = "Tags every resource of the environment carries."
+  value       = local.tags
+}
+
+output "aks_cluster_name" {
+  description = "Name of the AKS cluster (az aks get-credentials --name)."
+  value       = module.aks.name
+}
+
+output "aks_oidc_issuer_url" {
+  description = "OIDC issuer of the cluster, trusted by the workload identities."
+  value       = module.aks.oidc_issuer_url
+}
+
+output "aks_zones" {
+  description = "Availability zones of the node pools."
+  value       = module.aks.zones
+}
+
+output "aks_private_cluster" {
+  description = "Whether the API server is private."
+  value       = module.aks.private_cluster
+}
+
+output "acr_login_server" {
+  description = "Registry login server, the prefix of every image reference."
+  value       = module.acr.login_server
+}
+
+output "key_vault_name" {
+  description = "Key Vault holding the database password (SecretProviderClass keyvaultName)."
+  value       = module.key_vault.name
+}
+
+output "database_password_secret_name" {
+  description = "Name of the Key Vault secret with the database password."
+  value       = module.key_vault.database_password_secret_name
+}
+
+output "api_identity_client_id" {
+  description = "Client ID for the API ServiceAccount's azure.workload.identity/client-id annotation."
+  value       = module.workload_identity.client_ids["api"]
+}
+
+output "backup_storage_account_name" {
+  description = "Storage account pgBackRest writes to."
+  value       = module.backup_storage.storage_account_name
+}
+
+output "backup_container_name" {
+  description = "Blob container pgBackRest writes to."
+  value       = module.backup_storage.container_name
+}
+
+output "backup_replication_type" {
+  description = "Replication of the backup account."
+  value       = module.backup_storage.replication_type
+}
+
+output "backup_identity_client_id" {
+  description = "Client ID for the backup ServiceAccount's azure.workload.identity/client-id annotation."
+  value       = module.backup_storage.identity_client_id
+}
+
+output "private_endpoints" {
+  description = "Which services are reachable only through private endpoints."
+  value = {
+    key_vault      = module.key_vault.private_endpoint_enabled
+    registry       = module.acr.private_endpoint_enabled
+    backup_storage = module.backup_storage.private_endpoint_enabled
+  }
+}
+
+output "log_analytics_workspace_id" {
+  description = "Log Analytics workspace of the environment."
+  value       = module.monitoring.log_analytics_workspace_id
+}
+
+output "monitor_workspace_id" {
+  description = "Azure Monitor workspace receiving managed Prometheus metrics."
+  value       = module.monitoring.monitor_workspace_id
+}
+
+output "alert_names" {
+  description = "Platform alerts of the environment."
+  value       = module.monitoring.alert_names
+}

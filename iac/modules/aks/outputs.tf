@@ -1,0 +1,38 @@
+output "id" {
+  description = "Resource ID of the cluster (scope for Azure RBAC role assignments and alerts)."
+  value       = azurerm_kubernetes_cluster.this.id
+}
+
+output "name" {
+  description = "Name of the cluster."
+  value       = azurerm_kubernetes_cluster.this.name
+}
+
+output "oidc_issuer_url" {
+  description = "OIDC issuer URL that federated identity credentials trust for workload identity."
+  value       = azurerm_kubernetes_cluster.this.oidc_issuer_url
+}
+
+output "kubelet_identity" {
+  description = "Kubelet identity (object_id for AcrPull, client_id for the nodes)."
+  value = {
+    id        = azurerm_user_assigned_identity.kubelet.id
+    client_id = azurerm_user_assigned_identity.kubelet.client_id
+    object_id = azurerm_user_assigned_identity.kubelet.principal_id
+  }
+}
+
+output "key_vault_secrets_provider_identity" {
+  description = "Identity the Key Vault CSI add-on uses when a SecretProviderClass does not use workload identity."
+  value       = azurerm_kubernetes_cluster.this.key_vault_secrets_provider[0].secret_identity[0]
+}
+
+output "zones" {
+  description = "Availability zones of the node pools."
+  value       = var.zones
+}
+
+output "private_cluster" {
+  description = "Whether the API server is reachable only privately."
+  value       = azurerm_kubernetes_cluster.this.private_cluster_enabled
+}

@@ -1,0 +1,39 @@
+output "names" {
+  description = "Resource names by purpose, following <abbreviation>-<workload>-<environment>-<region> (compact form where Azure forbids hyphens)."
+  value = {
+    resource_group           = "rg-${local.suffix}"
+    virtual_network          = "vnet-${local.suffix}"
+    node_subnet              = "snet-nodes-${local.suffix}"
+    private_endpoint_subnet  = "snet-pe-${local.suffix}"
+    node_nsg                 = "nsg-nodes-${local.suffix}"
+    private_endpoint_nsg     = "nsg-pe-${local.suffix}"
+    aks                      = "aks-${local.suffix}"
+    aks_dns_prefix           = "aks-${local.suffix}"
+    aks_node_resource_group  = "rg-aks-nodes-${local.suffix}"
+    aks_control_plane_id     = "id-aks-${local.suffix}"
+    aks_kubelet_id           = "id-kubelet-${local.suffix}"
+    container_registry       = "cr${local.compact}"
+    key_vault                = "kv-${local.suffix}"
+    log_analytics            = "log-${local.suffix}"
+    monitor_workspace        = "amw-${local.suffix}"
+    action_group             = "ag-${local.suffix}"
+    action_group_short       = substr("ag${var.workload}${var.environment}", 0, 12)
+    backup_storage           = "st${local.compact}bak"
+    backup_identity          = "id-backup-${local.suffix}"
+    workload_identity_prefix = "id-wl-${local.suffix}"
+    data_collection_endpoint = "dce-${local.suffix}"
+    data_collection_rule     = "dcr-${local.suffix}"
+    private_endpoint_prefix  = "pe-${local.suffix}"
+    alert_suffix             = local.suffix
+  }
+}
+
+output "tags" {
+  description = "The tags every resource carries: environment, owner, cost-center, managed-by and workload, plus extra_tags."
+  value       = merge(var.extra_tags, local.standard_tags)
+}
+
+output "region_code" {
+  description = "Three-letter code of the region used in names."
+  value       = local.region
+}

@@ -1,0 +1,83 @@
+locals {
+  private = var.private_endpoint != null
+}
+
+resource "azurerm_key_vault" "this" {
+  name                          = var.name
+  resource_group_name           = var.resource_group_name
+  location                      = var.location
+  tenant_id                     = var.tenant_id
+  sku_name                      = "standard"
+  rbac_authorization_enabled    = true
+  purge_protection_enabled      = true
+  soft_delete_retention_days    = var.soft_delete_retention_days
+  public_network_access_enabled = !local.private
+  tags                          = var.tags
+
+  network_acls {
+    default_action             = "Deny"
+    bypass                     = "AzureServices"
+    ip_rules                   = local.private ? [] : var.allowed_ip_ranges
+    virtual_network_subnet_ids = local.private ? [] : [var.node_subnet_id]
+  }
+}
+
+resource "azurerm_role_assignment" "deployer_secrets_officer" {
+  scope                = azurerm_key_vault.this.id
+  role_definition_name = "Key Vault Secrets Officer"
+  principal_id         = var.deployer_object_id
+}
+
+resource "azurerm_role_assignment" "secret_readers" {
+  for_each = var.secret_reader_principal_ids
+
+  scope                = azurerm_key_vault.this.id
+  role_definition_name = "Key Vault Secrets User"
+  principal_id         = each.value
+  principal_type       = "ServicePrincipal"
+}
+
+# Ephemeral + write-only: the password is generated during apply and sent to Key Vault, but it
+# never lands in the plan or the state file. Bump database_password_version to rotate it.
+ephemeral "random_password" "database" {
+  length           = 32
+  special          = true
+  override_special = "-_.~"
+  min_lower        = 2
+  min_upper        = 2
+  min_numeric      = 2
+  min_special      = 2
+}
+
+resource "azurerm_key_vault_secret" "database_password" {
+  name             = "database-password"
+  key_vault_id     = azurerm_key_vault.this.id
+  value_wo         = ephemeral.random_password.database.result
+  value_wo_version = var.database_password_version
+  content_type     = "text/plain; purpose=postgresql-application-password"
+  tags             = var.tags
+
+  depends_on = [azurerm_role_assignment.deployer_secrets_officer, azurerm_private_endpoint.this]
+}
+
+resource "azurerm_private_endpoint" "this" {
+  count = local.private ? 1 : 0
+
+  name                = var.private_endpoint.name
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  subnet_id           = var.private_endpoint.subnet_id
+  tags                = var.tags
+
+  private_service_connection {
+    name                           = "${var.private_endpoint.name}-connection"
+    private_connection_resource_id = azurerm_key_vault.this.id
+    subresource_names              = ["vault"]
+    is_manual_connection           = false
+  }
+
+  private_dns_zone_group {
+    name                 = "default"
+    private_dns_zone_ids = [var.private_endpoint.private_dns_zone_id]
+  }
+}

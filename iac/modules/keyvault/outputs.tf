@@ -1,0 +1,24 @@
+output "id" {
+  description = "Resource ID of the vault."
+  value       = azurerm_key_vault.this.id
+}
+
+output "name" {
+  description = "Name of the vault (the SecretProviderClass keyvaultName)."
+  value       = azurerm_key_vault.this.name
+}
+
+output "vault_uri" {
+  description = "Data-plane URI of the vault."
+  value       = azurerm_key_vault.this.vault_uri
+}
+
+output "database_password_secret_name" {
+  description = "Name of the secret that holds the database password (the value is never output)."
+  value       = azurerm_key_vault_secret.database_password.name
+}
+
+output "private_endpoint_enabled" {
+  description = "Whether the vault is reachable only through its private endpoint."
+  value       = local.private
+}

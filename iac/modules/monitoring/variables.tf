@@ -1,0 +1,129 @@
+variable "resource_group_name" {
+  type        = string
+  description = "Resource group that holds the workspaces, action group and alerts."
+}
+
+variable "location" {
+  type        = string
+  description = "Azure region of the workspaces and log alerts."
+}
+
+variable "names" {
+  type = object({
+    log_analytics      = string
+    monitor_workspace  = string
+    action_group       = string
+    action_group_short = string
+    alert_suffix       = string
+  })
+  description = "Names of the monitoring resources (from the conventions module)."
+
+  validation {
+    condition     = length(var.names.action_group_short) <= 12
+    error_message = "names.action_group_short must be at most 12 characters (an Azure limit)."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days Log Analytics keeps logs (30-730)."
+
+  validation {
+    condition     = var.log_retention_days >= 30 && var.log_retention_days <= 730
+    error_message = "log_retention_days must be between 30 and 730."
+  }
+}
+
+variable "daily_quota_gb" {
+  type        = number
+  description = "Daily ingestion cap in GB (-1 for none); a cost guard for non-production environments."
+  default     = -1
+
+  validation {
+    condition     = var.daily_quota_gb == -1 || var.daily_quota_gb >= 0.023
+    error_message = "daily_quota_gb must be -1 (no cap) or at least 0.023."
+  }
+}
+
+variable "alert_email_addresses" {
+  type        = list(string)
+  description = "Who the action group e-mails when an alert fires (the on-call distribution list)."
+
+  validation {
+    condition     = length(var.alert_email_addresses) > 0 && alltrue([for address in var.alert_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$", address))])
+    error_message = "alert_email_addresses must hold at least one e-mail address."
+  }
+}
+
+variable "alert_severity" {
+  type        = number
+  description = "Severity of the platform alerts (0 critical .. 4 verbose); prod pages at a higher severity than dev."
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2, 3, 4], var.alert_severity)
+    error_message = "alert_severity must be an integer from 0 to 4."
+  }
+}
+
+variable "aks_cluster_id" {
+  type        = string
+  description = "Cluster the node-pressure metric alerts and control-plane diagnostics watch."
+}
+
+variable "node_pressure_thresholds" {
+  type = object({
+    cpu_percent    = number
+    memory_percent = number
+    disk_percent   = number
+  })
+  description = "Average node utilisation (percent over 15 minutes) above which the node-pressure alerts fire."
+  default = {
+    cpu_percent    = 85
+    memory_percent = 85
+    disk_percent   = 80
+  }
+
+  validation {
+    condition     = alltrue([for value in values(var.node_pressure_thresholds) : value > 0 && value <= 100])
+    error_message = "node_pressure_thresholds values must be percentages in (0, 100]."
+  }
+}
+
+variable "pod_restart_threshold" {
+  type        = number
+  description = "Container restarts within 15 minutes, per pod, above which the pod-restart alert fires."
+  default     = 3
+
+  validation {
+    condition     = var.pod_restart_threshold >= 1
+    error_message = "pod_restart_threshold must be at least 1."
+  }
+}
+
+variable "backup_job_prefix" {
+  type        = string
+  description = "Name prefix of the Kubernetes Jobs that run database backups (their failure raises the failed-backup alert)."
+  default     = "pgbackrest"
+}
+
+variable "diagnostic_targets" {
+  type = map(object({
+    resource_id     = string
+    log_categories  = optional(list(string), [])
+    category_groups = optional(list(string), [])
+  }))
+  description = "Resources whose diagnostic logs go to Log Analytics, keyed by a stable name; list explicit categories or category groups (e.g. audit)."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for target in values(var.diagnostic_targets) : length(target.log_categories) + length(target.category_groups) > 0])
+    error_message = "Every diagnostic target needs at least one log category or category group."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags for every resource (from the conventions module)."
+}

@@ -1,0 +1,106 @@
+resource "azurerm_virtual_network" "this" {
+  name                = var.names.virtual_network
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  address_space       = [var.address_space]
+  tags                = var.tags
+}
+
+# Azure CNI overlay: pods get addresses from the cluster's pod CIDR, so this subnet only
+# needs room for nodes (and surge nodes during upgrades).
+resource "azurerm_subnet" "nodes" {
+  name                            = var.names.node_subnet
+  resource_group_name             = var.resource_group_name
+  virtual_network_name            = azurerm_virtual_network.this.name
+  address_prefixes                = [var.node_subnet_cidr]
+  default_outbound_access_enabled = false
+
+  # Pods reach storage and Key Vault firewalls through service endpoints where an environment
+  # has no private endpoints.
+  service_endpoint {
+    service = "Microsoft.Storage"
+  }
+
+  service_endpoint {
+    service = "Microsoft.KeyVault"
+  }
+}
+
+resource "azurerm_subnet" "private_endpoints" {
+  name                              = var.names.private_endpoint_subnet
+  resource_group_name               = var.resource_group_name
+  virtual_network_name              = azurerm_virtual_network.this.name
+  address_prefixes                  = [var.private_endpoint_subnet_cidr]
+  default_outbound_access_enabled   = false
+  private_endpoint_network_policies = "Enabled"
+}
+
+# AKS manages its own rules on the node resource group; the subnet NSG keeps Azure's default
+# deny-from-internet and is where the team adds explicit rules.
+resource "azurerm_network_security_group" "nodes" {
+  name                = var.names.node_nsg
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  tags                = var.tags
+}
+
+# Private endpoints only ever answer HTTPS from inside the virtual network.
+resource "azurerm_network_security_group" "private_endpoints" {
+  name                = var.names.private_endpoint_nsg
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  tags                = var.tags
+
+  security_rule {
+    name                       = "allow-vnet-https-inbound"
+    priority                   = 100
+    direction                  = "Inbound"
+    access                     = "Allow"
+    protocol                   = "Tcp"
+    source_port_range          = "*"
+    destination_port_range     = "443"
+    source_address_prefix      = "VirtualNetwork"
+    destination_address_prefix = "VirtualNetwork"
+  }
+
+  security_rule {
+    name                       = "deny-all-inbound"
+    priority                   = 4096
+    direction                  = "Inbound"
+    access                     = "Deny"
+    protocol                   = "*"
+    source_port_range          = "*"
+    destination_port_range     = "*"
+    source_address_prefix      = "*"
+    destination_address_prefix = "*"
+  }
+}
+
+resource "azurerm_subnet_network_security_group_association" "nodes" {
+  subnet_id                 = azurerm_subnet.nodes.id
+  network_security_group_id = azurerm_network_security_group.nodes.id
+}
+
+resource "azurerm_subnet_network_security_group_association" "private_endpoints" {
+  subnet_id                 = azurerm_subnet.private_endpoints.id
+  network_security_group_id = azurerm_network_security_group.private_endpoints.id
+}
+
+resource "azurerm_private_dns_zone" "this" {
+  for_each = var.private_dns_zones
+
+  name                = each.value
+  resource_group_name = var.resource_group_name
+  tags                = var.tags
+}
+
+resource "azurerm_private_dns_zone_virtual_network_link" "this" {
+  for_each = var.private_dns_zones
+
+  name                  = "link-${var.names.virtual_network}"
+  resource_group_name   = var.resource_group_name
+  private_dns_zone_name = azurerm_private_dns_zone.this[each.key].name
+  virtual_network_id    = azurerm_virtual_network.this.id
+  registration_enabled  = false
+  tags                  = var.tags
+}

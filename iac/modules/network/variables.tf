@@ -1,0 +1,67 @@
+variable "resource_group_name" {
+  type        = string
+  description = "Resource group that holds the network."
+}
+
+variable "location" {
+  type        = string
+  description = "Azure region of the network."
+}
+
+variable "names" {
+  type = object({
+    virtual_network         = string
+    node_subnet             = string
+    private_endpoint_subnet = string
+    node_nsg                = string
+    private_endpoint_nsg    = string
+  })
+  description = "Names of the network resources (from the conventions module)."
+}
+
+variable "address_space" {
+  type        = string
+  description = "CIDR of the virtual network, e.g. 10.10.0.0/16."
+
+  validation {
+    condition     = can(cidrhost(var.address_space, 0)) && tonumber(split("/", var.address_space)[1]) <= 24
+    error_message = "address_space must be an IPv4 CIDR of /24 or larger, e.g. 10.10.0.0/16."
+  }
+}
+
+variable "node_subnet_cidr" {
+  type        = string
+  description = "CIDR of the AKS node subnet, inside address_space. With Azure CNI overlay only nodes take addresses here."
+
+  validation {
+    condition     = can(cidrhost(var.node_subnet_cidr, 0)) && tonumber(split("/", var.node_subnet_cidr)[1]) <= 26
+    error_message = "node_subnet_cidr must be an IPv4 CIDR of /26 or larger (room for nodes and surge during upgrades)."
+  }
+}
+
+variable "private_endpoint_subnet_cidr" {
+  type        = string
+  description = "CIDR of the private-endpoint subnet, inside address_space."
+
+  validation {
+    condition     = can(cidrhost(var.private_endpoint_subnet_cidr, 0)) && tonumber(split("/", var.private_endpoint_subnet_cidr)[1]) <= 28
+    error_message = "private_endpoint_subnet_cidr must be an IPv4 CIDR of /28 or larger."
+  }
+}
+
+variable "private_dns_zones" {
+  type        = set(string)
+  description = "Private DNS zones to create and link to the network, one per private-endpoint service (empty when the environment uses no private endpoints)."
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for zone in var.private_dns_zones : startswith(zone, "privatelink.")])
+    error_message = "private_dns_zones must be privatelink.* zones, e.g. privatelink.vaultcore.azure.net."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags for every resource (from the conventions module)."
+}

@@ -1,0 +1,20 @@
+# One identity per workload: a compromised pod can only act as its own workload, and each
+# identity's permissions are granted where the resource lives (e.g. the keyvault module).
+resource "azurerm_user_assigned_identity" "this" {
+  for_each = var.workloads
+
+  name                = "${var.name_prefix}-${each.key}"
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  tags                = var.tags
+}
+
+resource "azurerm_federated_identity_credential" "this" {
+  for_each = var.workloads
+
+  name                      = "${each.value.namespace}-${each.value.service_account}"
+  user_assigned_identity_id = azurerm_user_assigned_identity.this[each.key].id
+  audience                  = ["api://AzureADTokenExchange"]
+  issuer                    = var.oidc_issuer_url
+  subject                   = "system:serviceaccount:${each.value.namespace}:${each.value.service_account}"
+}

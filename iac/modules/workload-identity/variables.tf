@@ -1,0 +1,45 @@
+variable "resource_group_name" {
+  type        = string
+  description = "Resource group that holds the identities."
+}
+
+variable "location" {
+  type        = string
+  description = "Azure region of the identities."
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of the identity names (from the conventions module); the map key is appended."
+}
+
+variable "oidc_issuer_url" {
+  type        = string
+  description = "OIDC issuer of the AKS cluster, trusted by every federated credential."
+}
+
+variable "workloads" {
+  type = map(object({
+    namespace       = string
+    service_account = string
+  }))
+  description = "Workloads that get an Entra ID identity, keyed by a short name (e.g. api): the ServiceAccount allowed to use it."
+
+  validation {
+    condition     = alltrue([for key in keys(var.workloads) : can(regex("^[a-z][a-z0-9-]{0,23}$", key))])
+    error_message = "workloads keys must be 1-24 lowercase letters, digits and hyphens, starting with a letter."
+  }
+
+  validation {
+    condition = alltrue([
+      for workload in values(var.workloads) :
+      can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", workload.namespace)) && can(regex("^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", workload.service_account))
+    ])
+    error_message = "workloads namespace and service_account must be valid Kubernetes names."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags for every resource (from the conventions module)."
+}

@@ -1,0 +1,55 @@
+"""Scheduled backup (the backup CronJobs): stanza-create, archive check, backup, retention.
+
+Runs outside the database pod: with BACKUP_PG_HOST set it reaches the database files through
+pgBackRest's TLS server (role `client`); without it, it runs next to the data (role `db`).
+Expiry per the retention settings happens at the end of every backup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from dbops import pgbackrest_conf
+from dbops.common import OpsError, job_main
+from dbops.pgbackrest import PgBackRest
+
+TYPES = ("full", "diff", "incr")
+
+
+def backup(backup_type: str) -> dict[str, Any]:
+    """Take one backup and return what the job report needs."""
+    role = "client" if os.environ.get("BACKUP_PG_HOST") else "db"
+    rest = PgBackRest(pgbackrest_conf.write(role))
+    rest("stanza-create", what="creating or validating the stanza (pgbackrest stanza-create)")
+    rest("check", what="checking WAL archiving end to end (pgbackrest check)")
+    started = time.monotonic()
+    rest("backup", f"--type={backup_type}", what=f"{backup_type} backup (pgbackrest backup)")
+    seconds = time.monotonic() - started
+    backups = rest.info().get("backup", [])
+    if not backups:
+        raise OpsError("the backup reported success but the repository lists no backup")
+    latest = backups[-1]
+    return {
+        "type": backup_type,
+        "label": latest["label"],
+        "seconds": round(seconds, 2),
+        "database_bytes": latest["info"]["size"],
+        "repository_bytes": latest["info"]["repository"]["delta"],
+        "backups_retained": len(backups),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: `python3 -m dbops.backup --type full|diff|incr`."""
+    parser = argparse.ArgumentParser(description="Take a pgBackRest backup and record it.")
+    parser.add_argument("--type", choices=TYPES, required=True)
+    args = parser.parse_args(argv)
+    return job_main(f"backup-{args.type}", lambda: backup(args.type))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

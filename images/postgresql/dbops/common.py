@@ -1,0 +1,142 @@
+"""Shared plumbing: settings from the environment, subprocesses with precise errors, job records.
+
+Every job records its outcome in `dbops.job_runs` of the primary database, which is where the
+exporter reads "last successful backup/drill" from: the alerts then need no extra component.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS dbops;
+CREATE TABLE IF NOT EXISTS dbops.heartbeat (
+    beat_at timestamptz PRIMARY KEY DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS dbops.job_runs (
+    id bigserial PRIMARY KEY,
+    job text NOT NULL,
+    started_at timestamptz NOT NULL,
+    finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    succeeded boolean NOT NULL,
+    detail jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS job_runs_job_finished ON dbops.job_runs (job, finished_at);
+GRANT USAGE ON SCHEMA dbops TO pg_monitor;
+GRANT SELECT ON ALL TABLES IN SCHEMA dbops TO pg_monitor;
+"""
+
+
+class OpsError(Exception):
+    """A failure with a message precise enough to act on; the job exits non-zero with it."""
+
+
+def setting(name: str, default: str | None = None) -> str:
+    """An environment setting; a missing required one is an OpsError naming the variable."""
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise OpsError(f"environment variable {name} is required but not set")
+    return value
+
+
+def int_setting(name: str, default: int, minimum: int = 0) -> int:
+    """An integer environment setting with a lower bound."""
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise OpsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise OpsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def run(
+    args: Sequence[str],
+    what: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 3600,
+) -> str:
+    """Run a command; on failure raise OpsError with `what` and the tail of its output."""
+    try:
+        result = subprocess.run(
+            list(args),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=dict(env) if env is not None else None,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise OpsError(f"{what}: {args[0]} is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise OpsError(f"{what}: timed out after {timeout:.0f} s") from None
+    if result.returncode != 0:
+        output = (result.stderr.strip() + "\n" + result.stdout.strip()).strip()
+        raise OpsError(f"{what} failed (exit {result.returncode}): {output[-1500:]}")
+    return result.stdout
+
+
+def psql(sql: str, what: str, env: Mapping[str, str] | None = None) -> list[list[str]]:
+    """Run SQL through psql (libpq settings from `env`); rows as lists of strings."""
+    out = run(
+        ["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-f", "-"],
+        what,
+        env=env,
+        stdin=sql,
+        timeout=120,
+    )
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def sql_literal(value: str) -> str:
+    """Quote a string as an SQL literal (standard_conforming_strings is on since 9.1)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def record_job(job: str, started: float, succeeded: bool, detail: Mapping[str, Any]) -> None:
+    """Store a job outcome in the primary (libpq PG* variables); skipped when PGHOST is unset."""
+    if not os.environ.get("PGHOST"):
+        return
+    sql = (
+        SCHEMA_SQL
+        + "INSERT INTO dbops.job_runs (job, started_at, succeeded, detail) VALUES ("
+        + f"{sql_literal(job)}, to_timestamp({started:.6f}), {str(succeeded).lower()}, "
+        + f"{sql_literal(json.dumps(detail, sort_keys=True))}::jsonb);"
+    )
+    psql(sql, f"recording the {job} result in dbops.job_runs")
+
+
+def job_main(job: str, body: Callable[[], dict[str, Any]]) -> int:
+    """Run a job body: print its JSON report, record the outcome, exit 1 with the reason on error."""
+    started = time.time()
+    try:
+        report = body()
+    except OpsError as error:
+        report = {"job": job, "status": "failed", "error": str(error)}
+        print(json.dumps(report, sort_keys=True))
+        print(f"ERROR: {job}: {error}", file=sys.stderr)
+        try:
+            record_job(job, started, False, report)
+        except OpsError as record_error:
+            print(f"ERROR: {record_error}", file=sys.stderr)
+        return 1
+    report = {"job": job, "status": "ok", **report}
+    print(json.dumps(report, sort_keys=True))
+    try:
+        record_job(job, started, True, report)
+    except OpsError as error:
+        print(f"ERROR: {job} succeeded but its result was not recorded: {error}", file=sys.stderr)
+        return 2
+    return 0

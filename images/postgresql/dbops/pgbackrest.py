@@ -1,0 +1,47 @@
+"""Thin wrapper around the pgbackrest CLI: one config file, JSON `info`, precise errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dbops.common import OpsError, run, setting
+
+
+class PgBackRest:
+    """pgbackrest bound to a rendered config file and the stanza."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.stanza = setting("BACKUP_STANZA", "main")
+
+    def __call__(self, command: str, *options: str, what: str | None = None) -> str:
+        """Run `pgbackrest COMMAND OPTIONS`; raise OpsError saying what failed."""
+        return run(
+            ["pgbackrest", f"--config={self.config}", f"--stanza={self.stanza}", *options, command],
+            what or f"pgbackrest {command}",
+        )
+
+    def info(self) -> dict[str, Any]:
+        """The stanza's `info` document; OpsError when the repository is unusable."""
+        raw = self("info", "--output=json", what="reading the repository (pgbackrest info)")
+        try:
+            stanzas: list[dict[str, Any]] = json.loads(raw)
+        except json.JSONDecodeError:
+            raise OpsError(f"pgbackrest info returned no JSON: {raw[:300]}") from None
+        if not stanzas:
+            raise OpsError(f"stanza {self.stanza} not found in the repository")
+        info = stanzas[0]
+        status = info.get("status", {})
+        if status.get("code") != 0:
+            details = [
+                repo.get("status", {}).get("message", "")
+                for repo in info.get("repo", [])
+                if repo.get("status", {}).get("code") != 0
+            ]
+            raise OpsError(
+                f"repository unusable for stanza {self.stanza}: {status.get('message', status)}"
+                + "".join(f"; {detail}" for detail in details if detail)
+            )
+        return info

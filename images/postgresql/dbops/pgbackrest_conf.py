@@ -1,0 +1,149 @@
+"""Render pgbackrest.conf from environment variables, for the three places pgBackRest runs.
+
+Roles:
+- `db`: inside the database pod (archive-push, and the TLS server the CronJobs talk to).
+- `client`: a backup CronJob; reaches the database files only through the TLS server
+  (`pg1-host-type=tls`), so no job ever needs `kubectl exec` into the database pod.
+- `drill`: a restore drill; restores into its own throwaway data directory.
+
+Secrets never go into the file: pgBackRest reads the storage key from the environment
+variable PGBACKREST_REPO1_AZURE_KEY (a shared key locally, a SAS token otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from dbops.common import OpsError, int_setting, setting
+
+ROLES = ("db", "client", "drill")
+KEY_TYPES = ("shared", "sas")
+DEFAULT_PGDATA = "/var/lib/postgresql/data/pgdata"
+
+
+def _repo_options() -> list[str]:
+    key_type = setting("BACKUP_AZURE_KEY_TYPE", "shared")
+    if key_type not in KEY_TYPES:
+        raise OpsError(
+            f"BACKUP_AZURE_KEY_TYPE must be one of {', '.join(KEY_TYPES)} (pgBackRest 2.45 has "
+            f"no managed-identity type; workload identity hands it a SAS), got {key_type!r}"
+        )
+    if not os.environ.get("PGBACKREST_REPO1_AZURE_KEY"):
+        raise OpsError("PGBACKREST_REPO1_AZURE_KEY (storage key or SAS token) is not set")
+    uri_style = setting("BACKUP_AZURE_URI_STYLE", "host")
+    if uri_style not in ("host", "path"):
+        raise OpsError(f"BACKUP_AZURE_URI_STYLE must be host or path, got {uri_style!r}")
+    lines = [
+        "repo1-type=azure",
+        f"repo1-azure-account={setting('BACKUP_AZURE_ACCOUNT')}",
+        f"repo1-azure-container={setting('BACKUP_AZURE_CONTAINER')}",
+        f"repo1-azure-key-type={key_type}",
+        f"repo1-azure-endpoint={setting('BACKUP_AZURE_ENDPOINT', 'blob.core.windows.net')}",
+        f"repo1-azure-uri-style={uri_style}",
+        f"repo1-path={setting('BACKUP_REPO_PATH', '/pgbackrest')}",
+        f"repo1-retention-full={int_setting('BACKUP_RETENTION_FULL', 2, minimum=1)}",
+        f"repo1-retention-diff={int_setting('BACKUP_RETENTION_DIFF', 7, minimum=1)}",
+        "repo1-retention-full-type=count",
+    ]
+    if host := os.environ.get("BACKUP_AZURE_STORAGE_HOST"):
+        lines.append(f"repo1-storage-host={host}")
+    if os.environ.get("BACKUP_AZURE_STORAGE_PORT"):
+        lines.append(f"repo1-storage-port={int_setting('BACKUP_AZURE_STORAGE_PORT', 443, 1)}")
+    if ca_file := os.environ.get("BACKUP_STORAGE_CA_FILE"):
+        lines.append(f"repo1-storage-ca-file={ca_file}")
+    return lines
+
+
+def _tls_files(prefix: str) -> list[str]:
+    tls_dir = Path(setting("BACKUP_TLS_DIR", "/etc/pgbackrest/tls"))
+    return [
+        f"{prefix}-cert-file={tls_dir / 'tls.crt'}",
+        f"{prefix}-key-file={tls_dir / 'tls.key'}",
+        f"{prefix}-ca-file={tls_dir / 'ca.crt'}",
+    ]
+
+
+def render(role: str) -> str:
+    """The pgbackrest.conf text for `role`; raises OpsError naming any bad setting."""
+    if role not in ROLES:
+        raise OpsError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    stanza = setting("BACKUP_STANZA", "main")
+    tmp = setting("BACKUP_TMP_DIR", "/tmp")
+    global_lines = [
+        *_repo_options(),
+        f"process-max={int_setting('BACKUP_PROCESS_MAX', 2, minimum=1)}",
+        f"compress-type={setting('BACKUP_COMPRESS_TYPE', 'lz4')}",
+        "start-fast=y",
+        "delta=y",
+        f"lock-path={tmp}/pgbackrest-lock",
+        f"log-path={tmp}",
+        "log-level-file=off",
+        "log-level-console=info",
+        "log-timestamp=n",
+    ]
+    stanza_lines = [f"pg1-port={int_setting('PGPORT', 5432, minimum=1)}"]
+    if role == "db":
+        global_lines += [
+            "archive-async=y",
+            f"spool-path={setting('BACKUP_SPOOL_PATH', '/var/spool/pgbackrest')}",
+            f"archive-push-queue-max={setting('BACKUP_ARCHIVE_QUEUE_MAX', '4GiB')}",
+        ]
+        if os.environ.get("BACKUP_TLS_SERVER", "") == "true":
+            global_lines += [
+                "tls-server-address=*",
+                f"tls-server-port={int_setting('BACKUP_TLS_PORT', 8432, minimum=1)}",
+                f"tls-server-auth={setting('BACKUP_TLS_CLIENT_CN', 'pgbackrest-client')}={stanza}",
+                *_tls_files("tls-server"),
+            ]
+        stanza_lines += [
+            f"pg1-path={setting('PGDATA', DEFAULT_PGDATA)}",
+            f"pg1-socket-path={setting('BACKUP_PG_SOCKET', '/var/run/postgresql')}",
+        ]
+    elif role == "client":
+        stanza_lines += [
+            f"pg1-host={setting('BACKUP_PG_HOST')}",
+            "pg1-host-type=tls",
+            f"pg1-host-port={int_setting('BACKUP_TLS_PORT', 8432, minimum=1)}",
+            *_tls_files("pg1-host"),
+            f"pg1-path={setting('PGDATA', DEFAULT_PGDATA)}",
+            f"pg1-socket-path={setting('BACKUP_PG_SOCKET', '/var/run/postgresql')}",
+        ]
+    else:
+        stanza_lines += [f"pg1-path={setting('DRILL_DATA_DIR')}"]
+    return (
+        "[global]\n"
+        + "\n".join(global_lines)
+        + f"\n\n[{stanza}]\n"
+        + "\n".join(stanza_lines)
+        + "\n"
+    )
+
+
+def write(role: str, path: Path | None = None) -> Path:
+    """Render and write the file (mode 0600); returns its path."""
+    target = path or Path(setting("BACKUP_CONFIG", "/tmp/pgbackrest/pgbackrest.conf"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render(role))
+    target.chmod(0o600)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: `python3 -m dbops.pgbackrest_conf --role db [--output FILE]`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--role", choices=ROLES, required=True)
+    parser.add_argument("--output", type=Path, help="default: $BACKUP_CONFIG")
+    args = parser.parse_args(argv)
+    try:
+        print(write(args.role, args.output))
+    except OpsError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Shared pipeline machinery: command runner, stage context, JUnit and Markdown reports."""

@@ -1,0 +1,116 @@
+"""Where the deploy stages find their cluster, ingress and image store, per target.
+
+Local target: the single-node cluster of `make cluster-up` (issue 8) keeps its state in
+`.state/localcluster/`; any other cluster can be named with KUBECONFIG (plus INGRESS_URL and
+CONTAINERD_ADDRESS). Azure target: Jenkins fetches AKS credentials into KUBECONFIG and names
+the environment's registry in ACR_LOGIN_SERVER and the public address in INGRESS_URL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.core.stage import StageContext
+
+LOCAL_STATE = Path(".state/localcluster")
+"""The local cluster harness's state directory, relative to the repository root."""
+
+RELEASE = "inventory-platform"
+NAMESPACE = "inventory"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A cluster the pipeline can deploy to and test."""
+
+    kubeconfig: Path
+    target: str
+
+    def env(self) -> dict[str, str]:
+        """Variables that point kubectl, helm and the smoke tests at this cluster."""
+        return {"KUBECONFIG": str(self.kubeconfig)}
+
+
+def find_cluster(ctx: StageContext) -> Cluster:
+    """The target's cluster, or block the pipeline saying what is missing and how to get it."""
+    explicit = os.environ.get("KUBECONFIG")
+    if ctx.options.target == "azure":
+        if not explicit:
+            ctx.fail(
+                "KUBECONFIG is not set: on the azure target Jenkins writes it with "
+                "`az aks get-credentials` + `kubelogin convert-kubeconfig -l workloadidentity`"
+            )
+        return Cluster(Path(explicit), "azure")
+    kubeconfig = Path(explicit) if explicit else ctx.root / LOCAL_STATE / "kubeconfig"
+    if not kubeconfig.is_file():
+        ctx.block(
+            f"no local cluster: {_shown(ctx, kubeconfig)} does not exist; run `make cluster-up` "
+            "(issue 8), or point KUBECONFIG at a running cluster"
+        )
+    return Cluster(kubeconfig, "local")
+
+
+def ingress_url(ctx: StageContext) -> str:
+    """The public address of the API: INGRESS_URL, or the local harness's ingress-url file."""
+    explicit = os.environ.get("INGRESS_URL")
+    if explicit:
+        return explicit
+    recorded = ctx.root / LOCAL_STATE / "ingress-url"
+    if ctx.options.target != "local" or not recorded.is_file():
+        ctx.block(
+            f"no ingress address: set INGRESS_URL, or on the local target let `make cluster-up` "
+            f"(issue 8) write {_shown(ctx, recorded)}"
+        )
+    return recorded.read_text(encoding="utf-8").strip()
+
+
+def containerd_address(ctx: StageContext) -> str:
+    """The local cluster's containerd socket that images are imported into."""
+    explicit = os.environ.get("CONTAINERD_ADDRESS")
+    socket = Path(explicit) if explicit else ctx.root / LOCAL_STATE / "containerd.sock"
+    if not socket.exists():
+        ctx.block(
+            f"no containerd socket for the local cluster at {_shown(ctx, socket)}: run "
+            "`make cluster-up` (issue 8), or set CONTAINERD_ADDRESS"
+        )
+    return str(socket)
+
+
+def registry(ctx: StageContext) -> str:
+    """The environment's container registry (ACR login server) on the azure target."""
+    server = os.environ.get("ACR_LOGIN_SERVER")
+    if not server:
+        ctx.fail(
+            f"ACR_LOGIN_SERVER is not set: Jenkins sets it to the {ctx.deploy_env} registry "
+            "(terraform output acr_login_server) and logs podman in with `az acr login`"
+        )
+    return server
+
+
+def _shown(ctx: StageContext, path: Path) -> str:
+    """A path relative to the repository when it is inside it."""
+    return str(path.relative_to(ctx.root)) if path.is_relative_to(ctx.root) else str(path)
+
+
+def terraform_env(ctx: StageContext) -> dict[str, str]:
+    """Terraform's environment for real Azure: registry providers and workload identity.
+
+    The toolchain's filesystem mirror holds providers built here, whose hashes cannot match the
+    committed lock files; real infrastructure is planned and applied with the official,
+    hash-checked providers instead, so the mirror's CLI config is left out. Jenkins' agent pod
+    gets AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE from workload
+    identity; azurerm reads the same identity as ARM_*, and no client secret exists anywhere.
+    """
+    env = ctx.tool_env({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0"})
+    env.pop("TF_CLI_CONFIG_FILE", None)
+    token = os.environ.get("AZURE_FEDERATED_TOKEN_FILE")
+    if token:
+        env.update(
+            ARM_USE_OIDC="true",
+            ARM_OIDC_TOKEN_FILE_PATH=token,
+            ARM_CLIENT_ID=os.environ.get("AZURE_CLIENT_ID", ""),
+            ARM_TENANT_ID=os.environ.get("AZURE_TENANT_ID", ""),
+        )
+    return env

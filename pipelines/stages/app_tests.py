@@ -1,0 +1,17 @@
+"""Stage `app-tests`: the API against real PostgreSQL, and backups/restores against Azurite."""
+
+from __future__ import annotations
+
+from pipelines.core.pytest import run_pytest
+from pipelines.core.stage import StageContext
+
+
+def run(ctx: StageContext) -> None:
+    """Run tests/api and tests/backup in one pytest session (one PostgreSQL per session)."""
+    run_pytest(
+        ctx,
+        {
+            "tests/api": "the API tests land with issue 2",
+            "tests/backup": "the backup and restore tests land with issue 6",
+        },
+    )

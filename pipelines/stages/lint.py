@@ -1,0 +1,69 @@
+"""Stage `lint`: Python (ruff, mypy --strict), Terraform formatting and `helm lint --strict`.
+
+Every linter runs even when an earlier one fails, so one run lists every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pipelines.core.charts import chart_dirs, has_dependencies, values_files
+from pipelines.core.stage import StageContext
+
+TIMEOUT = 15 * 60.0
+
+
+def run(ctx: StageContext) -> None:
+    """Run every linter, then fail naming each one that failed."""
+    env = ctx.tool_env()
+    python = [ctx.python, "-m"]
+    ctx.run("ruff check", [*python, "ruff", "check", "."], timeout=TIMEOUT, check=False)
+    ctx.run(
+        "ruff format", [*python, "ruff", "format", "--check", "."], timeout=TIMEOUT, check=False
+    )
+    ctx.run("mypy", [*python, "mypy"], timeout=TIMEOUT, env=env, check=False)
+    _terraform(ctx, env)
+    _helm(ctx, env)
+    ctx.raise_for_failures()
+
+
+def _terraform(ctx: StageContext, env: Mapping[str, str]) -> None:
+    """`terraform fmt -check` over iac/, which must hold Terraform."""
+    if not any((ctx.root / "iac").rglob("*.tf")):
+        ctx.record_failure("iac/ has no Terraform files: the Terraform platform lands with issue 4")
+        return
+    terraform = ctx.require_tool("terraform", env, "run `make tools` (issue 3)")
+    ctx.run(
+        "terraform fmt",
+        [terraform, "fmt", "-check", "-recursive", "-diff", "iac"],
+        timeout=TIMEOUT,
+        env=env,
+        check=False,
+    )
+
+
+def _helm(ctx: StageContext, env: Mapping[str, str]) -> None:
+    """`helm lint --strict` of every chart, alone and with each values-<env>.yaml."""
+    charts = chart_dirs(ctx.root)
+    if not charts:
+        ctx.record_failure("helm-charts/ has no chart (*/Chart.yaml): the charts land with issue 5")
+        return
+    helm = ctx.require_tool("helm", env, "run `make tools` (issue 3)")
+    for chart in charts:
+        relative = str(chart.relative_to(ctx.root))
+        if has_dependencies(chart):
+            ctx.run(
+                f"helm dependency build {chart.name}",
+                [helm, "dependency", "build", "--skip-refresh", relative],
+                timeout=TIMEOUT,
+                env=env,
+            )
+        for values in [None, *values_files(chart)]:
+            extra = [] if values is None else ["--values", str(values.relative_to(ctx.root))]
+            ctx.run(
+                f"helm lint {chart.name}" + ("" if values is None else f" {values.name}"),
+                [helm, "lint", "--strict", relative, *extra],
+                timeout=TIMEOUT,
+                env=env,
+                check=False,
+            )

@@ -1,0 +1,51 @@
+"""Stage `publish`: put the built images where the target's cluster pulls them from.
+
+Azure: push to the environment's ACR (Jenkins logs podman in first). Local: import an OCI
+archive of each image into the local cluster's containerd (`k8s.io` namespace), so no registry
+is needed anywhere.
+"""
+
+from __future__ import annotations
+
+from pipelines.core.cluster import containerd_address, find_cluster, registry
+from pipelines.core.stage import StageContext
+from pipelines.stages.build import IMAGES_FILE
+
+TIMEOUT = 20 * 60.0
+PODMAN = "import sys; from pipelines.containers import podman; podman(*sys.argv[1:])"
+"""podman with the project's containers.conf and storage (the containers package's API)."""
+
+
+def run(ctx: StageContext) -> None:
+    """Publish every image in reports/build/images.json; write published.json for deploy."""
+    built = ctx.read_json("build", IMAGES_FILE, "the build stage")
+    podman = [ctx.python, "-c", PODMAN]
+    if ctx.options.target == "azure":
+        server = registry(ctx)
+        published = {}
+        for image, reference in built["images"].items():
+            remote = f"{server}/{reference.rsplit('/', 1)[-1]}"
+            ctx.run(f"tag {image}", [*podman, "tag", reference, remote], timeout=60)
+            ctx.run(f"push {image}", [*podman, "push", remote], timeout=TIMEOUT)
+            published[image] = remote
+    else:
+        find_cluster(ctx)
+        address = containerd_address(ctx)
+        ctr = ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd (issue 8)")
+        for image, reference in built["images"].items():
+            archive = ctx.report_dir / f"{image}.oci.tar"
+            ctx.run(
+                f"save {image}",
+                [*podman, "save", "--format", "oci-archive", "-o", str(archive), reference],
+                timeout=TIMEOUT,
+            )
+            ctx.run(
+                f"import {image}",
+                [ctr, "--address", address, "-n", "k8s.io", "images", "import", str(archive)],
+                timeout=TIMEOUT,
+            )
+            archive.unlink()
+        published = dict(built["images"])
+    for image, reference in published.items():
+        ctx.note(f"{image}: {reference}")
+    ctx.write_json("published.json", {"tag": built["tag"], "images": published})

@@ -1,0 +1,54 @@
+"""Stage `smoke`: the smoke suite against the deployed release; roll back when it fails.
+
+The suite (issue 8) targets any cluster given KUBECONFIG and INGRESS_URL, so it runs the same
+against the local cluster and AKS.
+"""
+
+from __future__ import annotations
+
+from pipelines.core.cluster import find_cluster, ingress_url
+from pipelines.core.pytest import run_pytest
+from pipelines.core.stage import StageContext, StageFailed
+from pipelines.stages.deploy import RELEASE_FILE
+
+ROLLBACK_TIMEOUT = "10m"
+
+
+def run(ctx: StageContext) -> None:
+    """Run tests/smoke; on failure roll the release back to the revision before this deploy."""
+    ctx.require_path("tests/smoke", "the smoke suite lands with issue 8")
+    cluster = find_cluster(ctx)
+    env = ctx.tool_env({**cluster.env(), "INGRESS_URL": ingress_url(ctx)})
+    result = run_pytest(
+        ctx, {"tests/smoke": "the smoke suite lands with issue 8"}, env=env, check=False
+    )
+    if result.ok:
+        return
+    release = ctx.read_json("deploy", RELEASE_FILE, "the deploy stage")
+    previous = release["previous_revision"]
+    if previous is None:
+        raise StageFailed(
+            f"smoke tests failed; {release['release']} revision {release['revision']} is the "
+            "first release, so there is nothing to roll back to (left in place for inspection)"
+        )
+    helm = ctx.require_tool("helm", env, "run `make tools` (issue 3)")
+    ctx.run(
+        "helm rollback",
+        [
+            helm,
+            "rollback",
+            release["release"],
+            str(previous),
+            "--namespace",
+            release["namespace"],
+            "--wait",
+            "--timeout",
+            ROLLBACK_TIMEOUT,
+        ],
+        timeout=15 * 60.0,
+        env=env,
+    )
+    raise StageFailed(
+        f"smoke tests failed; rolled {release['release']} back from revision "
+        f"{release['revision']} to revision {previous}"
+    )

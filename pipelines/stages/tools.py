@@ -1,0 +1,22 @@
+"""Stage `tools`: make sure every pinned tool is built and on .tools/bin, and record versions."""
+
+from __future__ import annotations
+
+from pipelines.core.stage import StageContext
+
+BUILD_TIMEOUT = 90 * 60.0
+"""A cold build compiles Helm, Terraform providers and tflint from source on two cores."""
+
+
+def run(ctx: StageContext) -> None:
+    """Build what is missing (a no-op when current), then print tool, version and path."""
+    ctx.require_path("pipelines/toolchain/__main__.py", "the pinned toolchain lands with issue 3")
+    ctx.run(
+        "toolchain build", [ctx.python, "-m", "pipelines.toolchain", "build"], timeout=BUILD_TIMEOUT
+    )
+    result = ctx.run(
+        "toolchain check", [ctx.python, "-m", "pipelines.toolchain", "check"], timeout=300
+    )
+    for line in result.tail:
+        if line.strip():
+            ctx.note(line.strip())

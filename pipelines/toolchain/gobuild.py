@@ -1,0 +1,131 @@
+"""Building one pinned Go tool from its tools module into the per-user cache."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from pipelines.toolchain.catalog import GoTool
+from pipelines.toolchain.paths import GO_MODULES_DIR, Layout
+from pipelines.toolchain.process import ToolchainError, run_measured
+from pipelines.toolchain.stamps import Stamp, digest, is_current, write_stamp
+
+GO_FALLBACK = Path("/usr/local/go/bin/go")
+
+
+def go_binary() -> Path:
+    """The Go toolchain; a precise error when there is none."""
+    found = shutil.which("go")
+    if found:
+        return Path(found)
+    if GO_FALLBACK.exists():
+        return GO_FALLBACK
+    raise ToolchainError(
+        "no Go toolchain: install Go >= 1.26 (https://go.dev/dl/) so that `go` is on PATH"
+    )
+
+
+def go_version(go: Path) -> str:
+    """The toolchain version, read from GOROOT/VERSION so a warm run never starts `go`."""
+    version_file = go.resolve().parent.parent / "VERSION"
+    try:
+        return version_file.read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError):
+        return "unknown"
+
+
+def module_dir(tool: GoTool) -> Path:
+    return GO_MODULES_DIR / tool.module_dir
+
+
+def verify_pin(tool: GoTool) -> None:
+    """Fail when go.mod and the catalog disagree about the upstream version."""
+    go_mod = (module_dir(tool) / "go.mod").read_text(encoding="utf-8")
+    pinned = re.search(rf"^\s*(?:require\s+)?{re.escape(tool.module)} (\S+)", go_mod, re.MULTILINE)
+    if pinned is None or pinned.group(1) != tool.module_version:
+        found = pinned.group(1) if pinned else "nothing"
+        raise ToolchainError(
+            f"{module_dir(tool)}/go.mod requires {tool.module} at {found}, but the catalog "
+            f"pins {tool.module_version}: update one to match the other"
+        )
+
+
+def inputs_digest(tool: GoTool) -> str:
+    """Everything that determines the binary: what is built, how, and the exact module graph."""
+    directory = module_dir(tool)
+    return digest(
+        tool.name,
+        tool.version,
+        tool.package,
+        " ".join(tool.ldflags),
+        (directory / "go.mod").read_bytes(),
+        (directory / "go.sum").read_bytes(),
+    )
+
+
+def artifact(tool: GoTool, layout: Layout) -> Path:
+    return layout.artifact_dir(tool.name, tool.version) / tool.output
+
+
+def is_built(tool: GoTool, layout: Layout) -> bool:
+    return artifact(tool, layout).is_file() and is_current(
+        layout.artifact_dir(tool.name, tool.version), inputs_digest(tool)
+    )
+
+
+def go_env(layout: Layout) -> dict[str, str]:
+    """A reproducible, offline-friendly Go environment; GOFLAGS from the caller are appended."""
+    env = dict(os.environ)
+    extra = env.get("GOFLAGS", "")
+    env.update(
+        GOCACHE=str(layout.go_build_cache),
+        GOTOOLCHAIN="local",  # never download another toolchain
+        GOWORK="off",
+        CGO_ENABLED="0",  # static binaries, like the upstream releases
+        GOFLAGS=f"-mod=readonly -buildvcs=false {extra}".strip(),
+    )
+    return env
+
+
+def build(tool: GoTool, layout: Layout) -> Stamp | None:
+    """Build `tool` unless its stamp is current; return the new stamp, or None when current."""
+    verify_pin(tool)
+    if is_built(tool, layout):
+        return None
+    go = go_binary()
+    target_dir = layout.artifact_dir(tool.name, tool.version)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    partial = target_dir / f".{tool.output}.partial"
+    ldflags = " ".join(("-s", "-w", *tool.ldflags))
+    measurement = run_measured(
+        [
+            "nice",
+            "-n",
+            "10",
+            str(go),
+            "build",
+            "-trimpath",
+            "-ldflags",
+            ldflags,
+            "-o",
+            str(partial),
+            tool.package,
+        ],
+        cwd=module_dir(tool),
+        env=go_env(layout),
+        log=target_dir / "build.log",
+    )
+    os.replace(partial, target_dir / tool.output)
+    stamp = Stamp(
+        tool=tool.name,
+        version=tool.version,
+        inputs=inputs_digest(tool),
+        builder=go_version(go),
+        seconds=round(measurement.seconds, 1),
+        peak_memory_bytes=measurement.peak_tree_bytes,
+    )
+    write_stamp(target_dir, stamp)
+    print(f"built {tool.name} {tool.version}: {measurement.describe()}", flush=True)
+    return stamp

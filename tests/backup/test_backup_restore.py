@@ -1,0 +1,176 @@
+"""Backups to Azure Blob (Azurite) and restores from them, through the CronJobs' own scripts.
+
+One history is written once per session: full backup, canary rows A, differential backup,
+canary rows B, a recorded target time, canary rows C. Restores must then contain exactly
+A+B+C (latest) and exactly A+B (point in time), and broken repositories must fail the drill.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.backup.conftest import APP_DB, CONTAINER, BackupLab
+
+pytestmark = pytest.mark.slow
+
+CANARY_MD5 = (
+    "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+    "FROM public.canary t"
+)
+DRILL_TABLES = "public.canary,dbops.heartbeat"
+
+
+@dataclass(frozen=True)
+class History:
+    """What the primary looked like at the moments the restores must reproduce."""
+
+    full: dict[str, Any]
+    diff: dict[str, Any]
+    at_target: tuple[int, str]
+    target_time: str
+    latest: tuple[int, str]
+
+
+def _insert(lab: BackupLab, first: int, last: int, batch: str) -> None:
+    lab.app_sql(
+        "INSERT INTO canary (id, batch, written_at) "
+        f"SELECT i, '{batch}', clock_timestamp() FROM generate_series({first}, {last}) i"
+    )
+
+
+def _canary(lab: BackupLab) -> tuple[int, str]:
+    count, digest = lab.app_sql(CANARY_MD5)[0]
+    return int(count), str(digest)
+
+
+@pytest.fixture(scope="session")
+def history(backup_lab: BackupLab) -> History:
+    """Write the canary history around a full and a differential backup."""
+    lab = backup_lab
+    env = lab.job_env()
+    lab.app_sql("CREATE TABLE canary (id int PRIMARY KEY, batch text, written_at timestamptz)")
+    assert lab.run_job("heartbeat", env=env).returncode == 0
+    full = lab.run_job("backup", "--type", "full", env=env)
+    assert full.returncode == 0, full.stderr
+    _insert(lab, 1, 3, "A")
+    diff = lab.run_job("backup", "--type", "diff", env=env)
+    assert diff.returncode == 0, diff.stderr
+    _insert(lab, 4, 6, "B")
+    assert lab.run_job("heartbeat", env=env).returncode == 0
+    at_target = _canary(lab)
+    time.sleep(1.0)
+    target_time = lab.app_sql("SELECT clock_timestamp()::text")[0][0]
+    time.sleep(1.0)
+    _insert(lab, 7, 9, "C")
+    assert lab.run_job("heartbeat", env=env).returncode == 0
+    latest = _canary(lab)
+    lab.wait_archived()
+    return History(full.report, diff.report, at_target, target_time, latest)
+
+
+def drill_env(lab: BackupLab, name: str, **overrides: str) -> dict[str, str]:
+    """Environment of the restore-drill CronJob with its own throwaway directory."""
+    work = lab.work / f"drill-{name}"
+    return lab.job_env(
+        DRILL_WORK_DIR=str(work), DRILL_DATABASE=APP_DB, DRILL_TABLES=DRILL_TABLES, **overrides
+    )
+
+
+def test_full_and_differential_backups_are_recorded(history: History, backup_lab: BackupLab) -> None:
+    assert history.full["status"] == "ok"
+    assert history.full["type"] == "full"
+    assert history.diff["type"] == "diff"
+    assert history.diff["label"].startswith(history.full["label"].split("F")[0])
+    assert history.diff["label"].endswith("D")
+    rows = backup_lab.app_sql(
+        "SELECT job, succeeded FROM dbops.job_runs WHERE job LIKE 'backup-%' ORDER BY id"
+    )
+    assert rows == [["backup-full", True], ["backup-diff", True]]
+
+
+def test_wal_is_archived_asynchronously_to_azure(history: History, backup_lab: BackupLab) -> None:
+    del history
+    names = backup_lab.azurite.blob_names(CONTAINER, "inventory/archive/main/")
+    wal = [name for name in names if name.rsplit("/", 1)[-1][:24].isalnum() and "-" in name]
+    assert len(wal) >= 3, names
+    failed = backup_lab.primary.superuser_sql("SELECT failed_count FROM pg_stat_archiver")
+    assert failed == "0"
+    # Asynchronous push leaves its status files in the spool directory.
+    spool = backup_lab.work / "spool" / "archive" / "main" / "out"
+    assert any(spool.glob("*.ok")), list(spool.iterdir()) if spool.exists() else "no spool"
+
+
+def test_drill_restores_latest_state_exactly(history: History, backup_lab: BackupLab) -> None:
+    result = backup_lab.run_job("restore_drill", env=drill_env(backup_lab, "latest"))
+    assert result.returncode == 0, result.stderr
+    canary = result.report["tables"]["public.canary"]
+    assert (canary["rows"], canary["md5"]) == history.latest
+    assert result.report["data_age_seconds"] < 120
+    assert result.report["restore_seconds"] > 0
+    assert result.report["replayed_to_lsn"]
+    recorded = backup_lab.app_sql(
+        "SELECT job, succeeded FROM dbops.job_runs WHERE job IN ('restore-drill', "
+        "'repository-verify') ORDER BY id DESC LIMIT 2"
+    )
+    assert sorted(map(tuple, recorded)) == [("repository-verify", True), ("restore-drill", True)]
+
+
+def test_point_in_time_restore_between_two_writes(history: History, backup_lab: BackupLab) -> None:
+    result = backup_lab.run_job(
+        "restore_drill", "--target-time", history.target_time.replace(" ", "T") + ":00",
+        env=drill_env(backup_lab, "pitr"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    canary = result.report["tables"]["public.canary"]
+    assert (canary["rows"], canary["md5"]) == history.at_target
+    assert history.at_target != history.latest
+
+
+def test_drill_refuses_target_before_first_backup(history: History, backup_lab: BackupLab) -> None:
+    del history
+    result = backup_lab.run_job(
+        "restore_drill", "--target-time", "2020-01-01T00:00:00+00:00",
+        env=drill_env(backup_lab, "too-early"),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "is before the end of the oldest backup" in result.stderr
+    assert result.report["status"] == "failed"
+
+
+def test_drill_fails_on_wrong_credentials(history: History, backup_lab: BackupLab) -> None:
+    del history
+    wrong = "d3Jvbmcta2V5LW5vdC10aGUtYWNjb3VudC1rZXk="
+    result = backup_lab.run_job(
+        "restore_drill", env=drill_env(backup_lab, "bad-key", PGBACKREST_REPO1_AZURE_KEY=wrong)
+    )
+    assert result.returncode == 1
+    assert "repository unusable for stanza main" in result.stderr
+    assert "403" in result.stderr
+
+
+def test_drill_fails_on_missing_wal_segment(history: History, backup_lab: BackupLab) -> None:
+    """Copy the repository, delete one WAL segment after the last backup, drill the copy."""
+    del history
+    azurite = backup_lab.azurite
+    client = azurite.service_client().get_container_client(CONTAINER)
+    for name in azurite.blob_names(CONTAINER, "inventory/"):
+        data = client.download_blob(name).readall()
+        client.upload_blob("damaged/" + name.split("/", 1)[1], data)
+    info = backup_lab.run_job("restore_drill", env=drill_env(backup_lab, "probe")).report
+    del info
+    segments = sorted(
+        name
+        for name in azurite.blob_names(CONTAINER, "damaged/archive/main/")
+        if name.endswith((".lz4", ".gz", ".zst")) and ".backup" not in name
+    )
+    victim = segments[-2]  # after the last backup's WAL, before the newest segment
+    azurite.delete_blob(CONTAINER, victim)
+    result = backup_lab.run_job(
+        "restore_drill", env=drill_env(backup_lab, "missing-wal", BACKUP_REPO_PATH="/damaged")
+    )
+    assert result.returncode == 1, result.report
+    assert "missing" in result.stderr or "verify" in result.stderr, result.stderr

@@ -1,0 +1,147 @@
+"""Render the charts with the real `helm` CLI once per input and hand out parsed documents.
+
+Rendering is the slow part of chart tests (a process per render), so every distinct input is
+rendered once per session and cached; tests only read the parsed objects.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHARTS_SRC = REPO_ROOT / "helm-charts"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+UMBRELLA = "inventory-platform"
+ENVIRONMENTS = ("dev", "staging", "prod", "local")
+AZURE_ENVIRONMENTS = ("dev", "staging", "prod")
+MONITORING_API = "monitoring.coreos.com/v1"
+RELEASE = "inventory"
+NAMESPACE = "inventory"
+
+Manifest = dict[str, Any]
+
+
+class RenderError(Exception):
+    """helm refused the input; the message is helm's own stderr."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The documents of one render, with lookups by kind and name."""
+
+    docs: tuple[Manifest, ...]
+
+    def of_kind(self, kind: str) -> list[Manifest]:
+        return [d for d in self.docs if d.get("kind") == kind]
+
+    def one(self, kind: str, name: str | None = None) -> Manifest:
+        found = [d for d in self.of_kind(kind) if name is None or d["metadata"]["name"] == name]
+        assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+        return found[0]
+
+    def kinds(self) -> set[str]:
+        return {str(d.get("kind")) for d in self.docs}
+
+
+def pod_spec(workload: Manifest) -> Manifest:
+    """The pod spec of a Deployment, StatefulSet, Job or CronJob."""
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return dict(spec["template"]["spec"])
+
+
+def containers(workload: Manifest) -> Iterator[Manifest]:
+    spec = pod_spec(workload)
+    yield from spec.get("initContainers", [])
+    yield from spec["containers"]
+
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob", "DaemonSet")
+
+
+@dataclass
+class Renderer:
+    """Runs `helm template` on a private copy of helm-charts/ (dependencies built there)."""
+
+    helm: str
+    workdir: Path
+    _cache: dict[tuple[object, ...], Rendered] = field(default_factory=dict)
+
+    def prepare(self) -> None:
+        """Copy the charts and build the umbrella's file:// dependencies in the copy."""
+        target = self.workdir / "helm-charts"
+        shutil.copytree(CHARTS_SRC, target, ignore=shutil.ignore_patterns("charts", "*.tgz"))
+        self.run("dependency", "build", str(target / UMBRELLA))
+
+    def chart_dir(self, chart: str) -> Path:
+        return self.workdir / "helm-charts" / chart
+
+    def run(self, *args: str) -> str:
+        proc = subprocess.run(
+            [self.helm, *args], capture_output=True, text=True, check=False, timeout=120
+        )
+        if proc.returncode != 0:
+            raise RenderError(proc.stderr.strip())
+        return proc.stdout
+
+    def values_files(self, chart: str, env: str | None) -> list[Path]:
+        """The values files the pipeline passes for `env` (identity ids for Azure envs)."""
+        if env is None:
+            return []
+        files = [self.chart_dir(chart) / f"values-{env}.yaml"]
+        if env in AZURE_ENVIRONMENTS:
+            files.append(FIXTURES / "azure-identities.yaml")
+        return files
+
+    def template_args(
+        self,
+        chart: str,
+        env: str | None = None,
+        values: Sequence[Path] = (),
+        sets: Sequence[str] = (),
+        monitoring_crds: bool = False,
+    ) -> list[str]:
+        args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
+        args += ["--kube-version", "1.33.0"]
+        for path in [*self.values_files(chart, env), *values]:
+            args += ["--values", str(path)]
+        for item in sets:
+            args += ["--set", item]
+        if monitoring_crds:
+            args += ["--api-versions", MONITORING_API]
+        return args
+
+    def render(
+        self,
+        chart: str,
+        env: str | None = None,
+        values: Sequence[Path] = (),
+        sets: Sequence[str] = (),
+        monitoring_crds: bool = False,
+    ) -> Rendered:
+        key = (chart, env, tuple(values), tuple(sets), monitoring_crds)
+        if key not in self._cache:
+            out = self.run(*self.template_args(chart, env, values, sets, monitoring_crds))
+            docs = tuple(d for d in yaml.safe_load_all(out) if d)
+            self._cache[key] = Rendered(docs)
+        return self._cache[key]
+
+    def render_error(self, chart: str, sets: Sequence[str] = (), values: Sequence[Path] = ()) -> str:
+        """Render input that must be refused; return helm's message."""
+        try:
+            self.run(*self.template_args(chart, values=values, sets=sets))
+        except RenderError as refused:
+            return str(refused)
+        raise AssertionError(f"helm accepted {chart} with {list(sets)} {list(values)}")
+
+    def env_render(self, env: str) -> Rendered:
+        """The umbrella as deployed to `env`; Azure clusters run the Prometheus Operator."""
+        return self.render(UMBRELLA, env, monitoring_crds=env in AZURE_ENVIRONMENTS)

@@ -1,0 +1,168 @@
+"""Behaviour of the individual charts beyond the environment files: tuning, monitoring
+switches, image references and the backup extension point."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.helm.rendering import Rendered, Renderer, containers, pod_spec
+
+DB = "inventory-postgresql"
+API = "inventory-api"
+
+
+def _conf(rendered: Rendered, key: str) -> dict[str, str]:
+    text = rendered.one("ConfigMap", f"{DB}-config")["data"][key]
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _mb(value: str) -> int:
+    match = re.fullmatch(r"(\d+)MB", value)
+    assert match, value
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize(("memory", "cpu"), [("1Gi", "1"), ("2Gi", "2"), ("8Gi", "4"), ("16Gi", "8000m")])
+def test_tuning_scales_with_memory_and_cpu_limits(renderer: Renderer, memory: str, cpu: str) -> None:
+    rendered = renderer.render("postgresql", sets=[f"resources.limits.memory={memory}",
+                                                   f"resources.requests.memory={memory}",
+                                                   f"resources.limits.cpu={cpu}"])
+    tuning = _conf(rendered, "10-tuning.conf")
+    mem_mb = int(memory.removesuffix("Gi")) * 1024
+    cores = int(cpu.removesuffix("m")) // 1000 if cpu.endswith("m") else int(cpu)
+    assert _mb(tuning["shared_buffers"]) == mem_mb // 4
+    assert _mb(tuning["effective_cache_size"]) == mem_mb * 3 // 4
+    assert _mb(tuning["work_mem"]) == max(4, mem_mb // 4 // 100)
+    assert _mb(tuning["maintenance_work_mem"]) == min(2048, max(64, mem_mb // 16))
+    assert _mb(tuning["wal_buffers"]) == min(16, mem_mb // 4 // 32)
+    assert int(tuning["max_parallel_workers"]) == cores
+    assert tuning["random_page_cost"] == "1.1"
+    # Memory the server may pin stays well inside the limit.
+    worst_case = _mb(tuning["shared_buffers"]) + _mb(tuning["maintenance_work_mem"])
+    assert worst_case < mem_mb * 0.6
+
+
+def test_tuning_grows_monotonically(renderer: Renderer) -> None:
+    sizes = ["512Mi", "1Gi", "4Gi", "32Gi"]
+    buffers = [
+        _mb(_conf(renderer.render("postgresql", sets=[f"resources.limits.memory={m}"]),
+                  "10-tuning.conf")["shared_buffers"])
+        for m in sizes
+    ]
+    assert buffers == sorted(buffers) and len(set(buffers)) == len(buffers)
+
+
+def test_hba_allows_only_scram_over_the_network(renderer: Renderer) -> None:
+    hba = renderer.render("postgresql").one("ConfigMap", f"{DB}-config")["data"]["pg_hba.conf"]
+    rules = [line.split() for line in hba.splitlines() if line and not line.startswith("#")]
+    for rule in rules:
+        if rule[0].startswith("host"):
+            assert rule[-1] == "scram-sha-256", rule
+        else:
+            assert rule[3] in ("peer", "scram-sha-256"), rule
+    assert not any("trust" in r or "md5" in r for r in rules)
+    chart_conf = _conf(renderer.render("postgresql"), "20-chart.conf")
+    assert chart_conf["shared_preload_libraries"] == "'pg_stat_statements'"
+
+
+@pytest.mark.parametrize("chart", ["postgresql", "inventory-api"])
+@pytest.mark.parametrize(
+    ("settings", "crds", "expected"),
+    [
+        ([], True, False),  # not asked: nothing even though the operator is installed
+        (["monitoring.enabled=true"], False, False),  # asked, CRDs missing: nothing
+        (["monitoring.enabled=true"], True, True),  # asked, CRDs present
+        (["monitoring.enabled=true", "monitoring.forceCreate=true"], False, True),  # forced
+    ],
+)
+def test_monitoring_objects_only_when_asked_and_possible(
+    renderer: Renderer, chart: str, settings: list[str], crds: bool, expected: bool
+) -> None:
+    kinds = renderer.render(chart, sets=settings, monitoring_crds=crds).kinds()
+    assert ("ServiceMonitor" in kinds) is expected
+    assert ("PrometheusRule" in kinds) is expected
+
+
+def test_service_monitors_select_the_metrics_ports(renderer: Renderer) -> None:
+    db = renderer.render("postgresql", sets=["monitoring.enabled=true"], monitoring_crds=True)
+    monitor = db.one("ServiceMonitor")
+    headless = db.one("Service", f"{DB}-headless")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= headless["metadata"]["labels"].items()
+    client = db.one("Service", DB)
+    assert not monitor["spec"]["selector"]["matchLabels"].items() <= client["metadata"]["labels"].items()
+    assert "metrics" in {p["name"] for p in headless["spec"]["ports"]}
+    api = renderer.render("inventory-api", sets=["monitoring.enabled=true"], monitoring_crds=True)
+    assert api.one("ServiceMonitor")["spec"]["endpoints"][0] == {
+        "port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "image"),
+    [
+        ([], "inventory-api:1.0.0"),
+        (["image.registry=cr.example.io", "image.tag=2.3.4"], "cr.example.io/inventory-api:2.3.4"),
+        (["image.digest=sha256:" + "a" * 64], "inventory-api:1.0.0@sha256:" + "a" * 64),
+    ],
+)
+def test_image_reference(renderer: Renderer, settings: list[str], image: str) -> None:
+    rendered = renderer.render("inventory-api", sets=settings)
+    for kind, name in (("Deployment", API), ("Job", f"{API}-migrations")):
+        assert {c["image"] for c in containers(rendered.one(kind, name))} == {image}
+
+
+def test_ingress_class_hosts_and_tls(renderer: Renderer) -> None:
+    rendered = renderer.render("inventory-api", sets=[
+        "ingress.enabled=true", "ingress.className=internal",
+        "ingress.hosts[0].host=api.example.org", "ingress.hosts[0].paths[0]=/",
+        "ingress.tls[0].secretName=api-tls", "ingress.tls[0].hosts[0]=api.example.org"])
+    ingress = rendered.one("Ingress", API)
+    assert ingress["spec"]["ingressClassName"] == "internal"
+    assert ingress["spec"]["tls"] == [{"secretName": "api-tls", "hosts": ["api.example.org"]}]
+    assert ingress["spec"]["rules"][0]["host"] == "api.example.org"
+
+
+def test_without_hpa_the_deployment_sets_replicas(renderer: Renderer) -> None:
+    rendered = renderer.render("inventory-api", sets=["autoscaling.enabled=false", "replicaCount=4"])
+    assert "HorizontalPodAutoscaler" not in rendered.kinds()
+    assert rendered.one("Deployment", API)["spec"]["replicas"] == 4
+
+
+def test_backup_extension_point(renderer: Renderer, fixtures_dir: Path) -> None:
+    off = renderer.render("postgresql")
+    assert "30-archive.conf" not in off.one("ConfigMap", f"{DB}-config")["data"]
+    on = renderer.render("postgresql", values=[fixtures_dir / "backup-enabled.yaml"],
+                         sets=["monitoring.enabled=true"], monitoring_crds=True)
+    archive = _conf(on, "30-archive.conf")
+    assert archive["archive_mode"] == "on"
+    assert archive["archive_command"] == "'pgbackrest --stanza=inventory archive-push %p'"
+    assert archive["archive_timeout"] == "60"
+    conf = on.one("ConfigMap", f"{DB}-pgbackrest")["data"]["pgbackrest.conf"]
+    assert "repo1-azure-account=stinventorybackup" in conf
+    assert "pg1-path=/var/lib/postgresql/data/pgdata" in conf
+    sa = on.one("ServiceAccount", f"{DB}-backup")
+    assert sa["metadata"]["annotations"]["azure.workload.identity/client-id"] == (
+        "12345678-1234-1234-1234-123456789abc")
+    sts = on.one("StatefulSet", DB)
+    pod = pod_spec(sts)
+    assert pod["serviceAccountName"] == f"{DB}-backup"
+    assert sts["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    server = next(c for c in pod["containers"] if c["name"] == "pgbackrest-server")
+    assert server["command"] == ["/usr/bin/pgbackrest", "server"]
+    assert server["ports"][0]["containerPort"] == 8432
+    policy = on.one("NetworkPolicy", DB)
+    assert any({"port": 8432, "protocol": "TCP"} in r["ports"] for r in policy["spec"]["ingress"])
+    assert any({"port": 443, "protocol": "TCP"} in r["ports"] for r in policy["spec"]["egress"])
+    alerts = {r.get("alert") for g in on.one("PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+    assert {"PostgresBackupTooOld", "PostgresBackupMissing"} <= alerts
+
+
+def test_config_change_rolls_the_database_pod(renderer: Renderer) -> None:
+    def checksum(settings: list[str]) -> str:
+        sts = renderer.render("postgresql", sets=settings).one("StatefulSet", DB)
+        return str(sts["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+    assert checksum([]) != checksum(["tuning.maxConnections=200"])

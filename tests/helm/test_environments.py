@@ -1,0 +1,237 @@
+"""Behaviour of the umbrella as rendered for every environment (dev, staging, prod, local)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.helm.rendering import (
+    WORKLOAD_KINDS,
+    Manifest,
+    Rendered,
+    containers,
+    pod_spec,
+)
+
+API = "inventory-api"
+DB = "inventory-postgresql"
+PINNED_IMAGE = re.compile(r"^[a-z0-9.:/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]*(@sha256:[a-f0-9]{64})?$")
+
+
+def _workloads(m: Rendered) -> list[Manifest]:
+    return [d for d in m.docs if d["kind"] in WORKLOAD_KINDS]
+
+
+def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics (matchLabels + matchExpressions In/NotIn/Exists)."""
+    for key, value in selector.get("matchLabels", {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions", []):
+        key, op = expr["key"], expr["operator"]
+        present = key in labels
+        if op == "In" and (not present or labels[key] not in expr["values"]):
+            return False
+        if op == "NotIn" and present and labels[key] in expr["values"]:
+            return False
+        if op == "Exists" and not present:
+            return False
+    return True
+
+
+def _pod_labels(workload: Manifest) -> dict[str, str]:
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return dict(spec["template"]["metadata"]["labels"])
+
+
+def test_database_service_is_cluster_ip_only(env_manifests: Rendered) -> None:
+    db_services = [
+        s for s in env_manifests.of_kind("Service")
+        if s["metadata"]["labels"].get("app.kubernetes.io/name") == "postgresql"
+    ]
+    assert len(db_services) == 2
+    for svc in db_services:
+        assert svc["spec"]["type"] == "ClusterIP"
+        assert "externalIPs" not in svc["spec"]
+        assert "loadBalancerIP" not in svc["spec"]
+    assert not env_manifests.of_kind("Ingress") or all(
+        rule["http"]["paths"][0]["backend"]["service"]["name"] == API
+        for ing in env_manifests.of_kind("Ingress")
+        for rule in ing["spec"]["rules"]
+    )
+
+
+def test_replicas_hpa_and_pdb_are_consistent(env_manifests: Rendered) -> None:
+    deploy = env_manifests.one("Deployment", API)
+    hpa = env_manifests.one("HorizontalPodAutoscaler", API)
+    pdb = env_manifests.one("PodDisruptionBudget", API)
+    assert "replicas" not in deploy["spec"], "the HPA owns the replica count"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": API}
+    assert hpa["spec"]["minReplicas"] >= 2
+    assert hpa["spec"]["maxReplicas"] >= hpa["spec"]["minReplicas"]
+    assert hpa["spec"]["minReplicas"] > pdb["spec"]["minAvailable"]
+    assert _matches(pdb["spec"]["selector"], _pod_labels(deploy))
+    assert deploy["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_every_container_has_resources_probes_and_restricted_context(env_manifests: Rendered) -> None:
+    for workload in _workloads(env_manifests):
+        pod = pod_spec(workload)
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        assert pod["automountServiceAccountToken"] is False
+        for c in containers(workload):
+            where = f"{workload['kind']}/{workload['metadata']['name']}/{c['name']}"
+            res = c["resources"]
+            assert {"cpu", "memory"} <= res["requests"].keys(), where
+            assert {"cpu", "memory"} <= res["limits"].keys(), where
+            sc = c["securityContext"]
+            assert sc["runAsNonRoot"] is True, where
+            assert sc["runAsUser"] > 0, where
+            assert sc["readOnlyRootFilesystem"] is True, where
+            assert sc["allowPrivilegeEscalation"] is False, where
+            assert sc["capabilities"]["drop"] == ["ALL"], where
+            assert sc["seccompProfile"]["type"] == "RuntimeDefault", where
+            if workload["kind"] in ("Deployment", "StatefulSet"):
+                for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                    assert probe in c, f"{where} lacks {probe}"
+
+
+def test_api_probes_hit_health_endpoints(env_manifests: Rendered) -> None:
+    (api,) = containers(env_manifests.one("Deployment", API))
+    assert api["startupProbe"]["httpGet"]["path"] == "/healthz"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    env = {e["name"]: e.get("value") for e in api["env"]}
+    assert env["PORT"] == "8080"
+    assert env["DATABASE_URL"] == f"postgresql+pg8000://inventory@{DB}:5432/inventory"
+    assert env["DATABASE_PASSWORD_FILE"] == "/run/secrets/database/password"
+
+
+def test_images_are_pinned(env_manifests: Rendered) -> None:
+    for workload in _workloads(env_manifests):
+        for c in containers(workload):
+            image = c["image"]
+            assert PINNED_IMAGE.match(image), image
+            assert not image.split("@")[0].endswith(":latest"), image
+
+
+def test_no_inline_secrets(env_manifests: Rendered) -> None:
+    assert not env_manifests.of_kind("Secret"), "passwords come from existing Secrets or Key Vault"
+    for workload in _workloads(env_manifests):
+        for c in containers(workload):
+            for e in c.get("env", []):
+                assert "PASSWORD" not in e["name"] or e["name"].endswith("_FILE"), e
+
+
+def test_database_network_policy_admits_only_api_and_backup_pods(env_manifests: Rendered) -> None:
+    policy = env_manifests.one("NetworkPolicy", DB)
+    sts = env_manifests.one("StatefulSet", DB)
+    assert _matches(policy["spec"]["podSelector"], _pod_labels(sts))
+    assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    rules_5432 = [
+        r for r in policy["spec"]["ingress"] if {"port": 5432, "protocol": "TCP"} in r["ports"]
+    ]
+    assert len(rules_5432) == 1
+    peers = rules_5432[0]["from"]
+    assert all("namespaceSelector" not in p and "ipBlock" not in p for p in peers)
+    api_pods = _pod_labels(env_manifests.one("Deployment", API))
+    migration_pods = _pod_labels(env_manifests.one("Job", f"{API}-migrations"))
+    backup_pod = {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "inventory",
+                  "app.kubernetes.io/component": "backup"}
+    stranger = {"app.kubernetes.io/name": "debug", "app.kubernetes.io/instance": "inventory"}
+    for labels in (api_pods, migration_pods, backup_pod):
+        assert any(_matches(p["podSelector"], labels) for p in peers), labels
+    assert not any(_matches(p["podSelector"], stranger) for p in peers)
+
+
+def test_api_network_policy_ingress_from_controller_egress_to_db_and_dns(
+    env_manifests: Rendered,
+) -> None:
+    policy = env_manifests.one("NetworkPolicy", API)
+    deploy = env_manifests.one("Deployment", API)
+    assert _matches(policy["spec"]["podSelector"], _pod_labels(deploy))
+    ingress_ns = {
+        p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for r in policy["spec"]["ingress"]
+        for p in r["from"]
+    }
+    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "monitoring"}
+    assert all(r["ports"] == [{"port": 8080, "protocol": "TCP"}] for r in policy["spec"]["ingress"])
+    egress = policy["spec"]["egress"]
+    assert len(egress) == 2
+    db_rule, dns_rule = egress
+    sts = env_manifests.one("StatefulSet", DB)
+    assert _matches(db_rule["to"][0]["podSelector"], _pod_labels(sts))
+    assert db_rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    assert {p["port"] for p in dns_rule["ports"]} == {53}
+
+
+def test_database_statefulset_storage_and_shutdown(env_manifests: Rendered, env: str) -> None:
+    sts = env_manifests.one("StatefulSet", DB)
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    expected_class = "local-path" if env == "local" else "managed-csi-premium"
+    assert claim["spec"]["storageClassName"] == expected_class
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    pod = pod_spec(sts)
+    postgres = next(c for c in pod["containers"] if c["name"] == "postgresql")
+    pre_stop = postgres["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[:2] == ["/usr/lib/postgresql/15/bin/pg_ctl", "stop"]
+    assert pre_stop[pre_stop.index("-m") + 1] == "fast"
+    assert int(pre_stop[pre_stop.index("-t") + 1]) < pod["terminationGracePeriodSeconds"]
+    mounts = {m["mountPath"]: m for m in postgres["volumeMounts"]}
+    assert mounts["/var/lib/postgresql/data"]["name"] == "data"
+    assert mounts["/etc/postgresql"]["readOnly"] is True
+    assert mounts["/run/secrets/postgres"]["readOnly"] is True
+
+
+def test_topology_spread(env_manifests: Rendered, env: str) -> None:
+    pod = pod_spec(env_manifests.one("Deployment", API))
+    keys = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
+    assert "kubernetes.io/hostname" in keys
+    if env == "local":
+        assert "topology.kubernetes.io/zone" not in keys
+    else:
+        assert keys["topology.kubernetes.io/zone"]["maxSkew"] == 1
+    if env in ("staging", "prod"):
+        assert keys["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "DoNotSchedule"
+
+
+def test_azure_identities_only_outside_local(env_manifests: Rendered, env: str) -> None:
+    annotated = [
+        sa for sa in env_manifests.of_kind("ServiceAccount")
+        if "azure.workload.identity/client-id" in sa["metadata"].get("annotations", {})
+    ]
+    spcs = env_manifests.of_kind("SecretProviderClass")
+    if env == "local":
+        assert not annotated
+        assert not spcs
+    else:
+        assert annotated
+        assert {s["spec"]["parameters"]["keyvaultName"] for s in spcs} == {f"kv-inventory-{env}"}
+
+
+def test_monitoring_objects_on_azure_only(env_manifests: Rendered, env: str) -> None:
+    monitoring = {"ServiceMonitor", "PrometheusRule"} & env_manifests.kinds()
+    assert monitoring == (set() if env == "local" else {"ServiceMonitor", "PrometheusRule"})
+
+
+def test_migrations_hook_runs_after_install_and_before_upgrade(env_manifests: Rendered) -> None:
+    job = env_manifests.one("Job", f"{API}-migrations")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
+    (migrate,) = containers(job)
+    assert migrate["args"] == ["migrate"]
+    sa = env_manifests.one("ServiceAccount", f"{API}-migrations")
+    assert sa["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
+    assert pod_spec(job)["serviceAccountName"] == sa["metadata"]["name"]
+
+
+def test_every_object_has_standard_labels(env_manifests: Rendered) -> None:
+    for doc in env_manifests.docs:
+        labels = doc["metadata"]["labels"]
+        for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
+                    "app.kubernetes.io/version", "app.kubernetes.io/managed-by",
+                    "helm.sh/chart"):
+            assert key in labels, f"{doc['kind']}/{doc['metadata']['name']} lacks {key}"

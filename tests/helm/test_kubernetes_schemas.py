@@ -1,0 +1,61 @@
+"""Every rendered object validates (strict: unknown fields fail) against the Kubernetes JSON
+schemas of each minor version AKS supports, offline, with kubernetes-validate."""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+
+from tests.helm.rendering import Rendered, Renderer
+
+# Kubernetes minors AKS supports as of this writing (standard support plus the LTS window);
+# kubernetes-validate bundles the schemas 1.25-1.37. Revisit when AKS retires or adds one.
+AKS_MINORS = ("1.31", "1.32", "1.33", "1.34", "1.35", "1.36")
+
+# Custom resources have no upstream schema; they are checked by their own tests.
+CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule", "SecretProviderClass"}
+
+
+def _validate_all(rendered: Rendered, minor: str) -> list[str]:
+    problems = []
+    for doc in rendered.docs:
+        if doc["kind"] in CUSTOM_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(doc, f"{minor}.0", strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = f"{doc['kind']}/{doc['metadata']['name']}"
+            problems.append(f"{where}: {'.'.join(map(str, error.path))}: {error.message}")
+    return problems
+
+
+@pytest.mark.parametrize("minor", AKS_MINORS)
+def test_environment_manifests_are_valid(env_manifests: Rendered, minor: str) -> None:
+    assert _validate_all(env_manifests, minor) == []
+
+
+@pytest.mark.parametrize("minor", AKS_MINORS)
+def test_optional_objects_are_valid(renderer: Renderer, fixtures_dir: object, minor: str) -> None:
+    """Objects the environment files switch off (backup, TLS server, fixed replicas)."""
+    from pathlib import Path
+
+    assert isinstance(fixtures_dir, Path)
+    rendered = renderer.render("postgresql", values=[fixtures_dir / "backup-enabled.yaml"],
+                               sets=["backup.local.storageKeySecret=azurite-key"])
+    api = renderer.render("inventory-api", sets=["autoscaling.enabled=false", "ingress.enabled=true"])
+    assert _validate_all(rendered, minor) + _validate_all(api, minor) == []
+
+
+def test_strict_validation_bites(renderer: Renderer) -> None:
+    """A misspelt field must fail, or the tests above prove nothing."""
+    deploy = dict(renderer.env_render("local").one("Deployment", "inventory-api"))
+    broken = {**deploy, "spec": {**deploy["spec"], "replica": 3}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, "1.33.0", strict=True)
+
+
+def test_only_known_custom_kinds(env_manifests: Rendered) -> None:
+    for doc in env_manifests.docs:
+        if doc["kind"] in CUSTOM_KINDS:
+            continue
+        kubernetes_validate.validate(doc, "1.33.0", strict=True)  # raises SchemaNotFoundError
