@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 
 CHARTS = Path("helm-charts")
-UMBRELLA = CHARTS / "inventory-platform"
+UMBRELLA = "inventory-platform"
 
 
-def chart_dirs(root: Path) -> list[Path]:
-    """Every chart folder (one with a Chart.yaml) under helm-charts/, sorted by name."""
-    return sorted(path.parent for path in (root / CHARTS).glob("*/Chart.yaml"))
+def chart_dirs(charts: Path) -> list[Path]:
+    """Every chart folder (one with a Chart.yaml) in `charts`, sorted by name."""
+    return sorted(path.parent for path in charts.glob("*/Chart.yaml"))
 
 
 def has_dependencies(chart: Path) -> bool:
@@ -24,3 +28,15 @@ def has_dependencies(chart: Path) -> bool:
 def values_files(chart: Path) -> list[Path]:
     """The per-environment values files (values-<env>.yaml) next to a chart's values.yaml."""
     return sorted(chart.glob("values-*.yaml"))
+
+
+@contextmanager
+def staged_charts(root: Path) -> Iterator[Path]:
+    """A scratch copy of helm-charts/, so `helm dependency build` never writes into the tree.
+
+    `file://../<chart>` dependencies keep working because the whole folder is copied.
+    """
+    with tempfile.TemporaryDirectory(prefix="pipeline-charts-") as scratch:
+        copy = Path(scratch) / CHARTS.name
+        shutil.copytree(root / CHARTS, copy)
+        yield copy

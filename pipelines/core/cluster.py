@@ -3,7 +3,8 @@
 Local target: the single-node cluster of `make cluster-up` (issue 8) keeps its state in
 `.state/localcluster/`; any other cluster can be named with KUBECONFIG (plus INGRESS_URL and
 CONTAINERD_ADDRESS). Azure target: Jenkins fetches AKS credentials into KUBECONFIG and names
-the environment's registry in ACR_LOGIN_SERVER and the public address in INGRESS_URL.
+the environment's registry in ACR_LOGIN_SERVER; the public address is the ingress host of the
+environment's values file unless INGRESS_URL says otherwise.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.core.stage import StageContext
 
 LOCAL_STATE = Path(".state/localcluster")
@@ -46,24 +50,41 @@ def find_cluster(ctx: StageContext) -> Cluster:
     kubeconfig = Path(explicit) if explicit else ctx.root / LOCAL_STATE / "kubeconfig"
     if not kubeconfig.is_file():
         ctx.block(
-            f"no local cluster: {_shown(ctx, kubeconfig)} does not exist; run `make cluster-up` "
+            f"no local cluster: {ctx.shown(kubeconfig)} does not exist; run `make cluster-up` "
             "(issue 8), or point KUBECONFIG at a running cluster"
         )
     return Cluster(kubeconfig, "local")
 
 
 def ingress_url(ctx: StageContext) -> str:
-    """The public address of the API: INGRESS_URL, or the local harness's ingress-url file."""
+    """The API's public address: INGRESS_URL, else the local harness's file or, on Azure, the
+    first ingress host of the environment's values (one source of truth for the hostname)."""
     explicit = os.environ.get("INGRESS_URL")
     if explicit:
         return explicit
+    if ctx.options.target == "azure":
+        values = ctx.root / CHARTS / UMBRELLA / f"values-{ctx.deploy_env}.yaml"
+        host = _first_ingress_host(values)
+        if host is None:
+            ctx.fail(f"no inventory-api.ingress.hosts[0].host in {ctx.shown(values)}")
+        return f"https://{host}"
     recorded = ctx.root / LOCAL_STATE / "ingress-url"
-    if ctx.options.target != "local" or not recorded.is_file():
+    if not recorded.is_file():
         ctx.block(
-            f"no ingress address: set INGRESS_URL, or on the local target let `make cluster-up` "
-            f"(issue 8) write {_shown(ctx, recorded)}"
+            f"no ingress address: set INGRESS_URL, or let `make cluster-up` (issue 8) write "
+            f"{ctx.shown(recorded)}"
         )
     return recorded.read_text(encoding="utf-8").strip()
+
+
+def _first_ingress_host(values: Path) -> str | None:
+    """inventory-api.ingress.hosts[0].host from an umbrella values file, if present."""
+    if not values.is_file():
+        return None
+    document = yaml.safe_load(values.read_text(encoding="utf-8")) or {}
+    hosts = document.get("inventory-api", {}).get("ingress", {}).get("hosts") or [{}]
+    host = hosts[0].get("host")
+    return str(host) if host else None
 
 
 def containerd_address(ctx: StageContext) -> str:
@@ -72,7 +93,7 @@ def containerd_address(ctx: StageContext) -> str:
     socket = Path(explicit) if explicit else ctx.root / LOCAL_STATE / "containerd.sock"
     if not socket.exists():
         ctx.block(
-            f"no containerd socket for the local cluster at {_shown(ctx, socket)}: run "
+            f"no containerd socket for the local cluster at {ctx.shown(socket)}: run "
             "`make cluster-up` (issue 8), or set CONTAINERD_ADDRESS"
         )
     return str(socket)
@@ -87,11 +108,6 @@ def registry(ctx: StageContext) -> str:
             "(terraform output acr_login_server) and logs podman in with `az acr login`"
         )
     return server
-
-
-def _shown(ctx: StageContext, path: Path) -> str:
-    """A path relative to the repository when it is inside it."""
-    return str(path.relative_to(ctx.root)) if path.is_relative_to(ctx.root) else str(path)
 
 
 def terraform_env(ctx: StageContext) -> dict[str, str]:

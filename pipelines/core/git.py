@@ -7,12 +7,12 @@ from pathlib import Path
 
 
 def image_tag(root: Path) -> str:
-    """The short commit id, with `-dirty` when the tree has uncommitted changes.
+    """The short commit id, with `-dirty` when the tree differs from it (edits or new files).
 
-    A dirty suffix keeps an image built from local edits from posing as the commit.
+    A dirty suffix keeps an image built from local changes from posing as the commit.
     """
     commit = _git(root, "rev-parse", "--short=12", "HEAD")
-    dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    dirty = _git(root, "status", "--porcelain")
     return f"{commit}-dirty" if dirty else commit
 
 

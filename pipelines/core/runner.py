@@ -45,10 +45,11 @@ class CommandResult:
 
     @property
     def last_line(self) -> str:
-        """The last non-empty output line, the usual place for a tool's verdict."""
+        """The last non-empty output line, the usual place for a tool's verdict (undecorated:
+        pytest frames its verdict in `=` signs)."""
         for line in reversed(self.tail):
-            if line.strip():
-                return line.strip()
+            if line.strip(" =\t"):
+                return line.strip(" =\t")
         return ""
 
 

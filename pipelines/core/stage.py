@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from pipelines.core.clock import format_duration
 from pipelines.core.runner import CommandResult, Echo, run_command
+from pipelines.toolchain import tool_env
 
 TARGETS = ("local", "azure")
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -121,14 +122,8 @@ class StageContext:
         return self.options.env
 
     def tool_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment for tool subprocesses: the toolchain's PATH and Terraform config."""
-        try:
-            from pipelines.toolchain import tool_env  # noqa: PLC0415 - optional until it lands
-        except ImportError as error:
-            raise StageFailed(
-                f"pipelines.toolchain is missing ({error}): the toolchain (issue 3) provides "
-                "tool_env(); run `make tools` once it has landed"
-            ) from error
+        """The environment for tool subprocesses: the toolchain's PATH and Terraform config,
+        with this virtualenv's bin first so `python`, `pytest` and `ruff` are the project's."""
         env = tool_env()
         venv_bin = str(Path(sys.executable).parent)
         env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "")])
@@ -170,6 +165,10 @@ class StageContext:
             names = "; ".join(step.message if step.result is None else step.name for step in failed)
             raise StageFailed(f"{len(failed)} of {len(self.steps)} steps failed: {names}")
 
+    def shown(self, path: Path) -> str:
+        """A path as messages show it: relative to the repository when inside it."""
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+
     def note(self, text: str) -> None:
         """Add a line to the console and to the stage's Markdown report."""
         self.notes.append(text)
@@ -187,7 +186,8 @@ class StageContext:
     ) -> CommandResult:
         """Run one step; with `check`, a failing command fails the stage with its output tail."""
         self.echo(f"    $ {' '.join(argv)}")
-        log = self.report_dir / f"{_slug(name)}.log"
+        repeat = sum(1 for step in self.steps if step.name == name)
+        log = self.report_dir / f"{_slug(name)}{f'-{repeat + 1}' if repeat else ''}.log"
         result = run_command(
             argv,
             cwd=self.root,
@@ -201,7 +201,7 @@ class StageContext:
         failed = not result.ok
         verdict = "timed out" if result.timed_out else ("ok" if not failed else "FAILED")
         self.echo(f"    {verdict}: {name} ({format_duration(result.elapsed)})")
-        message = _failure_message(name, result, self.root) if failed else ""
+        message = _failure_message(name, result, self.shown(result.log_path)) if failed else ""
         self.steps.append(StepRecord(name, result, message))
         if failed:
             for line in result.tail[-15:]:
@@ -221,20 +221,18 @@ class StageContext:
         """Read an artifact another stage wrote, failing precisely when it is absent."""
         path = self.options.reports / stage / name
         if not path.is_file():
-            self.fail(f"{path.relative_to(self.root)} is missing: run {produced_by} first")
+            self.fail(f"{self.shown(path)} is missing: run {produced_by} first")
         return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _failure_message(name: str, result: CommandResult, root: Path) -> str:
+def _failure_message(name: str, result: CommandResult, log: str) -> str:
     """One line saying which step failed and how, plus its verdict line and the full log path."""
     if result.timed_out:
         how = f"timed out after {format_duration(result.elapsed)}"
     else:
         how = f"exited {result.returncode}"
     last = f": {result.last_line}" if result.last_line else ""
-    log = result.log_path
-    shown = log.relative_to(root) if log.is_relative_to(root) else log
-    return f"{name} {how}{last} (full log: {shown})"
+    return f"{name} {how}{last} (full log: {log})"
 
 
 def _slug(name: str) -> str:

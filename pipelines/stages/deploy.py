@@ -8,78 +8,71 @@ from __future__ import annotations
 
 import json
 
-from pipelines.core.charts import UMBRELLA, has_dependencies
+from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
 from pipelines.core.cluster import NAMESPACE, RELEASE, find_cluster
 from pipelines.core.stage import StageContext
 
 HELM_TIMEOUT = "10m"
 TIMEOUT = 15 * 60.0
 IMAGE_VALUES = {
-    "api": "api.image",
+    "api": "inventory-api.image",
     "postgresql": "postgresql.image",
-    "postgres-exporter": "postgresql.metrics.image",
+    "postgres-exporter": "postgresql.exporter.image",
 }
-"""Where each image's repository and tag go in the umbrella chart's values."""
+"""Where each image's registry, repository and tag go in the umbrella chart's values."""
 RELEASE_FILE = "release.json"
 
 
 def run(ctx: StageContext) -> None:
     """Upgrade or install the release, then record revisions in reports/deploy/release.json."""
     published = ctx.read_json("publish", "published.json", "the publish stage")
-    chart = ctx.require_path(str(UMBRELLA), "the umbrella chart lands with issue 5")
-    values = ctx.require_path(
-        f"{UMBRELLA}/values-{ctx.deploy_env}.yaml", "the environment's values land with issue 5"
-    )
+    ctx.require_path(f"{CHARTS}/{UMBRELLA}/Chart.yaml", "the umbrella chart lands with issue 5")
+    values_name = f"values-{ctx.deploy_env}.yaml"
+    ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "the environment's values (issue 5)")
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
     helm = ctx.require_tool("helm", env, "run `make tools` (issue 3)")
-    release = [RELEASE, "--namespace", NAMESPACE]
     previous = _current_revision(ctx, helm, env)
-    if has_dependencies(chart):
+    release = [RELEASE, "--namespace", NAMESPACE]
+    with staged_charts(ctx.root) as charts:
+        chart = charts / UMBRELLA
+        if has_dependencies(chart):
+            ctx.run(
+                "helm dependency build",
+                [helm, "dependency", "build", "--skip-refresh", str(chart)],
+                timeout=TIMEOUT,
+                env=env,
+            )
         ctx.run(
-            "helm dependency build",
-            [helm, "dependency", "build", "--skip-refresh", str(UMBRELLA)],
+            "helm upgrade",
+            [
+                *[helm, "upgrade", "--install", *release, str(chart), "--create-namespace"],
+                *["--values", str(chart / values_name), *image_values(published["images"])],
+                *["--atomic", "--wait", "--timeout", HELM_TIMEOUT],
+            ],
             timeout=TIMEOUT,
             env=env,
         )
-    image_args = []
-    for image, reference in published["images"].items():
-        repository, tag = reference.rsplit(":", 1)
-        key = IMAGE_VALUES[image]
-        image_args += ["--set", f"{key}.repository={repository}", "--set", f"{key}.tag={tag}"]
-    ctx.run(
-        "helm upgrade",
-        [
-            helm,
-            "upgrade",
-            "--install",
-            *release,
-            str(UMBRELLA),
-            "--create-namespace",
-            "--values",
-            str(values.relative_to(ctx.root)),
-            *image_args,
-            "--atomic",
-            "--wait",
-            "--timeout",
-            HELM_TIMEOUT,
-        ],
-        timeout=TIMEOUT,
-        env=env,
-    )
     status = ctx.run("helm status", [helm, "status", *release], timeout=120, env=env)
     for line in status.tail[:8]:
         ctx.note(line)
     current = _current_revision(ctx, helm, env)
-    ctx.write_json(
-        RELEASE_FILE,
-        {
-            "release": RELEASE,
-            "namespace": NAMESPACE,
-            "previous_revision": previous,
-            "revision": current,
-        },
-    )
+    record = {"release": RELEASE, "namespace": NAMESPACE, "revision": current}
+    ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous})
+
+
+def image_values(images: dict[str, str]) -> list[str]:
+    """`--set` arguments putting each published reference into the chart's image values."""
+    arguments = []
+    for image, reference in images.items():
+        name, tag = reference.rsplit(":", 1)
+        first, _, rest = name.partition("/")
+        is_host = rest and ("." in first or ":" in first or first == "localhost")
+        registry, repository = (first, rest) if is_host else ("", name)
+        key = IMAGE_VALUES[image]
+        for field, value in (("registry", registry), ("repository", repository), ("tag", tag)):
+            arguments += ["--set-string", f"{key}.{field}={value}"]
+    return arguments
 
 
 def _current_revision(ctx: StageContext, helm: str, env: dict[str, str]) -> int | None:

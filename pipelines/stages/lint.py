@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pipelines.core.charts import chart_dirs, has_dependencies, values_files
+from pipelines.core.charts import CHARTS, chart_dirs, has_dependencies, staged_charts, values_files
 from pipelines.core.stage import StageContext
 
 TIMEOUT = 15 * 60.0
@@ -44,26 +44,25 @@ def _terraform(ctx: StageContext, env: Mapping[str, str]) -> None:
 
 def _helm(ctx: StageContext, env: Mapping[str, str]) -> None:
     """`helm lint --strict` of every chart, alone and with each values-<env>.yaml."""
-    charts = chart_dirs(ctx.root)
-    if not charts:
+    if not chart_dirs(ctx.root / CHARTS):
         ctx.record_failure("helm-charts/ has no chart (*/Chart.yaml): the charts land with issue 5")
         return
     helm = ctx.require_tool("helm", env, "run `make tools` (issue 3)")
-    for chart in charts:
-        relative = str(chart.relative_to(ctx.root))
-        if has_dependencies(chart):
-            ctx.run(
-                f"helm dependency build {chart.name}",
-                [helm, "dependency", "build", "--skip-refresh", relative],
-                timeout=TIMEOUT,
-                env=env,
-            )
-        for values in [None, *values_files(chart)]:
-            extra = [] if values is None else ["--values", str(values.relative_to(ctx.root))]
-            ctx.run(
-                f"helm lint {chart.name}" + ("" if values is None else f" {values.name}"),
-                [helm, "lint", "--strict", relative, *extra],
-                timeout=TIMEOUT,
-                env=env,
-                check=False,
-            )
+    with staged_charts(ctx.root) as charts:
+        for chart in chart_dirs(charts):
+            if has_dependencies(chart):
+                ctx.run(
+                    f"helm dependency build {chart.name}",
+                    [helm, "dependency", "build", "--skip-refresh", str(chart)],
+                    timeout=TIMEOUT,
+                    env=env,
+                )
+            for values in [None, *values_files(chart)]:
+                extra = [] if values is None else ["--values", str(values)]
+                ctx.run(
+                    f"helm lint {chart.name}" + ("" if values is None else f" {values.name}"),
+                    [helm, "lint", "--strict", str(chart), *extra],
+                    timeout=TIMEOUT,
+                    env=env,
+                    check=False,
+                )

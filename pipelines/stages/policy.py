@@ -10,10 +10,12 @@ TIMEOUT = 20 * 60.0
 def run(ctx: StageContext) -> None:
     """Run `python -m policies`; it writes policy.junit.xml and policy.md next to our reports."""
     ctx.require_path("policies/__main__.py", "the policy gate lands with issue 4")
-    reports = str(ctx.report_dir.relative_to(ctx.root))
-    ctx.run(
+    reports = ctx.shown(ctx.report_dir)
+    result = ctx.run(
         "policy gate",
         [ctx.python, "-m", "policies", "--iac", "iac", "--reports", reports],
         timeout=TIMEOUT,
         env=ctx.tool_env(),
     )
+    verdict = next((line for line in result.tail if line.startswith("policy gate")), "")
+    ctx.note(f"{verdict or 'policy gate passed'}; findings in policy.md and policy.junit.xml")

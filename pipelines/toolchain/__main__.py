@@ -21,7 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, help="artifacts (default: per-user cache)")
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="build what is missing or stale")
-    build_parser.add_argument("targets", nargs="*", choices=[[], *TARGETS], metavar="TARGET")
+    build_parser.add_argument(
+        "targets", nargs="*", metavar="TARGET", help=f"any of {', '.join(TARGETS)} (default: all)"
+    )
     commands.add_parser("check", help="print tool, version, path; fail with the fix")
     args = parser.parse_args(argv)
 
@@ -35,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         build(layout, args.targets)
-    except ToolchainError as error:
+    except (ToolchainError, ValueError) as error:
         print(f"toolchain build failed: {error}", file=sys.stderr)
         return 1
     print(f"toolchain current in {time.monotonic() - started:.1f} s ({layout.tools_dir})")

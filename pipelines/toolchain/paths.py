@@ -42,7 +42,10 @@ class Layout:
     @property
     def is_default(self) -> bool:
         """True when this is the layout `make tools` builds (so `make tools` is the fix)."""
-        return self == Layout(REPO_ROOT / ".tools", _default_cache_dir())
+        return (self.tools_dir.resolve(), self.cache_dir.resolve()) == (
+            (REPO_ROOT / ".tools").resolve(),
+            _default_cache_dir().resolve(),
+        )
 
     @property
     def bin_dir(self) -> Path:

@@ -7,13 +7,14 @@ A+B+C (latest) and exactly A+B (point in time), and broken repositories must fai
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.backup.conftest import APP_DB, CONTAINER, BackupLab
+from tests.backup.lab import APP_DB, CONTAINER, BackupLab
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ class History:
 
 def _insert(lab: BackupLab, first: int, last: int, batch: str) -> None:
     lab.app_sql(
-        "INSERT INTO canary (id, batch, written_at) "
+        "INSERT INTO canary (id, batch, written_at) "  # noqa: S608 - test literals
         f"SELECT i, '{batch}', clock_timestamp() FROM generate_series({first}, {last}) i"
     )
 
@@ -62,6 +63,7 @@ def history(backup_lab: BackupLab) -> History:
     _insert(lab, 4, 6, "B")
     assert lab.run_job("heartbeat", env=env).returncode == 0
     at_target = _canary(lab)
+    lab.wait_archived()  # B gets its own WAL segment: the missing-WAL test deletes it
     time.sleep(1.0)
     target_time = lab.app_sql("SELECT clock_timestamp()::text")[0][0]
     time.sleep(1.0)
@@ -80,7 +82,9 @@ def drill_env(lab: BackupLab, name: str, **overrides: str) -> dict[str, str]:
     )
 
 
-def test_full_and_differential_backups_are_recorded(history: History, backup_lab: BackupLab) -> None:
+def test_full_and_differential_backups_are_recorded(
+    history: History, backup_lab: BackupLab
+) -> None:
     assert history.full["status"] == "ok"
     assert history.full["type"] == "full"
     assert history.diff["type"] == "diff"
@@ -153,24 +157,22 @@ def test_drill_fails_on_wrong_credentials(history: History, backup_lab: BackupLa
 
 
 def test_drill_fails_on_missing_wal_segment(history: History, backup_lab: BackupLab) -> None:
-    """Copy the repository, delete one WAL segment after the last backup, drill the copy."""
+    """Take one WAL segment after the last backup out of the repository, drill, put it back."""
     del history
     azurite = backup_lab.azurite
     client = azurite.service_client().get_container_client(CONTAINER)
-    for name in azurite.blob_names(CONTAINER, "inventory/"):
-        data = client.download_blob(name).readall()
-        client.upload_blob("damaged/" + name.split("/", 1)[1], data)
-    info = backup_lab.run_job("restore_drill", env=drill_env(backup_lab, "probe")).report
-    del info
-    segments = sorted(
-        name
-        for name in azurite.blob_names(CONTAINER, "damaged/archive/main/")
-        if name.endswith((".lz4", ".gz", ".zst")) and ".backup" not in name
-    )
-    victim = segments[-2]  # after the last backup's WAL, before the newest segment
-    azurite.delete_blob(CONTAINER, victim)
-    result = backup_lab.run_job(
-        "restore_drill", env=drill_env(backup_lab, "missing-wal", BACKUP_REPO_PATH="/damaged")
-    )
+    blobs = azurite.blob_names(CONTAINER, "inventory/archive/main/")
+    names = sorted(name.rsplit("/", 1)[-1] for name in blobs)
+    last_backup_start = [name for name in names if name.endswith(".backup")][-1][:24]
+    after = [n for n in names if re.match(r"^[0-9A-F]{24}-", n) and n[:24] > last_backup_start]
+    assert len(after) >= 2, names
+    victim = next(blob for blob in blobs if blob.endswith(after[-2]))  # not the newest one
+    saved = client.download_blob(victim).readall()
+    client.delete_blob(victim)
+    try:
+        result = backup_lab.run_job("restore_drill", env=drill_env(backup_lab, "missing-wal"))
+    finally:
+        client.upload_blob(victim, saved)
     assert result.returncode == 1, result.report
-    assert "missing" in result.stderr or "verify" in result.stderr, result.stderr
+    assert f"WAL segment {after[-2][:24]} is missing" in result.stderr, result.stderr
+    assert result.report["status"] == "failed"

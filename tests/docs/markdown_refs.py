@@ -227,14 +227,14 @@ def task_problems(task: Task) -> list[str]:
     problems: list[str] = []
     proof = task.cells.get("proven by", "")
     status = task.cells.get("status", "").strip("*_ ").lower()
-    tests = [t for t in re.findall(r"`([^`]+)`", proof) if t.startswith("tests/")]
+    tests = [t for t in re.findall(r"`([^`]+)`", proof) if t.startswith(("tests/", "benchmarks/"))]
     stages = re.findall(r"\bstages?\s+`([^`]+)`", proof, flags=re.IGNORECASE)
     if not tests and not stages:
-        problems.append("names no test (`tests/...`) or stage (stage `NAME`) in 'Proven by'")
+        problems.append("names no test (`tests/...`, `benchmarks/...`) or stage in 'Proven by'")
     if status not in TASK_STATUSES:
         problems.append(f"status {status!r} is not one of {sorted(TASK_STATUSES)}")
     if status == "done" and not tests:
-        problems.append("is 'done' but names no test under tests/ that proves it")
+        problems.append("is 'done' but names no test (tests/, benchmarks/) that proves it")
     return problems
 
 
@@ -255,6 +255,8 @@ def mermaid_problems(body: str) -> list[str]:
     if kind not in MERMAID_TYPES:
         return [f"unknown Mermaid diagram type {kind!r}"]
     problems: list[str] = []
+    if kind == "sequenceDiagram":
+        problems += [f"';' ends a statement, use ',' or #59; in: {ln}" for ln in lines if ";" in ln]
     if kind in {"flowchart", "graph"}:
         opened = sum(1 for ln in lines if ln.split()[0] == "subgraph")
         closed = sum(1 for ln in lines if ln == "end")

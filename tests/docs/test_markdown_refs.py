@@ -113,7 +113,7 @@ def test_task_rules_flag_missing_proof_unknown_status_and_untested_done() -> Non
     problems = {t.task_id: md.task_problems(t) for t in md.tasks(EPIC)}
     assert problems["T1.1"] == []
     assert problems["T1.3"] == []
-    assert problems["T1.2"] == ["is 'done' but names no test under tests/ that proves it"]
+    assert problems["T1.2"] == ["is 'done' but names no test (tests/, benchmarks/) that proves it"]
     assert len(problems["T1.4"]) == 2
     assert "names no test" in problems["T1.4"][0]
     assert "'finished' is not one of" in problems["T1.4"][1]
@@ -133,6 +133,10 @@ def test_planned_paths_are_the_plain_text_ones() -> None:
         ("flowchat LR\n  a --> b\n", "unknown Mermaid diagram type 'flowchat'"),
         ("flowchart LR\n  subgraph x\n  a --> b\n", "1 subgraph(s) but 0 end(s)"),
         ("flowchart LR\n  a[API --> b\n", "unbalanced [] in: a[API --> b"),
+        (
+            "sequenceDiagram\n  A->>B: BEGIN; COMMIT\n",
+            "';' ends a statement, use ',' or #59; in: A->>B: BEGIN; COMMIT",
+        ),
     ],
 )
 def test_mermaid_faults_are_flagged(body: str, problem: str) -> None:

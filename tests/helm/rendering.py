@@ -23,6 +23,13 @@ ENVIRONMENTS = ("dev", "staging", "prod", "local")
 AZURE_ENVIRONMENTS = ("dev", "staging", "prod")
 MONITORING_API = "monitoring.coreos.com/v1"
 RELEASE = "inventory"
+# What the pipeline passes for the database chart on its own: deploy by digest.
+DIGEST_SETS = {
+    "postgresql": [
+        "image.digest=sha256:" + "2" * 64,
+        "exporter.image.digest=sha256:" + "3" * 64,
+    ],
+}
 NAMESPACE = "inventory"
 
 Manifest = dict[str, Any]
@@ -93,12 +100,12 @@ class Renderer:
         return proc.stdout
 
     def values_files(self, chart: str, env: str | None) -> list[Path]:
-        """The values files the pipeline passes for `env` (identity ids for Azure envs)."""
+        """The values files the pipeline passes for `env` (ids and image digests for Azure envs)."""
         if env is None:
             return []
         files = [self.chart_dir(chart) / f"values-{env}.yaml"]
         if env in AZURE_ENVIRONMENTS:
-            files.append(FIXTURES / "azure-identities.yaml")
+            files.append(FIXTURES / "pipeline-outputs.yaml")
         return files
 
     def template_args(
@@ -134,7 +141,9 @@ class Renderer:
             self._cache[key] = Rendered(docs)
         return self._cache[key]
 
-    def render_error(self, chart: str, sets: Sequence[str] = (), values: Sequence[Path] = ()) -> str:
+    def render_error(
+        self, chart: str, sets: Sequence[str] = (), values: Sequence[Path] = ()
+    ) -> str:
         """Render input that must be refused; return helm's message."""
         try:
             self.run(*self.template_args(chart, values=values, sets=sets))

@@ -16,7 +16,9 @@ API = "inventory-api"
 
 def _conf(rendered: Rendered, key: str) -> dict[str, str]:
     text = rendered.one("ConfigMap", f"{DB}-config")["data"][key]
-    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    pairs = (
+        line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#")
+    )
     return {k.strip(): v.strip() for k, v in pairs}
 
 
@@ -26,11 +28,20 @@ def _mb(value: str) -> int:
     return int(match.group(1))
 
 
-@pytest.mark.parametrize(("memory", "cpu"), [("1Gi", "1"), ("2Gi", "2"), ("8Gi", "4"), ("16Gi", "8000m")])
-def test_tuning_scales_with_memory_and_cpu_limits(renderer: Renderer, memory: str, cpu: str) -> None:
-    rendered = renderer.render("postgresql", sets=[f"resources.limits.memory={memory}",
-                                                   f"resources.requests.memory={memory}",
-                                                   f"resources.limits.cpu={cpu}"])
+@pytest.mark.parametrize(
+    ("memory", "cpu"), [("1Gi", "1"), ("2Gi", "2"), ("8Gi", "4"), ("16Gi", "8000m")]
+)
+def test_tuning_scales_with_memory_and_cpu_limits(
+    renderer: Renderer, memory: str, cpu: str
+) -> None:
+    rendered = renderer.render(
+        "postgresql",
+        sets=[
+            f"resources.limits.memory={memory}",
+            f"resources.requests.memory={memory}",
+            f"resources.limits.cpu={cpu}",
+        ],
+    )
     tuning = _conf(rendered, "10-tuning.conf")
     mem_mb = int(memory.removesuffix("Gi")) * 1024
     cores = int(cpu.removesuffix("m")) // 1000 if cpu.endswith("m") else int(cpu)
@@ -49,11 +60,16 @@ def test_tuning_scales_with_memory_and_cpu_limits(renderer: Renderer, memory: st
 def test_tuning_grows_monotonically(renderer: Renderer) -> None:
     sizes = ["512Mi", "1Gi", "4Gi", "32Gi"]
     buffers = [
-        _mb(_conf(renderer.render("postgresql", sets=[f"resources.limits.memory={m}"]),
-                  "10-tuning.conf")["shared_buffers"])
+        _mb(
+            _conf(
+                renderer.render("postgresql", sets=[f"resources.limits.memory={m}"]),
+                "10-tuning.conf",
+            )["shared_buffers"]
+        )
         for m in sizes
     ]
-    assert buffers == sorted(buffers) and len(set(buffers)) == len(buffers)
+    assert buffers == sorted(buffers)
+    assert len(set(buffers)) == len(buffers)
 
 
 def test_hba_allows_only_scram_over_the_network(renderer: Renderer) -> None:
@@ -91,13 +107,22 @@ def test_service_monitors_select_the_metrics_ports(renderer: Renderer) -> None:
     db = renderer.render("postgresql", sets=["monitoring.enabled=true"], monitoring_crds=True)
     monitor = db.one("ServiceMonitor")
     headless = db.one("Service", f"{DB}-headless")
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= headless["metadata"]["labels"].items()
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= headless["metadata"]["labels"].items()
+    )
     client = db.one("Service", DB)
-    assert not monitor["spec"]["selector"]["matchLabels"].items() <= client["metadata"]["labels"].items()
+    assert (
+        not monitor["spec"]["selector"]["matchLabels"].items()
+        <= client["metadata"]["labels"].items()
+    )
     assert "metrics" in {p["name"] for p in headless["spec"]["ports"]}
     api = renderer.render("inventory-api", sets=["monitoring.enabled=true"], monitoring_crds=True)
     assert api.one("ServiceMonitor")["spec"]["endpoints"][0] == {
-        "port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+        "port": "http",
+        "path": "/metrics",
+        "interval": "30s",
+        "scrapeTimeout": "10s",
+    }
 
 
 @pytest.mark.parametrize(
@@ -115,10 +140,17 @@ def test_image_reference(renderer: Renderer, settings: list[str], image: str) ->
 
 
 def test_ingress_class_hosts_and_tls(renderer: Renderer) -> None:
-    rendered = renderer.render("inventory-api", sets=[
-        "ingress.enabled=true", "ingress.className=internal",
-        "ingress.hosts[0].host=api.example.org", "ingress.hosts[0].paths[0]=/",
-        "ingress.tls[0].secretName=api-tls", "ingress.tls[0].hosts[0]=api.example.org"])
+    rendered = renderer.render(
+        "inventory-api",
+        sets=[
+            "ingress.enabled=true",
+            "ingress.className=internal",
+            "ingress.hosts[0].host=api.example.org",
+            "ingress.hosts[0].paths[0]=/",
+            "ingress.tls[0].secretName=api-tls",
+            "ingress.tls[0].hosts[0]=api.example.org",
+        ],
+    )
     ingress = rendered.one("Ingress", API)
     assert ingress["spec"]["ingressClassName"] == "internal"
     assert ingress["spec"]["tls"] == [{"secretName": "api-tls", "hosts": ["api.example.org"]}]
@@ -126,7 +158,9 @@ def test_ingress_class_hosts_and_tls(renderer: Renderer) -> None:
 
 
 def test_without_hpa_the_deployment_sets_replicas(renderer: Renderer) -> None:
-    rendered = renderer.render("inventory-api", sets=["autoscaling.enabled=false", "replicaCount=4"])
+    rendered = renderer.render(
+        "inventory-api", sets=["autoscaling.enabled=false", "replicaCount=4"]
+    )
     assert "HorizontalPodAutoscaler" not in rendered.kinds()
     assert rendered.one("Deployment", API)["spec"]["replicas"] == 4
 
@@ -134,29 +168,42 @@ def test_without_hpa_the_deployment_sets_replicas(renderer: Renderer) -> None:
 def test_backup_extension_point(renderer: Renderer, fixtures_dir: Path) -> None:
     off = renderer.render("postgresql")
     assert "30-archive.conf" not in off.one("ConfigMap", f"{DB}-config")["data"]
-    on = renderer.render("postgresql", values=[fixtures_dir / "backup-enabled.yaml"],
-                         sets=["monitoring.enabled=true"], monitoring_crds=True)
+    on = renderer.render(
+        "postgresql",
+        values=[fixtures_dir / "backup-enabled.yaml"],
+        sets=["monitoring.enabled=true"],
+        monitoring_crds=True,
+    )
     archive = _conf(on, "30-archive.conf")
     assert archive["archive_mode"] == "on"
-    assert archive["archive_command"] == "'pgbackrest --stanza=inventory archive-push %p'"
+    assert archive["archive_command"] == (
+        "'pgbackrest --config=/tmp/pgbackrest/pgbackrest.conf --stanza=inventory archive-push %p'"
+    )
     assert archive["archive_timeout"] == "60"
-    conf = on.one("ConfigMap", f"{DB}-pgbackrest")["data"]["pgbackrest.conf"]
-    assert "repo1-azure-account=stinventorybackup" in conf
-    assert "pg1-path=/var/lib/postgresql/data/pgdata" in conf
+    postgres = next(c for c in containers(on.one("StatefulSet", DB)) if c["name"] == "postgresql")
+    env = {e["name"]: e.get("value") for e in postgres["env"]}
+    assert env["BACKUP_AZURE_ACCOUNT"] == "stinventorybackup"
+    assert env["BACKUP_AZURE_KEY_TYPE"] == "sas"  # workload identity, no storage key
+    assert env["PGBACKREST_CONFIG"] == env["BACKUP_CONFIG"] == "/tmp/pgbackrest/pgbackrest.conf"
+    assert "PGBACKREST_REPO1_AZURE_KEY" not in env
     sa = on.one("ServiceAccount", f"{DB}-backup")
     assert sa["metadata"]["annotations"]["azure.workload.identity/client-id"] == (
-        "12345678-1234-1234-1234-123456789abc")
+        "12345678-1234-1234-1234-123456789abc"
+    )
     sts = on.one("StatefulSet", DB)
     pod = pod_spec(sts)
     assert pod["serviceAccountName"] == f"{DB}-backup"
     assert sts["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
     server = next(c for c in pod["containers"] if c["name"] == "pgbackrest-server")
-    assert server["command"] == ["/usr/bin/pgbackrest", "server"]
+    assert "command" not in server
+    assert server["args"] == ["pgbackrest-server"]
     assert server["ports"][0]["containerPort"] == 8432
     policy = on.one("NetworkPolicy", DB)
     assert any({"port": 8432, "protocol": "TCP"} in r["ports"] for r in policy["spec"]["ingress"])
     assert any({"port": 443, "protocol": "TCP"} in r["ports"] for r in policy["spec"]["egress"])
-    alerts = {r.get("alert") for g in on.one("PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+    alerts = {
+        r.get("alert") for g in on.one("PrometheusRule")["spec"]["groups"] for r in g["rules"]
+    }
     assert {"PostgresBackupTooOld", "PostgresBackupMissing"} <= alerts
 
 
@@ -166,3 +213,25 @@ def test_config_change_rolls_the_database_pod(renderer: Renderer) -> None:
         return str(sts["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
 
     assert checksum([]) != checksum(["tuning.maxConnections=200"])
+
+
+def test_local_backup_reads_the_storage_key_from_a_secret(
+    renderer: Renderer, fixtures_dir: Path
+) -> None:
+    rendered = renderer.render(
+        "postgresql",
+        values=[fixtures_dir / "backup-enabled.yaml"],
+        sets=["backup.local.storageKeySecret=azurite-key", "backup.azure.storagePort=10000"],
+    )
+    for container in containers(rendered.one("StatefulSet", DB)):
+        if container["name"] not in ("postgresql", "pgbackrest-server"):
+            continue
+        env = {e["name"]: e for e in container["env"]}
+        assert env["BACKUP_AZURE_KEY_TYPE"]["value"] == "shared"
+        key = env["PGBACKREST_REPO1_AZURE_KEY"]
+        assert key == {
+            "name": "PGBACKREST_REPO1_AZURE_KEY",
+            "valueFrom": {"secretKeyRef": {"name": "azurite-key", "key": "key"}},
+        }
+    egress = rendered.one("NetworkPolicy", DB)["spec"]["egress"]
+    assert any({"port": 10000, "protocol": "TCP"} in r["ports"] for r in egress)

@@ -48,7 +48,8 @@ def _pod_labels(workload: Manifest) -> dict[str, str]:
 
 def test_database_service_is_cluster_ip_only(env_manifests: Rendered) -> None:
     db_services = [
-        s for s in env_manifests.of_kind("Service")
+        s
+        for s in env_manifests.of_kind("Service")
         if s["metadata"]["labels"].get("app.kubernetes.io/name") == "postgresql"
     ]
     assert len(db_services) == 2
@@ -68,7 +69,11 @@ def test_replicas_hpa_and_pdb_are_consistent(env_manifests: Rendered) -> None:
     hpa = env_manifests.one("HorizontalPodAutoscaler", API)
     pdb = env_manifests.one("PodDisruptionBudget", API)
     assert "replicas" not in deploy["spec"], "the HPA owns the replica count"
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": API}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": API,
+    }
     assert hpa["spec"]["minReplicas"] >= 2
     assert hpa["spec"]["maxReplicas"] >= hpa["spec"]["minReplicas"]
     assert hpa["spec"]["minReplicas"] > pdb["spec"]["minAvailable"]
@@ -76,7 +81,9 @@ def test_replicas_hpa_and_pdb_are_consistent(env_manifests: Rendered) -> None:
     assert deploy["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
-def test_every_container_has_resources_probes_and_restricted_context(env_manifests: Rendered) -> None:
+def test_every_container_has_resources_probes_and_restricted_context(
+    env_manifests: Rendered,
+) -> None:
     for workload in _workloads(env_manifests):
         pod = pod_spec(workload)
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -139,8 +146,11 @@ def test_database_network_policy_admits_only_api_and_backup_pods(env_manifests: 
     assert all("namespaceSelector" not in p and "ipBlock" not in p for p in peers)
     api_pods = _pod_labels(env_manifests.one("Deployment", API))
     migration_pods = _pod_labels(env_manifests.one("Job", f"{API}-migrations"))
-    backup_pod = {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "inventory",
-                  "app.kubernetes.io/component": "backup"}
+    backup_pod = {
+        "app.kubernetes.io/name": "postgresql",
+        "app.kubernetes.io/instance": "inventory",
+        "app.kubernetes.io/component": "backup",
+    }
     stranger = {"app.kubernetes.io/name": "debug", "app.kubernetes.io/instance": "inventory"}
     for labels in (api_pods, migration_pods, backup_pod):
         assert any(_matches(p["podSelector"], labels) for p in peers), labels
@@ -201,7 +211,8 @@ def test_topology_spread(env_manifests: Rendered, env: str) -> None:
 
 def test_azure_identities_only_outside_local(env_manifests: Rendered, env: str) -> None:
     annotated = [
-        sa for sa in env_manifests.of_kind("ServiceAccount")
+        sa
+        for sa in env_manifests.of_kind("ServiceAccount")
         if "azure.workload.identity/client-id" in sa["metadata"].get("annotations", {})
     ]
     spcs = env_manifests.of_kind("SecretProviderClass")
@@ -231,7 +242,11 @@ def test_migrations_hook_runs_after_install_and_before_upgrade(env_manifests: Re
 def test_every_object_has_standard_labels(env_manifests: Rendered) -> None:
     for doc in env_manifests.docs:
         labels = doc["metadata"]["labels"]
-        for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
-                    "app.kubernetes.io/version", "app.kubernetes.io/managed-by",
-                    "helm.sh/chart"):
+        for key in (
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/version",
+            "app.kubernetes.io/managed-by",
+            "helm.sh/chart",
+        ):
             assert key in labels, f"{doc['kind']}/{doc['metadata']['name']} lacks {key}"

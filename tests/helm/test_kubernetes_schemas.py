@@ -3,6 +3,8 @@ schemas of each minor version AKS supports, offline, with kubernetes-validate.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import kubernetes_validate
 import pytest
 
@@ -35,14 +37,16 @@ def test_environment_manifests_are_valid(env_manifests: Rendered, minor: str) ->
 
 
 @pytest.mark.parametrize("minor", AKS_MINORS)
-def test_optional_objects_are_valid(renderer: Renderer, fixtures_dir: object, minor: str) -> None:
+def test_optional_objects_are_valid(renderer: Renderer, fixtures_dir: Path, minor: str) -> None:
     """Objects the environment files switch off (backup, TLS server, fixed replicas)."""
-    from pathlib import Path
-
-    assert isinstance(fixtures_dir, Path)
-    rendered = renderer.render("postgresql", values=[fixtures_dir / "backup-enabled.yaml"],
-                               sets=["backup.local.storageKeySecret=azurite-key"])
-    api = renderer.render("inventory-api", sets=["autoscaling.enabled=false", "ingress.enabled=true"])
+    rendered = renderer.render(
+        "postgresql",
+        values=[fixtures_dir / "backup-enabled.yaml"],
+        sets=["backup.local.storageKeySecret=azurite-key"],
+    )
+    api = renderer.render(
+        "inventory-api", sets=["autoscaling.enabled=false", "ingress.enabled=true"]
+    )
     assert _validate_all(rendered, minor) + _validate_all(api, minor) == []
 
 

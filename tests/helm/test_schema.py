@@ -40,7 +40,11 @@ def test_umbrella_rejects_bad_values_files(
         ("inventory-api", "image.tag=latest", "at '/image/tag'"),
         ("inventory-api", "replicaCount=1", "at '/replicaCount'"),
         ("inventory-api", "migrations.hook=post-delete", "at '/migrations/hook'"),
-        ("inventory-api", "extraEnv[0].name=DATABASE_URL,extraEnv[0].value=x", "at '/extraEnv/0/name'"),
+        (
+            "inventory-api",
+            "extraEnv[0].name=DATABASE_URL,extraEnv[0].value=x",
+            "at '/extraEnv/0/name'",
+        ),
         ("inventory-api", "podSecurityContext.runAsUser=0", "at '/podSecurityContext/runAsUser'"),
     ],
 )
@@ -65,9 +69,12 @@ def test_chart_schema_rejects_unsafe_settings(
         ),
         (
             "inventory-api",
-            ["database.keyVault.enabled=true", "database.keyVault.name=kv-x",
-             "database.keyVault.objectName=pw",
-             "database.keyVault.tenantId=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"],
+            [
+                "database.keyVault.enabled=true",
+                "database.keyVault.name=kv-x",
+                "database.keyVault.objectName=pw",
+                "database.keyVault.tenantId=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            ],
             "database.keyVault.enabled needs serviceAccount.clientId",
         ),
     ],

@@ -61,12 +61,38 @@ def run_groovy(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def outline(jenkinsfile: Path) -> list[Event]:
-    """Parse `jenkinsfile` to Groovy's AST and return its outline; a syntax error fails."""
-    result = run_groovy(HERE / "jenkinsfile_outline.groovy", str(jenkinsfile))
-    if result.returncode != 0:
-        raise SyntaxError(f"{jenkinsfile} does not parse as Groovy:\n{result.stderr}")
-    return [Event(*line.split("\t", 2)) for line in result.stdout.splitlines() if line]
+def outlines(*jenkinsfiles: Path) -> dict[Path, list[Event] | str]:
+    """Parse each file to Groovy's AST in one JVM: its outline, or the parser's error message."""
+    result = run_groovy(HERE / "jenkinsfile_outline.groovy", *map(str, jenkinsfiles))
+    assert result.returncode == 0, result.stderr
+    return {Path(key): value for key, value in _sections(result.stdout, "file").items()}
+
+
+def run_scenarios(jenkinsfile: Path, *scenarios: str) -> dict[str, list[Event]]:
+    """Execute the Jenkinsfile with mocked steps once per scenario (`NAME=VALUE,...`)."""
+    result = run_groovy(HERE / "jenkinsfile_run.groovy", str(jenkinsfile), *scenarios)
+    assert result.returncode == 0, result.stderr
+    runs = _sections(result.stdout, "scenario")
+    assert all(isinstance(events, list) for events in runs.values()), runs
+    return {key: events for key, events in runs.items() if isinstance(events, list)}
+
+
+def _sections(stdout: str, header: str) -> dict[str, list[Event] | str]:
+    """Split tab-separated output into sections that start with `header<TAB><TAB>NAME` lines."""
+    sections: dict[str, list[Event] | str] = {}
+    name = ""
+    for line in stdout.splitlines():
+        kind, path, detail = [*line.split("\t", 2), "", ""][:3]
+        if kind == header:
+            name = detail
+            sections[name] = []
+        elif kind == "error":
+            sections[name] = detail
+        else:
+            events = sections[name]
+            assert isinstance(events, list)
+            events.append(Event(kind, path, detail))
+    return sections
 
 
 def stage_mismatches(events: list[Event], expected: list[str]) -> list[str]:

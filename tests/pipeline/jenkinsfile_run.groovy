@@ -6,7 +6,8 @@
 // non-zero exit. One JVM runs every scenario. Prints `scenario<TAB><TAB>SCENARIO`, then one
 // event per line:
 //   sh<TAB>stage<TAB>script | input<TAB>stage<TAB>message | skipped<TAB>stage<TAB>reason |
-//   post<TAB><TAB>condition | STEP<TAB>stage<TAB> (junit, archiveArtifacts, withCredentials)
+//   post<TAB><TAB>condition | STEP<TAB>stage<TAB> (junit, archiveArtifacts, withCredentials) |
+//   option<TAB><TAB>OPTION | parameter<TAB><TAB>NAME | agent<TAB><TAB>POD_YAML
 //   result<TAB><TAB>SUCCESS|FAILURE
 
 abstract class DeclarativeRun extends Script {
@@ -19,6 +20,11 @@ abstract class DeclarativeRun extends Script {
     String current = ''
     boolean failed = false
     boolean condition = true
+
+    // Script.setProperty writes to the binding, so scenario settings come in through a method.
+    void configure(String name, String value) {
+        if (name == 'fail') { failing = value } else { given[name] = value }
+    }
 
     void emit(String kind, String detail) { println([kind, current, detail].join('\t')) }
 
@@ -73,15 +79,15 @@ abstract class DeclarativeRun extends Script {
         return condition
     }
 
-    def agent(Closure body) { }
-    def kubernetes(Closure body) { }
-    def yamlFile(String path) { }
+    def agent(Closure body) { body.call() }
+    def kubernetes(Closure body) { body.call() }
+    def yamlFile(String path) { emit('agent', path) }
     def defaultContainer(String name) { }
     def options(Closure body) { body.call() }
-    def timestamps() { }
-    def buildDiscarder(Object strategy) { }
+    def timestamps() { emit('option', 'timestamps') }
+    def buildDiscarder(Object strategy) { emit('option', "buildDiscarder ${strategy}") }
     def logRotator(Map settings) { settings }
-    def disableConcurrentBuilds(Map settings = [:]) { }
+    def disableConcurrentBuilds(Map settings = [:]) { emit('option', 'disableConcurrentBuilds') }
     def parameters(Closure body) { body.call() }
     def choice(Map settings) { declare(settings.name, settings.choices[0]) }
     def booleanParam(Map settings) { declare(settings.name, settings.defaultValue) }
@@ -90,6 +96,7 @@ abstract class DeclarativeRun extends Script {
         declare(settings.name, settings.defaultValue)
     }
     void declare(String name, Object fallback) {
+        emit('parameter', name)
         Map params = binding.getVariable('params') as Map
         if (!params.containsKey(name)) { params[name] = fallback }
         else if (fallback instanceof Boolean) { params[name] = params[name].toString().toBoolean() }
@@ -123,7 +130,9 @@ abstract class DeclarativeRun extends Script {
         }
     }
     def input(Map settings) { emit('input', settings.message.toString()) }
-    def timeout(Map settings, Closure body = null) { body?.call() }
+    def timeout(Map settings, Closure body = null) {
+        if (body == null) { emit('option', "timeout ${settings.time} ${settings.unit}") } else { body.call() }
+    }
     def script(Closure body) { body.call() }
     def withEnv(List settings, Closure body) { body.call() }
     def withCredentials(List bindings, Closure body) { emit('withCredentials', ''); body.call() }
@@ -144,7 +153,7 @@ args.drop(1).each { scenario ->
     DeclarativeRun run = shell.parse(new File(args[0])) as DeclarativeRun
     scenario.split(',').findAll { it }.each { setting ->
         def (name, value) = setting.split('=', 2)
-        if (name == 'fail') { run.failing = value } else { run.given[name] = value }
+        run.configure(name, value)
     }
     run.run()
 }

@@ -46,9 +46,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     # The child backgrounds a grandchild that would write the marker after 3 s.
     script = f"sleep 3 && touch {marker} & sleep 60"
     started = time.monotonic()
-    result = run_command(
-        ["sh", "-c", script], cwd=tmp_path, log_path=tmp_path / "x.log", timeout=1
-    )
+    result = run_command(["sh", "-c", script], cwd=tmp_path, log_path=tmp_path / "x.log", timeout=1)
     assert result.timed_out
     assert not result.ok
     assert time.monotonic() - started < 10

@@ -1,4 +1,4 @@
-"""Azurite (the Azure Storage emulator) over HTTPS, for tests of anything that talks to Blob storage.
+"""Azurite (the Azure Storage emulator) over HTTPS, for tests of anything that uses Blob storage.
 
 Why: pgBackRest's Azure driver and the azure-storage-blob SDK only speak TLS to real endpoints;
 testing them against plain HTTP would skip the certificate handling that breaks in production.
@@ -22,6 +22,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from azure.storage.blob import BlobServiceClient
 
 from tests.support.tools import require_tool
 
@@ -130,10 +133,8 @@ class Azurite:
             f"AccountKey={self.key};BlobEndpoint={self.blob_endpoint};"
         )
 
-    def service_client(self):  # type: ignore[no-untyped-def]  # the SDK ships no type stubs
+    def service_client(self) -> Any:  # the SDK ships no type information
         """A BlobServiceClient that trusts the self-signed certificate."""
-        from azure.storage.blob import BlobServiceClient
-
         return BlobServiceClient.from_connection_string(
             self.connection_string,
             api_version=BLOB_API_VERSION,

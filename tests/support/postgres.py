@@ -120,7 +120,7 @@ class PostgresServer:
             uid, gid = pwd.getpwnam("postgres").pw_uid, pwd.getpwnam("postgres").pw_gid
             for path in (self.base_dir, self.socket_dir, pwfile):
                 os.chown(path, uid, gid)
-        os.chmod(self.base_dir, 0o755)  # clients must reach the socket directory
+        os.chmod(self.base_dir, 0o755)  # noqa: S103 - clients must reach the socket directory
         self._run(
             str(PG_BIN / "initdb"),
             "-D",

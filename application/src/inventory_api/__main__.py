@@ -7,12 +7,16 @@ import asyncio
 import logging
 import sys
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from inventory_api.config import ConfigError, load_settings
 from inventory_api.logs import configure_logging
 from inventory_api.migrate import current_revision, migration_engine, upgrade
 from inventory_api.server import serve
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,11 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             upgrade(engine)
             revision = current_revision(engine)
-        except OperationalError as exc:
-            print(f"migration failed: database unreachable: {exc.orig}", file=sys.stderr)
+        except DBAPIError as exc:
+            print(f"migration failed: {_first_line(exc.orig or exc)}", file=sys.stderr)
             return 1
         except SQLAlchemyError as exc:
-            print(f"migration failed: {exc}", file=sys.stderr)
+            print(f"migration failed: {_first_line(exc)}", file=sys.stderr)
             return 1
         finally:
             engine.dispose()

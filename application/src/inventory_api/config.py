@@ -6,6 +6,7 @@ and fail on the first request. Every value has a type, a range and a default whe
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class Settings:
     database_url: URL
     database_password_file: Path | None
     port: int = 8080
+    host: str = "0.0.0.0"  # noqa: S104 - all interfaces of the pod
     pool_size: int = 5
     max_overflow: int = 5
     pool_timeout_seconds: float = 5.0
@@ -114,6 +116,15 @@ def read_password(path: Path) -> str:
     return password
 
 
+def _host(env: Mapping[str, str]) -> str:
+    raw = env.get("HOST", "") or "0.0.0.0"  # noqa: S104 - all interfaces of the pod
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        raise ConfigError("HOST", f"must be an IP address to listen on, got {raw!r}") from None
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every variable; raises ConfigError naming the first bad one."""
     env = os.environ if env is None else env
@@ -126,6 +137,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=url,
         database_password_file=_password_file(env, url),
         port=_int(env, "PORT", 8080, 1, 65535),
+        host=_host(env),
         pool_size=_int(env, "DB_POOL_SIZE", 5, 1, 100),
         max_overflow=_int(env, "DB_MAX_OVERFLOW", 5, 0, 100),
         pool_timeout_seconds=_seconds(env, "DB_POOL_TIMEOUT_SECONDS", 5.0, 0.1, 60),

@@ -20,6 +20,9 @@ class ApiError(HTTPError):
         self.message = message
         self.details = details
 
+    def __str__(self) -> str:
+        return f"{self.status_code} {self.code}: {self.message}"
+
     def body(self) -> dict[str, Any]:
         """The JSON document sent to the client."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from inventory_api.config import Settings, read_password
@@ -28,13 +28,18 @@ def migration_engine(settings: Settings) -> Engine:
     )
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision` (idempotent; concurrent runs are serialised)."""
+def alembic_config(connection: Connection) -> Config:
+    """Alembic configuration that runs the packaged migrations on `connection`."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to `revision` (idempotent; concurrent runs are serialised)."""
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        command.upgrade(alembic_config(connection), revision)
 
 
 def current_revision(engine: Engine) -> str | None:

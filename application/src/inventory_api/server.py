@@ -50,7 +50,7 @@ async def drain(state: AppState, server: HTTPServer) -> int:
     return abandoned
 
 
-async def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # noqa: S104 - in a pod
+async def serve(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT, then drain."""
     state = build_state(settings)
     server = HTTPServer(
@@ -60,7 +60,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # noqa: S10
         idle_connection_timeout=75,
         body_timeout=30,
     )
-    server.listen(settings.port, address=host)
+    server.listen(settings.port, address=settings.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -126,6 +126,7 @@ apiVersion: secrets-store.csi.x-k8s.io/v1
 kind: SecretProviderClass
 metadata:
   name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
   labels:
     {{- include "inventory-api.labels" .ctx | nindent 4 }}
   {{- if .hook }}

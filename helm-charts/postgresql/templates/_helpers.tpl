@@ -89,3 +89,59 @@ namespace="{{ .Release.Namespace }}", job="{{ include "postgresql.fullname" . }}
 {{- fail "auth: the password must come from auth.existingSecret or auth.keyVault (never inline)" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* pgBackRest settings as environment (names read by images/postgresql/dbops/pgbackrest_conf.py,
+which renders /tmp/pgbackrest/pgbackrest.conf at start). Secrets never appear here: the local
+storage key comes from a Secret; in Azure the image turns the workload identity into a SAS. */}}
+{{- define "postgresql.backupEnv" -}}
+{{- $b := .Values.backup -}}
+- name: BACKUP_CONFIG
+  value: /tmp/pgbackrest/pgbackrest.conf
+- name: PGBACKREST_CONFIG
+  value: /tmp/pgbackrest/pgbackrest.conf
+- name: BACKUP_STANZA
+  value: {{ $b.stanza | quote }}
+- name: BACKUP_AZURE_ACCOUNT
+  value: {{ $b.azure.account | quote }}
+- name: BACKUP_AZURE_CONTAINER
+  value: {{ $b.azure.container | quote }}
+- name: BACKUP_AZURE_ENDPOINT
+  value: {{ $b.azure.endpoint | quote }}
+- name: BACKUP_AZURE_URI_STYLE
+  value: {{ $b.azure.uriStyle | quote }}
+- name: BACKUP_AZURE_KEY_TYPE
+  value: {{ ternary "shared" "sas" (not (empty $b.local.storageKeySecret)) | quote }}
+{{- with $b.azure.storageHost }}
+- name: BACKUP_AZURE_STORAGE_HOST
+  value: {{ . | quote }}
+{{- end }}
+{{- with $b.azure.storagePort }}
+- name: BACKUP_AZURE_STORAGE_PORT
+  value: {{ . | quote }}
+{{- end }}
+- name: BACKUP_REPO_PATH
+  value: {{ $b.repoPath | quote }}
+- name: BACKUP_RETENTION_FULL
+  value: {{ $b.retention.full | quote }}
+- name: BACKUP_RETENTION_DIFF
+  value: {{ $b.retention.diff | quote }}
+- name: BACKUP_SPOOL_PATH
+  value: /var/spool/pgbackrest
+- name: BACKUP_PG_SOCKET
+  value: /var/run/postgresql
+- name: BACKUP_TLS_SERVER
+  value: {{ $b.tlsServer.enabled | quote }}
+- name: BACKUP_TLS_PORT
+  value: {{ $b.tlsServer.port | quote }}
+- name: BACKUP_TLS_CLIENT_CN
+  value: {{ $b.tlsServer.clientCommonName | quote }}
+- name: BACKUP_TLS_DIR
+  value: /etc/pgbackrest/tls
+{{- with $b.local.storageKeySecret }}
+- name: PGBACKREST_REPO1_AZURE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: key
+{{- end }}
+{{- end -}}

@@ -115,8 +115,8 @@ variable "system_pool" {
   }
 
   validation {
-    condition     = var.system_pool.max_pods >= 30 && var.system_pool.max_pods <= 250
-    error_message = "system_pool.max_pods must be between 30 and 250."
+    condition     = var.system_pool.max_pods >= 50 && var.system_pool.max_pods <= 250
+    error_message = "system_pool.max_pods must be between 50 and 250."
   }
 }
 
@@ -136,8 +136,8 @@ variable "user_pool" {
   }
 
   validation {
-    condition     = var.user_pool.max_pods >= 30 && var.user_pool.max_pods <= 250
-    error_message = "user_pool.max_pods must be between 30 and 250."
+    condition     = var.user_pool.max_pods >= 50 && var.user_pool.max_pods <= 250
+    error_message = "user_pool.max_pods must be between 50 and 250."
   }
 }
 

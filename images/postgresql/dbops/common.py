@@ -110,7 +110,7 @@ def record_job(job: str, started: float, succeeded: bool, detail: Mapping[str, A
     if not os.environ.get("PGHOST"):
         return
     sql = (
-        SCHEMA_SQL
+        SCHEMA_SQL  # noqa: S608 - values pass through sql_literal or are numbers
         + "INSERT INTO dbops.job_runs (job, started_at, succeeded, detail) VALUES ("
         + f"{sql_literal(job)}, to_timestamp({started:.6f}), {str(succeeded).lower()}, "
         + f"{sql_literal(json.dumps(detail, sort_keys=True))}::jsonb);"
@@ -119,7 +119,7 @@ def record_job(job: str, started: float, succeeded: bool, detail: Mapping[str, A
 
 
 def job_main(job: str, body: Callable[[], dict[str, Any]]) -> int:
-    """Run a job body: print its JSON report, record the outcome, exit 1 with the reason on error."""
+    """Run a job body: print a JSON report, record the outcome; exit 1 with the reason on error."""
     started = time.time()
     try:
         report = body()

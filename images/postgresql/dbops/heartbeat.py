@@ -17,8 +17,8 @@ def beat() -> str:
     """Insert one heartbeat row and prune; returns the stored timestamp."""
     keep_days = int_setting("HEARTBEAT_RETENTION_DAYS", 8, minimum=1)
     rows = psql(
-        SCHEMA_SQL
-        + f"DELETE FROM dbops.heartbeat WHERE beat_at < now() - interval '{keep_days} days';"
+        SCHEMA_SQL  # noqa: S608 - keep_days is a validated integer
+        + f"DELETE FROM dbops.heartbeat WHERE beat_at < now() - interval '{keep_days} days';"  # noqa: S608
         + "INSERT INTO dbops.heartbeat DEFAULT VALUES RETURNING beat_at;",
         "writing the heartbeat row",
     )

@@ -71,7 +71,7 @@ def render(role: str) -> str:
     if role not in ROLES:
         raise OpsError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     stanza = setting("BACKUP_STANZA", "main")
-    tmp = setting("BACKUP_TMP_DIR", "/tmp")
+    tmp = setting("BACKUP_TMP_DIR", "/tmp")  # noqa: S108 - the pod's private emptyDir
     global_lines = [
         *_repo_options(),
         f"process-max={int_setting('BACKUP_PROCESS_MAX', 2, minimum=1)}",
@@ -124,7 +124,8 @@ def render(role: str) -> str:
 
 def write(role: str, path: Path | None = None) -> Path:
     """Render and write the file (mode 0600); returns its path."""
-    target = path or Path(setting("BACKUP_CONFIG", "/tmp/pgbackrest/pgbackrest.conf"))
+    default = "/tmp/pgbackrest/pgbackrest.conf"  # noqa: S108 - the pod's private emptyDir
+    target = path or Path(setting("BACKUP_CONFIG", default))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render(role))
     target.chmod(0o600)

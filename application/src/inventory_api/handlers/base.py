@@ -104,7 +104,7 @@ class BaseHandler(RequestHandler):
     def send_json(self, status: int, body: Any) -> None:
         """Finish the request with `body` as JSON."""
         self.set_status(status)
-        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as JSON; never a stack trace in the body."""
@@ -122,7 +122,7 @@ class BaseHandler(RequestHandler):
         if status_code >= 500:
             body["error"]["request_id"] = self.request_id
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Client errors are not logged as failures; everything else is, with its traceback."""

@@ -1,0 +1,7 @@
+# tflint's bundled terraform ruleset with every rule on: documented and typed variables and
+# outputs, snake_case names, standard module structure, pinned versions, no unused or
+# deprecated syntax. (The azurerm ruleset cannot be built offline; see pipelines/toolchain.)
+plugin "terraform" {
+  enabled = true
+  preset  = "all"
+}

@@ -1,0 +1,150 @@
+"""JUnit XML for Jenkins and a Markdown page a reviewer reads in a minute."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from policies.findings import Finding, Severity, Status
+
+if TYPE_CHECKING:
+    from policies.gate import GateResult
+
+_SEVERITY_ORDER = {severity: index for index, severity in enumerate(Severity)}
+
+
+def _testcase(suite: ET.Element, name: str, classname: str) -> ET.Element:
+    return ET.SubElement(suite, "testcase", name=name, classname=classname, time="0")
+
+
+def _suite(root: ET.Element, name: str, cases: int, failures: int, skipped: int) -> ET.Element:
+    return ET.SubElement(
+        root,
+        "testsuite",
+        name=name,
+        tests=str(cases),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+    )
+
+
+def write_junit(result: GateResult, path: Path) -> None:
+    """One testcase per finding (engine suites), per waiver, and per gate-level condition."""
+    root = ET.Element("testsuites", name="policy")
+    for engine in ("checkov", "hcl2"):
+        findings = [f for f in result.findings if f.engine == engine]
+        suite = _suite(
+            root,
+            f"policy.{engine}",
+            len(findings),
+            sum(f.status is Status.FAILED for f in findings),
+            sum(f.status is Status.WAIVED for f in findings),
+        )
+        for finding in findings:
+            case = _testcase(
+                suite, f"{finding.rule_id} {finding.resource}", f"{engine}.{finding.file}"
+            )
+            if finding.status is Status.FAILED:
+                failure = ET.SubElement(
+                    case, "failure", message=finding.message or finding.title, type=finding.severity
+                )
+                failure.text = f"{finding.title}\n{finding.location}\n{finding.message}".strip()
+            elif finding.status is Status.WAIVED:
+                ET.SubElement(case, "skipped", message=f"waived: {finding.waiver}")
+    suite = _suite(root, "policy.waivers", len(result.waivers), len(result.expired_waivers), 0)
+    for waiver in result.waivers:
+        case = _testcase(suite, f"waiver {waiver.check} ({waiver.framework})", "policy.waivers")
+        if waiver.is_expired(result.today):
+            ET.SubElement(
+                case,
+                "failure",
+                message=f"waiver expired on {waiver.expires.isoformat()}",
+                type="expired",
+            )
+    suite = _suite(root, "policy.gate", 1, 1 if result.errors else 0, 0)
+    case = _testcase(suite, "scanned something and parsed everything", "policy.gate")
+    if result.errors:
+        ET.SubElement(case, "failure", message="; ".join(result.errors), type="scan")
+    ET.indent(root)
+    path.write_text(
+        ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n", encoding="utf-8"
+    )
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.rule_id, f.resource))
+
+
+def write_markdown(result: GateResult, path: Path) -> None:
+    """Verdict first, then failures, waivers and what ran; passing checks only as counts."""
+    verdict = "PASSED" if result.passed else "FAILED"
+    lines = [
+        f"# Policy gate: {verdict}",
+        "",
+        f"{result.today.isoformat()} · checkov {result.checkov_version} scanned "
+        f"{result.resource_count} "
+        f"resources · python-hcl2 rules parsed {result.hcl_file_count} files · "
+        f"{len(result.failures)} unwaived failures · {len(result.waived)} waived · "
+        f"{len(result.expired_waivers)} expired waivers",
+        "",
+    ]
+    if result.errors:
+        lines += ["## Scan errors", "", *[f"- {error}" for error in result.errors], ""]
+    lines += ["## Failures (fix these)", ""]
+    if result.failures:
+        lines += ["| Severity | Rule | Resource | Where | What |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {f.severity} | {f.rule_id} | `{_cell(f.resource)}` | `{f.location}` | "
+            f"{_cell(f.message or f.title)} |"
+            for f in _sorted(result.failures)
+        ]
+    else:
+        lines.append("None.")
+    lines += ["", "## Waived failures", ""]
+    if result.waived:
+        by_waiver: dict[str, list[Finding]] = {}
+        for finding in _sorted(result.waived):
+            by_waiver.setdefault(finding.waiver, []).append(finding)
+        reasons = {w.label: w for w in result.waivers}
+        lines += ["| Rule | Resources | Owner | Until | Reason |", "|---|---|---|---|---|"]
+        for label, findings in by_waiver.items():
+            waiver = reasons[label]
+            resources = ", ".join(sorted({f"`{_cell(f.resource)}`" for f in findings}))
+            lines.append(
+                f"| {waiver.check} | {resources} | {waiver.owner} | "
+                f"{waiver.expires.isoformat()} | {_cell(waiver.reason)} |"
+            )
+    else:
+        lines.append("None.")
+    if result.expired_waivers or result.unused_waivers:
+        lines += ["", "## Waiver file", ""]
+        lines += [
+            f"- **Expired** (fails the gate): {w.label}: {w.reason}" for w in result.expired_waivers
+        ]
+        lines += [f"- Unused (remove it): {w.label}" for w in result.unused_waivers]
+    lines += [
+        "",
+        "## What ran",
+        "",
+        "| Engine | Checks | Results | Passed | Failed | Waived |",
+        "|---|---|---|---|---|---|",
+    ]
+    for engine in ("checkov", "hcl2"):
+        findings = [f for f in result.findings if f.engine == engine]
+        counts = Counter(f.status for f in findings)
+        lines.append(
+            f"| {engine} | {len({f.rule_id for f in findings})} | {len(findings)} | "
+            f"{counts[Status.PASSED]} | "
+            f"{counts[Status.FAILED]} | {counts[Status.WAIVED]} |"
+        )
+    custom = sorted({(f.rule_id, f.title) for f in result.findings if "INV" in f.rule_id})
+    lines += ["", "Project rules (custom checkov checks and python-hcl2 rules):", ""]
+    lines += [f"- {rule_id}: {title}" for rule_id, title in custom]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,154 @@
+"""Every client error is JSON with the right status; hostile input is stored or refused exactly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.api.apiprocess import ApiProcess
+from tests.api.helpers import PRODUCTS, create_product, error_code, unique_sku
+from tests.support.postgres import Database, PostgresServer
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _post_raw(api: ApiProcess, body: bytes, headers: dict[str, str] | None = None) -> int:
+    response = api.request("POST", PRODUCTS, data=body, headers=headers or JSON)
+    assert response.headers["Content-Type"].startswith("application/json")
+    error_code(response)
+    return response.status_code
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"",
+        b"[]",
+        b'"just a string"',
+        b'{"sku": "A", "name": "x", "price_cents": NaN}',
+        b'{"sku": "A", "sku": "B", "name": "x", "price_cents": 1}',
+        b"\xff\xfe not utf-8",
+        b"[" * 30_000 + b"]" * 30_000,
+        b'{"sku": "A", "name": "x", "price_cents": 1' + b"0" * 5000 + b"}",
+    ],
+    ids=[
+        "truncated",
+        "empty",
+        "array",
+        "string",
+        "nan",
+        "duplicate-key",
+        "not-utf8",
+        "deep-nesting",
+        "5000-digit-number",
+    ],
+)
+def test_malformed_json_is_400(api: ApiProcess, body: bytes) -> None:
+    assert _post_raw(api, body) == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"name": "x", "price_cents": 1}, "sku: is required"),
+        ({"sku": "A", "name": "x", "price_cents": "1"}, "price_cents: must be an integer"),
+        ({"sku": "A", "name": "x", "price_cents": 1.0}, "price_cents: must be an integer"),
+        ({"sku": "A", "name": "x", "price_cents": True}, "price_cents: must be an integer"),
+        ({"sku": "A", "name": "x", "price_cents": -1}, "price_cents: must be between"),
+        ({"sku": "A", "name": "x", "price_cents": 2**53}, "price_cents: must be between"),
+        ({"sku": "A", "name": "x", "price_cents": 10**30}, "price_cents: must be between"),
+        ({"sku": "A", "name": "x", "price_cents": 1, "color": "red"}, "color: unknown field"),
+        ({"sku": "A B", "name": "x", "price_cents": 1}, "sku: must match"),
+        ({"sku": "A", "name": "", "price_cents": 1}, "name: length must be"),
+        ({"sku": "A", "name": "x" * 201, "price_cents": 1}, "name: length must be"),
+        ({"sku": "A", "name": "nul\x00byte", "price_cents": 1}, "name: contains control"),
+        ({"sku": "A", "name": "x", "price_cents": 1, "quantity": -5}, "quantity: must be"),
+    ],
+)
+def test_wrong_fields_are_400_with_the_problem_named(
+    api: ApiProcess, body: dict[str, object], problem: str
+) -> None:
+    response = api.request("POST", PRODUCTS, json=body)
+    assert response.status_code == 400
+    assert error_code(response) == "validation_failed"
+    assert any(detail.startswith(problem) for detail in response.json()["error"]["details"])
+
+
+def test_unpaired_surrogate_is_400_not_500(api: ApiProcess) -> None:
+    body = b'{"sku": "A", "name": "\\ud800", "price_cents": 1}'
+    assert _post_raw(api, body) == 400
+
+
+def test_body_over_64_kib_is_413(api: ApiProcess) -> None:
+    body = json.dumps({"sku": "A", "name": "x", "price_cents": 1, "description": "d" * 70_000})
+    assert _post_raw(api, body.encode()) == 413
+
+
+def test_wrong_content_type_is_415(api: ApiProcess) -> None:
+    body = json.dumps({"sku": unique_sku(), "name": "x", "price_cents": 1}).encode()
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
+        assert _post_raw(api, body, {"Content-Type": content_type}) == 415
+    assert _post_raw(api, body, {"Content-Type": "application/json; charset=latin-1"}) == 415
+    accepted = api.request(
+        "POST", PRODUCTS, data=body, headers={"Content-Type": "Application/JSON; charset=UTF-8"}
+    )
+    assert accepted.status_code == 201
+
+
+def test_unknown_route_and_method_are_json(api: ApiProcess) -> None:
+    response = api.request("GET", "/api/v2/nothing")
+    assert response.status_code == 404
+    assert error_code(response) == "not_found"
+    response = api.request("PUT", PRODUCTS, json={})
+    assert response.status_code == 405
+    assert error_code(response) == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "'; DROP TABLE products; --",
+        "Robert'); DELETE FROM stock_movements; --",
+        "Zoë 北京 🚀 \u202e RTL",
+        "%_\\ wildcards",
+        "$1 $$ :name ?",
+    ],
+)
+def test_hostile_strings_are_stored_exactly(api: ApiProcess, text: str) -> None:
+    product = create_product(api, name=text, description=text + "\nsecond line")
+    fetched = api.request("GET", f"{PRODUCTS}/{product['id']}").json()
+    assert fetched["name"] == text
+    assert fetched["description"] == text + "\nsecond line"
+    assert api.request("GET", "/readyz").status_code == 200
+
+
+def test_largest_allowed_numbers_round_trip(api: ApiProcess) -> None:
+    product = create_product(api, price_cents=2**53 - 1, quantity=10**12)
+    assert product["price_cents"] == 2**53 - 1
+    assert product["quantity"] == 10**12
+
+
+def test_unexpected_failure_is_500_without_a_stack_trace(
+    postgres_server: PostgresServer,
+    fresh_db: Database,
+    api_factory: Callable[..., ApiProcess],
+) -> None:
+    api = api_factory(fresh_db)
+    created = create_product(api)
+    # Break the schema under the running API: the next read fails in a way no handler expects.
+    postgres_server.superuser_sql(
+        "ALTER TABLE products RENAME COLUMN name TO renamed", dbname=fresh_db.name
+    )
+    response = api.request("GET", f"{PRODUCTS}/{created['id']}", headers={"X-Request-ID": "boom-1"})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal_error"
+    assert error["request_id"] == "boom-1"
+    assert "Traceback" not in response.text
+    assert "renamed" not in response.text
+    assert "column" not in response.text
+    logged = [r for r in api.log_records() if r.get("request_id") == "boom-1"]
+    assert any(r["level"] == "ERROR" and "Traceback" in r.get("exception", "") for r in logged)

@@ -1,0 +1,58 @@
+"""Pure logic without a server: body schemas, cursors, the route table."""
+
+from __future__ import annotations
+
+import pytest
+from inventory_api.cursor import decode_cursor, encode_cursor
+from inventory_api.errors import ApiError
+from inventory_api.routes import ROUTES, Route
+from inventory_api.schemas import PRODUCT_CREATE, PRODUCT_PATCH, STOCK_ADJUSTMENT
+
+
+def test_create_accepts_a_valid_body_and_reports_every_problem_at_once() -> None:
+    body = {"sku": "A-1", "name": "x", "price_cents": 0}
+    assert PRODUCT_CREATE.parse(body) == body
+    with pytest.raises(ApiError) as raised:
+        PRODUCT_CREATE.parse({"sku": "", "price_cents": -1, "extra": 1})
+    assert raised.value.status_code == 400
+    assert sorted(raised.value.details) == [
+        "extra: unknown field",
+        "name: is required",
+        "price_cents: must be between 0 and 9007199254740991",
+        "sku: length must be 1..64",
+    ]
+
+
+def test_patch_needs_at_least_one_field_and_never_quantity() -> None:
+    with pytest.raises(ApiError, match="invalid"):
+        PRODUCT_PATCH.parse({})
+    with pytest.raises(ApiError):
+        PRODUCT_PATCH.parse({"quantity": 1})
+    assert PRODUCT_PATCH.parse({"description": "multi\nline\ttabs"})
+
+
+def test_adjustment_delta_is_a_nonzero_integer() -> None:
+    for delta in (0, 1.5, True, None, "3"):
+        with pytest.raises(ApiError):
+            STOCK_ADJUSTMENT.parse({"delta": delta, "reason": "r"})
+    assert STOCK_ADJUSTMENT.parse({"delta": -3, "reason": "r"})["delta"] == -3
+
+
+def test_cursor_round_trips_and_binds_to_the_query() -> None:
+    cursor = encode_cursor(42, "mug")
+    assert decode_cursor(cursor, "mug") == 42
+    with pytest.raises(ApiError, match="different query"):
+        decode_cursor(cursor, None)
+
+
+@pytest.mark.parametrize("cursor", ["", "@@@", "YWJj", "A" * 40])
+def test_garbage_cursors_are_400(cursor: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        decode_cursor(cursor, None)
+    assert raised.value.status_code == 400
+
+
+def test_route_patterns_match_one_segment_per_parameter() -> None:
+    route = Route("/api/v1/products/{id}/stock-adjustments", ROUTES[0].handler)
+    assert route.pattern == "/api/v1/products/([^/]+)/stock-adjustments$"
+    assert {r.path for r in ROUTES} >= {"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"}

@@ -1,0 +1,236 @@
+"""The backup lab: Azurite over HTTPS, a primary that archives WAL with pgBackRest, and
+pgBackRest's TLS server in front of it, wired exactly like the database pod and its CronJobs.
+
+The jobs are the image's own scripts (images/postgresql/dbops), run with Debian's python3 as the
+`postgres` user, so the tests (and benchmarks/postgres) execute what the CronJobs execute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.azurite import Azurite, running_azurite
+from tests.support.postgres import PostgresServer, free_port
+from tests.support.tools import REPO_ROOT, require_tool
+
+SCRIPTS = REPO_ROOT / "images" / "postgresql"
+CONTAINER = "pgbackrest"
+CLIENT_CN = "pgbackrest-client"
+APP_DB = "inventory"
+
+
+def _chown_postgres(*paths: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam("postgres")
+    for path in paths:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def as_postgres(args: list[str]) -> list[str]:
+    """Run as the `postgres` OS user when the tests run as root (pg_ctl refuses root)."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def make_tls(directory: Path) -> tuple[Path, Path]:
+    """A CA, a server certificate for localhost and a client certificate (CN=CLIENT_CN).
+
+    Returns the server and client directories, each holding tls.crt, tls.key and ca.crt.
+    """
+    openssl = require_tool("openssl", "apt-get install -y openssl")
+    ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=test-ca", "-keyout", str(ca_key), "-out", str(ca_crt)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    dirs = []
+    for name, cn, san in (("server", "localhost", "DNS:localhost"), ("client", CLIENT_CN, None)):
+        out = directory / name
+        out.mkdir()
+        ext = ["-addext", f"subjectAltName={san}"] if san else []
+        subprocess.run(
+            [openssl, "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+             *ext, "-keyout", str(out / "tls.key"), "-out", str(out / "tls.csr")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        extfile = out / "ext.cnf"
+        extfile.write_text(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
+        subprocess.run(
+            [openssl, "x509", "-req", "-in", str(out / "tls.csr"), "-CA", str(ca_crt),
+             "-CAkey", str(ca_key), "-CAcreateserial", "-days", "2", "-extfile", str(extfile),
+             "-out", str(out / "tls.crt")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        shutil.copy(ca_crt, out / "ca.crt")
+        for file in out.iterdir():
+            file.chmod(0o600)
+            _chown_postgres(file)
+        _chown_postgres(out)
+        dirs.append(out)
+    return dirs[0], dirs[1]
+
+
+@dataclass
+class JobResult:
+    """Exit code, parsed JSON report and stderr of one job run."""
+
+    returncode: int
+    report: dict[str, Any]
+    stderr: str
+
+
+@dataclass
+class BackupLab:
+    """A primary + pgBackRest TLS server + Azurite, and a way to run the image's jobs."""
+
+    azurite: Azurite
+    primary: PostgresServer
+    work: Path
+    base_env: dict[str, str]
+    client_tls: Path
+    server_tls: Path
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def job_env(self, **overrides: str) -> dict[str, str]:
+        """Environment of a CronJob: repository settings plus libpq settings for the primary."""
+        env = {
+            **self.base_env,
+            "BACKUP_PG_HOST": "localhost",
+            "BACKUP_TLS_DIR": str(self.client_tls),
+            "BACKUP_CONFIG": str(self.work / "client" / "pgbackrest.conf"),
+            # Where the data and socket are inside the database pod (fixed paths in the chart).
+            "PGDATA": str(self.primary.data_dir),
+            "BACKUP_PG_SOCKET": str(self.primary.socket_dir),
+            "PGHOST": "127.0.0.1",
+            "PGPORT": str(self.primary.port),
+            "PGUSER": self.primary.user,
+            "PGPASSWORD": self.primary.password,
+            "PGDATABASE": APP_DB,
+        }
+        env.update(overrides)
+        return env
+
+    def run_job(self, module: str, *args: str, env: Mapping[str, str]) -> JobResult:
+        """Run `python3 -m dbops.MODULE ARGS` as postgres, like the CronJob's container does."""
+        result = subprocess.run(
+            as_postgres(["/usr/bin/python3", "-m", f"dbops.{module}", *args]),
+            capture_output=True, text=True, env=dict(env), timeout=600, check=False,
+        )  # fmt: skip
+        lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+        report = json.loads(lines[-1]) if lines else {}
+        return JobResult(result.returncode, report, result.stderr)
+
+    def app_sql(self, sql: str) -> list[list[Any]]:
+        """Run SQL in the application database as the application role."""
+        conn = self.primary.connect(APP_DB)
+        try:
+            return list(conn.run(sql) or [])
+        finally:
+            conn.close()
+
+    def wait_archived(self, timeout: float = 60) -> None:
+        """Switch WAL and wait until the segment is in the repository (async archive-push)."""
+        segment = self.primary.superuser_sql("SELECT pg_walfile_name(pg_switch_wal())")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            last = self.primary.superuser_sql("SELECT last_archived_wal FROM pg_stat_archiver")
+            if last and last >= segment:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"WAL segment {segment} not archived within {timeout} s")
+
+
+@contextlib.contextmanager
+def running_backup_lab(primary_settings: Mapping[str, str] | None = None) -> Iterator[BackupLab]:
+    """Azurite, certificates, a primary archiving to the repository, and the TLS server.
+
+    `primary_settings` replace the primary's fast test settings (benchmarks want durability).
+    """
+    require_tool("pgbackrest", "make bootstrap  (Debian package pgbackrest)")
+    work = Path(tempfile.mkdtemp(prefix="inventory-backup-"))
+    work.chmod(0o755)
+    with running_azurite(work / "azurite") as azurite:
+        azurite.create_container(CONTAINER)
+        tls_dir = work / "tls"
+        tls_dir.mkdir()
+        server_tls, client_tls = make_tls(tls_dir)
+        tmp = work / "pgbackrest-tmp"
+        spool = work / "spool"
+        for path in (tmp, spool, work / "client"):
+            path.mkdir()
+            _chown_postgres(path)
+        base_env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(SCRIPTS),
+            "BACKUP_STANZA": "main",
+            "BACKUP_AZURE_ACCOUNT": azurite.account,
+            "BACKUP_AZURE_CONTAINER": CONTAINER,
+            "BACKUP_AZURE_ENDPOINT": azurite.host,
+            "BACKUP_AZURE_STORAGE_PORT": str(azurite.port),
+            "BACKUP_AZURE_URI_STYLE": "path",
+            "BACKUP_STORAGE_CA_FILE": str(azurite.ca_file),
+            "PGBACKREST_REPO1_AZURE_KEY": azurite.key,
+            "BACKUP_REPO_PATH": "/inventory",
+            "BACKUP_TMP_DIR": str(tmp),
+            "BACKUP_SPOOL_PATH": str(spool),
+            "BACKUP_TLS_PORT": str(free_port()),
+            "BACKUP_TLS_CLIENT_CN": CLIENT_CN,
+        }
+        primary = PostgresServer(work / "primary", settings=primary_settings)
+        db_conf = work / "db" / "pgbackrest.conf"
+        db_conf.parent.mkdir()
+        _chown_postgres(db_conf.parent)
+        db_env = {
+            **base_env,
+            "PGDATA": str(primary.data_dir),
+            "PGPORT": str(primary.port),
+            "BACKUP_PG_SOCKET": str(primary.socket_dir),
+            "BACKUP_TLS_SERVER": "true",
+            "BACKUP_TLS_DIR": str(server_tls),
+        }
+        subprocess.run(
+            as_postgres(["/usr/bin/python3", "-m", "dbops.pgbackrest_conf", "--role", "db",
+                         "--output", str(db_conf)]),
+            env=db_env, check=True, capture_output=True,
+        )  # fmt: skip
+        # What the chart's 30-archive.conf sets, with the test's config path.
+        primary.settings.update(
+            {
+                "archive_mode": "on",
+                "archive_command": f"pgbackrest --config={db_conf} --stanza=main archive-push %p",
+                "archive_timeout": "60",
+                "wal_level": "replica",
+                "max_wal_senders": "3",
+            }
+        )
+        # The primary's archive-push reads the storage key from its environment, as in the pod.
+        os.environ["PGBACKREST_REPO1_AZURE_KEY"] = azurite.key
+        server: subprocess.Popen[bytes] | None = None
+        try:
+            primary.init()
+            primary.superuser_sql(f"CREATE DATABASE {APP_DB} OWNER {primary.user}")
+            server = subprocess.Popen(
+                as_postgres(["pgbackrest", f"--config={db_conf}", "server"]),
+                env=db_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            _chown_postgres(work)
+            yield BackupLab(azurite, primary, work, base_env, client_tls, server_tls)
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=10)
+            primary.destroy()
+            os.environ.pop("PGBACKREST_REPO1_AZURE_KEY", None)
+            shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,195 @@
+"""Synthetic series for every alert the charts define: one scenario where it must fire and
+one healthy scenario where it must stay quiet. Fed to `promtool test rules`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NS = "inventory"
+BACKUP_MAX_AGE_HOURS = 2  # rendered into the rules under test
+DB_JOB = "inventory-postgresql-headless"
+POD = "inventory-postgresql-0"
+API_JOB = "inventory-api"
+DB_SEL = f'namespace="{NS}", job="{DB_JOB}", pod="{POD}"'
+API_SEL = f'namespace="{NS}", job="{API_JOB}"'
+PVC = "data-inventory-postgresql-0"
+CRONJOB = "inventory-postgresql-backup-full"
+TX = f'pg_stat_activity_max_tx_duration{{{DB_SEL}, datname="inventory"'
+VOLUME = f'namespace="{NS}", persistentvolumeclaim="{PVC}", job="kubelet"'
+AVAILABLE = f"kubelet_volume_stats_available_bytes{{{VOLUME}}}"
+CAPACITY = f"kubelet_volume_stats_capacity_bytes{{{VOLUME}}}"
+LAST_BACKUP = f'kube_cronjob_status_last_successful_time{{namespace="{NS}", cronjob="{CRONJOB}"}}'
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Input series (promtool expanding notation) and when to look."""
+
+    series: dict[str, str]
+    eval_time: str
+    interval: str = "1m"  # keep at most the 5m lookback, or series go stale between samples
+
+
+@dataclass(frozen=True)
+class AlertCase:
+    alert: str
+    firing: Scenario
+    healthy: Scenario
+    labels: dict[str, str] = field(default_factory=dict)  # labels of the firing alert
+
+
+def _api_traffic(
+    ok: str, errors: str, fast_bucket: str, total: str, minutes: int
+) -> dict[str, str]:
+    route = f'{API_SEL}, route="/api/v1/products"'
+    return {
+        f'http_requests_total{{{route}, status="200"}}': f"0+{ok}x{minutes}",
+        f'http_requests_total{{{route}, status="500"}}': f"0+{errors}x{minutes}",
+        f'http_request_duration_seconds_bucket{{{route}, le="0.25"}}': f"0+{fast_bucket}x{minutes}",
+        f'http_request_duration_seconds_bucket{{{route}, le="+Inf"}}': f"0+{total}x{minutes}",
+        f"http_request_duration_seconds_count{{{route}}}": f"0+{total}x{minutes}",
+    }
+
+
+_DB = {"namespace": NS, "job": DB_JOB, "pod": POD}
+_API = {"namespace": NS, "job": API_JOB}
+
+CASES: tuple[AlertCase, ...] = (
+    AlertCase(
+        "PostgresDown",
+        Scenario({f"pg_up{{{DB_SEL}}}": "0x10"}, "5m"),
+        Scenario({f"pg_up{{{DB_SEL}}}": "1x10"}, "5m"),
+        {**_DB, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresConnectionsNearLimit",
+        Scenario(
+            {
+                f'pg_stat_database_numbackends{{{DB_SEL}, datname="inventory"}}': "90x15",
+                f"pg_settings_max_connections{{{DB_SEL}}}": "100x15",
+            },
+            "10m",
+        ),
+        Scenario(
+            {
+                f'pg_stat_database_numbackends{{{DB_SEL}, datname="inventory"}}': "20x15",
+                f"pg_settings_max_connections{{{DB_SEL}}}": "100x15",
+            },
+            "10m",
+        ),
+        {"namespace": NS, "pod": POD, "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresWalArchivingFailing",
+        Scenario({f"pg_stat_archiver_failed_count{{{DB_SEL}}}": "0+1x30"}, "20m"),
+        Scenario({f"pg_stat_archiver_failed_count{{{DB_SEL}}}": "3x30"}, "20m"),
+        {**_DB, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresReplicationLagHigh",
+        Scenario({f"pg_replication_lag{{{DB_SEL}}}": "600x20"}, "10m"),
+        Scenario({f"pg_replication_lag{{{DB_SEL}}}": "2x20"}, "10m"),
+        {**_DB, "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresDeadlocks",
+        Scenario({f'pg_stat_database_deadlocks{{{DB_SEL}, datname="inventory"}}': "0+1x30"}, "20m"),
+        Scenario(
+            {f'pg_stat_database_deadlocks{{{DB_SEL}, datname="inventory"}}': "0+0.2x30"}, "20m"
+        ),
+        {**_DB, "datname": "inventory", "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresLongRunningTransaction",
+        Scenario(
+            {TX + ', state="idle in transaction"}': "1800x20"},
+            "10m",
+        ),
+        Scenario(
+            {TX + ', state="active"}': "3x20"},
+            "10m",
+        ),
+        {"namespace": NS, "pod": POD, "datname": "inventory", "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresXidWraparoundRisk",
+        Scenario(
+            {f'pg_database_xid_frozen_xid_age{{{DB_SEL}, datname="inventory"}}': "1500000000x30"}, "20m"
+        ),
+        Scenario(
+            {f'pg_database_xid_frozen_xid_age{{{DB_SEL}, datname="inventory"}}': "200000000x30"}, "20m"
+        ),
+        {"namespace": NS, "pod": POD, "datname": "inventory", "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresDiskFilling",
+        Scenario(
+            {
+                AVAILABLE: "5000000000x30",
+                CAPACITY: "100000000000x30",
+            },
+            "20m",
+        ),
+        Scenario(
+            {
+                AVAILABLE: "60000000000x30",
+                CAPACITY: "100000000000x30",
+            },
+            "20m",
+        ),
+        {"namespace": NS, "persistentvolumeclaim": PVC, "job": "kubelet", "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresBackupTooOld",
+        # Rules rendered with backupMaxAgeHours=2 (keeps promtool fast): last success at t=0,
+        # evaluated 3 h later / a success every minute.
+        Scenario(
+            {LAST_BACKUP: "0x200"},
+            "3h",
+        ),
+        Scenario(
+            {LAST_BACKUP: "0+60x200"},
+            "3h",
+        ),
+        {"namespace": NS, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresBackupMissing",
+        Scenario({f"pg_up{{{DB_SEL}}}": "1x200"}, "3h"),
+        Scenario(
+            {LAST_BACKUP: "0+60x200"},
+            "3h",
+        ),
+        {"namespace": NS, "severity": "critical"},
+    ),
+    AlertCase(
+        "InventoryApiDown",
+        Scenario({f'up{{{API_SEL}, instance="10.0.0.1:8080"}}': "0x20"}, "10m"),
+        Scenario({f'up{{{API_SEL}, instance="10.0.0.1:8080"}}': "1x20"}, "10m"),
+        {**_API, "severity": "critical"},
+    ),
+    AlertCase(
+        "InventoryApiErrorBudgetBurnFast",
+        Scenario(_api_traffic("1000", "100", "1100", "1100", 120), "70m"),  # 9 % errors
+        Scenario(_api_traffic("1000", "0", "1000", "1000", 120), "70m"),
+        {**_API, "severity": "critical"},
+    ),
+    AlertCase(
+        "InventoryApiErrorBudgetBurnSlow",
+        Scenario(_api_traffic("1000", "10", "1010", "1010", 480), "7h"),  # 1 %: 10x budget
+        Scenario(_api_traffic("1000", "0.2", "1000", "1000", 480), "7h"),  # 0.02 %
+        {**_API, "severity": "warning"},
+    ),
+    AlertCase(
+        "InventoryApiLatencyBudgetBurnFast",
+        Scenario(_api_traffic("1000", "0", "500", "1000", 120), "70m"),  # half slower than 0.25 s
+        Scenario(_api_traffic("1000", "0", "999", "1000", 120), "70m"),
+        {**_API, "severity": "critical"},
+    ),
+    AlertCase(
+        "InventoryApiLatencyBudgetBurnSlow",
+        Scenario(_api_traffic("1000", "0", "900", "1000", 480), "7h"),  # 10 % slow: 10x budget
+        Scenario(_api_traffic("1000", "0", "999", "1000", 480), "7h"),
+        {**_API, "severity": "warning"},
+    ),
+)

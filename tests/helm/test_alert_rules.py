@@ -1,0 +1,154 @@
+"""The PrometheusRules rendered by the charts pass `promtool check rules`, and `promtool test
+rules` proves each alert fires on a synthetic failure and stays quiet when healthy."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helm.alert_cases import BACKUP_MAX_AGE_HOURS, CASES, AlertCase, Scenario
+from tests.helm.rendering import REPO_ROOT, Renderer
+from tests.support.tools import require_tool
+
+PROMTOOL_INSTALL = "apt-get install -y prometheus"
+RUNBOOK_PREFIX = "https://github.com/example-org/inventory-platform/blob/main/"
+_LABEL_REF = re.compile(r"\{\{\s*\$labels\.(\w+)\s*\}\}")
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return require_tool("promtool", PROMTOOL_INSTALL)
+
+
+@pytest.fixture(scope="session")
+def rule_groups(renderer: Renderer, fixtures_dir: Path) -> list[dict[str, Any]]:
+    """Rule groups of both charts with every optional alert switched on."""
+    db = renderer.render(
+        "postgresql",
+        values=[fixtures_dir / "backup-enabled.yaml"],
+        sets=[
+            "monitoring.enabled=true",
+            f"monitoring.alerts.backupMaxAgeHours={BACKUP_MAX_AGE_HOURS}",
+        ],
+        monitoring_crds=True,
+    )
+    api = renderer.render("inventory-api", sets=["monitoring.enabled=true"], monitoring_crds=True)
+    return [g for r in (db, api) for g in r.one("PrometheusRule")["spec"]["groups"]]
+
+
+@pytest.fixture(scope="session")
+def rules_file(rule_groups: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rules") / "rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": rule_groups}, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _alerts(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["alert"]: r for g in groups for r in g["rules"] if "alert" in r}
+
+
+def _promtool(
+    promtool: str, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [promtool, *args], capture_output=True, text=True, check=False, timeout=120, cwd=cwd
+    )
+
+
+def _expand(template: str, labels: dict[str, str]) -> str:
+    return _LABEL_REF.sub(lambda m: labels.get(m.group(1), "<no value>"), template)
+
+
+def _test_group(
+    rules_file: Path, rule: dict[str, Any], case: AlertCase, scenario: Scenario, fires: bool
+) -> dict[str, Any]:
+    expected = []
+    if fires:
+        expected = [
+            {
+                "exp_labels": case.labels,
+                "exp_annotations": {
+                    k: _expand(v, case.labels) for k, v in rule["annotations"].items()
+                },
+            }
+        ]
+    return {
+        "interval": scenario.interval,
+        "input_series": [{"series": s, "values": v} for s, v in scenario.series.items()],
+        "alert_rule_test": [
+            {"eval_time": scenario.eval_time, "alertname": case.alert, "exp_alerts": expected}
+        ],
+    }
+
+
+def _write_tests(
+    path: Path,
+    rules_file: Path,
+    groups: list[dict[str, Any]],
+    cases: tuple[AlertCase, ...],
+    invert: bool = False,
+) -> Path:
+    alerts = _alerts(groups)
+    tests = []
+    for case in cases:
+        rule = alerts[case.alert]
+        tests.append(_test_group(rules_file, rule, case, case.firing, fires=not invert))
+        tests.append(_test_group(rules_file, rule, case, case.healthy, fires=invert))
+    doc = {"rule_files": [str(rules_file)], "evaluation_interval": "1m", "tests": tests}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_rules_pass_promtool_check(promtool: str, rules_file: Path) -> None:
+    proc = _promtool(promtool, "check", "rules", str(rules_file))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS" in proc.stdout
+
+
+def test_check_bites_on_a_broken_expression(promtool: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "groups:\n- name: x\n  rules:\n  - alert: X\n    expr: rate(pg_up[5m]\n", encoding="utf-8"
+    )
+    assert _promtool(promtool, "check", "rules", str(bad)).returncode != 0
+
+
+def test_every_alert_has_a_case_and_a_runbook(rule_groups: list[dict[str, Any]]) -> None:
+    alerts = _alerts(rule_groups)
+    assert set(alerts) == {c.alert for c in CASES}
+    for name, rule in alerts.items():
+        assert rule["labels"]["severity"] in ("critical", "warning"), name
+        assert {"summary", "description", "runbook_url"} <= rule["annotations"].keys(), name
+        url = rule["annotations"]["runbook_url"]
+        assert url.startswith(RUNBOOK_PREFIX + "docs/runbooks/"), url
+        assert (REPO_ROOT / url.removeprefix(RUNBOOK_PREFIX)).is_file(), f"{name}: {url} missing"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.alert)
+def test_alert_fires_on_failure_and_stays_quiet_when_healthy(
+    promtool: str,
+    rules_file: Path,
+    rule_groups: list[dict[str, Any]],
+    case: AlertCase,
+    tmp_path: Path,
+) -> None:
+    tests = _write_tests(tmp_path / "test.yaml", rules_file, rule_groups, (case,))
+    proc = _promtool(promtool, "test", "rules", str(tests))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_promtool_tests_bite(
+    promtool: str, rules_file: Path, rule_groups: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """Swapping the expectations (quiet on failure, firing when healthy) must fail."""
+    tests = _write_tests(
+        tmp_path / "inverted.yaml", rules_file, rule_groups, CASES[:2], invert=True
+    )
+    proc = _promtool(promtool, "test", "rules", str(tests))
+    assert proc.returncode != 0
+    assert "FAILED" in proc.stdout + proc.stderr

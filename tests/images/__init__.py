@@ -1,0 +1,1 @@
+"""Container image tests: real builds from the local base, run with podman."""

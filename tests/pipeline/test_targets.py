@@ -1,0 +1,68 @@
+"""How deploy stages find their cluster, address and image values on each target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.core.cluster import ingress_url
+from pipelines.core.stage import Options, StageBlocked, StageContext
+from pipelines.stages import STAGES
+from pipelines.stages.deploy import image_values
+
+SMOKE = next(stage for stage in STAGES if stage.name == "smoke")
+
+
+def context(root: Path, target: str, env: str | None = None) -> StageContext:
+    """A smoke-stage context over `root`, printing nothing."""
+    options = Options(root=root, reports=root / "reports", target=target, env=env)
+    return StageContext(SMOKE, options, echo=lambda _line: None)
+
+
+def test_local_images_keep_the_localhost_registry_the_cluster_imported() -> None:
+    assert image_values({"api": "localhost/inventory-api:0123abcd-dirty"}) == [
+        "--set-string",
+        "inventory-api.image.registry=localhost",
+        "--set-string",
+        "inventory-api.image.repository=inventory-api",
+        "--set-string",
+        "inventory-api.image.tag=0123abcd-dirty",
+    ]
+
+
+def test_registry_images_split_host_repository_and_tag() -> None:
+    values = image_values({"postgres-exporter": "crinventoryprodweu.azurecr.io/db/exporter:0a1b"})
+    assert values[1::2] == [
+        "postgresql.exporter.image.registry=crinventoryprodweu.azurecr.io",
+        "postgresql.exporter.image.repository=db/exporter",
+        "postgresql.exporter.image.tag=0a1b",
+    ]
+
+
+def test_azure_smoke_address_is_the_environments_ingress_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INGRESS_URL", raising=False)
+    chart = tmp_path / "helm-charts" / "inventory-platform"
+    chart.mkdir(parents=True)
+    (chart / "values-staging.yaml").write_text(
+        "inventory-api:\n  ingress:\n    hosts:\n      - host: inventory.staging.example.org\n"
+    )
+    assert (
+        ingress_url(context(tmp_path, "azure", "staging"))
+        == "https://inventory.staging.example.org"
+    )
+
+
+def test_an_explicit_ingress_url_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGRESS_URL", "http://127.0.0.1:18080")
+    assert ingress_url(context(tmp_path, "local")) == "http://127.0.0.1:18080"
+
+
+def test_local_target_without_the_harness_blocks_with_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INGRESS_URL", raising=False)
+    with pytest.raises(StageBlocked, match=r"let `make cluster-up` \(issue 8\) write "):
+        ingress_url(context(tmp_path, "local"))

@@ -1,0 +1,194 @@
+"""The gate end to end: real checkov and rules, real reports, real exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from policies.__main__ import main
+from policies.gate import DEFAULT_WAIVERS, GateResult, run_gate
+from tests.policy.conftest import FIXTURES, IAC
+
+INSECURE_EDITS = {
+    # Each edit removes one protection the gate must catch, in module code, roots and tfvars.
+    "modules/aks/main.tf": [
+        ("local_account_disabled            = true", "local_account_disabled            = false")
+    ],
+    "modules/backup-storage/main.tf": [
+        ("shared_access_key_enabled         = false", "shared_access_key_enabled         = true"),
+    ],
+    "modules/keyvault/main.tf": [
+        ("purge_protection_enabled      = true", "purge_protection_enabled      = false")
+    ],
+    "modules/network/main.tf": [("  tags                = var.tags\n", "")],
+    "environments/dev/versions.tf": [('version = "= 5.2.0"', 'version = ">= 5.0"')],
+    "environments/prod/terraform.tfvars": [
+        ('replication_type           = "RAGRS"', 'replication_type           = "LRS"')
+    ],
+}
+EXPECTED_FAILURES = {
+    "CKV2_INV_1",
+    "CKV2_INV_4",
+    "CKV_INV_102",
+    "CKV2_INV_5",
+    "CKV_INV_101",
+    "INV_HCL_001",
+    "INV_HCL_010",
+}
+
+
+def _junit_failures(path: Path) -> dict[str, int]:
+    root = ET.parse(path).getroot()  # noqa: S314 - our own report, not untrusted input
+    return {suite.attrib["name"]: int(suite.attrib["failures"]) for suite in root.iter("testsuite")}
+
+
+@pytest.fixture(scope="module")
+def real_gate(checkov: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[GateResult, Path]:
+    reports = tmp_path_factory.mktemp("reports")
+    return run_gate(IAC, reports, DEFAULT_WAIVERS, checkov), reports
+
+
+def test_gate_passes_on_the_real_iac(real_gate: tuple[GateResult, Path]) -> None:
+    result, reports = real_gate
+    assert result.passed, [
+        f"{f.rule_id} {f.resource}: {f.message}" for f in result.failures
+    ] + result.errors
+    assert result.resource_count >= 50
+    assert {f.engine for f in result.findings} == {"checkov", "hcl2"}
+    assert set(_junit_failures(reports / "policy.junit.xml").values()) == {0}
+    markdown = (reports / "policy.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Policy gate: PASSED")
+    assert "## Waived failures" in markdown
+    assert "platform-team" in markdown
+
+
+def test_every_project_waiver_is_still_needed(real_gate: tuple[GateResult, Path]) -> None:
+    result, _ = real_gate
+    assert [w.label for w in result.unused_waivers] == []
+
+
+def test_gate_fails_on_an_insecure_copy(checkov: Path, iac_copy: Path, tmp_path: Path) -> None:
+    for file, edits in INSECURE_EDITS.items():
+        path = iac_copy / file
+        text = path.read_text(encoding="utf-8")
+        for old, new in edits:
+            assert old in text, f"fixture drift: {old!r} not in {file}"
+            text = text.replace(old, new, 1)
+        path.write_text(text, encoding="utf-8")
+    reports = tmp_path / "reports"
+
+    exit_code = main(["--iac", str(iac_copy), "--reports", str(reports), "--checkov", str(checkov)])
+
+    assert exit_code == 1
+    markdown = (reports / "policy.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Policy gate: FAILED")
+    failures_section = markdown.split("## Failures (fix these)")[1].split("## Waived failures")[0]
+    for rule_id in EXPECTED_FAILURES:
+        assert f"| {rule_id} |" in failures_section, f"{rule_id} missing from the failures table"
+    assert _junit_failures(reports / "policy.junit.xml")["policy.checkov"] >= 5
+
+
+def test_gate_fails_when_nothing_is_scanned(checkov: Path, tmp_path: Path) -> None:
+    iac = tmp_path / "iac"
+    iac.mkdir()
+    (tmp_path / "none.yaml").write_text("waivers: []\n", encoding="utf-8")
+    (iac / "variables.tf").write_text(
+        'variable "x" {\n  type        = string\n  description = "x"\n}\n', encoding="utf-8"
+    )
+    reports = tmp_path / "reports"
+
+    exit_code = main(
+        [
+            "--iac",
+            str(iac),
+            "--reports",
+            str(reports),
+            "--checkov",
+            str(checkov),
+            "--waivers",
+            str(tmp_path / "none.yaml"),
+        ]
+    )
+
+    assert exit_code == 1
+    assert "scanned zero resources" in (reports / "policy.md").read_text(encoding="utf-8")
+    assert _junit_failures(reports / "policy.junit.xml")["policy.gate"] == 1
+
+
+def test_waiver_lets_a_failure_through_until_it_expires(checkov: Path, tmp_path: Path) -> None:
+    iac = tmp_path / "iac"
+    iac.mkdir()
+    text = (FIXTURES / "minimal" / "main.tf").read_text(encoding="utf-8")
+    untagged = text.split("  tags = {")[0] + "}\n" + text.split("  }\n}\n", 1)[1]
+    (iac / "main.tf").write_text(untagged, encoding="utf-8")
+    waivers = FIXTURES / "waivers-one.yaml"
+    expiry = dt.date(2027, 1, 31)
+
+    valid = run_gate(iac, tmp_path / "valid", waivers, checkov, today=expiry)
+    assert valid.passed
+    assert [(f.rule_id, f.resource) for f in valid.waived] == [
+        ("CKV_INV_101", "azurerm_resource_group.minimal")
+    ]
+
+    reports = tmp_path / "expired"
+    args = [
+        "--iac",
+        str(iac),
+        "--reports",
+        str(reports),
+        "--waivers",
+        str(waivers),
+        "--checkov",
+        str(checkov),
+    ]
+    assert main([*args, "--today", "2027-02-01"]) == 1
+    markdown = (reports / "policy.md").read_text(encoding="utf-8")
+    assert "**Expired** (fails the gate): CKV_INV_101" in markdown
+    assert (
+        "| CKV_INV_101 | `azurerm_resource_group.minimal` |"
+        in markdown.split("## Waived failures")[0]
+    )
+    assert _junit_failures(reports / "policy.junit.xml")["policy.waivers"] == 1
+
+
+def test_expired_waiver_fails_the_gate_even_when_unused(checkov: Path, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    args = [
+        "--iac",
+        str(FIXTURES / "minimal"),
+        "--reports",
+        str(reports),
+        "--checkov",
+        str(checkov),
+    ]
+    assert (
+        main([*args, "--waivers", str(FIXTURES / "waivers-one.yaml"), "--today", "2027-02-01"]) == 1
+    )
+    assert "**Expired**" in (reports / "policy.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--checkov", "/nonexistent/checkov"],
+            "checkov not found at /nonexistent/checkov; build it with: make tools",
+        ),
+        (["--waivers", str(FIXTURES / "checkov" / "README.md")], "top level must be a mapping"),
+    ],
+    ids=["missing-checkov", "malformed-waivers"],
+)
+def test_gate_cannot_run_exits_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    args = ["--iac", str(FIXTURES / "minimal"), "--reports", str(tmp_path)]
+    assert main([*args, *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_iac_directory_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--iac", str(tmp_path / "nope"), "--reports", str(tmp_path)]) == 2
+    assert "is not a directory" in capsys.readouterr().err

@@ -1,0 +1,202 @@
+"""Drive the real Terraform CLI (through tftest) over a private copy of iac/.
+
+Plans run offline by default: `terraform test` with `mock_provider` blocks gives real provider
+schemas and validation without Azure credentials, and `-json -verbose` hands back the plan as
+JSON. With INVENTORY_PLAN_MODE=azure (Jenkins, where ARM_* credentials exist) the same plan is
+made against the real subscription with the environment's backend, and the same assertions run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tftest
+
+from pipelines.toolchain import tool_env
+
+MOCK_PLAN_TESTS = Path(__file__).resolve().parent / "mocks" / "environment.tftest.hcl"
+PLAN_MODE_VARIABLE = "INVENTORY_PLAN_MODE"
+
+
+def plan_mode() -> str:
+    """`mock` (default, offline) or `azure` (real subscription, credentials from ARM_*)."""
+    mode = os.environ.get(PLAN_MODE_VARIABLE, "mock")
+    if mode not in ("mock", "azure"):
+        raise ValueError(f"{PLAN_MODE_VARIABLE} must be 'mock' or 'azure', not {mode!r}")
+    return mode
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """One `run` block's outcome and the diagnostics it produced."""
+
+    name: str
+    status: str
+    diagnostics: list[str] = field(default_factory=list)
+    plan: dict[str, Any] | None = None
+
+
+def parse_test_events(stdout: str) -> dict[str, TestRun]:
+    """Fold `terraform test -json -verbose` events into one TestRun per run block."""
+    statuses: dict[str, str] = {}
+    diagnostics: dict[str, list[str]] = {}
+    plans: dict[str, dict[str, Any]] = {}
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        event = json.loads(line)
+        run = event.get("@testrun")
+        if run is None:
+            continue
+        kind = event.get("type")
+        if kind == "test_run" and event["test_run"].get("progress") == "complete":
+            statuses[run] = event["test_run"]["status"]
+        elif kind == "diagnostic":
+            diagnostic = event["diagnostic"]
+            diagnostics.setdefault(run, []).append(
+                f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}"
+            )
+        elif kind == "test_plan":
+            plans[run] = event["test_plan"]
+    return {
+        run: TestRun(run, status, diagnostics.get(run, []), plans.get(run))
+        for run, status in statuses.items()
+    }
+
+
+@dataclass
+class Workspace:
+    """A copy of iac/ where `init` may write .terraform and lock files freely."""
+
+    source: Path
+    root: Path
+    terraform: str
+    plugin_cache: Path
+    _initialised: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        shutil.copytree(
+            self.source,
+            self.root,
+            ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
+        )
+        self.plugin_cache.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Project tool environment plus a shared plugin cache (one copy of each provider)."""
+        return {
+            **tool_env(),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "TF_PLUGIN_CACHE_DIR": str(self.plugin_cache),
+        }
+
+    def cli(self, directory: str) -> tftest.TerraformTest:
+        """A tftest handle on one configuration of the copy, running the project's CLI."""
+        return tftest.TerraformTest(
+            self.root / directory, binary=self.terraform, env=self.env, enable_cache=False
+        )
+
+    def init(self, directory: str, *, backend: bool = False) -> None:
+        """`terraform init` once per configuration (providers from the filesystem mirror)."""
+        key = f"{directory}:{backend}"
+        if key in self._initialised:
+            return
+        args = ["-input=false", "-no-color"]
+        if backend:
+            args.append("-backend-config=backend.hcl")
+        else:
+            args.append("-backend=false")
+        self.cli(directory).execute_command("init", *args)
+        self._initialised.add(key)
+
+    def add_test_file(self, directory: str, name: str, text: str) -> None:
+        """Place a .tftest.hcl file in the configuration's tests/ directory."""
+        tests_dir = self.root / directory / "tests"
+        tests_dir.mkdir(exist_ok=True)
+        (tests_dir / name).write_text(text, encoding="utf-8")
+
+    def test(self, directory: str, *, test_filter: str | None = None) -> dict[str, TestRun]:
+        """Run `terraform test -json -verbose` and return each run block's outcome."""
+        self.init(directory)
+        args = ["-json", "-verbose", "-no-color"]
+        if test_filter:
+            args.append(f"-filter=tests/{test_filter}")
+        try:
+            output = self.cli(directory).execute_command("test", *args).out
+        except tftest.TerraformTestError as error:
+            # A failing run makes `terraform test` exit 1; its JSON events are in the message.
+            output = str(error.args[0])
+        return parse_test_events(output)
+
+    def plan_with_mocks(self, directory: str) -> dict[str, Any]:
+        """Plan an environment root offline and return the plan JSON."""
+        self.add_test_file(
+            directory, "plan.tftest.hcl", MOCK_PLAN_TESTS.read_text(encoding="utf-8")
+        )
+        runs = self.test(directory, test_filter="plan.tftest.hcl")
+        run = runs.get("plan")
+        if run is None or run.status != "pass" or run.plan is None:
+            detail = "\n".join(run.diagnostics) if run else f"no 'plan' run in {sorted(runs)}"
+            raise AssertionError(f"offline plan of {directory} failed:\n{detail}")
+        return run.plan
+
+    def plan_against_azure(self, directory: str) -> dict[str, Any]:
+        """Plan against the real subscription (ARM_* credentials) with the real backend."""
+        self.init(directory, backend=True)
+        cli = self.cli(directory)
+        plan = dict(cli.plan(output=True, refresh=True))  # terraform.tfvars loads by itself
+        schemas = json.loads(cli.execute_command("providers", "schema", "-json").out)
+        return {**plan, "provider_schemas": schemas["provider_schemas"]}
+
+    def plan(self, directory: str) -> dict[str, Any]:
+        """The environment's plan JSON in the mode INVENTORY_PLAN_MODE selects."""
+        if plan_mode() == "azure":
+            return self.plan_against_azure(directory)
+        return self.plan_with_mocks(directory)
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """A resource the plan creates, with its configured (known) values."""
+
+    address: str
+    type: str
+    values: dict[str, Any]
+
+
+def planned_resources(plan: dict[str, Any]) -> list[PlannedResource]:
+    """Managed resources the plan would create or keep."""
+    return [
+        PlannedResource(change["address"], change["type"], change["change"].get("after") or {})
+        for change in plan.get("resource_changes", [])
+        if change.get("mode") == "managed" and "delete" not in change["change"]["actions"]
+    ]
+
+
+def schema_attributes(plan: dict[str, Any], resource_type: str) -> set[str]:
+    """Top-level attribute names of a resource type from the provider schemas in the plan."""
+    for provider in plan.get("provider_schemas", {}).values():
+        schema = provider.get("resource_schemas", {}).get(resource_type)
+        if schema is not None:
+            return set(schema["block"].get("attributes", {}))
+    raise KeyError(f"no schema for {resource_type} in the plan")
+
+
+def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (path, leaf) in a nested plan value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, f"{path}[{index}]")
+    else:
+        yield path, value

@@ -1,0 +1,35 @@
+# Offline plan of an environment root: the real provider schemas and validation, with
+# provider behaviour mocked, so no Azure credentials are needed. The Python tests read the
+# plan (terraform test -json -verbose) and assert on it; the asserts here cover the outputs.
+
+mock_provider "azurerm" {
+  mock_data "azurerm_client_config" {
+    defaults = {
+      tenant_id       = "11111111-2222-4333-8444-555555555555"
+      object_id       = "66666666-7777-4888-9999-000000000000"
+      client_id       = "77777777-8888-4999-8aaa-bbbbbbbbbbbb"
+      subscription_id = "00000000-0000-4000-8000-000000000000"
+    }
+  }
+}
+
+mock_provider "random" {}
+
+run "plan" {
+  command = plan
+
+  assert {
+    condition     = output.tags["managed-by"] == "terraform" && output.tags.environment == var.environment
+    error_message = "The environment's standard tags are wrong."
+  }
+
+  assert {
+    condition     = output.aks_cluster_name == "aks-inventory-${var.environment}-weu"
+    error_message = "The cluster name does not follow the naming convention."
+  }
+
+  assert {
+    condition     = output.aks_zones == var.aks.zones
+    error_message = "The node pools do not use the environment's zones."
+  }
+}

@@ -1,0 +1,320 @@
+"""Per module: valid inputs (HCL) and bad inputs with the message each must be rejected with.
+
+The test generates one .tftest.hcl per module from this table: a `valid` run that must plan
+(with mocked providers) and one run per bad input that must fail with its validation message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SUBNET_ID = (
+    "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg/providers/"
+    "Microsoft.Network/virtualNetworks/vnet/subnets/snet"
+)
+ARM = "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg/providers"
+GUID = "11111111-2222-4333-8444-555555555555"
+ACR_ZONE = "privatelink.azurecr.io"
+ISSUER = "https://westeurope.oic.prod-aks.azure.com/11111111/22222222/"
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """One variable override (HCL) and the error text Terraform must report."""
+
+    name: str
+    variables: str
+    message: str
+
+
+VALID_INPUTS: dict[str, str] = {
+    "conventions": """
+    workload    = "inventory"
+    environment = "dev"
+    location    = "westeurope"
+    owner       = "platform-team@example.org"
+    cost_center = "CC-1001"
+""",
+    "resource-group": """
+    name     = "rg-inventory-dev-weu"
+    location = "westeurope"
+    tags     = { environment = "dev" }
+""",
+    "network": """
+    resource_group_name          = "rg"
+    location                     = "westeurope"
+    address_space                = "10.10.0.0/16"
+    node_subnet_cidr             = "10.10.0.0/22"
+    private_endpoint_subnet_cidr = "10.10.8.0/24"
+    private_dns_zones            = ["privatelink.vaultcore.azure.net"]
+    tags                         = {}
+    names = {
+      virtual_network         = "vnet-x"
+      node_subnet             = "snet-nodes-x"
+      private_endpoint_subnet = "snet-pe-x"
+      node_nsg                = "nsg-nodes-x"
+      private_endpoint_nsg    = "nsg-pe-x"
+    }
+""",
+    "aks": f"""
+    resource_group_name             = "rg"
+    location                        = "westeurope"
+    tenant_id                       = "{GUID}"
+    admin_group_object_ids          = ["{GUID}"]
+    kubernetes_version              = "1.33"
+    zones                           = ["1", "2", "3"]
+    node_subnet_id                  = "{SUBNET_ID}"
+    api_server_authorized_ip_ranges = ["203.0.113.0/28"]
+    log_analytics_workspace_id      = "{ARM}/Microsoft.OperationalInsights/workspaces/log"
+    monitor_workspace_id            = "{ARM}/Microsoft.Monitor/accounts/amw"
+    tags                            = {{}}
+    system_pool = {{ vm_size = "Standard_D4s_v5", min_count = 1, max_count = 3 }}
+    user_pool   = {{ vm_size = "Standard_D4s_v5", min_count = 1, max_count = 3 }}
+    maintenance_window = {{ day_of_week = "Sunday", start_time = "02:00" }}
+    names = {{
+      aks                      = "aks-x"
+      aks_dns_prefix           = "aks-x"
+      aks_node_resource_group  = "rg-aks-nodes-x"
+      aks_control_plane_id     = "id-aks-x"
+      aks_kubelet_id           = "id-kubelet-x"
+      data_collection_endpoint = "dce-x"
+      data_collection_rule     = "dcr-x"
+    }}
+""",
+    "acr": f"""
+    resource_group_name = "rg"
+    location            = "westeurope"
+    name                = "crinventorydevweu"
+    kubelet_object_id   = "{GUID}"
+    tags                = {{}}
+""",
+    "keyvault": f"""
+    resource_group_name = "rg"
+    location            = "westeurope"
+    name                = "kv-inventory-dev-weu"
+    tenant_id           = "{GUID}"
+    deployer_object_id  = "{GUID}"
+    node_subnet_id      = "{SUBNET_ID}"
+    tags                = {{}}
+""",
+    "monitoring": f"""
+    resource_group_name   = "rg"
+    location              = "westeurope"
+    log_retention_days    = 30
+    alert_email_addresses = ["oncall@example.org"]
+    aks_cluster_id        = "{ARM}/Microsoft.ContainerService/managedClusters/aks"
+    tags                  = {{}}
+    names = {{
+      log_analytics      = "log-x"
+      monitor_workspace  = "amw-x"
+      action_group       = "ag-x"
+      action_group_short = "agx"
+      alert_suffix       = "inventory-dev-weu"
+    }}
+""",
+    "backup-storage": f"""
+    resource_group_name = "rg"
+    location            = "westeurope"
+    environment         = "prod"
+    replication_type    = "RAGRS"
+    soft_delete_days    = 30
+    node_subnet_id      = "{SUBNET_ID}"
+    oidc_issuer_url     = "{ISSUER}"
+    tags                = {{}}
+    names = {{
+      storage_account  = "stinventoryprodweubak"
+      identity         = "id-backup-x"
+      private_endpoint = "pe-x"
+    }}
+    immutability    = {{ period_days = 14, locked = true }}
+    lifecycle_rules = {{ cool_after_days = 30, delete_versions_after_days = 60 }}
+    service_account = {{ namespace = "inventory", name = "inventory-postgresql-backup" }}
+""",
+    "workload-identity": f"""
+    resource_group_name = "rg"
+    location            = "westeurope"
+    name_prefix         = "id-wl-inventory-dev-weu"
+    oidc_issuer_url     = "{ISSUER}"
+    tags                = {{}}
+    workloads = {{ api = {{ namespace = "inventory", service_account = "inventory-api" }} }}
+""",
+}
+
+BAD_INPUTS: dict[str, list[BadInput]] = {
+    "conventions": [
+        BadInput("workload_uppercase", 'workload = "Inventory"', "workload must be 3-9 lowercase"),
+        BadInput(
+            "workload_too_long", 'workload = "inventorysvc"', "workload must be 3-9 lowercase"
+        ),
+        BadInput(
+            "unknown_environment",
+            'environment = "qa"',
+            "environment must be one of dev, staging, prod.",
+        ),
+        BadInput("unknown_region", 'location = "eastus"', "location must be one of westeurope"),
+        BadInput(
+            "cost_center_format", 'cost_center = "1234"', "cost_center must look like CC-1234."
+        ),
+    ],
+    "resource-group": [
+        BadInput("name_without_prefix", 'name = "inventory-dev"', "name must start with rg-"),
+    ],
+    "network": [
+        BadInput("address_space_too_small", 'address_space = "10.10.0.0/25"', "/24 or larger"),
+        BadInput("node_subnet_too_small", 'node_subnet_cidr = "10.10.0.0/27"', "/26 or larger"),
+        BadInput(
+            "not_a_cidr",
+            'private_endpoint_subnet_cidr = "10.10.8.0"',
+            "private_endpoint_subnet_cidr must be an IPv4 CIDR",
+        ),
+        BadInput(
+            "public_dns_zone",
+            'private_dns_zones = ["vaultcore.azure.net"]',
+            "must be privatelink.* zones",
+        ),
+    ],
+    "aks": [
+        BadInput("tenant_not_guid", 'tenant_id = "contoso"', "tenant_id must be a lowercase GUID."),
+        BadInput("no_admin_group", "admin_group_object_ids = []", "local accounts are disabled"),
+        BadInput(
+            "patch_version",
+            'kubernetes_version = "1.33.2"',
+            "kubernetes_version must be MAJOR.MINOR",
+        ),
+        BadInput("zone_four", 'zones = ["1", "4"]', "zones must be distinct values"),
+        BadInput(
+            "system_pool_empty",
+            'system_pool = { vm_size = "Standard_D4s_v5", min_count = 0, max_count = 3 }',
+            "system_pool needs 1 <= min_count",
+        ),
+        BadInput(
+            "max_pods_low",
+            'user_pool = { vm_size = "Standard_D4s_v5", min_count = 1, max_count = 3, '
+            "max_pods = 30 }",
+            "user_pool.max_pods must be between 50 and 250.",
+        ),
+        BadInput(
+            "public_without_ranges",
+            "api_server_authorized_ip_ranges = []",
+            "A public API server needs at least one authorized IP range",
+        ),
+        BadInput(
+            "private_with_ranges", "private_cluster_enabled = true", "a private cluster takes none"
+        ),
+        BadInput(
+            "open_to_internet",
+            'api_server_authorized_ip_ranges = ["0.0.0.0/0"]',
+            "must not contain 0.0.0.0/0",
+        ),
+        BadInput(
+            "short_window",
+            'maintenance_window = { day_of_week = "Sunday", start_time = "02:00", duration = 2 }',
+            "duration 4-24 hours",
+        ),
+        BadInput(
+            "bad_weekday",
+            'maintenance_window = { day_of_week = "Sun", start_time = "02:00" }',
+            "must be a weekday name",
+        ),
+    ],
+    "acr": [
+        BadInput("name_with_hyphen", 'name = "cr-inventory"', "5-50 lowercase letters and digits"),
+        BadInput("basic_sku", 'sku = "Basic"', "sku must be Standard or Premium"),
+        BadInput("retention_zero", "untagged_retention_days = 0", "between 1 and 365"),
+        BadInput(
+            "private_endpoint_needs_premium",
+            f'sku = "Standard"\n    private_endpoint = {{ name = "pe", subnet_id = "{SUBNET_ID}", '
+            f'private_dns_zone_id = "{ARM}/Microsoft.Network/privateDnsZones/{ACR_ZONE}" }}',
+            "need the Premium SKU",
+        ),
+    ],
+    "keyvault": [
+        BadInput(
+            "name_too_long", 'name = "kv-inventory-staging-westeu"', "name must be 3-24 lowercase"
+        ),
+        BadInput("soft_delete_too_long", "soft_delete_retention_days = 120", "between 7 and 90"),
+        BadInput(
+            "open_firewall", 'allowed_ip_ranges = ["0.0.0.0/0"]', "must not contain 0.0.0.0/0"
+        ),
+        BadInput("password_version_zero", "database_password_version = 0", "positive whole number"),
+    ],
+    "monitoring": [
+        BadInput("retention_too_short", "log_retention_days = 7", "between 30 and 730"),
+        BadInput(
+            "no_alert_recipients", "alert_email_addresses = []", "at least one e-mail address"
+        ),
+        BadInput("bad_email", 'alert_email_addresses = ["oncall"]', "at least one e-mail address"),
+        BadInput("severity_five", "alert_severity = 5", "integer from 0 to 4"),
+        BadInput(
+            "threshold_over_100",
+            "node_pressure_thresholds = "
+            "{ cpu_percent = 120, memory_percent = 85, disk_percent = 80 }",
+            "percentages in (0, 100]",
+        ),
+        BadInput(
+            "diagnostics_without_logs",
+            f'diagnostic_targets = {{ aks = {{ resource_id = "{ARM}/x" }} }}',
+            "at least one log category",
+        ),
+    ],
+    "backup-storage": [
+        BadInput(
+            "prod_locally_redundant",
+            'replication_type = "LRS"',
+            "prod backups must be geo-redundant",
+        ),
+        BadInput(
+            "unknown_replication", 'replication_type = "GRS2"', "replication_type must be one of"
+        ),
+        BadInput(
+            "versions_deleted_while_immutable",
+            "lifecycle_rules = { cool_after_days = 30, delete_versions_after_days = 14 }",
+            "must exceed immutability.period_days",
+        ),
+        BadInput(
+            "container_uppercase",
+            'container_name = "PgBackRest"',
+            "container_name must be 3-63 lowercase",
+        ),
+        BadInput(
+            "bad_service_account",
+            'service_account = { namespace = "Inventory", name = "backup" }',
+            "valid Kubernetes names",
+        ),
+        BadInput(
+            "account_name_hyphen",
+            'names = { storage_account = "st-inventory", identity = "id", '
+            'private_endpoint = "pe" }',
+            "3-24 lowercase letters and digits",
+        ),
+    ],
+    "workload-identity": [
+        BadInput(
+            "key_uppercase",
+            'workloads = { API = { namespace = "inventory", service_account = "inventory-api" } }',
+            "workloads keys must be 1-24 lowercase",
+        ),
+        BadInput(
+            "namespace_invalid",
+            'workloads = { api = { namespace = "in_ventory", service_account = "inventory-api" } }',
+            "valid Kubernetes names",
+        ),
+    ],
+}
+
+
+def module_test_file(module: str) -> str:
+    """The generated .tftest.hcl for one module."""
+    runs = [
+        'run "valid" {\n  command = plan\n}\n',
+        *(
+            f'run "{bad.name}" {{\n  command = plan\n\n'
+            f"  variables {{\n    {bad.variables}\n  }}\n}}\n"
+            for bad in BAD_INPUTS[module]
+        ),
+    ]
+    return (
+        "# Generated by tests/terraform/test_module_validations.py from module_cases.py.\n"
+        'mock_provider "azurerm" {}\n\nmock_provider "random" {}\n\n'
+        f"variables {{{VALID_INPUTS[module]}}}\n\n" + "\n".join(runs)
+    )
