@@ -21,7 +21,16 @@ SQL = (
     "SELECT id, sku, name, description, price_cents, quantity, created_at, updated_at "
     "FROM products WHERE id = :id"
 )
-COLUMNS = ("id", "sku", "name", "description", "price_cents", "quantity", "created_at", "updated_at")
+COLUMNS = (
+    "id",
+    "sku",
+    "name",
+    "description",
+    "price_cents",
+    "quantity",
+    "created_at",
+    "updated_at",
+)
 
 
 class Reader:

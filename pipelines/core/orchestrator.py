@@ -58,6 +58,12 @@ def run_pipeline(
     echo("")
     echo(f"Pipeline summary (target {options.target}; reports in {summary.parent}):")
     echo(summary_table(outcomes))
+    stopped = outcomes[len(outcomes) - len(remaining) - 1]
+    if stopped.status is Status.BLOCKED:
+        echo(f"Stopped before {stopped.key}: the {options.target} target lacks what it needs.")
+        echo(f"To go on: {stopped.message}")
+    elif stopped.status is Status.FAILED:
+        echo(f"Stopped: {stopped.key} failed: {stopped.message}")
     return _exit_code(outcomes)
 
 

@@ -7,26 +7,26 @@ is needed anywhere.
 
 from __future__ import annotations
 
+from pipelines.containers.podman import podman_binary, podman_env
 from pipelines.core.cluster import containerd_address, find_cluster, registry
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import IMAGES_FILE
 
 TIMEOUT = 20 * 60.0
-PODMAN = "import sys; from pipelines.containers import podman; podman(*sys.argv[1:])"
-"""podman with the project's containers.conf and storage (the containers package's API)."""
 
 
 def run(ctx: StageContext) -> None:
     """Publish every image in reports/build/images.json; write published.json for deploy."""
     built = ctx.read_json("build", IMAGES_FILE, "the build stage")
-    podman = [ctx.python, "-c", PODMAN]
+    podman = [podman_binary()]
+    env = podman_env()
     if ctx.options.target == "azure":
         server = registry(ctx)
         published = {}
         for image, reference in built["images"].items():
             remote = f"{server}/{reference.rsplit('/', 1)[-1]}"
-            ctx.run(f"tag {image}", [*podman, "tag", reference, remote], timeout=60)
-            ctx.run(f"push {image}", [*podman, "push", remote], timeout=TIMEOUT)
+            ctx.run(f"tag {image}", [*podman, "tag", reference, remote], timeout=60, env=env)
+            ctx.run(f"push {image}", [*podman, "push", remote], timeout=TIMEOUT, env=env)
             published[image] = remote
     else:
         find_cluster(ctx)
@@ -38,6 +38,7 @@ def run(ctx: StageContext) -> None:
                 f"save {image}",
                 [*podman, "save", "--format", "oci-archive", "-o", str(archive), reference],
                 timeout=TIMEOUT,
+                env=env,
             )
             ctx.run(
                 f"import {image}",

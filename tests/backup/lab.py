@@ -30,6 +30,14 @@ CLIENT_CN = "pgbackrest-client"
 APP_DB = "inventory"
 
 
+def lab_owner() -> tuple[int, int] | None:
+    """(uid, gid) of `postgres` when the tests run as root, else None (files stay ours)."""
+    if os.geteuid() != 0:
+        return None
+    entry = pwd.getpwnam("postgres")
+    return entry.pw_uid, entry.pw_gid
+
+
 def _chown_postgres(*paths: Path) -> None:
     if os.geteuid() != 0:
         return
@@ -210,11 +218,11 @@ def running_backup_lab(primary_settings: Mapping[str, str] | None = None) -> Ite
             {
                 "archive_mode": "on",
                 "archive_command": f"pgbackrest --config={db_conf} --stanza=main archive-push %p",
-                "archive_timeout": "60",
                 "wal_level": "replica",
                 "max_wal_senders": "3",
             }
         )
+        primary.settings.setdefault("archive_timeout", "60")  # the chart's default
         # The primary's archive-push reads the storage key from its environment, as in the pod.
         os.environ["PGBACKREST_REPO1_AZURE_KEY"] = azurite.key
         server: subprocess.Popen[bytes] | None = None

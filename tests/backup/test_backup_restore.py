@@ -7,14 +7,18 @@ A+B+C (latest) and exactly A+B (point in time), and broken repositories must fai
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.backup.lab import APP_DB, CONTAINER, BackupLab
+from tests.backup.lab import APP_DB, CONTAINER, BackupLab, as_postgres, lab_owner
+from tests.support.postgres import PG_BIN, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -176,3 +180,55 @@ def test_drill_fails_on_missing_wal_segment(history: History, backup_lab: Backup
     assert result.returncode == 1, result.report
     assert f"WAL segment {after[-2][:24]} is missing" in result.stderr, result.stderr
     assert result.report["status"] == "failed"
+
+
+def test_entrypoint_restores_an_empty_volume_from_the_repository(
+    history: History, backup_lab: BackupLab
+) -> None:
+    """RESTORE_FROM_BACKUP=latest: the database container's own disaster-recovery start."""
+    lab = backup_lab
+    root = lab.work / "entrypoint-restore"
+    root.mkdir()
+    (root / "hba.conf").write_text("local all all trust\n")
+    port = free_port()
+    # Like the chart's config, but archiving off so the copy never writes into the shared repo.
+    (root / "postgresql.conf").write_text(
+        f"listen_addresses = ''\nport = {port}\nunix_socket_directories = '{root}'\n"
+        f"hba_file = '{root / 'hba.conf'}'\narchive_mode = off\nmax_connections = 200\n"
+        "max_wal_senders = 3\n"
+    )
+    if owner := lab_owner():
+        os.chown(root, *owner)
+    env = {
+        **lab.base_env,
+        "PGDATA": str(root / "pgdata"),
+        "PGPORT": str(port),
+        "BACKUP_CONFIG": str(root / "pgbackrest.conf"),
+        "BACKUP_PG_SOCKET": str(root),
+        "RESTORE_FROM_BACKUP": "latest",
+        "POSTGRES_CONFIG_FILE": str(root / "postgresql.conf"),
+    }
+    log = root / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            as_postgres(["/usr/bin/python3", "-m", "dbops.entrypoint"]),
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while "database system is ready to accept connections" not in log.read_text():
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        assert "restored" in log.read_text()
+        rows = subprocess.run(
+            as_postgres([f"{PG_BIN}/psql", "-X", "-A", "-t", "-h", str(root), "-p", str(port),
+                         "-U", "postgres", "-d", APP_DB, "-c", CANARY_MD5]),
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        count, digest = rows.split("|")
+        assert (int(count), digest) == history.latest
+        assert not (root / "pgdata.restore-in-progress").exists()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)

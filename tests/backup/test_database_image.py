@@ -58,7 +58,8 @@ def volumes() -> Iterator[Volumes]:
     data, socket, secret = root / "data", root / "socket", root / "secret"
     for path in (data, socket, secret):
         path.mkdir()
-        os.chown(path, 999, 999) if os.geteuid() == 0 else None
+        if os.geteuid() == 0:
+            os.chown(path, 999, 999)  # the image's postgres uid, as fsGroup does in the pod
     password = secrets.token_urlsafe(18)
     (secret / "password").write_text(password + "\n")
     (secret / "password").chmod(0o644)

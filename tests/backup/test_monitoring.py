@@ -70,13 +70,14 @@ def value(metrics: str, name: str, labels: str = "") -> float:
 def test_backup_jobs_are_exported(metrics: str) -> None:
     now = time.time()
     for job in ("backup-full", "backup-diff", "restore-drill", "repository-verify"):
-        success = value(metrics, "dbops_job_last_success_timestamp_seconds", f'job="{job}"')
+        success = value(metrics, "dbops_job_last_success_timestamp_seconds", f'job_name="{job}"')
         assert now - 900 < success <= now + 5, job
 
 
 def test_wal_archiving_and_heartbeat_are_exported(metrics: str) -> None:
-    assert value(metrics, "dbops_wal_archive_archived_count") >= 3
-    assert value(metrics, "dbops_wal_archive_failed_count") == 0
+    assert value(metrics, "pg_stat_archiver_archived_count") >= 3
+    assert value(metrics, "pg_stat_archiver_failed_count") == 0
+    assert value(metrics, "pg_stat_archiver_last_archive_age") < 300
     assert time.time() - value(metrics, "dbops_heartbeat_last_timestamp_seconds") < 900
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 NS = "inventory"
-BACKUP_MAX_AGE_HOURS = 2  # rendered into the rules under test
+BACKUP_MAX_AGE_HOURS = 2  # rendered into the rules under test (backup and drill ages)
 DB_JOB = "inventory-postgresql-headless"
 POD = "inventory-postgresql-0"
 API_JOB = "inventory-api"
@@ -18,6 +18,10 @@ TX = f'pg_stat_activity_max_tx_duration{{{DB_SEL}, datname="inventory"'
 VOLUME = f'namespace="{NS}", persistentvolumeclaim="{PVC}", job="kubelet"'
 AVAILABLE = f"kubelet_volume_stats_available_bytes{{{VOLUME}}}"
 CAPACITY = f"kubelet_volume_stats_capacity_bytes{{{VOLUME}}}"
+DRILL_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="restore-drill"}}'
+DRILL_FAIL = f'dbops_job_last_failure_timestamp_seconds{{{DB_SEL}, job_name="restore-drill"}}'
+VERIFY_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="repository-verify"}}'
+VERIFY_FAIL = f'dbops_job_last_failure_timestamp_seconds{{{DB_SEL}, job_name="repository-verify"}}'
 LAST_BACKUP = f'kube_cronjob_status_last_successful_time{{namespace="{NS}", cronjob="{CRONJOB}"}}'
 
 
@@ -114,10 +118,12 @@ CASES: tuple[AlertCase, ...] = (
     AlertCase(
         "PostgresXidWraparoundRisk",
         Scenario(
-            {f'pg_database_xid_frozen_xid_age{{{DB_SEL}, datname="inventory"}}': "1500000000x30"}, "20m"
+            {f'pg_database_xid_frozen_xid_age{{{DB_SEL}, datname="inventory"}}': "1500000000x30"},
+            "20m",
         ),
         Scenario(
-            {f'pg_database_xid_frozen_xid_age{{{DB_SEL}, datname="inventory"}}': "200000000x30"}, "20m"
+            {f'pg_database_xid_frozen_xid_age{{{DB_SEL}, datname="inventory"}}': "200000000x30"},
+            "20m",
         ),
         {"namespace": NS, "pod": POD, "datname": "inventory", "severity": "critical"},
     ),
@@ -161,6 +167,36 @@ CASES: tuple[AlertCase, ...] = (
             "3h",
         ),
         {"namespace": NS, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresWalArchiveStale",  # limit: 3 x archive_timeout (60 s)
+        Scenario({f"pg_stat_archiver_last_archive_age{{{DB_SEL}}}": "600x20"}, "10m"),
+        Scenario({f"pg_stat_archiver_last_archive_age{{{DB_SEL}}}": "30x20"}, "10m"),
+        {**_DB, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresRestoreDrillFailed",
+        Scenario({DRILL_OK: "1000x10", DRILL_FAIL: "2000x10"}, "5m"),
+        Scenario({DRILL_OK: "2000x10", DRILL_FAIL: "1000x10"}, "5m"),
+        {**_DB, "job_name": "restore-drill", "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresRestoreDrillTooOld",
+        Scenario({DRILL_OK: "0x200"}, "3h"),
+        Scenario({DRILL_OK: "0+60x200"}, "3h"),
+        {**_DB, "job_name": "restore-drill", "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresRestoreDrillMissing",
+        Scenario({f"pg_up{{{DB_SEL}}}": "1x200"}, "3h"),
+        Scenario({DRILL_OK: "0+60x200"}, "3h"),
+        {"namespace": NS, "job": DB_JOB, "job_name": "restore-drill", "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresBackupRepositoryUnverifiable",
+        Scenario({VERIFY_OK: "1000x10", VERIFY_FAIL: "2000x10"}, "5m"),
+        Scenario({VERIFY_OK: "2000x10", VERIFY_FAIL: "1000x10"}, "5m"),
+        {**_DB, "job_name": "repository-verify", "severity": "critical"},
     ),
     AlertCase(
         "InventoryApiDown",

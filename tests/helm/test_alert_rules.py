@@ -34,6 +34,7 @@ def rule_groups(renderer: Renderer, fixtures_dir: Path) -> list[dict[str, Any]]:
         sets=[
             "monitoring.enabled=true",
             f"monitoring.alerts.backupMaxAgeHours={BACKUP_MAX_AGE_HOURS}",
+            f"backup.restoreDrill.maxAgeHours={BACKUP_MAX_AGE_HOURS}",
         ],
         monitoring_crds=True,
     )

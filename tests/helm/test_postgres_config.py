@@ -9,12 +9,13 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helm.rendering import Rendered
+from tests.helm.rendering import Rendered, Renderer
 from tests.support.postgres import free_port
 from tests.support.tools import require_tool
 
@@ -29,15 +30,17 @@ def _as_postgres(*args: str) -> list[str]:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_as_postgres(*args), capture_output=True, text=True, check=False,
-                          timeout=120)
+    return subprocess.run(
+        _as_postgres(*args), capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """An initialised, stopped data directory owned by the postgres user."""
+def cluster() -> Iterator[Path]:
+    """An initialised, stopped data directory owned by the postgres user (outside pytest's
+    root-only temp tree, which the postgres user cannot enter)."""
     initdb = require_tool(str(PG_BIN / "initdb"), INSTALL)
-    root = tmp_path_factory.mktemp("pgconf")
+    root = Path(tempfile.mkdtemp(prefix="helm-pgconf-"))
     user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
     if user:
         os.chown(root, user.pw_uid, user.pw_gid)
@@ -55,9 +58,9 @@ def _materialise(rendered: Rendered, target: Path) -> Path:
     (target / "run").mkdir(exist_ok=True)
     for key, text in data.items():
         path = target / "conf.d" / key if key[:2].isdigit() else target / key
-        text = text.replace("/etc/postgresql", str(target))
-        text = text.replace("/var/run/postgresql", str(target / "run"))
-        path.write_text(text.replace("/tmp/pgbackrest", str(target / "pgbackrest")), encoding="utf-8")
+        moved = text.replace("/etc/postgresql", str(target))
+        moved = moved.replace("/var/run/postgresql", str(target / "run"))
+        path.write_text(moved.replace("/tmp/pgbackrest", str(target / "pgbackrest")), "utf-8")
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         for path in [target, *target.rglob("*")]:
@@ -66,7 +69,9 @@ def _materialise(rendered: Rendered, target: Path) -> Path:
 
 
 def _show(data: Path, config: Path, name: str) -> str:
-    proc = _run(str(PG_BIN / "postgres"), "-D", str(data), "-c", f"config_file={config}", "-C", name)
+    proc = _run(
+        str(PG_BIN / "postgres"), "-D", str(data), "-c", f"config_file={config}", "-C", name
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
@@ -76,19 +81,65 @@ def test_every_environment_config_is_valid(
 ) -> None:
     config = _materialise(env_manifests, cluster.parent / f"etc-{env}")
     tuning = env_manifests.one("ConfigMap", CONFIG_MAP)["data"]["10-tuning.conf"]
-    expected = next(line for line in tuning.splitlines() if line.startswith("shared_buffers"))
-    assert _show(cluster, config, "shared_buffers") == expected.split("=")[1].strip()
+    line = next(ln for ln in tuning.splitlines() if ln.startswith("shared_buffers"))
+    megabytes = int(line.split("=")[1].strip().removesuffix("MB"))
+    # `postgres -C` reports shared_buffers in 8 kB pages.
+    assert int(_show(cluster, config, "shared_buffers")) == megabytes * 1024 // 8
     assert _show(cluster, config, "password_encryption") == "scram-sha-256"
     assert _show(cluster, config, "hba_file") == str(config.parent / "pg_hba.conf")
 
 
-def test_invalid_setting_is_refused(cluster: Path, env_manifests: Rendered, env: str) -> None:
+def test_invalid_setting_is_refused(cluster: Path, renderer: Renderer) -> None:
     """The check bites: a value the server rejects makes `postgres -C` fail."""
-    if env != "local":
-        pytest.skip("one environment is enough to prove the check bites")
-    config = _materialise(env_manifests, cluster.parent / "etc-broken")
+    config = _materialise(renderer.env_render("local"), cluster.parent / "etc-broken")
     (config.parent / "conf.d" / "99-broken.conf").write_text("wal_compression = zip\n")
-    proc = _run(str(PG_BIN / "postgres"), "-D", str(cluster), "-c", f"config_file={config}",
-                "-C", "wal_compression")
+    proc = _run(
+        str(PG_BIN / "postgres"),
+        "-D",
+        str(cluster),
+        "-c",
+        f"config_file={config}",
+        "-C",
+        "wal_compression",
+    )
     assert proc.returncode != 0
     assert 'invalid value for parameter "wal_compression"' in proc.stderr
+
+
+def test_local_config_starts_a_server(cluster: Path, renderer: Renderer) -> None:
+    """Start PostgreSQL on the local environment's files (512 MiB limit) and look inside."""
+    rendered = renderer.env_render("local")
+    config = _materialise(rendered, cluster.parent / "etc-start")
+    socket_dir = config.parent / "run"
+    port = str(free_port())
+    options = f"-c config_file={config} -c port={port} -c listen_addresses=''"
+    pg_ctl = str(PG_BIN / "pg_ctl")
+    log = config.parent / "server.log"
+    started = _run(
+        pg_ctl, "start", "-w", "-t", "60", "-D", str(cluster), "-l", str(log), "-o", options
+    )
+    assert started.returncode == 0, started.stderr + log.read_text(errors="replace")
+    try:
+        sql = (
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+            "SELECT count(*) >= 0 FROM pg_stat_statements;"
+            "SHOW shared_buffers; SHOW work_mem; SHOW random_page_cost; SHOW data_checksums;"
+        )
+        proc = _run(
+            str(PG_BIN / "psql"),
+            "-h",
+            str(socket_dir),
+            "-p",
+            port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-Atc",
+            sql,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["CREATE", "EXTENSION", "t", "128MB", "4MB", "1.1", "on"]
+    finally:
+        stopped = _run(pg_ctl, "stop", "-m", "fast", "-w", "-D", str(cluster))
+        assert stopped.returncode == 0, stopped.stderr

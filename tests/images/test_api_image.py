@@ -31,11 +31,13 @@ HARDENING = (
 
 
 @pytest.fixture(scope="module")
-def image() -> str:
-    """Build the API image once for this module (layer cache makes rebuilds fast)."""
+def image() -> Iterator[str]:
+    """Build the API image once for this module (layer cache makes rebuilds fast); untag after."""
     require_tool("podman", "make bootstrap")
     require_tool("debootstrap", "make bootstrap")
-    return build_image("api", f"test-{uuid.uuid4().hex[:8]}")
+    reference = build_image("api", f"test-{uuid.uuid4().hex[:8]}")
+    yield reference
+    podman("rmi", reference, capture=True, check=False)
 
 
 @pytest.fixture(scope="module")

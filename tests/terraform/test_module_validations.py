@@ -6,7 +6,7 @@ import pytest
 
 from tests.terraform.conftest import MODULES
 from tests.terraform.harness import TestRun, Workspace
-from tests.terraform.module_cases import BAD_INPUTS, VALID_INPUTS, BadInput, module_test_file
+from tests.terraform.module_cases import BAD_INPUTS, VALID_INPUTS, BadInput, module_test_files
 
 pytestmark = pytest.mark.slow
 
@@ -16,8 +16,9 @@ def module_runs(workspace: Workspace) -> dict[str, dict[str, TestRun]]:
     results: dict[str, dict[str, TestRun]] = {}
     for module in MODULES:
         directory = f"modules/{module}"
-        workspace.add_test_file(directory, "validations.tftest.hcl", module_test_file(module))
-        results[module] = workspace.test(directory, test_filter="validations.tftest.hcl")
+        for name, text in module_test_files(module).items():
+            workspace.add_test_file(directory, name, text)
+        results[module] = workspace.test(directory)
     return results
 
 

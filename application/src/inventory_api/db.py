@@ -4,6 +4,11 @@ Why: pg8000 and the SQLAlchemy ORM are blocking. Running every unit of work in a
 one thread per connection the pool may hand out keeps the IOLoop free and means a thread never
 waits for a connection. Each connection carries a server-side statement timeout, and the socket
 timeout is a little longer so a lost server cannot hang a thread forever.
+
+Round trips: pooled connections sit in driver autocommit mode, so the pre-ping and a single-
+statement read each cost one round trip (no BEGIN/ROLLBACK around them; one statement is atomic
+on its own). Writes switch the connection to transactional mode for their unit of work, so
+everything a write does commits or rolls back together.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -46,6 +51,11 @@ def make_engine(settings: Settings) -> Engine:
             },
         },
     )
+
+    @event.listens_for(engine, "connect")
+    def _autocommit_when_idle(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.autocommit = True
+
     password_file = settings.database_password_file
     if password_file is not None:
 
@@ -72,6 +82,10 @@ class Database:
         """Run `work(session)` in one transaction on a DB thread; commit on success."""
         return await self.call(functools.partial(self._in_transaction, work))
 
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run a single-statement read `work(connection)` on a DB thread, in autocommit."""
+        return await self.call(functools.partial(self._read, work))
+
     async def call(self, fn: Callable[[], T]) -> T:
         """Run a blocking callable on a DB thread, keeping the caller's log context."""
         context = contextvars.copy_context()
@@ -83,13 +97,26 @@ class Database:
             self.pending -= 1
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
-        with self.sessions() as session, session.begin():
-            return work(session)
+        with self.sessions() as session:
+            dbapi_connection = session.connection().connection.dbapi_connection
+            assert dbapi_connection is not None  # a checked-out connection always has one
+            dbapi_connection.autocommit = False  # the driver sends BEGIN before the first statement
+            try:
+                result = work(session)
+                session.commit()
+                return result
+            finally:
+                # Back to idle mode; on failure closing the session still rolls back, because
+                # the driver tracks the open transaction from the server's status.
+                dbapi_connection.autocommit = True
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as connection:
+            return work(connection)
 
     def ping(self) -> None:
-        """One round trip to the server (readiness)."""
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        """A round trip to the server (readiness)."""
+        self._read(lambda connection: connection.execute(text("SELECT 1")))
 
     def close(self) -> None:
         """Finish queued work, then close every pooled connection."""

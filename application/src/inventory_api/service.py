@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,9 +69,9 @@ def create_product(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     return product_json(row)
 
 
-def get_product(session: Session, product_id: int) -> dict[str, Any]:
+def get_product(connection: Connection, product_id: int) -> dict[str, Any]:
     """One product by id, or 404."""
-    row = session.execute(select(*PRODUCT_COLUMNS).where(Product.id == product_id)).one_or_none()
+    row = connection.execute(select(*PRODUCT_COLUMNS).where(Product.id == product_id)).one_or_none()
     if row is None:
         raise not_found("product")
     return product_json(row)
@@ -82,7 +83,7 @@ def _like_pattern(query: str) -> str:
 
 
 def list_products(
-    session: Session, *, limit: int, after_id: int | None, query: str | None
+    connection: Connection, *, limit: int, after_id: int | None, query: str | None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page in id order and the id to continue after (None on the last page)."""
     statement = select(*PRODUCT_COLUMNS).order_by(Product.id).limit(limit + 1)
@@ -93,7 +94,7 @@ def list_products(
         statement = statement.where(
             or_(Product.name.ilike(pattern, escape="\\"), Product.sku.ilike(pattern, escape="\\"))
         )
-    rows = session.execute(statement).all()
+    rows = connection.execute(statement).all()
     items = [product_json(row) for row in rows[:limit]]
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return items, next_after

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -88,12 +89,24 @@ def run(
     return result.stdout
 
 
+def libpq_env() -> dict[str, str]:
+    """This environment, plus PGPASSWORD from DBOPS_PASSWORD_FILE (a mounted Secret) if set."""
+    env = dict(os.environ)
+    password_file = env.get("DBOPS_PASSWORD_FILE")
+    if password_file and "PGPASSWORD" not in env:
+        try:
+            env["PGPASSWORD"] = Path(password_file).read_text().rstrip("\n")
+        except OSError as error:
+            raise OpsError(f"cannot read DBOPS_PASSWORD_FILE {password_file}: {error}") from None
+    return env
+
+
 def psql(sql: str, what: str, env: Mapping[str, str] | None = None) -> list[list[str]]:
-    """Run SQL through psql (libpq settings from `env`); rows as lists of strings."""
+    """Run SQL through psql (libpq settings from `env`, default libpq_env()); rows of strings."""
     out = run(
         ["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-f", "-"],
         what,
-        env=env,
+        env=libpq_env() if env is None else env,
         stdin=sql,
         timeout=120,
     )

@@ -8,16 +8,25 @@ Why this shape:
   volume with damaged data that needs a human, not a fresh empty cluster on top.
 - The bootstrap server listens on a private socket only, so probes and clients see nothing
   until the real server starts.
+- RESTORE_FROM_BACKUP=latest|<ISO 8601 time> makes an empty volume come from the backup
+  repository instead of initdb (disaster recovery, docs/disaster-recovery.md). It restores in
+  place (pgBackRest's restore_command names PGDATA), guarded by a marker file next to PGDATA:
+  an interrupted restore is wiped and redone, never started.
+- With backups configured (BACKUP_AZURE_ACCOUNT set) it renders the `db`-role pgbackrest.conf
+  that archive_command uses. `pgbackrest-server` as the argument runs the TLS server sidecar
+  (same image, same rendered config) instead of PostgreSQL.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+from dbops import pgbackrest_conf
 from dbops.common import PG_BIN, OpsError, psql, run, setting, sql_literal
 
 CONFIG_FILE = "/etc/postgresql/postgresql.conf"
@@ -87,8 +96,47 @@ def initialise(pgdata: Path) -> None:
     print(f"entrypoint: initialised {pgdata} (data checksums on, scram-sha-256)", flush=True)
 
 
+def restore_marker(pgdata: Path) -> Path:
+    """Present while a restore into PGDATA is incomplete."""
+    return pgdata.with_name(pgdata.name + ".restore-in-progress")
+
+
+def restore_from_backup(pgdata: Path, target: str) -> None:
+    """pgbackrest restore (latest, or to a point in time) into the empty PGDATA.
+
+    PostgreSQL then replays the archived WAL through pgBackRest's restore_command and promotes;
+    the restored copy keeps archiving to the same stanza (a new timeline).
+    """
+    options = []
+    if target != "latest":
+        try:
+            when = dt.datetime.fromisoformat(target)
+        except ValueError:
+            raise OpsError(f"RESTORE_FROM_BACKUP={target!r}: use latest or ISO 8601") from None
+        if when.tzinfo is None:
+            raise OpsError(f"RESTORE_FROM_BACKUP={target!r} needs a UTC offset")
+        stamp = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+        options = ["--type=time", f"--target={stamp}", "--target-action=promote"]
+    marker = restore_marker(pgdata)
+    marker.touch()
+    config = pgbackrest_conf.write("db")
+    run(
+        ["pgbackrest", f"--config={config}", f"--stanza={setting('BACKUP_STANZA', 'main')}",
+         *options, "restore"],
+        "restoring the empty volume from the backup repository (pgbackrest restore)",
+    )  # fmt: skip
+    marker.unlink()
+    print(f"entrypoint: restored {pgdata} ({target}) from the repository", flush=True)
+
+
 def prepare(pgdata: Path) -> None:
     """Initialise an empty volume; accept an existing cluster; refuse anything else."""
+    if restore_marker(pgdata).exists():
+        if not os.environ.get("RESTORE_FROM_BACKUP"):
+            raise OpsError(
+                f"{pgdata} holds an interrupted restore; set RESTORE_FROM_BACKUP to redo it"
+            )
+        shutil.rmtree(pgdata, ignore_errors=True)
     if (pgdata / "PG_VERSION").exists():
         print(f"entrypoint: existing cluster in {pgdata}, not initialising", flush=True)
         return
@@ -99,12 +147,29 @@ def prepare(pgdata: Path) -> None:
         )
     if pgdata.exists():
         pgdata.rmdir()
-    initialise(pgdata)
+    if target := os.environ.get("RESTORE_FROM_BACKUP"):
+        restore_from_backup(pgdata, target)
+    else:
+        initialise(pgdata)
 
 
-def main() -> int:
+def render_backup_config() -> None:
+    """Write the db-role pgbackrest.conf when backups are configured."""
+    if os.environ.get("BACKUP_AZURE_ACCOUNT"):
+        path = pgbackrest_conf.write("db")
+        print(f"entrypoint: pgBackRest configuration written to {path}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
     """Prepare PGDATA, then replace this process with postgres (tini stays PID 1)."""
+    args = sys.argv[1:] if argv is None else argv
     try:
+        render_backup_config()
+        if args == ["pgbackrest-server"]:
+            config = setting("BACKUP_CONFIG", "/tmp/pgbackrest/pgbackrest.conf")  # noqa: S108
+            os.execvp("pgbackrest", ["pgbackrest", f"--config={config}", "server"])  # noqa: S606
+        if args:
+            raise OpsError(f"unknown arguments {args}: expected none or 'pgbackrest-server'")
         pgdata = Path(setting("PGDATA"))
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         prepare(pgdata)
@@ -113,7 +178,8 @@ def main() -> int:
         print(f"entrypoint: ERROR: {error}", file=sys.stderr)
         return 1
     postgres = f"{PG_BIN}/postgres"
-    argv = [postgres, "-D", str(pgdata), "-c", f"config_file={CONFIG_FILE}"]
+    config_file = setting("POSTGRES_CONFIG_FILE", CONFIG_FILE)
+    argv = [postgres, "-D", str(pgdata), "-c", f"config_file={config_file}"]
     os.execv(postgres, argv)  # noqa: S606 - replace this process with the server, no shell
     return 0  # not reached
 

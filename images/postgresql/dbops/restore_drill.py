@@ -206,15 +206,23 @@ def heartbeat_age(server: PrivateServer, reference: dt.datetime, max_age: int) -
     return age
 
 
+def _record_verify(started: float, succeeded: bool, detail: dict[str, Any]) -> None:
+    """Record the verify outcome; an unreachable primary must not stop a restore (DR)."""
+    try:
+        record_job("repository-verify", started, succeeded, detail)
+    except OpsError as error:
+        print(f"WARNING: {error}", file=sys.stderr)
+
+
 def _verify(rest: PgBackRest) -> None:
     """pgbackrest verify, recorded as its own job (the repository-unverifiable alert)."""
     started = time.time()
     try:
         rest("verify", what="verifying the repository (pgbackrest verify)")
     except OpsError as error:
-        record_job("repository-verify", started, False, {"error": str(error)})
+        _record_verify(started, False, {"error": str(error)})
         raise
-    record_job("repository-verify", started, True, {})
+    _record_verify(started, True, {})
 
 
 def _restore(rest: PgBackRest, info: dict[str, Any], target: dt.datetime | None) -> float:

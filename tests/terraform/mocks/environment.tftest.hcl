@@ -1,5 +1,5 @@
 # Offline plan of an environment root: the real provider schemas and validation, with
-# provider behaviour mocked, so no Azure credentials are needed. The Python tests read the
+# azurerm's behaviour mocked, so no Azure credentials are needed. The Python tests read the
 # plan (terraform test -json -verbose) and assert on it; the asserts here cover the outputs.
 
 mock_provider "azurerm" {
@@ -13,7 +13,8 @@ mock_provider "azurerm" {
   }
 }
 
-mock_provider "random" {}
+# random is not mocked: it runs locally without credentials, and mocks cannot yet stand in
+# for ephemeral resources (the database password is an ephemeral random_password).
 
 run "plan" {
   command = plan

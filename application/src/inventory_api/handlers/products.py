@@ -100,7 +100,7 @@ class ProductsHandler(BaseHandler):
             raise ApiError(400, "invalid_parameter", "q contains a NUL character")
         cursor = self.get_query_argument("cursor", None)
         after_id = decode_cursor(cursor, query) if cursor else None
-        items, next_after = await self.state.database.run(
+        items, next_after = await self.state.database.read(
             functools.partial(service.list_products, limit=limit, after_id=after_id, query=query)
         )
         next_cursor = encode_cursor(next_after, query) if next_after is not None else None
@@ -147,7 +147,7 @@ class ProductHandler(BaseHandler):
     async def get(self, raw_id: str) -> None:
         """The product, or 404."""
         product_id = parse_id(raw_id)
-        product = await self.state.database.run(
+        product = await self.state.database.read(
             functools.partial(service.get_product, product_id=product_id)
         )
         self.send_json(200, product)

@@ -1,0 +1,1 @@
+"""On-demand PostgreSQL benchmarks: chart tuning vs defaults (pgbench), backup/restore, RPO/RTO."""
