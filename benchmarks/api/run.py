@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from inventory_api.config import load_settings
 from inventory_api.cursor import encode_cursor
 from inventory_api.migrate import upgrade
 from sqlalchemy import create_engine
@@ -194,7 +195,7 @@ def run(duration: int, work: Path) -> bool:
             "PORT": str(api_port),
             "HOST": "127.0.0.1",
         }
-        workers = 10  # the API's default pool: DB_POOL_SIZE 5 + DB_MAX_OVERFLOW 5
+        workers = load_settings(api_env).db_workers  # the bare handler gets the same threads
         api = f"http://127.0.0.1:{api_port}"
         with process([sys.executable, "-m", "inventory_api"], api_env, work / "api.log"):
             _wait_http(f"{api}/readyz")

@@ -3,7 +3,8 @@
 Uses the backup lab of tests/backup (Azurite over HTTPS, pgBackRest TLS server, the image's own
 job scripts) with durable, chart-tuned settings and the chart's archive_timeout:
 1. pgbench data of about 1 GiB, then a full backup through the backup job (throughput);
-2. a writer commits one timestamped row every 50 ms; at a random moment the primary crashes
+2. a writer commits one timestamped row every 50 ms (and the heartbeat job runs every 10 s);
+   after a random 90-150 s (more than one archive_timeout) the primary crashes
    (immediate stop) and its volume counts as lost;
 3. the restore drill restores the latest state from the repository (restore + recovery time);
 4. PostgreSQL starts on the restored directory and the inventory API is started against it;
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=68, help="pgbench scale; 68 is ~1 GiB")
     parser.add_argument("--archive-timeout", type=int, default=60, help="chart default: 60 s")
-    parser.add_argument("--write-seconds", type=float, default=0.0, help="0 = random 30-90 s")
+    parser.add_argument("--write-seconds", type=float, default=0.0, help="0 = random 90-150 s")
     args = parser.parse_args(argv)
     settings = {
         **chart_tuning(),
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         report["backup_mb_per_s"] = round(size / 1e6 / full.report["seconds"], 1)
 
         writer, crash_at = crash_during_writes(
-            lab, env, args.write_seconds or random.uniform(30, 90)
+            lab, env, args.write_seconds or random.uniform(90, 150)
         )
         report["last_acknowledged_id"] = writer.last_id
         # The primary is gone: the drill runs without recording its result there.
@@ -198,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         _, start_s = timed("start restored server", lambda: start_restored(data_dir, port))
         conn = pg8000.native.Connection(lab.primary.user, password=lab.primary.password,
                                         host="127.0.0.1", port=port, database=APP_DB)  # fmt: skip
-        newest = conn.run("SELECT coalesce(max(id), 0), extract(epoch FROM max(at)) FROM rpo_probe")
+        # The newest commit in the restore: a probe row, or a heartbeat if no probe row survived.
+        newest = conn.run(
+            "SELECT coalesce(max(id), 0), extract(epoch FROM greatest(max(at), "
+            "(SELECT max(beat_at) FROM dbops.heartbeat))) FROM rpo_probe"
+        )
         conn.close()
         restored_id, restored_at = int(newest[0][0]), float(newest[0][1] or 0)
         ready_s = api_ready_seconds(lab, port)

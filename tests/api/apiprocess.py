@@ -46,6 +46,16 @@ class ApiProcess:
         lines = self.log_path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.strip()]
 
+    def wait_for_logs(self, request_id: str, timeout: float = 5) -> list[dict[str, Any]]:
+        """The log records of `request_id` once its access line is written (it is written
+        just after the response is sent, so a client can see the answer first)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            records = [r for r in self.log_records() if r.get("request_id") == request_id]
+            if any(r["message"] == "request" for r in records) or time.monotonic() > deadline:
+                return records
+            time.sleep(0.05)
+
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM and wait; returns the exit status."""
         if self.process.poll() is None:

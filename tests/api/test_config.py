@@ -15,7 +15,7 @@ URL = "postgresql+pg8000://inventory@db.example:5432/inventory"
 def test_defaults_and_overrides() -> None:
     settings = load_settings({"DATABASE_URL": URL})
     assert settings.port == 8080
-    assert settings.db_workers == settings.pool_size + settings.max_overflow == 10
+    assert (settings.pool_size, settings.max_overflow, settings.db_workers) == (4, 0, 4)
     tuned = load_settings(
         {"DATABASE_URL": URL, "PORT": "9000", "DB_POOL_SIZE": "8", "DB_MAX_OVERFLOW": "2"}
     )

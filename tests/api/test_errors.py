@@ -150,5 +150,5 @@ def test_unexpected_failure_is_500_without_a_stack_trace(
     assert "Traceback" not in response.text
     assert "renamed" not in response.text
     assert "column" not in response.text
-    logged = [r for r in api.log_records() if r.get("request_id") == "boom-1"]
+    logged = api.wait_for_logs("boom-1")
     assert any(r["level"] == "ERROR" and "Traceback" in r.get("exception", "") for r in logged)

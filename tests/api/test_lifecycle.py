@@ -60,7 +60,7 @@ def test_readiness_goes_503_when_the_database_stops_and_recovers_by_itself(
 
 def _in_flight(api: ApiProcess) -> float:
     text = api.request("GET", "/metrics").text
-    match = re.search(r"^inventory_http_requests_in_flight (\S+)$", text, re.MULTILINE)
+    match = re.search(r"^http_requests_in_flight (\S+)$", text, re.MULTILINE)
     assert match
     return float(match.group(1)) - 1  # minus this scrape
 

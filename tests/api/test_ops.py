@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from tests.api.apiprocess import ApiProcess
@@ -26,7 +27,7 @@ def test_request_id_is_echoed_and_logged_as_json(api: ApiProcess) -> None:
     )
     assert response.status_code == 404
     assert response.headers["X-Request-ID"] == request_id
-    lines = [r for r in api.log_records() if r.get("request_id") == request_id]
+    lines = api.wait_for_logs(request_id)
     assert len(lines) == 1
     access = lines[0]
     assert access["message"] == "request"
@@ -39,9 +40,9 @@ def test_request_id_is_echoed_and_logged_as_json(api: ApiProcess) -> None:
 def test_unsafe_request_id_is_replaced_by_a_generated_one(api: ApiProcess) -> None:
     response = api.request("GET", "/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
     generated = response.headers["X-Request-ID"]
-    assert generated != "bad id\twith spaces"
-    assert len(generated) == 32
-    int(generated, 16)
+    assert re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", generated)
+    again = api.request("GET", "/healthz").headers["X-Request-ID"]
+    assert again != generated
 
 
 def test_metrics_count_requests_by_route_and_status(api: ApiProcess) -> None:
@@ -50,11 +51,8 @@ def test_metrics_count_requests_by_route_and_status(api: ApiProcess) -> None:
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     text = response.text
-    assert (
-        'inventory_http_requests_total{method="GET",route="/api/v1/products/{id}",status="404"}'
-        in text
-    )
-    assert "inventory_http_request_duration_seconds_bucket{" in text
+    assert 'http_requests_total{method="GET",route="/api/v1/products/{id}",status="404"}' in text
+    assert "http_request_duration_seconds_bucket{" in text
     for gauge in ("pool_size", "pool_checked_out", "pool_overflow", "pool_capacity"):
         assert f"inventory_db_{gauge} " in text
-    assert "inventory_db_pool_capacity 10.0" in text
+    assert "inventory_db_pool_capacity 4.0" in text

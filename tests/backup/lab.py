@@ -118,6 +118,9 @@ class BackupLab:
             "BACKUP_PG_HOST": "localhost",
             "BACKUP_TLS_DIR": str(self.client_tls),
             "BACKUP_CONFIG": str(self.work / "client" / "pgbackrest.conf"),
+            # The job's own lock/log directory, as in its own pod: sharing the database side's
+            # would collide with the asynchronous archive-push's lock.
+            "BACKUP_TMP_DIR": str(self.work / "client"),
             # Where the data and socket are inside the database pod (fixed paths in the chart).
             "PGDATA": str(self.primary.data_dir),
             "BACKUP_PG_SOCKET": str(self.primary.socket_dir),

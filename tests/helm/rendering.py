@@ -74,6 +74,42 @@ def containers(workload: Manifest) -> Iterator[Manifest]:
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob", "DaemonSet")
 
 
+def workloads(rendered: Rendered) -> list[Manifest]:
+    return [d for d in rendered.docs if d["kind"] in WORKLOAD_KINDS]
+
+
+def restricted_context_problems(rendered: Rendered) -> list[str]:
+    """Containers lacking resources, probes (long-running ones) or the restricted profile;
+    container settings win over pod settings, as in Kubernetes."""
+    problems = []
+    for workload in workloads(rendered):
+        pod = pod_spec(workload)
+        pod_sc = pod.get("securityContext", {})
+        name = f"{workload['kind']}/{workload['metadata']['name']}"
+        if pod.get("automountServiceAccountToken") is not False:
+            problems.append(f"{name}: service account token mounted")
+        for c in containers(workload):
+            where = f"{name}/{c['name']}"
+            sc = {**pod_sc, **c.get("securityContext", {})}
+            res = c.get("resources", {})
+            checks = {
+                "cpu/memory requests": {"cpu", "memory"} <= res.get("requests", {}).keys(),
+                "cpu/memory limits": {"cpu", "memory"} <= res.get("limits", {}).keys(),
+                "runAsNonRoot": sc.get("runAsNonRoot") is True,
+                "numeric non-root uid": sc.get("runAsUser", 0) > 0,
+                "readOnlyRootFilesystem": sc.get("readOnlyRootFilesystem") is True,
+                "allowPrivilegeEscalation false": sc.get("allowPrivilegeEscalation") is False,
+                "drop ALL capabilities": sc.get("capabilities", {}).get("drop") == ["ALL"],
+                "seccomp RuntimeDefault": sc.get("seccompProfile", {}).get("type")
+                == "RuntimeDefault",
+            }
+            if workload["kind"] in ("Deployment", "StatefulSet"):
+                for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                    checks[probe] = probe in c
+            problems += [f"{where}: {what}" for what, ok in checks.items() if not ok]
+    return problems
+
+
 @dataclass
 class Renderer:
     """Runs `helm template` on a private copy of helm-charts/ (dependencies built there)."""

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.rendering import Rendered, Renderer, containers, pod_spec
+from tests.helm.rendering import (
+    Rendered,
+    Renderer,
+    containers,
+    pod_spec,
+    restricted_context_problems,
+)
 
 DB = "inventory-postgresql"
 API = "inventory-api"
@@ -235,3 +241,10 @@ def test_local_backup_reads_the_storage_key_from_a_secret(
         }
     egress = rendered.one("NetworkPolicy", DB)["spec"]["egress"]
     assert any({"port": 10000, "protocol": "TCP"} in r["ports"] for r in egress)
+
+
+def test_backup_jobs_are_restricted_too(renderer: Renderer, fixtures_dir: Path) -> None:
+    """The optional backup/restore-drill workloads meet the same bar as the environments."""
+    rendered = renderer.render("postgresql", values=[fixtures_dir / "backup-enabled.yaml"])
+    assert {"CronJob", "StatefulSet"} <= rendered.kinds()
+    assert restricted_context_problems(rendered) == []

@@ -6,20 +6,17 @@ import re
 from typing import Any
 
 from tests.helm.rendering import (
-    WORKLOAD_KINDS,
     Manifest,
     Rendered,
     containers,
     pod_spec,
+    restricted_context_problems,
+    workloads,
 )
 
 API = "inventory-api"
 DB = "inventory-postgresql"
 PINNED_IMAGE = re.compile(r"^[a-z0-9.:/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]*(@sha256:[a-f0-9]{64})?$")
-
-
-def _workloads(m: Rendered) -> list[Manifest]:
-    return [d for d in m.docs if d["kind"] in WORKLOAD_KINDS]
 
 
 def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -84,26 +81,7 @@ def test_replicas_hpa_and_pdb_are_consistent(env_manifests: Rendered) -> None:
 def test_every_container_has_resources_probes_and_restricted_context(
     env_manifests: Rendered,
 ) -> None:
-    for workload in _workloads(env_manifests):
-        pod = pod_spec(workload)
-        assert pod["securityContext"]["runAsNonRoot"] is True
-        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-        assert pod["automountServiceAccountToken"] is False
-        for c in containers(workload):
-            where = f"{workload['kind']}/{workload['metadata']['name']}/{c['name']}"
-            res = c["resources"]
-            assert {"cpu", "memory"} <= res["requests"].keys(), where
-            assert {"cpu", "memory"} <= res["limits"].keys(), where
-            sc = c["securityContext"]
-            assert sc["runAsNonRoot"] is True, where
-            assert sc["runAsUser"] > 0, where
-            assert sc["readOnlyRootFilesystem"] is True, where
-            assert sc["allowPrivilegeEscalation"] is False, where
-            assert sc["capabilities"]["drop"] == ["ALL"], where
-            assert sc["seccompProfile"]["type"] == "RuntimeDefault", where
-            if workload["kind"] in ("Deployment", "StatefulSet"):
-                for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                    assert probe in c, f"{where} lacks {probe}"
+    assert restricted_context_problems(env_manifests) == []
 
 
 def test_api_probes_hit_health_endpoints(env_manifests: Rendered) -> None:
@@ -118,7 +96,7 @@ def test_api_probes_hit_health_endpoints(env_manifests: Rendered) -> None:
 
 
 def test_images_are_pinned(env_manifests: Rendered) -> None:
-    for workload in _workloads(env_manifests):
+    for workload in workloads(env_manifests):
         for c in containers(workload):
             image = c["image"]
             assert PINNED_IMAGE.match(image), image
@@ -127,7 +105,7 @@ def test_images_are_pinned(env_manifests: Rendered) -> None:
 
 def test_no_inline_secrets(env_manifests: Rendered) -> None:
     assert not env_manifests.of_kind("Secret"), "passwords come from existing Secrets or Key Vault"
-    for workload in _workloads(env_manifests):
+    for workload in workloads(env_manifests):
         for c in containers(workload):
             for e in c.get("env", []):
                 assert "PASSWORD" not in e["name"] or e["name"].endswith("_FILE"), e

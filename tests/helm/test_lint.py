@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -39,11 +40,25 @@ def test_chart_lints_with_defaults(renderer: Renderer, chart: str) -> None:
     assert _lint_problems(renderer, str(renderer.chart_dir(chart))) == []
 
 
+def test_database_chart_lints_with_backups_on(renderer: Renderer, fixtures_dir: Path) -> None:
+    values = fixtures_dir / "backup-enabled.yaml"
+    chart = str(renderer.chart_dir("postgresql"))
+    assert _lint_problems(renderer, chart, "--values", str(values)) == []
+
+
 def test_umbrella_lints_per_environment(renderer: Renderer, env: str) -> None:
     files = [arg for f in renderer.values_files(UMBRELLA, env) for arg in ("--values", str(f))]
     assert (
         _lint_problems(renderer, str(renderer.chart_dir(UMBRELLA)), *files, *FORCE_MONITORING) == []
     )
+
+
+def test_environment_files_lint_on_their_own(renderer: Renderer, env: str) -> None:
+    """The pipeline's lint stage passes only values-<env>.yaml: that must lint (identity ids
+    are checked at render time instead, see test_schema)."""
+    values = renderer.chart_dir(UMBRELLA) / f"values-{env}.yaml"
+    problems = _lint_problems(renderer, str(renderer.chart_dir(UMBRELLA)), "--values", str(values))
+    assert not [p for p in problems if "Fail:" not in p]
 
 
 @pytest.mark.parametrize(

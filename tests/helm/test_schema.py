@@ -68,6 +68,16 @@ def test_chart_schema_rejects_unsafe_settings(
             "the password must come from auth.existingSecret or auth.keyVault",
         ),
         (
+            "postgresql",
+            [
+                "auth.existingSecret=",
+                "auth.keyVault.enabled=true",
+                "auth.keyVault.name=kv-x",
+                "auth.keyVault.objectName=pw",
+            ],
+            "auth.keyVault.tenantId and auth.keyVault.clientId are required",
+        ),
+        (
             "inventory-api",
             [
                 "database.keyVault.enabled=true",
@@ -75,7 +85,7 @@ def test_chart_schema_rejects_unsafe_settings(
                 "database.keyVault.objectName=pw",
                 "database.keyVault.tenantId=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
             ],
-            "database.keyVault.enabled needs serviceAccount.clientId",
+            "needs serviceAccount.clientId (workload identity) and database.keyVault.tenantId",
         ),
     ],
 )

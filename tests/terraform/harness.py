@@ -33,7 +33,7 @@ def plan_mode() -> str:
 
 
 @dataclass(frozen=True)
-class TestRun:
+class RunResult:
     """One `run` block's outcome and the diagnostics it produced."""
 
     name: str
@@ -42,8 +42,8 @@ class TestRun:
     plan: dict[str, Any] | None = None
 
 
-def parse_test_events(stdout: str) -> dict[str, TestRun]:
-    """Fold `terraform test -json -verbose` events into one TestRun per run block."""
+def parse_test_events(stdout: str) -> dict[str, RunResult]:
+    """Fold `terraform test -json -verbose` events into one RunResult per run block."""
     statuses: dict[str, str] = {}
     diagnostics: dict[str, list[str]] = {}
     plans: dict[str, dict[str, Any]] = {}
@@ -65,7 +65,7 @@ def parse_test_events(stdout: str) -> dict[str, TestRun]:
         elif kind == "test_plan":
             plans[run] = event["test_plan"]
     return {
-        run: TestRun(run, status, diagnostics.get(run, []), plans.get(run))
+        run: RunResult(run, status, diagnostics.get(run, []), plans.get(run))
         for run, status in statuses.items()
     }
 
@@ -123,7 +123,7 @@ class Workspace:
         tests_dir.mkdir(exist_ok=True)
         (tests_dir / name).write_text(text, encoding="utf-8")
 
-    def test(self, directory: str, *, test_filter: str | None = None) -> dict[str, TestRun]:
+    def test(self, directory: str, *, test_filter: str | None = None) -> dict[str, RunResult]:
         """Run `terraform test -json -verbose` and return each run block's outcome."""
         self.init(directory)
         args = ["-json", "-verbose", "-no-color"]

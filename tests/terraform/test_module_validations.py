@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.terraform.conftest import MODULES
-from tests.terraform.harness import TestRun, Workspace
+from tests.terraform.harness import RunResult, Workspace
 from tests.terraform.module_cases import BAD_INPUTS, VALID_INPUTS, BadInput, module_test_files
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def module_runs(workspace: Workspace) -> dict[str, dict[str, TestRun]]:
-    results: dict[str, dict[str, TestRun]] = {}
+def module_runs(workspace: Workspace) -> dict[str, dict[str, RunResult]]:
+    results: dict[str, dict[str, RunResult]] = {}
     for module in MODULES:
         directory = f"modules/{module}"
         for name, text in module_test_files(module).items():
@@ -28,7 +28,7 @@ def test_every_module_has_validation_cases() -> None:
 
 @pytest.mark.parametrize("module", sorted(BAD_INPUTS))
 def test_module_plans_with_valid_inputs(
-    module_runs: dict[str, dict[str, TestRun]], module: str
+    module_runs: dict[str, dict[str, RunResult]], module: str
 ) -> None:
     run = module_runs[module]["valid"]
     assert run.status == "pass", "\n".join(run.diagnostics)
@@ -40,7 +40,7 @@ def test_module_plans_with_valid_inputs(
     ids=[f"{module}-{bad.name}" for module, cases in sorted(BAD_INPUTS.items()) for bad in cases],
 )
 def test_bad_input_is_rejected_with_its_message(
-    module_runs: dict[str, dict[str, TestRun]], module: str, case: BadInput
+    module_runs: dict[str, dict[str, RunResult]], module: str, case: BadInput
 ) -> None:
     run = module_runs[module][case.name]
     assert run.status in ("fail", "error"), f"{module}: {case.name} was accepted"

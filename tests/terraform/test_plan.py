@@ -13,8 +13,10 @@ import pytest
 
 from tests.terraform.conftest import ENVIRONMENTS, IAC
 from tests.terraform.harness import (
+    PLAN_MODE_VARIABLE,
     PlannedResource,
     Workspace,
+    plan_mode,
     planned_resources,
     schema_attributes,
     walk,
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
 GEO_REDUNDANT = {"GRS", "RAGRS", "GZRS", "RAGZRS"}
+TOTAL_COUNTS = {"dev": 45, "staging": 54, "prod": 55}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
@@ -120,7 +123,7 @@ def test_resource_counts(plans: dict[str, dict[str, Any]], env: str) -> None:
         counts[resource.type] = counts.get(resource.type, 0) + 1
     expected = {**COMMON_COUNTS, **EXPECTED_COUNTS[env]}
     assert {t: counts.get(t, 0) for t in expected} == expected
-    assert sum(counts.values()) >= 50
+    assert sum(counts.values()) == TOTAL_COUNTS[env]
 
 
 def test_environments_differ_in_size_by_exactly_the_private_endpoint_stack(
@@ -230,7 +233,7 @@ def test_every_taggable_resource_carries_the_standard_tags(
         if {key: tags.get(key) for key in REQUIRED_TAGS} != expected:
             untagged.append(f"{resource.address}: {tags}")
     assert untagged == []
-    assert taggable >= 30
+    assert taggable >= 25
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -275,3 +278,22 @@ def test_database_password_never_appears_in_the_plan(
         for path, _ in walk(plans[env].get("resource_changes", []))
         if "random_password" in path
     ]
+
+
+@pytest.mark.parametrize(("value", "mode"), [(None, "mock"), ("mock", "mock"), ("azure", "azure")])
+def test_plan_mode_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, mode: str
+) -> None:
+    if value is None:
+        monkeypatch.delenv(PLAN_MODE_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(PLAN_MODE_VARIABLE, value)
+    assert plan_mode() == mode
+
+
+def test_unknown_plan_mode_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PLAN_MODE_VARIABLE, "aws")
+    with pytest.raises(
+        ValueError, match="INVENTORY_PLAN_MODE must be 'mock' or 'azure', not 'aws'"
+    ):
+        plan_mode()

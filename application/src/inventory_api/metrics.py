@@ -1,9 +1,9 @@
 """Prometheus metrics on a private registry (no process-global state shared between apps/tests).
 
 Names (for dashboards and alerts):
-  inventory_http_requests_total{route,method,status}            counter
-  inventory_http_request_duration_seconds{route,method,status}  histogram
-  inventory_http_requests_in_flight                             gauge
+  http_requests_total{route,method,status}                      counter
+  http_request_duration_seconds{route,method,status}            histogram
+  http_requests_in_flight                                       gauge
   inventory_db_pool_size / _checked_out / _overflow             gauges (SQLAlchemy QueuePool)
   inventory_db_pool_capacity                                    gauge (pool_size + max_overflow)
   inventory_db_work_pending                                     gauge (DB work queued or running)
@@ -53,17 +53,17 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         labels = ("route", "method", "status")
         self.requests = Counter(
-            "inventory_http_requests", "HTTP requests answered", labels, registry=self.registry
+            "http_requests", "HTTP requests answered", labels, registry=self.registry
         )
         self.latency = Histogram(
-            "inventory_http_request_duration_seconds",
+            "http_request_duration_seconds",
             "Time from request start to response finish",
             labels,
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.in_flight = Gauge(
-            "inventory_http_requests_in_flight", "Requests being served", registry=self.registry
+            "http_requests_in_flight", "Requests being served", registry=self.registry
         )
         self.adjustments = Counter(
             "inventory_stock_adjustments",

@@ -165,7 +165,7 @@ spec:
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) -}}
 {{- fail "autoscaling.maxReplicas must be >= autoscaling.minReplicas" -}}
 {{- end -}}
-{{- if and .Values.database.keyVault.enabled (not .Values.serviceAccount.clientId) -}}
-{{- fail "database.keyVault.enabled needs serviceAccount.clientId (workload identity)" -}}
+{{- if and .Values.database.keyVault.enabled (not (and .Values.serviceAccount.clientId .Values.database.keyVault.tenantId)) -}}
+{{- fail "database.keyVault.enabled needs serviceAccount.clientId (workload identity) and database.keyVault.tenantId (the pipeline passes them from Terraform outputs)" -}}
 {{- end -}}
 {{- end -}}

@@ -88,6 +88,9 @@ namespace="{{ .Release.Namespace }}", job="{{ include "postgresql.fullname" . }}
 {{- if not (or .Values.auth.existingSecret .Values.auth.keyVault.enabled) -}}
 {{- fail "auth: the password must come from auth.existingSecret or auth.keyVault (never inline)" -}}
 {{- end -}}
+{{- if and .Values.auth.keyVault.enabled (not (and .Values.auth.keyVault.tenantId .Values.auth.keyVault.clientId)) -}}
+{{- fail "auth.keyVault.tenantId and auth.keyVault.clientId are required with auth.keyVault.enabled (the pipeline passes them from Terraform outputs)" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* pgBackRest settings as environment (names read by images/postgresql/dbops/pgbackrest_conf.py,

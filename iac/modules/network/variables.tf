@@ -24,7 +24,7 @@ variable "address_space" {
   description = "CIDR of the virtual network, e.g. 10.10.0.0/16."
 
   validation {
-    condition     = can(cidrhost(var.address_space, 0)) && tonumber(split("/", var.address_space)[1]) <= 24
+    condition     = can(cidrhost(var.address_space, 0)) ? tonumber(split("/", var.address_space)[1]) <= 24 : false
     error_message = "address_space must be an IPv4 CIDR of /24 or larger, e.g. 10.10.0.0/16."
   }
 }
@@ -34,7 +34,7 @@ variable "node_subnet_cidr" {
   description = "CIDR of the AKS node subnet, inside address_space. With Azure CNI overlay only nodes take addresses here."
 
   validation {
-    condition     = can(cidrhost(var.node_subnet_cidr, 0)) && tonumber(split("/", var.node_subnet_cidr)[1]) <= 26
+    condition     = can(cidrhost(var.node_subnet_cidr, 0)) ? tonumber(split("/", var.node_subnet_cidr)[1]) <= 26 : false
     error_message = "node_subnet_cidr must be an IPv4 CIDR of /26 or larger (room for nodes and surge during upgrades)."
   }
 }
@@ -44,7 +44,7 @@ variable "private_endpoint_subnet_cidr" {
   description = "CIDR of the private-endpoint subnet, inside address_space."
 
   validation {
-    condition     = can(cidrhost(var.private_endpoint_subnet_cidr, 0)) && tonumber(split("/", var.private_endpoint_subnet_cidr)[1]) <= 28
+    condition     = can(cidrhost(var.private_endpoint_subnet_cidr, 0)) ? tonumber(split("/", var.private_endpoint_subnet_cidr)[1]) <= 28 : false
     error_message = "private_endpoint_subnet_cidr must be an IPv4 CIDR of /28 or larger."
   }
 }

@@ -24,10 +24,11 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from dbops import pgbackrest_conf
-from dbops.common import PG_BIN, OpsError, psql, run, setting, sql_literal
+from dbops import azure_sas, pgbackrest_conf
+from dbops.common import PG_BIN, OpsError, int_setting, psql, run, setting, sql_literal
 
 CONFIG_FILE = "/etc/postgresql/postgresql.conf"
 IDENTIFIER_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -154,10 +155,21 @@ def prepare(pgdata: Path) -> None:
 
 
 def render_backup_config() -> None:
-    """Write the db-role pgbackrest.conf when backups are configured."""
-    if os.environ.get("BACKUP_AZURE_ACCOUNT"):
-        path = pgbackrest_conf.write("db")
-        print(f"entrypoint: pgBackRest configuration written to {path}", flush=True)
+    """Write the db-role pgbackrest.conf when backups are configured; keep a minted SAS fresh."""
+    if not os.environ.get("BACKUP_AZURE_ACCOUNT"):
+        return
+    path = pgbackrest_conf.write("db")
+    print(f"entrypoint: pgBackRest configuration written to {path}", flush=True)
+    if os.environ.get("PGBACKREST_REPO1_AZURE_KEY") or not azure_sas.workload_identity_available():
+        return
+    if os.fork() == 0:  # the refresher lives beside postgres; tini (PID 1) reaps it
+        refresh_minutes = int_setting("BACKUP_SAS_REFRESH_MINUTES", 360, minimum=5)
+        while True:
+            time.sleep(refresh_minutes * 60)
+            try:
+                pgbackrest_conf.write("db")
+            except OpsError as error:  # keep the old SAS; the archive alerts will tell
+                print(f"entrypoint: SAS refresh failed: {error}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,8 +6,10 @@ Roles:
   (`pg1-host-type=tls`), so no job ever needs `kubectl exec` into the database pod.
 - `drill`: a restore drill; restores into its own throwaway data directory.
 
-Secrets never go into the file: pgBackRest reads the storage key from the environment
-variable PGBACKREST_REPO1_AZURE_KEY (a shared key locally, a SAS token otherwise).
+Credentials: a storage key or SAS in PGBACKREST_REPO1_AZURE_KEY stays in the environment
+(pgBackRest reads it there). With workload identity and no such variable, a short-lived user
+delegation SAS is minted (dbops.azure_sas) and written into the file (mode 0600, rewritten
+atomically), which the entrypoint refreshes while the pod runs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from dbops import azure_sas
 from dbops.common import OpsError, int_setting, setting
 
 ROLES = ("db", "client", "drill")
@@ -31,8 +34,15 @@ def _repo_options() -> list[str]:
             f"BACKUP_AZURE_KEY_TYPE must be one of {', '.join(KEY_TYPES)} (pgBackRest 2.45 has "
             f"no managed-identity type; workload identity hands it a SAS), got {key_type!r}"
         )
+    minted: list[str] = []
     if not os.environ.get("PGBACKREST_REPO1_AZURE_KEY"):
-        raise OpsError("PGBACKREST_REPO1_AZURE_KEY (storage key or SAS token) is not set")
+        if key_type != "sas" or not azure_sas.workload_identity_available():
+            raise OpsError(
+                "PGBACKREST_REPO1_AZURE_KEY (storage key or SAS token) is not set and no "
+                "workload identity (AZURE_FEDERATED_TOKEN_FILE) is available to mint a SAS"
+            )
+        hours = int_setting("BACKUP_SAS_HOURS", 24, minimum=1)
+        minted = [f"repo1-azure-key={azure_sas.mint_sas(hours)}"]
     uri_style = setting("BACKUP_AZURE_URI_STYLE", "host")
     if uri_style not in ("host", "path"):
         raise OpsError(f"BACKUP_AZURE_URI_STYLE must be host or path, got {uri_style!r}")
@@ -47,6 +57,7 @@ def _repo_options() -> list[str]:
         f"repo1-retention-full={int_setting('BACKUP_RETENTION_FULL', 2, minimum=1)}",
         f"repo1-retention-diff={int_setting('BACKUP_RETENTION_DIFF', 7, minimum=1)}",
         "repo1-retention-full-type=count",
+        *minted,
     ]
     if host := os.environ.get("BACKUP_AZURE_STORAGE_HOST"):
         lines.append(f"repo1-storage-host={host}")
@@ -127,8 +138,12 @@ def write(role: str, path: Path | None = None) -> Path:
     default = "/tmp/pgbackrest/pgbackrest.conf"  # noqa: S108 - the pod's private emptyDir
     target = path or Path(setting("BACKUP_CONFIG", default))
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(role))
-    target.chmod(0o600)
+    text = render(role)
+    staging = target.with_name(target.name + ".new")
+    staging.touch(mode=0o600)
+    staging.chmod(0o600)
+    staging.write_text(text)
+    os.replace(staging, target)  # atomic: archive-push never reads a half-written file
     return target
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from typing import Any, ClassVar
 
 from tornado.web import HTTPError, RequestHandler
@@ -20,6 +21,9 @@ error_log = logging.getLogger("inventory_api.error")
 
 MAX_BODY_BYTES = 64 * 1024
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Generated ids: a random per-process prefix plus a counter (unique without a syscall each).
+_ID_PREFIX = secrets.token_hex(8)
+_ID_COUNTER = itertools.count(1)
 BODY_METHODS = ("POST", "PATCH", "PUT")
 ERROR_CODES = {
     400: "bad_request",
@@ -56,7 +60,11 @@ class BaseHandler(RequestHandler):
         self.route = route
         self.started = time.monotonic()
         supplied = self.request.headers.get("X-Request-ID", "")
-        self.request_id = supplied if REQUEST_ID_PATTERN.fullmatch(supplied) else uuid.uuid4().hex
+        self.request_id = (
+            supplied
+            if REQUEST_ID_PATTERN.fullmatch(supplied)
+            else f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
+        )
         request_id_var.set(self.request_id)
         self.set_header("X-Request-ID", self.request_id)
         self.state.in_flight += 1

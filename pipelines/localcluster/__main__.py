@@ -1,0 +1,46 @@
+"""Command line of the local cluster harness (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipelines.localcluster import cluster, images
+from pipelines.localcluster.build import build_all
+from pipelines.localcluster.settings import Paths, default_state_dir
+from pipelines.toolchain.process import ToolchainError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.localcluster")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="build the cluster's binaries (cached)")
+    commands.add_parser("up", help="start the cluster (idempotent)")
+    commands.add_parser("status", help="show processes and node readiness")
+    down = commands.add_parser("down", help="stop the cluster and clean the host")
+    down.add_argument("--purge", action="store_true", help="also delete the state directory")
+    load = commands.add_parser("import", help="copy podman images into the cluster's containerd")
+    load.add_argument("references", nargs="+", metavar="IMAGE")
+    args = parser.parse_args(argv)
+    paths = Paths(default_state_dir())
+    try:
+        if args.command == "build":
+            build_all()
+        elif args.command == "up":
+            cluster.up(paths)
+        elif args.command == "status":
+            return 0 if cluster.status(paths) else 1
+        elif args.command == "down":
+            cluster.down(paths, purge=args.purge)
+        else:
+            for reference in args.references:
+                images.import_image(paths, reference)
+                print(f"imported {reference}")
+    except (RuntimeError, ToolchainError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Building the cluster's binaries from their pinned tools modules into the per-user cache.
+
+Reuses the toolchain's Go environment, measured runs and stamps: a component's directory is
+current when its stamp records the digest of its inputs (go.mod, go.sum, ldflags, version,
+sources of our own modules), so a warm `up` never starts the compiler. The stamp is written
+after every binary is in place, so an interrupted build is redone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from pipelines.localcluster.catalog import COMPONENTS, Component
+from pipelines.toolchain.gobuild import go_binary, go_env, go_version
+from pipelines.toolchain.paths import Layout
+from pipelines.toolchain.process import ToolchainError, run_measured
+from pipelines.toolchain.stamps import Stamp, digest, is_current, write_stamp
+
+MEASUREMENTS = "measurements.json"
+
+
+def verify_pin(component: Component) -> None:
+    """Fail when go.mod and the catalog disagree about the upstream version."""
+    if not component.module:
+        return
+    go_mod = (component.directory / "go.mod").read_text(encoding="utf-8")
+    pattern = rf"^\s*(?:require\s+)?{re.escape(component.module)} (\S+)"
+    pinned = re.search(pattern, go_mod, re.MULTILINE)
+    if pinned is None or pinned.group(1) != component.module_version:
+        found = pinned.group(1) if pinned else "nothing"
+        raise ToolchainError(
+            f"{component.directory}/go.mod requires {component.module} at {found}, but "
+            f"pipelines/localcluster/catalog.py pins {component.module_version}: make them agree"
+        )
+
+
+def inputs_digest(component: Component) -> str:
+    """Everything that determines the binaries: module graph, packages, flags, own sources."""
+    sources = sorted(
+        path
+        for path in component.directory.iterdir()
+        if path.name in ("go.mod", "go.sum") or path.suffix == ".go"
+    )
+    return digest(
+        component.name,
+        component.version,
+        repr(component.packages),
+        " ".join(component.ldflags),
+        *(part for path in sources for part in (path.name, path.read_bytes())),
+    )
+
+
+def artifact_dir(component: Component, layout: Layout) -> Path:
+    return layout.artifact_dir(component.name, component.version)
+
+
+def binary(component: Component, name: str, layout: Layout | None = None) -> Path:
+    """Path of one built binary (which may not exist yet: see `is_built`)."""
+    return artifact_dir(component, layout or Layout.default()) / name
+
+
+def is_built(component: Component, layout: Layout) -> bool:
+    directory = artifact_dir(component, layout)
+    return all((directory / name).is_file() for name in component.binaries) and is_current(
+        directory, inputs_digest(component)
+    )
+
+
+def build(component: Component, layout: Layout) -> Stamp | None:
+    """Build every binary of `component` unless current; None when nothing had to be done."""
+    verify_pin(component)
+    if is_built(component, layout):
+        return None
+    go = go_binary()
+    target = artifact_dir(component, layout)
+    target.mkdir(parents=True, exist_ok=True)
+    ldflags = " ".join(("-s", "-w", *component.ldflags))
+    measured: dict[str, dict[str, float]] = {}
+    total_seconds, peak = 0.0, 0
+    for name, package in component.packages:
+        partial = target / f".{name}.partial"
+        measurement = run_measured(
+            [
+                "nice",
+                "-n",
+                "10",
+                str(go),
+                "build",
+                "-trimpath",
+                "-ldflags",
+                ldflags,
+                "-o",
+                str(partial),
+                package,
+            ],
+            cwd=component.directory,
+            env=go_env(layout),
+            log=target / f"build-{name}.log",
+        )
+        os.replace(partial, target / name)
+        print(f"built {name} {component.version}: {measurement.describe()}", flush=True)
+        measured[name] = {
+            "seconds": round(measurement.seconds, 1),
+            "peak_memory_bytes": measurement.peak_tree_bytes,
+        }
+        total_seconds += measurement.seconds
+        peak = max(peak, measurement.peak_tree_bytes)
+    (target / MEASUREMENTS).write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
+    stamp = Stamp(
+        tool=component.name,
+        version=component.version,
+        inputs=inputs_digest(component),
+        builder=go_version(go),
+        seconds=round(total_seconds, 1),
+        peak_memory_bytes=peak,
+    )
+    write_stamp(target, stamp)
+    return stamp
+
+
+def build_all(layout: Layout | None = None) -> None:
+    """Build whatever is missing, one component at a time (the machine is shared)."""
+    layout = layout or Layout.default()
+    for component in COMPONENTS:
+        if build(component, layout) is None:
+            print(f"{component.name} {component.version}: current", flush=True)

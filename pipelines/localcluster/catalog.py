@@ -1,0 +1,93 @@
+"""The pinned components of the local cluster and how each binary is built from source.
+
+Kubernetes is pinned at one minor version AKS supports; its staging modules are replaced by
+the published `k8s.io/*` releases cut from the same tag (see go/kubernetes/go.mod). etcd is
+built from source because Debian bookworm ships 3.4, older than Kubernetes 1.34 supports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+GO_DIR = Path(__file__).resolve().parent / "go"
+
+KUBERNETES_VERSION = "1.34.2"
+ETCD_VERSION = "3.6.4"
+PAUSE_VERSION = "1.0.0"  # our own pause program (go/pause), not upstream's
+
+
+def _version_ldflags(version: str) -> tuple[str, ...]:
+    """What upstream's hack/lib/version.sh stamps, so `kubectl version` and the node report it."""
+    major, minor, _ = version.split(".")
+    flags: list[str] = []
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {package}.gitVersion=v{version}",
+            f"-X {package}.gitMajor={major}",
+            f"-X {package}.gitMinor={minor}",
+            f"-X {package}.gitTreeState=clean",
+            f"-X {package}.buildDate=1970-01-01T00:00:00Z",  # reproducible
+        ]
+    return tuple(flags)
+
+
+@dataclass(frozen=True)
+class Component:
+    """A set of binaries built from one tools module and cached together under one version."""
+
+    name: str  # cache key: ~/.cache/inventory-platform/tools/<name>/<version>/
+    version: str
+    module_dir: str  # directory under go/
+    module: str  # what go.mod must require at `module_version` (checked before building)
+    module_version: str
+    packages: tuple[tuple[str, str], ...]  # (binary name, main package)
+    ldflags: tuple[str, ...] = ()
+
+    @property
+    def directory(self) -> Path:
+        return GO_DIR / self.module_dir
+
+    @property
+    def binaries(self) -> tuple[str, ...]:
+        return tuple(binary for binary, _ in self.packages)
+
+
+KUBERNETES_BINARIES = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+)
+
+KUBERNETES = Component(
+    name="kubernetes",
+    version=KUBERNETES_VERSION,
+    module_dir="kubernetes",
+    module="k8s.io/kubernetes",
+    module_version=f"v{KUBERNETES_VERSION}",
+    packages=tuple((name, f"k8s.io/kubernetes/cmd/{name}") for name in KUBERNETES_BINARIES),
+    ldflags=_version_ldflags(KUBERNETES_VERSION),
+)
+
+ETCD = Component(
+    name="etcd",
+    version=ETCD_VERSION,
+    module_dir="etcd",
+    module="go.etcd.io/etcd/server/v3",
+    module_version=f"v{ETCD_VERSION}",
+    packages=(("etcd", "go.etcd.io/etcd/server/v3"),),
+)
+
+PAUSE = Component(
+    name="localcluster-pause",
+    version=PAUSE_VERSION,
+    module_dir="pause",
+    module="",  # our own module: nothing upstream to pin
+    module_version="",
+    packages=(("pause", "."),),
+)
+
+COMPONENTS = (ETCD, KUBERNETES, PAUSE)

@@ -1,0 +1,268 @@
+"""`up`, `down` and `status` of the single-node cluster: idempotent, everything by PID/name.
+
+`up` starts what is not running (etcd, API server, controller manager, scheduler, containerd,
+kubelet, kube-proxy) and waits for each to be healthy, then for the node to be Ready.
+`down` stops them in reverse, kills the pods' containers, and removes the host objects the
+cluster made (iptables chains, bridge, network namespaces, mounts); `--purge` also deletes
+the state directory (certificates, etcd data, images).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from pipelines.localcluster import components, images, network, pki, render
+from pipelines.localcluster.build import artifact_dir, build_all
+from pipelines.localcluster.catalog import ETCD, KUBERNETES
+from pipelines.localcluster.processes import Service, run, running_pid, start, stop, wait_for
+from pipelines.localcluster.settings import (
+    API_PORT,
+    API_SERVICE_IP,
+    ETCD_CLIENT_PORT,
+    NODE_NAME,
+    PAUSE_IMAGE,
+    Paths,
+    default_state_dir,
+    detect_node_ip,
+)
+from pipelines.toolchain.links import ensure_file
+from pipelines.toolchain.paths import Layout
+
+HOST_BINARIES = {
+    "/usr/bin/containerd": "containerd",
+    "/usr/sbin/runc": "runc",
+    "/usr/lib/cni/bridge": "containernetworking-plugins",
+    "/usr/sbin/conntrack": "conntrack",
+}
+CONTROL_PLANE_USERS = {
+    "admin": "admin",
+    "controller-manager": "controller-manager",
+    "scheduler": "scheduler",
+    "kubelet": "kubelet-client",
+    "kube-proxy": "kube-proxy",
+}
+SERVICE_ORDER = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "containerd",
+    "kubelet",
+    "kube-proxy",
+)
+
+
+def check_host() -> None:
+    """Fail with the install command when a Debian package the cluster needs is missing."""
+    missing = sorted({pkg for path, pkg in HOST_BINARIES.items() if not Path(path).exists()})
+    if missing:
+        raise RuntimeError(
+            "missing host packages for the local cluster; install them with:\n"
+            f"  apt-get install -y {' '.join(missing)}"
+        )
+
+
+def _https_ok(url: str, paths: Paths, cert: str) -> bool:
+    context = ssl.create_default_context(cafile=str(paths.pki / "ca.crt"))
+    context.load_cert_chain(str(paths.pki / f"{cert}.crt"), str(paths.pki / f"{cert}.key"))
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=3) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def kubectl(paths: Paths, *args: str, check: bool = True) -> str:
+    argv = [str(artifact_dir(KUBERNETES, Layout.default()) / "kubectl")]
+    return run([*argv, f"--kubeconfig={paths.admin_kubeconfig}", *args], check=check).stdout
+
+
+def node_ready(paths: Paths) -> bool:
+    output = kubectl(paths, "get", "node", NODE_NAME, "-o", "json", check=False)
+    try:
+        conditions = json.loads(output)["status"]["conditions"]
+    except (ValueError, KeyError):
+        return False
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def write_configs(paths: Paths, node_ip: str) -> None:
+    """PKI, kubeconfigs and component configs; unchanged files are not rewritten."""
+    pki.ensure_pki(paths.pki, NODE_NAME, node_ip, API_SERVICE_IP)
+    server = f"https://127.0.0.1:{API_PORT}"
+    for user, cert in CONTROL_PLANE_USERS.items():
+        text = render.kubeconfig(
+            server, paths.pki / "ca.crt", user, paths.pki / f"{cert}.crt", paths.pki / f"{cert}.key"
+        )
+        ensure_file(paths.kubeconfig(user), text)
+    ensure_file(paths.admin_kubeconfig, paths.kubeconfig("admin").read_text(encoding="utf-8"))
+    ensure_file(paths.config / "containerd.toml", render.containerd_config(paths))
+    ensure_file(paths.config / "kubelet.json", render.kubelet_config(paths))
+    ensure_file(paths.config / "kube-proxy.json", render.kube_proxy_config(paths))
+    ensure_file(
+        paths.cni_conf_dir / "10-inventory-localcluster.conflist", render.cni_conflist(paths)
+    )
+    for directory in (paths.kubelet_root, paths.cni_ipam_dir, paths.logs, paths.pids):
+        directory.mkdir(parents=True, exist_ok=True)
+    paths.etcd_data.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+class Ready:
+    """A readiness probe that also fails fast when the process died."""
+
+    def __init__(self, paths: Paths, name: str, probe: Callable[[], bool]) -> None:
+        self.paths, self.name, self.probe = paths, name, probe
+
+    def __call__(self) -> bool:
+        if running_pid(self.paths.pids, self.name) is None:
+            log = self.paths.logs / f"{self.name}.log"
+            tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+            raise RuntimeError(
+                f"{self.name} exited; log {log}:\n" + "\n".join(f"  | {t}" for t in tail)
+            )
+        return self.probe()
+
+
+def _start_and_wait(service: Service, paths: Paths, ready: Ready, timeout: float) -> None:
+    started = time.monotonic()
+    was_running = running_pid(paths.pids, service.name) is not None
+    start(service, paths.pids, paths.logs)
+    wait_for(ready, service.name, timeout, paths.logs / f"{service.name}.log")
+    state = "running" if was_running else f"started in {time.monotonic() - started:.1f} s"
+    print(f"{service.name}: {state}", flush=True)
+
+
+def up(paths: Paths | None = None) -> None:
+    """Bring the cluster up (building missing binaries first); idempotent."""
+    paths = paths or Paths(default_state_dir())
+    check_host()
+    build_all()
+    layout = Layout.default()
+    kube_bin, etcd_bin = artifact_dir(KUBERNETES, layout), artifact_dir(ETCD, layout)
+    node_ip = detect_node_ip()
+    write_configs(paths, node_ip)
+
+    def healthz(url: str, cert: str = "admin") -> Callable[[], bool]:
+        return lambda: _https_ok(url, paths, cert)
+
+    _start_and_wait(
+        components.etcd(etcd_bin, paths),
+        paths,
+        Ready(
+            paths,
+            "etcd",
+            healthz(f"https://127.0.0.1:{ETCD_CLIENT_PORT}/health", "apiserver-etcd-client"),
+        ),
+        60,
+    )
+    api = f"https://127.0.0.1:{API_PORT}"
+    _start_and_wait(
+        components.kube_apiserver(kube_bin, paths, node_ip),
+        paths,
+        Ready(paths, "kube-apiserver", healthz(f"{api}/readyz")),
+        180,
+    )
+    for service in (
+        components.kube_controller_manager(kube_bin, paths),
+        components.kube_scheduler(kube_bin, paths),
+    ):
+        _start_and_wait(service, paths, Ready(paths, service.name, lambda: True), 5)
+    _start_and_wait(
+        components.containerd(paths),
+        paths,
+        Ready(paths, "containerd", lambda: images.ctr(paths, "version").returncode == 0),
+        60,
+    )
+    if not images.is_imported(paths, PAUSE_IMAGE):
+        images.import_image(paths, images.build_pause_image())
+        print(f"imported {PAUSE_IMAGE}", flush=True)
+    _start_and_wait(
+        components.kubelet(kube_bin, paths, node_ip),
+        paths,
+        Ready(paths, "kubelet", lambda: node_ready(paths)),
+        180,
+    )
+    _start_and_wait(
+        components.kube_proxy(kube_bin, paths), paths, Ready(paths, "kube-proxy", lambda: True), 5
+    )
+    print(f"cluster up: KUBECONFIG={paths.admin_kubeconfig}", flush=True)
+
+
+def _pod_netns(paths: Paths) -> list[str]:
+    """Network namespaces of the pod sandboxes containerd knows (to remove after it stops)."""
+    found: list[str] = []
+    listing = images.ctr(paths, "containers", "list", "--quiet")
+    for container in listing.stdout.split() if listing.returncode == 0 else []:
+        info = images.ctr(paths, "containers", "info", container)
+        try:
+            namespaces = json.loads(info.stdout)["Spec"]["linux"]["namespaces"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        found += [n["path"] for n in namespaces if n.get("type") == "network" and n.get("path")]
+    return sorted(set(found))
+
+
+def _remove_containers(paths: Paths) -> None:
+    """Kill and delete every container (pods die with the node; shims exit with their tasks)."""
+    listing = images.ctr(paths, "containers", "list", "--quiet")
+    for container in listing.stdout.split() if listing.returncode == 0 else []:
+        images.ctr(paths, "tasks", "kill", "--signal", "SIGKILL", container)
+        for _ in range(50):  # the task is gone once its shim has reaped it
+            if images.ctr(paths, "tasks", "delete", container).returncode == 0:
+                break
+            if container not in images.ctr(paths, "tasks", "list", "--quiet").stdout.split():
+                break
+            time.sleep(0.1)
+        images.ctr(paths, "containers", "delete", container)
+
+
+def down(paths: Paths | None = None, purge: bool = False) -> None:
+    """Stop everything and remove the host objects the cluster made; idempotent."""
+    paths = paths or Paths(default_state_dir())
+    for name in ("kube-proxy", "kubelet"):
+        if stop(name, paths.pids):
+            print(f"{name}: stopped", flush=True)
+    netns: list[str] = []
+    if running_pid(paths.pids, "containerd") is not None:
+        netns = _pod_netns(paths)
+        _remove_containers(paths)
+    for name in (
+        "containerd",
+        "kube-scheduler",
+        "kube-controller-manager",
+        "kube-apiserver",
+        "etcd",
+    ):
+        if stop(name, paths.pids):
+            print(f"{name}: stopped", flush=True)
+    kube_proxy = artifact_dir(KUBERNETES, Layout.default()) / "kube-proxy"
+    if kube_proxy.exists():
+        run([str(kube_proxy), "--cleanup"], check=False)
+    removed = network.clean_iptables()
+    network.remove_netns(netns)
+    network.delete_bridge()
+    network.unmount_all(paths.root)
+    print(f"host cleaned: {removed} iptables commands, {len(netns)} network namespaces", flush=True)
+    if purge and paths.root.exists():
+        shutil.rmtree(paths.root)
+        print(f"removed {paths.root}", flush=True)
+
+
+def status(paths: Paths | None = None) -> bool:
+    """Print each process's PID (or `stopped`) and the node's readiness; True when all up."""
+    paths = paths or Paths(default_state_dir())
+    healthy = True
+    for name in SERVICE_ORDER:
+        pid = running_pid(paths.pids, name)
+        healthy &= pid is not None
+        print(f"{name:<24} {'pid ' + str(pid) if pid else 'stopped'}")
+    ready = healthy and node_ready(paths)
+    print(f"{'node ' + NODE_NAME:<24} {'Ready' if ready else 'not ready'}")
+    return ready

@@ -1,0 +1,3 @@
+module inventory-platform/localcluster/pause
+
+go 1.26

@@ -1,0 +1,69 @@
+"""Rendered component configs honour the host's traps (cgroupfs, no negative OOM scores)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from pipelines.localcluster import components, render
+from pipelines.localcluster.settings import BRIDGE, CNI_NETWORK, PAUSE_IMAGE, POD_CIDR, Paths
+
+PATHS = Paths(Path("/state"))
+
+
+def test_containerd_restricts_oom_scores_and_uses_cgroupfs() -> None:
+    config = tomllib.loads(render.containerd_config(PATHS))
+    cri = config["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri["restrict_oom_score_adj"] is True
+    assert cri["sandbox_image"] == PAUSE_IMAGE
+    runc = cri["containerd"]["runtimes"]["runc"]
+    assert runc["options"]["SystemdCgroup"] is False
+    assert cri["cni"]["conf_dir"] == "/state/cni/net.d"
+    assert config["grpc"]["address"] == "/state/containerd/containerd.sock"
+
+
+def test_kubelet_uses_cgroupfs_webhook_auth_and_no_oom_adjustment() -> None:
+    config = json.loads(render.kubelet_config(PATHS))
+    assert config["cgroupDriver"] == "cgroupfs"
+    assert config["oomScoreAdj"] == 0
+    assert config["authentication"]["anonymous"]["enabled"] is False
+    assert config["authorization"]["mode"] == "Webhook"
+    assert config["readOnlyPort"] == 0
+    assert config["containerRuntimeEndpoint"] == "unix:///state/containerd/containerd.sock"
+
+
+def test_kube_proxy_leaves_host_sysctls_and_oom_score_alone() -> None:
+    config = json.loads(render.kube_proxy_config(PATHS))
+    assert config["oomScoreAdj"] == 0
+    assert config["conntrack"]["maxPerCore"] == 0
+    assert config["clusterCIDR"] == POD_CIDR
+
+
+def test_cni_network_is_named_so_its_iptables_rules_can_be_found() -> None:
+    config = json.loads(render.cni_conflist(PATHS))
+    assert config["name"] == CNI_NETWORK
+    bridge = config["plugins"][0]
+    assert bridge["bridge"] == BRIDGE
+    assert bridge["ipam"]["dataDir"] == "/state/cni/ipam"
+
+
+def test_kubeconfig_names_the_client_certificate() -> None:
+    config = json.loads(
+        render.kubeconfig(
+            "https://127.0.0.1:6443", Path("/p/ca.crt"), "admin", Path("/p/a.crt"), Path("/p/a.key")
+        )
+    )
+    assert config["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
+    assert config["users"][0]["user"]["client-certificate"] == "/p/a.crt"
+    assert config["current-context"] == "inventory-local"
+
+
+def test_api_server_is_secure_by_default() -> None:
+    argv = components.kube_apiserver(Path("/bin"), PATHS, "192.0.2.7").argv
+    assert "--authorization-mode=Node,RBAC" in argv
+    assert "--allow-privileged=false" in argv
+    assert not any(arg.startswith("--insecure") for arg in argv)
+    etcd = components.etcd(Path("/bin"), PATHS).argv
+    assert "--client-cert-auth=true" in etcd
+    assert "--listen-client-urls=https://127.0.0.1:2379" in etcd
