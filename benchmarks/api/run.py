@@ -10,6 +10,7 @@ zero errors. Exit status 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -57,12 +58,15 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int
+    server_cpu_us: float = 0.0  # server CPU time per request (load-independent on a busy host)
 
     def line(self) -> str:
         """Aligned text for the report."""
         return (
             f"{self.name:<28} {self.requests_per_second:>10.0f} req/s   "
-            f"p50 {self.p50_ms:>7.2f} ms   p99 {self.p99_ms:>7.2f} ms   errors {self.errors}"
+            f"p50 {self.p50_ms:>7.2f} ms   p99 {self.p99_ms:>7.2f} ms   errors {self.errors}   "
+            f"server CPU {self.server_cpu_us:>6.0f} us/req"
         )
 
 
@@ -80,13 +84,30 @@ def parse_wrk(name: str, output: str) -> WrkResult:
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors += int(non_2xx.group(1)) if non_2xx else 0
-    return WrkResult(name, float(rps.group(1)), _ms(*p50.groups()), _ms(*p99.groups()), errors)
+    total = re.search(r"(\d+) requests in", output)
+    return WrkResult(
+        name,
+        float(rps.group(1)),
+        _ms(*p50.groups()),
+        _ms(*p99.groups()),
+        errors,
+        int(total.group(1)) if total else 0,
+    )
 
 
-def wrk(name: str, url: str, script: Path, duration: int, env: dict[str, str]) -> WrkResult:
-    """Run wrk with a Lua script for `duration` seconds."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    name: str, url: str, script: Path, duration: int, env: dict[str, str], server_pid: int
+) -> WrkResult:
+    """Run wrk with a Lua script for `duration` seconds; also charge the server's CPU time."""
     binary = require_tool("wrk", "make bootstrap (Debian: wrk)")
     command = [binary, "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "-s", str(script)]
+    cpu_before = cpu_seconds(server_pid)
     result = subprocess.run(
         [*command, url],
         env={**os.environ, **env},
@@ -95,7 +116,9 @@ def wrk(name: str, url: str, script: Path, duration: int, env: dict[str, str]) -
         check=True,
         timeout=duration + 60,
     )
-    return parse_wrk(name, result.stdout)
+    parsed = parse_wrk(name, result.stdout)
+    cpu = (cpu_seconds(server_pid) - cpu_before) * 1e6 / max(parsed.requests, 1)
+    return dataclasses.replace(parsed, server_cpu_us=cpu)
 
 
 def pgbench_select_only(server: PostgresServer, duration: int) -> float:
@@ -149,12 +172,12 @@ def _wait_http(url: str, timeout: float = 60) -> None:
 
 
 @contextmanager
-def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[int]:
     """Run a server process for the duration of the block."""
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         try:
@@ -197,7 +220,7 @@ def run(duration: int, work: Path) -> bool:
         }
         workers = load_settings(api_env).db_workers  # the bare handler gets the same threads
         api = f"http://127.0.0.1:{api_port}"
-        with process([sys.executable, "-m", "inventory_api"], api_env, work / "api.log"):
+        with process([sys.executable, "-m", "inventory_api"], api_env, work / "api.log") as pid:
             _wait_http(f"{api}/readyz")
             script_env = {"PRODUCTS": str(PRODUCTS), "CURSORS": str(cursors)}
             for name, script in (
@@ -205,7 +228,7 @@ def run(duration: int, work: Path) -> bool:
                 ("api GET /products?limit=50", "list_page.lua"),
                 ("api POST stock-adjustments", "adjust.lua"),
             ):
-                results[name] = wrk(name, api, HERE / script, duration, script_env)
+                results[name] = wrk(name, api, HERE / script, duration, script_env, pid)
                 print(results[name].line(), flush=True)
         dsn = {
             "user": server.user,
@@ -221,7 +244,7 @@ def run(duration: int, work: Path) -> bool:
             str(bare_port),
             json.dumps(dsn),
         ]
-        with process([*bare_command, str(workers)], dict(os.environ), work / "bare.log"):
+        with process([*bare_command, str(workers)], dict(os.environ), work / "bare.log") as pid:
             _wait_http(f"http://127.0.0.1:{bare_port}/products/1")
             name = "bare GET /products/{id}"
             results[name] = wrk(
@@ -230,6 +253,7 @@ def run(duration: int, work: Path) -> bool:
                 HERE / "get_by_id.lua",
                 duration,
                 {"PRODUCTS": str(PRODUCTS), "PATH_PREFIX": "/products/"},
+                pid,
             )
             print(results[name].line(), flush=True)
         tps = pgbench_select_only(server, duration)
@@ -246,6 +270,8 @@ def report(results: dict[str, WrkResult], pgbench_tps: float) -> bool:
     print(f"API GET by id / bare handler     {ratio:.2f}x   (target >= 0.60)")
     print(f"bare handler / pgbench -S        {bare_get.requests_per_second / pgbench_tps:.2f}x")
     print(f"API GET by id / pgbench -S       {api_get.requests_per_second / pgbench_tps:.2f}x")
+    cpu_ratio = bare_get.server_cpu_us / api_get.server_cpu_us if api_get.server_cpu_us else 0.0
+    print(f"bare / API server CPU per GET    {cpu_ratio:.2f}x   (load-independent efficiency)")
     api_runs = [r for name, r in results.items() if name.startswith("api ")]
     worst_p99 = max(r.p99_ms for r in api_runs)
     errors = sum(r.errors for r in api_runs)

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         if drill.returncode != 0:
             raise RuntimeError(drill.stderr)
         report["drill"] = drill.report
-        data_dir = lab.work / "drill" / "pgdata"
+        data_dir = lab.work / "drill" / "drill" / "pgdata"
         port = free_port()
         _, start_s = timed("start restored server", lambda: start_restored(data_dir, port))
         conn = pg8000.native.Connection(lab.primary.user, password=lab.primary.password,

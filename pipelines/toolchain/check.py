@@ -139,7 +139,7 @@ def check(layout: Layout) -> bool:
     for result in results:
         status = "ok" if result.problem is None else "FAIL"
         detail = result.problem or result.note
-        print(f"{status:4}  {result.tool:16} {result.version:10} {result.path}  {detail}".rstrip())
+        print(f"{status:4}  {result.tool:18} {result.version:8} {result.path}  {detail}".rstrip())
     failed = [result for result in results if result.problem is not None]
     if failed:
         print(f"\n{len(failed)} tool(s) missing or wrong; run: {fix_command(layout)}")

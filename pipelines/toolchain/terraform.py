@@ -36,7 +36,6 @@ class Cli:
     """The Terraform-compatible CLI the project runs."""
 
     name: str  # "terraform" or "tofu"
-    version: str
     path: Path
 
 
@@ -71,7 +70,7 @@ def terraform_on_path(layout: Layout) -> Cli | None:
     if not terraform_supported(version):
         print(f"terraform {version} at {found} is outside {TERRAFORM_RANGE}: using OpenTofu")
         return None
-    return Cli("terraform", version, Path(found).resolve())
+    return Cli("terraform", Path(found).resolve())
 
 
 def select_cli(layout: Layout) -> Cli:
@@ -81,7 +80,7 @@ def select_cli(layout: Layout) -> Cli:
         if found is not None:
             return found
     gobuild.build(OPENTOFU, layout)
-    return Cli("tofu", OPENTOFU.version, gobuild.artifact(OPENTOFU, layout))
+    return Cli("tofu", gobuild.artifact(OPENTOFU, layout))
 
 
 def mirror_package_dir(layout: Layout, provider: Provider, host: str) -> Path:

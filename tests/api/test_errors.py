@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -85,6 +85,20 @@ def test_unpaired_surrogate_is_400_not_500(api: ApiProcess) -> None:
 def test_body_over_64_kib_is_413(api: ApiProcess) -> None:
     body = json.dumps({"sku": "A", "name": "x", "price_cents": 1, "description": "d" * 70_000})
     assert _post_raw(api, body.encode()) == 413
+
+
+def test_multi_megabyte_and_chunked_bodies_are_413_not_a_reset(api: ApiProcess) -> None:
+    """Bodies are read and dropped past 64 KiB, so even large ones get a clean JSON 413."""
+    assert _post_raw(api, b"x" * 3_000_000) == 413
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"y" * 4096  # 160 KiB without a Content-Length (chunked transfer)
+
+    response = api.request("POST", PRODUCTS, data=chunks(), headers=JSON)
+    assert response.status_code == 413
+    assert error_code(response) == "payload_too_large"
+    assert api.request("GET", "/healthz").status_code == 200
 
 
 def test_wrong_content_type_is_415(api: ApiProcess) -> None:

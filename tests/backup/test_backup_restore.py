@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -230,5 +229,12 @@ def test_entrypoint_restores_an_empty_volume_from_the_repository(
         assert (int(count), digest) == history.latest
         assert not (root / "pgdata.restore-in-progress").exists()
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
+        server.terminate()  # runuser passes SIGTERM on; postgres does a smart shutdown
+        try:
+            server.wait(timeout=60)
+        finally:
+            subprocess.run(
+                as_postgres([f"{PG_BIN}/pg_ctl", "-D", str(root / "pgdata"), "-m", "immediate",
+                             "stop"]),
+                capture_output=True, check=False,
+            )  # fmt: skip

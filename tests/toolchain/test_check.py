@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from pipelines.toolchain.catalog import HELM, PROVIDERS, TFLINT, checkov_version
+from pipelines.toolchain.check import fix_command
 from pipelines.toolchain.paths import Layout
 from pipelines.toolchain.stamps import read_stamp
 from tests.toolchain.conftest import run_toolchain
@@ -53,9 +54,12 @@ def test_check_reports_a_dangling_link(tmp_path: Path) -> None:
     assert f"{tmp_path / 'bin' / 'helm'} is a dangling link" in result.stdout
 
 
-def test_the_default_layout_is_fixed_by_make_tools(checked_toolchain: str) -> None:
-    assert Layout.default().is_default
-    assert "make tools" not in checked_toolchain  # nothing to fix: no fix line at all
+def test_the_fix_for_the_default_layout_is_make_tools(tmp_path: Path) -> None:
+    assert fix_command(Layout.default()) == "make tools"
+    scratch = Layout(tools_dir=tmp_path / "t", cache_dir=Layout.default().cache_dir)
+    assert fix_command(scratch).endswith(
+        f"-m pipelines.toolchain --tools-dir {tmp_path / 't'} --cache-dir {scratch.cache_dir} build"
+    )
 
 
 def test_a_warm_build_rebuilds_nothing(checked_toolchain: str) -> None:

@@ -88,14 +88,16 @@ def test_validate_uses_the_real_provider_schema(staged_root: Path) -> None:
 
 @pytest.mark.slow
 def test_a_provider_outside_the_mirror_cannot_be_installed(staged_root: Path) -> None:
-    (staged_root / "extra.tf").write_text(
-        'terraform {\n  required_providers {\n    null = { source = "hashicorp/null" }\n  }\n}\n',
-        encoding="utf-8",
+    """Only mirrored providers install offline: anything else fails init, naming it."""
+    with_null = ROOT.replace(
+        "    random = {", '    null = { source = "hashicorp/null" }\n    random = {'
     )
+    (staged_root / "main.tf").write_text(with_null, encoding="utf-8")
     init = run_tool(
         [str(terraform_cli()), "init", "-backend=false", "-input=false", "-no-color"], staged_root
     )
     assert init.returncode == 1
+    assert "Failed to query available provider packages" in init.stderr
     assert "hashicorp/null" in init.stderr
 
 

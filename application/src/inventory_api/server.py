@@ -23,8 +23,10 @@ from inventory_api.state import AppState
 
 log = logging.getLogger("inventory_api.server")
 
-# Hard cap enforced by tornado while reading; the handlers answer 413 above 64 KiB.
-SERVER_MAX_BODY_BYTES = 1024 * 1024
+# Hard cap enforced by tornado (larger: connection closed). Up to it, handlers read and drop
+# whatever exceeds 64 KiB and answer 413.
+SERVER_MAX_BODY_BYTES = 16 * 1024 * 1024
+SERVER_MAX_BUFFER_BYTES = 1024 * 1024
 
 
 def build_state(settings: Settings) -> AppState:
@@ -61,7 +63,7 @@ async def serve(settings: Settings) -> None:
     server = HTTPServer(
         make_app(state),
         max_body_size=SERVER_MAX_BODY_BYTES,
-        max_buffer_size=SERVER_MAX_BODY_BYTES,
+        max_buffer_size=SERVER_MAX_BUFFER_BYTES,
         idle_connection_timeout=75,
         body_timeout=30,
     )

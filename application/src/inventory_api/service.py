@@ -46,10 +46,11 @@ def product_json(row: Any) -> dict[str, Any]:
     }
 
 
-def _duplicate_sku(exc: IntegrityError) -> ApiError:
+def _duplicate_sku(exc: IntegrityError) -> ApiError | None:
+    """409 when `exc` is the sku unique constraint, else None (re-raise the original)."""
     if "products_sku_key" in str(exc.orig):
         return ApiError(409, "duplicate_sku", "a product with this sku already exists")
-    raise exc
+    return None
 
 
 def create_product(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +60,10 @@ def create_product(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     try:
         row = session.execute(insert(Product).values(values).returning(*PRODUCT_COLUMNS)).one()
     except IntegrityError as exc:
-        raise _duplicate_sku(exc) from None
+        conflict = _duplicate_sku(exc)
+        if conflict is None:
+            raise
+        raise conflict from None
     if quantity:
         session.add(
             StockMovement(
@@ -114,7 +118,10 @@ def patch_product(session: Session, product_id: int, fields: dict[str, Any]) -> 
             .returning(*PRODUCT_COLUMNS)
         ).one_or_none()
     except IntegrityError as exc:
-        raise _duplicate_sku(exc) from None
+        conflict = _duplicate_sku(exc)
+        if conflict is None:
+            raise
+        raise conflict from None
     if row is None:
         raise not_found("product")
     return product_json(row)

@@ -31,6 +31,8 @@ class AppState:
         """
         if self._ping is None or self._ping.done():
             self._ping = asyncio.ensure_future(self.database.call(self.database.ping))
+            # A ping that fails after its waiters timed out must not log "never retrieved".
+            self._ping.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
             await asyncio.wait_for(
                 asyncio.shield(self._ping), self.settings.readiness_timeout_seconds

@@ -136,7 +136,7 @@ def job_main(job: str, body: Callable[[], dict[str, Any]]) -> int:
     started = time.time()
     try:
         report = body()
-    except OpsError as error:
+    except (OpsError, OSError) as error:  # OSError: a volume or file the job cannot use
         report = {"job": job, "status": "failed", "error": str(error)}
         print(json.dumps(report, sort_keys=True))
         print(f"ERROR: {job}: {error}", file=sys.stderr)

@@ -250,7 +250,8 @@ def _restore(rest: PgBackRest, info: dict[str, Any], target: dt.datetime | None)
 def drill(target: dt.datetime | None, keep: bool) -> dict[str, Any]:
     """Run the whole drill; returns the report."""
     drill_started = dt.datetime.now(dt.UTC)
-    work_dir = Path(setting("DRILL_WORK_DIR", "/restore"))
+    # Our own subdirectory: the volume's root belongs to root (fsGroup), we cannot chmod it.
+    work_dir = Path(setting("DRILL_WORK_DIR", "/restore")) / "drill"
     data_dir = work_dir / "pgdata"
     os.environ["DRILL_DATA_DIR"] = str(data_dir)
     timeout = int_setting("DRILL_RECOVERY_TIMEOUT_SECONDS", 3600, minimum=10)

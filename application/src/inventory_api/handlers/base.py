@@ -10,7 +10,7 @@ import secrets
 import time
 from typing import Any, ClassVar
 
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from inventory_api.errors import ApiError
 from inventory_api.logs import request_id_var
@@ -24,7 +24,6 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Generated ids: a random per-process prefix plus a counter (unique without a syscall each).
 _ID_PREFIX = secrets.token_hex(8)
 _ID_COUNTER = itertools.count(1)
-BODY_METHODS = ("POST", "PATCH", "PUT")
 ERROR_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -34,6 +33,11 @@ ERROR_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+def dumps(body: Any) -> str:
+    """Compact JSON with sorted keys: byte-identical for equal values (idempotent replays)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _reject_constant(name: str) -> Any:
@@ -49,8 +53,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+@stream_request_body
 class BaseHandler(RequestHandler):
-    """JSON in, JSON out; every error is {"error": {"code", "message", "details"?}}."""
+    """JSON in, JSON out; every error is {"error": {"code", "message", "details"?}}.
+
+    Bodies are streamed: at most MAX_BODY_BYTES are kept, anything beyond is read and dropped,
+    so an oversized request still gets a clean 413 (closing early would reset the connection
+    while the client is still sending) and memory per request stays bounded.
+    """
 
     # OpenAPI operation objects per implemented method; checked against the methods by openapi.py
     operations: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -85,10 +95,21 @@ class BaseHandler(RequestHandler):
             self.set_header("X-Request-ID", self.request_id)
 
     def prepare(self) -> None:
-        """Limits that apply before any handler runs: body size and content type."""
-        if self.request.method not in BODY_METHODS:
-            return
-        if len(self.request.body) > MAX_BODY_BYTES:
+        """Start an empty body buffer (called when the headers are in, before the body)."""
+        self.body = bytearray()
+        self.body_too_large = False
+
+    def data_received(self, chunk: bytes) -> None:
+        """Keep the body while it fits; past the limit, drop it and remember why."""
+        if self.body_too_large or len(self.body) + len(chunk) > MAX_BODY_BYTES:
+            self.body_too_large = True
+            self.body.clear()
+        else:
+            self.body += chunk
+
+    def json_body(self) -> Any:
+        """The parsed request body: 413 too large, 415 not JSON, 400 not strict JSON."""
+        if self.body_too_large:
             raise ApiError(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
         content_type = self.request.headers.get("Content-Type", "")
         media_type, _, params = content_type.partition(";")
@@ -98,11 +119,8 @@ class BaseHandler(RequestHandler):
             "charset=utf-8",
         ):
             raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
-
-    def json_body(self) -> Any:
-        """The parsed request body; 400 for anything that is not strict JSON."""
         try:
-            text = self.request.body.decode("utf-8")
+            text = self.body.decode("utf-8")
             return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ApiError(
@@ -112,7 +130,7 @@ class BaseHandler(RequestHandler):
     def send_json(self, status: int, body: Any) -> None:
         """Finish the request with `body` as JSON."""
         self.set_status(status)
-        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+        self.finish(dumps(body))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as JSON; never a stack trace in the body."""
@@ -130,7 +148,7 @@ class BaseHandler(RequestHandler):
         if status_code >= 500:
             body["error"]["request_id"] = self.request_id
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+        self.finish(dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Client errors are not logged as failures; everything else is, with its traceback."""
