@@ -17,5 +17,7 @@ def require_tool(binary: str, install: str = "make tools") -> str:
     search_path = os.pathsep.join([str(TOOLS_BIN), os.environ.get("PATH", "")])
     found = shutil.which(binary, path=search_path)
     if found is None:
-        pytest.fail(f"required tool '{binary}' not found; install it with: {install}", pytrace=False)
+        pytest.fail(
+            f"required tool '{binary}' not found; install it with: {install}", pytrace=False
+        )
     return found
