@@ -102,7 +102,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def wrk(
-    name: str, url: str, script: Path, duration: int, env: dict[str, str], server_pid: int
+    name: str, url: str, script: Path, duration: int, env: dict[str, str], *, server_pid: int
 ) -> WrkResult:
     """Run wrk with a Lua script for `duration` seconds; also charge the server's CPU time."""
     binary = require_tool("wrk", "make bootstrap (Debian: wrk)")
@@ -228,7 +228,7 @@ def run(duration: int, work: Path) -> bool:
                 ("api GET /products?limit=50", "list_page.lua"),
                 ("api POST stock-adjustments", "adjust.lua"),
             ):
-                results[name] = wrk(name, api, HERE / script, duration, script_env, pid)
+                results[name] = wrk(name, api, HERE / script, duration, script_env, server_pid=pid)
                 print(results[name].line(), flush=True)
         dsn = {
             "user": server.user,
@@ -253,7 +253,7 @@ def run(duration: int, work: Path) -> bool:
                 HERE / "get_by_id.lua",
                 duration,
                 {"PRODUCTS": str(PRODUCTS), "PATH_PREFIX": "/products/"},
-                pid,
+                server_pid=pid,
             )
             print(results[name].line(), flush=True)
         tps = pgbench_select_only(server, duration)

@@ -134,7 +134,10 @@ class Workspace:
         except tftest.TerraformTestError as error:
             # A failing run makes `terraform test` exit 1; its JSON events are in the message.
             output = str(error.args[0])
-        return parse_test_events(output)
+        runs = parse_test_events(output)
+        if not runs:
+            raise AssertionError(f"terraform test ran nothing in {directory}:\n{output[-3000:]}")
+        return runs
 
     def plan_with_mocks(self, directory: str) -> dict[str, Any]:
         """Plan an environment root offline and return the plan JSON."""
