@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,9 @@ def workspace(
     return Workspace(
         source=IAC, root=base / "iac", terraform=terraform, plugin_cache=base / "plugin-cache"
     )
+
+
+@pytest.fixture(scope="session")
+def plans(workspace: Workspace) -> dict[str, dict[str, Any]]:
+    """Every environment's plan, made once per session (plan tests and cross-layer tests)."""
+    return {env: workspace.plan(f"environments/{env}") for env in ENVIRONMENTS}

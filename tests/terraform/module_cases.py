@@ -136,7 +136,12 @@ VALID_INPUTS: dict[str, str] = {
     name_prefix         = "id-wl-inventory-dev-weu"
     oidc_issuer_url     = "{ISSUER}"
     tags                = {{}}
-    workloads = {{ api = {{ namespace = "inventory", service_account = "inventory-api" }} }}
+    workloads = {{
+      api = {{
+        namespace        = "inventory"
+        service_accounts = ["inventory-api", "inventory-api-migrations"]
+      }}
+    }}
 """,
 }
 
@@ -291,13 +296,32 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
     "workload-identity": [
         BadInput(
             "key_uppercase",
-            'workloads = { API = { namespace = "inventory", service_account = "inventory-api" } }',
+            'workloads = { API = { namespace = "inventory", '
+            'service_accounts = ["inventory-api"] } }',
             "workloads keys must be 1-24 lowercase",
         ),
         BadInput(
             "namespace_invalid",
-            'workloads = { api = { namespace = "in_ventory", service_account = "inventory-api" } }',
+            'workloads = { api = { namespace = "in_ventory", '
+            'service_accounts = ["inventory-api"] } }',
             "valid Kubernetes names",
+        ),
+        BadInput(
+            "service_account_invalid",
+            'workloads = { api = { namespace = "inventory", '
+            'service_accounts = ["Inventory_API"] } }',
+            "valid Kubernetes names",
+        ),
+        BadInput(
+            "no_service_accounts",
+            'workloads = { api = { namespace = "inventory", service_accounts = [] } }',
+            "at least one ServiceAccount, each once",
+        ),
+        BadInput(
+            "duplicate_service_account",
+            'workloads = { api = { namespace = "inventory", '
+            'service_accounts = ["inventory-api", "inventory-api"] } }',
+            "at least one ServiceAccount, each once",
         ),
     ],
 }

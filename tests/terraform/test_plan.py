@@ -15,7 +15,6 @@ from tests.terraform.conftest import ENVIRONMENTS, IAC
 from tests.terraform.harness import (
     PLAN_MODE_VARIABLE,
     PlannedResource,
-    Workspace,
     plan_mode,
     planned_resources,
     schema_attributes,
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
 GEO_REDUNDANT = {"GRS", "RAGRS", "GZRS", "RAGZRS"}
-TOTAL_COUNTS = {"dev": 45, "staging": 54, "prod": 55}
+TOTAL_COUNTS = {"dev": 50, "staging": 59, "prod": 60}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
@@ -53,8 +52,9 @@ COMMON_COUNTS = {
     "azurerm_key_vault": 1,
     "azurerm_key_vault_secret": 1,
     "azurerm_storage_account": 1,
-    "azurerm_user_assigned_identity": 4,  # control plane, kubelet, backup, api
-    "azurerm_federated_identity_credential": 2,  # backup and api ServiceAccounts
+    "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
+    # api: inventory-api + migrations; database: postgresql + backup; backup: backup
+    "azurerm_federated_identity_credential": 5,
     "azurerm_monitor_metric_alert": 3,
     "azurerm_monitor_scheduled_query_rules_alert_v2": 2,
     "azurerm_monitor_diagnostic_setting": 4,
@@ -85,11 +85,6 @@ FIXED_NAMES = {
     "azurerm_private_dns_zone": re.compile(r"^privatelink\.[a-z.]+$"),
     "azurerm_federated_identity_credential": re.compile(r"^inventory-[a-z0-9-]+$"),
 }
-
-
-@pytest.fixture(scope="module")
-def plans(workspace: Workspace) -> dict[str, dict[str, Any]]:
-    return {env: workspace.plan(f"environments/{env}") for env in ENVIRONMENTS}
 
 
 def _resources(

@@ -135,12 +135,32 @@ module "workload_identity" {
   oidc_issuer_url     = module.aks.oidc_issuer_url
   tags                = local.tags
 
+  # Keyed like the chart values they feed (api_identity_client_id -> inventory-api's
+  # serviceAccount.clientId, database_identity_client_id -> postgresql.auth.keyVault.clientId).
+  # The database identity also trusts the backup ServiceAccount: with backups on, the database
+  # pod and the backup jobs run under it and read the password through the database identity.
   workloads = {
     api = {
-      namespace       = var.kubernetes.namespace
-      service_account = var.kubernetes.api_service_account
+      namespace = var.kubernetes.namespace
+      service_accounts = [
+        var.kubernetes.api_service_account,
+        var.kubernetes.migrations_service_account,
+      ]
+    }
+    database = {
+      namespace = var.kubernetes.namespace
+      service_accounts = [
+        var.kubernetes.database_service_account,
+        var.kubernetes.backup_service_account,
+      ]
     }
   }
+}
+
+# The API credential was keyed by workload alone before identities trusted several accounts.
+moved {
+  from = module.workload_identity.azurerm_federated_identity_credential.this["api"]
+  to   = module.workload_identity.azurerm_federated_identity_credential.this["api/inventory-api"]
 }
 
 module "key_vault" {
@@ -158,7 +178,8 @@ module "key_vault" {
   tags                       = local.tags
 
   secret_reader_principal_ids = {
-    api = module.workload_identity.principal_ids["api"]
+    api      = module.workload_identity.principal_ids["api"]
+    database = module.workload_identity.principal_ids["database"]
   }
 
   private_endpoint = var.private_endpoints_enabled ? {

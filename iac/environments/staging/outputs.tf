@@ -44,8 +44,18 @@ output "database_password_secret_name" {
 }
 
 output "api_identity_client_id" {
-  description = "Client ID for the API ServiceAccount's azure.workload.identity/client-id annotation."
+  description = "Client ID of the API identity (inventory-api serviceAccount.clientId: API pods and the migrations Job)."
   value       = module.workload_identity.client_ids["api"]
+}
+
+output "database_identity_client_id" {
+  description = "Client ID for the database pod's Key Vault access (postgresql.auth.keyVault.clientId)."
+  value       = module.workload_identity.client_ids["database"]
+}
+
+output "workload_identity_subjects" {
+  description = "ServiceAccounts (system:serviceaccount:<namespace>:<name>) each identity trusts, keyed like the <key>_identity_client_id outputs."
+  value       = merge(module.workload_identity.subjects, { backup = module.backup_storage.identity_subjects })
 }
 
 output "backup_storage_account_name" {
@@ -64,7 +74,7 @@ output "backup_replication_type" {
 }
 
 output "backup_identity_client_id" {
-  description = "Client ID for the backup ServiceAccount's azure.workload.identity/client-id annotation."
+  description = "Client ID of the backup identity (postgresql.backup.serviceAccount.clientId)."
   value       = module.backup_storage.identity_client_id
 }
 

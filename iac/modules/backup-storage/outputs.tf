@@ -27,3 +27,8 @@ output "private_endpoint_enabled" {
   description = "Whether the account is reachable only through its private endpoint."
   value       = local.private
 }
+
+output "identity_subjects" {
+  description = "Federated credential subjects of the backup identity (system:serviceaccount:<namespace>:<name>)."
+  value       = [azurerm_federated_identity_credential.backup.subject]
+}

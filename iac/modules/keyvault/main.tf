@@ -28,10 +28,11 @@ resource "azurerm_role_assignment" "deployer_secrets_officer" {
   principal_id         = var.deployer_object_id
 }
 
+# Least privilege: readers get the one secret they need, not every secret in the vault.
 resource "azurerm_role_assignment" "secret_readers" {
   for_each = var.secret_reader_principal_ids
 
-  scope                = azurerm_key_vault.this.id
+  scope                = azurerm_key_vault_secret.database_password.resource_versionless_id
   role_definition_name = "Key Vault Secrets User"
   principal_id         = each.value
   principal_type       = "ServicePrincipal"

@@ -73,7 +73,7 @@ variable "deployer_object_id" {
 
 variable "secret_reader_principal_ids" {
   type        = map(string)
-  description = "Principals (by a stable name) that get Key Vault Secrets User on the vault, e.g. the API's workload identity."
+  description = "Principals (by a stable name) that get Key Vault Secrets User on the database password secret only (not the whole vault), e.g. the API's and the database's workload identities."
   default     = {}
   nullable    = false
 }

@@ -9,11 +9,25 @@ resource "azurerm_user_assigned_identity" "this" {
   tags                = var.tags
 }
 
+locals {
+  # One federated credential per (workload, ServiceAccount): a workload whose pods run under
+  # several ServiceAccounts (the API and its migrations hook Job) trusts each of them.
+  credentials = merge([
+    for key, workload in var.workloads : {
+      for account in workload.service_accounts : "${key}/${account}" => {
+        workload        = key
+        namespace       = workload.namespace
+        service_account = account
+      }
+    }
+  ]...)
+}
+
 resource "azurerm_federated_identity_credential" "this" {
-  for_each = var.workloads
+  for_each = local.credentials
 
   name                      = "${each.value.namespace}-${each.value.service_account}"
-  user_assigned_identity_id = azurerm_user_assigned_identity.this[each.key].id
+  user_assigned_identity_id = azurerm_user_assigned_identity.this[each.value.workload].id
   audience                  = ["api://AzureADTokenExchange"]
   issuer                    = var.oidc_issuer_url
   subject                   = "system:serviceaccount:${each.value.namespace}:${each.value.service_account}"

@@ -20,10 +20,10 @@ variable "oidc_issuer_url" {
 
 variable "workloads" {
   type = map(object({
-    namespace       = string
-    service_account = string
+    namespace        = string
+    service_accounts = list(string)
   }))
-  description = "Workloads that get an Entra ID identity, keyed by a short name (e.g. api): the ServiceAccount allowed to use it."
+  description = "Workloads that get an Entra ID identity, keyed by a short name (e.g. api): the namespace and the ServiceAccounts allowed to use it (one federated credential each)."
 
   validation {
     condition     = alltrue([for key in keys(var.workloads) : can(regex("^[a-z][a-z0-9-]{0,23}$", key))])
@@ -31,11 +31,21 @@ variable "workloads" {
   }
 
   validation {
+    condition = alltrue(flatten([
+      for workload in values(var.workloads) : concat(
+        [can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", workload.namespace))],
+        [for account in workload.service_accounts : can(regex("^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", account))],
+      )
+    ]))
+    error_message = "workloads namespace and service_accounts must be valid Kubernetes names."
+  }
+
+  validation {
     condition = alltrue([
       for workload in values(var.workloads) :
-      can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", workload.namespace)) && can(regex("^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", workload.service_account))
+      length(workload.service_accounts) > 0 && length(distinct(workload.service_accounts)) == length(workload.service_accounts)
     ])
-    error_message = "workloads namespace and service_account must be valid Kubernetes names."
+    error_message = "workloads service_accounts must list at least one ServiceAccount, each once."
   }
 }
 
