@@ -14,6 +14,7 @@ GO_DIR = Path(__file__).resolve().parent / "go"
 
 KUBERNETES_VERSION = "1.34.2"
 ETCD_VERSION = "3.6.4"
+COREDNS_VERSION = "1.12.1"  # what kubeadm 1.34 deploys
 PAUSE_VERSION = "1.0.0"  # our own pause program (go/pause), not upstream's
 
 
@@ -90,4 +91,14 @@ PAUSE = Component(
     packages=(("pause", "."),),
 )
 
-COMPONENTS = (ETCD, KUBERNETES, PAUSE)
+COREDNS = Component(
+    name="coredns",
+    version=COREDNS_VERSION,
+    module_dir="coredns",
+    module="github.com/coredns/coredns",
+    module_version=f"v{COREDNS_VERSION}",
+    packages=(("coredns", "github.com/coredns/coredns"),),
+    ldflags=("-X github.com/coredns/coredns/coremain.GitCommit=v" + COREDNS_VERSION,),
+)
+
+COMPONENTS = (ETCD, KUBERNETES, PAUSE, COREDNS)

@@ -9,6 +9,7 @@ the state directory (certificates, etcd data, images).
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import ssl
@@ -18,9 +19,9 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.localcluster import components, images, network, pki, render
+from pipelines.localcluster import addons, components, images, network, pki, render
 from pipelines.localcluster.build import artifact_dir, build_all
-from pipelines.localcluster.catalog import ETCD, KUBERNETES
+from pipelines.localcluster.catalog import COREDNS, ETCD, KUBERNETES
 from pipelines.localcluster.processes import Service, run, running_pid, start, stop, wait_for
 from pipelines.localcluster.settings import (
     API_PORT,
@@ -79,18 +80,25 @@ def _https_ok(url: str, paths: Paths, cert: str) -> bool:
         return False
 
 
-def kubectl(paths: Paths, *args: str, check: bool = True) -> str:
+def kubectl(paths: Paths, *args: str, check: bool = True, stdin: str | None = None) -> str:
     argv = [str(artifact_dir(KUBERNETES, Layout.default()) / "kubectl")]
-    return run([*argv, f"--kubeconfig={paths.admin_kubeconfig}", *args], check=check).stdout
+    argv += [f"--kubeconfig={paths.admin_kubeconfig}", *args]
+    return run(argv, check=check, stdin=stdin, timeout=300).stdout
 
 
-def node_ready(paths: Paths) -> bool:
+def node_ready(paths: Paths, since: datetime.datetime | None = None) -> bool:
+    """True when the node is Ready (and, with `since`, has reported so after that moment)."""
     output = kubectl(paths, "get", "node", NODE_NAME, "-o", "json", check=False)
     try:
         conditions = json.loads(output)["status"]["conditions"]
     except (ValueError, KeyError):
         return False
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    for condition in conditions:
+        if condition["type"] != "Ready" or condition["status"] != "True":
+            continue
+        heartbeat = datetime.datetime.fromisoformat(condition["lastHeartbeatTime"])
+        return since is None or heartbeat >= since
+    return False
 
 
 def write_configs(paths: Paths, node_ip: str) -> None:
@@ -183,16 +191,32 @@ def up(paths: Paths | None = None) -> None:
     if not images.is_imported(paths, PAUSE_IMAGE):
         images.import_image(paths, images.build_pause_image())
         print(f"imported {PAUSE_IMAGE}", flush=True)
+    # etcd keeps the last status: only a heartbeat from this kubelet proves the node Ready.
+    kubelet_since = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    if running_pid(paths.pids, "kubelet") is not None:
+        kubelet_since = datetime.datetime.min.replace(tzinfo=datetime.UTC)
     _start_and_wait(
         components.kubelet(kube_bin, paths, node_ip),
         paths,
-        Ready(paths, "kubelet", lambda: node_ready(paths)),
+        Ready(paths, "kubelet", lambda: node_ready(paths, kubelet_since)),
         180,
     )
     _start_and_wait(
         components.kube_proxy(kube_bin, paths), paths, Ready(paths, "kube-proxy", lambda: True), 5
     )
+    install_coredns(paths)
     print(f"cluster up: KUBECONFIG={paths.admin_kubeconfig}", flush=True)
+
+
+def install_coredns(paths: Paths) -> None:
+    """Cluster DNS: image imported once, manifests applied (idempotent), rollout awaited."""
+    if not images.is_imported(paths, addons.COREDNS_IMAGE):
+        program = artifact_dir(COREDNS, Layout.default()) / "coredns"
+        images.import_image(paths, images.build_scratch_image(addons.COREDNS_IMAGE, program))
+    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(addons.coredns_manifests()))
+    started = time.monotonic()
+    kubectl(paths, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s")
+    print(f"coredns: available ({time.monotonic() - started:.1f} s)", flush=True)
 
 
 def _pod_netns(paths: Paths) -> list[str]:

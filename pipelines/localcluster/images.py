@@ -16,11 +16,11 @@ from pipelines.localcluster.build import binary
 from pipelines.localcluster.catalog import PAUSE
 from pipelines.localcluster.settings import CONTAINERD_NAMESPACE, PAUSE_IMAGE, Paths
 
-PAUSE_CONTAINERFILE = """\
+SCRATCH_CONTAINERFILE = """\
 FROM scratch
-COPY pause /pause
+COPY {name} /{name}
 USER 65535:65535
-ENTRYPOINT ["/pause"]
+ENTRYPOINT ["/{name}"]
 """
 
 
@@ -28,17 +28,23 @@ def _podman_ok(*args: str) -> bool:
     return podman(*args, check=False, capture=True).returncode == 0
 
 
-def build_pause_image() -> str:
-    """The sandbox image in podman's store (built once from the cached pause binary)."""
-    if _podman_ok("image", "exists", PAUSE_IMAGE):
-        return PAUSE_IMAGE
-    with tempfile.TemporaryDirectory(prefix="localcluster-pause-") as context:
+def build_scratch_image(reference: str, program: Path) -> str:
+    """`reference` in podman's store: one static binary in an image FROM scratch, non-root."""
+    if _podman_ok("image", "exists", reference):
+        return reference
+    with tempfile.TemporaryDirectory(prefix="localcluster-image-") as context:
         directory = Path(context)
-        (directory / "Containerfile").write_text(PAUSE_CONTAINERFILE, encoding="utf-8")
-        (directory / "pause").write_bytes(binary(PAUSE, "pause").read_bytes())
-        (directory / "pause").chmod(0o755)
-        podman("build", "--format", "oci", "--tag", PAUSE_IMAGE, str(directory), capture=True)
-    return PAUSE_IMAGE
+        containerfile = SCRATCH_CONTAINERFILE.format(name=program.name)
+        (directory / "Containerfile").write_text(containerfile, encoding="utf-8")
+        (directory / program.name).write_bytes(program.read_bytes())
+        (directory / program.name).chmod(0o755)
+        podman("build", "--format", "oci", "--tag", reference, str(directory), capture=True)
+    return reference
+
+
+def build_pause_image() -> str:
+    """The pod sandbox image, from the cached pause binary."""
+    return build_scratch_image(PAUSE_IMAGE, binary(PAUSE, "pause"))
 
 
 def ctr(paths: Paths, *args: str) -> subprocess.CompletedProcess[str]:

@@ -106,11 +106,11 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float, log: Path) ->
 
 
 def run(
-    argv: Sequence[str], *, check: bool = True, timeout: float = 120
+    argv: Sequence[str], *, check: bool = True, timeout: float = 120, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """A short command with captured output; a failure raises with its stderr."""
     result = subprocess.run(
-        list(argv), capture_output=True, text=True, timeout=timeout, check=False
+        list(argv), capture_output=True, text=True, timeout=timeout, check=False, input=stdin
     )
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {result.returncode}: {result.stderr.strip()}")

@@ -159,6 +159,7 @@ def kube_proxy_config(paths: Paths) -> str:
         "oomScoreAdj": 0,
         "metricsBindAddress": "127.0.0.1:10249",
         "healthzBindAddress": "127.0.0.1:10256",
+        "nodePortAddresses": ["primary"],  # NodePorts on the node IP, not on every address
         # Zero leaves the host's conntrack sysctls alone (the VM may refuse to change them).
         "conntrack": {
             "maxPerCore": 0,

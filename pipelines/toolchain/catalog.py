@@ -81,10 +81,10 @@ TFLINT = GoTool(
 # Built only when the `terraform` on PATH is outside TERRAFORM_RANGE (or tofu is requested).
 OPENTOFU = GoTool(
     name="tofu",
-    version="1.10.10",
+    version="1.12.6",  # >= 1.11 for ephemeral resources; the proxy's newest release
     module_dir="opentofu",
     module="github.com/opentofu/opentofu",
-    module_version="v1.10.10",
+    module_version="v1.12.6",
     package="github.com/opentofu/opentofu/cmd/tofu",
     output="tofu",
     ldflags=("-X github.com/opentofu/opentofu/version.dev=no",),
@@ -126,9 +126,9 @@ PROVIDERS = (
 )
 
 # The Terraform CLI versions the IaC supports (required_version in iac/ must agree).
-TERRAFORM_MIN = (1, 9, 0)  # inclusive
+TERRAFORM_MIN = (1, 11, 0)  # inclusive: the IaC uses ephemeral resources and write-only args
 TERRAFORM_MAX = (2, 0, 0)  # exclusive
-TERRAFORM_RANGE = ">= 1.9.0, < 2.0.0"
+TERRAFORM_RANGE = ">= 1.11.0, < 2.0.0"
 
 GO_TOOLS = (HELM, TFLINT)
 

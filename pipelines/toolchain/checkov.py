@@ -65,6 +65,7 @@ def build(layout: Layout) -> Stamp | None:
     """Create the venv from the lock file unless current; None when nothing had to be done."""
     if is_built(layout):
         return None
+    inputs = inputs_digest()  # before building: an edit made meanwhile must not be stamped
     target = directory(layout)
     if target.exists():
         shutil.rmtree(target)  # a venv cannot be moved, so a stale one is rebuilt in place
@@ -100,7 +101,7 @@ def build(layout: Layout) -> Stamp | None:
     stamp = Stamp(
         tool=NAME,
         version=checkov_version(),
-        inputs=inputs_digest(),
+        inputs=inputs,
         builder=f"python {_python_version()}, {uv}",
         seconds=round(created.seconds + synced.seconds, 1),
         peak_memory_bytes=max(created.peak_tree_bytes, synced.peak_tree_bytes),

@@ -94,6 +94,7 @@ def build(tool: GoTool, layout: Layout) -> Stamp | None:
     verify_pin(tool)
     if is_built(tool, layout):
         return None
+    inputs = inputs_digest(tool)  # before building: an edit made meanwhile must not be stamped
     go = go_binary()
     target_dir = layout.artifact_dir(tool.name, tool.version)
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +122,7 @@ def build(tool: GoTool, layout: Layout) -> Stamp | None:
     stamp = Stamp(
         tool=tool.name,
         version=tool.version,
-        inputs=inputs_digest(tool),
+        inputs=inputs,
         builder=go_version(go),
         seconds=round(measurement.seconds, 1),
         peak_memory_bytes=measurement.peak_tree_bytes,

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 import yaml
 
@@ -29,6 +30,7 @@ from tests.helm.rendering import (
     workloads,
 )
 from tests.support.tools import require_tool
+from tests.terraform.conftest import ENVIRONMENTS, IAC
 from tests.terraform.harness import planned_resources
 
 pytestmark = pytest.mark.slow
@@ -66,6 +68,14 @@ BACKUP_ON = {
             },
         }
     }
+}
+
+# Where each client id output must come from: the identity whose credentials are listed under
+# the same key of the subjects output (the plan leaves ids unknown, so this is read from HCL).
+CLIENT_ID_SOURCES = {
+    "api": 'module.workload_identity.client_ids["api"]',
+    "database": 'module.workload_identity.client_ids["database"]',
+    "backup": "module.backup_storage.identity_client_id",
 }
 
 Use = tuple[str, str]  # (identity key, federated subject)
@@ -223,6 +233,19 @@ def test_every_chart_service_account_is_federated_and_nothing_else(
         ("database", subject("inventory-postgresql-backup")),
         ("backup", subject("inventory-postgresql-backup")),
     }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_client_id_output_names_its_own_identity(env: str) -> None:
+    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    text = (IAC / "environments" / env / "outputs.tf").read_text(encoding="utf-8")
+    outputs = {
+        name: block[name]["value"]
+        for block in hcl2.loads(text, serialization_options=options)["output"]
+        for name in block
+    }
+    sources = {key: outputs.get(f"{key}_identity_client_id") for key in CLIENT_ID_SOURCES}
+    assert sources == {key: "${" + source + "}" for key, source in CLIENT_ID_SOURCES.items()}
 
 
 def test_a_renamed_service_account_is_reported_both_ways() -> None:

@@ -208,6 +208,21 @@ def test_backup_storage(plans: dict[str, dict[str, Any]], env: str) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_the_api_and_database_identities_read_the_password(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    readers = sorted(
+        r.address
+        for r in _resources(plans, env, "azurerm_role_assignment")
+        if r.values["role_definition_name"] == "Key Vault Secrets User"
+    )
+    assert readers == [
+        'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
+        'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
+    ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_taggable_resource_carries_the_standard_tags(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:

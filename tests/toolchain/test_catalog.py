@@ -27,12 +27,12 @@ from pipelines.toolchain.terraform import render_cli_config, requested_cli
     ("version", "supported"),
     [
         ("1.11.4", True),
-        ("1.9.0", True),
+        ("1.11.0", True),
         ("1.14.2", True),
-        ("1.8.5", False),
+        ("1.10.5", False),
         ("2.0.0", False),
         ("1.12.0-beta1", False),
-        ("v1.10.0", True),
+        ("v1.12.6", True),
     ],
 )
 def test_terraform_range(version: str, supported: bool) -> None:

@@ -16,7 +16,7 @@ VERSIONS = {provider.type: provider.version for provider in PROVIDERS}
 
 ROOT = f"""
 terraform {{
-  required_version = ">= 1.9.0, < 2.0.0"
+  required_version = ">= 1.11.0, < 2.0.0"
   required_providers {{
     azurerm = {{
       source  = "hashicorp/azurerm"

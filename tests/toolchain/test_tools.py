@@ -75,7 +75,7 @@ def test_tflint_reports_the_pinned_version(tmp_path: Path) -> None:
 
 def test_tflint_bundled_ruleset_finds_an_unused_variable(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(
-        'terraform {\n  required_version = ">= 1.9"\n}\n\n'
+        'terraform {\n  required_version = ">= 1.11"\n}\n\n'
         'variable "unused" {\n  type = string\n}\n',
         encoding="utf-8",
     )
