@@ -247,16 +247,23 @@ def _remove_containers(paths: Paths) -> None:
         images.ctr(paths, "containers", "delete", container)
 
 
+def _stop(name: str, paths: Paths) -> None:
+    started = time.monotonic()
+    if stop(name, paths.pids):
+        print(f"{name}: stopped in {time.monotonic() - started:.1f} s", flush=True)
+
+
 def down(paths: Paths | None = None, purge: bool = False) -> None:
     """Stop everything and remove the host objects the cluster made; idempotent."""
     paths = paths or Paths(default_state_dir())
     for name in ("kube-proxy", "kubelet"):
-        if stop(name, paths.pids):
-            print(f"{name}: stopped", flush=True)
+        _stop(name, paths)
     netns: list[str] = []
     if running_pid(paths.pids, "containerd") is not None:
+        started = time.monotonic()
         netns = _pod_netns(paths)
         _remove_containers(paths)
+        print(f"containers: removed in {time.monotonic() - started:.1f} s", flush=True)
     for name in (
         "containerd",
         "kube-scheduler",
@@ -264,8 +271,7 @@ def down(paths: Paths | None = None, purge: bool = False) -> None:
         "kube-apiserver",
         "etcd",
     ):
-        if stop(name, paths.pids):
-            print(f"{name}: stopped", flush=True)
+        _stop(name, paths)
     kube_proxy = artifact_dir(KUBERNETES, Layout.default()) / "kube-proxy"
     if kube_proxy.exists():
         run([str(kube_proxy), "--cleanup"], check=False)

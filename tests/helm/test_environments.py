@@ -199,7 +199,9 @@ def test_azure_identities_only_outside_local(env_manifests: Rendered, env: str) 
         assert not spcs
     else:
         assert annotated
-        assert {s["spec"]["parameters"]["keyvaultName"] for s in spcs} == {f"kv-inventory-{env}"}
+        assert {s["spec"]["parameters"]["keyvaultName"] for s in spcs} == {
+            f"kv-inventory-{env}-weu"
+        }
 
 
 def test_monitoring_objects_on_azure_only(env_manifests: Rendered, env: str) -> None:

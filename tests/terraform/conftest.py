@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pipelines.toolchain import tool_env
+from tests.helm.rendering import Renderer
 from tests.support.tools import REPO_ROOT, require_tool
 from tests.terraform.harness import Workspace
 
@@ -19,6 +20,21 @@ CONFIGURATIONS = (
     *(f"environments/{e}" for e in ENVIRONMENTS),
     *(f"modules/{m}" for m in MODULES),
 )
+# Backups on, as the database-operations values will set them (like
+# tests/helm/fixtures/backup-enabled.yaml); the storage account and container are each
+# environment's own values, so the cross-layer tests see the names the environment deploys.
+BACKUP_ON = {
+    "postgresql": {
+        "backup": {
+            "enabled": True,
+            "tlsServer": {
+                "enabled": True,
+                "certificateSecret": "inventory-pgbackrest-tls",
+                "clientCertificateSecret": "inventory-pgbackrest-client-tls",
+            },
+        }
+    }
+}
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +67,13 @@ def workspace(
 def plans(workspace: Workspace) -> dict[str, dict[str, Any]]:
     """Every environment's plan, made once per session (plan tests and cross-layer tests)."""
     return {env: workspace.plan(f"environments/{env}") for env in ENVIRONMENTS}
+
+
+@pytest.fixture(scope="session")
+def chart_renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+    """The real helm on a private copy of the charts, shared by the cross-layer tests."""
+    renderer = Renderer(
+        helm=require_tool("helm", "make tools"), workdir=tmp_path_factory.mktemp("helm")
+    )
+    renderer.prepare()
+    return renderer

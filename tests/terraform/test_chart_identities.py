@@ -29,8 +29,7 @@ from tests.helm.rendering import (
     pod_spec,
     workloads,
 )
-from tests.support.tools import require_tool
-from tests.terraform.conftest import ENVIRONMENTS, IAC
+from tests.terraform.conftest import BACKUP_ON, ENVIRONMENTS, IAC
 from tests.terraform.harness import planned_resources
 
 pytestmark = pytest.mark.slow
@@ -54,22 +53,6 @@ CHART_VALUES: dict[str, tuple[tuple[str, ...], str]] = {
         "00000000-0000-4000-8000-00000000000b",
     ),
 }
-# Backups on, as the database-operations values will set them
-# (like tests/helm/fixtures/backup-enabled.yaml).
-BACKUP_ON = {
-    "postgresql": {
-        "backup": {
-            "enabled": True,
-            "azure": {"account": "stinventorybackup"},
-            "tlsServer": {
-                "enabled": True,
-                "certificateSecret": "inventory-pgbackrest-tls",
-                "clientCertificateSecret": "inventory-pgbackrest-client-tls",
-            },
-        }
-    }
-}
-
 # Where each client id output must come from: the identity whose credentials are listed under
 # the same key of the subjects output (the plan leaves ids unknown, so this is read from HCL).
 CLIENT_ID_SOURCES = {
@@ -180,15 +163,6 @@ def drift(chart: Iterable[Use], planned: Iterable[Use]) -> list[str]:
             for k, s in sorted(planned_set - chart_set)
         ),
     ]
-
-
-@pytest.fixture(scope="module")
-def chart_renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
-    renderer = Renderer(
-        helm=require_tool("helm", "make tools"), workdir=tmp_path_factory.mktemp("helm")
-    )
-    renderer.prepare()
-    return renderer
 
 
 @pytest.fixture(scope="module")

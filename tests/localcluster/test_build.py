@@ -1,0 +1,42 @@
+"""The build refuses a tools module whose go.mod disagrees with the catalog's pin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.localcluster.build import inputs_digest, verify_pin
+from pipelines.localcluster.catalog import COMPONENTS, Component
+from pipelines.toolchain.process import ToolchainError
+
+
+def _component(directory: Path) -> Component:
+    return Component(
+        name="kubernetes",
+        version="1.34.2",
+        module_dir=str(directory),  # absolute: replaces GO_DIR
+        module="k8s.io/kubernetes",
+        module_version="v1.34.2",
+        packages=(("kubectl", "k8s.io/kubernetes/cmd/kubectl"),),
+    )
+
+
+def test_the_repository_modules_match_the_catalog() -> None:
+    for component in COMPONENTS:
+        verify_pin(component)
+
+
+def test_a_mismatched_pin_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module x\n\nrequire k8s.io/kubernetes v1.33.0\n")
+    (tmp_path / "go.sum").write_text("")
+    with pytest.raises(ToolchainError, match=r"at v1\.33\.0, but .* pins v1\.34\.2"):
+        verify_pin(_component(tmp_path))
+
+
+def test_inputs_digest_changes_with_go_sum(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module x\n\nrequire k8s.io/kubernetes v1.34.2\n")
+    (tmp_path / "go.sum").write_text("a\n")
+    before = inputs_digest(_component(tmp_path))
+    (tmp_path / "go.sum").write_text("b\n")
+    assert inputs_digest(_component(tmp_path)) != before
