@@ -101,3 +101,8 @@ output "alert_names" {
   description = "Platform alerts of the environment."
   value       = module.monitoring.alert_names
 }
+
+output "tenant_id" {
+  description = "Entra ID tenant of the subscription; feeds the charts' Key Vault CSI `keyVault.tenantId` values."
+  value       = data.azurerm_client_config.current.tenant_id
+}
