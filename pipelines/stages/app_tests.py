@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.core.pytest import run_pytest
 from pipelines.core.stage import StageContext
+from pipelines.core.testsuite import run_pytest
 
 
 def run(ctx: StageContext) -> None:

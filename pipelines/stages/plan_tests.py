@@ -9,8 +9,8 @@ whole suite once.
 
 from __future__ import annotations
 
-from pipelines.core.pytest import run_pytest
 from pipelines.core.stage import ENVIRONMENTS, StageContext
+from pipelines.core.testsuite import run_pytest
 
 
 def run(ctx: StageContext) -> None:

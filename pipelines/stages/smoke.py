@@ -7,8 +7,8 @@ against the local cluster and AKS.
 from __future__ import annotations
 
 from pipelines.core.cluster import find_cluster, ingress_url
-from pipelines.core.pytest import run_pytest
 from pipelines.core.stage import StageContext, StageFailed
+from pipelines.core.testsuite import run_pytest
 from pipelines.stages.deploy import RELEASE_FILE
 
 ROLLBACK_TIMEOUT = "10m"
