@@ -22,7 +22,10 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 pipeline: bootstrap tools ## The main job: every pipeline stage against the local target
-	$(PY) -m pipelines all --target local
+	@# Exit 3 means every stage the target allows passed and the pipeline said what is missing
+	@# to go further (today: the local cluster of issue 8); that is a green run on this machine.
+	$(PY) -m pipelines all --target local || { rc=$$?; [ $$rc -eq 3 ] || exit $$rc; \
+	  echo "pipeline: stopped where the local target ends (see the message above); all earlier stages passed"; }
 
 test: bootstrap tools ## Every test of every layer
 	$(PY) -m pytest tests

@@ -27,6 +27,7 @@ from pipelines.localcluster.settings import (
     API_PORT,
     API_SERVICE_IP,
     ETCD_CLIENT_PORT,
+    HOST_OWNER,
     NODE_NAME,
     PAUSE_IMAGE,
     Paths,
@@ -147,10 +148,31 @@ def _start_and_wait(service: Service, paths: Paths, ready: Ready, timeout: float
     print(f"{service.name}: {state}", flush=True)
 
 
+def claim_host(paths: Paths) -> None:
+    """Record this state directory as the owner of the host-wide objects; refuse a second one."""
+    owner = HOST_OWNER.read_text(encoding="utf-8").strip() if HOST_OWNER.exists() else None
+    if owner and Path(owner) != paths.root:
+        other = Paths(Path(owner))
+        if any(running_pid(other.pids, name) is not None for name in SERVICE_ORDER):
+            raise RuntimeError(
+                f"another local cluster (state {owner}) is running on this host; stop it first:\n"
+                f"  INVENTORY_CLUSTER_STATE={owner} python -m pipelines.localcluster down"
+            )
+    HOST_OWNER.parent.mkdir(parents=True, exist_ok=True)
+    HOST_OWNER.write_text(f"{paths.root}\n", encoding="utf-8")
+
+
+def owns_host(paths: Paths) -> bool:
+    if not HOST_OWNER.exists():
+        return False
+    return Path(HOST_OWNER.read_text(encoding="utf-8").strip()) == paths.root
+
+
 def up(paths: Paths | None = None) -> None:
     """Bring the cluster up (building missing binaries first); idempotent."""
     paths = paths or Paths(default_state_dir())
     check_host()
+    claim_host(paths)
     build_all()
     layout = Layout.default()
     kube_bin, etcd_bin = artifact_dir(KUBERNETES, layout), artifact_dir(ETCD, layout)
@@ -272,14 +294,16 @@ def down(paths: Paths | None = None, purge: bool = False) -> None:
         "etcd",
     ):
         _stop(name, paths)
-    kube_proxy = artifact_dir(KUBERNETES, Layout.default()) / "kube-proxy"
-    if kube_proxy.exists():
-        run([str(kube_proxy), "--cleanup"], check=False)
-    removed = network.clean_iptables()
     network.remove_netns(netns)
-    network.delete_bridge()
     network.unmount_all(paths.root)
-    print(f"host cleaned: {removed} iptables commands, {len(netns)} network namespaces", flush=True)
+    if owns_host(paths):  # never touch the chains and bridge of another state dir's cluster
+        kube_proxy = artifact_dir(KUBERNETES, Layout.default()) / "kube-proxy"
+        if kube_proxy.exists():
+            run([str(kube_proxy), "--cleanup"], check=False)
+        removed = network.clean_iptables()
+        network.delete_bridge()
+        HOST_OWNER.unlink()
+        print(f"host cleaned: {removed} iptables commands, {len(netns)} netns", flush=True)
     if purge and paths.root.exists():
         shutil.rmtree(paths.root)
         print(f"removed {paths.root}", flush=True)

@@ -31,6 +31,9 @@ CNI_NETWORK = "inventory-localcluster"  # CNI network name: tags the iptables ru
 BRIDGE = "lc0"  # distinct from podman's cni-podman0 / docker0
 PAUSE_IMAGE = "localhost/inventory-platform/pause:1.0.0"
 CONTAINERD_NAMESPACE = "k8s.io"
+# The bridge, the chains and the ports are host-wide, so one cluster per host: this file
+# names the state directory of the cluster that owns them (cleared by a reboot, as they are).
+HOST_OWNER = Path("/run/inventory-platform/localcluster.owner")
 
 
 def default_state_dir() -> Path:
