@@ -31,7 +31,11 @@ def main(
     if args.stage == "all" and args.target == "azure" and args.env is None:
         parser.error("--target azure runs deploy stages: give --env " + "|".join(ENVIRONMENTS))
     reports = Path(args.reports).resolve() if args.reports else root / "reports"
-    options = Options(root=root, reports=reports, target=args.target, env=args.env)
+    if args.check and args.stage != "tools":
+        parser.error("--check goes with the `tools` stage only")
+    options = Options(
+        root=root, reports=reports, target=args.target, env=args.env, check_only=args.check
+    )
     selected = list(registry) if args.stage == "all" else [registry[names.index(args.stage)]]
     return run_pipeline(selected, registry, options)
 
@@ -62,4 +66,9 @@ def _parser(names: list[str]) -> argparse.ArgumentParser:
         help="where to publish and deploy: the local cluster or AKS (default: local)",
     )
     parser.add_argument("--reports", help="report folder (default: reports/ in the repository)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="with `tools`: build nothing, only verify every pinned tool and print its version",
+    )
     return parser

@@ -51,6 +51,7 @@ class Options:
     reports: Path
     target: str = "local"
     env: str | None = None
+    check_only: bool = False
 
 
 @dataclass(frozen=True)

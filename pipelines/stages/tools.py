@@ -9,11 +9,15 @@ BUILD_TIMEOUT = 90 * 60.0
 
 
 def run(ctx: StageContext) -> None:
-    """Build what is missing (a no-op when current), then print tool, version and path."""
+    """Build what is missing (a no-op when current; skipped with --check), then print tool,
+    version and path; `check` fails with the command to run when a tool is missing or stale."""
     ctx.require_path("pipelines/toolchain/__main__.py", "the pinned toolchain lands with issue 3")
-    ctx.run(
-        "toolchain build", [ctx.python, "-m", "pipelines.toolchain", "build"], timeout=BUILD_TIMEOUT
-    )
+    if not ctx.options.check_only:
+        ctx.run(
+            "toolchain build",
+            [ctx.python, "-m", "pipelines.toolchain", "build"],
+            timeout=BUILD_TIMEOUT,
+        )
     result = ctx.run(
         "toolchain check", [ctx.python, "-m", "pipelines.toolchain", "check"], timeout=300
     )

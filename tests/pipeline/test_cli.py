@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from pipelines.stages import STAGES
 from tests.support.tools import REPO_ROOT
@@ -61,3 +62,16 @@ def test_unknown_environment_is_rejected() -> None:
     result = pipelines("plan-tests", "--env", "qa")
     assert result.returncode == 2
     assert "invalid choice: 'qa'" in result.stderr
+
+
+def test_check_belongs_to_the_tools_stage_only() -> None:
+    result = pipelines("lint", "--check")
+    assert result.returncode == 2
+    assert "--check goes with the `tools` stage only" in result.stderr
+
+
+def test_tools_check_verifies_without_building(tmp_path: Path) -> None:
+    result = pipelines("tools", "--check", "--reports", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "toolchain check" in result.stdout
+    assert "toolchain build" not in result.stdout
