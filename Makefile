@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export SSL_CERT_FILE ?= /etc/ssl/certs/ca-certificates.crt
 export UV_NO_PROGRESS := 1
 
-.PHONY: help pipeline test bootstrap host-packages venv tools lock lint fmt clean
+.PHONY: help pipeline test bootstrap host-packages venv tools lock lint fmt clean cluster-up cluster-down cluster-status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,15 @@ $(STAMP): $(REQ)/project.lock application/pyproject.toml
 
 tools: venv ## Build or locate every pinned external tool (no-op when current)
 	$(PY) -m pipelines.toolchain build
+
+cluster-up: bootstrap tools ## Start (or reuse) the local single-node Kubernetes (issue 8)
+	$(PY) -m pipelines.localcluster up
+
+cluster-down: venv ## Stop the local cluster and remove what it created on the host
+	$(PY) -m pipelines.localcluster down
+
+cluster-status: venv ## Exit 0 only when every local cluster process runs and the node is Ready
+	$(PY) -m pipelines.localcluster status
 
 lock: venv ## Re-resolve the pinned, hashed lock files after editing a .in file
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu $(REQ)/project.in -o $(REQ)/project.lock

@@ -15,6 +15,7 @@ GO_DIR = Path(__file__).resolve().parent / "go"
 KUBERNETES_VERSION = "1.34.2"
 ETCD_VERSION = "3.6.4"
 COREDNS_VERSION = "1.12.1"  # what kubeadm 1.34 deploys
+LOCAL_PATH_VERSION = "0.0.30"  # the only release the module proxy serves here
 PAUSE_VERSION = "1.0.0"  # our own pause program (go/pause), not upstream's
 
 
@@ -101,4 +102,14 @@ COREDNS = Component(
     ldflags=("-X github.com/coredns/coredns/coremain.GitCommit=v" + COREDNS_VERSION,),
 )
 
-COMPONENTS = (ETCD, KUBERNETES, PAUSE, COREDNS)
+LOCAL_PATH = Component(
+    name="local-path-provisioner",
+    version=LOCAL_PATH_VERSION,
+    module_dir="local-path-provisioner",
+    module="github.com/rancher/local-path-provisioner",
+    module_version=f"v{LOCAL_PATH_VERSION}",
+    packages=(("local-path-provisioner", "github.com/rancher/local-path-provisioner"),),
+    ldflags=(f"-X main.VERSION=v{LOCAL_PATH_VERSION}",),
+)
+
+COMPONENTS = (ETCD, KUBERNETES, PAUSE, COREDNS, LOCAL_PATH)

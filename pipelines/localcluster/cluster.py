@@ -19,9 +19,10 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from pipelines.containers.base import ensure_base_image
 from pipelines.localcluster import addons, components, images, network, pki, render
 from pipelines.localcluster.build import artifact_dir, build_all
-from pipelines.localcluster.catalog import COREDNS, ETCD, KUBERNETES
+from pipelines.localcluster.catalog import COREDNS, ETCD, KUBERNETES, LOCAL_PATH
 from pipelines.localcluster.processes import Service, run, running_pid, start, stop, wait_for
 from pipelines.localcluster.settings import (
     API_PORT,
@@ -227,7 +228,31 @@ def up(paths: Paths | None = None) -> None:
         components.kube_proxy(kube_bin, paths), paths, Ready(paths, "kube-proxy", lambda: True), 5
     )
     install_coredns(paths)
+    install_local_path(paths)
     print(f"cluster up: KUBECONFIG={paths.admin_kubeconfig}", flush=True)
+
+
+def install_local_path(paths: Paths) -> None:
+    """Dynamic hostPath volumes under the state directory; the default StorageClass."""
+    if not images.is_imported(paths, addons.HELPER_IMAGE):
+        images.import_image(paths, ensure_base_image())
+    if not images.is_imported(paths, addons.LOCAL_PATH_IMAGE):
+        program = artifact_dir(LOCAL_PATH, Layout.default()) / "local-path-provisioner"
+        images.import_image(paths, images.build_scratch_image(addons.LOCAL_PATH_IMAGE, program))
+    paths.volumes.mkdir(parents=True, exist_ok=True)
+    manifests = addons.local_path_manifests(str(paths.volumes))
+    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(manifests))
+    started = time.monotonic()
+    kubectl(
+        paths,
+        "-n",
+        addons.LOCAL_PATH_NAMESPACE,
+        "rollout",
+        "status",
+        "deployment/local-path-provisioner",
+        "--timeout=180s",
+    )
+    print(f"local-path-provisioner: available ({time.monotonic() - started:.1f} s)", flush=True)
 
 
 def install_coredns(paths: Paths) -> None:

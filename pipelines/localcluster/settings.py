@@ -106,6 +106,11 @@ class Paths:
         return self.root / "cni" / "ipam"
 
     @property
+    def volumes(self) -> Path:
+        """Where the local-path provisioner creates PersistentVolume directories."""
+        return self.root / "volumes"
+
+    @property
     def images(self) -> Path:
         return self.root / "images"
 

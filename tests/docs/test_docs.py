@@ -115,6 +115,15 @@ def test_every_epic_task_names_its_proof_and_a_true_status() -> None:
         for path in md.planned_paths(t)
         if (REPO_ROOT / path).exists()
     ]
+    summary = re.search(r"Status: (\d+) done, (\d+) partial, (\d+) planned", text)
+    counted = [
+        sum(t.cells.get("status") == s for t in tasks) for s in ("done", "partial", "planned")
+    ]
+    if summary is None or [int(n) for n in summary.groups()] != counted:
+        problems.append(
+            f"the status summary must read 'Status: {counted[0]} done, "
+            f"{counted[1]} partial, {counted[2]} planned'"
+        )
     ids = [t.task_id for t in tasks]
     problems += [f"task id {i} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
     assert not problems, "\n".join(problems)

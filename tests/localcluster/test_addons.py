@@ -40,3 +40,20 @@ def test_coredns_runs_restricted() -> None:
     assert context["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["dnsPolicy"] == "Default"  # never forwards to itself
+
+
+def test_local_path_uses_local_images_and_is_the_default_class() -> None:
+    documents = addons.local_path_manifests("/state/volumes")
+    (config,) = [d for d in documents if d["kind"] == "ConfigMap"]
+    assert json.loads(config["data"]["config.json"])["nodePathMap"][0]["paths"] == [
+        "/state/volumes"
+    ]
+    assert f"image: {addons.HELPER_IMAGE}" in config["data"]["helperPod.yaml"]
+    assert "imagePullPolicy: Never" in config["data"]["helperPod.yaml"]
+    (storage_class,) = [d for d in documents if d["kind"] == "StorageClass"]
+    annotations = storage_class["metadata"]["annotations"]
+    assert annotations["storageclass.kubernetes.io/is-default-class"] == "true"
+    (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"].startswith("localhost/")
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}

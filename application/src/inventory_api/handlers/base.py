@@ -147,6 +147,10 @@ class BaseHandler(RequestHandler):
             body = {"error": {"code": ERROR_CODES.get(status_code, "error"), "message": message}}
         if status_code >= 500:
             body["error"]["request_id"] = self.request_id
+        if not hasattr(self, "body"):
+            # Refused before prepare() (a method tornado does not route): the body is never read,
+            # so tornado closes the connection after this answer; say so, or the client reuses it.
+            self.set_header("Connection", "close")
         self.set_header("Content-Type", "application/json")
         self.finish(dumps(body))
 
@@ -181,8 +185,14 @@ class BaseHandler(RequestHandler):
 
 
 class NotFoundHandler(BaseHandler):
-    """Every unmatched path: a JSON 404 for any method."""
+    """Every unmatched path: a JSON 404 for any method.
 
-    def prepare(self) -> None:
-        """Answer before any body checks apply."""
+    The answer comes from the method, not from prepare(): answering before the body is read
+    makes tornado close the keep-alive connection after the response without a
+    `Connection: close` header, and a client reusing it races the close into a reset.
+    """
+
+    def _not_found(self, *_args: str) -> None:
         raise ApiError(404, "not_found", f"no route for {self.request.path}")
+
+    get = post = put = patch = delete = head = options = _not_found
