@@ -9,14 +9,13 @@ after every binary is in place, so an interrupted build is redone.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 from pipelines.localcluster.catalog import COMPONENTS, Component
-from pipelines.toolchain.gobuild import go_binary, go_env, go_version
+from pipelines.toolchain.gobuild import compile_binary, go_binary, go_version
 from pipelines.toolchain.paths import Layout
-from pipelines.toolchain.process import ToolchainError, run_measured
+from pipelines.toolchain.process import ToolchainError
 from pipelines.toolchain.stamps import Stamp, digest, is_current, write_stamp
 
 MEASUREMENTS = "measurements.json"
@@ -77,30 +76,18 @@ def build(component: Component, layout: Layout) -> Stamp | None:
     go = go_binary()
     target = artifact_dir(component, layout)
     target.mkdir(parents=True, exist_ok=True)
-    ldflags = " ".join(("-s", "-w", *component.ldflags))
     measured: dict[str, dict[str, float]] = {}
     total_seconds, peak = 0.0, 0
     for name, package in component.packages:
-        partial = target / f".{name}.partial"
-        measurement = run_measured(
-            [
-                "nice",
-                "-n",
-                "10",
-                str(go),
-                "build",
-                "-trimpath",
-                "-ldflags",
-                ldflags,
-                "-o",
-                str(partial),
-                package,
-            ],
-            cwd=component.directory,
-            env=go_env(layout),
+        measurement = compile_binary(
+            go,
+            package,
+            target / name,
+            module=component.directory,
+            ldflags=component.ldflags,
+            layout=layout,
             log=target / f"build-{name}.log",
         )
-        os.replace(partial, target / name)
         print(f"built {name} {component.version}: {measurement.describe()}", flush=True)
         measured[name] = {
             "seconds": round(measurement.seconds, 1),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.toolchain.catalog import GoTool
 from pipelines.toolchain.paths import GO_MODULES_DIR, Layout
-from pipelines.toolchain.process import ToolchainError, run_measured
+from pipelines.toolchain.process import Measurement, ToolchainError, run_measured
 from pipelines.toolchain.stamps import Stamp, digest, is_current, write_stamp
 
 GO_FALLBACK = Path("/usr/local/go/bin/go")
@@ -89,17 +90,19 @@ def go_env(layout: Layout) -> dict[str, str]:
     return env
 
 
-def build(tool: GoTool, layout: Layout) -> Stamp | None:
-    """Build `tool` unless its stamp is current; return the new stamp, or None when current."""
-    verify_pin(tool)
-    if is_built(tool, layout):
-        return None
-    inputs = inputs_digest(tool)  # before building: an edit made meanwhile must not be stamped
-    go = go_binary()
-    target_dir = layout.artifact_dir(tool.name, tool.version)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    partial = target_dir / f".{tool.output}.partial"
-    ldflags = " ".join(("-s", "-w", *tool.ldflags))
+def compile_binary(
+    go: Path,
+    package: str,
+    output: Path,
+    *,
+    module: Path,
+    ldflags: Sequence[str],
+    layout: Layout,
+    log: Path,
+) -> Measurement:
+    """`go build` one package of a tools module into `output`, niced so a cold build leaves the
+    machine usable; the binary appears atomically, so an interrupted build never looks done."""
+    partial = output.with_name(f".{output.name}.partial")
     measurement = run_measured(
         [
             "nice",
@@ -109,16 +112,37 @@ def build(tool: GoTool, layout: Layout) -> Stamp | None:
             "build",
             "-trimpath",
             "-ldflags",
-            ldflags,
+            " ".join(("-s", "-w", *ldflags)),
             "-o",
             str(partial),
-            tool.package,
+            package,
         ],
-        cwd=module_dir(tool),
+        cwd=module,
         env=go_env(layout),
+        log=log,
+    )
+    os.replace(partial, output)
+    return measurement
+
+
+def build(tool: GoTool, layout: Layout) -> Stamp | None:
+    """Build `tool` unless its stamp is current; return the new stamp, or None when current."""
+    verify_pin(tool)
+    if is_built(tool, layout):
+        return None
+    inputs = inputs_digest(tool)  # before building: an edit made meanwhile must not be stamped
+    go = go_binary()
+    target_dir = layout.artifact_dir(tool.name, tool.version)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    measurement = compile_binary(
+        go,
+        tool.package,
+        target_dir / tool.output,
+        module=module_dir(tool),
+        ldflags=tool.ldflags,
+        layout=layout,
         log=target_dir / "build.log",
     )
-    os.replace(partial, target_dir / tool.output)
     stamp = Stamp(
         tool=tool.name,
         version=tool.version,
