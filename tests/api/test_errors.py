@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -119,6 +120,52 @@ def test_unknown_route_and_method_are_json(api: ApiProcess) -> None:
     response = api.request("PUT", PRODUCTS, json={})
     assert response.status_code == 405
     assert error_code(response) == "method_not_allowed"
+
+
+def _exchange(sock: socket.socket, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send one HTTP/1.1 request on `sock` and read exactly one Content-Length response."""
+    sock.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before a response; got {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside the response body"
+        body += chunk
+    return status, headers, body
+
+
+def test_404_keeps_the_keep_alive_connection_usable(api: ApiProcess) -> None:
+    """A 404 (with or without a body) must not leave the connection closing under the client:
+    a pooled client sends its next request on it and, racing the close, gets a reset."""
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+        status, headers, _ = _exchange(sock, b"GET /api/v2/nothing HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert status.startswith("HTTP/1.1 404")
+        assert "connection" not in headers
+        posted = b"POST /nothing HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n{}{}{"
+        status, headers, body = _exchange(sock, posted)
+        assert status.startswith("HTTP/1.1 404")
+        assert "connection" not in headers
+        assert json.loads(body)["error"]["code"] == "not_found"
+        status, _, _ = _exchange(sock, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert status.startswith("HTTP/1.1 200")
+
+
+def test_refusal_before_the_body_announces_the_close(api: ApiProcess) -> None:
+    """A method tornado refuses before reading the body closes the connection: the answer says
+    `Connection: close` so clients do not reuse it, and it is still a JSON 405."""
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+        request = b"BREW /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+        status, headers, body = _exchange(sock, request)
+        assert status.startswith("HTTP/1.1 405")
+        assert headers["connection"] == "close"
+        assert json.loads(body)["error"]["code"] == "method_not_allowed"
+        assert sock.recv(1) == b""
 
 
 @pytest.mark.parametrize(

@@ -47,14 +47,14 @@ def test_readiness_goes_503_when_the_database_stops_and_recovers_by_itself(
     assert api.request("GET", "/readyz").status_code == 200
 
     own_server.stop()
-    _wait_for(lambda: api.request("GET", "/readyz").status_code == 503, 10, "readyz 503")
+    _wait_for(lambda: api.request("GET", "/readyz").status_code == 503, 30, "readyz 503")
     down = api.request("GET", "/readyz")
     assert down.json()["error"]["code"] == "database_unavailable"
     assert api.request("GET", "/healthz").status_code == 200  # liveness never needs the DB
     assert api.request("GET", f"/api/v1/products/{product['id']}").status_code == 500
 
     own_server.start()
-    _wait_for(lambda: api.request("GET", "/readyz").status_code == 200, 20, "readyz 200")
+    _wait_for(lambda: api.request("GET", "/readyz").status_code == 200, 60, "readyz 200")
     assert api.request("GET", f"/api/v1/products/{product['id']}").status_code == 200
 
 
@@ -86,7 +86,7 @@ def _blocked_adjustment(
 
     thread = threading.Thread(target=send)
     thread.start()
-    _wait_for(lambda: _in_flight(api) >= 1, 10, "the adjustment to be in flight")
+    _wait_for(lambda: _in_flight(api) >= 1, 30, "the adjustment to be in flight")
     return thread, answers, locker
 
 
@@ -98,7 +98,7 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(
     thread, answers, locker = _blocked_adjustment(api, fresh_db, product["id"])
 
     api.process.terminate()  # SIGTERM
-    _wait_for(_refuses_connections(api), 10, "the listener to close")
+    _wait_for(_refuses_connections(api), 30, "the listener to close")
     assert api.process.poll() is None, "exited while a request was in flight"
 
     locker.run("COMMIT")
@@ -106,7 +106,7 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(
     thread.join(30)
     assert answers[0].status_code == 200
     assert answers[0].json()["quantity"] == 2
-    assert api.process.wait(20) == 0
+    assert api.process.wait(60) == 0
     records = api.log_records()
     events = [(r["message"], r.get("method"), r.get("status")) for r in records]
     shutdown = events.index(("shutdown requested", None, None))
@@ -135,7 +135,9 @@ def test_sigterm_drain_is_bounded_by_the_shutdown_timeout(
 def _refuses_connections(api: ApiProcess) -> Callable[[], bool]:
     def check() -> bool:
         try:
-            requests.get(api.url("/healthz"), timeout=1)
+            requests.get(api.url("/healthz"), timeout=10)
+        except requests.Timeout:
+            return False  # accepted or queued but slow: still listening (a loaded machine)
         except requests.ConnectionError:
             return True
         return False
