@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import yaml
+
 from tests.helm.rendering import (
+    FIXTURES,
     Manifest,
     Rendered,
     containers,
@@ -16,6 +19,17 @@ from tests.helm.rendering import (
 
 API = "inventory-api"
 DB = "inventory-postgresql"
+BACKUP_SA = f"{DB}-backup"
+# What each Azure environment promises (prod: docs/disaster-recovery.md): schedules of the full and
+# differential backups, heartbeat and restore drill, and the full/differential backups kept.
+BACKUP_PLAN = {
+    "dev": ({"full": "15 2 * * 0", "diff": "15 2 * * 1-6", "heartbeat": "* * * * *",
+             "restore-drill": "45 4 * * *"}, ("2", "6")),
+    "staging": ({"full": "45 1 * * 0", "diff": "45 1 * * 1-6", "heartbeat": "* * * * *",
+                 "restore-drill": "15 4 * * *"}, ("3", "7")),
+    "prod": ({"full": "15 1 * * 0", "diff": "15 1 * * 1-6", "heartbeat": "* * * * *",
+              "restore-drill": "45 3 * * *"}, ("4", "7")),
+}  # fmt: skip
 PINNED_IMAGE = re.compile(r"^[a-z0-9.:/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]*(@sha256:[a-f0-9]{64})?$")
 
 
@@ -230,3 +244,50 @@ def test_every_object_has_standard_labels(env_manifests: Rendered) -> None:
             "helm.sh/chart",
         ):
             assert key in labels, f"{doc['kind']}/{doc['metadata']['name']} lacks {key}"
+
+
+def _cronjob_name(job: str) -> str:
+    return f"{DB}-{job}" if job in ("heartbeat", "restore-drill") else f"{DB}-backup-{job}"
+
+
+def _gib(quantity: str) -> int:
+    assert quantity.endswith("Gi"), quantity
+    return int(quantity[:-2])
+
+
+def test_backups_and_restore_drill_run_in_every_azure_environment(
+    env_manifests: Rendered, env: str
+) -> None:
+    cronjobs = {c["metadata"]["name"]: c for c in env_manifests.of_kind("CronJob")}
+    if env == "local":
+        assert not cronjobs, "local backups stay off unless wired for Azurite"
+        return
+    schedules, (keep_full, keep_diff) = BACKUP_PLAN[env]
+    assert {n: c["spec"]["schedule"] for n, c in cronjobs.items()} == {
+        _cronjob_name(job): cron for job, cron in schedules.items()
+    }
+    client_id = yaml.safe_load((FIXTURES / "pipeline-outputs.yaml").read_text())["postgresql"][
+        "backup"
+    ]["serviceAccount"]["clientId"]
+    sa = env_manifests.one("ServiceAccount", BACKUP_SA)
+    annotations = sa["metadata"].get("annotations", {})
+    assert annotations.get("azure.workload.identity/client-id") == client_id, "no backup identity"
+    sts = env_manifests.one("StatefulSet", DB)
+    for workload in [sts, *cronjobs.values()]:
+        assert pod_spec(workload)["serviceAccountName"] == BACKUP_SA, workload["metadata"]["name"]
+        assert _pod_labels(workload)["azure.workload.identity/use"] == "true"
+        for c in containers(workload):
+            env_vars = {e["name"]: e for e in c.get("env", [])}
+            assert "PGBACKREST_REPO1_AZURE_KEY" not in env_vars, "no storage key outside local"
+            assert all("secretKeyRef" not in e.get("valueFrom", {}) for e in env_vars.values())
+            if "BACKUP_AZURE_ACCOUNT" in env_vars:
+                assert env_vars["BACKUP_AZURE_ACCOUNT"]["value"] == f"stinventory{env}weubak"
+                assert env_vars["BACKUP_AZURE_KEY_TYPE"]["value"] == "sas"
+                assert env_vars["BACKUP_RETENTION_FULL"]["value"] == keep_full
+                assert env_vars["BACKUP_RETENTION_DIFF"]["value"] == keep_diff
+    assert not env_manifests.of_kind("Secret"), "no storage-key Secret"
+    drill = pod_spec(cronjobs[f"{DB}-restore-drill"])
+    (restore,) = [v for v in drill["volumes"] if v["name"] == "restore"]
+    drill_size = restore["ephemeral"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]
+    data_size = sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]
+    assert _gib(drill_size["storage"]) >= _gib(data_size["storage"]), "drill volume holds the data"

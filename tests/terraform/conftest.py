@@ -23,18 +23,9 @@ CONFIGURATIONS = (
 # Backups on, as the database-operations values will set them (like
 # tests/helm/fixtures/backup-enabled.yaml); the storage account and container are each
 # environment's own values, so the cross-layer tests see the names the environment deploys.
-BACKUP_ON = {
-    "postgresql": {
-        "backup": {
-            "enabled": True,
-            "tlsServer": {
-                "enabled": True,
-                "certificateSecret": "inventory-pgbackrest-tls",
-                "clientCertificateSecret": "inventory-pgbackrest-client-tls",
-            },
-        }
-    }
-}
+# The environments run with backups on; this is the fallback an environment can switch to (the
+# database pod then runs under its own ServiceAccount, which Terraform federates too).
+BACKUP_OFF = {"postgresql": {"backup": {"enabled": False}}}
 
 
 @pytest.fixture(scope="session")

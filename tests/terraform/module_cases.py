@@ -221,6 +221,16 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             'maintenance_window = { day_of_week = "Sun", start_time = "02:00" }',
             "must be a weekday name",
         ),
+        BadInput(
+            "routing_unknown_controller",
+            'web_app_routing = { default_nginx_controller = "Public" }',
+            "must be AnnotationControlled, External, Internal or None.",
+        ),
+        BadInput(
+            "routing_zone_not_an_id",
+            'web_app_routing = { dns_zone_ids = ["example.org"] }',
+            "must be resource IDs of Azure DNS or private DNS zones.",
+        ),
     ],
     "acr": [
         BadInput("name_with_hyphen", 'name = "cr-inventory"', "5-50 lowercase letters and digits"),

@@ -1,8 +1,8 @@
 """Cross-layer: the ServiceAccounts the Helm charts use in Azure match the federated credentials
 Terraform plans, per environment.
 
-The umbrella chart is rendered with the real helm for each Azure environment, as configured and
-with backups switched on (Terraform provisions the backup storage everywhere), with one distinct
+The umbrella chart is rendered with the real helm for each Azure environment, as configured
+(backups on) and with backups switched off (the fallback), with one distinct
 client id per identity output, as the pipeline would pass them. Every ServiceAccount annotated
 with `azure.workload.identity/client-id`, and every ServiceAccount whose pods mount a Key Vault
 secret through the CSI driver (the SecretProviderClass names the identity in `clientID`), must
@@ -29,7 +29,7 @@ from tests.helm.rendering import (
     pod_spec,
     workloads,
 )
-from tests.terraform.conftest import BACKUP_ON, ENVIRONMENTS, IAC
+from tests.terraform.conftest import BACKUP_OFF, ENVIRONMENTS, IAC
 from tests.terraform.harness import planned_resources
 
 pytestmark = pytest.mark.slow
@@ -168,7 +168,7 @@ def drift(chart: Iterable[Use], planned: Iterable[Use]) -> list[str]:
 @pytest.fixture(scope="module")
 def values_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("identity-values")
-    files = {"identities": identity_values(), "backup-on": BACKUP_ON}
+    files = {"identities": identity_values(), "backup-off": BACKUP_OFF}
     paths = {}
     for name, values in files.items():
         paths[name] = directory / f"{name}.yaml"
@@ -178,7 +178,7 @@ def values_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _chart_uses(renderer: Renderer, env: str, values_files: dict[str, Path]) -> set[Use]:
     uses: set[Use] = set()
-    for extra in ([], [values_files["backup-on"]]):
+    for extra in ([], [values_files["backup-off"]]):
         rendered = renderer.render(
             UMBRELLA, env, values=[values_files["identities"], *extra], monitoring_crds=True
         )

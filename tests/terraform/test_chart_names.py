@@ -2,8 +2,8 @@
 Terraform gives that resource there.
 
 Terraform's naming convention (iac/modules/conventions) is the source of truth. The umbrella
-chart is rendered with the real helm for each Azure environment, as the pipeline deploys it and
-with backups switched on, and every name it carries is compared with the environment's plan:
+chart is rendered with the real helm for each Azure environment, as the pipeline deploys it
+(backups on), and every name it carries is compared with the environment's plan:
 the Key Vault and secret the SecretProviderClasses read, the registry every image comes from,
 and the storage account and container pgBackRest writes to. Names come from the planned
 resources; an output the offline plan already knows must agree with its resource, and the
@@ -13,7 +13,6 @@ registry's login server (computed by Azure, unknown in a plan) follows Azure's
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,12 +26,13 @@ from tests.helm.rendering import (
     containers,
     workloads,
 )
-from tests.terraform.conftest import BACKUP_ON
 from tests.terraform.harness import planned_resources
 
 pytestmark = pytest.mark.slow
 
 REGISTRY_SUFFIX = ".azurecr.io"
+# IngressClass of the AKS application routing add-on's default NGINX controller.
+APP_ROUTING_CLASS = "webapprouting.kubernetes.azure.com"
 # Purpose -> (planned resource type, attribute, environment output carrying the same name).
 PLANNED_NAMES = {
     "key vault": ("azurerm_key_vault", "name", "key_vault_name"),
@@ -109,19 +109,25 @@ def name_drift(chart: Names, terraform: dict[str, str]) -> list[str]:
     return problems
 
 
-@pytest.fixture(scope="module")
-def backup_on(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("names-values") / "backup-on.yaml"
-    path.write_text(yaml.safe_dump(BACKUP_ON), encoding="utf-8")
-    return path
+@pytest.mark.parametrize("env", AZURE_ENVIRONMENTS)
+def test_every_azure_name_in_the_chart_is_what_terraform_creates(
+    chart_renderer: Renderer, plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    rendered = chart_renderer.render(UMBRELLA, env, monitoring_crds=True)
+    assert name_drift(chart_names(rendered), terraform_names(plans[env])) == []
 
 
 @pytest.mark.parametrize("env", AZURE_ENVIRONMENTS)
-def test_every_azure_name_in_the_chart_is_what_terraform_creates(
-    chart_renderer: Renderer, backup_on: Path, plans: dict[str, dict[str, Any]], env: str
+def test_the_chart_ingress_uses_the_class_of_the_clusters_routing_add_on(
+    chart_renderer: Renderer, plans: dict[str, dict[str, Any]], env: str
 ) -> None:
-    rendered = chart_renderer.render(UMBRELLA, env, values=[backup_on], monitoring_crds=True)
-    assert name_drift(chart_names(rendered), terraform_names(plans[env])) == []
+    rendered = chart_renderer.render(UMBRELLA, env, monitoring_crds=True)
+    classes = {ingress["spec"]["ingressClassName"] for ingress in rendered.of_kind("Ingress")}
+    assert classes == {APP_ROUTING_CLASS}
+    (cluster,) = [
+        r.values for r in planned_resources(plans[env]) if r.type == "azurerm_kubernetes_cluster"
+    ]
+    assert cluster["web_app_routing"], f"{env}: no add-on serves IngressClass {APP_ROUTING_CLASS}"
 
 
 def test_a_renamed_vault_and_a_local_image_are_reported() -> None:

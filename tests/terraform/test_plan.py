@@ -152,6 +152,8 @@ def test_cluster_baseline(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert cluster["network_profile"][0]["network_plugin_mode"] == "overlay"
     assert cluster["network_profile"][0]["network_policy"] == "cilium"
     assert cluster["key_vault_secrets_provider"][0]["secret_rotation_enabled"] is True
+    (routing,) = cluster["web_app_routing"]  # the add-on behind the charts' IngressClass
+    assert routing["default_nginx_controller"] == "External"
     assert cluster["automatic_upgrade_channel"] == "patch"
     assert cluster["maintenance_window_auto_upgrade"][0]["frequency"] == "Weekly"
 

@@ -129,6 +129,16 @@ resource "azurerm_kubernetes_cluster" "this" {
     skip_nodes_with_local_storage = false
   }
 
+  # Application routing add-on: the managed NGINX whose IngressClass webapprouting.kubernetes.azure.com
+  # the charts' Ingress uses (values-{dev,staging,prod}.yaml).
+  dynamic "web_app_routing" {
+    for_each = var.web_app_routing.enabled ? [true] : []
+    content {
+      dns_zone_ids             = var.web_app_routing.dns_zone_ids
+      default_nginx_controller = var.web_app_routing.default_nginx_controller
+    }
+  }
+
   key_vault_secrets_provider {
     secret_rotation_enabled  = true
     secret_rotation_interval = "2m"

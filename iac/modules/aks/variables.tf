@@ -214,6 +214,26 @@ variable "maintenance_window" {
   }
 }
 
+variable "web_app_routing" {
+  type = object({
+    enabled                  = optional(bool, true)
+    default_nginx_controller = optional(string, "External")
+    dns_zone_ids             = optional(list(string), [])
+  })
+  default     = {}
+  description = "Application routing add-on (managed NGINX, IngressClass webapprouting.kubernetes.azure.com, which the charts' Ingress uses): on by default; the default controller's load balancer (External, Internal, AnnotationControlled or None) and the Azure DNS zones it may manage records in."
+
+  validation {
+    condition     = contains(["AnnotationControlled", "External", "Internal", "None"], var.web_app_routing.default_nginx_controller)
+    error_message = "web_app_routing.default_nginx_controller must be AnnotationControlled, External, Internal or None."
+  }
+
+  validation {
+    condition     = alltrue([for id in var.web_app_routing.dns_zone_ids : can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/(dnszones|privateDnsZones)/[^/]+$", id))])
+    error_message = "web_app_routing.dns_zone_ids must be resource IDs of Azure DNS or private DNS zones."
+  }
+}
+
 variable "log_analytics_workspace_id" {
   type        = string
   description = "Log Analytics workspace for Container Insights."
