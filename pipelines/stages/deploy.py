@@ -1,16 +1,25 @@
 """Stage `deploy`: `helm upgrade --install --atomic --wait` of the umbrella chart.
 
 Deploys the environment's values with the image references just published, prints the
-release status, and records the previous revision so `smoke` can roll back to it.
+release status, and records the previous revision so `smoke` can roll back to it. On the azure
+target the identity ids come from the Terraform outputs `infra-apply` saved, as a generated
+values file (reports/deploy/terraform-values.yaml; mapping in pipelines/core/terraform_outputs).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
 from pipelines.core.cluster import NAMESPACE, RELEASE, find_cluster
 from pipelines.core.stage import StageContext
+from pipelines.core.terraform_outputs import (
+    VALUES_FILE,
+    MissingOutput,
+    outputs_file,
+    write_values_file,
+)
 
 HELM_TIMEOUT = "10m"
 TIMEOUT = 15 * 60.0
@@ -29,6 +38,7 @@ def run(ctx: StageContext) -> None:
     ctx.require_path(f"{CHARTS}/{UMBRELLA}/Chart.yaml", "the umbrella chart lands with issue 5")
     values_name = f"values-{ctx.deploy_env}.yaml"
     ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "the environment's values (issue 5)")
+    generated = _terraform_values(ctx)
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
     helm = ctx.require_tool("helm", env, "run `make tools` (issue 3)")
@@ -47,7 +57,9 @@ def run(ctx: StageContext) -> None:
             "helm upgrade",
             [
                 *[helm, "upgrade", "--install", *release, str(chart), "--create-namespace"],
-                *["--values", str(chart / values_name), *image_values(published["images"])],
+                *["--values", str(chart / values_name)],
+                *[arg for path in generated for arg in ("--values", str(path))],
+                *image_values(published["images"]),
                 *["--atomic", "--wait", "--timeout", HELM_TIMEOUT],
             ],
             timeout=TIMEOUT,
@@ -59,6 +71,22 @@ def run(ctx: StageContext) -> None:
     current = _current_revision(ctx, helm, env)
     record = {"release": RELEASE, "namespace": NAMESPACE, "revision": current}
     ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous})
+
+
+def _terraform_values(ctx: StageContext) -> list[Path]:
+    """On azure, the values file generated from the saved Terraform outputs; none locally."""
+    if ctx.options.target != "azure":
+        return []
+    env = ctx.deploy_env
+    outputs = ctx.read_json(
+        "infra-apply", outputs_file(env), f"infra-apply --target azure --env {env}"
+    )
+    try:
+        path = write_values_file(ctx.report_dir / VALUES_FILE, outputs)
+    except MissingOutput as missing:
+        ctx.fail(f"{missing}: check iac/environments/{env}/outputs.tf and run infra-apply again")
+    ctx.note(f"Terraform outputs as chart values: {ctx.shown(path)}")
+    return [path]
 
 
 def image_values(images: dict[str, str]) -> list[str]:

@@ -22,6 +22,7 @@ UMBRELLA = "inventory-platform"
 ENVIRONMENTS = ("dev", "staging", "prod", "local")
 AZURE_ENVIRONMENTS = ("dev", "staging", "prod")
 MONITORING_API = "monitoring.coreos.com/v1"
+CERT_MANAGER_API = "cert-manager.io/v1"
 RELEASE = "inventory"
 # What the pipeline passes for the database chart on its own: deploy by digest.
 DIGEST_SETS = {
@@ -150,7 +151,9 @@ class Renderer:
         env: str | None = None,
         values: Sequence[Path] = (),
         sets: Sequence[str] = (),
+        *,
         monitoring_crds: bool = False,
+        cert_manager_crds: bool = False,
     ) -> list[str]:
         args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
         args += ["--kube-version", "1.33.0"]
@@ -160,6 +163,8 @@ class Renderer:
             args += ["--set", item]
         if monitoring_crds:
             args += ["--api-versions", MONITORING_API]
+        if cert_manager_crds:
+            args += ["--api-versions", CERT_MANAGER_API]
         return args
 
     def render(
@@ -168,11 +173,21 @@ class Renderer:
         env: str | None = None,
         values: Sequence[Path] = (),
         sets: Sequence[str] = (),
+        *,
         monitoring_crds: bool = False,
+        cert_manager_crds: bool = False,
     ) -> Rendered:
-        key = (chart, env, tuple(values), tuple(sets), monitoring_crds)
+        key = (chart, env, tuple(values), tuple(sets), monitoring_crds, cert_manager_crds)
         if key not in self._cache:
-            out = self.run(*self.template_args(chart, env, values, sets, monitoring_crds))
+            args = self.template_args(
+                chart,
+                env,
+                values,
+                sets,
+                monitoring_crds=monitoring_crds,
+                cert_manager_crds=cert_manager_crds,
+            )
+            out = self.run(*args)
             docs = tuple(d for d in yaml.safe_load_all(out) if d)
             self._cache[key] = Rendered(docs)
         return self._cache[key]
@@ -188,5 +203,7 @@ class Renderer:
         raise AssertionError(f"helm accepted {chart} with {list(sets)} {list(values)}")
 
     def env_render(self, env: str) -> Rendered:
-        """The umbrella as deployed to `env`; Azure clusters run the Prometheus Operator."""
-        return self.render(UMBRELLA, env, monitoring_crds=env in AZURE_ENVIRONMENTS)
+        """The umbrella as deployed to `env`; Azure clusters run the Prometheus Operator and
+        cert-manager."""
+        azure = env in AZURE_ENVIRONMENTS
+        return self.render(UMBRELLA, env, monitoring_crds=azure, cert_manager_crds=azure)

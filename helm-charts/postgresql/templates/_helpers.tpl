@@ -75,6 +75,15 @@ true
 {{- end -}}
 {{- end -}}
 
+{{/* Non-empty when the pgBackRest TLS Certificates are wanted (backups and TLS server on) AND the
+cert-manager.io/v1 CRDs exist, or certManager.forceCreate is true; gated like monitoring. */}}
+{{- define "postgresql.certManagerEnabled" -}}
+{{- $b := .Values.backup -}}
+{{- if and $b.enabled $b.tlsServer.enabled $b.tlsServer.certManager.enabled (or $b.tlsServer.certManager.forceCreate (.Capabilities.APIVersions.Has "cert-manager.io/v1")) -}}
+true
+{{- end -}}
+{{- end -}}
+
 {{/* Selector for this release's exporter series in alert expressions. */}}
 {{- define "postgresql.ruleSelector" -}}
 namespace="{{ .Release.Namespace }}", job="{{ include "postgresql.fullname" . }}-headless"

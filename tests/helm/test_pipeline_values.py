@@ -1,0 +1,83 @@
+"""The values file the deploy stage generates from Terraform outputs renders with the real helm.
+
+helm template validates every chart's values.schema.json, so a wrong path or type fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.core.terraform_outputs import write_values_file
+from pipelines.stages.deploy import image_values
+from tests.helm.rendering import (
+    MONITORING_API,
+    NAMESPACE,
+    RELEASE,
+    UMBRELLA,
+    Rendered,
+    Renderer,
+    RenderError,
+)
+from tests.pipeline.terraform_outputs import IDS, load, terraform_output_json
+from tests.support.tools import require_tool
+
+PUBLISHED = {
+    "api": "crinventoryprodweu.azurecr.io/inventory-api:0a1b2c3d",
+    "postgresql": "crinventoryprodweu.azurecr.io/inventory-postgresql:0a1b2c3d",
+    "postgres-exporter": "crinventoryprodweu.azurecr.io/inventory-postgres-exporter:0a1b2c3d",
+}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    terraform = require_tool("terraform", "see /work/shared/environment.md (terraform 1.11.4)")
+    work = tmp_path_factory.mktemp("outputs")
+    document = terraform_output_json(terraform, work / "tf")
+    return write_values_file(work / "terraform-values.yaml", load(document))
+
+
+@pytest.fixture(scope="module")
+def prod(renderer: Renderer, generated: Path) -> Rendered:
+    """The umbrella exactly as `deploy --target azure --env prod` passes it to helm."""
+    chart = renderer.chart_dir(UMBRELLA)
+    args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", "1.33.0"]
+    args += ["--values", str(chart / "values-prod.yaml"), "--values", str(generated)]
+    args += [*image_values(PUBLISHED), "--api-versions", MONITORING_API]
+    return Rendered(tuple(d for d in yaml.safe_load_all(renderer.run(*args)) if d))
+
+
+def client_ids(rendered: Rendered) -> set[str]:
+    return {
+        sa["metadata"]["annotations"]["azure.workload.identity/client-id"]
+        for sa in rendered.of_kind("ServiceAccount")
+        if "azure.workload.identity/client-id" in sa["metadata"].get("annotations", {})
+    }
+
+
+def test_the_identities_reach_the_service_accounts(prod: Rendered) -> None:
+    # With backups on, the database pod runs as the backup ServiceAccount (archive-push).
+    assert client_ids(prod) == {IDS["api_identity_client_id"], IDS["backup_identity_client_id"]}
+
+
+def test_the_tenant_and_client_ids_reach_the_key_vault_secret_providers(prod: Rendered) -> None:
+    parameters = {
+        spc["metadata"]["labels"]["app.kubernetes.io/name"]: spc["spec"]["parameters"]
+        for spc in prod.of_kind("SecretProviderClass")
+    }
+    assert {name: p["clientID"] for name, p in parameters.items()} == {
+        "inventory-api": IDS["api_identity_client_id"],
+        "postgresql": IDS["database_identity_client_id"],
+    }
+    assert {p["tenantId"] for p in parameters.values()} == {IDS["tenant_id"]}
+
+
+def test_without_the_generated_file_prod_is_refused(renderer: Renderer) -> None:
+    chart = renderer.chart_dir(UMBRELLA)
+    with pytest.raises(RenderError, match="the pipeline passes them from Terraform outputs"):
+        renderer.run(
+            *["template", RELEASE, str(chart), "--namespace", NAMESPACE],
+            *["--values", str(chart / "values-prod.yaml"), *image_values(PUBLISHED)],
+        )

@@ -1,0 +1,59 @@
+"""A real `terraform output -json` document: a local-state config whose outputs mimic iac/'s.
+
+Applying a provider-less configuration needs no registry, so the document's shape
+({name: {"sensitive", "type", "value"}}) comes from the real terraform, not a hand-written copy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+IDS = {
+    "api_identity_client_id": "11111111-2222-3333-4444-555555555555",
+    "tenant_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+    "database_identity_client_id": "66666666-7777-8888-9999-000000000000",
+    "backup_identity_client_id": "bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
+}
+"""Output values; the same ids as tests/helm/fixtures/pipeline-outputs.yaml."""
+
+OTHER_OUTPUTS = """
+output "aks_zones" {
+  value = ["1", "2", "3"]
+}
+
+output "key_vault_name" {
+  value = "kv-inventory-prod-weu"
+}
+"""
+
+
+def terraform_output_json(terraform: str, workdir: Path, omit: str | None = None) -> str:
+    """Apply a config with the IDS outputs (except `omit`) and return `terraform output -json`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    blocks = [
+        f'output "{name}" {{\n  value = "{value}"\n}}\n'
+        for name, value in IDS.items()
+        if name != omit
+    ]
+    (workdir / "outputs.tf").write_text("\n".join(blocks) + OTHER_OUTPUTS, encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    for argv in (["init", "-input=false"], ["apply", "-input=false", "-auto-approve"]):
+        subprocess.run(
+            [terraform, f"-chdir={workdir}", *argv], env=env, check=True, capture_output=True
+        )
+    done = subprocess.run(
+        [terraform, f"-chdir={workdir}", "output", "-json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def load(document: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(document)
+    return parsed
