@@ -40,5 +40,6 @@ CATALOG: dict[str, ImageSpec] = {
             "inventory-postgres-exporter",
             "PostgreSQL Prometheus exporter",
         ),
+        _spec("azurite", "images/azurite", "inventory-azurite", "Azurite (local backup storage)"),
     )
 }

@@ -1,10 +1,12 @@
 """Where the deploy stages find their cluster, ingress and image store, per target.
 
-Local target: the single-node cluster of `make cluster-up` (issue 8) keeps its state in
-`.state/localcluster/`; any other cluster can be named with KUBECONFIG (plus INGRESS_URL and
-CONTAINERD_ADDRESS). Azure target: Jenkins fetches AKS credentials into KUBECONFIG and names
-the environment's registry in ACR_LOGIN_SERVER; the public address is the ingress host of the
-environment's values file unless INGRESS_URL says otherwise.
+Local target: the single-node cluster of `make cluster-up` (issue 8) keeps its state where
+`pipelines.localcluster.settings` says (`.state/localcluster/` unless INVENTORY_CLUSTER_STATE
+overrides it): `admin.kubeconfig`, `ingress-url`, `containerd/containerd.sock`. Any other cluster
+can be named with KUBECONFIG (plus INGRESS_URL and CONTAINERD_ADDRESS). Azure target: Jenkins
+fetches AKS credentials into KUBECONFIG and names the environment's registry in ACR_LOGIN_SERVER;
+the public address is the ingress host of the environment's values file unless INGRESS_URL says
+otherwise.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import yaml
 
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.core.stage import StageContext
+from pipelines.localcluster.build import binary
+from pipelines.localcluster.catalog import KUBERNETES
+from pipelines.localcluster.settings import Paths, default_state_dir
 
-LOCAL_STATE = Path(".state/localcluster")
-"""The local cluster harness's state directory, relative to the repository root."""
+INGRESS_URL_FILE = "ingress-url"
+"""What the harness writes in its state directory once the ingress controller answers."""
 
 RELEASE = "inventory-platform"
 NAMESPACE = "inventory"
@@ -47,7 +52,7 @@ def find_cluster(ctx: StageContext) -> Cluster:
                 "`az aks get-credentials` + `kubelogin convert-kubeconfig -l workloadidentity`"
             )
         return Cluster(Path(explicit), "azure")
-    kubeconfig = Path(explicit) if explicit else ctx.root / LOCAL_STATE / "kubeconfig"
+    kubeconfig = Path(explicit) if explicit else local_paths().admin_kubeconfig
     if not kubeconfig.is_file():
         ctx.block(
             f"no local cluster: {ctx.shown(kubeconfig)} does not exist; run `make cluster-up` "
@@ -68,13 +73,28 @@ def ingress_url(ctx: StageContext) -> str:
         if host is None:
             ctx.fail(f"no inventory-api.ingress.hosts[0].host in {ctx.shown(values)}")
         return f"https://{host}"
-    recorded = ctx.root / LOCAL_STATE / "ingress-url"
+    recorded = local_paths().root / INGRESS_URL_FILE
     if not recorded.is_file():
         ctx.block(
             f"no ingress address: set INGRESS_URL, or let `make cluster-up` (issue 8) write "
             f"{ctx.shown(recorded)}"
         )
     return recorded.read_text(encoding="utf-8").strip()
+
+
+def local_paths() -> Paths:
+    """The local harness's state layout (one definition of where its files are)."""
+    return Paths(default_state_dir())
+
+
+def kubectl_binary(ctx: StageContext, env: dict[str, str]) -> str:
+    """The local cluster's own kubectl (same version as its API server) when built, else PATH's."""
+    cached = binary(KUBERNETES, "kubectl")
+    if cached.is_file():
+        return str(cached)
+    return ctx.require_tool(
+        "kubectl", env, "run `python -m pipelines.localcluster build` (issue 8) or install kubectl"
+    )
 
 
 def _first_ingress_host(values: Path) -> str | None:
@@ -90,7 +110,7 @@ def _first_ingress_host(values: Path) -> str | None:
 def containerd_address(ctx: StageContext) -> str:
     """The local cluster's containerd socket that images are imported into."""
     explicit = os.environ.get("CONTAINERD_ADDRESS")
-    socket = Path(explicit) if explicit else ctx.root / LOCAL_STATE / "containerd.sock"
+    socket = Path(explicit) if explicit else local_paths().containerd_socket
     if not socket.exists():
         ctx.block(
             f"no containerd socket for the local cluster at {ctx.shown(socket)}: run "

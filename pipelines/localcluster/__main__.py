@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines.localcluster import cluster, images
+from pipelines.localcluster import cluster, images, verify
 from pipelines.localcluster.build import build_all
 from pipelines.localcluster.settings import Paths, default_state_dir
 from pipelines.toolchain.process import ToolchainError
@@ -21,7 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     down.add_argument("--purge", action="store_true", help="also delete the state directory")
     load = commands.add_parser("import", help="copy podman images into the cluster's containerd")
     load.add_argument("references", nargs="+", metavar="IMAGE")
+    proofs = commands.add_parser("verify", help="prove the add-ons work on the live cluster")
+    proofs.add_argument(
+        "proofs", nargs="*", metavar="PROOF", help=f"any of {', '.join(verify.PROOFS)}"
+    )
     args = parser.parse_args(argv)
+    unknown = sorted(set(getattr(args, "proofs", ())) - set(verify.PROOFS))
+    if unknown:
+        parser.error(f"unknown proof {', '.join(unknown)}; choose from {', '.join(verify.PROOFS)}")
     paths = Paths(default_state_dir())
     try:
         if args.command == "build":
@@ -32,11 +39,16 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if cluster.status(paths) else 1
         elif args.command == "down":
             cluster.down(paths, purge=args.purge)
+        elif args.command == "verify":
+            for name in args.proofs or verify.PROOFS:
+                for observation in verify.PROOFS[name](paths):
+                    print(f"{name}: {observation}", flush=True)
+                print(f"{name}: proved", flush=True)
         else:
             for reference in args.references:
                 images.import_image(paths, reference)
                 print(f"imported {reference}")
-    except (RuntimeError, ToolchainError) as error:
+    except (RuntimeError, ToolchainError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 from pipelines.localcluster.catalog import COMPONENTS, Component
+from pipelines.localcluster.trim import module_source, prepare_work_copy
 from pipelines.toolchain.gobuild import compile_binary, go_binary, go_version
 from pipelines.toolchain.paths import Layout
 from pipelines.toolchain.process import ToolchainError
@@ -37,19 +39,34 @@ def verify_pin(component: Component) -> None:
 
 
 def inputs_digest(component: Component) -> str:
-    """Everything that determines the binaries: module graph, packages, flags, own sources."""
+    """Everything that determines the binaries: module graph, packages, flags, own sources
+    (nested stand-in modules included), and the trim applied to a dependency."""
+    root = component.directory
     sources = sorted(
         path
-        for path in component.directory.iterdir()
-        if path.name in ("go.mod", "go.sum") or path.suffix == ".go"
+        for path in root.rglob("*")
+        if path.is_file() and (path.name in ("go.mod", "go.sum") or path.suffix == ".go")
     )
     return digest(
         component.name,
         component.version,
         repr(component.packages),
         " ".join(component.ldflags),
-        *(part for path in sources for part in (path.name, path.read_bytes())),
+        *((repr(component.trim),) if component.trim else ()),
+        *(part for path in sources for part in (str(path.relative_to(root)), path.read_bytes())),
     )
+
+
+def build_directory(component: Component, layout: Layout) -> Path:
+    """Where `go build` runs: the tools module itself, or a work copy holding the trimmed
+    dependency its go.mod replaces (see trim.py)."""
+    if component.trim is None:
+        return component.directory
+    trim = component.trim
+    work = artifact_dir(component, layout) / "work"
+    upstream = module_source(trim.module, trim.version, component.directory, layout)
+    prepare_work_copy(component.directory, work, trim, upstream)
+    return work
 
 
 def artifact_dir(component: Component, layout: Layout) -> Path:
@@ -76,6 +93,8 @@ def build(component: Component, layout: Layout) -> Stamp | None:
     go = go_binary()
     target = artifact_dir(component, layout)
     target.mkdir(parents=True, exist_ok=True)
+    inputs = inputs_digest(component)  # before building: a later edit must not be stamped
+    module = build_directory(component, layout)
     measured: dict[str, dict[str, float]] = {}
     total_seconds, peak = 0.0, 0
     for name, package in component.packages:
@@ -83,7 +102,7 @@ def build(component: Component, layout: Layout) -> Stamp | None:
             go,
             package,
             target / name,
-            module=component.directory,
+            module=module,
             ldflags=component.ldflags,
             layout=layout,
             log=target / f"build-{name}.log",
@@ -99,12 +118,14 @@ def build(component: Component, layout: Layout) -> Stamp | None:
     stamp = Stamp(
         tool=component.name,
         version=component.version,
-        inputs=inputs_digest(component),
+        inputs=inputs,
         builder=go_version(go),
         seconds=round(total_seconds, 1),
         peak_memory_bytes=peak,
     )
     write_stamp(target, stamp)
+    if module != component.directory:
+        shutil.rmtree(module)  # the trimmed copy is only needed while compiling
     return stamp
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.localcluster.trim import LEGO_TRIM, ModuleTrim
+
 GO_DIR = Path(__file__).resolve().parent / "go"
 
 KUBERNETES_VERSION = "1.34.2"
@@ -17,6 +19,9 @@ ETCD_VERSION = "3.6.4"
 COREDNS_VERSION = "1.12.1"  # what kubeadm 1.34 deploys
 LOCAL_PATH_VERSION = "0.0.30"  # the only release the module proxy serves here
 PAUSE_VERSION = "1.0.0"  # our own pause program (go/pause), not upstream's
+TRAEFIK_VERSION = "3.7.13"  # newest of the 3.7 releases the proxy serves (3.7.11-3.7.13)
+KUBE_ROUTER_VERSION = "2.1.0"  # the only v2 release the proxy serves here
+KUBE_STATE_METRICS_VERSION = "2.18.0"  # built against client-go 0.34 (Kubernetes 1.34)
 
 
 def _version_ldflags(version: str) -> tuple[str, ...]:
@@ -45,6 +50,7 @@ class Component:
     module_version: str
     packages: tuple[tuple[str, str], ...]  # (binary name, main package)
     ldflags: tuple[str, ...] = ()
+    trim: ModuleTrim | None = None  # build against a trimmed copy of this dependency
 
     @property
     def directory(self) -> Path:
@@ -112,4 +118,53 @@ LOCAL_PATH = Component(
     ldflags=(f"-X main.VERSION=v{LOCAL_PATH_VERSION}",),
 )
 
-COMPONENTS = (ETCD, KUBERNETES, PAUSE, COREDNS, LOCAL_PATH)
+TRAEFIK = Component(
+    name="traefik",
+    version=TRAEFIK_VERSION,
+    module_dir="traefik",
+    module="github.com/traefik/traefik/v3",
+    module_version=f"v{TRAEFIK_VERSION}",
+    packages=(("traefik", "github.com/traefik/traefik/v3/cmd/traefik"),),
+    ldflags=(
+        f"-X github.com/traefik/traefik/v3/pkg/version.Version=v{TRAEFIK_VERSION}",
+        "-X github.com/traefik/traefik/v3/pkg/version.BuildDate=1970-01-01T00:00:00Z",
+    ),
+    trim=LEGO_TRIM,
+)
+
+KUBE_ROUTER = Component(
+    name="kube-router",
+    version=KUBE_ROUTER_VERSION,
+    module_dir="kube-router",
+    module="github.com/cloudnativelabs/kube-router/v2",
+    module_version=f"v{KUBE_ROUTER_VERSION}",
+    packages=(("kube-router", "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"),),
+    ldflags=(
+        f"-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v{KUBE_ROUTER_VERSION}",
+        "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=1970-01-01T00:00:00Z",
+    ),
+)
+
+KUBE_STATE_METRICS = Component(
+    name="kube-state-metrics",
+    version=KUBE_STATE_METRICS_VERSION,
+    module_dir="kube-state-metrics",
+    module="k8s.io/kube-state-metrics/v2",
+    module_version=f"v{KUBE_STATE_METRICS_VERSION}",
+    packages=(("kube-state-metrics", "k8s.io/kube-state-metrics/v2"),),
+    ldflags=(
+        f"-X github.com/prometheus/common/version.Version=v{KUBE_STATE_METRICS_VERSION}",
+        "-X github.com/prometheus/common/version.BuildDate=1970-01-01T00:00:00Z",
+    ),
+)
+
+COMPONENTS = (
+    ETCD,
+    KUBERNETES,
+    PAUSE,
+    COREDNS,
+    LOCAL_PATH,
+    TRAEFIK,
+    KUBE_ROUTER,
+    KUBE_STATE_METRICS,
+)

@@ -20,9 +20,27 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.containers.base import ensure_base_image
-from pipelines.localcluster import addons, components, images, network, pki, render
+from pipelines.localcluster import (
+    addons,
+    components,
+    images,
+    ingress,
+    kuberouter,
+    network,
+    pki,
+    render,
+    statemetrics,
+)
 from pipelines.localcluster.build import artifact_dir, build_all
-from pipelines.localcluster.catalog import COREDNS, ETCD, KUBERNETES, LOCAL_PATH
+from pipelines.localcluster.catalog import (
+    COREDNS,
+    ETCD,
+    KUBE_ROUTER,
+    KUBE_STATE_METRICS,
+    KUBERNETES,
+    LOCAL_PATH,
+    TRAEFIK,
+)
 from pipelines.localcluster.processes import Service, run, running_pid, start, stop, wait_for
 from pipelines.localcluster.settings import (
     API_PORT,
@@ -43,6 +61,8 @@ HOST_BINARIES = {
     "/usr/sbin/runc": "runc",
     "/usr/lib/cni/bridge": "containernetworking-plugins",
     "/usr/sbin/conntrack": "conntrack",
+    "/usr/lib/cni/portmap": "containernetworking-plugins",
+    "/usr/sbin/ipset": "ipset",
 }
 CONTROL_PLANE_USERS = {
     "admin": "admin",
@@ -50,6 +70,7 @@ CONTROL_PLANE_USERS = {
     "scheduler": "scheduler",
     "kubelet": "kubelet-client",
     "kube-proxy": "kube-proxy",
+    "kube-router": "kube-router",
 }
 SERVICE_ORDER = (
     "etcd",
@@ -227,9 +248,59 @@ def up(paths: Paths | None = None) -> None:
     _start_and_wait(
         components.kube_proxy(kube_bin, paths), paths, Ready(paths, "kube-proxy", lambda: True), 5
     )
+    start_networkpolicy(paths)
     install_coredns(paths)
     install_local_path(paths)
+    install_ingress(paths)
+    install_state_metrics(paths)
     print(f"cluster up: KUBECONFIG={paths.admin_kubeconfig}", flush=True)
+
+
+def start_networkpolicy(paths: Paths) -> None:
+    """kube-router's firewall; when it cannot run, the cluster runs on without enforcement and
+    `networkpolicy` says why (a failed start's chains are removed so traffic is not cut)."""
+    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(kuberouter.rbac_manifests()))
+    service = kuberouter.service(artifact_dir(KUBE_ROUTER, Layout.default()), paths)
+    hooked = Ready(
+        paths, "kube-router", lambda: kuberouter.is_hooked(network.save_table("iptables", "filter"))
+    )
+    try:
+        _start_and_wait(service, paths, hooked, 120)
+        state = kuberouter.ENFORCED
+    except RuntimeError as error:
+        _stop("kube-router", paths)
+        network.clean_iptables(only=network.KUBE_ROUTER_CHAINS)
+        network.clean_ipsets()
+        state = kuberouter.not_enforced(str(error))
+        print(f"NetworkPolicy: not enforced: {error}", flush=True)
+    ensure_file(paths.networkpolicy, f"{state}\n")
+
+
+def install_state_metrics(paths: Paths) -> None:
+    """kube-state-metrics in kube-system: image imported once, applied, rollout awaited."""
+    if not images.is_imported(paths, statemetrics.IMAGE):
+        program = artifact_dir(KUBE_STATE_METRICS, Layout.default()) / "kube-state-metrics"
+        images.import_image(paths, images.build_scratch_image(statemetrics.IMAGE, program))
+    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(statemetrics.manifests()))
+    started = time.monotonic()
+    deployment = f"deployment/{statemetrics.NAME}"
+    kubectl(paths, "-n", statemetrics.NAMESPACE, "rollout", "status", deployment, "--timeout=180s")
+    print(f"kube-state-metrics: available ({time.monotonic() - started:.1f} s)", flush=True)
+
+
+def install_ingress(paths: Paths) -> None:
+    """Traefik on the host loopback: image imported once, manifests applied, rollout awaited,
+    then `ingress-url` written for the pipeline."""
+    if not images.is_imported(paths, ingress.TRAEFIK_IMAGE):
+        program = artifact_dir(TRAEFIK, Layout.default()) / "traefik"
+        images.import_image(paths, images.build_scratch_image(ingress.TRAEFIK_IMAGE, program))
+    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(ingress.manifests()))
+    started = time.monotonic()
+    kubectl(
+        paths, "-n", ingress.NAMESPACE, "rollout", "status", "deployment/traefik", "--timeout=180s"
+    )
+    ensure_file(paths.ingress_url, f"{ingress.INGRESS_URL}\n")
+    print(f"traefik: available at {ingress.INGRESS_URL} ({time.monotonic() - started:.1f} s)")
 
 
 def install_local_path(paths: Paths) -> None:
@@ -303,7 +374,9 @@ def _stop(name: str, paths: Paths) -> None:
 def down(paths: Paths | None = None, purge: bool = False) -> None:
     """Stop everything and remove the host objects the cluster made; idempotent."""
     paths = paths or Paths(default_state_dir())
-    for name in ("kube-proxy", "kubelet"):
+    for state_file in (paths.ingress_url, paths.networkpolicy):  # they describe a live cluster
+        state_file.unlink(missing_ok=True)
+    for name in ("kube-router", "kube-proxy", "kubelet"):
         _stop(name, paths)
     netns: list[str] = []
     if running_pid(paths.pids, "containerd") is not None:
@@ -326,9 +399,13 @@ def down(paths: Paths | None = None, purge: bool = False) -> None:
         if kube_proxy.exists():
             run([str(kube_proxy), "--cleanup"], check=False)
         removed = network.clean_iptables()
+        sets = network.clean_ipsets()  # once no rule refers to them
         network.delete_bridge()
         HOST_OWNER.unlink()
-        print(f"host cleaned: {removed} iptables commands, {len(netns)} netns", flush=True)
+        print(
+            f"host cleaned: {removed} iptables commands, {sets} ipsets, {len(netns)} netns",
+            flush=True,
+        )
     if purge and paths.root.exists():
         shutil.rmtree(paths.root)
         print(f"removed {paths.root}", flush=True)
@@ -344,4 +421,21 @@ def status(paths: Paths | None = None) -> bool:
         print(f"{name:<24} {'pid ' + str(pid) if pid else 'stopped'}")
     ready = healthy and node_ready(paths)
     print(f"{'node ' + NODE_NAME:<24} {'Ready' if ready else 'not ready'}")
+    router = running_pid(paths.pids, "kube-router")
+    recorded = (
+        paths.networkpolicy.read_text(encoding="utf-8").strip()
+        if paths.networkpolicy.exists()
+        else ""
+    )
+    if router is not None and recorded == kuberouter.ENFORCED:
+        print(f"{'NetworkPolicy':<24} enforced (kube-router pid {router})")
+    else:
+        reason = recorded.removeprefix("not-enforced: ") if recorded else "kube-router stopped"
+        print(f"{'NetworkPolicy':<24} not enforced ({reason})")
+    url = (
+        paths.ingress_url.read_text(encoding="utf-8").strip()
+        if paths.ingress_url.exists()
+        else None
+    )
+    print(f"{'ingress':<24} {url or 'not installed'}")
     return ready

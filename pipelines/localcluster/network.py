@@ -1,14 +1,18 @@
 """Removing what the cluster leaves in the kernel outside its state directory.
 
-Only our own objects are touched: chains named KUBE-* (kube-proxy's and kubelet's), CNI-*
-chains whose rules carry our CNI network's name (the bridge plugin tags them; podman's CNI
-chains carry its own network name and are left alone), our bridge, the pod network
-namespaces containerd reported, and mounts under the state directory.
+Only our own objects are touched: chains named KUBE-* (kube-proxy's, kubelet's and
+kube-router's), CNI-* chains whose rules carry our CNI network's name (the bridge and portmap
+plugins tag them; podman's CNI chains carry its own network name and are left alone), the
+shared CNI-HOSTPORT-* chains when no other network maps a host port, kube-router's ipsets,
+our bridge, the pod network namespaces containerd reported, and mounts under the state
+directory.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,27 +21,62 @@ from pipelines.localcluster.settings import BRIDGE, CNI_NETWORK
 TABLES = ("filter", "nat", "mangle")
 
 
-def _save(tool: str, table: str) -> list[str]:
+def save_table(tool: str, table: str) -> list[str]:
+    """One table's `iptables-save` (or `ip6tables-save`) lines; empty when it fails."""
     result = subprocess.run(
         [f"{tool}-save", "-t", table], capture_output=True, text=True, check=False
     )
     return result.stdout.splitlines() if result.returncode == 0 else []
 
 
+# Host-port chains every CNI network's portmap plugin shares: each holds one tagged rule per
+# mapped pod (jumping to that pod's CNI-DN-* chain) behind untagged plumbing rules.
+SHARED_CNI_CHAINS = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ")
+
+
+def _tagged(line: str, network: str) -> bool:
+    return f'name: \\"{network}\\"' in line or f'name: "{network}"' in line
+
+
 def owned_chains(lines: list[str], network: str = CNI_NETWORK) -> set[str]:
-    """Our chains in one table's `iptables-save` output."""
+    """Our chains in one table's `iptables-save` output.
+
+    KUBE-* (kube-proxy, kubelet, kube-router's KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*,
+    KUBE-SRC-*), CNI-* chains holding rules tagged with our network, the CNI-DN-* chains our
+    tagged host-port rules jump to, and the shared CNI-HOSTPORT-* chains once no other
+    network's host-port rule is left in them.
+    """
     chains = {line[1:].split()[0] for line in lines if line.startswith(":")}
     ours = {chain for chain in chains if chain.startswith("KUBE-")}
-    tag = f'name: \\"{network}\\"'
+    host_ports_shared = False
     for line in lines:
-        if line.startswith("-A CNI-") and (tag in line or f'name: "{network}"' in line):
-            ours.add(line.split()[1])
+        if not line.startswith("-A CNI-"):
+            continue
+        words = shlex.split(line)
+        chain, tagged = words[1], _tagged(line, network)
+        target = words[words.index("-j") + 1] if "-j" in words else None
+        if chain == SHARED_CNI_CHAINS[0]:
+            if tagged and target:
+                ours.add(target)
+            host_ports_shared |= not tagged
+        elif chain not in SHARED_CNI_CHAINS and tagged:
+            ours.add(chain)
+    if not host_ports_shared:
+        ours |= chains.intersection(SHARED_CNI_CHAINS)
     return ours
 
 
-def cleanup_commands(lines: list[str], network: str = CNI_NETWORK) -> list[list[str]]:
-    """The rule deletions, flushes and chain deletions that remove our chains from one table."""
+KUBE_ROUTER_CHAINS = ("KUBE-ROUTER-", "KUBE-NWPLCY-", "KUBE-POD-FW-", "KUBE-SRC-")
+
+
+def cleanup_commands(
+    lines: list[str], network: str = CNI_NETWORK, only: tuple[str, ...] = ()
+) -> list[list[str]]:
+    """The rule deletions, flushes and chain deletions that remove our chains from one table
+    (with `only`, just the chains whose names start with one of those prefixes)."""
     ours = owned_chains(lines, network)
+    if only:
+        ours = {chain for chain in ours if chain.startswith(only)}
     commands: list[list[str]] = []
     for line in lines:
         if not line.startswith("-A "):
@@ -52,12 +91,12 @@ def cleanup_commands(lines: list[str], network: str = CNI_NETWORK) -> list[list[
     return commands
 
 
-def clean_iptables() -> int:
-    """Remove our chains (IPv4 and IPv6); returns how many commands ran."""
+def clean_iptables(only: tuple[str, ...] = ()) -> int:
+    """Remove our chains (IPv4 and IPv6), or only those named `only*`; how many commands ran."""
     count = 0
     for tool in ("iptables", "ip6tables"):
         for table in TABLES:
-            for command in cleanup_commands(_save(tool, table)):
+            for command in cleanup_commands(save_table(tool, table), only=only):
                 subprocess.run(
                     [tool, "-w", "-t", table, *command], capture_output=True, check=False
                 )
@@ -92,3 +131,26 @@ def remove_netns(paths: list[str]) -> None:
     for path in paths:
         subprocess.run(["umount", path], capture_output=True, check=False)
         Path(path).unlink(missing_ok=True)
+
+
+# kube-router's sets (pkg/controllers/netpol and its utils): per-policy KUBE-SRC-*/KUBE-DST-*,
+# its own kube-router-* sets, and the IPv6 twins of each under the `inet6:` prefix.
+KUBE_ROUTER_SET = re.compile(r"(?:inet6:)?(?:KUBE-(?:SRC|DST)-|kube-router-)\S+")
+
+
+def owned_sets(names: list[str]) -> list[str]:
+    """kube-router's ipsets among `ipset list -n` output; other tools' sets are left alone."""
+    return sorted(name for name in names if KUBE_ROUTER_SET.fullmatch(name))
+
+
+def clean_ipsets() -> int:
+    """Destroy kube-router's ipsets (after the iptables rules that used them are gone)."""
+    if shutil.which("ipset") is None:  # without ipset, kube-router never ran: nothing to do
+        return 0
+    listing = subprocess.run(["ipset", "list", "-n"], capture_output=True, text=True, check=False)
+    if listing.returncode != 0:
+        return 0
+    sets = owned_sets(listing.stdout.split())
+    for name in sets:
+        subprocess.run(["ipset", "destroy", name], capture_output=True, check=False)
+    return len(sets)

@@ -216,6 +216,8 @@ def cluster_specs(node_name: str, node_ip: str, service_ip: str) -> tuple[CertSp
         CertSpec("controller-manager", "system:kube-controller-manager", client=True),
         CertSpec("scheduler", "system:kube-scheduler", client=True),
         CertSpec("kube-proxy", "system:kube-proxy", client=True),
+        # kube-router's firewall: a read-only ClusterRole (kuberouter.py), no group.
+        CertSpec("kube-router", "system:kube-router", client=True),
         CertSpec(
             "kubelet-client",
             f"system:node:{node_name}",

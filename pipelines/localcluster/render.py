@@ -82,7 +82,8 @@ state = "{paths.containerd_state}"
 
 
 def cni_conflist(paths: Paths) -> str:
-    """One bridge network with host-local addresses; masquerade for traffic leaving the node."""
+    """One bridge network with host-local addresses; masquerade for traffic leaving the node;
+    portmap for hostPorts (the ingress controller's loopback-only port)."""
     document = {
         "cniVersion": "1.0.0",
         "name": CNI_NETWORK,
@@ -99,7 +100,10 @@ def cni_conflist(paths: Paths) -> str:
                     "routes": [{"dst": "0.0.0.0/0"}],
                     "dataDir": str(paths.cni_ipam_dir),
                 },
-            }
+            },
+            # DNATs hostPort traffic (hostIP honoured) via CNI-HOSTPORT-* chains; snat lets
+            # the host reach a pod through 127.0.0.1 (it sets route_localnet on the bridge).
+            {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True},
         ],
     }
     return json.dumps(document, indent=2) + "\n"

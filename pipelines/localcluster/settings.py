@@ -115,6 +115,17 @@ class Paths:
         return self.root / "images"
 
     @property
+    def ingress_url(self) -> Path:
+        """One line, e.g. `http://127.0.0.1:8088`: where the host reaches the ingress
+        controller (read by pipelines/core/cluster.py)."""
+        return self.root / "ingress-url"
+
+    @property
+    def networkpolicy(self) -> Path:
+        """`enforced` or `not-enforced: <reason>` (read by the pipeline and smoke suite)."""
+        return self.root / "networkpolicy"
+
+    @property
     def admin_kubeconfig(self) -> Path:
         """The kubeconfig for people and the pipeline (cluster-admin)."""
         return self.root / "admin.kubeconfig"

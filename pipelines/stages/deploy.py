@@ -3,7 +3,9 @@
 Deploys the environment's values with the image references just published, prints the
 release status, and records the previous revision so `smoke` can roll back to it. On the azure
 target the identity ids come from the Terraform outputs `infra-apply` saved, as a generated
-values file (reports/deploy/terraform-values.yaml; mapping in pipelines/core/terraform_outputs).
+values file (reports/deploy/terraform-values.yaml; mapping in pipelines/core/terraform_outputs),
+and every image is pinned by the digest `publish` recorded. On the local target the stand-in for
+the Azure platform (pipelines/core/local_platform) is made first: password, Azurite, TLS Secrets.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pipelines.core import local_platform
 from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
 from pipelines.core.cluster import NAMESPACE, RELEASE, find_cluster
 from pipelines.core.stage import StageContext
@@ -42,6 +45,11 @@ def run(ctx: StageContext) -> None:
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
     helm = ctx.require_tool("helm", env, "run `make tools` (issue 3)")
+    digests = published.get("digests") or {}
+    if ctx.options.target == "azure" and set(digests) != set(published["images"]):
+        ctx.fail("publish recorded no digest for some images: run publish --target azure again")
+    if ctx.options.target == "local":
+        local_platform.prepare(ctx, cluster)
     previous = _current_revision(ctx, helm, env)
     release = [RELEASE, "--namespace", NAMESPACE]
     with staged_charts(ctx.root) as charts:
@@ -59,7 +67,7 @@ def run(ctx: StageContext) -> None:
                 *[helm, "upgrade", "--install", *release, str(chart), "--create-namespace"],
                 *["--values", str(chart / values_name)],
                 *[arg for path in generated for arg in ("--values", str(path))],
-                *image_values(published["images"]),
+                *image_values(published["images"], digests),
                 *["--atomic", "--wait", "--timeout", HELM_TIMEOUT],
             ],
             timeout=TIMEOUT,
@@ -89,8 +97,9 @@ def _terraform_values(ctx: StageContext) -> list[Path]:
     return [path]
 
 
-def image_values(images: dict[str, str]) -> list[str]:
-    """`--set` arguments putting each published reference into the chart's image values."""
+def image_values(images: dict[str, str], digests: dict[str, str] | None = None) -> list[str]:
+    """`--set` arguments putting each published reference (and digest, when the registry gave
+    one) into the chart's image values."""
     arguments = []
     for image, reference in images.items():
         name, tag = reference.rsplit(":", 1)
@@ -100,6 +109,8 @@ def image_values(images: dict[str, str]) -> list[str]:
         key = IMAGE_VALUES[image]
         for field, value in (("registry", registry), ("repository", repository), ("tag", tag)):
             arguments += ["--set-string", f"{key}.{field}={value}"]
+        if digests and image in digests:
+            arguments += ["--set-string", f"{key}.digest={digests[image]}"]
     return arguments
 
 

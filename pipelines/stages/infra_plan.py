@@ -2,14 +2,16 @@
 
 Infrastructure changes take their own path: this saved plan is archived and approved in
 Jenkins, and `infra-apply` applies exactly this file (checked by its SHA-256), nothing else.
+Every environment is planned with the one root iac/platform, its own state
+(iac/environments/ENV/backend.hcl) and its own values (iac/environments/ENV/terraform.tfvars).
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from pipelines.core.cluster import terraform_env
 from pipelines.core.stage import StageContext, StageSkipped
+from pipelines.core.terraform_outputs import environment_root
 
 TIMEOUT = 30 * 60.0
 CHANGES_PRESENT = 2
@@ -17,42 +19,25 @@ CHANGES_PRESENT = 2
 
 
 def run(ctx: StageContext) -> None:
-    """Init and plan iac/environments/ENV into reports/infra-plan/ENV.tfplan plus its text."""
+    """Init and plan iac/platform for ENV into reports/infra-plan/ENV.tfplan plus its text."""
     if ctx.options.target == "local":
         raise StageSkipped("the local target has no Azure infrastructure")
     env_name = ctx.deploy_env
-    root = ctx.require_path(
-        f"iac/environments/{env_name}", "the environment roots land with issue 4"
-    )
-    tool_env = terraform_env(ctx)
-    terraform = ctx.require_tool("terraform", tool_env, "run `make tools` (issue 3)")
-    chdir = f"-chdir={root.relative_to(ctx.root)}"
+    root = environment_root(ctx, env_name)
     plan = ctx.report_dir / f"{env_name}.tfplan"
-    ctx.run(
-        "terraform init",
-        [
-            terraform,
-            chdir,
-            "init",
-            "-input=false",
-            "-lockfile=readonly",
-            "-backend-config=backend.hcl",
-        ],
-        timeout=TIMEOUT,
-        env=tool_env,
-    )
+    ctx.run("terraform init", root.init(), timeout=TIMEOUT, env=root.env)
     result = ctx.run(
         "terraform plan",
-        [terraform, chdir, "plan", "-input=false", "-detailed-exitcode", f"-out={plan}"],
+        root.command("plan", "-input=false", "-detailed-exitcode", root.var_file, f"-out={plan}"),
         timeout=TIMEOUT,
-        env=tool_env,
+        env=root.env,
         ok_codes=(0, CHANGES_PRESENT),
     )
     shown = ctx.run(
         "terraform show",
-        [terraform, chdir, "show", "-no-color", str(plan)],
+        root.command("show", "-no-color", str(plan)),
         timeout=TIMEOUT,
-        env=tool_env,
+        env=root.env,
     )
     (ctx.report_dir / f"{env_name}.tfplan.txt").write_text(
         shown.log_path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8"

@@ -1,9 +1,9 @@
 """Stage `plan-tests`: Terraform plan tests per environment (all of them unless --env is given).
 
 Jenkins runs one `plan-tests --env ENV` per environment in parallel; each writes its reports
-to `reports/plan-tests-ENV/`. The tests carry the environment in their ids (`[dev]`,
-`environments/dev`), so `-k` selects them; the first environment's job also runs the tests tied
-to no environment (modules, bootstrap, static checks), so the parallel jobs together run the
+to `reports/plan-tests-ENV/`. The plan tests carry the environment in their ids (`[dev]`), so
+`-k` selects them; the first environment's job also runs the tests tied to no environment
+(modules, bootstrap, the platform root's static checks), so the parallel jobs together run the
 whole suite once.
 """
 

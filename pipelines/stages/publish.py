@@ -1,52 +1,94 @@
 """Stage `publish`: put the built images where the target's cluster pulls them from.
 
-Azure: push to the environment's ACR (Jenkins logs podman in first). Local: import an OCI
-archive of each image into the local cluster's containerd (`k8s.io` namespace), so no registry
-is needed anywhere.
+Azure: push to the environment's ACR (Jenkins logs podman in first) and record each pushed
+manifest digest, so `deploy` pins the exact images (a tag in a registry can be moved; a digest
+cannot). Local: import an OCI archive of each image into the local cluster's containerd
+(`k8s.io` namespace, the one the kubelet's CRI uses), so no registry is needed anywhere; the
+images never leave this machine, so the tag (the git commit) is what pins them there.
 """
 
 from __future__ import annotations
 
+import re
+
 from pipelines.containers.podman import podman_binary, podman_env
 from pipelines.core.cluster import containerd_address, find_cluster, registry
 from pipelines.core.stage import StageContext
+from pipelines.localcluster.settings import CONTAINERD_NAMESPACE
 from pipelines.stages.build import IMAGES_FILE
 
 TIMEOUT = 20 * 60.0
+PUBLISHED_FILE = "published.json"
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def run(ctx: StageContext) -> None:
     """Publish every image in reports/build/images.json; write published.json for deploy."""
     built = ctx.read_json("build", IMAGES_FILE, "the build stage")
-    podman = [podman_binary()]
-    env = podman_env()
     if ctx.options.target == "azure":
-        server = registry(ctx)
-        published = {}
-        for image, reference in built["images"].items():
-            remote = f"{server}/{reference.rsplit('/', 1)[-1]}"
-            ctx.run(f"tag {image}", [*podman, "tag", reference, remote], timeout=60, env=env)
-            ctx.run(f"push {image}", [*podman, "push", remote], timeout=TIMEOUT, env=env)
-            published[image] = remote
+        published, digests = _push(ctx, built["images"])
     else:
-        find_cluster(ctx)
-        address = containerd_address(ctx)
-        ctr = ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd (issue 8)")
-        for image, reference in built["images"].items():
-            archive = ctx.report_dir / f"{image}.oci.tar"
+        _import(ctx, built["images"])
+        published, digests = dict(built["images"]), {}
+    for image, reference in published.items():
+        ctx.note(f"{image}: {reference}{'@' + digests[image] if image in digests else ''}")
+    ctx.write_json(PUBLISHED_FILE, {"tag": built["tag"], "images": published, "digests": digests})
+
+
+def _push(ctx: StageContext, images: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Tag and push each image to the ACR; return the remote references and their digests."""
+    server = registry(ctx)
+    podman, env = podman_binary(), podman_env()
+    published, digests = {}, {}
+    for image, reference in images.items():
+        remote = f"{server}/{reference.rsplit('/', 1)[-1]}"
+        digest_file = ctx.report_dir / f"{image}.digest"
+        digest_file.parent.mkdir(parents=True, exist_ok=True)
+        digest_file.unlink(missing_ok=True)
+        ctx.run(f"tag {image}", [podman, "tag", reference, remote], timeout=60, env=env)
+        ctx.run(
+            f"push {image}",
+            [podman, "push", "--digestfile", str(digest_file), remote],
+            timeout=TIMEOUT,
+            env=env,
+        )
+        published[image] = remote
+        digests[image] = read_digest(ctx, image, digest_file.read_text(encoding="utf-8"))
+    return published, digests
+
+
+def read_digest(ctx: StageContext, image: str, text: str) -> str:
+    """The `sha256:<64 hex>` podman wrote with --digestfile, or fail saying what came back."""
+    digest = text.strip()
+    if not DIGEST.match(digest):
+        ctx.fail(f"push {image}: podman --digestfile wrote {digest!r}, not a sha256 digest")
+    return digest
+
+
+def _import(ctx: StageContext, images: dict[str, str]) -> None:
+    """Save each image as an OCI archive and import it into the local cluster's containerd."""
+    find_cluster(ctx)
+    address = containerd_address(ctx)
+    ctr = ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd (issue 8)")
+    podman, env = podman_binary(), podman_env()
+    for image, reference in images.items():
+        archive = ctx.report_dir / f"{image}.oci.tar"
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        try:
             ctx.run(
                 f"save {image}",
-                [*podman, "save", "--format", "oci-archive", "-o", str(archive), reference],
+                [podman, "save", "--format", "oci-archive", "-o", str(archive), reference],
                 timeout=TIMEOUT,
                 env=env,
             )
             ctx.run(
                 f"import {image}",
-                [ctr, "--address", address, "-n", "k8s.io", "images", "import", str(archive)],
+                [
+                    *[ctr, "--address", address, "--namespace", CONTAINERD_NAMESPACE],
+                    *["images", "import", "--index-name", reference],
+                    *["--snapshotter", "overlayfs", str(archive)],
+                ],
                 timeout=TIMEOUT,
             )
-            archive.unlink()
-        published = dict(built["images"])
-    for image, reference in published.items():
-        ctx.note(f"{image}: {reference}")
-    ctx.write_json("published.json", {"tag": built["tag"], "images": published})
+        finally:
+            archive.unlink(missing_ok=True)

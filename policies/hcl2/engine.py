@@ -24,6 +24,8 @@ _OPTIONS = SerializationOptions(
 )
 _SUFFIXES = (".tf", ".tfvars", ".hcl")
 _SKIP_DIRS = {".terraform", ".git"}
+PLATFORM_ROOT = "platform"
+"""The root shared by all environments (init/plan with ../environments/<env>/ files)."""
 
 
 class HclParseError(ValueError):
@@ -67,9 +69,9 @@ class HclFile:
         """First line declaring `kind "label" ...` or, without kind, an attribute `label =`."""
         if kind is not None:
             quoted = r"\s+".join(f'"{re.escape(label)}"' for label in labels)
-            pattern = re.compile(rf"^\s*{re.escape(kind)}\s+{quoted}", re.MULTILINE)
+            pattern = re.compile(rf"^[ \t]*{re.escape(kind)}\s+{quoted}", re.MULTILINE)
         else:
-            pattern = re.compile(rf"^\s*\"?{re.escape(labels[0])}\"?\s*=", re.MULTILINE)
+            pattern = re.compile(rf"^[ \t]*\"?{re.escape(labels[0])}\"?\s*=", re.MULTILINE)
         match = pattern.search(self.text)
         return self.text.count("\n", 0, match.start()) + 1 if match else None
 
@@ -108,14 +110,20 @@ class Project:
 
     @staticmethod
     def is_environment(directory: str) -> bool:
-        """Environment roots live directly under environments/."""
+        """Environment folders (data only: tfvars and backend.hcl) live directly under
+        environments/."""
         parts = directory.split("/")
         return len(parts) == 2 and parts[0] == "environments"
 
     @property
     def environments(self) -> list[str]:
-        """Environment root directories, e.g. environments/prod."""
-        return [d for d in self.configurations if self.is_environment(d)]
+        """Environment folders, e.g. environments/prod."""
+        return sorted(d for d in self.by_directory if self.is_environment(d))
+
+    @property
+    def platform(self) -> str | None:
+        """The one root every environment is planned with, when the tree has it."""
+        return PLATFORM_ROOT if self.tf_files(PLATFORM_ROOT) else None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from policies.findings import Severity
-from policies.hcl2.engine import HclFile, Project, Rule, Violation
+from policies.hcl2.engine import PLATFORM_ROOT, HclFile, Project, Rule, Violation
 
 EXACT_VERSION = re.compile(r"^=?\s*\d+\.\d+\.\d+$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -36,6 +36,7 @@ ROOT_BLOCKS |= {"moved", "import", "removed"}
 BUILTIN_PROVIDERS = {"terraform"}
 GEO_REDUNDANT = {"GRS", "RAGRS", "GZRS", "RAGZRS"}
 BACKEND_KEYS = ("resource_group_name", "storage_account_name", "container_name", "key")
+ENVIRONMENT_FILES = ("terraform.tfvars", "backend.hcl")
 BACKEND_FORBIDDEN = ("access_key", "sas_token", "client_secret", "client_certificate_password")
 
 
@@ -170,7 +171,8 @@ def _backend_hcl(project: Project, directory: str) -> Iterator[Violation]:
 
 
 def backend_azurerm_entra(project: Project) -> Iterator[Violation]:
-    """Environment roots keep state in azurerm with Entra ID auth; modules declare no backend."""
+    """The platform root keeps state in azurerm with Entra ID auth, one state per environment
+    (its backend.hcl); modules declare no backend."""
     for directory in project.configurations:
         backends = [
             (hcl_file, name, body)
@@ -190,11 +192,31 @@ def backend_azurerm_entra(project: Project) -> Iterator[Violation]:
             else:
                 continue
             yield Violation(hcl_file.rel, line, directory, message)
-        if not project.is_environment(directory):
-            continue
-        if not backends:
+        if directory == project.platform and not backends:
             yield Violation(f"{directory}/backend.tf", None, directory, "no backend declared")
+    states: dict[tuple[str, ...], str] = {}
+    for directory in project.environments:
         yield from _backend_hcl(project, directory)
+        yield from _own_state(project, directory, states)
+
+
+def _own_state(
+    project: Project, directory: str, states: dict[tuple[str, ...], str]
+) -> Iterator[Violation]:
+    """One root, several states: two environments sharing a state would overwrite each other."""
+    backend_hcl = project.file(f"{directory}/backend.hcl")
+    if backend_hcl is None:
+        return
+    location = tuple(str(backend_hcl.body.get(key, "")) for key in BACKEND_KEYS)
+    other = states.setdefault(location, directory)
+    if other != directory:
+        yield Violation(
+            backend_hcl.rel,
+            backend_hcl.line_of("key"),
+            directory,
+            f"backend.hcl points at the same state as {other}/backend.hcl; "
+            "each environment needs its own container_name and key",
+        )
 
 
 def variables_typed_described(project: Project) -> Iterator[Violation]:
@@ -277,63 +299,82 @@ def no_secret_literals(project: Project) -> Iterator[Violation]:
                     )
 
 
-def thin_environment_roots(project: Project) -> Iterator[Violation]:
-    """Environment roots only wire modules: no resources of their own."""
-    for directory in project.environments:
-        for hcl_file in project.tf_files(directory):
-            for kind in sorted(set(hcl_file.body) - ROOT_BLOCKS):
-                for type_name, name, _ in hcl_file.typed_blocks(kind):
-                    yield Violation(
-                        hcl_file.rel,
-                        hcl_file.line_of(type_name, name, kind=kind),
-                        f"{type_name}.{name}",
-                        f"'{kind}' declared in an environment root; move it into a module",
-                    )
+def thin_platform_root(project: Project) -> Iterator[Violation]:
+    """The platform root only wires modules: no resources of its own."""
+    if project.platform is None:
+        return
+    for hcl_file in project.tf_files(project.platform):
+        for kind in sorted(set(hcl_file.body) - ROOT_BLOCKS):
+            for type_name, name, _ in hcl_file.typed_blocks(kind):
+                yield Violation(
+                    hcl_file.rel,
+                    hcl_file.line_of(type_name, name, kind=kind),
+                    f"{type_name}.{name}",
+                    f"'{kind}' declared in the platform root; move it into a module",
+                )
 
 
-def environments_differ_only_in_tfvars(project: Project) -> Iterator[Violation]:
-    """All environment roots share identical .tf files; each has its tfvars and backend.hcl."""
+def _declared_variables(project: Project, directory: str) -> dict[str, bool]:
+    """Variable name -> whether it is required (has no default) in one configuration."""
+    return {
+        name: "default" not in body
+        for hcl_file in project.tf_files(directory)
+        for name, body in hcl_file.blocks("variable")
+    }
+
+
+def environments_hold_only_data(project: Project) -> Iterator[Violation]:
+    """Environment folders hold data only: a terraform.tfvars naming the environment and
+    setting only (and all required) variables of the platform root, and a backend.hcl."""
     environments = project.environments
     if not environments:
         return
-    reference = environments[0]
-    reference_files = {f.name: f.body for f in project.tf_files(reference)}
+    if project.platform is None:
+        yield Violation(
+            f"{PLATFORM_ROOT}/main.tf", None, PLATFORM_ROOT, "no platform root for the environments"
+        )
+        return
+    declared = _declared_variables(project, project.platform)
     for directory in environments:
-        for required in ("terraform.tfvars", "backend.hcl"):
-            if project.file(f"{directory}/{required}") is None:
+        for hcl_file in project.by_directory[directory]:
+            if hcl_file.name not in ENVIRONMENT_FILES:
                 yield Violation(
-                    f"{directory}/{required}",
+                    hcl_file.rel,
                     None,
                     directory,
-                    f"environment root has no {required}",
+                    f"{hcl_file.name} in an environment folder: Terraform code lives in "
+                    f"{project.platform}/, environments hold only terraform.tfvars and backend.hcl",
+                )
+        for required in ENVIRONMENT_FILES:
+            if project.file(f"{directory}/{required}") is None:
+                yield Violation(
+                    f"{directory}/{required}", None, directory, f"environment has no {required}"
                 )
         tfvars = project.file(f"{directory}/terraform.tfvars")
+        if tfvars is None:
+            continue
         environment = directory.split("/")[-1]
-        if tfvars is not None and tfvars.body.get("environment") != environment:
+        if tfvars.body.get("environment") != environment:
             yield Violation(
                 tfvars.rel,
                 tfvars.line_of("environment"),
                 directory,
                 f'terraform.tfvars must set environment = "{environment}"',
             )
-        if directory == reference:
-            continue
-        files = {f.name: f.body for f in project.tf_files(directory)}
-        for name in sorted(set(reference_files) ^ set(files)):
+        for name in sorted(set(tfvars.body) - set(declared)):
             yield Violation(
-                f"{directory}/{name}",
-                None,
+                tfvars.rel,
+                tfvars.line_of(name),
                 directory,
-                f"{name} exists in only one of {reference} and {directory}",
+                f"terraform.tfvars sets '{name}', which {project.platform}/ does not declare",
             )
-        for name in sorted(set(reference_files) & set(files)):
-            if reference_files[name] != files[name]:
+        for name in sorted(n for n, required in declared.items() if required):
+            if name not in tfvars.body:
                 yield Violation(
-                    f"{directory}/{name}",
+                    tfvars.rel,
                     None,
                     directory,
-                    f"{name} differs from {reference}/{name}; "
-                    "put the difference in terraform.tfvars",
+                    f"terraform.tfvars does not set '{name}', required by {project.platform}/",
                 )
 
 
@@ -429,7 +470,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "INV_HCL_003",
-        "State lives in the azurerm backend with Entra ID auth",
+        "State lives in the azurerm backend with Entra ID auth, one state per environment",
         Severity.HIGH,
         backend_azurerm_entra,
     ),
@@ -448,15 +489,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "INV_HCL_007",
-        "Environment roots declare no resources of their own",
+        "The platform root declares no resources of its own",
         Severity.HIGH,
-        thin_environment_roots,
+        thin_platform_root,
     ),
     Rule(
         "INV_HCL_008",
-        "Environments differ only through terraform.tfvars and backend.hcl",
+        "Environments differ only in data: terraform.tfvars and backend.hcl, no code",
         Severity.HIGH,
-        environments_differ_only_in_tfvars,
+        environments_hold_only_data,
     ),
     Rule(
         "INV_HCL_009",

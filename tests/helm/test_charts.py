@@ -221,24 +221,39 @@ def test_config_change_rolls_the_database_pod(renderer: Renderer) -> None:
     assert checksum([]) != checksum(["tuning.maxConnections=200"])
 
 
-def test_local_backup_reads_the_storage_key_from_a_secret(
+def test_local_backup_reads_the_storage_key_and_ca_from_secret_files(
     renderer: Renderer, fixtures_dir: Path
 ) -> None:
     rendered = renderer.render(
         "postgresql",
         values=[fixtures_dir / "backup-enabled.yaml"],
-        sets=["backup.local.storageKeySecret=azurite-key", "backup.azure.storagePort=10000"],
+        sets=[
+            "backup.local.storageKeySecret=azurite-key",
+            "backup.local.storageCASecret=azurite-ca",
+            "backup.azure.storagePort=10000",
+        ],
     )
-    for container in containers(rendered.one("StatefulSet", DB)):
-        if container["name"] not in ("postgresql", "pgbackrest-server"):
-            continue
-        env = {e["name"]: e for e in container["env"]}
-        assert env["BACKUP_AZURE_KEY_TYPE"]["value"] == "shared"
-        key = env["PGBACKREST_REPO1_AZURE_KEY"]
-        assert key == {
-            "name": "PGBACKREST_REPO1_AZURE_KEY",
-            "valueFrom": {"secretKeyRef": {"name": "azurite-key", "key": "key"}},
+    sts = rendered.one("StatefulSet", DB)
+    workloads = [sts, *rendered.of_kind("CronJob")]
+    for workload in workloads:
+        (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == "storage-local"]
+        sources = {
+            s["secret"]["name"]: s["secret"]["items"] for s in volume["projected"]["sources"]
         }
+        assert sources == {
+            "azurite-key": [{"key": "key", "path": "key"}],
+            "azurite-ca": [{"key": "ca.crt", "path": "ca.crt"}],
+        }
+    for container in [c for w in workloads for c in containers(w)]:
+        if container["name"] == "exporter":
+            continue
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert "PGBACKREST_REPO1_AZURE_KEY" not in env, "a key in the environment leaks"
+        assert env["BACKUP_AZURE_KEY_TYPE"] == "shared"
+        assert env["BACKUP_AZURE_KEY_FILE"] == "/etc/pgbackrest/storage/key"
+        assert env["BACKUP_STORAGE_CA_FILE"] == "/etc/pgbackrest/storage/ca.crt"
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert mounts["storage-local"] == "/etc/pgbackrest/storage", container["name"]
     egress = rendered.one("NetworkPolicy", DB)["spec"]["egress"]
     assert any({"port": 10000, "protocol": "TCP"} in r["ports"] for r in egress)
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pipelines.localcluster.network import cleanup_commands, owned_chains
+import shlex
+
+from pipelines.localcluster.network import (
+    SHARED_CNI_CHAINS,
+    cleanup_commands,
+    owned_chains,
+    owned_sets,
+)
+from pipelines.localcluster.settings import CNI_NETWORK
 
 NAT = [
     "*nat",
@@ -39,3 +47,116 @@ def test_jumps_are_removed_before_chains_are_flushed_and_deleted() -> None:
         ["-X", "KUBE-SERVICES"],
     ]
     assert not any("CNI-bbb" in c for c in commands)
+
+
+def _host_port_nat(*other_networks: str) -> list[str]:
+    """What portmap leaves in nat after mapping one of our pods (and one per other network)."""
+    tag = 'dnat name: \\"{}\\" id: \\"{}\\"'
+    lines = [
+        "*nat",
+        ":PREROUTING ACCEPT [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        ":POSTROUTING ACCEPT [0:0]",
+        ":CNI-HOSTPORT-DNAT - [0:0]",
+        ":CNI-HOSTPORT-SETMARK - [0:0]",
+        ":CNI-HOSTPORT-MASQ - [0:0]",
+        ":CNI-DN-ours - [0:0]",
+        "-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
+        "-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
+        '-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" '
+        "-j CNI-HOSTPORT-MASQ",
+        "-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "
+        f'"{tag.format(CNI_NETWORK, "abc")}" -m multiport --dports 8088 -j CNI-DN-ours',
+        "-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE",
+        '-A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" '
+        "-j MARK --set-xmark 0x2000/0x2000",
+        "-A CNI-DN-ours -s 10.244.0.0/24 -d 127.0.0.1/32 -p tcp -m tcp --dport 8088 "
+        "-j CNI-HOSTPORT-SETMARK",
+        "-A CNI-DN-ours -d 127.0.0.1/32 -p tcp -m tcp --dport 8088 "
+        "-j DNAT --to-destination 10.244.0.9:8000",
+    ]
+    for index, network in enumerate(other_networks):
+        chain = f"CNI-DN-other{index}"
+        lines[8:8] = [f":{chain} - [0:0]"]
+        lines += [
+            "-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "
+            f'"{tag.format(network, index)}" -m multiport --dports 9{index} -j {chain}',
+            f"-A {chain} -p tcp -m tcp --dport 9{index} -j DNAT --to-destination 10.88.0.2:80",
+        ]
+    return [*lines, "COMMIT"]
+
+
+def test_host_port_chains_go_when_only_we_mapped_ports() -> None:
+    lines = _host_port_nat()
+    assert owned_chains(lines) == {"CNI-DN-ours", *SHARED_CNI_CHAINS}
+    commands = cleanup_commands(lines)
+    jumps = {(c[1], c[-1]) for c in commands if c[0] == "-D"}
+    assert jumps == {
+        ("PREROUTING", "CNI-HOSTPORT-DNAT"),
+        ("OUTPUT", "CNI-HOSTPORT-DNAT"),
+        ("POSTROUTING", "CNI-HOSTPORT-MASQ"),
+    }
+    deleted = {c[1] for c in commands if c[0] == "-X"}
+    assert deleted == {"CNI-DN-ours", *SHARED_CNI_CHAINS}
+
+
+def test_host_port_chains_another_network_uses_keep_its_rules() -> None:
+    lines = _host_port_nat("podman")
+    assert owned_chains(lines) == {"CNI-DN-ours"}
+    commands = cleanup_commands(lines)
+    (jump,) = [
+        line for line in lines if line.startswith("-A CNI-HOSTPORT-DNAT -p tcp") and "ours" in line
+    ]
+    assert [c for c in commands if c[0] == "-D"] == [["-D", *shlex.split(jump)[1:]]]
+    assert not any(c[1] in SHARED_CNI_CHAINS for c in commands if c[0] in ("-F", "-X"))
+    assert not any("CNI-DN-other0" in c for c in commands)
+
+
+FILTER_WITH_KUBE_ROUTER = [
+    "*filter",
+    ":INPUT ACCEPT [0:0]",
+    ":FORWARD ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    ":KUBE-ROUTER-FORWARD - [0:0]",
+    ":KUBE-POD-FW-ABC - [0:0]",
+    ":KUBE-NWPLCY-DEF - [0:0]",
+    ":KUBE-NWPLCY-DEFAULT - [0:0]",
+    ":NETAVARK_FORWARD - [0:0]",
+    '-A FORWARD -m comment --comment "kube-router netpol - TEMCG2JMHZYE7H7T" '
+    "-j KUBE-ROUTER-FORWARD",
+    '-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD',
+    "-A KUBE-ROUTER-FORWARD -d 10.244.0.7/32 -j KUBE-POD-FW-ABC",
+    "-A KUBE-POD-FW-ABC -j KUBE-NWPLCY-DEF",
+    "-A KUBE-NWPLCY-DEF -m set --match-set KUBE-SRC-XYZ src -j ACCEPT",
+    "COMMIT",
+]
+
+
+def test_kube_router_chains_and_their_hook_are_removed() -> None:
+    commands = cleanup_commands(FILTER_WITH_KUBE_ROUTER)
+    assert [c[:2] for c in commands if c[0] == "-D"] == [["-D", "FORWARD"]]
+    assert {c[1] for c in commands if c[0] == "-X"} == {
+        "KUBE-ROUTER-FORWARD",
+        "KUBE-POD-FW-ABC",
+        "KUBE-NWPLCY-DEF",
+        "KUBE-NWPLCY-DEFAULT",
+    }
+    assert not any("NETAVARK_FORWARD" in c for c in commands)
+
+
+def test_only_kube_routers_ipsets_are_destroyed() -> None:
+    names = [
+        "KUBE-SRC-XYZ",
+        "inet6:KUBE-DST-ABC",
+        "kube-router-pod-subnets",
+        "kube-router-node-ips",
+        "podman-set",
+        "KUBE-SRCX",
+        "my-KUBE-SRC-1",
+    ]
+    assert owned_sets(names) == [
+        "KUBE-SRC-XYZ",
+        "inet6:KUBE-DST-ABC",
+        "kube-router-node-ips",
+        "kube-router-pod-subnets",
+    ]

@@ -154,6 +154,7 @@ def test_publish_without_a_local_cluster_blocks_and_names_what_is_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("INVENTORY_CLUSTER_STATE", str(tmp_path / ".state" / "localcluster"))
     reports = tmp_path / "reports"
     built = reports / "build"
     built.mkdir(parents=True)
@@ -164,7 +165,7 @@ def test_publish_without_a_local_cluster_blocks_and_names_what_is_missing(
     out = capsys.readouterr().out
     assert status == EXIT_BLOCKED
     expected = (
-        "no local cluster: .state/localcluster/kubeconfig does not exist; "
+        "no local cluster: .state/localcluster/admin.kubeconfig does not exist; "
         "run `make cluster-up` (issue 8)"
     )
     assert expected in out

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.cluster import ingress_url
-from pipelines.core.stage import Options, StageBlocked, StageContext
+from pipelines.core.cluster import containerd_address, ingress_url
+from pipelines.core.stage import Options, StageBlocked, StageContext, StageFailed
 from pipelines.stages import STAGES
 from pipelines.stages.deploy import image_values
+from pipelines.stages.publish import read_digest
 
 SMOKE = next(stage for stage in STAGES if stage.name == "smoke")
 
@@ -64,5 +65,44 @@ def test_local_target_without_the_harness_blocks_with_what_to_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("INGRESS_URL", raising=False)
-    with pytest.raises(StageBlocked, match=r"let `make cluster-up` \(issue 8\) write "):
+    monkeypatch.setenv("INVENTORY_CLUSTER_STATE", str(tmp_path / "no-cluster"))
+    with pytest.raises(
+        StageBlocked, match=r"let `make cluster-up` \(issue 8\) write .*/ingress-url"
+    ):
         ingress_url(context(tmp_path, "local"))
+
+
+def test_local_target_reads_the_address_the_harness_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INGRESS_URL", raising=False)
+    monkeypatch.setenv("INVENTORY_CLUSTER_STATE", str(tmp_path))
+    (tmp_path / "ingress-url").write_text("http://127.0.0.1:30080\n")
+    assert ingress_url(context(tmp_path, "local")) == "http://127.0.0.1:30080"
+
+
+def test_local_containerd_socket_is_the_harness_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONTAINERD_ADDRESS", raising=False)
+    monkeypatch.setenv("INVENTORY_CLUSTER_STATE", str(tmp_path))
+    with pytest.raises(StageBlocked, match=r"containerd/containerd\.sock"):
+        containerd_address(context(tmp_path, "local"))
+    socket = tmp_path / "containerd" / "containerd.sock"
+    socket.parent.mkdir()
+    socket.touch()
+    assert containerd_address(context(tmp_path, "local")) == str(socket)
+
+
+def test_azure_images_are_pinned_by_the_pushed_digest() -> None:
+    digest = "sha256:" + "ab" * 32
+    values = image_values({"api": "cr.azurecr.io/inventory-api:0a1b"}, {"api": digest})
+    assert values[-2:] == ["--set-string", f"inventory-api.image.digest={digest}"]
+    assert "digest" not in " ".join(image_values({"api": "localhost/inventory-api:0a1b"}))
+
+
+def test_a_digest_file_that_is_not_a_digest_fails_the_publish(tmp_path: Path) -> None:
+    ctx = context(tmp_path, "azure", "dev")
+    assert read_digest(ctx, "api", "sha256:" + "0" * 64 + "\n") == "sha256:" + "0" * 64
+    with pytest.raises(StageFailed, match=r"push api: podman --digestfile wrote 'latest'"):
+        read_digest(ctx, "api", "latest")

@@ -24,7 +24,7 @@ INSECURE_EDITS = {
         ("purge_protection_enabled      = true", "purge_protection_enabled      = false")
     ],
     "modules/network/main.tf": [("  tags                = var.tags\n", "")],
-    "environments/dev/versions.tf": [('version = "= 5.2.0"', 'version = ">= 5.0"')],
+    "platform/versions.tf": [('version = "= 5.2.0"', 'version = ">= 5.0"')],
     "environments/prod/terraform.tfvars": [
         ('replication_type           = "RAGRS"', 'replication_type           = "LRS"')
     ],

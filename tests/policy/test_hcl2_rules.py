@@ -30,7 +30,7 @@ class Breakage:
 BREAKAGES = [
     Breakage(
         "INV_HCL_001",
-        "environments/dev/versions.tf",
+        "platform/versions.tf",
         'version = "= 5.2.0"',
         'version = "~> 5.2"',
         "root pins provider 'azurerm' loosely",
@@ -59,35 +59,35 @@ BREAKAGES = [
     ),
     Breakage(
         "INV_HCL_002",
-        "environments/dev/main.tf",
-        '"../../modules/network"',
+        "platform/main.tf",
+        '"../modules/network"',
         '"git::https://example.org/network.git"',
         "is not pinned to a tag or commit",
     ),
     Breakage(
         "INV_HCL_002",
-        "environments/dev/main.tf",
-        '"../../modules/acr"',
+        "platform/main.tf",
+        '"../modules/acr"',
         '"example/acr/azurerm"',
         "needs an exact version",
     ),
     Breakage(
         "INV_HCL_002",
-        "environments/dev/main.tf",
-        '"../../modules/acr"',
-        '"../../modules/registry"',
+        "platform/main.tf",
+        '"../modules/acr"',
+        '"../modules/registry"',
         "does not exist",
     ),
     Breakage(
         "INV_HCL_003",
-        "environments/prod/backend.tf",
+        "platform/backend.tf",
         "use_azuread_auth = true",
         "use_azuread_auth = false",
         "must set use_azuread_auth = true",
     ),
     Breakage(
         "INV_HCL_003",
-        "environments/prod/backend.tf",
+        "platform/backend.tf",
         'backend "azurerm"',
         'backend "local"',
         "backend 'local' is not azurerm",
@@ -105,6 +105,22 @@ BREAKAGES = [
         'container_name       = "tfstate-staging"',
         "",
         "does not set container_name",
+    ),
+    Breakage(
+        "INV_HCL_003",
+        "environments/staging/backend.hcl",
+        'container_name       = "tfstate-staging"\n'
+        'key                  = "inventory/staging.tfstate"',
+        'container_name       = "tfstate-dev"\nkey                  = "inventory/dev.tfstate"',
+        "points at the same state as environments/dev/backend.hcl",
+        5,
+    ),
+    Breakage(
+        "INV_HCL_003",
+        "platform/backend.tf",
+        '  backend "azurerm" {\n    use_azuread_auth = true\n  }\n',
+        "",
+        "no backend declared",
     ),
     Breakage(
         "INV_HCL_004",
@@ -151,18 +167,33 @@ BREAKAGES = [
     ),
     Breakage(
         "INV_HCL_007",
-        "environments/dev/main.tf",
+        "platform/main.tf",
         'data "azurerm_client_config" "current" {}',
         'data "azurerm_client_config" "current" {}\n\nresource "azurerm_resource_group" "extra" {\n'
         '  name     = "rg-extra"\n  location = "westeurope"\n}',
-        "'resource' declared in an environment root",
+        "'resource' declared in the platform root",
     ),
     Breakage(
         "INV_HCL_008",
         "environments/staging/main.tf",
-        "zones                           = var.aks.zones",
-        'zones                           = ["1", "2", "3"]',
-        "main.tf differs from environments/dev/main.tf",
+        "",
+        'module "extra" {\n  source = "../../modules/conventions"\n}\n',
+        "main.tf in an environment folder: Terraform code lives in platform/",
+    ),
+    Breakage(
+        "INV_HCL_008",
+        "environments/dev/terraform.tfvars",
+        "private_endpoints_enabled = false",
+        "private_endpoint_enabled = false",
+        "sets 'private_endpoint_enabled', which platform/ does not declare",
+        16,
+    ),
+    Breakage(
+        "INV_HCL_008",
+        "environments/staging/terraform.tfvars",
+        'location    = "westeurope"\n',
+        "",
+        "does not set 'location', required by platform/",
     ),
     Breakage(
         "INV_HCL_008",
@@ -172,7 +203,7 @@ BREAKAGES = [
         'must set environment = "prod"',
     ),
     Breakage(
-        "INV_HCL_008", "environments/prod/outputs.tf", "", None, "outputs.tf exists in only one of"
+        "INV_HCL_008", "environments/prod/backend.hcl", "", None, "environment has no backend.hcl"
     ),
     Breakage(
         "INV_HCL_009",
@@ -211,7 +242,7 @@ def _break(root: Path, breakage: Breakage) -> None:
     if breakage.new is None:
         path.unlink()
         return
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8") if path.exists() else ""  # "" + new: a new file
     assert breakage.old in text, f"fixture drift: {breakage.old!r} not in {breakage.file}"
     path.write_text(text.replace(breakage.old, breakage.new, 1), encoding="utf-8")
 

@@ -13,11 +13,13 @@ from tests.support.tools import REPO_ROOT, require_tool
 from tests.terraform.harness import Workspace
 
 IAC = REPO_ROOT / "iac"
+PLATFORM = "platform"
+"""The one root every environment is planned with; environments/<env>/ hold only its data."""
 ENVIRONMENTS = ("dev", "staging", "prod")
 MODULES = tuple(sorted(path.name for path in (IAC / "modules").iterdir() if path.is_dir()))
 CONFIGURATIONS = (
     "bootstrap",
-    *(f"environments/{e}" for e in ENVIRONMENTS),
+    PLATFORM,
     *(f"modules/{m}" for m in MODULES),
 )
 # Backups on, as the database-operations values will set them (like
@@ -57,7 +59,7 @@ def workspace(
 @pytest.fixture(scope="session")
 def plans(workspace: Workspace) -> dict[str, dict[str, Any]]:
     """Every environment's plan, made once per session (plan tests and cross-layer tests)."""
-    return {env: workspace.plan(f"environments/{env}") for env in ENVIRONMENTS}
+    return {env: workspace.plan(PLATFORM, env) for env in ENVIRONMENTS}
 
 
 @pytest.fixture(scope="session")

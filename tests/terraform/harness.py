@@ -1,9 +1,12 @@
 """Drive the real Terraform CLI (through tftest) over a private copy of iac/.
 
-Plans run offline by default: `terraform test` with `mock_provider` blocks gives real provider
-schemas and validation without Azure credentials, and `-json -verbose` hands back the plan as
-JSON. With INVENTORY_PLAN_MODE=azure (Jenkins, where ARM_* credentials exist) the same plan is
-made against the real subscription with the environment's backend, and the same assertions run.
+Every environment is planned with the one root iac/platform and its own data:
+`-var-file=../environments/<env>/terraform.tfvars` (and, against Azure,
+`-backend-config=../environments/<env>/backend.hcl`). Plans run offline by default:
+`terraform test` with `mock_provider` blocks gives real provider schemas and validation without
+Azure credentials, and `-json -verbose` hands back the plan as JSON. With
+INVENTORY_PLAN_MODE=azure (Jenkins, where ARM_* credentials exist) the same plan is made against
+the real subscription with the environment's backend, and the same assertions run.
 """
 
 from __future__ import annotations
@@ -22,6 +25,16 @@ from pipelines.toolchain import tool_env
 
 MOCK_PLAN_TESTS = Path(__file__).resolve().parent / "mocks" / "environment.tftest.hcl"
 PLAN_MODE_VARIABLE = "INVENTORY_PLAN_MODE"
+
+
+def var_file(env: str) -> str:
+    """The environment's values, relative to the platform root (terraform runs in it)."""
+    return f"-var-file=../environments/{env}/terraform.tfvars"
+
+
+def backend_config(env: str) -> str:
+    """The environment's state location, relative to the platform root."""
+    return f"-backend-config=../environments/{env}/backend.hcl"
 
 
 def plan_mode() -> str:
@@ -104,14 +117,16 @@ class Workspace:
             self.root / directory, binary=self.terraform, env=self.env, enable_cache=False
         )
 
-    def init(self, directory: str, *, backend: bool = False) -> None:
-        """`terraform init` once per configuration (providers from the filesystem mirror)."""
+    def init(self, directory: str, *, backend: str | None = None) -> None:
+        """`terraform init` once per configuration (providers from the filesystem mirror);
+        with `backend`, (re)configured for that environment's state."""
         key = f"{directory}:{backend}"
         if key in self._initialised:
             return
         args = ["-input=false", "-no-color"]
         if backend:
-            args.append("-backend-config=backend.hcl")
+            args += ["-reconfigure", backend_config(backend)]
+            self._initialised = {k for k in self._initialised if k.split(":")[0] != directory}
         else:
             args.append("-backend=false")
         self.cli(directory).execute_command("init", *args)
@@ -123,10 +138,12 @@ class Workspace:
         tests_dir.mkdir(exist_ok=True)
         (tests_dir / name).write_text(text, encoding="utf-8")
 
-    def test(self, directory: str, *, test_filter: str | None = None) -> dict[str, RunResult]:
+    def test(
+        self, directory: str, *, test_filter: str | None = None, extra: tuple[str, ...] = ()
+    ) -> dict[str, RunResult]:
         """Run `terraform test -json -verbose` and return each run block's outcome."""
         self.init(directory)
-        args = ["-json", "-verbose", "-no-color"]
+        args = ["-json", "-verbose", "-no-color", *extra]
         if test_filter:
             args.append(f"-filter=tests/{test_filter}")
         try:
@@ -139,31 +156,35 @@ class Workspace:
             raise AssertionError(f"terraform test ran nothing in {directory}:\n{output[-3000:]}")
         return runs
 
-    def plan_with_mocks(self, directory: str) -> dict[str, Any]:
-        """Plan an environment root offline and return the plan JSON."""
+    def plan_with_mocks(self, directory: str, env: str) -> dict[str, Any]:
+        """Plan the root offline with one environment's values and return the plan JSON."""
         self.add_test_file(
             directory, "plan.tftest.hcl", MOCK_PLAN_TESTS.read_text(encoding="utf-8")
         )
-        runs = self.test(directory, test_filter="plan.tftest.hcl")
+        runs = self.test(directory, test_filter="plan.tftest.hcl", extra=(var_file(env),))
         run = runs.get("plan")
         if run is None or run.status != "pass" or run.plan is None:
             detail = "\n".join(run.diagnostics) if run else f"no 'plan' run in {sorted(runs)}"
-            raise AssertionError(f"offline plan of {directory} failed:\n{detail}")
+            raise AssertionError(f"offline plan of {directory} for {env} failed:\n{detail}")
         return run.plan
 
-    def plan_against_azure(self, directory: str) -> dict[str, Any]:
-        """Plan against the real subscription (ARM_* credentials) with the real backend."""
-        self.init(directory, backend=True)
+    def plan_against_azure(self, directory: str, env: str) -> dict[str, Any]:
+        """Plan against the real subscription (ARM_* credentials) with the env's backend."""
+        self.init(directory, backend=env)
         cli = self.cli(directory)
-        plan = dict(cli.plan(output=True, refresh=True))  # terraform.tfvars loads by itself
+        plan = dict(
+            cli.plan(
+                output=True, refresh=True, tf_var_file=f"../environments/{env}/terraform.tfvars"
+            )
+        )
         schemas = json.loads(cli.execute_command("providers", "schema", "-json").out)
         return {**plan, "provider_schemas": schemas["provider_schemas"]}
 
-    def plan(self, directory: str) -> dict[str, Any]:
-        """The environment's plan JSON in the mode INVENTORY_PLAN_MODE selects."""
+    def plan(self, directory: str, env: str) -> dict[str, Any]:
+        """`env`'s plan JSON of the root in the mode INVENTORY_PLAN_MODE selects."""
         if plan_mode() == "azure":
-            return self.plan_against_azure(directory)
-        return self.plan_with_mocks(directory)
+            return self.plan_against_azure(directory, env)
+        return self.plan_with_mocks(directory, env)
 
 
 @dataclass(frozen=True)

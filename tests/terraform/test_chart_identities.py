@@ -29,7 +29,7 @@ from tests.helm.rendering import (
     pod_spec,
     workloads,
 )
-from tests.terraform.conftest import BACKUP_OFF, ENVIRONMENTS, IAC
+from tests.terraform.conftest import BACKUP_OFF, IAC, PLATFORM
 from tests.terraform.harness import planned_resources
 
 pytestmark = pytest.mark.slow
@@ -209,10 +209,9 @@ def test_every_chart_service_account_is_federated_and_nothing_else(
     }
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_each_client_id_output_names_its_own_identity(env: str) -> None:
+def test_each_client_id_output_names_its_own_identity() -> None:
     options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    text = (IAC / "environments" / env / "outputs.tf").read_text(encoding="utf-8")
+    text = (IAC / PLATFORM / "outputs.tf").read_text(encoding="utf-8")
     outputs = {
         name: block[name]["value"]
         for block in hcl2.loads(text, serialization_options=options)["output"]

@@ -11,7 +11,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from tests.terraform.conftest import ENVIRONMENTS, IAC
+from tests.terraform.conftest import ENVIRONMENTS, IAC, PLATFORM
 from tests.terraform.harness import (
     PLAN_MODE_VARIABLE,
     PlannedResource,
@@ -269,9 +269,7 @@ def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str)
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_declared_output_is_planned(plans: dict[str, dict[str, Any]], env: str) -> None:
-    declared = {
-        name for block in _hcl(f"environments/{env}/outputs.tf")["output"] for name in block
-    }
+    declared = {name for block in _hcl(f"{PLATFORM}/outputs.tf")["output"] for name in block}
     assert set(plans[env]["output_changes"]) == declared
 
 

@@ -149,11 +149,48 @@ storage key comes from a Secret; in Azure the image turns the workload identity 
   value: {{ $b.tlsServer.clientCommonName | quote }}
 - name: BACKUP_TLS_DIR
   value: /etc/pgbackrest/tls
-{{- with $b.local.storageKeySecret }}
-- name: PGBACKREST_REPO1_AZURE_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ . }}
-      key: key
+{{- if $b.local.storageCASecret }}
+- name: BACKUP_STORAGE_CA_FILE
+  value: /etc/pgbackrest/storage/ca.crt
 {{- end }}
+{{- if $b.local.storageKeySecret }}
+- name: BACKUP_AZURE_KEY_FILE
+  value: /etc/pgbackrest/storage/key
+{{- end }}
+{{- end -}}
+
+
+{{/* The local storage volume mount (backup.local.*Secret: Azurite's key and CA, as files, never
+environment variables), for every container that talks to the repository. Empty in Azure. */}}
+{{- define "postgresql.storageLocalMount" -}}
+{{- if or .Values.backup.local.storageKeySecret .Values.backup.local.storageCASecret -}}
+- name: storage-local
+  mountPath: /etc/pgbackrest/storage
+  readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{/* The local storage volume: `key` from storageKeySecret, `ca.crt` from storageCASecret. */}}
+{{- define "postgresql.storageLocalVolume" -}}
+{{- $l := .Values.backup.local -}}
+{{- if or $l.storageKeySecret $l.storageCASecret -}}
+- name: storage-local
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- with $l.storageKeySecret }}
+      - secret:
+          name: {{ . }}
+          items:
+            - key: key
+              path: key
+      {{- end }}
+      {{- with $l.storageCASecret }}
+      - secret:
+          name: {{ . }}
+          items:
+            - key: ca.crt
+              path: ca.crt
+      {{- end }}
+{{- end -}}
 {{- end -}}

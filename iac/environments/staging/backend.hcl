@@ -1,4 +1,4 @@
-# terraform init -backend-config=backend.hcl (see iac/bootstrap for the account).
+# terraform -chdir=iac/platform init -reconfigure -backend-config=../environments/staging/backend.hcl (account: iac/bootstrap).
 resource_group_name  = "rg-inventory-tfstate-weu"
 storage_account_name = "stinventorytfstateweu"
 container_name       = "tfstate-staging"

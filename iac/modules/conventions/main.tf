@@ -1,5 +1,5 @@
 # The one place where names and tags are decided. Every other module receives its names and
-# tags from here through the environment root, so a convention change is a one-file change.
+# tags from here through the platform root, so a convention change is a one-file change.
 locals {
   region_codes = {
     westeurope         = "weu"

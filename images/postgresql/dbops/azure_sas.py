@@ -5,6 +5,8 @@ webhook mounts (AZURE_FEDERATED_TOKEN_FILE) is exchanged at Microsoft Entra ID f
 access token; with it the blob service issues a user delegation key; that key signs a SAS scoped
 to the one backup container for a limited time. The SAS inherits the identity's RBAC (Storage
 Blob Data Contributor on the container), so no storage key exists anywhere.
+The blob service is addressed with the BACKUP_AZURE_* settings of pgBackRest's configuration
+(URI style, storage host and port, BACKUP_STORAGE_CA_FILE).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import hashlib
 import hmac
 import json
 import os
+import ssl
+import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -23,9 +27,24 @@ from pathlib import Path
 
 from dbops.common import OpsError, setting
 
-SAS_VERSION = "2026-10-06"  # the string-to-sign below is this version's layout
+SAS_VERSION = "2026-10-06"  # the service version production signs with (BACKUP_SAS_VERSION)
+# Service versions whose user delegation SAS string-to-sign we know, mapped to whether it carries
+# the signed request headers/query lines (srh, srq). 2026-10-06 is checked against the
+# azure-storage-blob SDK; 2025-11-05 against Azurite 3.35 (the newest version it implements),
+# which is how the HTTP path is tested end to end (tests/backup/test_sas_refresh.py).
+SAS_LAYOUTS = {"2026-10-06": True, "2025-11-05": False}
 PERMISSIONS = "racwdl"  # read, add, create, write, delete, list: what pgBackRest needs
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def signs_request_lines(version: str) -> bool:
+    """Whether `version`'s string-to-sign has the srh/srq lines; OpsError for unknown versions."""
+    if version not in SAS_LAYOUTS:
+        raise OpsError(
+            f"BACKUP_SAS_VERSION {version!r} has no known SAS layout; use one of "
+            + ", ".join(SAS_LAYOUTS)
+        )
+    return SAS_LAYOUTS[version]
 
 
 @dataclass(frozen=True)
@@ -42,9 +61,16 @@ class DelegationKey:
 
 
 def sign_container_sas(
-    account: str, container: str, key: DelegationKey, start: str, expiry: str
+    account: str,
+    container: str,
+    key: DelegationKey,
+    start: str,
+    expiry: str,
+    *,
+    version: str = SAS_VERSION,
 ) -> str:
     """A user delegation SAS (query string, no leading '?') for a container, HTTPS only."""
+    request_lines = signs_request_lines(version)
     fields = {
         "sp": PERMISSIONS,
         "st": start,
@@ -63,12 +89,11 @@ def sign_container_sas(
         "sduoid": "",
         "sip": "",
         "spr": "https",
-        "sv": SAS_VERSION,
+        "sv": version,
         "sr": "c",
         "snapshot": "",
         "ses": "",
-        "srh": "",
-        "srq": "",
+        **({"srh": "", "srq": ""} if request_lines else {}),
         "rscc": "",
         "rscd": "",
         "rsce": "",
@@ -82,13 +107,27 @@ def sign_container_sas(
     return urllib.parse.urlencode(query)
 
 
-def _post(url: str, data: bytes, headers: dict[str, str], what: str) -> bytes:
+def _post(
+    url: str,
+    data: bytes,
+    headers: dict[str, str],
+    what: str,
+    context: ssl.SSLContext | None = None,
+) -> bytes:
+    """POST and return the body; any failure is an OpsError naming the step, URL and reason.
+
+    For HTTP errors the reason includes the start of the response body, because that is where
+    Entra ID (AADSTS code, error_description) and the blob service (error code) say what is wrong.
+    """
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - https only
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:  # noqa: S310
             return bytes(response.read())
+    except urllib.error.HTTPError as error:
+        detail = error.read(2000).decode(errors="replace").strip()
+        raise OpsError(f"{what} at {url}: HTTP {error.code} {error.reason}: {detail}") from None
     except OSError as error:
-        raise OpsError(f"{what}: {error}") from None
+        raise OpsError(f"{what} at {url}: {error}") from None
 
 
 def storage_token() -> str:
@@ -106,17 +145,46 @@ def storage_token() -> str:
         }
     ).encode()
     raw = _post(url, body, {"Content-Type": "application/x-www-form-urlencoded"}, "Entra ID token")
-    return str(json.loads(raw)["access_token"])
+    try:
+        return str(json.loads(raw)["access_token"])
+    except (ValueError, KeyError, TypeError):
+        raise OpsError(f"Entra ID token at {url}: no access_token in the response") from None
 
 
-def delegation_key(blob_url: str, token: str, start: str, expiry: str) -> DelegationKey:
+def blob_service_url() -> str:
+    """The blob service URL, built from the BACKUP_AZURE_* settings pgBackRest's config uses.
+
+    Same rules as pgBackRest: host style is `https://ACCOUNT.ENDPOINT`, path style is
+    `https://ENDPOINT/ACCOUNT` (Azurite), and BACKUP_AZURE_STORAGE_HOST / _PORT override where
+    to connect; so the key is fetched from the endpoint the SAS is then used against.
+    """
+    account = setting("BACKUP_AZURE_ACCOUNT")
+    endpoint = setting("BACKUP_AZURE_ENDPOINT", "blob.core.windows.net")
+    path_style = setting("BACKUP_AZURE_URI_STYLE", "host") == "path"
+    host = os.environ.get("BACKUP_AZURE_STORAGE_HOST") or (
+        endpoint if path_style else f"{account}.{endpoint}"
+    )
+    port = setting("BACKUP_AZURE_STORAGE_PORT", "443")
+    authority = host if port == "443" else f"{host}:{port}"
+    return f"https://{authority}/{account}" if path_style else f"https://{authority}"
+
+
+def storage_tls() -> ssl.SSLContext:
+    """TLS for the blob service: the system CAs, or BACKUP_STORAGE_CA_FILE when set."""
+    return ssl.create_default_context(cafile=os.environ.get("BACKUP_STORAGE_CA_FILE") or None)
+
+
+def delegation_key(
+    blob_url: str, token: str, start: str, expiry: str, version: str = SAS_VERSION
+) -> DelegationKey:
     """Get User Delegation Key from the blob service with a bearer token."""
     body = f"<KeyInfo><Start>{start}</Start><Expiry>{expiry}</Expiry></KeyInfo>".encode()
     raw = _post(
         f"{blob_url}/?restype=service&comp=userdelegationkey",
         body,
-        {"Authorization": f"Bearer {token}", "x-ms-version": SAS_VERSION},
+        {"Authorization": f"Bearer {token}", "x-ms-version": version},
         "Get User Delegation Key",
+        storage_tls(),
     )
     root = ET.fromstring(raw)  # noqa: S314 - the response of our own storage account
 
@@ -135,12 +203,14 @@ def delegation_key(blob_url: str, token: str, start: str, expiry: str) -> Delega
 def mint_sas(hours: int) -> str:
     """A container SAS valid for `hours`, minted through workload identity."""
     account = setting("BACKUP_AZURE_ACCOUNT")
-    endpoint = setting("BACKUP_AZURE_ENDPOINT", "blob.core.windows.net")
+    container = setting("BACKUP_AZURE_CONTAINER")
+    version = setting("BACKUP_SAS_VERSION", SAS_VERSION)
+    signs_request_lines(version)  # before any request: a typo is not a network problem
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     start = (now - dt.timedelta(minutes=5)).strftime(TIME_FORMAT)
     expiry = (now + dt.timedelta(hours=hours)).strftime(TIME_FORMAT)
-    key = delegation_key(f"https://{account}.{endpoint}", storage_token(), start, expiry)
-    return sign_container_sas(account, setting("BACKUP_AZURE_CONTAINER"), key, start, expiry)
+    key = delegation_key(blob_service_url(), storage_token(), start, expiry, version)
+    return sign_container_sas(account, container, key, start, expiry, version=version)
 
 
 def workload_identity_available() -> bool:

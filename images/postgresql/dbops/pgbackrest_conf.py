@@ -7,9 +7,11 @@ Roles:
 - `drill`: a restore drill; restores into its own throwaway data directory.
 
 Credentials: a storage key or SAS in PGBACKREST_REPO1_AZURE_KEY stays in the environment
-(pgBackRest reads it there). With workload identity and no such variable, a short-lived user
-delegation SAS is minted (dbops.azure_sas) and written into the file (mode 0600, rewritten
-atomically), which the entrypoint refreshes while the pod runs.
+(pgBackRest reads it there). A key in a file (BACKUP_AZURE_KEY_FILE, a mounted Secret: the
+local environment's Azurite key, kept out of the environment) is copied into the file. With
+workload identity and neither of those, a short-lived user delegation SAS is minted
+(dbops.azure_sas) and written into the file (mode 0600, rewritten atomically), which the
+entrypoint refreshes while the pod runs.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ def _repo_options() -> list[str]:
             f"no managed-identity type; workload identity hands it a SAS), got {key_type!r}"
         )
     minted: list[str] = []
-    if not os.environ.get("PGBACKREST_REPO1_AZURE_KEY"):
+    if key_file := os.environ.get("BACKUP_AZURE_KEY_FILE"):
+        minted = [f"repo1-azure-key={_key_from_file(Path(key_file))}"]
+    elif not os.environ.get("PGBACKREST_REPO1_AZURE_KEY"):
         if key_type != "sas" or not azure_sas.workload_identity_available():
             raise OpsError(
                 "PGBACKREST_REPO1_AZURE_KEY (storage key or SAS token) is not set and no "
@@ -66,6 +70,17 @@ def _repo_options() -> list[str]:
     if ca_file := os.environ.get("BACKUP_STORAGE_CA_FILE"):
         lines.append(f"repo1-storage-ca-file={ca_file}")
     return lines
+
+
+def _key_from_file(path: Path) -> str:
+    """The storage key in a mounted Secret file; an unreadable or empty file is an OpsError."""
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise OpsError(f"BACKUP_AZURE_KEY_FILE {path} cannot be read: {error.strerror}") from None
+    if not key or "\n" in key:
+        raise OpsError(f"BACKUP_AZURE_KEY_FILE {path} must hold exactly one key line")
+    return key
 
 
 def _tls_files(prefix: str) -> list[str]:

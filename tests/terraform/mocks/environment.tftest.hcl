@@ -1,5 +1,6 @@
-# Offline plan of an environment root: the real provider schemas and validation, with
-# azurerm's behaviour mocked, so no Azure credentials are needed. The Python tests read the
+# Offline plan of the platform root with one environment's values (terraform test
+# -var-file=../environments/<env>/terraform.tfvars): the real provider schemas and validation,
+# with azurerm's behaviour mocked, so no Azure credentials are needed. The Python tests read the
 # plan (terraform test -json -verbose) and assert on it; the asserts here cover the outputs.
 
 mock_provider "azurerm" {

@@ -1,5 +1,5 @@
-# Every difference between environments is a value in terraform.tfvars; the .tf files of
-# all environment roots are identical (the policy gate checks this).
+# Every difference between environments is a value in ../environments/<env>/terraform.tfvars
+# (the policy gate checks that each of them sets only variables declared here).
 
 variable "environment" {
   type        = string

@@ -1,5 +1,6 @@
-# A thin root: it only wires modules together. Names and tags come from the conventions
-# module; every environment-specific value comes from terraform.tfvars.
+# The one root of every environment: it only wires modules together. Names and tags come from
+# the conventions module; every environment-specific value comes from
+# ../environments/<env>/terraform.tfvars (-var-file), its state location from backend.hcl.
 
 data "azurerm_client_config" "current" {}
 
@@ -18,7 +19,7 @@ locals {
 }
 
 module "conventions" {
-  source = "../../modules/conventions"
+  source = "../modules/conventions"
 
   workload    = var.workload
   environment = var.environment
@@ -28,7 +29,7 @@ module "conventions" {
 }
 
 module "resource_group" {
-  source = "../../modules/resource-group"
+  source = "../modules/resource-group"
 
   name                = local.names.resource_group
   location            = var.location
@@ -37,7 +38,7 @@ module "resource_group" {
 }
 
 module "network" {
-  source = "../../modules/network"
+  source = "../modules/network"
 
   resource_group_name          = module.resource_group.name
   location                     = var.location
@@ -50,7 +51,7 @@ module "network" {
 }
 
 module "monitoring" {
-  source = "../../modules/monitoring"
+  source = "../modules/monitoring"
 
   resource_group_name   = module.resource_group.name
   location              = var.location
@@ -83,7 +84,7 @@ module "monitoring" {
 }
 
 module "aks" {
-  source = "../../modules/aks"
+  source = "../modules/aks"
 
   resource_group_name             = module.resource_group.name
   location                        = var.location
@@ -107,7 +108,7 @@ module "aks" {
 }
 
 module "acr" {
-  source = "../../modules/acr"
+  source = "../modules/acr"
 
   resource_group_name      = module.resource_group.name
   location                 = var.location
@@ -127,7 +128,7 @@ module "acr" {
 }
 
 module "workload_identity" {
-  source = "../../modules/workload-identity"
+  source = "../modules/workload-identity"
 
   resource_group_name = module.resource_group.name
   location            = var.location
@@ -164,7 +165,7 @@ moved {
 }
 
 module "key_vault" {
-  source = "../../modules/keyvault"
+  source = "../modules/keyvault"
 
   resource_group_name        = module.resource_group.name
   location                   = var.location
@@ -190,7 +191,7 @@ module "key_vault" {
 }
 
 module "backup_storage" {
-  source = "../../modules/backup-storage"
+  source = "../modules/backup-storage"
 
   resource_group_name = module.resource_group.name
   location            = var.location

@@ -1,7 +1,0 @@
-# Partial configuration: `terraform init -backend-config=backend.hcl` supplies the
-# environment's container and key. State access uses Entra ID, never a storage account key.
-terraform {
-  backend "azurerm" {
-    use_azuread_auth = true
-  }
-}

@@ -1,0 +1,54 @@
+"""docs/disaster-recovery.md states each environment's backup retention and immutability as
+configured (helm-charts/inventory-platform/values-<env>.yaml, iac/environments/<env>), so the
+promise an operator reads cannot drift from what is deployed."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.support.tools import REPO_ROOT
+
+DOC = REPO_ROOT / "docs" / "disaster-recovery.md"
+ROW = re.compile(
+    r"^\| (?P<env>local \(Azurite\)|dev|staging|prod) \| (?P<full>\d+) \| (?P<diff>\d+) \| "
+    r"about (?P<weeks>\d+) weeks \| (?P<immutability>[^|]+) \|$"
+)
+
+
+def documented() -> dict[str, dict[str, str]]:
+    """The retention table of the disaster-recovery page, by environment."""
+    rows = {}
+    for line in DOC.read_text().splitlines():
+        if match := ROW.match(line):
+            rows[match["env"].split()[0]] = match.groupdict()
+    return rows
+
+
+def test_documented_retention_matches_each_environment() -> None:
+    rows = documented()
+    assert sorted(rows) == ["dev", "local", "prod", "staging"]
+    for env, row in rows.items():
+        values = yaml.safe_load(
+            (REPO_ROOT / "helm-charts" / "inventory-platform" / f"values-{env}.yaml").read_text()
+        )
+        retention = values["postgresql"]["backup"]["retention"]
+        assert (row["full"], row["diff"]) == (str(retention["full"]), str(retention["diff"])), env
+        assert row["weeks"] == row["full"], f"{env}: weekly fulls, so the window is `full` weeks"
+
+
+def test_documented_immutability_matches_terraform_and_stays_inside_retention() -> None:
+    for env, row in documented().items():
+        if env == "local":
+            assert row["immutability"].strip() == "none"
+            continue
+        tfvars = (REPO_ROOT / "iac" / "environments" / env / "terraform.tfvars").read_text()
+        days = re.search(r"immutability_days\s*=\s*(\d+)", tfvars)
+        locked = re.search(r"immutability_locked\s*=\s*(true|false)", tfvars)
+        assert days, f"{env}: no immutability_days in terraform.tfvars"
+        assert locked, f"{env}: no immutability_locked in terraform.tfvars"
+        lock_word = "locked" if locked[1] == "true" else "unlocked"
+        unit = "day" if days[1] == "1" else "days"
+        assert row["immutability"].strip() == f"{days[1]} {unit}, {lock_word}", env
+        assert int(days[1]) < 7 * int(row["full"]), f"{env}: expire could not delete old backups"

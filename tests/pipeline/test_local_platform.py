@@ -1,0 +1,204 @@
+"""The local stand-in for the Azure platform: it makes exactly what values-local.yaml names.
+
+The chart is rendered as `deploy --target local` installs it (release `inventory-platform`,
+namespace `inventory`, values-local.yaml), so a renamed Secret, host or certificate name on
+either side fails here instead of on the cluster.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from pipelines.core import local_platform as lp
+from pipelines.core.charts import UMBRELLA, staged_charts
+from pipelines.core.cluster import NAMESPACE, RELEASE
+from pipelines.core.local_certificates import issue_set
+from tests.support.tools import REPO_ROOT, require_tool
+
+Manifest = dict[str, Any]
+DB = f"{RELEASE}-postgresql"
+
+
+@pytest.fixture(scope="module")
+def local_release() -> list[Manifest]:
+    """The umbrella rendered with the local values, as the deploy stage installs it."""
+    helm = require_tool("helm", "make tools")
+    with staged_charts(REPO_ROOT) as charts:
+        chart = charts / UMBRELLA
+        subprocess.run(
+            [helm, "dependency", "build", "--skip-refresh", str(chart)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        out = subprocess.run(
+            [
+                *[helm, "template", RELEASE, str(chart), "--namespace", NAMESPACE],
+                *["--values", str(chart / "values-local.yaml"), "--kube-version", "1.34.2"],
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def _one(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    (found,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found
+
+
+def _pod(workload: Manifest) -> Manifest:
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return dict(spec["template"]["spec"])
+
+
+def _env(container: Manifest) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
+def _secrets_used(docs: list[Manifest]) -> set[str]:
+    """Every Secret a workload of the release mounts or reads."""
+    names: set[str] = set()
+    for doc in docs:
+        if doc["kind"] not in ("Deployment", "StatefulSet", "CronJob", "Job"):
+            continue
+        pod = _pod(doc)
+        for volume in pod.get("volumes", []):
+            if "secret" in volume:
+                names.add(volume["secret"]["secretName"])
+            for source in volume.get("projected", {}).get("sources", []):
+                names.add(source["secret"]["name"])
+        for container in pod["containers"]:
+            for item in container.get("env", []):
+                ref = item.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    names.add(ref["name"])
+    return names
+
+
+def test_every_secret_the_release_uses_is_one_the_stand_in_makes(
+    local_release: list[Manifest],
+) -> None:
+    made = {lp.DB_SECRET, lp.STORAGE_KEY_SECRET, lp.STORAGE_CA_SECRET, *lp.CERTIFICATE_SECRETS}
+    assert _secrets_used(local_release) <= made
+    assert _secrets_used(local_release) >= {
+        lp.DB_SECRET,
+        lp.STORAGE_KEY_SECRET,
+        lp.STORAGE_CA_SECRET,
+        lp.PGBACKREST_TLS_SECRET,
+        lp.PGBACKREST_CLIENT_TLS_SECRET,
+    }
+
+
+def test_backups_point_at_the_in_cluster_azurite(local_release: list[Manifest]) -> None:
+    backup = _one(local_release, "CronJob", f"{DB}-backup-full")
+    (container,) = _pod(backup)["containers"]
+    env = _env(container)
+    assert env["BACKUP_AZURE_ACCOUNT"] == lp.ACCOUNT
+    assert env["BACKUP_AZURE_CONTAINER"] == lp.CONTAINER
+    assert env["BACKUP_AZURE_URI_STYLE"] == "path"
+    assert env["BACKUP_AZURE_STORAGE_HOST"] == f"{lp.AZURITE}.{NAMESPACE}.svc"
+    assert env["BACKUP_AZURE_STORAGE_PORT"] == str(lp.AZURITE_PORT)
+    assert env["BACKUP_AZURE_KEY_TYPE"] == "shared"
+    assert "PGBACKREST_REPO1_AZURE_KEY" not in env, "the key is a file, not an env variable"
+
+
+def _sans(spec_secret: str) -> set[str]:
+    spec = lp.certificate_specs()[spec_secret]
+    return set(spec.dns_names)
+
+
+def test_certificates_name_the_hosts_pgbackrest_connects_to(
+    local_release: list[Manifest],
+) -> None:
+    backup = _one(local_release, "CronJob", f"{DB}-backup-full")
+    env = _env(_pod(backup)["containers"][0])
+    assert env["BACKUP_PG_HOST"] in _sans(lp.PGBACKREST_TLS_SECRET)
+    assert env["BACKUP_AZURE_STORAGE_HOST"] in _sans(lp.AZURITE_TLS_SECRET)
+    client = lp.certificate_specs()[lp.PGBACKREST_CLIENT_TLS_SECRET]
+    assert client.common_name == env["BACKUP_TLS_CLIENT_CN"]
+
+
+def test_ingress_is_served_by_the_harness_traefik(local_release: list[Manifest]) -> None:
+    ingress = _one(local_release, "Ingress", f"{RELEASE}-inventory-api")
+    assert ingress["spec"]["ingressClassName"] == "traefik"
+    assert [rule["host"] for rule in ingress["spec"]["rules"]] == ["inventory.localtest"]
+    policy = _one(local_release, "NetworkPolicy", f"{RELEASE}-inventory-api")
+    sources = policy["spec"]["ingress"][0]["from"]
+    assert sources[0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "traefik"
+    }
+
+
+def test_database_policy_allows_dns_on_the_local_coredns_port(
+    local_release: list[Manifest],
+) -> None:
+    for name in (DB, f"{RELEASE}-inventory-api"):
+        policy = _one(local_release, "NetworkPolicy", name)
+        dns = [
+            rule
+            for rule in policy["spec"]["egress"]
+            if {"port": 53, "protocol": "UDP"} in rule["ports"]
+        ]
+        assert dns, name
+        assert {"port": 1053, "protocol": "UDP"} in dns[0]["ports"], name
+
+
+def test_issued_certificates_chain_to_one_ca_with_the_right_usages() -> None:
+    ca_pem, issued = issue_set(lp.certificate_specs())
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    usages = {}
+    for name, files in issued.items():
+        cert = x509.load_pem_x509_certificate(files.certificate)
+        cert.verify_directly_issued_by(ca)
+        assert files.ca == ca_pem
+        assert b"PRIVATE KEY" in files.key
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        usages[name] = set(eku)
+    assert usages[lp.PGBACKREST_TLS_SECRET] == {ExtendedKeyUsageOID.SERVER_AUTH}
+    assert usages[lp.PGBACKREST_CLIENT_TLS_SECRET] == {ExtendedKeyUsageOID.CLIENT_AUTH}
+    assert usages[lp.AZURITE_TLS_SECRET] == {ExtendedKeyUsageOID.SERVER_AUTH}
+
+
+def test_azurite_runs_non_root_read_only_without_a_token() -> None:
+    manifests = {m["kind"]: m for m in lp.azurite_manifests("localhost/inventory-azurite:t")}
+    assert set(manifests) == {"Namespace", "PersistentVolumeClaim", "Deployment", "Service"}
+    pod = manifests["Deployment"]["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert container["imagePullPolicy"] == "Never"
+    assert "--cert" in container["args"]
+    assert "--disableProductStyleUrl" in container["args"]
+    (secret_env,) = container["env"]
+    assert secret_env["valueFrom"]["secretKeyRef"]["name"] == lp.STORAGE_KEY_SECRET
+    service = manifests["Service"]["spec"]
+    assert service["type"] == "ClusterIP"
+    assert service["ports"][0]["port"] == lp.AZURITE_PORT
+
+
+def test_azurite_image_tag_changes_with_the_recipe(tmp_path: Path) -> None:
+    context = tmp_path / "azurite"
+    shutil.copytree(REPO_ROOT / "images" / "azurite", context)
+    before = lp.azurite_image_tag(context)
+    assert before.startswith(f"{lp.AZURITE_VERSION}-")
+    assert lp.azurite_image_tag(context) == before
+    lock = context / "package-lock.json"
+    lock.write_text(lock.read_text() + "\n")
+    assert lp.azurite_image_tag(context) != before

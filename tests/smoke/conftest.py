@@ -1,0 +1,173 @@
+"""Smoke suite (issue 8): checks a deployed release through its ingress and its cluster.
+
+Collection gate: `pytest tests` leaves the suite out (only tests/smoke/unit, which needs no
+cluster, is collected); naming a path inside tests/smoke or setting SMOKE=1 opts in, and then a
+missing or bad KUBECONFIG / INGRESS_URL stops the run with one message saying what to set.
+Everything else (Ingress host, Services, CronJobs, images) is discovered in the cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.smoke.settings import UNIT_DIR, ConfigError, SmokeSettings, load_settings, opted_in
+
+if TYPE_CHECKING:
+    from tests.smoke.kube import Kube
+
+OPTED_IN = pytest.StashKey[bool]()
+SETTINGS = pytest.StashKey[SmokeSettings]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Decide whether this run includes the suite; if it does, check its configuration."""
+    config.addinivalue_line(
+        "markers", "backup_mode(mode): runs only when SMOKE_BACKUP_MODE is `mode`"
+    )
+    try:
+        wanted = opted_in(config.args, os.environ, config.invocation_params.dir)
+        config.stash[OPTED_IN] = wanted
+        if wanted:
+            config.stash[SETTINGS] = load_settings(os.environ)
+    except ConfigError as error:
+        raise pytest.UsageError(f"smoke suite: {error}") from None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave the cluster tests out unless the run opted in; the unit tests always stay."""
+    if config.stash.get(OPTED_IN, False):
+        return None
+    path = collection_path.resolve()
+    if path == UNIT_DIR or UNIT_DIR in path.parents:
+        return None
+    return True
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the backup tests of the other SMOKE_BACKUP_MODE (reported as deselected)."""
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("backup_mode")
+        (drop if marker and marker.args[0] != settings.backup_mode else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which release and cluster the run targets, and the NetworkPolicy state."""
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None:
+        return []
+    return [
+        f"smoke target: release {settings.release} in namespace {settings.namespace}, "
+        f"ingress {settings.ingress_url}, backup mode {settings.backup_mode}",
+        f"smoke NetworkPolicy: {settings.networkpolicy.describe()}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def settings(pytestconfig: pytest.Config) -> SmokeSettings:
+    """The checked configuration of this run."""
+    return pytestconfig.stash[SETTINGS]
+
+
+@pytest.fixture(scope="session")
+def kube(settings: SmokeSettings) -> Kube:
+    """API clients for the target cluster; fails when the API server does not answer."""
+    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+
+    from tests.smoke.kube import connect, reason_of  # noqa: PLC0415 - kubernetes only when used
+
+    clients = connect(settings.kubeconfig)
+    try:
+        clients.core.read_namespace(settings.namespace)
+    except ApiException as error:
+        pytest.fail(
+            f"cannot read namespace {settings.namespace} with KUBECONFIG={settings.kubeconfig}: "
+            f"{reason_of(error)} (wrong SMOKE_NAMESPACE, or not deployed?)",
+            pytrace=False,
+        )
+    return clients
+
+
+@pytest.fixture(scope="session")
+def release_pods(kube: Kube, settings: SmokeSettings) -> list[Any]:
+    """The release's pods (label app.kubernetes.io/instance); fails when there are none."""
+    pods = kube.core.list_namespaced_pod(
+        settings.namespace, label_selector=f"app.kubernetes.io/instance={settings.release}"
+    ).items
+    if not pods:
+        pytest.fail(
+            f"no pods labelled app.kubernetes.io/instance={settings.release} in namespace "
+            f"{settings.namespace}: is the release deployed (SMOKE_RELEASE, SMOKE_NAMESPACE)?",
+            pytrace=False,
+        )
+    return list(pods)
+
+
+@pytest.fixture(scope="session")
+def database_services(kube: Kube, settings: SmokeSettings) -> list[Any]:
+    """The database's Services (client and headless), found by the standard labels."""
+    from tests.smoke.kube import DATABASE_NAME, INSTANCE, NAME, selector  # noqa: PLC0415
+
+    labels = {NAME: DATABASE_NAME, INSTANCE: settings.release}
+    services = kube.core.list_namespaced_service(
+        settings.namespace, label_selector=selector(labels)
+    ).items
+    if not services:
+        pytest.fail(
+            f"no Service labelled {selector(labels)} in namespace {settings.namespace}",
+            pytrace=False,
+        )
+    return list(services)
+
+
+@pytest.fixture(scope="session")
+def database_service(database_services: list[Any]) -> Any:
+    """The database's client Service (the one with a cluster IP)."""
+    client_services = [s for s in database_services if s.spec.cluster_ip not in (None, "None")]
+    assert len(client_services) == 1, (
+        "expected exactly one database Service with a cluster IP, found "
+        f"{[s.metadata.name for s in client_services]}"
+    )
+    return client_services[0]
+
+
+@pytest.fixture(scope="session")
+def api_ingress(kube: Kube, settings: SmokeSettings) -> Any:
+    """The release's Ingress that routes to the API Service."""
+    from tests.smoke.kube import API_NAME, INSTANCE, NAME, backend_services, selector  # noqa: PLC0415
+
+    api_services = {
+        s.metadata.name
+        for s in kube.core.list_namespaced_service(
+            settings.namespace,
+            label_selector=selector({NAME: API_NAME, INSTANCE: settings.release}),
+        ).items
+    }
+    ingresses = kube.networking.list_namespaced_ingress(settings.namespace).items
+    routed = [i for i in ingresses if backend_services(i) & api_services]
+    if not api_services or not routed:
+        pytest.fail(
+            f"no Ingress in namespace {settings.namespace} routes to the API Service "
+            f"({', '.join(sorted(api_services)) or 'none found'}): is ingress enabled in the "
+            "release's values?",
+            pytrace=False,
+        )
+    return routed[0]
+
+
+@pytest.fixture(scope="session")
+def api_host(api_ingress: Any) -> str | None:
+    """The host the API's Ingress rule matches (sent as the Host header); None if host-less."""
+    hosts = [rule.host for rule in api_ingress.spec.rules or [] if rule.host]
+    return hosts[0] if hosts else None

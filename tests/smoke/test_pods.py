@@ -1,0 +1,36 @@
+"""The release's pods run restricted, and its workloads have every replica Ready."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.smoke.checks import container_problems, readiness_problem
+from tests.smoke.settings import SmokeSettings
+
+
+def test_every_pod_runs_with_the_restricted_context(release_pods: list[Any]) -> None:
+    """Non-root, no privilege escalation, no capabilities, RuntimeDefault seccomp, read-only /."""
+    problems = [
+        problem
+        for pod in release_pods
+        for container in [*(pod.spec.init_containers or []), *pod.spec.containers]
+        for problem in container_problems(pod, container)
+    ]
+    assert not problems, f"{len(problems)} security context problem(s):\n" + "\n".join(problems)
+
+
+def test_every_workload_has_all_replicas_ready(kube: Any, settings: SmokeSettings) -> None:
+    """Each Deployment and StatefulSet of the release: ready == updated == desired replicas."""
+    labels = f"app.kubernetes.io/instance={settings.release}"
+    listings = {
+        "Deployment": kube.apps.list_namespaced_deployment,
+        "StatefulSet": kube.apps.list_namespaced_stateful_set,
+    }
+    workloads = [
+        (kind, workload)
+        for kind, listing in listings.items()
+        for workload in listing(settings.namespace, label_selector=labels).items
+    ]
+    assert workloads, f"no Deployment or StatefulSet labelled {labels} in {settings.namespace}"
+    problems = [p for kind, workload in workloads if (p := readiness_problem(kind, workload))]
+    assert not problems, "workloads not fully ready: " + "; ".join(problems)
