@@ -2,8 +2,9 @@
 
 Deploys the environment's values with the image references just published, prints the
 release status, and records the previous revision so `smoke` can roll back to it. On the azure
-target the identity ids come from the Terraform outputs `infra-apply` saved, as a generated
-values file (reports/deploy/terraform-values.yaml; mapping in pipelines/core/terraform_outputs),
+target the identity ids come from the Terraform outputs (saved by `infra-apply`, else read from
+the environment's state), as a generated values file (reports/deploy/terraform-values.yaml;
+mapping in pipelines/core/terraform_outputs),
 and every image is pinned by the digest `publish` recorded. On the local target the stand-in for
 the Azure platform (pipelines/core/local_platform) is made first: password, Azurite, TLS Secrets.
 """
@@ -20,7 +21,7 @@ from pipelines.core.stage import StageContext
 from pipelines.core.terraform_outputs import (
     VALUES_FILE,
     MissingOutput,
-    outputs_file,
+    load_outputs,
     write_values_file,
 )
 
@@ -82,17 +83,15 @@ def run(ctx: StageContext) -> None:
 
 
 def _terraform_values(ctx: StageContext) -> list[Path]:
-    """On azure, the values file generated from the saved Terraform outputs; none locally."""
+    """On azure, the values file generated from the env's Terraform outputs; none locally."""
     if ctx.options.target != "azure":
         return []
     env = ctx.deploy_env
-    outputs = ctx.read_json(
-        "infra-apply", outputs_file(env), f"infra-apply --target azure --env {env}"
-    )
+    outputs = load_outputs(ctx, env)
     try:
         path = write_values_file(ctx.report_dir / VALUES_FILE, outputs)
     except MissingOutput as missing:
-        ctx.fail(f"{missing}: check iac/environments/{env}/outputs.tf and run infra-apply again")
+        ctx.fail(f"{missing}: check iac/platform/outputs.tf and run infra-apply again")
     ctx.note(f"Terraform outputs as chart values: {ctx.shown(path)}")
     return [path]
 

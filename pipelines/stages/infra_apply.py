@@ -9,11 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from pipelines.core.stage import StageContext, StageSkipped
-from pipelines.core.terraform_outputs import environment_root, parse_output_log, save_outputs
-
-# parse_output_log moved to pipelines.core.terraform_outputs; re-exported until
-# tests/pipeline/test_terraform_outputs.py imports it from there.
-__all__ = ["parse_output_log", "run"]
+from pipelines.core.terraform_outputs import environment_root, save_outputs
 
 TIMEOUT = 60 * 60.0
 

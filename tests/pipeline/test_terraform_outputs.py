@@ -15,9 +15,9 @@ from pipelines.core.terraform_outputs import (
     MissingOutput,
     chart_values,
     outputs_file,
+    parse_output_log,
     write_values_file,
 )
-from pipelines.stages.infra_apply import parse_output_log
 from tests.pipeline.terraform_outputs import IDS, load, terraform_output_json
 from tests.support.tools import require_tool
 
@@ -91,7 +91,7 @@ def test_infra_apply_reads_the_document_back_from_its_step_log(
     document: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "terraform-output.log"
-    log.write_text(f"$ terraform -chdir=iac/environments/prod output -json\n{document}")
+    log.write_text(f"$ terraform -chdir=iac/platform output -json\n{document}")
     assert parse_output_log(log) == load(document)
     log.write_text("$ terraform output -json\nError: no state\n")
     with pytest.raises(ValueError, match=r"no '\{' in the output"):
@@ -113,7 +113,7 @@ def azure_deploy(root: Path, outputs: dict[str, Any] | None) -> Path:
     return reports
 
 
-def test_azure_deploy_fails_without_saved_outputs(
+def test_azure_deploy_without_saved_outputs_reads_the_state_and_names_what_is_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reports = azure_deploy(tmp_path, None)
@@ -121,10 +121,9 @@ def test_azure_deploy_fails_without_saved_outputs(
         ["deploy", "--target", "azure", "--env", "prod", "--reports", str(reports)], root=tmp_path
     )
     assert status != 0
-    assert (
-        "reports/infra-apply/terraform-outputs-prod.json is missing: "
-        "run infra-apply --target azure --env prod first"
-    ) in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "no reports/infra-apply/terraform-outputs-prod.json: reading the prod outputs" in out
+    assert "iac/environments/prod is missing" in out
 
 
 def test_azure_deploy_fails_naming_the_missing_output(

@@ -138,7 +138,10 @@ def recency_problem(cronjob: Any, now: dt.datetime) -> str | None:
     required = required_success(cronjob, now)
     last = cronjob.status.last_successful_time if cronjob.status else None
     if last is None:
-        return f"{name} never succeeded (scheduled run at {required.isoformat()} expected)"
+        return (
+            f"{name} never succeeded (scheduled run at {required.isoformat()} expected; "
+            "a fresh deployment is checked with SMOKE_BACKUP_MODE=run-job)"
+        )
     if last < required:
         return (
             f"{name} last succeeded at {last.isoformat()}, before its scheduled run at "

@@ -82,18 +82,20 @@ def settings(pytestconfig: pytest.Config) -> SmokeSettings:
 
 @pytest.fixture(scope="session")
 def kube(settings: SmokeSettings) -> Kube:
-    """API clients for the target cluster; fails when the API server does not answer."""
+    """API clients for the target cluster; fails at once when its API server does not answer."""
     from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+    from urllib3.exceptions import HTTPError  # noqa: PLC0415 - kubernetes only when used
 
-    from tests.smoke.kube import connect, reason_of  # noqa: PLC0415 - kubernetes only when used
+    from tests.smoke.kube import connect, reason_of  # noqa: PLC0415
 
     clients = connect(settings.kubeconfig)
     try:
-        clients.core.read_namespace(settings.namespace)
+        clients.core.list_namespaced_service(settings.namespace, limit=1)
     except ApiException as error:
+        pytest.fail(f"the cluster of KUBECONFIG refused: {reason_of(error)}", pytrace=False)
+    except HTTPError as error:
         pytest.fail(
-            f"cannot read namespace {settings.namespace} with KUBECONFIG={settings.kubeconfig}: "
-            f"{reason_of(error)} (wrong SMOKE_NAMESPACE, or not deployed?)",
+            f"no answer from the API server of KUBECONFIG={settings.kubeconfig}: {error}",
             pytrace=False,
         )
     return clients

@@ -278,13 +278,13 @@ def run_job(kube: Kube, namespace: str, job: Any, timeout: float) -> JobOutcome:
                 _job_log(kube, namespace, name),
             )
         if time.monotonic() - started > timeout:
-            log = _job_log(kube, namespace, name)
+            late = JobOutcome(name, False, timeout, _job_log(kube, namespace, name))
             delete_quietly(
                 kube.batch.delete_namespaced_job, name, namespace, propagation_policy="Background"
             )
             raise AssertionError(
                 f"job {namespace}/{name} did not finish within {timeout:.0f} s (raise "
-                f"SMOKE_JOB_TIMEOUT_SECONDS if the database is large); log tail:\n{log}"
+                f"SMOKE_JOB_TIMEOUT_SECONDS if the database is large); log tail:\n{late.tail()}"
             )
         time.sleep(POLL_SECONDS)
 

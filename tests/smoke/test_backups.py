@@ -5,6 +5,7 @@ schedule demands (`recent` mode, for long-lived environments)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ def test_full_backup_lands_in_the_repository(
     full_backup: dict[str, Any], record_testsuite_property: Any
 ) -> None:
     """The job took a full backup and found it listed by `pgbackrest info` afterwards."""
-    record_testsuite_property("full_backup", full_backup)
+    record_testsuite_property("full_backup", json.dumps(full_backup, sort_keys=True))
     assert full_backup["type"] == "full", full_backup
     assert FULL_LABEL.match(full_backup["label"]), f"not a full backup label: {full_backup}"
     assert full_backup["backups_retained"] >= 1, full_backup
@@ -132,7 +133,7 @@ def test_restore_drill_restores_the_new_backup(
 ) -> None:
     """The drill restores the newest backup (ours or a later one) and verifies the data."""
     report = must_succeed(runner.run(named(cronjobs, "-restore-drill")), "restore drill")
-    record_testsuite_property("restore_drill", report)
+    record_testsuite_property("restore_drill", json.dumps(report, sort_keys=True))
     assert report["newest_backup"] >= full_backup["label"], (
         f"the drill restored {report['newest_backup']}, older than the backup just taken "
         f"({full_backup['label']}): the repository does not list the new backup"
