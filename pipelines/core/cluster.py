@@ -12,8 +12,10 @@ otherwise.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -58,7 +60,35 @@ def find_cluster(ctx: StageContext) -> Cluster:
             f"no local cluster: {ctx.shown(kubeconfig)} does not exist; run `make cluster-up` "
             "(issue 8), or point KUBECONFIG at a running cluster"
         )
+    server = api_server(kubeconfig)
+    if server is None or not _answers(server):
+        where = f"{server[0]}:{server[1]}" if server else "(no server in the kubeconfig)"
+        ctx.block(
+            f"no local cluster answers at {where} ({ctx.shown(kubeconfig)}): "
+            "run `make cluster-up` (issue 8)"
+        )
     return Cluster(kubeconfig, "local")
+
+
+def api_server(kubeconfig: Path) -> tuple[str, int] | None:
+    """Host and port of the current context's API server in a kubeconfig (None if unnamed)."""
+    config = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
+    contexts = {c["name"]: c["context"] for c in config.get("contexts") or []}
+    clusters = {c["name"]: c["cluster"] for c in config.get("clusters") or []}
+    context = contexts.get(config.get("current-context", ""), {})
+    url = urlsplit(clusters.get(context.get("cluster", ""), {}).get("server", ""))
+    if not url.hostname:
+        return None
+    return url.hostname, url.port or 443
+
+
+def _answers(server: tuple[str, int]) -> bool:
+    """True when something accepts TCP connections at the API server's address."""
+    try:
+        with socket.create_connection(server, timeout=3):
+            return True
+    except OSError:
+        return False
 
 
 def ingress_url(ctx: StageContext) -> str:

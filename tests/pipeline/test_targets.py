@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from pipelines.core.cluster import containerd_address, ingress_url
+from pipelines.core.cluster import containerd_address, find_cluster, ingress_url
 from pipelines.core.stage import Options, StageBlocked, StageContext, StageFailed
 from pipelines.stages import STAGES
 from pipelines.stages.deploy import image_values
@@ -106,3 +107,31 @@ def test_a_digest_file_that_is_not_a_digest_fails_the_publish(tmp_path: Path) ->
     assert read_digest(ctx, "api", "sha256:" + "0" * 64 + "\n") == "sha256:" + "0" * 64
     with pytest.raises(StageFailed, match=r"push api: podman --digestfile wrote 'latest'"):
         read_digest(ctx, "api", "latest")
+
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:%d"}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+users: [{name: u, user: {}}]
+"""
+
+
+def test_a_local_kubeconfig_whose_server_is_down_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    kubeconfig = tmp_path / "admin.kubeconfig"
+    kubeconfig.write_text(KUBECONFIG % port)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    with pytest.raises(StageBlocked, match=rf"no local cluster answers at 127.0.0.1:{port} "):
+        find_cluster(context(tmp_path, "local"))
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        kubeconfig.write_text(KUBECONFIG % server.getsockname()[1])
+        assert find_cluster(context(tmp_path, "local")).kubeconfig == kubeconfig

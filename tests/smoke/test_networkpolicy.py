@@ -98,12 +98,12 @@ def test_unlabelled_pod_matches_the_declared_enforcement(
     record_testsuite_property("unlabelled_pod_to_database", denied.log)
     if state.enforced:
         assert not denied.connected, (
-            f"NetworkPolicy declared enforced ({state.describe()}) but a pod without the allowed "
+            f"NetworkPolicy is declared {state.describe()} but a pod without the allowed "
             f"labels reached the database: {denied.log}"
         )
         return
     assert denied.connected, (
-        f"NetworkPolicy declared not enforced ({state.describe()}) but the unlabelled pod was "
+        f"NetworkPolicy is declared {state.describe()} but the unlabelled pod was "
         f"blocked ({denied.log}): the cluster enforces it; fix the declaration"
     )
     warnings.warn(
