@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from pipelines.localcluster.catalog import COMPONENTS, Component
-from pipelines.localcluster.trim import module_source, prepare_work_copy
+from pipelines.localcluster.trim import add_prepared_copy, module_source, prepare_work_copy
 from pipelines.toolchain.gobuild import compile_binary, go_binary, go_version
 from pipelines.toolchain.paths import Layout
 from pipelines.toolchain.process import ToolchainError
@@ -40,7 +40,7 @@ def verify_pin(component: Component) -> None:
 
 def inputs_digest(component: Component) -> str:
     """Everything that determines the binaries: module graph, packages, flags, own sources
-    (nested stand-in modules included), and the trim applied to a dependency."""
+    (nested stand-in modules included), and the prepared copies of dependencies."""
     root = component.directory
     sources = sorted(
         path
@@ -52,20 +52,21 @@ def inputs_digest(component: Component) -> str:
         component.version,
         repr(component.packages),
         " ".join(component.ldflags),
-        *((repr(component.trim),) if component.trim else ()),
+        *(repr(prepared) for prepared in component.prepared),
         *(part for path in sources for part in (str(path.relative_to(root)), path.read_bytes())),
     )
 
 
 def build_directory(component: Component, layout: Layout) -> Path:
-    """Where `go build` runs: the tools module itself, or a work copy holding the trimmed
-    dependency its go.mod replaces (see trim.py)."""
-    if component.trim is None:
+    """Where `go build` runs: the tools module itself, or a work copy holding the prepared
+    dependencies its go.mod replaces (see trim.py)."""
+    if not component.prepared:
         return component.directory
-    trim = component.trim
     work = artifact_dir(component, layout) / "work"
-    upstream = module_source(trim.module, trim.version, component.directory, layout)
-    prepare_work_copy(component.directory, work, trim, upstream)
+    prepare_work_copy(component.directory, work)
+    for prepared in component.prepared:
+        upstream = module_source(prepared.module, prepared.version, layout)
+        add_prepared_copy(work, prepared, upstream)
     return work
 
 
@@ -125,7 +126,7 @@ def build(component: Component, layout: Layout) -> Stamp | None:
     )
     write_stamp(target, stamp)
     if module != component.directory:
-        shutil.rmtree(module)  # the trimmed copy is only needed while compiling
+        shutil.rmtree(module)  # the prepared copies are only needed while compiling
     return stamp
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.localcluster.trim import LEGO_TRIM, ModuleTrim
+from pipelines.localcluster.trim import TRAEFIK_COPIES, PreparedCopy
 
 GO_DIR = Path(__file__).resolve().parent / "go"
 
@@ -50,7 +50,8 @@ class Component:
     module_version: str
     packages: tuple[tuple[str, str], ...]  # (binary name, main package)
     ldflags: tuple[str, ...] = ()
-    trim: ModuleTrim | None = None  # build against a trimmed copy of this dependency
+    # dependencies go.mod replaces with prepared copies the build makes (trim.py)
+    prepared: tuple[PreparedCopy, ...] = ()
 
     @property
     def directory(self) -> Path:
@@ -129,7 +130,7 @@ TRAEFIK = Component(
         f"-X github.com/traefik/traefik/v3/pkg/version.Version=v{TRAEFIK_VERSION}",
         "-X github.com/traefik/traefik/v3/pkg/version.BuildDate=1970-01-01T00:00:00Z",
     ),
-    trim=LEGO_TRIM,
+    prepared=TRAEFIK_COPIES,
 )
 
 KUBE_ROUTER = Component(

@@ -47,6 +47,7 @@ ARGS = (
     "--global.checkNewVersion=false",  # no internet here, and no phoning home anywhere
     "--global.sendAnonymousUsage=false",
     "--log.level=INFO",
+    "--log.noColor=true",
 )
 
 # What the kubernetesingress provider watches (pkg/provider/kubernetes/ingress/client.go):

@@ -1,11 +1,13 @@
-"""Trimmed copies of upstream modules whose full dependency graph the module proxy cannot serve.
+"""Prepared copies of upstream modules, for a dependency graph the module proxy cannot serve.
 
 Traefik links lego's DNS-provider factory, which imports every ACME DNS provider; thirteen of
 them need SDK modules the proxy here refuses ("This module version is not available"). The
 cluster's Traefik serves plain HTTP Ingress and never runs a DNS-01 challenge, so the build
 copies lego from the module cache, drops those providers from the generated factory (asking
-for one then fails with lego's own "unrecognized DNS provider") and builds against the copy
-through a directory `replace` in a work copy of the tools module (see go/traefik/go.mod).
+for one then fails with lego's own "unrecognized DNS provider"). Traefik also uses a fork of
+go-http-auth the proxy refuses; the upstream commit it forked plus the one method the fork
+adds stands in. The build runs in a work copy of the tools module holding these copies where
+its go.mod's directory `replace`s point (see go/traefik/go.mod).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,15 +26,17 @@ from pipelines.toolchain.process import ToolchainError
 
 
 @dataclass(frozen=True)
-class ModuleTrim:
-    """Which generated factory of `module` loses which provider packages, and where it lives."""
+class PreparedCopy:
+    """`module@version` copied to `replace_dir`; optionally its generated `factory` loses the
+    `excluded` packages under `package_dir`, and `added` files (name, Go source) join it."""
 
     module: str
     version: str
     replace_dir: str  # the directory go.mod's replace names, relative to the work copy
-    factory: str  # the generated file, relative to the module root
-    package_dir: str  # the providers' parent directory, relative to the module root
-    excluded: tuple[str, ...]
+    factory: str = ""  # the generated file, relative to the module root
+    package_dir: str = ""  # the providers' parent directory, relative to the module root
+    excluded: tuple[str, ...] = ()
+    added: tuple[tuple[str, str], ...] = ()
 
 
 def trim_factory(source: str, import_prefix: str, excluded: tuple[str, ...]) -> str:
@@ -72,12 +77,14 @@ def trim_factory(source: str, import_prefix: str, excluded: tuple[str, ...]) -> 
     return text
 
 
-def module_source(module: str, version: str, module_dir: Path, layout: Layout) -> Path:
-    """The read-only module-cache directory of `module@version` (downloaded when missing)."""
+def module_source(module: str, version: str, layout: Layout) -> Path:
+    """The read-only module-cache directory of `module@version` (downloaded when missing).
+    Run outside any module: the tools module's replaces name directories not made yet."""
     argv = [str(go_binary()), "mod", "download", "-json", f"{module}@{version}"]
-    result = subprocess.run(
-        argv, cwd=module_dir, env=go_env(layout), capture_output=True, text=True, check=False
-    )
+    with tempfile.TemporaryDirectory(prefix="localcluster-modsrc-") as outside:
+        result = subprocess.run(
+            argv, cwd=outside, env=go_env(layout), capture_output=True, text=True, check=False
+        )
     try:
         listing = json.loads(result.stdout)
     except ValueError:
@@ -87,26 +94,32 @@ def module_source(module: str, version: str, module_dir: Path, layout: Layout) -
     return Path(listing["Dir"])
 
 
-def prepare_work_copy(source_dir: Path, work: Path, trim: ModuleTrim, module_root: Path) -> None:
-    """Copy the tools module to `work` and put the trimmed upstream copy where it is replaced."""
+def prepare_work_copy(source_dir: Path, work: Path) -> None:
+    """A fresh copy of the tools module at `work`."""
     if work.exists():
         shutil.rmtree(work)
     shutil.copytree(source_dir, work)
-    target = work / trim.replace_dir
+
+
+def add_prepared_copy(work: Path, prepared: PreparedCopy, module_root: Path) -> None:
+    """Put the prepared copy of `module_root` where the work copy's go.mod replaces it."""
+    target = work / prepared.replace_dir
     shutil.copytree(module_root, target)
     for path in target.rglob("*"):  # the module cache is read-only
         path.chmod(0o755 if path.is_dir() else 0o644)
     target.chmod(0o755)
-    for name in trim.excluded:
-        shutil.rmtree(target / trim.package_dir / name)
-    factory = target / trim.factory
-    prefix = f"{trim.module}/{trim.package_dir}"
-    factory.write_text(
-        trim_factory(factory.read_text(encoding="utf-8"), prefix, trim.excluded), encoding="utf-8"
-    )
+    for name in prepared.excluded:
+        shutil.rmtree(target / prepared.package_dir / name)
+    if prepared.factory:
+        factory = target / prepared.factory
+        prefix = f"{prepared.module}/{prepared.package_dir}"
+        trimmed = trim_factory(factory.read_text(encoding="utf-8"), prefix, prepared.excluded)
+        factory.write_text(trimmed, encoding="utf-8")
+    for name, source in prepared.added:
+        (target / name).write_text(source, encoding="utf-8")
 
 
-LEGO_TRIM = ModuleTrim(
+LEGO = PreparedCopy(
     module="github.com/go-acme/lego/v5",
     version="v5.4.1",  # what Traefik 3.7.13 requires
     replace_dir="lego",
@@ -129,3 +142,50 @@ LEGO_TRIM = ModuleTrim(
         "yandexcloud",  # github.com/yandex-cloud/go-sdk/services/dns
     ),
 )
+
+# Containous' fork (github.com/containous/go-http-auth, refused in every version) adds this one
+# method, which Traefik's digest-auth middleware calls: the usual challenge plus `stale=true`
+# (RFC 7616 3.3: the nonce expired, the credentials may be fine). Same body as RequireAuth.
+REQUIRE_AUTH_STALE = """\
+package auth
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// RequireAuthStale is Containous' addition: RequireAuth's challenge with stale=true.
+func (da *DigestAuth) RequireAuthStale(w http.ResponseWriter, r *http.Request) {
+	da.mutex.RLock()
+	clientsLen := len(da.clients)
+	da.mutex.RUnlock()
+
+	if clientsLen > da.ClientCacheSize+da.ClientCacheTolerance {
+		da.Purge(da.ClientCacheTolerance * 2)
+	}
+	nonce := RandomKey()
+
+	da.mutex.Lock()
+	da.clients[nonce] = &digestClient{nc: 0, lastSeen: time.Now().UnixNano()}
+	da.mutex.Unlock()
+
+	da.mutex.RLock()
+	w.Header().Set(contentType, da.Headers.V().UnauthContentType)
+	w.Header().Set(da.Headers.V().Authenticate,
+		fmt.Sprintf(`Digest realm="%s", nonce="%s", opaque="%s", `+
+			`algorithm=MD5, qop="auth", stale=true`, da.Realm, nonce, da.Opaque))
+	w.WriteHeader(da.Headers.V().UnauthCode)
+	w.Write([]byte(da.Headers.V().UnauthResponse))
+	da.mutex.RUnlock()
+}
+"""
+
+GO_HTTP_AUTH = PreparedCopy(
+    module="github.com/abbot/go-http-auth",
+    version="v0.4.1-0.20220112235402-e1cee1c72f2f",  # the upstream commit the fork started from
+    replace_dir="go-http-auth",
+    added=(("zz_require_auth_stale.go", REQUIRE_AUTH_STALE),),
+)
+
+TRAEFIK_COPIES = (LEGO, GO_HTTP_AUTH)

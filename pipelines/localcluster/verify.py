@@ -24,7 +24,7 @@ from pipelines.containers.base import BASE_REFERENCE
 from pipelines.localcluster import ingress, kuberouter, statemetrics
 from pipelines.localcluster.addons import RESTRICTED_CONTAINER, manifest_list
 from pipelines.localcluster.cluster import kubectl
-from pipelines.localcluster.settings import Paths
+from pipelines.localcluster.settings import Paths, detect_node_ip
 
 SERVER_PORT = 8000
 PROBE_HOST = "verify.localcluster.test"
@@ -193,6 +193,7 @@ def verify_ingress(paths: Paths) -> list[str]:
         )
         _server_ready(paths, namespace)
         observed: dict[str, tuple[int, str]] = {}
+        lines: list[str] = []
 
         def routed() -> bool:
             observed[PROBE_HOST] = _get(url, PROBE_HOST)
@@ -203,10 +204,13 @@ def verify_ingress(paths: Paths) -> list[str]:
             observed[host] = _get(url, host)
             if observed[host][0] != 404:
                 raise VerifyError(f"Host {host} got {observed[host]}, expected 404")
-        return [
-            f"{url} Host {host}: HTTP {status} {body[:20]!r}"
-            for host, (status, body) in observed.items()
-        ]
+        external = f"http://{detect_node_ip()}:{ingress.HOST_PORT}"
+        status, answer = _get(external, PROBE_HOST)
+        if status != 0:
+            raise VerifyError(f"{external} answered HTTP {status}: the port is not loopback-only")
+        lines.append(f"{external} (node address): no answer ({answer})")
+        found = [f"{url} Host {h}: HTTP {s} {b[:20]!r}" for h, (s, b) in observed.items()]
+        return found + lines
     finally:
         kubectl(paths, "delete", "namespace", namespace, "--wait=false", check=False)
 

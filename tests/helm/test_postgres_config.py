@@ -124,6 +124,7 @@ def test_local_config_starts_a_server(cluster: Path, renderer: Renderer) -> None
             "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
             "SELECT count(*) >= 0 FROM pg_stat_statements;"
             "SHOW shared_buffers; SHOW work_mem; SHOW random_page_cost; SHOW data_checksums;"
+            "SHOW huge_pages;"
         )
         proc = _run(
             str(PG_BIN / "psql"),
@@ -139,7 +140,9 @@ def test_local_config_starts_a_server(cluster: Path, renderer: Renderer) -> None
             sql,
         )
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.split() == ["CREATE", "EXTENSION", "t", "128MB", "4MB", "1.1", "on"]
+        assert proc.stdout.split() == [
+            "CREATE", "EXTENSION", "t", "128MB", "4MB", "1.1", "on", "off",
+        ]  # fmt: skip
     finally:
         stopped = _run(pg_ctl, "stop", "-m", "fast", "-w", "-D", str(cluster))
         assert stopped.returncode == 0, stopped.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.localcluster.catalog import TRAEFIK
-from pipelines.localcluster.trim import LEGO_TRIM, trim_factory
+from pipelines.localcluster.trim import GO_HTTP_AUTH, LEGO, TRAEFIK_COPIES, trim_factory
 from pipelines.toolchain.process import ToolchainError
 
 PREFIX = "github.com/go-acme/lego/v5/providers/dns"
@@ -60,8 +60,18 @@ def test_an_arm_that_is_not_one_return_line_is_refused() -> None:
         trim_factory(reshaped, PREFIX, ("ucloud",))
 
 
-def test_traefik_builds_against_the_trimmed_lego() -> None:
-    assert TRAEFIK.trim == LEGO_TRIM
+def test_traefik_builds_against_every_prepared_copy_its_go_mod_replaces() -> None:
+    assert TRAEFIK.prepared == TRAEFIK_COPIES
     go_mod = (TRAEFIK.directory / "go.mod").read_text(encoding="utf-8")
-    assert f"replace {LEGO_TRIM.module} => ./{LEGO_TRIM.replace_dir}" in go_mod
-    assert f"{LEGO_TRIM.module} {LEGO_TRIM.version} // indirect" in go_mod
+    for prepared in TRAEFIK_COPIES:
+        assert f"replace {prepared.module} => ./{prepared.replace_dir}" in go_mod
+    assert f"{LEGO.module} {LEGO.version} // indirect" in go_mod
+    assert not (TRAEFIK.directory / LEGO.replace_dir).exists()  # made by the build only
+
+
+def test_the_go_http_auth_stand_in_adds_the_forks_method() -> None:
+    ((name, source),) = GO_HTTP_AUTH.added
+    assert name.endswith(".go")
+    assert source.startswith("package auth\n")
+    assert "func (da *DigestAuth) RequireAuthStale(w http.ResponseWriter" in source
+    assert "stale=true" in source

@@ -7,6 +7,9 @@ cache without anyone editing settings by hand:
   maintenance_work_mem  = memory / 16 (at most 2 GB)
   wal_buffers           = shared_buffers / 32 (at most 16 MB)
   parallel workers      = CPU limit (cores)
+  huge_pages            = off (a pod without a hugepages-2Mi limit gets SIGBUS, not a fallback,
+                          on a node that has huge pages; measured neutral where none exist)
+Every rule and its A/B evidence: docs/postgresql-tuning.md.
 */}}
 {{- define "postgresql.memoryMB" -}}
 {{- $mem := toString .Values.resources.limits.memory -}}
@@ -55,5 +58,5 @@ max_worker_processes = {{ max 8 $cores }}
 max_parallel_workers = {{ $cores }}
 max_parallel_workers_per_gather = {{ max 1 (div $cores 2) }}
 max_parallel_maintenance_workers = {{ max 1 (div $cores 2) }}
-huge_pages = try
+huge_pages = off
 {{- end -}}

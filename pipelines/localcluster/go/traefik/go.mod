@@ -339,12 +339,12 @@ replace github.com/traefik/traefik/dynamic/ext => ./ext
 // directory in a work copy (pipelines/localcluster/trim.py); it is not in the repository.
 replace github.com/go-acme/lego/v5 => ./lego
 
-// Repeated from Traefik's go.mod (a dependency's replaces do not apply to us), except that
-// the proxy refuses Containous' fork of go-http-auth (every version), so the upstream commit
-// the fork started from stands in: basic/digest auth middlewares only, unused here.
-replace (
-	github.com/abbot/go-http-auth => github.com/abbot/go-http-auth v0.4.1-0.20220112235402-e1cee1c72f2f
-	github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59
-)
+// Traefik replaces go-http-auth with Containous' fork, which the proxy refuses in every
+// version: the build makes ./go-http-auth from the upstream commit the fork started from plus
+// the one method the fork adds (RequireAuthStale; see trim.py). Not in the repository.
+replace github.com/abbot/go-http-auth => ./go-http-auth
+
+// Repeated from Traefik's go.mod (a dependency's replaces do not apply to us).
+replace github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59
 
 exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible
