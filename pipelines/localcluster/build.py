@@ -8,9 +8,12 @@ after every binary is in place, so an interrupted build is redone.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.localcluster.catalog import COMPONENTS, Component
@@ -53,8 +56,26 @@ def inputs_digest(component: Component) -> str:
         repr(component.packages),
         " ".join(component.ldflags),
         *(repr(prepared) for prepared in component.prepared),
+        *((f"tags={','.join(component.tags)}",) if component.tags else ()),
         *(part for path in sources for part in (str(path.relative_to(root)), path.read_bytes())),
     )
+
+
+@contextlib.contextmanager
+def build_tags(tags: tuple[str, ...]) -> Iterator[None]:
+    """Pass `-tags` through GOFLAGS, which the toolchain's Go environment appends to its own."""
+    if not tags:
+        yield
+        return
+    saved = os.environ.get("GOFLAGS")
+    os.environ["GOFLAGS"] = f"{saved or ''} -tags={','.join(tags)}".strip()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["GOFLAGS"]
+        else:
+            os.environ["GOFLAGS"] = saved
 
 
 def build_directory(component: Component, layout: Layout) -> Path:
@@ -99,15 +120,16 @@ def build(component: Component, layout: Layout) -> Stamp | None:
     measured: dict[str, dict[str, float]] = {}
     total_seconds, peak = 0.0, 0
     for name, package in component.packages:
-        measurement = compile_binary(
-            go,
-            package,
-            target / name,
-            module=module,
-            ldflags=component.ldflags,
-            layout=layout,
-            log=target / f"build-{name}.log",
-        )
+        with build_tags(component.tags):
+            measurement = compile_binary(
+                go,
+                package,
+                target / name,
+                module=module,
+                ldflags=component.ldflags,
+                layout=layout,
+                log=target / f"build-{name}.log",
+            )
         print(f"built {name} {component.version}: {measurement.describe()}", flush=True)
         measured[name] = {
             "seconds": round(measurement.seconds, 1),

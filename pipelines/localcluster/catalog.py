@@ -52,6 +52,7 @@ class Component:
     ldflags: tuple[str, ...] = ()
     # dependencies go.mod replaces with prepared copies the build makes (trim.py)
     prepared: tuple[PreparedCopy, ...] = ()
+    tags: tuple[str, ...] = ()  # Go build tags
 
     @property
     def directory(self) -> Path:
@@ -157,6 +158,9 @@ KUBE_STATE_METRICS = Component(
         f"-X github.com/prometheus/common/version.Version=v{KUBE_STATE_METRICS_VERSION}",
         "-X github.com/prometheus/common/version.BuildDate=1970-01-01T00:00:00Z",
     ),
+    # The image is FROM scratch: embed the zone database, or a CronJob schedule with
+    # CRON_TZ=... makes the cronjob collector panic ("unknown time zone Etc/UTC").
+    tags=("timetzdata",),
 )
 
 COMPONENTS = (

@@ -8,6 +8,7 @@ import pytest
 
 from pipelines.localcluster.build import inputs_digest, verify_pin
 from pipelines.localcluster.catalog import COMPONENTS, Component
+from pipelines.localcluster.trim import PreparedCopy
 from pipelines.toolchain.process import ToolchainError
 
 
@@ -40,3 +41,17 @@ def test_inputs_digest_changes_with_go_sum(tmp_path: Path) -> None:
     before = inputs_digest(_component(tmp_path))
     (tmp_path / "go.sum").write_text("b\n")
     assert inputs_digest(_component(tmp_path)) != before
+
+
+def test_inputs_digest_covers_nested_stand_in_modules_and_prepared_copies(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module x\n\nrequire k8s.io/kubernetes v1.34.2\n")
+    (tmp_path / "go.sum").write_text("a\n")
+    (tmp_path / "ext").mkdir()
+    (tmp_path / "ext" / "ext.go").write_text("package ext\n")
+    component = _component(tmp_path)
+    before = inputs_digest(component)
+    (tmp_path / "ext" / "ext.go").write_text("package ext\n\ntype HTTP struct{}\n")
+    assert inputs_digest(component) != before
+    prepared = PreparedCopy(module="example.com/m", version="v1.0.0", replace_dir="m")
+    with_copy = Component(**{**component.__dict__, "prepared": (prepared,)})
+    assert inputs_digest(with_copy) != inputs_digest(component)

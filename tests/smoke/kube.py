@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
@@ -89,14 +90,23 @@ def restricted_container_context() -> dict[str, Any]:
 
 
 TCP_PROBE = """
-import socket, sys
-host, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-try:
-    socket.create_connection((host, port), timeout=timeout).close()
-except OSError as error:
-    print(f"no connection to {host}:{port}: {error!r}")
-    sys.exit(1)
-print(f"connected to {host}:{port}")
+import socket, sys, time
+host, port, timeout, window = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+started = time.monotonic()
+attempts = 0
+while True:
+    attempts += 1
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        if time.monotonic() - started + 1 > window:
+            print(f"no connection to {host}:{port} in {attempts} attempts: {error!r}")
+            sys.exit(1)
+        time.sleep(1)
+        continue
+    elapsed = time.monotonic() - started
+    print(f"connected to {host}:{port} at attempt {attempts} after {elapsed:.1f} s")
+    sys.exit(0)
 """
 
 
@@ -120,9 +130,19 @@ class ProbeResult:
 
 
 def probe_pod_manifest(
-    name: str, *, labels: Mapping[str, str], image: ProbeImage, host: str, port: int, timeout: float
+    name: str,
+    *,
+    labels: Mapping[str, str],
+    image: ProbeImage,
+    host: str,
+    port: int,
+    timeout: float,
+    window: float,
 ) -> dict[str, Any]:
-    """A pod that opens one TCP connection and exits 0 (connected) or 1; restricted context."""
+    """A pod that tries TCP to host:port once a second for `window` s and exits 0 on the first
+    connection, else 1. The retries cover a policy agent that learns of a new pod a little
+    late (kube-router adds its address to the allowed set on the pod's event); a blocked pod
+    stays blocked for the whole window. Restricted security context."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -145,7 +165,15 @@ def probe_pod_manifest(
                     "name": "probe",
                     "image": image.image,
                     "imagePullPolicy": image.pull_policy,
-                    "command": ["python3", "-c", TCP_PROBE, host, str(port), str(timeout)],
+                    "command": [
+                        "python3",
+                        "-c",
+                        TCP_PROBE,
+                        host,
+                        str(port),
+                        str(timeout),
+                        str(window),
+                    ],
                     "resources": {
                         "requests": {"cpu": "10m", "memory": "32Mi"},
                         "limits": {"cpu": "200m", "memory": "64Mi"},
@@ -173,7 +201,7 @@ def run_probe_pods(
 
 
 def _probe_result(kube: Kube, namespace: str, name: str, timeout: float) -> ProbeResult:
-    """Wait for a probe pod to finish; AssertionError with its state when it cannot run."""
+    """Wait for a probe pod to finish; fails the test with its state when it cannot run."""
     deadline = time.monotonic() + timeout
     while True:
         pod = kube.core.read_namespaced_pod(name, namespace)
@@ -183,9 +211,10 @@ def _probe_result(kube: Kube, namespace: str, name: str, timeout: float) -> Prob
         waiting = _waiting_reasons(pod)
         stuck = waiting & POD_START_FAILURES
         if stuck or time.monotonic() > deadline:
-            raise AssertionError(
+            pytest.fail(
                 f"probe pod {namespace}/{name} did not run (phase {pod.status.phase}, waiting: "
-                f"{', '.join(sorted(waiting)) or 'none'}); check that its image is on the node"
+                f"{', '.join(sorted(waiting)) or 'none'}); check that its image is on the node",
+                pytrace=False,
             )
         time.sleep(POLL_SECONDS)
 
@@ -252,7 +281,9 @@ class JobOutcome:
                     continue
                 if isinstance(document, dict):
                     return document
-        raise AssertionError(f"job {self.name} printed no JSON report; log tail:\n{self.tail()}")
+        pytest.fail(
+            f"job {self.name} printed no JSON report; log tail:\n{self.tail()}", pytrace=False
+        )
 
     def tail(self) -> str:
         """The last lines of the log, for failure messages."""
@@ -282,9 +313,10 @@ def run_job(kube: Kube, namespace: str, job: Any, timeout: float) -> JobOutcome:
             delete_quietly(
                 kube.batch.delete_namespaced_job, name, namespace, propagation_policy="Background"
             )
-            raise AssertionError(
+            pytest.fail(
                 f"job {namespace}/{name} did not finish within {timeout:.0f} s (raise "
-                f"SMOKE_JOB_TIMEOUT_SECONDS if the database is large); log tail:\n{late.tail()}"
+                f"SMOKE_JOB_TIMEOUT_SECONDS if the database is large); log tail:\n{late.tail()}",
+                pytrace=False,
             )
         time.sleep(POLL_SECONDS)
 

@@ -98,9 +98,11 @@ def runner(kube: Kube, settings: SmokeSettings) -> Iterator[Runner]:
 
 def must_succeed(outcome: JobOutcome, what: str) -> dict[str, Any]:
     """The job's JSON report, or a failure with the log tail."""
-    assert outcome.succeeded, f"{what} job {outcome.name} failed; log tail:\n{outcome.tail()}"
+    if not outcome.succeeded:
+        pytest.fail(f"{what} job {outcome.name} failed; log tail:\n{outcome.tail()}", pytrace=False)
     report = outcome.report()
-    assert report.get("status") == "ok", f"{what} job {outcome.name} reported {report}"
+    if report.get("status") != "ok":
+        pytest.fail(f"{what} job {outcome.name} reported {report}", pytrace=False)
     return report
 
 
@@ -108,7 +110,8 @@ def must_succeed(outcome: JobOutcome, what: str) -> dict[str, Any]:
 def full_backup(runner: Runner, cronjobs: dict[str, Any]) -> dict[str, Any]:
     """A heartbeat (the drill's data-age yardstick), then a full backup; the backup's report."""
     heartbeat = runner.run(named(cronjobs, "-heartbeat"))  # prints one plain line, no report
-    assert heartbeat.succeeded, f"heartbeat job {heartbeat.name} failed:\n{heartbeat.tail()}"
+    if not heartbeat.succeeded:
+        pytest.fail(f"heartbeat job {heartbeat.name} failed:\n{heartbeat.tail()}", pytrace=False)
     return must_succeed(runner.run(named(cronjobs, "-backup-full")), "full backup")
 
 

@@ -21,7 +21,8 @@ from tests.smoke.kube import (
 )
 from tests.smoke.settings import SmokeSettings
 
-CONNECT_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 3.0
+PROBE_WINDOW = 15.0
 POD_TIMEOUT = 90.0
 
 
@@ -53,6 +54,7 @@ def probes(kube: Kube, settings: SmokeSettings, database_service: Any) -> dict[s
             labels=PROBE_LABELS,
             image=image,
             timeout=CONNECT_TIMEOUT,
+            window=PROBE_WINDOW,
             **target,
         ),
         "allowed": probe_pod_manifest(
@@ -60,6 +62,7 @@ def probes(kube: Kube, settings: SmokeSettings, database_service: Any) -> dict[s
             labels={"app.kubernetes.io/managed-by": "smoke-tests", **allowed},
             image=image,
             timeout=CONNECT_TIMEOUT,
+            window=PROBE_WINDOW,
             **target,
         ),
     }
@@ -82,8 +85,11 @@ def test_networkpolicy_enforcement_is_reported(
         )
 
 
-def test_allowed_client_reaches_the_database(probes: dict[str, ProbeResult]) -> None:
+def test_allowed_client_reaches_the_database(
+    probes: dict[str, ProbeResult], record_testsuite_property: Any
+) -> None:
     """Positive control: a pod with the labels the policy allows opens a TCP connection."""
+    record_testsuite_property("allowed_pod_to_database", probes["allowed"].log)
     assert probes["allowed"].connected, (
         "a pod with the allowed labels cannot reach the database: " + probes["allowed"].log
     )

@@ -77,14 +77,20 @@ def test_unique_names_fit_a_label_value() -> None:
 def test_job_report_is_the_last_json_line() -> None:
     log = 'starting\n{"job": "old"}\nWARNING: slow\n{"job": "backup-full", "status": "ok"}\n'
     assert JobOutcome("j", True, 1.0, log).report() == {"job": "backup-full", "status": "ok"}
-    with pytest.raises(AssertionError, match="printed no JSON report"):
+    with pytest.raises(pytest.fail.Exception, match="printed no JSON report"):
         JobOutcome("j", False, 1.0, "ERROR: no repository\n").report()
 
 
 def test_probe_pods_are_restricted() -> None:
     image = ProbeImage("localhost/db:1", "Never", [], 999, 999)
     manifest = probe_pod_manifest(
-        "probe", labels={"a": "b"}, image=image, host="10.96.0.9", port=5432, timeout=5.0
+        "probe",
+        labels={"a": "b"},
+        image=image,
+        host="10.96.0.9",
+        port=5432,
+        timeout=5.0,
+        window=20.0,
     )
     pod: Any = client.V1Pod.from_dict(manifest)
     assert pod.spec.security_context.run_as_non_root is True
@@ -93,5 +99,5 @@ def test_probe_pods_are_restricted() -> None:
     assert container.security_context.capabilities.drop == ["ALL"]
     assert container.security_context.read_only_root_filesystem is True
     assert container.security_context.allow_privilege_escalation is False
-    assert container.command[-3:] == ["10.96.0.9", "5432", "5.0"]
+    assert container.command[-4:] == ["10.96.0.9", "5432", "5.0", "20.0"]
     assert pod.spec.automount_service_account_token is False
