@@ -40,7 +40,8 @@ venv: $(STAMP) ## The project virtualenv, synced to the lock file
 $(STAMP): $(REQ)/project.lock application/pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@test -x $(UV) || $(VENV)/bin/pip install -q --disable-pip-version-check $(UV_PIN)
-	$(UV) pip sync -q --python $(PY) --require-hashes $(REQ)/project.lock
+	@# Bytecode is compiled once here: with PYTHONDONTWRITEBYTECODE set, every run would recompile.
+	$(UV) pip sync -q --compile-bytecode --python $(PY) --require-hashes $(REQ)/project.lock
 	$(UV) pip install -q --python $(PY) --no-deps -e application
 	@touch $@
 
