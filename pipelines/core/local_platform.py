@@ -10,6 +10,10 @@ module makes their local equivalents in the release's namespace, once, and keeps
   data on a PersistentVolumeClaim, and account `inventorylocal` with a random key (Secret
   `inventory-backup-storage-key`: `key` for pgBackRest, `accounts` for Azurite);
 - the blob container `pgbackrest` (pgBackRest never creates its own), made from this host;
+- NetworkPolicy `azurite`: only the database pod and the backup/drill job pods may connect, and
+  Azurite itself may connect nowhere. The host's own traffic (the container creation below,
+  kubelet's probes) is not a pod and needs no rule: kube-router accepts traffic whose source is
+  an address of the pod's own node (its "local node" rule), as policy engines commonly do;
 - the pgBackRest TLS server/client Secrets and Azurite's certificate from one throwaway CA,
   whose certificate is Secret `inventory-backup-storage-ca` (see local_certificates).
 
@@ -106,8 +110,41 @@ def certificate_specs() -> dict[str, pki.CertSpec]:
     }
 
 
+# The pods that talk to the backup repository (labels set by the postgresql chart).
+STORAGE_CLIENTS = {
+    "matchLabels": {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": RELEASE},
+    "matchExpressions": [
+        {
+            "key": "app.kubernetes.io/component",
+            "operator": "In",
+            "values": ["database", "backup", "restore-drill"],
+        }
+    ],
+}
+
+
+def azurite_network_policy(selector: dict[str, str]) -> dict[str, Any]:
+    """Ingress only from the storage clients on the blob port; no egress at all."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": AZURITE, "namespace": NAMESPACE, "labels": LABELS},
+        "spec": {
+            "podSelector": {"matchLabels": selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [{"podSelector": STORAGE_CLIENTS}],
+                    "ports": [{"port": AZURITE_PORT, "protocol": "TCP"}],
+                }
+            ],
+            "egress": [],
+        },
+    }
+
+
 def azurite_manifests(image: str) -> list[dict[str, Any]]:
-    """Namespace, PVC, Deployment and Service of Azurite (blob service only, HTTPS)."""
+    """Namespace, PVC, NetworkPolicy, Deployment and Service of Azurite (blob only, HTTPS)."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
     selector = {"app.kubernetes.io/name": AZURITE, "app.kubernetes.io/instance": AZURITE}
     tls = "/etc/azurite/tls"
@@ -177,6 +214,7 @@ def azurite_manifests(image: str) -> list[dict[str, Any]]:
                 "resources": {"requests": {"storage": "2Gi"}},
             },
         },
+        azurite_network_policy(selector),
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",

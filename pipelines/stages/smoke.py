@@ -1,7 +1,12 @@
 """Stage `smoke`: the smoke suite against the deployed release; roll back when it fails.
 
 The suite (issue 8) targets any cluster given KUBECONFIG and INGRESS_URL, so it runs the same
-against the local cluster and AKS.
+against the local cluster and AKS. Its backup checks differ by target (SMOKE_BACKUP_MODE):
+- local (`run-job`): the cluster is fresh, so a heartbeat, a full backup and the restore drill
+  are started from their CronJobs and must succeed now;
+- azure (`recent`): environments are long-lived and back up on their schedules, so each backup
+  CronJob's `lastSuccessfulTime` must be no older than its schedule's latest due run; starting
+  a full backup on every deploy would load production and churn retention.
 """
 
 from __future__ import annotations
@@ -12,13 +17,25 @@ from pipelines.core.testsuite import run_pytest
 from pipelines.stages.deploy import RELEASE_FILE
 
 ROLLBACK_TIMEOUT = "10m"
+BACKUP_MODES = {"local": "run-job", "azure": "recent"}
+
+
+def backup_mode(target: str) -> str:
+    """The suite's SMOKE_BACKUP_MODE for a target (see the module docstring)."""
+    return BACKUP_MODES[target]
 
 
 def run(ctx: StageContext) -> None:
     """Run tests/smoke; on failure roll the release back to the revision before this deploy."""
     ctx.require_path("tests/smoke", "the smoke suite lands with issue 8")
     cluster = find_cluster(ctx)
-    env = ctx.tool_env({**cluster.env(), "INGRESS_URL": ingress_url(ctx)})
+    env = ctx.tool_env(
+        {
+            **cluster.env(),
+            "INGRESS_URL": ingress_url(ctx),
+            "SMOKE_BACKUP_MODE": backup_mode(ctx.options.target),
+        }
+    )
     result = run_pytest(
         ctx, {"tests/smoke": "the smoke suite lands with issue 8"}, env=env, check=False
     )

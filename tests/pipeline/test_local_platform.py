@@ -174,7 +174,9 @@ def test_issued_certificates_chain_to_one_ca_with_the_right_usages() -> None:
 
 def test_azurite_runs_non_root_read_only_without_a_token() -> None:
     manifests = {m["kind"]: m for m in lp.azurite_manifests("localhost/inventory-azurite:t")}
-    assert set(manifests) == {"Namespace", "PersistentVolumeClaim", "Deployment", "Service"}
+    assert set(manifests) == {
+        "Namespace", "PersistentVolumeClaim", "NetworkPolicy", "Deployment", "Service"
+    }  # fmt: skip
     pod = manifests["Deployment"]["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -202,3 +204,48 @@ def test_azurite_image_tag_changes_with_the_recipe(tmp_path: Path) -> None:
     lock = context / "package-lock.json"
     lock.write_text(lock.read_text() + "\n")
     assert lp.azurite_image_tag(context) != before
+
+
+def _pod_labels(workload: Manifest) -> dict[str, str]:
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return dict(spec["template"]["metadata"]["labels"])
+
+
+def _selects(selector: Manifest, labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics for matchLabels and `In` expressions."""
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", expression
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def test_only_the_database_and_backup_jobs_may_reach_azurite(
+    local_release: list[Manifest],
+) -> None:
+    manifests = lp.azurite_manifests("localhost/inventory-azurite:t")
+    policy = _one(manifests, "NetworkPolicy", lp.AZURITE)["spec"]
+    deployment = _one(manifests, "Deployment", lp.AZURITE)
+    assert _selects(policy["podSelector"], _pod_labels(deployment))
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["egress"] == []  # Azurite connects nowhere
+    (rule,) = policy["ingress"]
+    assert rule["ports"] == [{"port": lp.AZURITE_PORT, "protocol": "TCP"}]
+    (source,) = rule["from"]
+    allowed = {
+        doc["metadata"]["name"]
+        for doc in local_release
+        if doc["kind"] in ("Deployment", "StatefulSet", "CronJob")
+        and _selects(source["podSelector"], _pod_labels(doc))
+    }
+    assert allowed == {
+        DB,
+        f"{DB}-backup-full",
+        f"{DB}-backup-diff",
+        f"{DB}-heartbeat",
+        f"{DB}-restore-drill",
+    }

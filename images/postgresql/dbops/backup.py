@@ -14,7 +14,14 @@ import time
 from typing import Any
 
 from dbops import pgbackrest_conf
-from dbops.common import OpsError, job_main
+from dbops.common import (
+    OpsError,
+    database_endpoint,
+    job_main,
+    storage_endpoint,
+    tls_server_endpoint,
+    wait_reachable,
+)
 from dbops.pgbackrest import PgBackRest
 
 TYPES = ("full", "diff", "incr")
@@ -24,6 +31,7 @@ def backup(backup_type: str) -> dict[str, Any]:
     """Take one backup and return what the job report needs."""
     role = "client" if os.environ.get("BACKUP_PG_HOST") else "db"
     rest = PgBackRest(pgbackrest_conf.write(role))
+    wait_reachable([storage_endpoint(), tls_server_endpoint(), database_endpoint()])
     rest("stanza-create", what="creating or validating the stanza (pgbackrest stanza-create)")
     rest("check", what="checking WAL archiving end to end (pgbackrest check)")
     started = time.monotonic()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,81 @@ def psql(sql: str, what: str, env: Mapping[str, str] | None = None) -> list[list
         timeout=120,
     )
     return [line.split("\t") for line in out.splitlines() if line]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A TCP service a job talks to, named for the log and the error."""
+
+    host: str
+    port: int
+    what: str
+
+
+def database_endpoint() -> Endpoint | None:
+    """The primary as libpq reaches it (PGHOST/PGPORT); None for a Unix socket or no PGHOST."""
+    host = os.environ.get("PGHOST", "")
+    if not host or host.startswith("/"):
+        return None
+    return Endpoint(host, int_setting("PGPORT", 5432, minimum=1), "the database")
+
+
+def tls_server_endpoint() -> Endpoint | None:
+    """pgBackRest's TLS server in the database pod (BACKUP_PG_HOST), when the job uses it."""
+    host = os.environ.get("BACKUP_PG_HOST", "")
+    if not host:
+        return None
+    return Endpoint(
+        host, int_setting("BACKUP_TLS_PORT", 8432, minimum=1), "the pgBackRest TLS server"
+    )
+
+
+def storage_endpoint() -> Endpoint | None:
+    """The blob service: BACKUP_AZURE_STORAGE_HOST, else `<account>.<endpoint>` on 443."""
+    account = os.environ.get("BACKUP_AZURE_ACCOUNT", "")
+    host = os.environ.get("BACKUP_AZURE_STORAGE_HOST", "")
+    if not host and account:
+        host = f"{account}.{os.environ.get('BACKUP_AZURE_ENDPOINT') or 'blob.core.windows.net'}"
+    if not host:
+        return None
+    port = int_setting("BACKUP_AZURE_STORAGE_PORT", 443, minimum=1)
+    return Endpoint(host, port, "the backup storage")
+
+
+def wait_reachable(
+    endpoints: Iterable[Endpoint | None],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Wait until each endpoint accepts a TCP connection; OpsError after DBOPS_CONNECT_WAIT_SECONDS.
+
+    Why: a network policy engine (kube-router, Azure NPM, Cilium) admits a new pod only after
+    it has synced the pod's address, a second or two after the pod starts, and until then a
+    connection is refused or dropped. A job's first connection waits for that instead of failing.
+    """
+    limit = int_setting("DBOPS_CONNECT_WAIT_SECONDS", 60, minimum=0)
+    deadline = clock() + limit
+    for endpoint in endpoints:
+        if endpoint is None:
+            continue
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                socket.create_connection((endpoint.host, endpoint.port), timeout=3).close()
+                break
+            except OSError as error:
+                remaining = deadline - clock()
+                target = f"{endpoint.what} at {endpoint.host}:{endpoint.port}"
+                if remaining <= 0:
+                    raise OpsError(
+                        f"{target} is unreachable after {limit} s ({attempt} attempts, last: "
+                        f"{error}); check the service, its pods and the NetworkPolicies"
+                    ) from None
+                pause = min(1.0, remaining)
+                print(f"waiting for {target}: {error} (attempt {attempt})", file=sys.stderr)
+                sleep(pause)
 
 
 def sql_literal(value: str) -> str:

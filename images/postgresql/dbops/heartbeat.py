@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 import time
 
-from dbops.common import SCHEMA_SQL, OpsError, int_setting, psql
+from dbops.common import SCHEMA_SQL, OpsError, database_endpoint, int_setting, psql, wait_reachable
 
 
 def beat() -> str:
     """Insert one heartbeat row and prune; returns the stored timestamp."""
     keep_days = int_setting("HEARTBEAT_RETENTION_DAYS", 8, minimum=1)
+    wait_reachable([database_endpoint()])
     rows = psql(
         SCHEMA_SQL  # noqa: S608 - keep_days is a validated integer
         + f"DELETE FROM dbops.heartbeat WHERE beat_at < now() - interval '{keep_days} days';"  # noqa: S608

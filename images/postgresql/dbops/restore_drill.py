@@ -33,6 +33,8 @@ from dbops.common import (
     record_job,
     run,
     setting,
+    storage_endpoint,
+    wait_reachable,
 )
 from dbops.pgbackrest import PgBackRest
 
@@ -263,6 +265,7 @@ def drill(target: dt.datetime | None, keep: bool) -> dict[str, Any]:
     work_dir.chmod(0o700)
     shutil.rmtree(data_dir, ignore_errors=True)  # only ever our own subdirectory
     rest = PgBackRest(pgbackrest_conf.write("drill", work_dir / "pgbackrest.conf"))
+    wait_reachable([storage_endpoint()])  # not the primary: a drill must work without it (DR)
     info = rest.info()
     archive_max = info["archive"][-1]["max"] if info.get("archive") else None
     restore_seconds = _restore(rest, info, target)
