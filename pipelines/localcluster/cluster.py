@@ -1,7 +1,9 @@
 """`up`, `down` and `status` of the single-node cluster: idempotent, everything by PID/name.
 
 `up` starts what is not running (etcd, API server, controller manager, scheduler, containerd,
-kubelet, kube-proxy) and waits for each to be healthy, then for the node to be Ready.
+kubelet, kube-proxy, kube-router's NetworkPolicy firewall) and waits for each to be healthy,
+then for the node to be Ready, then applies the add-ons (CoreDNS, local-path provisioner,
+Traefik on 127.0.0.1:8088, kube-state-metrics) and writes `ingress-url` and `networkpolicy`.
 `down` stops them in reverse, kills the pods' containers, and removes the host objects the
 cluster made (iptables chains, bridge, network namespaces, mounts); `--purge` also deletes
 the state directory (certificates, etcd data, images).
@@ -276,11 +278,21 @@ def start_networkpolicy(paths: Paths) -> None:
     ensure_file(paths.networkpolicy, f"{state}\n")
 
 
+def _answers(url: str) -> bool:
+    """True when an HTTP server answers at `url` (any status: 404 is Traefik's "no route")."""
+    try:
+        with urllib.request.urlopen(url, timeout=3):  # noqa: S310 (our loopback http)
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def install_state_metrics(paths: Paths) -> None:
     """kube-state-metrics in kube-system: image imported once, applied, rollout awaited."""
-    if not images.is_imported(paths, statemetrics.IMAGE):
-        program = artifact_dir(KUBE_STATE_METRICS, Layout.default()) / "kube-state-metrics"
-        images.import_image(paths, images.build_scratch_image(statemetrics.IMAGE, program))
+    program = artifact_dir(KUBE_STATE_METRICS, Layout.default()) / "kube-state-metrics"
+    images.ensure_scratch_image(paths, statemetrics.IMAGE, program)
     kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(statemetrics.manifests()))
     started = time.monotonic()
     deployment = f"deployment/{statemetrics.NAME}"
@@ -291,14 +303,17 @@ def install_state_metrics(paths: Paths) -> None:
 def install_ingress(paths: Paths) -> None:
     """Traefik on the host loopback: image imported once, manifests applied, rollout awaited,
     then `ingress-url` written for the pipeline."""
-    if not images.is_imported(paths, ingress.TRAEFIK_IMAGE):
-        program = artifact_dir(TRAEFIK, Layout.default()) / "traefik"
-        images.import_image(paths, images.build_scratch_image(ingress.TRAEFIK_IMAGE, program))
+    program = artifact_dir(TRAEFIK, Layout.default()) / "traefik"
+    images.ensure_scratch_image(paths, ingress.TRAEFIK_IMAGE, program)
     kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(ingress.manifests()))
     started = time.monotonic()
     kubectl(
         paths, "-n", ingress.NAMESPACE, "rollout", "status", "deployment/traefik", "--timeout=180s"
     )
+    # After a restart the Deployment still reports the old pod available: wait for an answer
+    # through the host port itself before telling the pipeline where the ingress is.
+    log = paths.logs / "kubelet.log"
+    wait_for(lambda: _answers(ingress.INGRESS_URL), f"Traefik at {ingress.INGRESS_URL}", 120, log)
     ensure_file(paths.ingress_url, f"{ingress.INGRESS_URL}\n")
     print(f"traefik: available at {ingress.INGRESS_URL} ({time.monotonic() - started:.1f} s)")
 
@@ -307,9 +322,8 @@ def install_local_path(paths: Paths) -> None:
     """Dynamic hostPath volumes under the state directory; the default StorageClass."""
     if not images.is_imported(paths, addons.HELPER_IMAGE):
         images.import_image(paths, ensure_base_image())
-    if not images.is_imported(paths, addons.LOCAL_PATH_IMAGE):
-        program = artifact_dir(LOCAL_PATH, Layout.default()) / "local-path-provisioner"
-        images.import_image(paths, images.build_scratch_image(addons.LOCAL_PATH_IMAGE, program))
+    program = artifact_dir(LOCAL_PATH, Layout.default()) / "local-path-provisioner"
+    images.ensure_scratch_image(paths, addons.LOCAL_PATH_IMAGE, program)
     paths.volumes.mkdir(parents=True, exist_ok=True)
     manifests = addons.local_path_manifests(str(paths.volumes))
     kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(manifests))
@@ -328,9 +342,8 @@ def install_local_path(paths: Paths) -> None:
 
 def install_coredns(paths: Paths) -> None:
     """Cluster DNS: image imported once, manifests applied (idempotent), rollout awaited."""
-    if not images.is_imported(paths, addons.COREDNS_IMAGE):
-        program = artifact_dir(COREDNS, Layout.default()) / "coredns"
-        images.import_image(paths, images.build_scratch_image(addons.COREDNS_IMAGE, program))
+    program = artifact_dir(COREDNS, Layout.default()) / "coredns"
+    images.ensure_scratch_image(paths, addons.COREDNS_IMAGE, program)
     kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(addons.coredns_manifests()))
     started = time.monotonic()
     kubectl(paths, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s")

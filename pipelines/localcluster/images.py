@@ -15,6 +15,7 @@ from pipelines.containers import podman
 from pipelines.localcluster.build import binary
 from pipelines.localcluster.catalog import PAUSE
 from pipelines.localcluster.settings import CONTAINERD_NAMESPACE, PAUSE_IMAGE, Paths
+from pipelines.toolchain.stamps import read_stamp
 
 SCRATCH_CONTAINERFILE = """\
 FROM scratch
@@ -28,9 +29,30 @@ def _podman_ok(*args: str) -> bool:
     return podman(*args, check=False, capture=True).returncode == 0
 
 
-def build_scratch_image(reference: str, program: Path) -> str:
-    """`reference` in podman's store: one static binary in an image FROM scratch, non-root."""
-    if _podman_ok("image", "exists", reference):
+BUILD_LABEL = "io.inventory-platform.build"  # the binary's build (stamp inputs) in the image
+
+
+def build_id(program: Path) -> str:
+    """Which build of `program` this is: its stamp's inputs digest (cheap to read)."""
+    stamp = read_stamp(program.parent)
+    if stamp is None:
+        raise RuntimeError(
+            f"{program} has no build stamp: run `python -m pipelines.localcluster build`"
+        )
+    return stamp.inputs
+
+
+def _image_build(reference: str) -> str | None:
+    template = '{{index .Labels "' + BUILD_LABEL + '"}}'
+    result = podman("image", "inspect", "--format", template, reference, check=False, capture=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def build_scratch_image(reference: str, program: Path, build: str = "") -> str:
+    """`reference` in podman's store: one static binary in an image FROM scratch, non-root.
+    With `build`, an existing image labelled with another build is rebuilt."""
+    existing = _image_build(reference)
+    if existing is not None and (not build or existing == build):
         return reference
     with tempfile.TemporaryDirectory(prefix="localcluster-image-") as context:
         directory = Path(context)
@@ -38,8 +60,25 @@ def build_scratch_image(reference: str, program: Path) -> str:
         (directory / "Containerfile").write_text(containerfile, encoding="utf-8")
         (directory / program.name).write_bytes(program.read_bytes())
         (directory / program.name).chmod(0o755)
-        podman("build", "--format", "oci", "--tag", reference, str(directory), capture=True)
+        label = ["--label", f"{BUILD_LABEL}={build}"] if build else []
+        podman("build", "--format", "oci", *label, "--tag", reference, str(directory), capture=True)
     return reference
+
+
+def _marker(paths: Paths, reference: str) -> Path:
+    return paths.images / (reference.replace("/", "_").replace(":", "_") + ".build")
+
+
+def ensure_scratch_image(paths: Paths, reference: str, program: Path) -> None:
+    """containerd holds `reference` built from the current `program`: a rebuilt binary with an
+    unchanged version tag is rebuilt into the image and imported again, never silently stale."""
+    build = build_id(program)
+    marker = _marker(paths, reference)
+    imported = marker.read_text(encoding="utf-8").strip() if marker.exists() else None
+    if imported == build and is_imported(paths, reference):
+        return
+    import_image(paths, build_scratch_image(reference, program, build))
+    marker.write_text(f"{build}\n", encoding="utf-8")
 
 
 def build_pause_image() -> str:

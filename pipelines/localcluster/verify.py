@@ -9,6 +9,8 @@ base image with bash's /dev/tcp as the client), so nothing is pulled.
 - networkpolicy: a client reaches a server; after a default-deny plus allow-by-label policy,
   the labelled client still does and the unlabelled one does not.
 - kube-state-metrics: its Service serves object-state series for the cluster's Deployments.
+- pod-security: the API server admits the add-on pods in a namespace enforcing `restricted`
+  (Traefik's pod with its hostPort removed: the one control it cannot meet).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pipelines.localcluster.cluster import kubectl
 from pipelines.localcluster.settings import Paths, detect_node_ip
 
 SERVER_PORT = 8000
+CLIENT_ATTEMPTS = 10  # one per ~3 s: a blocked client must stay blocked for all of them
 PROBE_HOST = "verify.localcluster.test"
 _POD_SECURITY = {
     "runAsNonRoot": True,
@@ -97,16 +100,22 @@ def _ingress(namespace: str, name: str, host: str, class_name: str | None) -> di
 
 
 def _client(namespace: str, name: str, labels: dict[str, str], target: str) -> dict[str, Any]:
-    """A pod that exits 0 only when an HTTP GET of /ping on `target` returns `OK`."""
-    script = (
+    """A pod that exits 0 as soon as an HTTP GET of /ping on `target` returns `OK`, trying for
+    about half a minute (kube-router programs a new pod's rules a moment after it starts), and
+    exits 1 when no attempt got through."""
+    attempt = (
         f"exec 3<>/dev/tcp/{target}/{SERVER_PORT} && "
-        'printf "GET /ping HTTP/1.0\\r\\n\\r\\n" >&3 && grep -q "^OK" <&3'
+        "printf 'GET /ping HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q ^OK <&3"
+    )
+    script = (
+        f"for i in $(seq {CLIENT_ATTEMPTS}); do "
+        f'timeout 2 bash -c "{attempt}" && exit 0; sleep 1; done; exit 1'
     )
     container = {
         "name": "client",
         "image": BASE_REFERENCE,
         "imagePullPolicy": "Never",
-        "command": ["timeout", "8", "bash", "-c", script],
+        "command": ["bash", "-c", script],
         "securityContext": RESTRICTED_CONTAINER,
     }
     return {
@@ -260,7 +269,6 @@ def verify_networkpolicy(paths: Paths) -> list[str]:
         if not before:
             raise VerifyError("without any policy the client could not reach the server")
         _apply(paths, _policies(namespace))
-        time.sleep(2)  # kube-router syncs on the policy event
         allowed = _client_succeeds(paths, namespace, "labelled", granted)
         denied = not _client_succeeds(paths, namespace, "unlabelled", other)
         if not (allowed and denied):
@@ -296,8 +304,52 @@ def verify_state_metrics(paths: Paths) -> list[str]:
     return [f"{url}: {lines[0]}", f"{url}: {len(text.splitlines())} lines"]
 
 
+def _pod_of(documents: list[dict[str, Any]], namespace: str) -> dict[str, Any]:
+    """The Deployment's pod template as a Pod in `namespace`, without its hostPort."""
+    (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+    spec = json.loads(json.dumps(deployment["spec"]["template"]["spec"]))
+    for container in spec["containers"]:
+        for port in container.get("ports", []):
+            port.pop("hostPort", None)
+            port.pop("hostIP", None)
+    name = deployment["metadata"]["name"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def verify_pod_security(paths: Paths) -> list[str]:
+    """The API server's own Pod Security admission (server-side dry run, namespace enforcing
+    `restricted`) accepts the add-on pods; Traefik's only exception is its loopback hostPort."""
+    namespace = "localcluster-verify-podsecurity"
+    _fresh_namespace(paths, namespace)
+    try:
+        lines = []
+        for name, documents in (
+            ("traefik", ingress.manifests()),
+            ("kube-state-metrics", statemetrics.manifests()),
+        ):
+            account = {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": name, "namespace": namespace},
+            }
+            _apply(paths, [account])
+            pod = _pod_of(documents, namespace)
+            kubectl(paths, "apply", "--dry-run=server", "-f", "-", stdin=json.dumps(pod))
+            aside = " (without its loopback hostPort)" if name == "traefik" else ""
+            lines.append(f"{name}: admitted under enforce=restricted{aside}")
+        return lines
+    finally:
+        kubectl(paths, "delete", "namespace", namespace, "--wait=false", check=False)
+
+
 PROOFS: dict[str, Callable[[Paths], list[str]]] = {
     "ingress": verify_ingress,
     "networkpolicy": verify_networkpolicy,
     "kube-state-metrics": verify_state_metrics,
+    "pod-security": verify_pod_security,
 }

@@ -111,3 +111,40 @@ def test_a_bad_wait_setting_is_named() -> None:
     )
     assert result.returncode == 1
     assert "DBOPS_CONNECT_WAIT_SECONDS must be an integer, got 'soon'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"BACKUP_AZURE_ACCOUNT": "st1"}, "st1.blob.core.windows.net:443"),
+        (
+            {"BACKUP_AZURE_ACCOUNT": "a", "BACKUP_AZURE_ENDPOINT": "localhost",
+             "BACKUP_AZURE_URI_STYLE": "path", "BACKUP_AZURE_STORAGE_PORT": "10000"},
+            "localhost:10000",
+        ),
+        (
+            {"BACKUP_AZURE_ACCOUNT": "a", "BACKUP_AZURE_URI_STYLE": "path",
+             "BACKUP_AZURE_STORAGE_HOST": "azurite.inventory.svc",
+             "BACKUP_AZURE_STORAGE_PORT": "10000"},
+            "azurite.inventory.svc:10000",
+        ),
+        ({}, "None"),
+    ],
+)  # fmt: skip
+def test_the_storage_wait_targets_the_host_pgbackrest_uses(
+    env: dict[str, str], expected: str
+) -> None:
+    """Same host rules as pgBackRest: storage-host, else path style = endpoint, else account."""
+    script = (
+        "from dbops.common import storage_endpoint as s; e = s(); "
+        "print(e if e is None else f'{e.host}:{e.port}')"
+    )
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(DBOPS), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == expected

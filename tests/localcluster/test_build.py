@@ -8,8 +8,10 @@ import pytest
 
 from pipelines.localcluster.build import inputs_digest, verify_pin
 from pipelines.localcluster.catalog import COMPONENTS, Component
+from pipelines.localcluster.images import build_id
 from pipelines.localcluster.trim import PreparedCopy
 from pipelines.toolchain.process import ToolchainError
+from pipelines.toolchain.stamps import Stamp, write_stamp
 
 
 def _component(directory: Path) -> Component:
@@ -55,3 +57,14 @@ def test_inputs_digest_covers_nested_stand_in_modules_and_prepared_copies(tmp_pa
     prepared = PreparedCopy(module="example.com/m", version="v1.0.0", replace_dir="m")
     with_copy = Component(**{**component.__dict__, "prepared": (prepared,)})
     assert inputs_digest(with_copy) != inputs_digest(component)
+
+
+def test_an_image_names_the_build_of_its_binary_or_says_how_to_make_one(tmp_path: Path) -> None:
+    program = tmp_path / "traefik"
+    program.write_bytes(b"\x7fELF")
+    with pytest.raises(
+        RuntimeError, match=r"no build stamp: run `python -m pipelines\.localcluster build`"
+    ):
+        build_id(program)
+    write_stamp(tmp_path, Stamp("traefik", "3.7.13", "abc123", "go1.26.8", 1.0, 1))
+    assert build_id(program) == "abc123"

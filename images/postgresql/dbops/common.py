@@ -143,13 +143,19 @@ def tls_server_endpoint() -> Endpoint | None:
 
 
 def storage_endpoint() -> Endpoint | None:
-    """The blob service: BACKUP_AZURE_STORAGE_HOST, else `<account>.<endpoint>` on 443."""
+    """The blob service as pgBackRest addresses it (repo1-storage-host, else from the endpoint).
+
+    BACKUP_AZURE_STORAGE_HOST wins; else `<account>.<endpoint>` (uri style `host`, Azure's
+    default) or the endpoint itself (uri style `path`); port BACKUP_AZURE_STORAGE_PORT or 443.
+    """
     account = os.environ.get("BACKUP_AZURE_ACCOUNT", "")
-    host = os.environ.get("BACKUP_AZURE_STORAGE_HOST", "")
-    if not host and account:
-        host = f"{account}.{os.environ.get('BACKUP_AZURE_ENDPOINT') or 'blob.core.windows.net'}"
-    if not host:
+    if not account:
         return None
+    endpoint = os.environ.get("BACKUP_AZURE_ENDPOINT") or "blob.core.windows.net"
+    host = os.environ.get("BACKUP_AZURE_STORAGE_HOST", "")
+    if not host:
+        path_style = os.environ.get("BACKUP_AZURE_URI_STYLE") == "path"
+        host = endpoint if path_style else f"{account}.{endpoint}"
     port = int_setting("BACKUP_AZURE_STORAGE_PORT", 443, minimum=1)
     return Endpoint(host, port, "the backup storage")
 
