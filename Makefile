@@ -24,10 +24,15 @@ help: ## List the targets
 pipeline: bootstrap tools cluster-up ## The main job: every pipeline stage, deployed to the local cluster
 	$(PY) -m pipelines all --target local
 
-e2e: pipeline ## End to end (issue 8): the same run, named for what it proves; results in reports/
+e2e: bootstrap tools cluster-up ## End to end: build, import into the local cluster, deploy, smoke (results in reports/)
+	@# The stages before `build` are the test layers `make test` runs with pytest; `make pipeline` runs all.
+	for stage in build publish deploy smoke; do $(PY) -m pipelines $$stage --target local; done
 
-test: bootstrap tools ## Every test of every layer
+test: bootstrap tools ## Every test of every layer, then end to end on the local cluster
 	$(PY) -m pytest tests
+	@# A cluster this run starts is stopped again (pass or fail); a running one is reused and left up.
+	@if $(PY) -m pipelines.localcluster status >/dev/null 2>&1; then $(MAKE) --no-print-directory e2e; \
+	else trap '$(PY) -m pipelines.localcluster down' EXIT; $(MAKE) --no-print-directory e2e; fi
 
 bootstrap: host-packages venv ## Debian packages and the project virtualenv
 
