@@ -17,8 +17,6 @@ import base64
 import contextlib
 import json
 import secrets
-import socket
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -26,10 +24,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
-from tests.support.azurite import Azurite, azurite_binary, make_certificate
-from tests.support.tools import require_tool
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -129,41 +123,5 @@ def running_token_endpoint() -> Iterator[TokenEndpoint]:
         server.server_close()
 
 
-@contextlib.contextmanager
-def running_oauth_azurite(work_dir: Path) -> Iterator[Azurite]:
-    """Azurite's blob service over HTTPS with `--oauth basic` (bearer tokens, delegation keys).
-
-    tests/support/azurite.py's running_azurite takes no extra arguments, hence this launcher.
-    """
-    node = require_tool("node", "make bootstrap  (Debian package nodejs)")
-    work_dir.mkdir(parents=True, exist_ok=True)
-    cert, key = make_certificate(work_dir)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    log = work_dir / "azurite.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [node, str(azurite_binary()), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-             "--location", str(work_dir / "data"), "--cert", str(cert), "--key", str(key),
-             "--oauth", "basic", "--disableTelemetry", "--skipApiVersionCheck", "--silent"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"azurite exited: {log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"azurite not listening on {port}: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield Azurite(host="localhost", port=port, ca_file=cert)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+OAUTH_ARGS = ("--oauth", "basic")
+"""Azurite's switch for bearer tokens and user delegation keys (needs HTTPS, which it has)."""

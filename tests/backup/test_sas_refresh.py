@@ -24,9 +24,9 @@ from urllib.parse import parse_qs, quote
 
 import pytest
 
-from tests.backup.entra import TokenEndpoint, running_oauth_azurite, running_token_endpoint
+from tests.backup.entra import OAUTH_ARGS, TokenEndpoint, running_token_endpoint
 from tests.backup.lab import SCRIPTS, as_postgres, lab_owner
-from tests.support.azurite import Azurite
+from tests.support.azurite import Azurite, running_azurite
 from tests.support.postgres import PostgresServer, running_postgres
 from tests.support.tools import require_tool
 
@@ -114,7 +114,7 @@ def sas_lab() -> Iterator[SasLab]:
     try:
         with (
             running_token_endpoint() as entra,
-            running_oauth_azurite(work / "azurite") as azurite,
+            running_azurite(work / "azurite", OAUTH_ARGS) as azurite,
             running_postgres(prefix="inventory-sas-pg-") as server,
         ):
             azurite.create_container(CONTAINER)  # shared key: the container is Terraform's job

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,8 +167,9 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
 
 
 @contextlib.contextmanager
-def running_azurite(work_dir: Path) -> Iterator[Azurite]:
-    """Run Azurite's blob service over HTTPS on a free loopback port for the block's duration."""
+def running_azurite(work_dir: Path, extra_args: Sequence[str] = ()) -> Iterator[Azurite]:
+    """Run Azurite's blob service over HTTPS on a free loopback port for the block's duration;
+    `extra_args` switch on features such as `--oauth basic`."""
     node = require_tool("node", "make bootstrap  (Debian package nodejs)")
     binary = azurite_binary()
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -193,6 +194,7 @@ def running_azurite(work_dir: Path) -> Iterator[Azurite]:
                 "--disableTelemetry",
                 "--skipApiVersionCheck",
                 "--silent",
+                *extra_args,
             ],
             stdout=log_handle,
             stderr=subprocess.STDOUT,
