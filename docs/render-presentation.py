@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
-"""Render docs/presentation.md to HTML or PDF, and optionally every Mermaid diagram in docs/.
+"""Render the talk: its Graphviz diagrams to SVG and the deck to a committed PDF, in one command.
 
-Optional and never part of `make test`: it fetches pinned renderers from the npm registry with
-`npx`. HTML needs no browser; PDF and diagrams need Chromium (`apt-get install chromium`).
+    python docs/render-presentation.py            # docs/diagrams/*.svg, docs/presentation.pdf
+    python docs/render-presentation.py --html     # also reports/presentation/presentation.html
+    python docs/render-presentation.py --mermaid  # also render (syntax-check) docs' Mermaid blocks
+    python docs/render-presentation.py --check    # is the committed PDF current? (no browser)
 
-    python docs/render-presentation.py              # reports/presentation/presentation.html
-    python docs/render-presentation.py --pdf        # reports/presentation/presentation.pdf
-    python docs/render-presentation.py --diagrams   # also reports/presentation/diagrams/*.svg
-
-`--diagrams` is the real syntax check of the Mermaid blocks (tests/docs checks only their
-shape): mermaid-cli exits non-zero with the parse error when a diagram would not render.
+Never part of `make test`. Rendering needs Debian's graphviz, chromium and poppler-utils, and
+npx for the pinned Marp CLI from the npm registry. Each render records a digest of every source
+(the deck, the diagram sources and their SVGs, this script) and of the PDF in
+docs/presentation.pdf.json, so a test can tell that the committed PDF is current without a
+browser: `--check` and tests/docs run the same `stale_reasons`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,62 +28,180 @@ from pathlib import Path
 MARP_CLI = "@marp-team/marp-cli@4.5.1"
 MERMAID_CLI = "@mermaid-js/mermaid-cli@12.2.0"
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+DECK = Path("docs/presentation.md")
+PDF = Path("docs/presentation.pdf")
+RECORD = Path("docs/presentation.pdf.json")
+DIAGRAMS = Path("docs/diagrams")
+RENDERER = Path("docs/render-presentation.py")
+# The render tooling's Debian packages, by the command each provides.
+DEBIAN_PACKAGES = {"dot": "graphviz", "chromium": "chromium", "pdfinfo": "poppler-utils"}
+RERENDER = "python docs/render-presentation.py"
 
 
-def _browser() -> str:
-    found = next((path for name in BROWSERS if (path := shutil.which(name))), None)
-    if found is None:
-        sys.exit("this needs Chromium: apt-get install chromium (plain HTML does not)")
-    return found
+def sources(root: Path) -> list[Path]:
+    """Every file the PDF is made from, relative to the repository root, in a stable order."""
+    diagrams = sorted(
+        p.relative_to(root)
+        for p in (root / DIAGRAMS).glob("*")
+        if p.suffix in {".dot", ".svg"} and p.is_file()
+    )
+    return [DECK, RENDERER, *diagrams]
 
 
-def _npx(package: str, *args: str, env: dict[str, str]) -> None:
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def digests(root: Path) -> dict[str, str]:
+    """SHA-256 of each source, keyed by its repository path."""
+    return {str(path): _sha256(root / path) for path in sources(root)}
+
+
+def stale_reasons(root: Path) -> list[str]:
+    """Why the committed PDF is not the render of the committed sources (empty when current)."""
+    record_file = root / RECORD
+    if not record_file.is_file():
+        return [f"{RECORD} is missing: run `{RERENDER}`"]
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    reasons: list[str] = []
+    pdf = root / PDF
+    if not pdf.is_file():
+        reasons.append(f"{PDF} is missing")
+    elif _sha256(pdf) != record.get("pdf_sha256"):
+        reasons.append(f"{PDF} is not the file the last render wrote")
+    recorded: dict[str, str] = record.get("sources", {})
+    current = digests(root)
+    for path in sorted(recorded.keys() | current.keys()):
+        if path not in current:
+            reasons.append(f"{path} was rendered but no longer exists")
+        elif path not in recorded:
+            reasons.append(f"{path} is new since the last render")
+        elif recorded[path] != current[path]:
+            reasons.append(f"{path} changed since the last render")
+    unrendered = [
+        dot.relative_to(root)
+        for dot in sorted((root / DIAGRAMS).glob("*.dot"))
+        if not dot.with_suffix(".svg").is_file()
+    ]
+    reasons += [f"{dot} has no rendered SVG beside it" for dot in unrendered]
+    if reasons:
+        reasons.append(f"regenerate with `{RERENDER}` and commit the result")
+    return reasons
+
+
+def _require(*commands: str) -> dict[str, str]:
+    found = {command: shutil.which(command) for command in commands}
+    missing = sorted({DEBIAN_PACKAGES.get(c, c) for c, path in found.items() if path is None})
+    if missing:
+        sys.exit(f"rendering the talk needs: apt-get install -y {' '.join(missing)}")
+    return {command: path for command, path in found.items() if path is not None}
+
+
+def _npx(package: str, *args: str) -> None:
     npx = shutil.which("npx")
     if npx is None:
-        sys.exit("npx not found: install Node.js and npm (Debian: apt-get install npm)")
+        sys.exit("npx not found: install Node.js and npm (Debian: apt-get install -y npm)")
+    env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1", "CHROME_NO_SANDBOX": "1"}
     subprocess.run([npx, "--yes", "-p", package, *args], env=env, check=True, timeout=900)
 
 
-def render_slides(out: Path, pdf: bool, env: dict[str, str]) -> Path:
-    """Marp: the deck as one self-contained HTML file, or a PDF through Chromium."""
-    target = out / ("presentation.pdf" if pdf else "presentation.html")
-    extra = ["--pdf", "--browser-path", _browser()] if pdf else []
-    source = str(DOCS / "presentation.md")
-    _npx(MARP_CLI, "marp", source, "--allow-local-files", *extra, "-o", str(target), env=env)
+def render_diagrams(root: Path, dot: str) -> list[Path]:
+    """Graphviz: each docs/diagrams/NAME.dot to NAME.svg beside it (fails on a syntax error)."""
+    written = []
+    for source in sorted((root / DIAGRAMS).glob("*.dot")):
+        target = source.with_suffix(".svg")
+        subprocess.run([dot, "-Tsvg", str(source), "-o", str(target)], check=True, timeout=120)
+        written.append(target)
+    return written
+
+
+def render_pdf(root: Path, browser: str) -> Path:
+    """Marp through Chromium: one page per slide, speaker notes as PDF annotations."""
+    _npx(
+        MARP_CLI,
+        "marp",
+        str(root / DECK),
+        "--allow-local-files",
+        "--pdf",
+        "--pdf-notes",
+        "--browser-path",
+        browser,
+        "-o",
+        str(root / PDF),
+    )
+    return root / PDF
+
+
+def page_count(pdfinfo: str, pdf: Path) -> int:
+    """Pages of a PDF as poppler's pdfinfo reports them."""
+    info = subprocess.run(
+        [pdfinfo, str(pdf)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    match = re.search(r"^Pages:\s+(\d+)$", info, flags=re.MULTILINE)
+    if match is None:
+        sys.exit(f"pdfinfo did not report a page count for {pdf}:\n{info}")
+    return int(match.group(1))
+
+
+def write_record(root: Path, pages: int) -> Path:
+    """Record what this render was made from, for `stale_reasons`."""
+    record = {
+        "command": RERENDER,
+        "pages": pages,
+        "pdf_sha256": _sha256(root / PDF),
+        "sources": digests(root),
+    }
+    (root / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return root / RECORD
+
+
+def render_html(root: Path, out: Path) -> Path:
+    """Marp: the deck as one self-contained HTML file (no browser needed)."""
+    target = out / "presentation.html"
+    _npx(MARP_CLI, "marp", str(root / DECK), "--allow-local-files", "-o", str(target))
     return target
 
 
-def render_diagrams(out: Path, env: dict[str, str]) -> list[Path]:
+def render_mermaid(root: Path, out: Path, browser: str) -> list[Path]:
     """mermaid-cli: each document's Mermaid blocks as SVG files (fails on a parse error)."""
     config = out / "puppeteer.json"
-    config.write_text(json.dumps({"executablePath": _browser(), "args": ["--no-sandbox"]}))
+    config.write_text(json.dumps({"executablePath": browser, "args": ["--no-sandbox"]}))
     rendered: list[Path] = []
-    for doc in sorted(DOCS.rglob("*.md")):
+    for doc in sorted((root / "docs").rglob("*.md")):
         if "```mermaid" not in doc.read_text(encoding="utf-8"):
             continue
-        target = out / "diagrams" / doc.relative_to(DOCS)
+        target = out / "mermaid" / doc.relative_to(root / "docs")
         target.parent.mkdir(parents=True, exist_ok=True)
-        _npx(
-            MERMAID_CLI, "mmdc", "-q", "-p", str(config), "-i", str(doc), "-o", str(target), env=env
-        )
+        _npx(MERMAID_CLI, "mmdc", "-q", "-p", str(config), "-i", str(doc), "-o", str(target))
         rendered.append(target)
     return rendered
 
 
 def main() -> int:
-    """Parse the arguments, render, print what was written."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pdf", action="store_true", help="render the deck as PDF")
-    parser.add_argument("--diagrams", action="store_true", help="render every Mermaid block")
+    """Parse the arguments, check or render, print what was written."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check the PDF is current")
+    parser.add_argument("--html", action="store_true", help="also render the deck as HTML")
+    parser.add_argument("--mermaid", action="store_true", help="also render every Mermaid block")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "presentation")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"}
-    print(render_slides(args.out, args.pdf, env))
-    if args.diagrams:
-        for target in render_diagrams(args.out, env):
+    if args.check:
+        reasons = stale_reasons(ROOT)
+        print("\n".join(reasons) or f"{PDF} is current")
+        return 1 if reasons else 0
+    tools = _require("dot", "chromium", "pdfinfo")
+    for path in render_diagrams(ROOT, tools["dot"]):
+        print(path.relative_to(ROOT))
+    pdf = render_pdf(ROOT, tools["chromium"])
+    pages = page_count(tools["pdfinfo"], pdf)
+    print(f"{PDF} ({pages} pages)")
+    print(write_record(ROOT, pages).relative_to(ROOT))
+    if args.html or args.mermaid:
+        args.out.mkdir(parents=True, exist_ok=True)
+    if args.html:
+        print(render_html(ROOT, args.out))
+    if args.mermaid:
+        for target in render_mermaid(ROOT, args.out, tools["chromium"]):
             print(target)
     return 0
 

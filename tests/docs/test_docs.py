@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs import chart_refs
+from tests.docs import chart_refs, deck, epic
 from tests.docs import markdown_refs as md
 from tests.support.tools import REPO_ROOT
 
 DOCS = REPO_ROOT / "docs"
 DOCUMENTS = sorted([REPO_ROOT / "README.md", *DOCS.rglob("*.md")])
 RUNBOOKS = DOCS / "runbooks"
+EPIC = DOCS / "user-story.md"
+TRACEABILITY = DOCS / "traceability.md"
+DECK = DOCS / "presentation.md"
 ADRS = sorted(p for p in (DOCS / "adr").glob("[0-9][0-9][0-9][0-9]-*.md"))
 
 
@@ -29,7 +32,7 @@ def pipeline_stages() -> list[str]:
     if not (REPO_ROOT / "pipelines" / "__main__.py").is_file():
         pytest.fail(
             "pipelines/__main__.py does not exist yet, so `python -m pipelines list` cannot "
-            "name the stages the docs refer to (the pipeline orchestrator, issue 7)",
+            "name the stages the docs refer to",
             pytrace=False,
         )
     run = subprocess.run(
@@ -103,29 +106,29 @@ def test_every_runbook_url_points_at_an_existing_runbook() -> None:
     assert not broken, "alerts whose runbook is missing:\n" + "\n".join(broken)
 
 
-def test_every_epic_task_names_its_proof_and_a_true_status() -> None:
-    text = (DOCS / "user-story.md").read_text(encoding="utf-8")
-    tasks = md.tasks(text)
-    assert len(tasks) >= 10, "the epic is split into tasks (tables with a Task column)"
-    problems = [f"{t.task_id} (line {t.line}) {p}" for t in tasks for p in md.task_problems(t)]
+def test_the_epic_is_one_page_of_tasks_in_deployment_order() -> None:
+    problems = epic.epic_problems(EPIC.read_text(encoding="utf-8"))
+    assert not problems, "\n".join(problems)
+
+
+def test_every_traceability_row_names_its_proof_and_a_true_status() -> None:
+    rows = md.tasks(TRACEABILITY.read_text(encoding="utf-8"))
+    assert rows, "the traceability page lists what proves each task"
+    problems = [f"{t.task_id} (line {t.line}) {p}" for t in rows for p in md.task_problems(t)]
     problems += [
         f"{t.task_id} (line {t.line}) names {path} as not built yet, but it exists: "
         "backtick it and update the status"
-        for t in tasks
+        for t in rows
         for path in md.planned_paths(t)
         if (REPO_ROOT / path).exists()
     ]
-    summary = re.search(r"Status: (\d+) done, (\d+) partial, (\d+) planned", text)
-    counted = [
-        sum(t.cells.get("status") == s for t in tasks) for s in ("done", "partial", "planned")
-    ]
-    if summary is None or [int(n) for n in summary.groups()] != counted:
-        problems.append(
-            f"the status summary must read 'Status: {counted[0]} done, "
-            f"{counted[1]} partial, {counted[2]} planned'"
-        )
-    ids = [t.task_id for t in tasks]
-    problems += [f"task id {i} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_epic_and_its_traceability_page_agree() -> None:
+    problems = epic.agreement_problems(
+        EPIC.read_text(encoding="utf-8"), TRACEABILITY.read_text(encoding="utf-8")
+    )
     assert not problems, "\n".join(problems)
 
 
@@ -142,7 +145,7 @@ def test_architecture_has_its_diagrams() -> None:
 
 
 def test_every_adr_has_status_context_decision_consequences_and_is_indexed() -> None:
-    assert len(ADRS) >= 9, "the decisions a reviewer will question each have a record"
+    assert len(ADRS) >= 9, "the decisions a reader will question each have a record"
     index = (DOCS / "adr" / "README.md").read_text(encoding="utf-8")
     problems: list[str] = []
     for adr in ADRS:
@@ -156,10 +159,37 @@ def test_every_adr_has_status_context_decision_consequences_and_is_indexed() -> 
     assert not problems, "\n".join(problems)
 
 
-def test_presentation_is_a_fifteen_minute_deck() -> None:
-    text = (DOCS / "presentation.md").read_text(encoding="utf-8")
-    body = re.sub(r"\A---\n.*?\n---\n", "", text, count=1, flags=re.DOTALL)
-    slides = [s for s in re.split(r"^---$", md.strip_fences(body), flags=re.MULTILINE) if s.strip()]
-    assert 12 <= len(slides) <= 22, f"{len(slides)} slides do not fit a 15-minute talk"
-    untitled = [i for i, s in enumerate(slides, 1) if not re.search(r"^#{1,2} ", s, re.MULTILINE)]
+def test_presentation_is_a_twelve_slide_fifteen_minute_talk() -> None:
+    slides = deck.slides(DECK.read_text(encoding="utf-8"))
+    assert 12 <= len(slides) <= 14, f"{len(slides)} slides: the talk has 12 (at most 14)"
+    untitled = [s.number for s in slides if not s.title]
     assert not untitled, f"slides without a title: {untitled}"
+    silent = [s.number for s in slides if deck.words(s.notes) < 40]
+    assert not silent, f"slides without speaker notes to say: {silent}"
+    minutes = deck.spoken_minutes(slides)
+    assert minutes <= deck.TALK_MINUTES, (
+        f"the speaker notes take {minutes:.1f} min at {deck.WORDS_PER_MINUTE} words/min"
+    )
+
+
+def test_the_deck_lists_the_epic_tasks_as_the_epic_does() -> None:
+    on_epic = [(t.task_id, t.title, t.status) for t in md.tasks(EPIC.read_text(encoding="utf-8"))]
+    on_deck = [(t.task_id, t.title, t.status) for t in md.tasks(DECK.read_text(encoding="utf-8"))]
+    assert on_deck == on_epic, "the deck's task slide must show the epic's tasks and statuses"
+
+
+def test_the_demo_slide_shows_the_recorded_output() -> None:
+    recorded = (DOCS / "demo" / "recorded-output.txt").read_text(encoding="utf-8").splitlines()
+    output = [line for line in recorded if line and not line.startswith("#")]
+    demo = [s for s in deck.slides(DECK.read_text(encoding="utf-8")) if "docs/demo/" in s.body]
+    assert len(demo) == 1, "one slide runs the demo script"
+    assert output, "the recorded demo output is empty"
+    missing = [line for line in output if line not in demo[0].body.splitlines()]
+    assert not missing, "the demo slide does not show the recorded output:\n" + "\n".join(missing)
+
+
+def test_the_pipeline_diagram_shows_every_stage_in_order(pipeline_stages: list[str]) -> None:
+    source = (DOCS / "diagrams" / "pipeline.dot").read_text(encoding="utf-8")
+    drawn = deck.dot_edge_nodes(source)
+    shown = list(dict.fromkeys(n for n in drawn if n in pipeline_stages))
+    assert shown == pipeline_stages, f"docs/diagrams/pipeline.dot draws {shown}"
