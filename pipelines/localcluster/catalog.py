@@ -78,7 +78,11 @@ KUBERNETES = Component(
     module_dir="kubernetes",
     module="k8s.io/kubernetes",
     module_version=f"v{KUBERNETES_VERSION}",
-    packages=tuple((name, f"k8s.io/kubernetes/cmd/{name}") for name in KUBERNETES_BINARIES),
+    packages=(
+        *((name, f"k8s.io/kubernetes/cmd/{name}") for name in KUBERNETES_BINARIES),
+        # our CRI readiness probe (go/kubernetes/cri-ready), on the same cri-api and grpc
+        ("cri-ready", "./cri-ready"),
+    ),
     ldflags=_version_ldflags(KUBERNETES_VERSION),
 )
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime
 import json
 import shutil
-import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pipelines.containers.base import ensure_base_image
 from pipelines.localcluster import (
@@ -30,6 +29,7 @@ from pipelines.localcluster import (
     kuberouter,
     network,
     pki,
+    readiness,
     render,
     statemetrics,
 )
@@ -44,10 +44,10 @@ from pipelines.localcluster.catalog import (
     TRAEFIK,
 )
 from pipelines.localcluster.processes import Service, run, running_pid, start, stop, wait_for
+from pipelines.localcluster.readiness import Signal, kubectl
 from pipelines.localcluster.settings import (
     API_PORT,
     API_SERVICE_IP,
-    ETCD_CLIENT_PORT,
     HOST_OWNER,
     NODE_NAME,
     PAUSE_IMAGE,
@@ -57,6 +57,8 @@ from pipelines.localcluster.settings import (
 )
 from pipelines.toolchain.links import ensure_file
 from pipelines.toolchain.paths import Layout
+
+Since = datetime.datetime | None  # when this kubelet started: pods must have run since
 
 HOST_BINARIES = {
     "/usr/bin/containerd": "containerd",
@@ -95,37 +97,6 @@ def check_host() -> None:
         )
 
 
-def _https_ok(url: str, paths: Paths, cert: str) -> bool:
-    context = ssl.create_default_context(cafile=str(paths.pki / "ca.crt"))
-    context.load_cert_chain(str(paths.pki / f"{cert}.crt"), str(paths.pki / f"{cert}.key"))
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=3) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def kubectl(paths: Paths, *args: str, check: bool = True, stdin: str | None = None) -> str:
-    argv = [str(artifact_dir(KUBERNETES, Layout.default()) / "kubectl")]
-    argv += [f"--kubeconfig={paths.admin_kubeconfig}", *args]
-    return run(argv, check=check, stdin=stdin, timeout=300).stdout
-
-
-def node_ready(paths: Paths, since: datetime.datetime | None = None) -> bool:
-    """True when the node is Ready (and, with `since`, has reported so after that moment)."""
-    output = kubectl(paths, "get", "node", NODE_NAME, "-o", "json", check=False)
-    try:
-        conditions = json.loads(output)["status"]["conditions"]
-    except (ValueError, KeyError):
-        return False
-    for condition in conditions:
-        if condition["type"] != "Ready" or condition["status"] != "True":
-            continue
-        heartbeat = datetime.datetime.fromisoformat(condition["lastHeartbeatTime"])
-        return since is None or heartbeat >= since
-    return False
-
-
 def write_configs(paths: Paths, node_ip: str) -> None:
     """PKI, kubeconfigs and component configs; unchanged files are not rewritten."""
     pki.ensure_pki(paths.pki, NODE_NAME, node_ip, API_SERVICE_IP)
@@ -147,29 +118,13 @@ def write_configs(paths: Paths, node_ip: str) -> None:
     paths.etcd_data.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
-class Ready:
-    """A readiness probe that also fails fast when the process died."""
-
-    def __init__(self, paths: Paths, name: str, probe: Callable[[], bool]) -> None:
-        self.paths, self.name, self.probe = paths, name, probe
-
-    def __call__(self) -> bool:
-        if running_pid(self.paths.pids, self.name) is None:
-            log = self.paths.logs / f"{self.name}.log"
-            tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
-            raise RuntimeError(
-                f"{self.name} exited; log {log}:\n" + "\n".join(f"  | {t}" for t in tail)
-            )
-        return self.probe()
-
-
-def _start_and_wait(service: Service, paths: Paths, ready: Ready, timeout: float) -> None:
+def _start_and_wait(service: Service, paths: Paths, signal: Signal) -> None:
     started = time.monotonic()
     was_running = running_pid(paths.pids, service.name) is not None
     start(service, paths.pids, paths.logs)
-    wait_for(ready, service.name, timeout, paths.logs / f"{service.name}.log")
+    readiness.wait(signal, paths)
     state = "running" if was_running else f"started in {time.monotonic() - started:.1f} s"
-    print(f"{service.name}: {state}", flush=True)
+    print(f"{service.name}: {state}, ready", flush=True)
 
 
 def claim_host(paths: Paths) -> None:
@@ -203,59 +158,45 @@ def up(paths: Paths | None = None) -> None:
     node_ip = detect_node_ip()
     write_configs(paths, node_ip)
 
-    def healthz(url: str, cert: str = "admin") -> Callable[[], bool]:
-        return lambda: _https_ok(url, paths, cert)
-
-    _start_and_wait(
-        components.etcd(etcd_bin, paths),
-        paths,
-        Ready(
-            paths,
-            "etcd",
-            healthz(f"https://127.0.0.1:{ETCD_CLIENT_PORT}/health", "apiserver-etcd-client"),
-        ),
-        60,
-    )
-    api = f"https://127.0.0.1:{API_PORT}"
-    _start_and_wait(
-        components.kube_apiserver(kube_bin, paths, node_ip),
-        paths,
-        Ready(paths, "kube-apiserver", healthz(f"{api}/readyz")),
-        180,
-    )
-    for service in (
-        components.kube_controller_manager(kube_bin, paths),
-        components.kube_scheduler(kube_bin, paths),
-    ):
-        _start_and_wait(service, paths, Ready(paths, service.name, lambda: True), 5)
-    _start_and_wait(
-        components.containerd(paths),
-        paths,
-        Ready(paths, "containerd", lambda: images.ctr(paths, "version").returncode == 0),
-        60,
-    )
-    if not images.is_imported(paths, PAUSE_IMAGE):
-        images.import_image(paths, images.build_pause_image())
-        print(f"imported {PAUSE_IMAGE}", flush=True)
     # etcd keeps the last status: only a heartbeat from this kubelet proves the node Ready.
     kubelet_since = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     if running_pid(paths.pids, "kubelet") is not None:
         kubelet_since = datetime.datetime.min.replace(tzinfo=datetime.UTC)
-    _start_and_wait(
+    signals = {s.component: s for s in readiness.process_signals(paths, kubelet_since)}
+    for service in (
+        components.etcd(etcd_bin, paths),
+        components.kube_apiserver(kube_bin, paths, node_ip),
+        components.kube_controller_manager(kube_bin, paths),
+        components.kube_scheduler(kube_bin, paths),
+        components.containerd(paths),
+    ):
+        _start_and_wait(service, paths, signals[service.name])
+    if not images.is_imported(paths, PAUSE_IMAGE):
+        images.import_image(paths, images.build_pause_image())
+        print(f"imported {PAUSE_IMAGE}", flush=True)
+    for service in (
         components.kubelet(kube_bin, paths, node_ip),
-        paths,
-        Ready(paths, "kubelet", lambda: node_ready(paths, kubelet_since)),
-        180,
-    )
-    _start_and_wait(
-        components.kube_proxy(kube_bin, paths), paths, Ready(paths, "kube-proxy", lambda: True), 5
-    )
+        components.kube_proxy(kube_bin, paths),
+    ):
+        _start_and_wait(service, paths, signals[service.name])
     start_networkpolicy(paths)
-    install_coredns(paths)
-    install_local_path(paths)
-    install_ingress(paths)
-    install_state_metrics(paths)
+    install_coredns(paths, kubelet_since)
+    install_local_path(paths, kubelet_since)
+    install_ingress(paths, kubelet_since)
+    install_state_metrics(paths, kubelet_since)
     print(f"cluster up: KUBECONFIG={paths.admin_kubeconfig}", flush=True)
+
+
+ADDON_WORKLOADS = (  # (namespace, Deployment), in install order
+    ("kube-system", "coredns"),
+    (addons.LOCAL_PATH_NAMESPACE, "local-path-provisioner"),
+    (ingress.NAMESPACE, "traefik"),
+    (statemetrics.NAMESPACE, statemetrics.NAME),
+)
+
+
+def _kube_router_hooked() -> bool:
+    return kuberouter.is_hooked(network.save_table("iptables", "filter"))
 
 
 def start_networkpolicy(paths: Paths) -> None:
@@ -263,11 +204,11 @@ def start_networkpolicy(paths: Paths) -> None:
     `networkpolicy` says why (a failed start's chains are removed so traffic is not cut)."""
     kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(kuberouter.rbac_manifests()))
     service = kuberouter.service(artifact_dir(KUBE_ROUTER, Layout.default()), paths)
-    hooked = Ready(
-        paths, "kube-router", lambda: kuberouter.is_hooked(network.save_table("iptables", "filter"))
+    hooked = Signal(
+        "kube-router", "its NetworkPolicy chains hooked into iptables", _kube_router_hooked, 120
     )
     try:
-        _start_and_wait(service, paths, hooked, 120)
+        _start_and_wait(service, paths, hooked)
         state = kuberouter.ENFORCED
     except RuntimeError as error:
         _stop("kube-router", paths)
@@ -289,36 +230,36 @@ def _answers(url: str) -> bool:
         return False
 
 
-def install_state_metrics(paths: Paths) -> None:
-    """kube-state-metrics in kube-system: image imported once, applied, rollout awaited."""
+def _apply_and_wait(
+    paths: Paths, manifests: list[dict[str, Any]], namespace: str, name: str, since: Since
+) -> None:
+    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(manifests))
+    waited = readiness.wait_workload(paths, namespace, name, since)
+    print(f"{name}: available ({waited:.1f} s)", flush=True)
+
+
+def install_state_metrics(paths: Paths, since: Since) -> None:
+    """kube-state-metrics in kube-system: image imported once, applied, Available awaited."""
     program = artifact_dir(KUBE_STATE_METRICS, Layout.default()) / "kube-state-metrics"
     images.ensure_scratch_image(paths, statemetrics.IMAGE, program)
-    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(statemetrics.manifests()))
-    started = time.monotonic()
-    deployment = f"deployment/{statemetrics.NAME}"
-    kubectl(paths, "-n", statemetrics.NAMESPACE, "rollout", "status", deployment, "--timeout=180s")
-    print(f"kube-state-metrics: available ({time.monotonic() - started:.1f} s)", flush=True)
+    manifests = statemetrics.manifests()
+    _apply_and_wait(paths, manifests, statemetrics.NAMESPACE, statemetrics.NAME, since)
 
 
-def install_ingress(paths: Paths) -> None:
-    """Traefik on the host loopback: image imported once, manifests applied, rollout awaited,
-    then `ingress-url` written for the pipeline."""
+def install_ingress(paths: Paths, since: Since) -> None:
+    """Traefik on the host loopback: image imported once, manifests applied, Available
+    awaited, then an answer through the host port, then `ingress-url` written."""
     program = artifact_dir(TRAEFIK, Layout.default()) / "traefik"
     images.ensure_scratch_image(paths, ingress.TRAEFIK_IMAGE, program)
-    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(ingress.manifests()))
     started = time.monotonic()
-    kubectl(
-        paths, "-n", ingress.NAMESPACE, "rollout", "status", "deployment/traefik", "--timeout=180s"
-    )
-    # After a restart the Deployment still reports the old pod available: wait for an answer
-    # through the host port itself before telling the pipeline where the ingress is.
+    _apply_and_wait(paths, ingress.manifests(), ingress.NAMESPACE, "traefik", since)
     log = paths.logs / "kubelet.log"
     wait_for(lambda: _answers(ingress.INGRESS_URL), f"Traefik at {ingress.INGRESS_URL}", 120, log)
     ensure_file(paths.ingress_url, f"{ingress.INGRESS_URL}\n")
-    print(f"traefik: available at {ingress.INGRESS_URL} ({time.monotonic() - started:.1f} s)")
+    print(f"traefik: answers at {ingress.INGRESS_URL} ({time.monotonic() - started:.1f} s)")
 
 
-def install_local_path(paths: Paths) -> None:
+def install_local_path(paths: Paths, since: Since) -> None:
     """Dynamic hostPath volumes under the state directory; the default StorageClass."""
     if not images.is_imported(paths, addons.HELPER_IMAGE):
         images.import_image(paths, ensure_base_image())
@@ -326,28 +267,14 @@ def install_local_path(paths: Paths) -> None:
     images.ensure_scratch_image(paths, addons.LOCAL_PATH_IMAGE, program)
     paths.volumes.mkdir(parents=True, exist_ok=True)
     manifests = addons.local_path_manifests(str(paths.volumes))
-    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(manifests))
-    started = time.monotonic()
-    kubectl(
-        paths,
-        "-n",
-        addons.LOCAL_PATH_NAMESPACE,
-        "rollout",
-        "status",
-        "deployment/local-path-provisioner",
-        "--timeout=180s",
-    )
-    print(f"local-path-provisioner: available ({time.monotonic() - started:.1f} s)", flush=True)
+    _apply_and_wait(paths, manifests, addons.LOCAL_PATH_NAMESPACE, "local-path-provisioner", since)
 
 
-def install_coredns(paths: Paths) -> None:
-    """Cluster DNS: image imported once, manifests applied (idempotent), rollout awaited."""
+def install_coredns(paths: Paths, since: Since) -> None:
+    """Cluster DNS: image imported once, manifests applied (idempotent), Available awaited."""
     program = artifact_dir(COREDNS, Layout.default()) / "coredns"
     images.ensure_scratch_image(paths, addons.COREDNS_IMAGE, program)
-    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(addons.coredns_manifests()))
-    started = time.monotonic()
-    kubectl(paths, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s")
-    print(f"coredns: available ({time.monotonic() - started:.1f} s)", flush=True)
+    _apply_and_wait(paths, addons.coredns_manifests(), "kube-system", "coredns", since)
 
 
 def _pod_netns(paths: Paths) -> list[str]:
@@ -425,22 +352,36 @@ def down(paths: Paths | None = None, purge: bool = False) -> None:
 
 
 def status(paths: Paths | None = None) -> bool:
-    """Print each process's PID (or `stopped`) and the node's readiness; True when all up."""
+    """Print each component's readiness signal as it holds now; True only when all hold.
+
+    The same signals `up` waits for: a running process whose signal fails is reported as
+    not ready with what it waits for, never as up."""
     paths = paths or Paths(default_state_dir())
     healthy = True
-    for name in SERVICE_ORDER:
-        pid = running_pid(paths.pids, name)
-        healthy &= pid is not None
-        print(f"{name:<24} {'pid ' + str(pid) if pid else 'stopped'}")
-    ready = healthy and node_ready(paths)
-    print(f"{'node ' + NODE_NAME:<24} {'Ready' if ready else 'not ready'}")
+    for signal in readiness.process_signals(paths):
+        pid = running_pid(paths.pids, signal.component)
+        ready = pid is not None and signal.probe()
+        healthy &= ready
+        state = (
+            "stopped"
+            if pid is None
+            else f"pid {pid}, "
+            + ("ready" if ready else f"not ready (waits for {signal.waits_for})")
+        )
+        print(f"{signal.component:<24} {state}")
+    for namespace, name in ADDON_WORKLOADS:
+        problem = (
+            readiness.deployment_problem(paths, namespace, name) if healthy else "cluster down"
+        )
+        healthy &= problem is None
+        print(f"{namespace + '/' + name:<40} {'available' if problem is None else problem}")
     router = running_pid(paths.pids, "kube-router")
     recorded = (
         paths.networkpolicy.read_text(encoding="utf-8").strip()
         if paths.networkpolicy.exists()
         else ""
     )
-    if router is not None and recorded == kuberouter.ENFORCED:
+    if router is not None and recorded == kuberouter.ENFORCED and _kube_router_hooked():
         print(f"{'NetworkPolicy':<24} enforced (kube-router pid {router})")
     else:
         reason = recorded.removeprefix("not-enforced: ") if recorded else "kube-router stopped"
@@ -450,5 +391,8 @@ def status(paths: Paths | None = None) -> bool:
         if paths.ingress_url.exists()
         else None
     )
-    print(f"{'ingress':<24} {url or 'not installed'}")
-    return ready
+    answers = url is not None and _answers(url)
+    healthy &= answers
+    answer = "not installed" if url is None else f"{url} ({'answers' if answers else 'silent'})"
+    print(f"{'ingress':<24} {answer}")
+    return healthy

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from pipelines.containers import podman
+from pipelines.localcluster import readiness
 from pipelines.localcluster.build import binary
 from pipelines.localcluster.catalog import PAUSE
 from pipelines.localcluster.settings import CONTAINERD_NAMESPACE, PAUSE_IMAGE, Paths
@@ -98,7 +99,9 @@ def is_imported(paths: Paths, reference: str) -> bool:
 
 
 def import_image(paths: Paths, reference: str) -> None:
-    """Copy `reference` from podman's store into the cluster's containerd."""
+    """Copy `reference` from podman's store into the cluster's containerd, once its CRI
+    service serves (an import into a half-initialised containerd can lose content)."""
+    readiness.wait(readiness.cri_signal(paths), paths)
     paths.images.mkdir(parents=True, exist_ok=True)
     archive = paths.images / "import.tar"
     archive.unlink(missing_ok=True)

@@ -91,16 +91,46 @@ def cleanup_commands(
     return commands
 
 
+def _restore_word(word: str) -> str:
+    """A word as iptables-save writes it: double quotes with backslash escapes (the restore
+    parser knows no single quotes)."""
+    if word and not any(c in word for c in ' "\\\t'):
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def restore_script(table: str, commands: list[list[str]]) -> str:
+    """The commands as one `iptables-restore --noflush` transaction for `table`."""
+    rules = (" ".join(_restore_word(word) for word in command) for command in commands)
+    return "\n".join([f"*{table}", *rules, "COMMIT", ""])
+
+
 def clean_iptables(only: tuple[str, ...] = ()) -> int:
-    """Remove our chains (IPv4 and IPv6), or only those named `only*`; how many commands ran."""
+    """Remove our chains (IPv4 and IPv6), or only those named `only*`; how many commands ran.
+
+    Each table's commands go in one `iptables-restore --noflush` transaction (one call instead
+    of dozens); when it is refused as a whole (e.g. a rule vanished meanwhile), they run one
+    by one, each allowed to fail."""
     count = 0
     for tool in ("iptables", "ip6tables"):
         for table in TABLES:
-            for command in cleanup_commands(save_table(tool, table), only=only):
+            commands = cleanup_commands(save_table(tool, table), only=only)
+            if not commands:
+                continue
+            count += len(commands)
+            batch = subprocess.run(
+                [f"{tool}-restore", "-w", "--noflush"],
+                input=restore_script(table, commands),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if batch.returncode == 0:
+                continue
+            for command in commands:
                 subprocess.run(
                     [tool, "-w", "-t", table, *command], capture_output=True, check=False
                 )
-                count += 1
     return count
 
 

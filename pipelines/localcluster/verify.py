@@ -25,7 +25,7 @@ from typing import Any
 from pipelines.containers.base import BASE_REFERENCE
 from pipelines.localcluster import ingress, kuberouter, statemetrics
 from pipelines.localcluster.addons import RESTRICTED_CONTAINER, manifest_list
-from pipelines.localcluster.cluster import kubectl
+from pipelines.localcluster.readiness import kubectl
 from pipelines.localcluster.settings import Paths, detect_node_ip
 
 SERVER_PORT = 8000

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
+import uuid
 
 from pipelines.localcluster.network import (
     SHARED_CNI_CHAINS,
     cleanup_commands,
     owned_chains,
     owned_sets,
+    restore_script,
+    save_table,
 )
 from pipelines.localcluster.settings import CNI_NETWORK
+from tests.support.tools import require_tool
 
 NAT = [
     "*nat",
@@ -160,3 +165,44 @@ def test_only_kube_routers_ipsets_are_destroyed() -> None:
         "kube-router-node-ips",
         "kube-router-pod-subnets",
     ]
+
+
+def test_a_table_cleanup_is_one_restore_transaction() -> None:
+    script = restore_script("nat", [["-D", "POSTROUTING", "-j", "KUBE-X"], ["-F", "KUBE-X"]])
+    assert script.splitlines() == ["*nat", "-D POSTROUTING -j KUBE-X", "-F KUBE-X", "COMMIT"]
+    assert script.endswith("COMMIT\n")  # iptables-restore needs the final newline
+
+
+def test_the_restore_transaction_removes_real_chains_with_quoted_comments() -> None:
+    """Against the host's real iptables, on throwaway chains only (the lines handed to the
+    cleanup are filtered to them, so a running cluster's chains are never touched)."""
+    require_tool("iptables-restore", "apt-get install -y iptables")
+    suffix = uuid.uuid4().hex[:8].upper()
+    parent, chain = f"INVTEST-{suffix}", f"KUBE-INVTEST-{suffix}"
+    comment = f'name: "{CNI_NETWORK}" id: "{suffix}"'
+
+    def iptables(*args: str) -> None:
+        subprocess.run(["iptables", "-w", "-t", "filter", *args], check=True, capture_output=True)
+
+    iptables("-N", parent)
+    try:
+        iptables("-N", chain)
+        iptables("-A", chain, "-m", "comment", "--comment", comment, "-j", "RETURN")
+        iptables("-A", parent, "-m", "comment", "--comment", "a \\ b", "-j", chain)
+        lines = [line for line in save_table("iptables", "filter") if suffix in line]
+        commands = cleanup_commands(lines)
+        restored = subprocess.run(
+            ["iptables-restore", "-w", "--noflush"],
+            input=restore_script("filter", commands),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert restored.returncode == 0, restored.stderr
+        left = [line for line in save_table("iptables", "filter") if suffix in line]
+        assert left == [f":{parent} - [0:0]"]  # our chain and the jump to it are gone
+    finally:
+        subprocess.run(["iptables", "-w", "-F", parent], capture_output=True, check=False)
+        subprocess.run(["iptables", "-w", "-X", parent], capture_output=True, check=False)
+        subprocess.run(["iptables", "-w", "-F", chain], capture_output=True, check=False)
+        subprocess.run(["iptables", "-w", "-X", chain], capture_output=True, check=False)
