@@ -20,7 +20,7 @@ from pipelines.localcluster.catalog import COMPONENTS, Component
 from pipelines.localcluster.trim import add_prepared_copy, module_source, prepare_work_copy
 from pipelines.toolchain.gobuild import compile_binary, go_binary, go_version
 from pipelines.toolchain.paths import Layout
-from pipelines.toolchain.process import ToolchainError
+from pipelines.toolchain.process import Progress, ToolchainError
 from pipelines.toolchain.stamps import Stamp, digest, is_current, write_stamp
 
 MEASUREMENTS = "measurements.json"
@@ -107,6 +107,19 @@ def is_built(component: Component, layout: Layout) -> bool:
     )
 
 
+def last_measurements(component: Component, layout: Layout) -> dict[str, float]:
+    """Seconds per binary of the newest recorded build of `component` (any version)."""
+    recorded = sorted(
+        artifact_dir(component, layout).parent.glob(f"*/{MEASUREMENTS}"),
+        key=lambda path: path.stat().st_mtime,
+    )
+    try:
+        measured = json.loads(recorded[-1].read_text(encoding="utf-8")) if recorded else {}
+        return {name: float(entry["seconds"]) for name, entry in measured.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def build(component: Component, layout: Layout) -> Stamp | None:
     """Build every binary of `component` unless current; None when nothing had to be done."""
     verify_pin(component)
@@ -119,7 +132,9 @@ def build(component: Component, layout: Layout) -> Stamp | None:
     module = build_directory(component, layout)
     measured: dict[str, dict[str, float]] = {}
     total_seconds, peak = 0.0, 0
+    last = last_measurements(component, layout)
     for name, package in component.packages:
+        progress = Progress(f"{name} {component.version}", last.get(name))
         with build_tags(component.tags):
             measurement = compile_binary(
                 go,
@@ -129,6 +144,7 @@ def build(component: Component, layout: Layout) -> Stamp | None:
                 ldflags=component.ldflags,
                 layout=layout,
                 log=target / f"build-{name}.log",
+                progress=progress,
             )
         print(f"built {name} {component.version}: {measurement.describe()}", flush=True)
         measured[name] = {

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pipelines.toolchain.catalog import GoTool
 from pipelines.toolchain.paths import GO_MODULES_DIR, Layout
-from pipelines.toolchain.process import Measurement, ToolchainError, run_measured
-from pipelines.toolchain.stamps import Stamp, digest, is_current, write_stamp
+from pipelines.toolchain.process import Measurement, Progress, ToolchainError, run_measured
+from pipelines.toolchain.stamps import Stamp, digest, is_current, newest_stamp, write_stamp
 
 GO_FALLBACK = Path("/usr/local/go/bin/go")
 
@@ -90,6 +90,12 @@ def go_env(layout: Layout) -> dict[str, str]:
     return env
 
 
+def last_build_seconds(layout: Layout, tool: str) -> float | None:
+    """How long the newest recorded build of `tool` (any version) took, for progress lines."""
+    stamp = newest_stamp(layout.artifact_dir(tool, "_").parent)
+    return stamp.seconds if stamp is not None else None
+
+
 def compile_binary(
     go: Path,
     package: str,
@@ -99,6 +105,7 @@ def compile_binary(
     ldflags: Sequence[str],
     layout: Layout,
     log: Path,
+    progress: Progress | None = None,
 ) -> Measurement:
     """`go build` one package of a tools module into `output`, niced so a cold build leaves the
     machine usable; the binary appears atomically, so an interrupted build never looks done."""
@@ -120,6 +127,7 @@ def compile_binary(
         cwd=module,
         env=go_env(layout),
         log=log,
+        progress=progress,
     )
     os.replace(partial, output)
     return measurement
@@ -142,6 +150,7 @@ def build(tool: GoTool, layout: Layout) -> Stamp | None:
         ldflags=tool.ldflags,
         layout=layout,
         log=target_dir / "build.log",
+        progress=Progress(f"{tool.name} {tool.version}", last_build_seconds(layout, tool.name)),
     )
     stamp = Stamp(
         tool=tool.name,

@@ -58,10 +58,42 @@ def _tree_rss(root: int) -> int:
     return total
 
 
+PROGRESS_EVERY = 60.0  # seconds between "still building" lines
+
+
+def duration(seconds: float) -> str:
+    """`17 min 02 s`, or `42 s` under a minute."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a long build is, and how long its last build took (None: none on record)."""
+
+    what: str
+    last_seconds: float | None
+
+    def line(self, elapsed: float) -> str:
+        last = (
+            f"the last build took {duration(self.last_seconds)}"
+            if self.last_seconds is not None
+            else "no earlier build on record"
+        )
+        return f"building {self.what}: {duration(elapsed)} so far ({last})"
+
+
 def run_measured(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log: Path,
+    progress: Progress | None = None,
 ) -> Measurement:
-    """Run `argv` with output to `log`; raise ToolchainError (with the log's tail) on failure."""
+    """Run `argv` with output to `log`; raise ToolchainError (with the log's tail) on failure.
+    With `progress`, a line says what is building at least once a minute: a cold build runs
+    for tens of minutes and must not look hung."""
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     peak = 0
@@ -71,9 +103,13 @@ def run_measured(
 
         def sample() -> None:
             nonlocal peak
+            report_at = started + PROGRESS_EVERY
             while not done.is_set():
                 # The children of our own pid are exactly this build's process tree.
                 peak = max(peak, _tree_rss(os.getpid()))
+                if progress is not None and time.monotonic() >= report_at:
+                    print(progress.line(time.monotonic() - started), flush=True)
+                    report_at += PROGRESS_EVERY
                 done.wait(0.5)
 
         sampler = threading.Thread(target=sample, daemon=True)

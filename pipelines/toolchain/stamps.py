@@ -54,3 +54,13 @@ def write_stamp(directory: Path, stamp: Stamp) -> None:
     tmp = directory / f".{STAMP_NAME}.tmp"
     tmp.write_text(json.dumps(asdict(stamp), indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, directory / STAMP_NAME)
+
+
+def newest_stamp(tool_dir: Path) -> Stamp | None:
+    """The most recently written stamp among a tool's version directories."""
+    stamps = sorted(tool_dir.glob(f"*/{STAMP_NAME}"), key=lambda path: path.stat().st_mtime)
+    for path in reversed(stamps):
+        stamp = read_stamp(path.parent)
+        if stamp is not None:
+            return stamp
+    return None
