@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable, Iterator
 
 import pytest
+from inventory_api.routes import ROUTES, Route
 
 from tests.api.apiprocess import ApiProcess
 from tests.api.helpers import PRODUCTS, create_product, error_code, unique_sku
@@ -56,7 +57,7 @@ def test_malformed_json_is_400(api: ApiProcess, body: bytes) -> None:
     [
         ({"name": "x", "price_cents": 1}, "sku: is required"),
         ({"sku": "A", "name": "x", "price_cents": "1"}, "price_cents: must be an integer"),
-        ({"sku": "A", "name": "x", "price_cents": 1.0}, "price_cents: must be an integer"),
+        ({"sku": "A", "name": "x", "price_cents": 1.5}, "price_cents: must be an integer"),
         ({"sku": "A", "name": "x", "price_cents": True}, "price_cents: must be an integer"),
         ({"sku": "A", "name": "x", "price_cents": -1}, "price_cents: must be between"),
         ({"sku": "A", "name": "x", "price_cents": 2**53}, "price_cents: must be between"),
@@ -76,6 +77,20 @@ def test_wrong_fields_are_400_with_the_problem_named(
     assert response.status_code == 400
     assert error_code(response) == "validation_failed"
     assert any(detail.startswith(problem) for detail in response.json()["error"]["details"])
+
+
+@pytest.mark.parametrize("number", ["1999.0", "1.999e3", "19990E-1"])
+def test_integral_numbers_are_integers_as_json_schema_says(api: ApiProcess, number: str) -> None:
+    """JSON Schema's `integer` is a value, not a spelling: 1999.0 is the integer 1999."""
+    body = f'{{"sku": "{unique_sku()}", "name": "x", "price_cents": {number}}}'
+    response = api.request("POST", PRODUCTS, data=body.encode(), headers=JSON)
+    assert response.status_code == 201, response.text
+    assert response.json()["price_cents"] == 1999
+
+
+def test_a_fraction_beyond_double_precision_is_still_not_an_integer(api: ApiProcess) -> None:
+    body = b'{"sku": "A", "name": "x", "price_cents": 1.0000000000000001}'
+    assert _post_raw(api, body) == 400
 
 
 def test_unpaired_surrogate_is_400_not_500(api: ApiProcess) -> None:
@@ -122,6 +137,16 @@ def test_unknown_route_and_method_are_json(api: ApiProcess) -> None:
     assert error_code(response) == "method_not_allowed"
 
 
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.path)
+def test_405_names_the_allowed_methods(api: ApiProcess, route: Route) -> None:
+    """RFC 9110 15.5.6: a 405 carries Allow, listing what the resource does support."""
+    allowed = {method.upper() for method in route.methods}
+    refused = next(m for m in ("PUT", "PATCH", "DELETE", "POST") if m not in allowed)
+    response = api.request(refused, route.path.replace("{id}", "1"), json={})
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
+
+
 def _exchange(sock: socket.socket, request: bytes) -> tuple[str, dict[str, str], bytes]:
     """Send one HTTP/1.1 request on `sock` and read exactly one Content-Length response."""
     sock.sendall(request)
@@ -165,6 +190,7 @@ def test_refusal_before_the_body_announces_the_close(api: ApiProcess) -> None:
         assert status.startswith("HTTP/1.1 405")
         assert headers["connection"] == "close"
         assert json.loads(body)["error"]["code"] == "method_not_allowed"
+        assert headers["allow"] == "GET"
         assert sock.recv(1) == b""
 
 

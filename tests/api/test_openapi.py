@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the lock yet
 import pytest
-from inventory_api.handlers.base import BaseHandler
+from inventory_api.handlers.base import HTTP_METHODS, BaseHandler
 from inventory_api.openapi import build_document
-from inventory_api.routes import HTTP_METHODS, ROUTES, Route
+from inventory_api.routes import ROUTES, Route
 from openapi_spec_validator import validate
 
 from tests.api.apiprocess import ApiProcess

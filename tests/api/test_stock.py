@@ -11,6 +11,7 @@ from typing import Any
 import pg8000.native
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.apiprocess import ApiProcess
 from tests.api.helpers import create_product, error_code
@@ -214,3 +215,28 @@ def test_ledger_refuses_update_and_delete(postgres_server: PostgresServer, api_d
                 conn.run(statement)
     finally:
         conn.close()
+
+
+def _adjustment_counts(api: ApiProcess) -> dict[str, float]:
+    text = api.request("GET", "/metrics").text
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "inventory_stock_adjustments"
+        for sample in family.samples
+        if sample.name == "inventory_stock_adjustments_total"
+    }
+
+
+def test_a_replay_is_counted_as_replayed_not_as_a_second_applied_adjustment(
+    api: ApiProcess,
+) -> None:
+    product = create_product(api, quantity=5)
+    key = f"key-{uuid.uuid4()}"
+    before = Counter(_adjustment_counts(api))
+    for _ in range(3):
+        assert _adjust(api, product["id"], -1, key).status_code == 200
+    after = Counter(_adjustment_counts(api))
+    after.subtract(before)
+    assert +after == {"applied": 1, "replayed": 2}
+    assert api.request("GET", f"/api/v1/products/{product['id']}").json()["quantity"] == 4

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from inventory_api.cursor import decode_cursor, encode_cursor
 from inventory_api.errors import ApiError
+from inventory_api.resources import PRODUCT
 from inventory_api.routes import ROUTES, Route
-from inventory_api.schemas import PRODUCT_CREATE, PRODUCT_PATCH, STOCK_ADJUSTMENT
+from inventory_api.schemas import STOCK_ADJUSTMENT
 
 
 def test_create_accepts_a_valid_body_and_reports_every_problem_at_once() -> None:
     body = {"sku": "A-1", "name": "x", "price_cents": 0}
-    assert PRODUCT_CREATE.parse(body) == body
+    assert PRODUCT.create.parse(body) == body
     with pytest.raises(ApiError) as raised:
-        PRODUCT_CREATE.parse({"sku": "", "price_cents": -1, "extra": 1})
+        PRODUCT.create.parse({"sku": "", "price_cents": -1, "extra": 1})
     assert raised.value.status_code == 400
     assert sorted(raised.value.details) == [
         "extra: unknown field",
@@ -25,10 +26,10 @@ def test_create_accepts_a_valid_body_and_reports_every_problem_at_once() -> None
 
 def test_patch_needs_at_least_one_field_and_never_quantity() -> None:
     with pytest.raises(ApiError, match="invalid"):
-        PRODUCT_PATCH.parse({})
+        PRODUCT.patch.parse({})
     with pytest.raises(ApiError):
-        PRODUCT_PATCH.parse({"quantity": 1})
-    assert PRODUCT_PATCH.parse({"description": "multi\nline\ttabs"})
+        PRODUCT.patch.parse({"quantity": 1})
+    assert PRODUCT.patch.parse({"description": "multi\nline\ttabs"})
 
 
 def test_adjustment_delta_is_a_nonzero_integer() -> None:

@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from inventory_api import __version__
+from inventory_api.resources import PRODUCT
 from inventory_api.routes import ROUTES, Route
-from inventory_api.schemas import BODY_SCHEMAS, MAX_QUANTITY, MAX_SAFE_INTEGER
+from inventory_api.schemas import MAX_QUANTITY, STOCK_ADJUSTMENT
 
 ERROR_STATUSES = {
     400: "Invalid request (malformed JSON, wrong types, unknown fields, bad parameters)",
@@ -24,39 +25,13 @@ ERROR_STATUSES = {
     503: "Not ready",
 }
 
-TIMESTAMP = {"type": "string", "format": "date-time"}
-
 RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
-    "Product": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": [
-            "id",
-            "sku",
-            "name",
-            "description",
-            "price_cents",
-            "quantity",
-            "created_at",
-            "updated_at",
-        ],
-        "properties": {
-            "id": {"type": "integer", "minimum": 1},
-            "sku": {"type": "string"},
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-            "price_cents": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
-            "quantity": {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY},
-            "created_at": TIMESTAMP,
-            "updated_at": TIMESTAMP,
-        },
-    },
     "ProductPage": {
         "type": "object",
         "additionalProperties": False,
         "required": ["items", "next_cursor"],
         "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Product"}},
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{PRODUCT.name}"}},
             "next_cursor": {
                 "type": ["string", "null"],
                 "description": "Opaque; pass as `cursor` for the next page. null on the last page",
@@ -130,7 +105,8 @@ def build_document(routes: Iterable[Route] = ROUTES) -> dict[str, Any]:
         "components": {
             "schemas": {
                 **RESPONSE_SCHEMAS,
-                **{schema.name: schema.json_schema() for schema in BODY_SCHEMAS},
+                **PRODUCT.schemas(),
+                STOCK_ADJUSTMENT.name: STOCK_ADJUSTMENT.json_schema(),
             },
             "responses": {
                 f"Error{status}": {

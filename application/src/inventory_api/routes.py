@@ -13,8 +13,6 @@ from inventory_api.handlers.products import (
     StockAdjustmentsHandler,
 )
 
-HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
-
 
 @dataclass(frozen=True)
 class Route:
@@ -30,8 +28,8 @@ class Route:
 
     @property
     def methods(self) -> list[str]:
-        """HTTP methods the handler implements (overrides of RequestHandler's defaults)."""
-        return [m for m in HTTP_METHODS if getattr(self.handler, m) is not getattr(BaseHandler, m)]
+        """HTTP methods the handler implements."""
+        return self.handler.implemented_methods()
 
 
 ROUTES = (

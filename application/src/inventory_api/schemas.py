@@ -1,14 +1,17 @@
-"""Request body schemas: one declaration drives both validation and the OpenAPI document.
+"""Typed JSON fields and bodies: one declaration drives both validation and the OpenAPI document.
 
-Why: hand-written validators and a hand-written OpenAPI file drift apart. Here each body is a
-list of typed fields with limits; `parse` enforces them and `json_schema` documents exactly them.
+Why: hand-written validators and a hand-written OpenAPI file drift apart. Each field enforces
+exactly what its `json_schema` says, nothing more: lengths and ranges, integers by value (JSON
+Schema counts 2.0 as the integer 2), and one regular expression per string that is written into
+the document as it is checked. Product bodies are not declared here: `resources.py` derives them
+from the model's columns, which carry an `ApiColumn` in their `info`.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from inventory_api.errors import ApiError
@@ -16,11 +19,24 @@ from inventory_api.errors import ApiError
 # Integers stay exact in every JSON client (JavaScript numbers are doubles).
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_QUANTITY = 10**12
+SKU_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+# Unicode category Cc (C0 and C1 controls), as JSON Schema (ECMA-262) and Python both read it.
+SINGLE_LINE = r"[^\u0000-\u001f\u007f-\u009f]*"
+MULTILINE = r"[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*"  # tab and newline allowed
+API_INFO = "api"
+
+
+class FieldProblem(ValueError):
+    """One field's value is invalid; str() is the message shown to the client."""
 
 
 @dataclass(frozen=True)
 class StringField:
-    """A JSON string with length limits, an optional pattern and a control-character policy."""
+    """A JSON string with length limits and one pattern it must match as a whole.
+
+    Without an explicit pattern, control characters are refused (newline and tab allowed when
+    multiline). An explicit pattern replaces that policy, so it must not admit controls itself.
+    """
 
     name: str
     max_length: int
@@ -30,22 +46,28 @@ class StringField:
     required: bool = True
     description: str = ""
 
-    def check(self, value: Any) -> list[str]:
-        """Problems with `value`, empty when valid."""
+    @property
+    def regex(self) -> str:
+        """The pattern the whole value must match."""
+        if self.pattern is not None:
+            return self.pattern
+        return MULTILINE if self.multiline else SINGLE_LINE
+
+    def convert(self, value: Any) -> str:
+        """`value` if valid, else FieldProblem."""
         if not isinstance(value, str):
-            return [f"{self.name}: must be a string"]
+            raise FieldProblem(f"{self.name}: must be a string")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return [f"{self.name}: contains an unpaired surrogate"]
-        allowed = {"\n", "\t"} if self.multiline else set()
-        if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-            return [f"{self.name}: contains control characters"]
+            raise FieldProblem(f"{self.name}: contains an unpaired surrogate") from None
         if not self.min_length <= len(value) <= self.max_length:
-            return [f"{self.name}: length must be {self.min_length}..{self.max_length}"]
-        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
-            return [f"{self.name}: must match {self.pattern}"]
-        return []
+            raise FieldProblem(f"{self.name}: length must be {self.min_length}..{self.max_length}")
+        if re.fullmatch(self.regex, value) is None:
+            if self.pattern is None:
+                raise FieldProblem(f"{self.name}: contains control characters")
+            raise FieldProblem(f"{self.name}: must match {self.pattern}")
+        return value
 
     def json_schema(self) -> dict[str, Any]:
         """The OpenAPI 3.1 (JSON Schema 2020-12) description of this field."""
@@ -53,9 +75,8 @@ class StringField:
             "type": "string",
             "minLength": self.min_length,
             "maxLength": self.max_length,
+            "pattern": f"^(?:{self.regex})$",
         }
-        if self.pattern is not None:
-            schema["pattern"] = f"^{self.pattern}$"
         if self.description:
             schema["description"] = self.description
         return schema
@@ -63,7 +84,7 @@ class StringField:
 
 @dataclass(frozen=True)
 class IntegerField:
-    """A JSON integer (never a boolean or a float) within [minimum, maximum]."""
+    """A JSON number with an integral value (never a boolean) within [minimum, maximum]."""
 
     name: str
     minimum: int
@@ -72,15 +93,18 @@ class IntegerField:
     required: bool = True
     description: str = ""
 
-    def check(self, value: Any) -> list[str]:
-        """Problems with `value`, empty when valid."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            return [f"{self.name}: must be an integer"]
-        if not self.minimum <= value <= self.maximum:
-            return [f"{self.name}: must be between {self.minimum} and {self.maximum}"]
+    def convert(self, value: Any) -> int:
+        """The integer `value` stands for, else FieldProblem. Range first: converting a huge
+        exponent (1e999999999) to an int would cost what it says."""
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise FieldProblem(f"{self.name}: must be an integer")
+        if not self.minimum <= value <= self.maximum:  # also refuses NaN and infinities
+            raise FieldProblem(f"{self.name}: must be between {self.minimum} and {self.maximum}")
+        if value != int(value):
+            raise FieldProblem(f"{self.name}: must be an integer")
         if self.nonzero and value == 0:
-            return [f"{self.name}: must not be zero"]
-        return []
+            raise FieldProblem(f"{self.name}: must not be zero")
+        return int(value)
 
     def json_schema(self) -> dict[str, Any]:
         """The OpenAPI 3.1 (JSON Schema 2020-12) description of this field."""
@@ -112,20 +136,24 @@ class BodySchema:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
 
     def parse(self, body: Any) -> dict[str, Any]:
-        """The validated fields of `body`, or ApiError 400 listing every problem."""
+        """The validated, converted fields of `body`, or ApiError 400 listing every problem."""
         if not isinstance(body, dict):
             raise ApiError(400, "invalid_body", "request body must be a JSON object")
         problems = [f"{key}: unknown field" for key in body if key not in self.by_name]
+        values: dict[str, Any] = {}
         for spec in self.fields:
             if spec.name in body:
-                problems += spec.check(body[spec.name])
+                try:
+                    values[spec.name] = spec.convert(body[spec.name])
+                except FieldProblem as problem:
+                    problems.append(str(problem))
             elif spec.required:
                 problems.append(f"{spec.name}: is required")
         if not problems and len(body) < self.min_properties:
             problems.append(f"at least {self.min_properties} field(s) required")
         if problems:
             raise ApiError(400, "validation_failed", "request body is invalid", problems)
-        return dict(body)
+        return values
 
     def json_schema(self) -> dict[str, Any]:
         """The OpenAPI component schema of this body."""
@@ -142,28 +170,30 @@ class BodySchema:
         return schema
 
 
-SKU_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+@dataclass(frozen=True)
+class ApiColumn:
+    """How a model column appears in request bodies. Column facts are not repeated here: the
+    type picks the field kind, String(n) the maximum length, an integer type its range, and a
+    column without a default is required on create."""
+
+    min_length: int = 1
+    max_length: int | None = None
+    pattern: str | None = None
+    multiline: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    nonzero: bool = False
+    description: str = ""
+    patchable: bool = True
 
 
-def _product_fields(*, required: bool) -> tuple[Field, ...]:
-    return (
-        StringField("sku", 64, pattern=SKU_PATTERN, required=required, description="Unique"),
-        StringField("name", 200, required=required),
-        StringField("description", 2000, min_length=0, multiline=True, required=False),
-        IntegerField("price_cents", 0, MAX_SAFE_INTEGER, required=required),
-    )
+def api(**options: Any) -> dict[str, ApiColumn]:
+    """The column `info` that makes a model column part of the API (writable by clients).
+
+    Columns without it (ids, timestamps) are read-only: answered, never accepted."""
+    return {API_INFO: ApiColumn(**options)}
 
 
-PRODUCT_CREATE = BodySchema(
-    "ProductCreate",
-    (
-        *_product_fields(required=True),
-        IntegerField(
-            "quantity", 0, MAX_QUANTITY, required=False, description="Initial stock, default 0"
-        ),
-    ),
-)
-PRODUCT_PATCH = BodySchema("ProductPatch", _product_fields(required=False), min_properties=1)
 STOCK_ADJUSTMENT = BodySchema(
     "StockAdjustment",
     (
@@ -171,4 +201,3 @@ STOCK_ADJUSTMENT = BodySchema(
         StringField("reason", 200),
     ),
 )
-BODY_SCHEMAS = (PRODUCT_CREATE, PRODUCT_PATCH, STOCK_ADJUSTMENT)

@@ -8,13 +8,20 @@ import logging
 import re
 import secrets
 import time
-from typing import Any, ClassVar
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
 
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
+from inventory_api.domain import Conflict, DomainError, KeyReused, NotFound
 from inventory_api.errors import ApiError
 from inventory_api.logs import request_id_var
 from inventory_api.state import AppState
+
+T = TypeVar("T")
 
 access_log = logging.getLogger("inventory_api.access")
 error_log = logging.getLogger("inventory_api.error")
@@ -33,6 +40,21 @@ ERROR_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+# The HTTP meaning of each domain refusal (most specific class first).
+DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (KeyReused, 422),
+)
+
+
+def http_error(exc: DomainError) -> ApiError:
+    """The HTTP answer to a domain refusal."""
+    for kind, status in DOMAIN_STATUS:
+        if isinstance(exc, kind):
+            return ApiError(status, exc.code, exc.message, exc.details)
+    raise LookupError(f"no HTTP status for {type(exc).__name__}")
 
 
 def dumps(body: Any) -> str:
@@ -64,6 +86,11 @@ class BaseHandler(RequestHandler):
 
     # OpenAPI operation objects per implemented method; checked against the methods by openapi.py
     operations: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def implemented_methods(cls) -> list[str]:
+        """HTTP methods this handler implements (overrides of RequestHandler's defaults)."""
+        return [m for m in HTTP_METHODS if getattr(cls, m) is not getattr(BaseHandler, m)]
 
     def initialize(self, route: str = "unmatched") -> None:
         """Per-request setup: the route label, the request id and the start time."""
@@ -107,8 +134,36 @@ class BaseHandler(RequestHandler):
         else:
             self.body += chunk
 
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """`work(session)` in one transaction on a DB thread; domain refusals become HTTP."""
+        try:
+            return await self.state.database.run(work)
+        except DomainError as exc:
+            raise http_error(exc) from None
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """A single-statement read on a DB thread; domain refusals become HTTP."""
+        try:
+            return await self.state.database.read(work)
+        except DomainError as exc:
+            raise http_error(exc) from None
+
+    def query_value(self, name: str) -> str | None:
+        """The last value of query parameter `name` exactly as sent (tornado's own accessors
+        strip whitespace and replace control characters, which the document does not say)."""
+        values = self.request.query_arguments.get(name)
+        if not values:
+            return None
+        try:
+            return values[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, "invalid_parameter", f"{name} is not UTF-8") from None
+
     def json_body(self) -> Any:
-        """The parsed request body: 413 too large, 415 not JSON, 400 not strict JSON."""
+        """The parsed request body: 413 too large, 415 not JSON, 400 not strict JSON.
+
+        Numbers with a fraction or an exponent arrive as exact Decimals (2.0 and 2e0 are the
+        integer 2 to JSON Schema, 2.0000000000000001 is not)."""
         if self.body_too_large:
             raise ApiError(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
         content_type = self.request.headers.get("Content-Type", "")
@@ -121,7 +176,12 @@ class BaseHandler(RequestHandler):
             raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
         try:
             text = self.body.decode("utf-8")
-            return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+            return json.loads(
+                text,
+                parse_float=Decimal,
+                parse_constant=_reject_constant,
+                object_pairs_hook=_unique_keys,
+            )
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ApiError(
                 400, "malformed_json", "request body is not valid JSON", str(exc)
@@ -147,6 +207,8 @@ class BaseHandler(RequestHandler):
             body = {"error": {"code": ERROR_CODES.get(status_code, "error"), "message": message}}
         if status_code >= 500:
             body["error"]["request_id"] = self.request_id
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(m.upper() for m in self.implemented_methods()))
         if not hasattr(self, "body"):
             # Refused before prepare() (a method tornado does not route): the body is never read,
             # so tornado closes the connection after this answer; say so, or the client reuses it.
