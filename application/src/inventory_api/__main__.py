@@ -1,4 +1,5 @@
-"""Command line: `python -m inventory_api` serves; `python -m inventory_api migrate` migrates."""
+"""Command line: `python -m inventory_api` serves, `migrate` migrates, `revision -m MESSAGE`
+writes the migration for what the models changed."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ import sys
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from inventory_api.config import ConfigError, load_settings
+from inventory_api.config import ConfigError, Settings, load_settings
 from inventory_api.logs import configure_logging
-from inventory_api.migrate import current_revision, migration_engine, upgrade
+from inventory_api.migrate import (
+    NothingToGenerate,
+    current_revision,
+    migration_engine,
+    revision,
+    upgrade,
+)
 from inventory_api.server import serve
 
 
@@ -19,10 +26,52 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _migrate(settings: Settings) -> int:
+    engine = migration_engine(settings)
+    try:
+        upgrade(engine)
+        revision_id = current_revision(engine)
+    except DBAPIError as exc:
+        print(f"migration failed: {_first_line(exc.orig or exc)}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"migration failed: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    logging.getLogger("inventory_api.migrate").info("migrated", extra={"revision": revision_id})
+    return 0
+
+
+def _revision(settings: Settings, message: str) -> int:
+    engine = migration_engine(settings)
+    try:
+        path = revision(engine, message)
+    except NothingToGenerate as exc:
+        print(f"revision: {exc}", file=sys.stderr)
+        return 1
+    except DBAPIError as exc:
+        print(f"revision failed: {_first_line(exc.orig or exc)}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"revision failed: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Validate configuration, then serve or migrate; returns the exit status."""
+    """Validate configuration, then serve, migrate or write a revision; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m inventory_api")
-    parser.add_argument("command", nargs="?", choices=("serve", "migrate"), default="serve")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve HTTP (the default)")
+    commands.add_parser("migrate", help="bring the database to the newest revision")
+    new = commands.add_parser(
+        "revision", help="migrate, then write the revision for what the models add or change"
+    )
+    new.add_argument("-m", "--message", required=True, help="what the revision does")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -31,20 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     if args.command == "migrate":
-        engine = migration_engine(settings)
-        try:
-            upgrade(engine)
-            revision = current_revision(engine)
-        except DBAPIError as exc:
-            print(f"migration failed: {_first_line(exc.orig or exc)}", file=sys.stderr)
-            return 1
-        except SQLAlchemyError as exc:
-            print(f"migration failed: {_first_line(exc)}", file=sys.stderr)
-            return 1
-        finally:
-            engine.dispose()
-        logging.getLogger("inventory_api.migrate").info("migrated", extra={"revision": revision})
-        return 0
+        return _migrate(settings)
+    if args.command == "revision":
+        return _revision(settings, args.message)
     asyncio.run(serve(settings))
     return 0
 

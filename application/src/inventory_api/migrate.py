@@ -1,12 +1,16 @@
-"""Apply the Alembic migrations shipped in this package."""
+"""Apply the Alembic migrations shipped in this package, and write new ones from the models."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
@@ -32,6 +36,7 @@ def alembic_config(connection: Connection) -> Config:
     """Alembic configuration that runs the packaged migrations on `connection`."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     config.attributes["connection"] = connection
     return config
 
@@ -46,3 +51,40 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, None when unmigrated."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+class NothingToGenerate(Exception):
+    """The models and the migrated database agree: a revision would be empty."""
+
+
+def _next_revision_id(config: Config) -> str | None:
+    """Numbered revisions (0001, 0002, ...) while the history is numbered; else Alembic's own."""
+    heads = ScriptDirectory.from_config(config).get_heads()
+    if len(heads) == 1 and heads[0].isdigit():
+        return f"{int(heads[0]) + 1:0{len(heads[0])}d}"
+    return None
+
+
+def _refuse_empty(_context: Any, _revision: Any, directives: list[MigrationScript]) -> None:
+    script = directives[0]
+    if all(ops.is_empty() for ops in script.upgrade_ops_list):
+        directives.clear()
+
+
+def revision(engine: Engine, message: str) -> Path:
+    """Write a migration for what the models have and the database lacks; returns its file.
+
+    The database is brought to head first, so the revision holds the models' changes only.
+    Raises NothingToGenerate when there is nothing to write."""
+    upgrade(engine)
+    with engine.begin() as connection:
+        config = alembic_config(connection)
+        config.attributes["process_revision_directives"] = _refuse_empty
+        written = command.revision(
+            config, message=message, autogenerate=True, rev_id=_next_revision_id(config)
+        )
+    scripts: Iterable[Any] = written if isinstance(written, list) else [written]
+    paths = [Path(script.path) for script in scripts if script is not None]
+    if not paths:
+        raise NothingToGenerate("the models match the migrated database; no revision written")
+    return paths[0]
