@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 import pytest
 from inventory_api.cursor import decode_cursor, encode_cursor
 from inventory_api.errors import ApiError
 from inventory_api.resources import PRODUCT
 from inventory_api.routes import ROUTES, Route
-from inventory_api.schemas import STOCK_ADJUSTMENT
+from inventory_api.schemas import STOCK_ADJUSTMENT, FieldProblem, IntegerField, StringField
 
 
 def test_create_accepts_a_valid_body_and_reports_every_problem_at_once() -> None:
@@ -57,3 +60,33 @@ def test_route_patterns_match_one_segment_per_parameter() -> None:
     route = Route("/api/v1/products/{id}/stock-adjustments", ROUTES[0].handler)
     assert route.pattern == "/api/v1/products/([^/]+)/stock-adjustments$"
     assert {r.path for r in ROUTES} >= {"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(Decimal("2.0"), 2), (Decimal("2E+1"), 20), (2.0, 2), (7, 7)],
+)
+def test_integers_are_judged_by_value_as_json_schema_does(value: object, expected: int) -> None:
+    assert IntegerField("n", 0, 100).convert(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value", [Decimal("2.5"), Decimal("1E+999999999"), Decimal("-0.0"), True, "3", None]
+)
+def test_non_integers_huge_exponents_and_zero_are_refused(value: object) -> None:
+    """A huge exponent is refused by range before any conversion (no billion-digit int)."""
+    with pytest.raises(FieldProblem):
+        IntegerField("n", -100, 100, nonzero=True).convert(value)
+
+
+def test_a_string_field_documents_exactly_the_pattern_it_checks() -> None:
+    field = StringField("s", 10)
+    pattern = field.json_schema()["pattern"]
+    for value in ("ok", "tab\tno", "nul\x00", "c1\x85"):
+        documented = re.search(pattern, value) is not None
+        try:
+            field.convert(value)
+            checked = True
+        except FieldProblem:
+            checked = False
+        assert documented == checked, value
