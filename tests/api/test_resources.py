@@ -69,8 +69,9 @@ def _model(column_name: str, **column: Any) -> type[DeclarativeBase]:
         ({"type_": Boolean, "info": api()}, "no API field kind"),
         ({"type_": String(10), "nullable": True, "info": api()}, "API columns must be NOT NULL"),
         ({"type_": String(), "info": api()}, "needs max_length"),
+        ({"type_": String(8), "info": api(max_length=9)}, "exceeds String"),
     ],
-    ids=["boolean", "nullable", "unbounded-string"],
+    ids=["boolean", "nullable", "unbounded-string", "longer-than-the-column"],
 )
 def test_a_column_the_api_cannot_represent_fails_with_its_name(
     column: dict[str, Any], problem: str

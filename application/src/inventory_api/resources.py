@@ -59,6 +59,8 @@ def request_field(column: Column[Any], spec: ApiColumn, *, required: bool) -> Fi
         max_length = spec.max_length or column.type.length
         if max_length is None:
             raise ValueError(f"{column}: a string column without a length needs max_length")
+        if column.type.length is not None and max_length > column.type.length:
+            raise ValueError(f"{column}: max_length {max_length} exceeds {column.type!r}")
         return StringField(
             column.name,
             max_length,
