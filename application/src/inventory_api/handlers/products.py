@@ -156,7 +156,7 @@ class ProductHandler(BaseHandler):
         },
         "patch": {
             "operationId": "updateProduct",
-            "summary": "Change sku, name, description or price (quantity: use stock adjustments)",
+            "summary": f"Change {', '.join(PRODUCT.patch.by_name)} (stock: use stock adjustments)",
             "parameters": [ID_PARAMETER],
             "requestBody": _body(PRODUCT.patch.name),
             "responses": {
