@@ -26,16 +26,19 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _database_failure(exc: SQLAlchemyError) -> str:
+    """One line: the server's or driver's own words when there are any."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else None
+    return _first_line(cause or exc)
+
+
 def _migrate(settings: Settings) -> int:
     engine = migration_engine(settings)
     try:
         upgrade(engine)
         revision_id = current_revision(engine)
-    except DBAPIError as exc:
-        print(f"migration failed: {_first_line(exc.orig or exc)}", file=sys.stderr)
-        return 1
     except SQLAlchemyError as exc:
-        print(f"migration failed: {_first_line(exc)}", file=sys.stderr)
+        print(f"migration failed: {_database_failure(exc)}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()
@@ -50,11 +53,8 @@ def _revision(settings: Settings, message: str) -> int:
     except NothingToGenerate as exc:
         print(f"revision: {exc}", file=sys.stderr)
         return 1
-    except DBAPIError as exc:
-        print(f"revision failed: {_first_line(exc.orig or exc)}", file=sys.stderr)
-        return 1
     except SQLAlchemyError as exc:
-        print(f"revision failed: {_first_line(exc)}", file=sys.stderr)
+        print(f"revision failed: {_database_failure(exc)}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -55,6 +55,13 @@ def http_error(exc: DomainError) -> ApiError:
         if isinstance(exc, kind):
             return ApiError(status, exc.code, exc.message, exc.details)
     raise LookupError(f"no HTTP status for {type(exc).__name__}")
+
+
+async def _in_http_terms(pending: Awaitable[T]) -> T:
+    try:
+        return await pending
+    except DomainError as exc:
+        raise http_error(exc) from None
 
 
 def dumps(body: Any) -> str:
@@ -136,17 +143,11 @@ class BaseHandler(RequestHandler):
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """`work(session)` in one transaction on a DB thread; domain refusals become HTTP."""
-        try:
-            return await self.state.database.run(work)
-        except DomainError as exc:
-            raise http_error(exc) from None
+        return await _in_http_terms(self.state.database.run(work))
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         """A single-statement read on a DB thread; domain refusals become HTTP."""
-        try:
-            return await self.state.database.read(work)
-        except DomainError as exc:
-            raise http_error(exc) from None
+        return await _in_http_terms(self.state.database.read(work))
 
     def query_value(self, name: str) -> str | None:
         """The last value of query parameter `name` exactly as sent (tornado's own accessors
