@@ -57,7 +57,7 @@ $(STAMP): $(REQ)/project.lock application/pyproject.toml
 tools: venv ## Build or locate every pinned external tool (no-op when current)
 	$(PY) -m pipelines.toolchain build
 
-cluster-up: bootstrap tools ## Start (or reuse) the local single-node Kubernetes (issue 8)
+cluster-up: bootstrap tools ## Start (or reuse) the local single-node Kubernetes
 	$(PY) -m pipelines.localcluster up
 
 cluster-down: venv ## Stop the local cluster and remove what it created on the host

@@ -1,6 +1,6 @@
 """podman with project-owned configuration (containers.conf, storage.conf) in the per-user cache.
 
-Why: on the build hosts podman's defaults fail (`error setting rlimit type 7`, no systemd), and a
+Why: on hosts without systemd podman's defaults fail (`error setting rlimit type 7`), and a
 project must not depend on, or change, the host's /etc/containers. Every podman call of the
 project goes through `podman()` so builds, tests and the publish stage share one image store.
 """

@@ -1,6 +1,6 @@
 """Where the deploy stages find their cluster, ingress and image store, per target.
 
-Local target: the single-node cluster of `make cluster-up` (issue 8) keeps its state where
+Local target: the single-node cluster of `make cluster-up` keeps its state where
 `pipelines.localcluster.settings` says (`.state/localcluster/` unless INVENTORY_CLUSTER_STATE
 overrides it): `admin.kubeconfig`, `ingress-url`, `containerd/containerd.sock`. Any other cluster
 can be named with KUBECONFIG (plus INGRESS_URL and CONTAINERD_ADDRESS). Azure target: Jenkins
@@ -57,15 +57,14 @@ def find_cluster(ctx: StageContext) -> Cluster:
     kubeconfig = Path(explicit) if explicit else local_paths().admin_kubeconfig
     if not kubeconfig.is_file():
         ctx.block(
-            f"no local cluster: {ctx.shown(kubeconfig)} does not exist; run `make cluster-up` "
-            "(issue 8), or point KUBECONFIG at a running cluster"
+            f"no local cluster: {ctx.shown(kubeconfig)} does not exist; run `make cluster-up`, "
+            "or point KUBECONFIG at a running cluster"
         )
     server = api_server(kubeconfig)
     if server is None or not _answers(server):
         where = f"{server[0]}:{server[1]}" if server else "(no server in the kubeconfig)"
         ctx.block(
-            f"no local cluster answers at {where} ({ctx.shown(kubeconfig)}): "
-            "run `make cluster-up` (issue 8)"
+            f"no local cluster answers at {where} ({ctx.shown(kubeconfig)}): run `make cluster-up`"
         )
     return Cluster(kubeconfig, "local")
 
@@ -106,7 +105,7 @@ def ingress_url(ctx: StageContext) -> str:
     recorded = local_paths().root / INGRESS_URL_FILE
     if not recorded.is_file():
         ctx.block(
-            f"no ingress address: set INGRESS_URL, or let `make cluster-up` (issue 8) write "
+            f"no ingress address: set INGRESS_URL, or let `make cluster-up` write "
             f"{ctx.shown(recorded)}"
         )
     return recorded.read_text(encoding="utf-8").strip()
@@ -123,7 +122,7 @@ def kubectl_binary(ctx: StageContext, env: dict[str, str]) -> str:
     if cached.is_file():
         return str(cached)
     return ctx.require_tool(
-        "kubectl", env, "run `python -m pipelines.localcluster build` (issue 8) or install kubectl"
+        "kubectl", env, "run `python -m pipelines.localcluster build` or install kubectl"
     )
 
 
@@ -144,7 +143,7 @@ def containerd_address(ctx: StageContext) -> str:
     if not socket.exists():
         ctx.block(
             f"no containerd socket for the local cluster at {ctx.shown(socket)}: run "
-            "`make cluster-up` (issue 8), or set CONTAINERD_ADDRESS"
+            "`make cluster-up`, or set CONTAINERD_ADDRESS"
         )
     return str(socket)
 
@@ -163,7 +162,7 @@ def registry(ctx: StageContext) -> str:
 def terraform_env(ctx: StageContext) -> dict[str, str]:
     """Terraform's environment for real Azure: registry providers and workload identity.
 
-    The toolchain's filesystem mirror holds providers built here, whose hashes cannot match the
+    The toolchain's filesystem mirror holds locally built providers, whose hashes cannot match the
     committed lock files; real infrastructure is planned and applied with the official,
     hash-checked providers instead, so the mirror's CLI config is left out. Jenkins' agent pod
     gets AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE from workload

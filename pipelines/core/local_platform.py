@@ -6,10 +6,10 @@ cert-manager issues the pgBackRest TLS certificates. The local cluster has none 
 module makes their local equivalents in the release's namespace, once, and keeps them:
 
 - Secret `inventory-db-credentials` (key `password`): random, created once, never printed;
-- Azurite (images/azurite, built here) as Deployment + Service `azurite`, HTTPS on 10000, its
+- Azurite (built from images/azurite) as Deployment + Service `azurite`, HTTPS on 10000, its
   data on a PersistentVolumeClaim, and account `inventorylocal` with a random key (Secret
   `inventory-backup-storage-key`: `key` for pgBackRest, `accounts` for Azurite);
-- the blob container `pgbackrest` (pgBackRest never creates its own), made from this host;
+- the blob container `pgbackrest` (pgBackRest never creates its own), made from the pipeline's host;
 - NetworkPolicy `azurite`: only the database pod and the backup/drill job pods may connect, and
   Azurite itself may connect nowhere. The host's own traffic (the container creation below,
   kubelet's probes) is not a pod and needs no rule: kube-router accepts traffic whose source is

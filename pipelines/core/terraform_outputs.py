@@ -88,7 +88,7 @@ def environment_root(ctx: StageContext, env: str) -> EnvironmentRoot:
     tool_env["TF_DATA_DIR"] = str(root / ".terraform" / env)
     relative = Path("..") / folder.relative_to(root.parent)
     return EnvironmentRoot(
-        terraform=ctx.require_tool("terraform", tool_env, "run `make tools` (issue 3)"),
+        terraform=ctx.require_tool("terraform", tool_env, "run `make tools`"),
         chdir=f"-chdir={PLATFORM_ROOT}",
         backend_config=f"-backend-config={relative / 'backend.hcl'}",
         var_file=f"-var-file={relative / 'terraform.tfvars'}",

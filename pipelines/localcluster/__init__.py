@@ -1,4 +1,4 @@
-"""A single-node Kubernetes on this machine, built from source, for the end-to-end pipeline.
+"""A single-node Kubernetes on the local host, built from source, for the end-to-end pipeline.
 
 python -m pipelines.localcluster build    # the binaries, into the per-user tool cache
 python -m pipelines.localcluster up       # idempotent; prints the admin kubeconfig path

@@ -17,10 +17,10 @@ GO_DIR = Path(__file__).resolve().parent / "go"
 KUBERNETES_VERSION = "1.34.2"
 ETCD_VERSION = "3.6.4"
 COREDNS_VERSION = "1.12.1"  # what kubeadm 1.34 deploys
-LOCAL_PATH_VERSION = "0.0.30"  # the only release the module proxy serves here
+LOCAL_PATH_VERSION = "0.0.30"  # the only release the Go module proxy serves
 PAUSE_VERSION = "1.0.0"  # our own pause program (go/pause), not upstream's
 TRAEFIK_VERSION = "3.7.13"  # newest of the 3.7 releases the proxy serves (3.7.11-3.7.13)
-KUBE_ROUTER_VERSION = "2.1.0"  # the only v2 release the proxy serves here
+KUBE_ROUTER_VERSION = "2.1.0"  # the only v2 release the Go module proxy serves
 KUBE_STATE_METRICS_VERSION = "2.18.0"  # built against client-go 0.34 (Kubernetes 1.34)
 
 

@@ -3,7 +3,7 @@
 Only Ingresses naming the `traefik` IngressClass are served (the class is not the cluster
 default: charts set `className` explicitly). The web entry point reaches the host on the
 loopback address only, through the CNI portmap plugin (hostPort + hostIP 127.0.0.1), so the
-cluster's ingress is reachable from this machine and from nothing else. Pod Security: the pod
+cluster's ingress is reachable from the host and from nothing else. Pod Security: the pod
 meets every `restricted` control, but the namespace cannot *enforce* a level, because even
 `baseline` rejects any hostPort; it warns and audits at `restricted` instead.
 """
@@ -20,7 +20,7 @@ NAMESPACE = "traefik"
 INGRESS_CLASS = "traefik"
 CONTROLLER = "traefik.io/ingress-controller"
 HOST_IP = "127.0.0.1"
-HOST_PORT = 8088  # free on this machine; only the loopback address is bound
+HOST_PORT = 8088  # only the loopback address is bound
 WEB_PORT = 8000  # unprivileged ports inside the pod: no NET_BIND_SERVICE needed
 ADMIN_PORT = 8080  # ping (probes) and Prometheus metrics; never exposed on the host
 INGRESS_URL = f"http://{HOST_IP}:{HOST_PORT}"
@@ -44,7 +44,7 @@ ARGS = (
     f"--providers.kubernetesingress.ingressClass={INGRESS_CLASS}",
     # Ingress status shows where the host reaches it.
     f"--providers.kubernetesingress.ingressEndpoint.ip={HOST_IP}",
-    "--global.checkNewVersion=false",  # no internet here, and no phoning home anywhere
+    "--global.checkNewVersion=false",  # no phoning home, online or offline
     "--global.sendAnonymousUsage=false",
     "--log.level=INFO",
     "--log.noColor=true",

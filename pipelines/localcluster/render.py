@@ -1,6 +1,6 @@
 """Rendering the configuration files of the cluster's components (pure functions, no I/O).
 
-The host traps shape these (see /work/shared/environment.md): no systemd, so cgroupfs
+The supported hosts shape these (containers and hosts without systemd): no systemd, so cgroupfs
 everywhere; negative oom_score_adj is refused, so containerd restricts it and kubelet and
 kube-proxy keep 0; no swap. JSON is valid YAML, so every Kubernetes config is written as JSON.
 """
@@ -137,7 +137,7 @@ def kubelet_config(paths: Paths) -> str:
         "serverTLSBootstrap": False,
         "podCIDR": POD_CIDR,
         "maxPods": 60,
-        # A shared build disk: do not evict pods because other work filled it.
+        # The node shares its disk with the host: do not evict pods because other work filled it.
         "evictionHard": {
             "memory.available": "200Mi",
             "nodefs.available": "2%",

@@ -51,7 +51,7 @@ def detect_node_ip() -> str:
     )
     routes = json.loads(result.stdout)
     if not routes or "prefsrc" not in routes[0]:
-        raise RuntimeError(f"cannot find this machine's IPv4 address from: {result.stdout}")
+        raise RuntimeError(f"cannot find the host's IPv4 address from: {result.stdout}")
     return str(routes[0]["prefsrc"])
 
 

@@ -1,7 +1,7 @@
 """Prepared copies of upstream modules, for a dependency graph the module proxy cannot serve.
 
 Traefik links lego's DNS-provider factory, which imports every ACME DNS provider; thirteen of
-them need SDK modules the proxy here refuses ("This module version is not available"). The
+them need SDK modules the Go module proxy refuses ("This module version is not available"). The
 cluster's Traefik serves plain HTTP Ingress and never runs a DNS-01 challenge, so the build
 copies lego from the module cache, drops those providers from the generated factory (asking
 for one then fails with lego's own "unrecognized DNS provider"). Traefik also uses a fork of

@@ -39,13 +39,12 @@ RELEASE_FILE = "release.json"
 def run(ctx: StageContext) -> None:
     """Upgrade or install the release, then record revisions in reports/deploy/release.json."""
     published = ctx.read_json("publish", "published.json", "the publish stage")
-    ctx.require_path(f"{CHARTS}/{UMBRELLA}/Chart.yaml", "the umbrella chart lands with issue 5")
     values_name = f"values-{ctx.deploy_env}.yaml"
-    ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "the environment's values (issue 5)")
+    ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "each deploy environment has one")
     generated = _terraform_values(ctx)
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
-    helm = ctx.require_tool("helm", env, "run `make tools` (issue 3)")
+    helm = ctx.require_tool("helm", env, "run `make tools`")
     digests = published.get("digests") or {}
     if ctx.options.target == "azure" and set(digests) != set(published["images"]):
         ctx.fail("publish recorded no digest for some images: run publish --target azure again")

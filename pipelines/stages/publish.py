@@ -4,7 +4,7 @@ Azure: push to the environment's ACR (Jenkins logs podman in first) and record e
 manifest digest, so `deploy` pins the exact images (a tag in a registry can be moved; a digest
 cannot). Local: import an OCI archive of each image into the local cluster's containerd
 (`k8s.io` namespace, the one the kubelet's CRI uses), so no registry is needed anywhere; the
-images never leave this machine, so the tag (the git commit) is what pins them there.
+images never leave the host, so the tag (the git commit) is what pins them there.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _import(ctx: StageContext, images: dict[str, str]) -> None:
     """Save each image as an OCI archive and import it into the local cluster's containerd."""
     find_cluster(ctx)
     address = containerd_address(ctx)
-    ctr = ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd (issue 8)")
+    ctr = ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd")
     podman, env = podman_binary(), podman_env()
     for image, reference in images.items():
         archive = ctx.report_dir / f"{image}.oci.tar"

@@ -33,7 +33,7 @@ PUBLISHED = {
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    terraform = require_tool("terraform", "see /work/shared/environment.md (terraform 1.11.4)")
+    terraform = require_tool("terraform", "make tools")
     work = tmp_path_factory.mktemp("outputs")
     document = terraform_output_json(terraform, work / "tf")
     return write_values_file(work / "terraform-values.yaml", load(document))

@@ -2,7 +2,7 @@
 
 Parsing uses Groovy's own compiler (Debian's groovy). Execution uses jenkinsfile_run.groovy,
 which runs the declarative pipeline with mocked steps (JenkinsPipelineUnit's declarative
-support is not published on Maven Central, the only Maven repository reachable here).
+support is not published on Maven Central, the only Maven repository reachable offline).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ PIPELINE_OUTPUTS = (
 
 @pytest.fixture(scope="module")
 def terraform() -> str:
-    return require_tool("terraform", "see /work/shared/environment.md (terraform 1.11.4)")
+    return require_tool("terraform", "make tools")
 
 
 @pytest.fixture(scope="module")

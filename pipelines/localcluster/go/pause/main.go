@@ -1,6 +1,6 @@
 // Command pause is the pod sandbox's init process: it holds the pod's namespaces open, reaps
 // orphaned children and exits on SIGINT/SIGTERM. It replaces the upstream pause image, which
-// only comes from a registry this machine cannot reach.
+// only comes from a container registry, which offline builds cannot reach.
 package main
 
 import (
