@@ -28,7 +28,6 @@ import base64
 import hashlib
 import json
 import secrets
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,12 +36,14 @@ from typing import Any
 
 from pipelines.containers.base import image_exists
 from pipelines.containers.catalog import CATALOG
+from pipelines.containers.containerd import is_imported
 from pipelines.core.blob_container import Endpoint, create_container
 from pipelines.core.cluster import NAMESPACE, RELEASE, Cluster, kubectl_binary, local_paths
 from pipelines.core.local_certificates import issue_set, service_names
 from pipelines.core.stage import StageContext
+from pipelines.kube.kubectl import Kubectl
+from pipelines.kube.security import restricted_container, restricted_pod
 from pipelines.localcluster import pki
-from pipelines.localcluster.images import is_imported
 
 # Names of Secrets, not their contents (the values are generated at deploy time).
 DB_SECRET = "inventory-db-credentials"  # noqa: S105
@@ -75,15 +76,8 @@ LABELS = {
     "app.kubernetes.io/managed-by": "inventory-pipeline",
     "app.kubernetes.io/version": AZURITE_VERSION,
 }
-RESTRICTED = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "runAsUser": 10001,
-    "runAsGroup": 10001,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+AZURITE_USER = 10001
+"""The uid and gid the Azurite image runs as (images/azurite)."""
 
 
 def azurite_image_tag(context: Path = CATALOG[AZURITE].context) -> str:
@@ -174,7 +168,7 @@ def azurite_manifests(image: str) -> list[dict[str, Any]]:
             "requests": {"cpu": "50m", "memory": "96Mi"},
             "limits": {"cpu": "500m", "memory": "384Mi"},
         },
-        "securityContext": RESTRICTED,
+        "securityContext": restricted_container(AZURITE_USER),
         "volumeMounts": [
             {"name": "data", "mountPath": "/data"},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
@@ -184,13 +178,7 @@ def azurite_manifests(image: str) -> list[dict[str, Any]]:
     pod = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 10001,
-            "runAsGroup": 10001,
-            "fsGroup": 10001,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": restricted_pod(AZURITE_USER, fs_group=True),
         "containers": [container],
         "volumes": [
             {"name": "data", "persistentVolumeClaim": {"claimName": f"{AZURITE}-data"}},
@@ -240,17 +228,16 @@ def azurite_manifests(image: str) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class Kubectl:
-    """kubectl against one cluster, in the release's namespace, as logged pipeline steps."""
+class NamespaceSteps:
+    """kubectl in the release's namespace, each call a logged step of the stage."""
 
     ctx: StageContext
-    binary: str
-    env: dict[str, str]
+    kubectl: Kubectl
 
     def run(self, name: str, *args: str) -> list[str]:
         """One logged kubectl step; returns its output tail."""
-        argv = [self.binary, "--namespace", NAMESPACE, *args]
-        return list(self.ctx.run(name, argv, timeout=TIMEOUT, env=self.env).tail)
+        argv = self.kubectl.argv(*args)
+        return list(self.ctx.run(name, argv, timeout=TIMEOUT, env=self.kubectl.env).tail)
 
     def exists(self, kind: str, name: str) -> bool:
         """True when the object exists (a read of its name only)."""
@@ -288,10 +275,7 @@ class Kubectl:
 
     def secret_value(self, name: str, key: str) -> bytes:
         """One Secret value, read outside the step log (it may be a credential)."""
-        argv = [self.binary, "--namespace", NAMESPACE, "get", "secret", name, "-o", "json"]
-        result = subprocess.run(
-            argv, env=self.env, capture_output=True, text=True, timeout=120, check=False
-        )
+        result = self.kubectl.run("get", "secret", name, "-o", "json", check=False, timeout=120)
         if result.returncode != 0:
             self.ctx.fail(f"cannot read Secret {NAMESPACE}/{name}: {result.stderr.strip()}")
         data = json.loads(result.stdout).get("data", {})
@@ -303,7 +287,7 @@ class Kubectl:
 def prepare(ctx: StageContext, cluster: Cluster) -> None:
     """Make (or keep) every stand-in object; idempotent, so every local deploy runs it."""
     env = ctx.tool_env(cluster.env())
-    kubectl = Kubectl(ctx, kubectl_binary(ctx, env), env)
+    kubectl = NamespaceSteps(ctx, Kubectl(kubectl_binary(ctx, env), namespace=NAMESPACE, env=env))
     image = _azurite_image(ctx)
     manifests = azurite_manifests(image)
     kubectl.apply(manifests[:1])  # the namespace, before the Secrets that live in it
@@ -326,7 +310,7 @@ def _azurite_image(ctx: StageContext) -> str:
             [ctx.python, "-m", "pipelines.containers", "build", AZURITE, "--tag", tag],
             timeout=30 * 60.0,
         )
-    if not is_imported(local_paths(), reference):
+    if not is_imported(local_paths().containerd_socket, reference):
         ctx.run(
             "import azurite",
             [ctx.python, "-m", "pipelines.localcluster", "import", reference],
@@ -336,7 +320,7 @@ def _azurite_image(ctx: StageContext) -> str:
     return reference
 
 
-def _ensure_secrets(ctx: StageContext, kubectl: Kubectl) -> None:
+def _ensure_secrets(ctx: StageContext, kubectl: NamespaceSteps) -> None:
     """The password, storage key and certificate Secrets: created when missing, else kept."""
     if not kubectl.exists("secret", DB_SECRET):
         password = secrets.token_urlsafe(32).encode()
@@ -356,7 +340,7 @@ def _ensure_secrets(ctx: StageContext, kubectl: Kubectl) -> None:
         ctx.note(f"issued a new local CA and certificates ({', '.join(missing)} were missing)")
 
 
-def _ensure_container(ctx: StageContext, kubectl: Kubectl) -> None:
+def _ensure_container(ctx: StageContext, kubectl: NamespaceSteps) -> None:
     """The blob container, made through the Service's cluster IP (routable from the node)."""
     tail = kubectl.run(
         "azurite address", "get", "service", AZURITE, "-o", "jsonpath={.spec.clusterIP}"

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from pipelines.containers.base import BASE_REFERENCE
+from pipelines.kube.security import RESTRICTED_CONTAINER
 from pipelines.localcluster.catalog import COREDNS_VERSION, LOCAL_PATH_VERSION
 from pipelines.localcluster.settings import CLUSTER_DOMAIN, DNS_SERVICE_IP
 
@@ -39,14 +40,6 @@ COREFILE = f"""\
 
 _LABELS = {"k8s-app": "kube-dns", "app.kubernetes.io/name": "coredns"}
 _META = {"namespace": "kube-system", "labels": _LABELS}
-
-RESTRICTED_CONTAINER = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 
 
 def coredns_manifests() -> list[dict[str, Any]]:

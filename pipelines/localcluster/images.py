@@ -11,11 +11,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from pipelines.containers import podman
+from pipelines.containers import containerd, podman
 from pipelines.localcluster import readiness
 from pipelines.localcluster.build import binary
 from pipelines.localcluster.catalog import PAUSE
-from pipelines.localcluster.settings import CONTAINERD_NAMESPACE, PAUSE_IMAGE, Paths
+from pipelines.localcluster.settings import PAUSE_IMAGE, Paths
 from pipelines.toolchain.stamps import read_stamp
 
 SCRATCH_CONTAINERFILE = """\
@@ -89,37 +89,15 @@ def build_pause_image() -> str:
 
 def ctr(paths: Paths, *args: str) -> subprocess.CompletedProcess[str]:
     """`ctr` against the cluster's containerd, in the namespace the CRI plugin uses."""
-    argv = ["ctr", "--address", str(paths.containerd_socket), "--namespace", CONTAINERD_NAMESPACE]
-    return subprocess.run([*argv, *args], capture_output=True, text=True, check=False, timeout=600)
+    return containerd.ctr(paths.containerd_socket, *args)
 
 
 def is_imported(paths: Paths, reference: str) -> bool:
-    result = ctr(paths, "images", "list", "--quiet", f"name=={reference}")
-    return result.returncode == 0 and reference in result.stdout.split()
+    return containerd.is_imported(paths.containerd_socket, reference)
 
 
 def import_image(paths: Paths, reference: str) -> None:
     """Copy `reference` from podman's store into the cluster's containerd, once its CRI
     service serves (an import into a half-initialised containerd can lose content)."""
     readiness.wait(readiness.cri_signal(paths), paths)
-    paths.images.mkdir(parents=True, exist_ok=True)
-    archive = paths.images / "import.tar"
-    archive.unlink(missing_ok=True)
-    try:
-        podman("save", "--format", "oci-archive", "--output", str(archive), reference, capture=True)
-        result = ctr(
-            paths,
-            "images",
-            "import",
-            "--index-name",
-            reference,
-            "--snapshotter",
-            "overlayfs",
-            str(archive),
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"ctr images import {reference} failed: {result.stderr.strip()}")
-    finally:
-        archive.unlink(missing_ok=True)
-    if not is_imported(paths, reference):
-        raise RuntimeError(f"{reference} imported but containerd does not list it")
+    containerd.import_image(paths.containerd_socket, reference, paths.images)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.localcluster.addons import RESTRICTED_CONTAINER
+from pipelines.kube.security import RESTRICTED_CONTAINER, restricted_pod
 from pipelines.localcluster.catalog import TRAEFIK_VERSION
 
 TRAEFIK_IMAGE = f"localhost/inventory-platform/traefik:{TRAEFIK_VERSION}"
@@ -116,12 +116,7 @@ def manifests() -> list[dict[str, Any]]:
                 "metadata": {"labels": LABELS},
                 "spec": {
                     "serviceAccountName": "traefik",
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 65535,
-                        "runAsGroup": 65535,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": restricted_pod(65535),
                     "containers": [_container()],
                 },
             },

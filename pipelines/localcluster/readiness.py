@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.kube.kubectl import Kubectl
 from pipelines.localcluster.build import artifact_dir
 from pipelines.localcluster.catalog import KUBERNETES
-from pipelines.localcluster.processes import run, running_pid
+from pipelines.localcluster.processes import running_pid
 from pipelines.localcluster.settings import API_PORT, ETCD_CLIENT_PORT, NODE_NAME, Paths
 from pipelines.toolchain.paths import Layout
 
@@ -157,9 +158,8 @@ def cri_signal(paths: Paths) -> Signal:
 
 def kubectl(paths: Paths, *args: str, check: bool = True, stdin: str | None = None) -> str:
     """kubectl with the cluster's admin kubeconfig."""
-    argv = [str(artifact_dir(KUBERNETES, Layout.default()) / "kubectl")]
-    argv += [f"--kubeconfig={paths.admin_kubeconfig}", *args]
-    return run(argv, check=check, stdin=stdin, timeout=300).stdout
+    binary = str(artifact_dir(KUBERNETES, Layout.default()) / "kubectl")
+    return Kubectl(binary, paths.admin_kubeconfig).run(*args, check=check, stdin=stdin).stdout
 
 
 def node_ready(paths: Paths, since: datetime.datetime | None = None) -> bool:

@@ -30,7 +30,6 @@ ETCD_PEER_PORT = 2380
 CNI_NETWORK = "inventory-localcluster"  # CNI network name: tags the iptables rules it makes
 BRIDGE = "lc0"  # distinct from podman's cni-podman0 / docker0
 PAUSE_IMAGE = "localhost/inventory-platform/pause:1.0.0"
-CONTAINERD_NAMESPACE = "k8s.io"
 # The bridge, the chains and the ports are host-wide, so one cluster per host: this file
 # names the state directory of the cluster that owns them (cleared by a reboot, as they are).
 HOST_OWNER = Path("/run/inventory-platform/localcluster.owner")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.localcluster.addons import RESTRICTED_CONTAINER
+from pipelines.kube.security import RESTRICTED_CONTAINER, restricted_pod
 from pipelines.localcluster.catalog import KUBE_STATE_METRICS_VERSION
 
 IMAGE = f"localhost/inventory-platform/kube-state-metrics:{KUBE_STATE_METRICS_VERSION}"
@@ -112,12 +112,7 @@ def manifests() -> list[dict[str, Any]]:
                     "metadata": {"labels": LABELS},
                     "spec": {
                         "serviceAccountName": NAME,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 65534,
-                            "runAsGroup": 65534,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": restricted_pod(65534),
                         "containers": [_container()],
                     },
                 },

@@ -23,20 +23,16 @@ from collections.abc import Callable
 from typing import Any
 
 from pipelines.containers.base import BASE_REFERENCE
+from pipelines.kube.security import RESTRICTED_CONTAINER, restricted_pod
 from pipelines.localcluster import ingress, kuberouter, statemetrics
-from pipelines.localcluster.addons import RESTRICTED_CONTAINER, manifest_list
+from pipelines.localcluster.addons import manifest_list
 from pipelines.localcluster.readiness import kubectl
 from pipelines.localcluster.settings import Paths, detect_node_ip
 
 SERVER_PORT = 8000
 CLIENT_ATTEMPTS = 10  # one per ~3 s: a blocked client must stay blocked for all of them
 PROBE_HOST = "verify.localcluster.test"
-_POD_SECURITY = {
-    "runAsNonRoot": True,
-    "runAsUser": 65534,
-    "runAsGroup": 65534,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+_POD_SECURITY = restricted_pod(65534)
 
 
 class VerifyError(RuntimeError):

@@ -10,11 +10,12 @@ images never leave the host, so the tag (the git commit) is what pins them there
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from pipelines.containers import containerd
 from pipelines.containers.podman import podman_binary, podman_env
 from pipelines.core.cluster import containerd_address, find_cluster, registry
 from pipelines.core.stage import StageContext
-from pipelines.localcluster.settings import CONTAINERD_NAMESPACE
 from pipelines.stages.build import IMAGES_FILE
 
 TIMEOUT = 20 * 60.0
@@ -66,29 +67,13 @@ def read_digest(ctx: StageContext, image: str, text: str) -> str:
 
 
 def _import(ctx: StageContext, images: dict[str, str]) -> None:
-    """Save each image as an OCI archive and import it into the local cluster's containerd."""
+    """Import each image into the local cluster's containerd (pipelines.containers.containerd)."""
     find_cluster(ctx)
-    address = containerd_address(ctx)
-    ctr = ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd")
-    podman, env = podman_binary(), podman_env()
+    socket = Path(containerd_address(ctx))
+    ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd")
     for image, reference in images.items():
-        archive = ctx.report_dir / f"{image}.oci.tar"
-        archive.parent.mkdir(parents=True, exist_ok=True)
         try:
-            ctx.run(
-                f"save {image}",
-                [podman, "save", "--format", "oci-archive", "-o", str(archive), reference],
-                timeout=TIMEOUT,
-                env=env,
-            )
-            ctx.run(
-                f"import {image}",
-                [
-                    *[ctr, "--address", address, "--namespace", CONTAINERD_NAMESPACE],
-                    *["images", "import", "--index-name", reference],
-                    *["--snapshotter", "overlayfs", str(archive)],
-                ],
-                timeout=TIMEOUT,
-            )
-        finally:
-            archive.unlink(missing_ok=True)
+            containerd.import_image(socket, reference, ctx.report_dir)
+        except RuntimeError as error:
+            ctx.fail(f"import {image}: {error}")
+        ctx.note(f"{image}: imported into containerd ({containerd.CONTAINERD_NAMESPACE})")
