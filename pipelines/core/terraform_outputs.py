@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from pipelines.core.cluster import terraform_env
+from pipelines.core.environments import REQUIRED_FILES
 from pipelines.core.stage import StageContext
 
 PLATFORM_ROOT = "iac/platform"
@@ -81,7 +82,7 @@ def environment_root(ctx: StageContext, env: str) -> EnvironmentRoot:
     folder = ctx.require_path(
         f"iac/environments/{env}", "the environment's terraform.tfvars and backend.hcl"
     )
-    for name in ("backend.hcl", "terraform.tfvars"):
+    for name in REQUIRED_FILES:
         ctx.require_path(f"iac/environments/{env}/{name}", f"iac/environments/{env} needs it")
     root = ctx.require_path(PLATFORM_ROOT, "the Terraform root of every environment")
     tool_env = terraform_env(ctx)
