@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 from pipelines.core.clock import format_duration
 from pipelines.core.environments import azure_environments
 from pipelines.core.runner import CommandResult, Echo, run_command
-from pipelines.toolchain import tool_env
+from tools.toolchain import tool_env
 
 TARGETS = ("local", "azure")
 """The Azure environments come from pipelines.core.environments; the local target deploys with

@@ -25,7 +25,7 @@ def run(ctx: StageContext) -> None:
     for image in IMAGES:
         result = ctx.run(
             f"build {image}",
-            [ctx.python, "-m", "pipelines.containers", "build", image, "--tag", tag],
+            [ctx.python, "-m", "tools.containers", "build", image, "--tag", tag],
             timeout=TIMEOUT,
         )
         reference = result.last_line

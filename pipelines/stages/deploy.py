@@ -4,9 +4,9 @@ Deploys the environment's values with the image references just published, print
 release status, and records the previous revision so `smoke` can roll back to it. On the azure
 target the identity ids come from the Terraform outputs (saved by `infra-apply`, else read from
 the environment's state), as a generated values file (reports/deploy/terraform-values.yaml;
-mapping in pipelines/core/terraform_outputs),
+mapping in pipelines/targets/terraform_outputs),
 and every image is pinned by the digest `publish` recorded. On the local target the stand-in for
-the Azure platform (pipelines/core/local_platform) is made first: password, Azurite, TLS Secrets.
+the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, TLS Secrets.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.core import local_platform
 from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
-from pipelines.core.cluster import NAMESPACE, RELEASE, find_cluster
 from pipelines.core.stage import StageContext
-from pipelines.core.terraform_outputs import (
+from pipelines.targets import local_platform
+from pipelines.targets.cluster import NAMESPACE, RELEASE, find_cluster
+from pipelines.targets.terraform_outputs import (
     VALUES_FILE,
     MissingOutput,
     load_outputs,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipelines.containers import containerd
-from pipelines.containers.podman import podman_binary, podman_env
-from pipelines.core.cluster import containerd_address, find_cluster, registry
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import IMAGES_FILE
+from pipelines.targets.cluster import containerd_address, find_cluster, registry
+from tools.containers import containerd
+from tools.containers.podman import podman_binary, podman_env
 
 TIMEOUT = 20 * 60.0
 PUBLISHED_FILE = "published.json"
@@ -67,7 +67,7 @@ def read_digest(ctx: StageContext, image: str, text: str) -> str:
 
 
 def _import(ctx: StageContext, images: dict[str, str]) -> None:
-    """Import each image into the local cluster's containerd (pipelines.containers.containerd)."""
+    """Import each image into the local cluster's containerd (tools.containers.containerd)."""
     find_cluster(ctx)
     socket = Path(containerd_address(ctx))
     ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd")

@@ -11,10 +11,10 @@ against the local cluster and AKS. Its backup checks differ by target (SMOKE_BAC
 
 from __future__ import annotations
 
-from pipelines.core.cluster import find_cluster, ingress_url
 from pipelines.core.stage import StageContext, StageFailed
 from pipelines.core.testsuite import run_pytest
 from pipelines.stages.deploy import RELEASE_FILE
+from pipelines.targets.cluster import find_cluster, ingress_url
 
 ROLLBACK_TIMEOUT = "10m"
 BACKUP_MODES = {"local": "run-job", "azure": "recent"}

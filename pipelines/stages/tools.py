@@ -14,12 +14,10 @@ def run(ctx: StageContext) -> None:
     if not ctx.options.check_only:
         ctx.run(
             "toolchain build",
-            [ctx.python, "-m", "pipelines.toolchain", "build"],
+            [ctx.python, "-m", "tools.toolchain", "build"],
             timeout=BUILD_TIMEOUT,
         )
-    result = ctx.run(
-        "toolchain check", [ctx.python, "-m", "pipelines.toolchain", "check"], timeout=300
-    )
+    result = ctx.run("toolchain check", [ctx.python, "-m", "tools.toolchain", "check"], timeout=300)
     for line in result.tail:
         if line.strip():
             ctx.note(line.strip())

@@ -1,7 +1,7 @@
 """Where the deploy stages find their cluster, ingress and image store, per target.
 
 Local target: the single-node cluster of `make cluster-up` keeps its state where
-`pipelines.localcluster.settings` says (`.state/localcluster/` unless INVENTORY_CLUSTER_STATE
+`tools.localcluster.interface` says (`.state/localcluster/` unless INVENTORY_CLUSTER_STATE
 overrides it): `admin.kubeconfig`, `ingress-url`, `containerd/containerd.sock`. Any other cluster
 can be named with KUBECONFIG (plus INGRESS_URL and CONTAINERD_ADDRESS). Azure target: Jenkins
 fetches AKS credentials into KUBECONFIG and names the environment's registry in ACR_LOGIN_SERVER;
@@ -21,9 +21,7 @@ import yaml
 
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.core.stage import StageContext
-from pipelines.localcluster.build import binary
-from pipelines.localcluster.catalog import KUBERNETES
-from pipelines.localcluster.settings import Paths, default_state_dir
+from tools.localcluster.interface import Paths, kubectl_path, state_paths
 
 INGRESS_URL_FILE = "ingress-url"
 """What the harness writes in its state directory once the ingress controller answers."""
@@ -113,16 +111,16 @@ def ingress_url(ctx: StageContext) -> str:
 
 def local_paths() -> Paths:
     """The local harness's state layout (one definition of where its files are)."""
-    return Paths(default_state_dir())
+    return state_paths()
 
 
 def kubectl_binary(ctx: StageContext, env: dict[str, str]) -> str:
     """The local cluster's own kubectl (same version as its API server) when built, else PATH's."""
-    cached = binary(KUBERNETES, "kubectl")
+    cached = kubectl_path()
     if cached.is_file():
         return str(cached)
     return ctx.require_tool(
-        "kubectl", env, "run `python -m pipelines.localcluster build` or install kubectl"
+        "kubectl", env, "run `python -m tools.localcluster build` or install kubectl"
     )
 
 

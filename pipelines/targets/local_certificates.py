@@ -15,8 +15,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from pipelines.localcluster import pki
-from pipelines.localcluster.settings import CLUSTER_DOMAIN
+from tools.localcluster import interface as harness
 
 
 @dataclass(frozen=True)
@@ -38,20 +37,20 @@ def service_names(name: str, namespace: str) -> tuple[str, ...]:
         name,
         f"{name}.{namespace}",
         f"{name}.{namespace}.svc",
-        f"{name}.{namespace}.svc.{CLUSTER_DOMAIN}",
+        f"{name}.{namespace}.svc.{harness.CLUSTER_DOMAIN}",
     )
 
 
 def issue_set(
-    specs: dict[str, pki.CertSpec],
+    specs: dict[str, harness.CertSpec],
 ) -> tuple[bytes, dict[str, TlsFiles]]:
     """A fresh CA and one certificate per spec; returns the CA PEM and {secret name: files}."""
     with tempfile.TemporaryDirectory(prefix="local-platform-ca-") as directory:
-        ca = pki.ensure_ca(Path(directory))
+        ca = harness.ensure_ca(Path(directory))
     ca_pem = ca[0].public_bytes(serialization.Encoding.PEM)
     issued = {}
     for secret, spec in specs.items():
-        cert, key = pki.issue(spec, ca)
+        cert, key = harness.issue(spec, ca)
         key_pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

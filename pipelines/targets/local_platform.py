@@ -34,16 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.containers.base import image_exists
-from pipelines.containers.catalog import CATALOG
-from pipelines.containers.containerd import is_imported
-from pipelines.core.blob_container import Endpoint, create_container
-from pipelines.core.cluster import NAMESPACE, RELEASE, Cluster, kubectl_binary, local_paths
-from pipelines.core.local_certificates import issue_set, service_names
 from pipelines.core.stage import StageContext
-from pipelines.kube.kubectl import Kubectl
-from pipelines.kube.security import restricted_container, restricted_pod
-from pipelines.localcluster import pki
+from pipelines.targets.blob_container import Endpoint, create_container
+from pipelines.targets.cluster import NAMESPACE, RELEASE, Cluster, kubectl_binary, local_paths
+from pipelines.targets.local_certificates import issue_set, service_names
+from tools.containers.base import image_exists
+from tools.containers.catalog import CATALOG
+from tools.containers.containerd import is_imported
+from tools.kube.kubectl import Kubectl
+from tools.kube.security import restricted_container, restricted_pod
+from tools.localcluster import interface as harness
 
 # Names of Secrets, not their contents (the values are generated at deploy time).
 DB_SECRET = "inventory-db-credentials"  # noqa: S105
@@ -88,17 +88,17 @@ def azurite_image_tag(context: Path = CATALOG[AZURITE].context) -> str:
     return f"{AZURITE_VERSION}-{digest.hexdigest()[:12]}"
 
 
-def certificate_specs() -> dict[str, pki.CertSpec]:
+def certificate_specs() -> dict[str, harness.CertSpec]:
     """The certificates the stand-in issues, by the Secret that holds each."""
     database = (DATABASE_POD, *service_names(f"{DATABASE_POD}.{DATABASE_HEADLESS}", NAMESPACE))
     return {
-        PGBACKREST_TLS_SECRET: pki.CertSpec(
+        PGBACKREST_TLS_SECRET: harness.CertSpec(
             "pgbackrest-server", DATABASE_POD, server=True, dns_names=database
         ),
-        PGBACKREST_CLIENT_TLS_SECRET: pki.CertSpec(
+        PGBACKREST_CLIENT_TLS_SECRET: harness.CertSpec(
             "pgbackrest-client", PGBACKREST_CLIENT_CN, client=True
         ),
-        AZURITE_TLS_SECRET: pki.CertSpec(
+        AZURITE_TLS_SECRET: harness.CertSpec(
             AZURITE, AZURITE, server=True, dns_names=service_names(AZURITE, NAMESPACE)
         ),
     }
@@ -307,13 +307,13 @@ def _azurite_image(ctx: StageContext) -> str:
     if not image_exists(reference):
         ctx.run(
             "build azurite",
-            [ctx.python, "-m", "pipelines.containers", "build", AZURITE, "--tag", tag],
+            [ctx.python, "-m", "tools.containers", "build", AZURITE, "--tag", tag],
             timeout=30 * 60.0,
         )
     if not is_imported(local_paths().containerd_socket, reference):
         ctx.run(
             "import azurite",
-            [ctx.python, "-m", "pipelines.localcluster", "import", reference],
+            [ctx.python, "-m", "tools.localcluster", "import", reference],
             timeout=TIMEOUT,
         )
     ctx.note(f"azurite: {reference}")

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from pipelines.core.cluster import terraform_env
 from pipelines.core.environments import REQUIRED_FILES
 from pipelines.core.stage import StageContext
+from pipelines.targets.cluster import terraform_env
 
 PLATFORM_ROOT = "iac/platform"
 """The one Terraform root of every environment."""

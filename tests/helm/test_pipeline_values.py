@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.core.terraform_outputs import write_values_file
 from pipelines.stages.deploy import image_values
+from pipelines.targets.terraform_outputs import write_values_file
 from tests.helm.rendering import (
     MONITORING_API,
     NAMESPACE,

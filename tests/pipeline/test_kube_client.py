@@ -1,4 +1,4 @@
-"""The one kubectl client and the one restricted security context (pipelines.kube)."""
+"""The one kubectl client and the one restricted security context (tools.kube)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from pipelines.kube.kubectl import Kubectl, KubectlError
-from pipelines.kube.security import RESTRICTED_CONTAINER, restricted_container, restricted_pod
 from tests.smoke.checks import container_problems
+from tools.kube.kubectl import Kubectl, KubectlError
+from tools.kube.security import RESTRICTED_CONTAINER, restricted_container, restricted_pod
 
 
 def test_argv_points_kubectl_at_one_cluster_and_namespace() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.cluster import containerd_address, find_cluster, ingress_url
 from pipelines.core.stage import Options, StageBlocked, StageContext, StageFailed
 from pipelines.stages import STAGES
 from pipelines.stages.deploy import image_values
 from pipelines.stages.publish import read_digest
+from pipelines.targets.cluster import containerd_address, find_cluster, ingress_url
 
 SMOKE = next(stage for stage in STAGES if stage.name == "smoke")
 

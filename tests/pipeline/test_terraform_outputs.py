@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pipelines.cli import main
-from pipelines.core.terraform_outputs import (
+from pipelines.targets.terraform_outputs import (
     OUTPUT_VALUES,
     MissingOutput,
     chart_values,

@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from pipelines.kube.security import RESTRICTED_CONTAINER, restricted_pod
+from tools.kube.security import RESTRICTED_CONTAINER, restricted_pod
 
 NAME = "app.kubernetes.io/name"
 INSTANCE = "app.kubernetes.io/instance"

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from pipelines.core.environments import azure_environments
-from pipelines.toolchain import tool_env
 from tests.helm.rendering import Renderer
 from tests.support.tools import REPO_ROOT, require_tool
 from tests.terraform.harness import Workspace
+from tools.toolchain import tool_env
 
 IAC = REPO_ROOT / "iac"
 PLATFORM = "platform"

@@ -1,4 +1,4 @@
-"""CLI: `python -m pipelines.containers build IMAGE --tag TAG` prints the image reference last."""
+"""CLI: `python -m tools.containers build IMAGE --tag TAG` prints the image reference last."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import argparse
 import subprocess
 import sys
 
-from pipelines.containers.base import ensure_base_image
-from pipelines.containers.build import build_image
-from pipelines.containers.catalog import CATALOG
+from tools.containers.base import ensure_base_image
+from tools.containers.build import build_image
+from tools.containers.catalog import CATALOG
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, build, print the reference on stdout; errors go to stderr, exit 1."""
-    parser = argparse.ArgumentParser(prog="python -m pipelines.containers")
+    parser = argparse.ArgumentParser(prog="python -m tools.containers")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build a catalog image")
     build.add_argument("image", choices=sorted(CATALOG))

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.containers.podman import podman, state_dir
+from tools.containers.podman import podman, state_dir
 
 # Bump the version when the recipe changes so a stale base is not reused.
 BASE_REFERENCE = "localhost/inventory-base:bookworm-minbase-1"

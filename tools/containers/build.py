@@ -7,9 +7,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.containers.base import ensure_base_image
-from pipelines.containers.catalog import CATALOG, REPO_ROOT, SOURCE_URL
-from pipelines.containers.podman import podman
+from tools.containers.base import ensure_base_image
+from tools.containers.catalog import CATALOG, REPO_ROOT, SOURCE_URL
+from tools.containers.podman import podman
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 

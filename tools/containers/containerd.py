@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from pipelines.containers.podman import podman
+from tools.containers.podman import podman
 
 CONTAINERD_NAMESPACE = "k8s.io"
 """The containerd namespace the kubelet's CRI plugin uses: images elsewhere are invisible to it."""

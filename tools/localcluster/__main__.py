@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines.localcluster import cluster, images, verify
-from pipelines.localcluster.build import build_all
-from pipelines.localcluster.settings import Paths, default_state_dir
-from pipelines.toolchain.process import ToolchainError
+from tools.localcluster import cluster, images, verify
+from tools.localcluster.build import build_all
+from tools.localcluster.settings import Paths, default_state_dir
+from tools.toolchain.process import ToolchainError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.localcluster")
+    parser = argparse.ArgumentParser(prog="python -m tools.localcluster")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="build the cluster's binaries (cached)")
     commands.add_parser("up", help="start the cluster (idempotent)")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.containers.base import BASE_REFERENCE
-from pipelines.kube.security import RESTRICTED_CONTAINER
-from pipelines.localcluster.catalog import COREDNS_VERSION, LOCAL_PATH_VERSION
-from pipelines.localcluster.settings import CLUSTER_DOMAIN, DNS_SERVICE_IP
+from tools.containers.base import BASE_REFERENCE
+from tools.kube.security import RESTRICTED_CONTAINER
+from tools.localcluster.catalog import COREDNS_VERSION, LOCAL_PATH_VERSION
+from tools.localcluster.settings import CLUSTER_DOMAIN, DNS_SERVICE_IP
 
 COREDNS_IMAGE = f"localhost/inventory-platform/coredns:{COREDNS_VERSION}"
 DNS_PORT = 1053

@@ -16,12 +16,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.localcluster.catalog import COMPONENTS, Component
-from pipelines.localcluster.trim import add_prepared_copy, module_source, prepare_work_copy
-from pipelines.toolchain.gobuild import compile_binary, go_binary, go_version
-from pipelines.toolchain.paths import Layout
-from pipelines.toolchain.process import Progress, ToolchainError
-from pipelines.toolchain.stamps import Stamp, digest, is_current, write_stamp
+from tools.localcluster.catalog import COMPONENTS, Component
+from tools.localcluster.trim import add_prepared_copy, module_source, prepare_work_copy
+from tools.toolchain.gobuild import compile_binary, go_binary, go_version
+from tools.toolchain.paths import Layout
+from tools.toolchain.process import Progress, ToolchainError
+from tools.toolchain.stamps import Stamp, digest, is_current, write_stamp
 
 MEASUREMENTS = "measurements.json"
 
@@ -37,7 +37,7 @@ def verify_pin(component: Component) -> None:
         found = pinned.group(1) if pinned else "nothing"
         raise ToolchainError(
             f"{component.directory}/go.mod requires {component.module} at {found}, but "
-            f"pipelines/localcluster/catalog.py pins {component.module_version}: make them agree"
+            f"tools/localcluster/catalog.py pins {component.module_version}: make them agree"
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.localcluster.trim import TRAEFIK_COPIES, PreparedCopy
+from tools.localcluster.trim import TRAEFIK_COPIES, PreparedCopy
 
 GO_DIR = Path(__file__).resolve().parent / "go"
 

@@ -20,8 +20,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from pipelines.containers.base import ensure_base_image
-from pipelines.localcluster import (
+from tools.containers.base import ensure_base_image
+from tools.localcluster import (
     addons,
     components,
     images,
@@ -33,8 +33,8 @@ from pipelines.localcluster import (
     render,
     statemetrics,
 )
-from pipelines.localcluster.build import artifact_dir, build_all
-from pipelines.localcluster.catalog import (
+from tools.localcluster.build import artifact_dir, build_all
+from tools.localcluster.catalog import (
     COREDNS,
     ETCD,
     KUBE_ROUTER,
@@ -43,9 +43,9 @@ from pipelines.localcluster.catalog import (
     LOCAL_PATH,
     TRAEFIK,
 )
-from pipelines.localcluster.processes import Service, run, running_pid, start, stop, wait_for
-from pipelines.localcluster.readiness import Signal, kubectl
-from pipelines.localcluster.settings import (
+from tools.localcluster.processes import Service, run, running_pid, start, stop, wait_for
+from tools.localcluster.readiness import Signal, kubectl
+from tools.localcluster.settings import (
     API_PORT,
     API_SERVICE_IP,
     HOST_OWNER,
@@ -55,8 +55,8 @@ from pipelines.localcluster.settings import (
     default_state_dir,
     detect_node_ip,
 )
-from pipelines.toolchain.links import ensure_file
-from pipelines.toolchain.paths import Layout
+from tools.toolchain.links import ensure_file
+from tools.toolchain.paths import Layout
 
 Since = datetime.datetime | None  # when this kubelet started: pods must have run since
 
@@ -135,7 +135,7 @@ def claim_host(paths: Paths) -> None:
         if any(running_pid(other.pids, name) is not None for name in SERVICE_ORDER):
             raise RuntimeError(
                 f"another local cluster (state {owner}) is running on this host; stop it first:\n"
-                f"  INVENTORY_CLUSTER_STATE={owner} python -m pipelines.localcluster down"
+                f"  INVENTORY_CLUSTER_STATE={owner} python -m tools.localcluster down"
             )
     HOST_OWNER.parent.mkdir(parents=True, exist_ok=True)
     HOST_OWNER.write_text(f"{paths.root}\n", encoding="utf-8")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.localcluster.processes import Service
-from pipelines.localcluster.settings import (
+from tools.localcluster.processes import Service
+from tools.localcluster.settings import (
     API_PORT,
     ETCD_CLIENT_PORT,
     ETCD_PEER_PORT,

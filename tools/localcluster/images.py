@@ -1,7 +1,7 @@
 """Images for the cluster's containerd, all built locally and imported (there is no registry).
 
 The pod sandbox ("pause") image is our own static Go program in an image FROM scratch; the
-project's images come from `python -m pipelines.containers build`. Both reach containerd as
+project's images come from `python -m tools.containers build`. Both reach containerd as
 OCI archives written by `podman save` and read by `ctr images import`.
 """
 
@@ -11,12 +11,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from pipelines.containers import containerd, podman
-from pipelines.localcluster import readiness
-from pipelines.localcluster.build import binary
-from pipelines.localcluster.catalog import PAUSE
-from pipelines.localcluster.settings import PAUSE_IMAGE, Paths
-from pipelines.toolchain.stamps import read_stamp
+from tools.containers import containerd, podman
+from tools.localcluster import readiness
+from tools.localcluster.build import binary
+from tools.localcluster.catalog import PAUSE
+from tools.localcluster.settings import PAUSE_IMAGE, Paths
+from tools.toolchain.stamps import read_stamp
 
 SCRATCH_CONTAINERFILE = """\
 FROM scratch
@@ -38,7 +38,7 @@ def build_id(program: Path) -> str:
     stamp = read_stamp(program.parent)
     if stamp is None:
         raise RuntimeError(
-            f"{program} has no build stamp: run `python -m pipelines.localcluster build`"
+            f"{program} has no build stamp: run `python -m tools.localcluster build`"
         )
     return stamp.inputs
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.kube.security import RESTRICTED_CONTAINER, restricted_pod
-from pipelines.localcluster.catalog import TRAEFIK_VERSION
+from tools.kube.security import RESTRICTED_CONTAINER, restricted_pod
+from tools.localcluster.catalog import TRAEFIK_VERSION
 
 TRAEFIK_IMAGE = f"localhost/inventory-platform/traefik:{TRAEFIK_VERSION}"
 NAMESPACE = "traefik"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.localcluster.processes import Service
-from pipelines.localcluster.settings import NODE_NAME, SERVICE_CIDR, Paths
+from tools.localcluster.processes import Service
+from tools.localcluster.settings import NODE_NAME, SERVICE_CIDR, Paths
 
 USER = "system:kube-router"
 HOOK_CHAIN = "KUBE-ROUTER-FORWARD"  # exists once the controller has synced its rules

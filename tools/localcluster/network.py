@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pipelines.localcluster.settings import BRIDGE, CNI_NETWORK
+from tools.localcluster.settings import BRIDGE, CNI_NETWORK
 
 TABLES = ("filter", "nat", "mangle")
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.kube.kubectl import Kubectl
-from pipelines.localcluster.build import artifact_dir
-from pipelines.localcluster.catalog import KUBERNETES
-from pipelines.localcluster.processes import running_pid
-from pipelines.localcluster.settings import API_PORT, ETCD_CLIENT_PORT, NODE_NAME, Paths
-from pipelines.toolchain.paths import Layout
+from tools.kube.kubectl import Kubectl
+from tools.localcluster.build import artifact_dir
+from tools.localcluster.catalog import KUBERNETES
+from tools.localcluster.processes import running_pid
+from tools.localcluster.settings import API_PORT, ETCD_CLIENT_PORT, NODE_NAME, Paths
+from tools.toolchain.paths import Layout
 
 CONTROLLER_MANAGER_PORT = 10257  # upstream's secure ports; bound to loopback (components.py)
 SCHEDULER_PORT = 10259

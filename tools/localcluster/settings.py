@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.toolchain.paths import REPO_ROOT
+from tools.toolchain.paths import REPO_ROOT
 
 STATE_ENV = "INVENTORY_CLUSTER_STATE"
 
@@ -116,7 +116,7 @@ class Paths:
     @property
     def ingress_url(self) -> Path:
         """One line, e.g. `http://127.0.0.1:8088`: where the host reaches the ingress
-        controller (read by pipelines/core/cluster.py)."""
+        controller (read by pipelines/targets/cluster.py)."""
         return self.root / "ingress-url"
 
     @property

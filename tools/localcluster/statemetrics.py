@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.kube.security import RESTRICTED_CONTAINER, restricted_pod
-from pipelines.localcluster.catalog import KUBE_STATE_METRICS_VERSION
+from tools.kube.security import RESTRICTED_CONTAINER, restricted_pod
+from tools.localcluster.catalog import KUBE_STATE_METRICS_VERSION
 
 IMAGE = f"localhost/inventory-platform/kube-state-metrics:{KUBE_STATE_METRICS_VERSION}"
 NAMESPACE = "kube-system"

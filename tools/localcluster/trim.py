@@ -20,9 +20,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.toolchain.gobuild import go_binary, go_env
-from pipelines.toolchain.paths import Layout
-from pipelines.toolchain.process import ToolchainError
+from tools.toolchain.gobuild import go_binary, go_env
+from tools.toolchain.paths import Layout
+from tools.toolchain.process import ToolchainError
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def trim_factory(source: str, import_prefix: str, excluded: tuple[str, ...]) -> 
     if missing:
         raise ToolchainError(
             f"cannot trim {', '.join(sorted(missing))} from the generated factory: "
-            "the upstream file changed shape; update pipelines/localcluster/trim.py"
+            "the upstream file changed shape; update tools/localcluster/trim.py"
         )
     text = "".join(kept)
     leftover = [name for name in excluded if re.search(rf"\b{re.escape(name)}\.", text)]

@@ -1,4 +1,4 @@
-"""Live proofs of the add-ons on the running cluster (`python -m pipelines.localcluster verify`).
+"""Live proofs of the add-ons on the running cluster (`python -m tools.localcluster verify`).
 
 Each proof works in its own throwaway namespace, deleted afterwards, and fails with what it
 saw. Backends are our own images (Traefik answering its ping on the web port; the project's
@@ -22,12 +22,12 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.containers.base import BASE_REFERENCE
-from pipelines.kube.security import RESTRICTED_CONTAINER, restricted_pod
-from pipelines.localcluster import ingress, kuberouter, statemetrics
-from pipelines.localcluster.addons import manifest_list
-from pipelines.localcluster.readiness import kubectl
-from pipelines.localcluster.settings import Paths, detect_node_ip
+from tools.containers.base import BASE_REFERENCE
+from tools.kube.security import RESTRICTED_CONTAINER, restricted_pod
+from tools.localcluster import ingress, kuberouter, statemetrics
+from tools.localcluster.addons import manifest_list
+from tools.localcluster.readiness import kubectl
+from tools.localcluster.settings import Paths, detect_node_ip
 
 SERVER_PORT = 8000
 CLIENT_ATTEMPTS = 10  # one per ~3 s: a blocked client must stay blocked for all of them

@@ -1,6 +1,6 @@
 """The pinned external tools (helm, checkov, terraform or tofu, providers, tflint).
 
-`python -m pipelines.toolchain build|check`; other code passes `tool_env()` to subprocesses.
+`python -m tools.toolchain build|check`; other code passes `tool_env()` to subprocesses.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipelines.toolchain.paths import Layout
-from pipelines.toolchain.terraform import stage_iac
+from tools.toolchain.paths import Layout
+from tools.toolchain.terraform import stage_iac
 
 __all__ = ["Layout", "stage_iac", "terraform_cli", "tool_env"]
 

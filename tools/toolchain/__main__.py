@@ -1,4 +1,4 @@
-"""`python -m pipelines.toolchain build [TARGET...]` and `python -m pipelines.toolchain check`."""
+"""`python -m tools.toolchain build [TARGET...]` and `python -m tools.toolchain check`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.toolchain.build import TARGETS, build
-from pipelines.toolchain.check import check
-from pipelines.toolchain.paths import Layout
-from pipelines.toolchain.process import ToolchainError
+from tools.toolchain.build import TARGETS, build
+from tools.toolchain.check import check
+from tools.toolchain.paths import Layout
+from tools.toolchain.process import ToolchainError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; also what `python -m pipelines tools` can delegate to."""
-    parser = argparse.ArgumentParser(prog="python -m pipelines.toolchain", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.toolchain", description=__doc__)
     parser.add_argument("--tools-dir", type=Path, help="links + config (default: .tools)")
     parser.add_argument("--cache-dir", type=Path, help="artifacts (default: per-user cache)")
     commands = parser.add_subparsers(dest="command", required=True)

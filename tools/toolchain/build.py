@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from pipelines.toolchain import checkov, gobuild, terraform
-from pipelines.toolchain.catalog import HELM, PROVIDERS, TFLINT
-from pipelines.toolchain.links import ensure_file, ensure_link, remove_link
-from pipelines.toolchain.paths import Layout
+from tools.toolchain import checkov, gobuild, terraform
+from tools.toolchain.catalog import HELM, PROVIDERS, TFLINT
+from tools.toolchain.links import ensure_file, ensure_link, remove_link
+from tools.toolchain.paths import Layout
 
 
 def build_helm(layout: Layout) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipelines.toolchain.paths import CHECKOV_LOCK
+from tools.toolchain.paths import CHECKOV_LOCK
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class GoTool:
 
     name: str  # cache key and command-line name
     version: str  # the upstream release this build is (no leading "v")
-    module_dir: str  # directory under pipelines/toolchain/go/
+    module_dir: str  # directory under tools/toolchain/go/
     module: str  # the module go.mod requires (must appear there at `module_version`)
     module_version: str
     package: str  # the main package to build

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.toolchain import gobuild, terraform
-from pipelines.toolchain.catalog import (
+from tools.toolchain import gobuild, terraform
+from tools.toolchain.catalog import (
     HELM,
     OPENTOFU,
     PROVIDERS,
@@ -19,8 +19,8 @@ from pipelines.toolchain.catalog import (
     checkov_version,
     terraform_supported,
 )
-from pipelines.toolchain.paths import Layout
-from pipelines.toolchain.process import ToolchainError, run_text
+from tools.toolchain.paths import Layout
+from tools.toolchain.process import ToolchainError, run_text
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def fix_command(layout: Layout) -> str:
     if layout.is_default:
         return "make tools"
     return (
-        f"{sys.executable} -m pipelines.toolchain --tools-dir {layout.tools_dir} "
+        f"{sys.executable} -m tools.toolchain --tools-dir {layout.tools_dir} "
         f"--cache-dir {layout.cache_dir} build"
     )
 

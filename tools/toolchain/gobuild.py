@@ -8,10 +8,10 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.toolchain.catalog import GoTool
-from pipelines.toolchain.paths import GO_MODULES_DIR, Layout
-from pipelines.toolchain.process import Measurement, Progress, ToolchainError, run_measured
-from pipelines.toolchain.stamps import Stamp, digest, is_current, newest_stamp, write_stamp
+from tools.toolchain.catalog import GoTool
+from tools.toolchain.paths import GO_MODULES_DIR, Layout
+from tools.toolchain.process import Measurement, Progress, ToolchainError, run_measured
+from tools.toolchain.stamps import Stamp, digest, is_current, newest_stamp, write_stamp
 
 GO_FALLBACK = Path("/usr/local/go/bin/go")
 

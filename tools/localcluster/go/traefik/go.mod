@@ -336,7 +336,7 @@ require (
 replace github.com/traefik/traefik/dynamic/ext => ./ext
 
 // lego with the DNS providers whose SDKs the proxy refuses left out: the build makes this
-// directory in a work copy (pipelines/localcluster/trim.py); it is not in the repository.
+// directory in a work copy (tools/localcluster/trim.py); it is not in the repository.
 replace github.com/go-acme/lego/v5 => ./lego
 
 // Traefik replaces go-http-auth with Containous' fork, which the proxy refuses in every
