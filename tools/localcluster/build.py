@@ -11,16 +11,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from tools.localcluster.catalog import COMPONENTS, Component
 from tools.localcluster.trim import add_prepared_copy, module_source, prepare_work_copy
-from tools.toolchain.gobuild import compile_binary, go_binary, go_version
+from tools.toolchain.gobuild import compile_binary, go_binary, go_version, verify_go_mod_pin
 from tools.toolchain.paths import Layout
-from tools.toolchain.process import Progress, ToolchainError
+from tools.toolchain.process import Progress
 from tools.toolchain.stamps import Stamp, digest, is_current, write_stamp
 
 MEASUREMENTS = "measurements.json"
@@ -28,17 +27,8 @@ MEASUREMENTS = "measurements.json"
 
 def verify_pin(component: Component) -> None:
     """Fail when go.mod and the catalog disagree about the upstream version."""
-    if not component.module:
-        return
-    go_mod = (component.directory / "go.mod").read_text(encoding="utf-8")
-    pattern = rf"^\s*(?:require\s+)?{re.escape(component.module)} (\S+)"
-    pinned = re.search(pattern, go_mod, re.MULTILINE)
-    if pinned is None or pinned.group(1) != component.module_version:
-        found = pinned.group(1) if pinned else "nothing"
-        raise ToolchainError(
-            f"{component.directory}/go.mod requires {component.module} at {found}, but "
-            f"tools/localcluster/catalog.py pins {component.module_version}: make them agree"
-        )
+    if component.module:
+        verify_go_mod_pin(component.directory, component.module, component.module_version)
 
 
 def inputs_digest(component: Component) -> str:

@@ -43,13 +43,18 @@ def module_dir(tool: GoTool) -> Path:
 
 def verify_pin(tool: GoTool) -> None:
     """Fail when go.mod and the catalog disagree about the upstream version."""
-    go_mod = (module_dir(tool) / "go.mod").read_text(encoding="utf-8")
-    pinned = re.search(rf"^\s*(?:require\s+)?{re.escape(tool.module)} (\S+)", go_mod, re.MULTILINE)
-    if pinned is None or pinned.group(1) != tool.module_version:
+    verify_go_mod_pin(module_dir(tool), tool.module, tool.module_version)
+
+
+def verify_go_mod_pin(directory: Path, module: str, version: str) -> None:
+    """Fail unless `directory`/go.mod requires `module` at exactly `version` (the catalog's)."""
+    go_mod = (directory / "go.mod").read_text(encoding="utf-8")
+    pinned = re.search(rf"^\s*(?:require\s+)?{re.escape(module)} (\S+)", go_mod, re.MULTILINE)
+    if pinned is None or pinned.group(1) != version:
         found = pinned.group(1) if pinned else "nothing"
         raise ToolchainError(
-            f"{module_dir(tool)}/go.mod requires {tool.module} at {found}, but the catalog "
-            f"pins {tool.module_version}: update one to match the other"
+            f"{directory}/go.mod requires {module} at {found}, but the catalog "
+            f"pins {version}: update one to match the other"
         )
 
 
