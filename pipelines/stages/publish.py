@@ -10,12 +10,10 @@ images never leave the host, so the tag (the git commit) is what pins them there
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import IMAGES_FILE
 from pipelines.targets.cluster import containerd_address, find_cluster, registry
-from tools.containers import containerd
 from tools.containers.podman import podman_binary, podman_env
 
 TIMEOUT = 20 * 60.0
@@ -69,11 +67,14 @@ def read_digest(ctx: StageContext, image: str, text: str) -> str:
 def _import(ctx: StageContext, images: dict[str, str]) -> None:
     """Import each image into the local cluster's containerd (tools.containers.containerd)."""
     find_cluster(ctx)
-    socket = Path(containerd_address(ctx))
+    address = containerd_address(ctx)
     ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd")
     for image, reference in images.items():
-        try:
-            containerd.import_image(socket, reference, ctx.report_dir)
-        except RuntimeError as error:
-            ctx.fail(f"import {image}: {error}")
-        ctx.note(f"{image}: imported into containerd ({containerd.CONTAINERD_NAMESPACE})")
+        ctx.run(
+            f"import {image}",
+            [
+                *[ctx.python, "-m", "tools.containers", "import", reference],
+                *["--address", address, "--workdir", str(ctx.report_dir)],
+            ],
+            timeout=TIMEOUT,
+        )
