@@ -17,6 +17,8 @@ from pipelines.core.environments import (
 from tests.support.tools import REPO_ROOT
 
 JENKINS_CHOICES = re.compile(r"choice\(name: 'ENVIRONMENT', choices: \[([^\]]*)\]")
+TERRAFORM_VALIDATION = re.compile(r"contains\(\[([^\]]*)\], var\.environment\)")
+TFVARS_ENVIRONMENT = re.compile(r'^environment\s*=\s*"([^"]+)"', re.MULTILINE)
 
 
 def environment_folder(root: Path, name: str, files: tuple[str, ...] = REQUIRED_FILES) -> None:
@@ -68,3 +70,28 @@ def test_jenkins_offers_exactly_the_environment_folders() -> None:
     assert sorted(choices) == list(azure_environments()), (
         "the Jenkinsfile's ENVIRONMENT choices differ from the folders in iac/environments"
     )
+
+
+def test_every_terraform_validation_admits_exactly_the_environment_folders() -> None:
+    lists = {
+        str(path.relative_to(REPO_ROOT)): sorted(re.findall(r'"([^"]+)"', found))
+        for path in sorted((REPO_ROOT / "iac").rglob("*.tf"))
+        for found in TERRAFORM_VALIDATION.findall(path.read_text(encoding="utf-8"))
+    }
+    assert lists, "no `contains([...], var.environment)` validation found under iac/"
+    expected = list(azure_environments())
+    wrong = {path: names for path, names in lists.items() if names != expected}
+    assert not wrong, f"these validations disagree with the folders {expected}: {wrong}"
+
+
+@pytest.mark.parametrize("env", azure_environments())
+def test_each_environment_folder_declares_its_own_name(env: str) -> None:
+    tfvars = REPO_ROOT / ENVIRONMENTS_DIR / env / "terraform.tfvars"
+    assert TFVARS_ENVIRONMENT.findall(tfvars.read_text(encoding="utf-8")) == [env]
+
+
+def test_bootstrap_makes_a_state_container_for_every_environment_folder() -> None:
+    variables = (REPO_ROOT / "iac" / "bootstrap" / "variables.tf").read_text(encoding="utf-8")
+    block = re.search(r'variable "environments" \{.*?default\s*=\s*\[([^\]]*)\]', variables, re.S)
+    assert block, 'iac/bootstrap/variables.tf has no default for variable "environments"'
+    assert sorted(re.findall(r'"([^"]+)"', block.group(1))) == list(azure_environments())
