@@ -18,8 +18,8 @@ from pipelines.core.runner import CommandResult, Echo, run_command
 from tools.toolchain import tool_env
 
 TARGETS = ("local", "azure")
-"""The Azure environments come from pipelines.core.environments; the local target deploys with
-the `local` values instead."""
+"""Where the deploy stages deploy: the local cluster (with the `local` values) or AKS, in one of
+the Azure environments that pipelines.core.environments derives from iac/environments."""
 
 
 class Status(Enum):
