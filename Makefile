@@ -29,14 +29,14 @@ e2e: bootstrap tools cluster-up ## End to end: build, import into the local clus
 	for stage in build publish deploy smoke; do $(PY) -m pipelines $$stage --target local; done
 
 test: bootstrap tools ## Every test of every layer, the cluster restart proof, then end to end
-	$(PY) -m pipelines.localcluster build
+	$(PY) -m tools.localcluster build
 	$(PY) -m pytest tests
 	@# A cluster this run starts is stopped again (pass or fail); a running one is reused and left up.
-	@if $(PY) -m pipelines.localcluster status >/dev/null 2>&1; then $(MAKE) --no-print-directory restarts e2e; \
-	else trap '$(PY) -m pipelines.localcluster down' EXIT; $(MAKE) --no-print-directory restarts e2e; fi
+	@if $(PY) -m tools.localcluster status >/dev/null 2>&1; then $(MAKE) --no-print-directory restarts e2e; \
+	else trap '$(PY) -m tools.localcluster down' EXIT; $(MAKE) --no-print-directory restarts e2e; fi
 
 restarts: bootstrap tools ## Prove the local cluster starts every time: 10 down/up cycles, 1 start from empty
-	$(PY) -m pipelines.localcluster build
+	$(PY) -m tools.localcluster build
 	$(PY) -m pytest tests/localcluster/live
 
 bootstrap: host-packages venv ## Debian packages and the project virtualenv
@@ -55,16 +55,16 @@ $(STAMP): $(REQ)/project.lock application/pyproject.toml
 	@touch $@
 
 tools: venv ## Build or locate every pinned external tool (no-op when current)
-	$(PY) -m pipelines.toolchain build
+	$(PY) -m tools.toolchain build
 
-cluster-up: bootstrap tools ## Start (or reuse) the local single-node Kubernetes (issue 8)
-	$(PY) -m pipelines.localcluster up
+cluster-up: bootstrap tools ## Start (or reuse) the local single-node Kubernetes
+	$(PY) -m tools.localcluster up
 
 cluster-down: venv ## Stop the local cluster and remove what it created on the host
-	$(PY) -m pipelines.localcluster down
+	$(PY) -m tools.localcluster down
 
 cluster-status: venv ## Exit 0 only when every local cluster process runs and the node is Ready
-	$(PY) -m pipelines.localcluster status
+	$(PY) -m tools.localcluster status
 
 lock: venv ## Re-resolve the pinned, hashed lock files after editing a .in file
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu $(REQ)/project.in -o $(REQ)/project.lock

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.core.environments import IncompleteEnvironment, azure_environments
 from pipelines.core.orchestrator import run_pipeline
-from pipelines.core.stage import ENVIRONMENTS, TARGETS, Options, Stage
+from pipelines.core.stage import TARGETS, Options, Stage
 from pipelines.stages import STAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+EXIT_USAGE = 2
+"""argparse's status for a usage error; an incomplete environment folder is one too."""
 
 
 def main(
@@ -21,7 +25,12 @@ def main(
 ) -> int:
     """Parse the command line and run; `registry` and `root` are parameters for the tests."""
     names = [stage.name for stage in registry]
-    parser = _parser(names)
+    try:
+        environments = azure_environments()
+    except IncompleteEnvironment as error:
+        print(f"python -m pipelines: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    parser = _parser(names, environments)
     args = parser.parse_args(argv)
     if args.stage == "list":
         width = max(len(name) for name in names)
@@ -29,7 +38,7 @@ def main(
             print(f"{stage.name:<{width}}  {stage.summary}")
         return 0
     if args.stage == "all" and args.target == "azure" and args.env is None:
-        parser.error("--target azure runs deploy stages: give --env " + "|".join(ENVIRONMENTS))
+        parser.error("--target azure runs deploy stages: give --env " + "|".join(environments))
     reports = Path(args.reports).resolve() if args.reports else root / "reports"
     if args.check and args.stage != "tools":
         parser.error("--check goes with the `tools` stage only")
@@ -40,7 +49,7 @@ def main(
     return run_pipeline(selected, registry, options)
 
 
-def _parser(names: list[str]) -> argparse.ArgumentParser:
+def _parser(names: list[str], environments: Sequence[str]) -> argparse.ArgumentParser:
     """The argument parser; stage names come from the registry so `list` and parsing agree."""
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
@@ -56,7 +65,7 @@ def _parser(names: list[str]) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--env",
-        choices=ENVIRONMENTS,
+        choices=environments,
         help="Azure environment (plan-tests: only this one; deploy stages: its values/registry)",
     )
     parser.add_argument(

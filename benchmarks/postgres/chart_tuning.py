@@ -10,8 +10,8 @@ import subprocess
 
 import yaml
 
-from pipelines.toolchain import tool_env
 from tests.support.tools import REPO_ROOT
+from tools.toolchain import tool_env
 
 CHART = REPO_ROOT / "helm-charts" / "postgresql"
 

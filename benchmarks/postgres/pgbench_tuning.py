@@ -11,7 +11,7 @@ read-write rounds, with the order rotated every round so no server is always fir
 load average is recorded next to every run because the machine is shared.
 
 Besides tps, every run reports the server's CPU time per transaction (all PostgreSQL processes,
-from /proc): on a busy shared machine tps swings by tens of percent with other people's load,
+from /proc): on a busy shared host tps swings by tens of percent with other people's load,
 while CPU per transaction measures how much work a setting costs and barely moves.
 
     .venv/bin/python -m benchmarks.postgres.pgbench_tuning [--rounds 5] [--seconds 20]

@@ -1,1 +1,1 @@
-"""Shared pipeline machinery: command runner, stage context, JUnit and Markdown reports."""
+"""The stage engine: command runner, stage context, orchestration, JUnit and Markdown reports."""

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from pipelines.core.clock import format_duration
+from pipelines.core.environments import azure_environments
 from pipelines.core.runner import CommandResult, Echo, run_command
-from pipelines.toolchain import tool_env
+from tools.toolchain import tool_env
 
 TARGETS = ("local", "azure")
-ENVIRONMENTS = ("dev", "staging", "prod")
-"""The Azure environments; the local target deploys with the `local` values instead."""
+"""Where the deploy stages deploy: the local cluster (with the `local` values) or AKS, in one of
+the Azure environments that pipelines.core.environments derives from iac/environments."""
 
 
 class Status(Enum):
@@ -117,7 +118,7 @@ class StageContext:
             return self.options.env or "local"
         if self.options.env is None:
             raise StageFailed(
-                f"--target azure needs --env ({'|'.join(ENVIRONMENTS)}) for stage "
+                f"--target azure needs --env ({'|'.join(azure_environments())}) for stage "
                 f"'{self.stage.name}'"
             )
         return self.options.env

@@ -8,10 +8,4 @@ from pipelines.core.testsuite import run_pytest
 
 def run(ctx: StageContext) -> None:
     """Run tests/api and tests/backup in one pytest session (one PostgreSQL per session)."""
-    run_pytest(
-        ctx,
-        {
-            "tests/api": "the API tests land with issue 2",
-            "tests/backup": "the backup and restore tests land with issue 6",
-        },
-    )
+    run_pytest(ctx, ["tests/api", "tests/backup"])

@@ -1,6 +1,6 @@
 """Stage `build`: the API, PostgreSQL and exporter images, tagged with the git commit.
 
-The containers package (issue 2) does the building: local debootstrap base, OCI labels with
+The containers package does the building: local debootstrap base, OCI labels with
 source and revision, project-owned podman configuration. This stage only runs it per image and
 records the references it prints, for `publish` and `deploy`.
 """
@@ -17,7 +17,6 @@ IMAGES_FILE = "images.json"
 
 def run(ctx: StageContext) -> None:
     """Build each image and write reports/build/images.json: {image: reference}."""
-    ctx.require_path("pipelines/containers/__main__.py", "the image builder lands with issue 2")
     try:
         tag = image_tag(ctx.root)
     except RuntimeError as error:
@@ -26,7 +25,7 @@ def run(ctx: StageContext) -> None:
     for image in IMAGES:
         result = ctx.run(
             f"build {image}",
-            [ctx.python, "-m", "pipelines.containers", "build", image, "--tag", tag],
+            [ctx.python, "-m", "tools.containers", "build", image, "--tag", tag],
             timeout=TIMEOUT,
         )
         reference = result.last_line

@@ -4,9 +4,9 @@ Deploys the environment's values with the image references just published, print
 release status, and records the previous revision so `smoke` can roll back to it. On the azure
 target the identity ids come from the Terraform outputs (saved by `infra-apply`, else read from
 the environment's state), as a generated values file (reports/deploy/terraform-values.yaml;
-mapping in pipelines/core/terraform_outputs),
+mapping in pipelines/targets/terraform_outputs),
 and every image is pinned by the digest `publish` recorded. On the local target the stand-in for
-the Azure platform (pipelines/core/local_platform) is made first: password, Azurite, TLS Secrets.
+the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, TLS Secrets.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.core import local_platform
 from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
-from pipelines.core.cluster import NAMESPACE, RELEASE, find_cluster
 from pipelines.core.stage import StageContext
-from pipelines.core.terraform_outputs import (
+from pipelines.targets import local_platform
+from pipelines.targets.cluster import NAMESPACE, RELEASE, find_cluster
+from pipelines.targets.terraform_outputs import (
     VALUES_FILE,
     MissingOutput,
     load_outputs,
@@ -39,13 +39,12 @@ RELEASE_FILE = "release.json"
 def run(ctx: StageContext) -> None:
     """Upgrade or install the release, then record revisions in reports/deploy/release.json."""
     published = ctx.read_json("publish", "published.json", "the publish stage")
-    ctx.require_path(f"{CHARTS}/{UMBRELLA}/Chart.yaml", "the umbrella chart lands with issue 5")
     values_name = f"values-{ctx.deploy_env}.yaml"
-    ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "the environment's values (issue 5)")
+    ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "each deploy environment has one")
     generated = _terraform_values(ctx)
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
-    helm = ctx.require_tool("helm", env, "run `make tools` (issue 3)")
+    helm = ctx.require_tool("helm", env, "run `make tools`")
     digests = published.get("digests") or {}
     if ctx.options.target == "azure" and set(digests) != set(published["images"]):
         ctx.fail("publish recorded no digest for some images: run publish --target azure again")

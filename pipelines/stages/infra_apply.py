@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from pipelines.core.stage import StageContext, StageSkipped
-from pipelines.core.terraform_outputs import environment_root, save_outputs
+from pipelines.targets.terraform_outputs import environment_root, save_outputs
 
 TIMEOUT = 60 * 60.0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from pipelines.core.stage import StageContext, StageSkipped
-from pipelines.core.terraform_outputs import environment_root
+from pipelines.targets.terraform_outputs import environment_root
 
 TIMEOUT = 30 * 60.0
 CHANGES_PRESENT = 2

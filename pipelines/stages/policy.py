@@ -9,7 +9,6 @@ TIMEOUT = 20 * 60.0
 
 def run(ctx: StageContext) -> None:
     """Run `python -m policies`; it writes policy.junit.xml and policy.md next to our reports."""
-    ctx.require_path("policies/__main__.py", "the policy gate lands with issue 4")
     reports = ctx.shown(ctx.report_dir)
     result = ctx.run(
         "policy gate",

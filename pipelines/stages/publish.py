@@ -4,18 +4,17 @@ Azure: push to the environment's ACR (Jenkins logs podman in first) and record e
 manifest digest, so `deploy` pins the exact images (a tag in a registry can be moved; a digest
 cannot). Local: import an OCI archive of each image into the local cluster's containerd
 (`k8s.io` namespace, the one the kubelet's CRI uses), so no registry is needed anywhere; the
-images never leave this machine, so the tag (the git commit) is what pins them there.
+images never leave the host, so the tag (the git commit) is what pins them there.
 """
 
 from __future__ import annotations
 
 import re
 
-from pipelines.containers.podman import podman_binary, podman_env
-from pipelines.core.cluster import containerd_address, find_cluster, registry
 from pipelines.core.stage import StageContext
-from pipelines.localcluster.settings import CONTAINERD_NAMESPACE
 from pipelines.stages.build import IMAGES_FILE
+from pipelines.targets.cluster import containerd_address, find_cluster, registry
+from tools.containers.podman import podman_binary, podman_env
 
 TIMEOUT = 20 * 60.0
 PUBLISHED_FILE = "published.json"
@@ -66,29 +65,16 @@ def read_digest(ctx: StageContext, image: str, text: str) -> str:
 
 
 def _import(ctx: StageContext, images: dict[str, str]) -> None:
-    """Save each image as an OCI archive and import it into the local cluster's containerd."""
+    """Import each image into the local cluster's containerd (tools.containers.containerd)."""
     find_cluster(ctx)
     address = containerd_address(ctx)
-    ctr = ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd (issue 8)")
-    podman, env = podman_binary(), podman_env()
+    ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd")
     for image, reference in images.items():
-        archive = ctx.report_dir / f"{image}.oci.tar"
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            ctx.run(
-                f"save {image}",
-                [podman, "save", "--format", "oci-archive", "-o", str(archive), reference],
-                timeout=TIMEOUT,
-                env=env,
-            )
-            ctx.run(
-                f"import {image}",
-                [
-                    *[ctr, "--address", address, "--namespace", CONTAINERD_NAMESPACE],
-                    *["images", "import", "--index-name", reference],
-                    *["--snapshotter", "overlayfs", str(archive)],
-                ],
-                timeout=TIMEOUT,
-            )
-        finally:
-            archive.unlink(missing_ok=True)
+        ctx.run(
+            f"import {image}",
+            [
+                *[ctx.python, "-m", "tools.containers", "import", reference],
+                *["--address", address, "--workdir", str(ctx.report_dir)],
+            ],
+            timeout=TIMEOUT,
+        )

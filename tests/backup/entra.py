@@ -1,7 +1,7 @@
 """A local stand-in for the Microsoft Entra ID token endpoint, and Azurite with OAuth enabled.
 
 Why a stand-in: the workload-identity exchange (federated ServiceAccount token -> storage access
-token) is served only by Entra ID, which is not a tool that can run on the build machine. The
+token) is served only by Entra ID, which is not a tool that can run offline. The
 stand-in implements the one request dbops.azure_sas makes (OAuth 2.0 client credentials with a
 JWT client assertion, RFC 7523) and checks every field the real endpoint checks for that grant;
 it answers with a JWT carrying the claims Azurite's `--oauth basic` mode validates (issuer,

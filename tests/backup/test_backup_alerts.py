@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.toolchain import tool_env
 from tests.support.tools import REPO_ROOT, require_tool
+from tools.toolchain import tool_env
 
 CHART = REPO_ROOT / "helm-charts" / "postgresql"
 QUERIES = REPO_ROOT / "images" / "postgres-exporter" / "queries.yaml"

@@ -21,8 +21,8 @@ import pg8000.native
 import pytest
 import requests
 
-from pipelines.containers import build_image, podman
 from tests.support.postgres import free_port
+from tools.containers import build_image, podman
 
 pytestmark = pytest.mark.slow
 TAG = "test"

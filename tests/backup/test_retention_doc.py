@@ -8,11 +8,12 @@ import re
 
 import yaml
 
+from pipelines.core.environments import azure_environments
 from tests.support.tools import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "disaster-recovery.md"
 ROW = re.compile(
-    r"^\| (?P<env>local \(Azurite\)|dev|staging|prod) \| (?P<full>\d+) \| (?P<diff>\d+) \| "
+    r"^\| (?P<env>local \(Azurite\)|[a-z][a-z0-9-]*) \| (?P<full>\d+) \| (?P<diff>\d+) \| "
     r"about (?P<weeks>\d+) weeks \| (?P<immutability>[^|]+) \|$"
 )
 
@@ -28,7 +29,7 @@ def documented() -> dict[str, dict[str, str]]:
 
 def test_documented_retention_matches_each_environment() -> None:
     rows = documented()
-    assert sorted(rows) == ["dev", "local", "prod", "staging"]
+    assert sorted(rows) == sorted([*azure_environments(), "local"])
     for env, row in rows.items():
         values = yaml.safe_load(
             (REPO_ROOT / "helm-charts" / "inventory-platform" / f"values-{env}.yaml").read_text()

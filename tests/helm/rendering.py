@@ -15,12 +15,14 @@ from typing import Any
 
 import yaml
 
+from pipelines.core.environments import azure_environments
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 UMBRELLA = "inventory-platform"
-ENVIRONMENTS = ("dev", "staging", "prod", "local")
-AZURE_ENVIRONMENTS = ("dev", "staging", "prod")
+AZURE_ENVIRONMENTS = azure_environments()
+ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
 CERT_MANAGER_API = "cert-manager.io/v1"
 RELEASE = "inventory"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.rendering import Manifest, Renderer, pod_spec
+from tests.helm.rendering import AZURE_ENVIRONMENTS, Manifest, Renderer, pod_spec
 
 DB = "inventory-postgresql"
 SERVER_SECRET = "inventory-pgbackrest-tls"
@@ -39,7 +39,7 @@ def test_local_has_no_cert_manager_objects(renderer: Renderer) -> None:
     assert CERT_KINDS.isdisjoint(renderer.env_render("local").kinds())
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("env", AZURE_ENVIRONMENTS)
 def test_azure_certificates_create_the_secrets_the_pods_mount(renderer: Renderer, env: str) -> None:
     rendered = renderer.env_render(env)
     server = rendered.one("Certificate", f"{DB}-pgbackrest-server")
@@ -63,7 +63,7 @@ def test_azure_certificates_create_the_secrets_the_pods_mount(renderer: Renderer
     assert pg_host in server["spec"]["dnsNames"], "pgBackRest checks the server name"
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("env", AZURE_ENVIRONMENTS)
 def test_the_issuer_chain_is_self_signed_ca_then_ca_issuer(renderer: Renderer, env: str) -> None:
     rendered = renderer.env_render(env)
     issuers = {i["metadata"]["name"]: i["spec"] for i in rendered.of_kind("Issuer")}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helm.rendering import (
+    UMBRELLA,
     Rendered,
     Renderer,
     containers,
@@ -169,6 +170,30 @@ def test_without_hpa_the_deployment_sets_replicas(renderer: Renderer) -> None:
     )
     assert "HorizontalPodAutoscaler" not in rendered.kinds()
     assert rendered.one("Deployment", API)["spec"]["replicas"] == 4
+
+
+def test_with_hpa_the_deployment_leaves_replicas_to_it(renderer: Renderer) -> None:
+    rendered = renderer.render("inventory-api")
+    assert "replicas" not in rendered.one("Deployment", API)["spec"]
+    assert rendered.one("HorizontalPodAutoscaler", API)["spec"]["minReplicas"] >= 2
+
+
+HPA_OWNS_REPLICAS = "replicaCount (3) is set while autoscaling.enabled is true"
+
+
+def test_replica_count_with_the_hpa_on_fails_the_render(renderer: Renderer) -> None:
+    assert HPA_OWNS_REPLICAS in renderer.render_error("inventory-api", sets=["replicaCount=3"])
+
+
+def test_replica_count_with_the_hpa_on_fails_through_the_umbrella(renderer: Renderer) -> None:
+    local = renderer.chart_dir(UMBRELLA) / "values-local.yaml"
+    message = renderer.render_error(UMBRELLA, values=[local], sets=["inventory-api.replicaCount=3"])
+    assert HPA_OWNS_REPLICAS in message
+
+
+def test_without_hpa_replica_count_is_required(renderer: Renderer) -> None:
+    message = renderer.render_error("inventory-api", sets=["autoscaling.enabled=false"])
+    assert "autoscaling.enabled is false, so replicaCount is required" in message
 
 
 def test_backup_extension_point(renderer: Renderer, fixtures_dir: Path) -> None:

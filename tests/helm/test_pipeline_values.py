@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.core.terraform_outputs import write_values_file
 from pipelines.stages.deploy import image_values
+from pipelines.targets.terraform_outputs import write_values_file
 from tests.helm.rendering import (
     MONITORING_API,
     NAMESPACE,
@@ -33,7 +33,7 @@ PUBLISHED = {
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    terraform = require_tool("terraform", "see /work/shared/environment.md (terraform 1.11.4)")
+    terraform = require_tool("terraform", "make tools")
     work = tmp_path_factory.mktemp("outputs")
     document = terraform_output_json(terraform, work / "tf")
     return write_values_file(work / "terraform-values.yaml", load(document))

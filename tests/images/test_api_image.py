@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from pipelines.containers import build_image, podman
 from tests.support.postgres import Database, free_port, running_postgres
 from tests.support.tools import require_tool
+from tools.containers import build_image, podman
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """The Azurite image (local backup storage): built from the local base, hardened, serving HTTPS.
 
-Runs it the way the local platform does (pipelines/core/local_platform.py): read-only root,
+Runs it the way the local platform does (pipelines/targets/local_platform.py): read-only root,
 no capabilities, its own certificate and a random account key, and creates the backup
 container over TLS with the name the cluster uses, exactly as the deploy stage does.
 """
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.containers import build_image, podman
-from pipelines.core.blob_container import Endpoint, create_container
-from pipelines.core.local_certificates import issue_set
-from pipelines.localcluster import pki
+from pipelines.targets.blob_container import Endpoint, create_container
+from pipelines.targets.local_certificates import issue_set
 from tests.support.postgres import free_port
 from tests.support.tools import require_tool
+from tools.containers import build_image, podman
+from tools.localcluster import pki
 
 pytestmark = pytest.mark.slow
 SERVER_NAME = "azurite.inventory.svc"

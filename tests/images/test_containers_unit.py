@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.containers.base import debian_mirror
-from pipelines.containers.build import build_args
-from pipelines.containers.catalog import CATALOG
-from pipelines.containers.podman import write_config
+from tools.containers.base import debian_mirror
+from tools.containers.build import build_args
+from tools.containers.catalog import CATALOG
+from tools.containers.podman import write_config
 
 
 def test_catalog_names_match_the_contract_and_the_chart_repositories() -> None:

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.localcluster import addons
-from pipelines.localcluster.render import kubelet_config
-from pipelines.localcluster.settings import DNS_SERVICE_IP, Paths
+from tools.localcluster import addons
+from tools.localcluster.render import kubelet_config
+from tools.localcluster.settings import DNS_SERVICE_IP, Paths
 
 
 def _by_kind(kind: str) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.localcluster.build import inputs_digest, verify_pin
-from pipelines.localcluster.catalog import COMPONENTS, Component
-from pipelines.localcluster.images import build_id
-from pipelines.localcluster.trim import PreparedCopy
-from pipelines.toolchain.process import ToolchainError
-from pipelines.toolchain.stamps import Stamp, write_stamp
+from tools.localcluster.build import inputs_digest, verify_pin
+from tools.localcluster.catalog import COMPONENTS, Component
+from tools.localcluster.images import build_id
+from tools.localcluster.trim import PreparedCopy
+from tools.toolchain.process import ToolchainError
+from tools.toolchain.stamps import Stamp, write_stamp
 
 
 def _component(directory: Path) -> Component:
@@ -63,7 +63,7 @@ def test_an_image_names_the_build_of_its_binary_or_says_how_to_make_one(tmp_path
     program = tmp_path / "traefik"
     program.write_bytes(b"\x7fELF")
     with pytest.raises(
-        RuntimeError, match=r"no build stamp: run `python -m pipelines\.localcluster build`"
+        RuntimeError, match=r"no build stamp: run `python -m tools\.localcluster build`"
     ):
         build_id(program)
     write_stamp(tmp_path, Stamp("traefik", "3.7.13", "abc123", "go1.26.8", 1.0, 1))

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.localcluster import ingress, render
-from pipelines.localcluster.settings import Paths
+from tools.localcluster import ingress, render
+from tools.localcluster.settings import Paths
 
 
 def _by_kind(kind: str) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.localcluster import kuberouter, pki
-from pipelines.localcluster.network import KUBE_ROUTER_CHAINS, cleanup_commands
-from pipelines.localcluster.settings import NODE_NAME, SERVICE_CIDR, Paths
+from tools.localcluster import kuberouter, pki
+from tools.localcluster.network import KUBE_ROUTER_CHAINS, cleanup_commands
+from tools.localcluster.settings import NODE_NAME, SERVICE_CIDR, Paths
 
 PATHS = Paths(Path("/state"))
 

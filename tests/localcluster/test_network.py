@@ -6,7 +6,8 @@ import shlex
 import subprocess
 import uuid
 
-from pipelines.localcluster.network import (
+from tests.support.tools import require_tool
+from tools.localcluster.network import (
     SHARED_CNI_CHAINS,
     cleanup_commands,
     owned_chains,
@@ -14,8 +15,7 @@ from pipelines.localcluster.network import (
     restore_script,
     save_table,
 )
-from pipelines.localcluster.settings import CNI_NETWORK
-from tests.support.tools import require_tool
+from tools.localcluster.settings import CNI_NETWORK
 
 NAT = [
     "*nat",

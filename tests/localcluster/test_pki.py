@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pipelines.localcluster import pki
+from tools.localcluster import pki
 
 
 def _load(path: Path) -> x509.Certificate:

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from pipelines.localcluster import readiness
-from pipelines.localcluster.catalog import KUBERNETES
-from pipelines.localcluster.cluster import SERVICE_ORDER
-from pipelines.localcluster.processes import Service, start, stop
-from pipelines.localcluster.readiness import NotReady, Signal
-from pipelines.localcluster.settings import Paths
+from tools.localcluster import readiness
+from tools.localcluster.catalog import KUBERNETES
+from tools.localcluster.cluster import SERVICE_ORDER
+from tools.localcluster.processes import Service, start, stop
+from tools.localcluster.readiness import NotReady, Signal
+from tools.localcluster.settings import Paths
 
 BOOT = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -124,7 +124,7 @@ def test_cri_probe_is_built_with_kubernetes() -> None:
 def test_cri_probe_refuses_a_socket_where_nothing_serves(paths: Paths, tmp_path: Path) -> None:
     probe = readiness.cri_probe()
     if not probe.exists():
-        pytest.fail(f"{probe} is not built: run `python -m pipelines.localcluster build`")
+        pytest.fail(f"{probe} is not built: run `python -m tools.localcluster build`")
     assert not readiness.cri_ready(paths)  # no containerd at this state's socket
     result = subprocess.run([str(probe)], capture_output=True, text=True, check=False)
     assert result.returncode == 2

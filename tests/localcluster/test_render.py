@@ -6,8 +6,8 @@ import json
 import tomllib
 from pathlib import Path
 
-from pipelines.localcluster import components, render
-from pipelines.localcluster.settings import BRIDGE, CNI_NETWORK, PAUSE_IMAGE, POD_CIDR, Paths
+from tools.localcluster import components, render
+from tools.localcluster.settings import BRIDGE, CNI_NETWORK, PAUSE_IMAGE, POD_CIDR, Paths
 
 PATHS = Paths(Path("/state"))
 

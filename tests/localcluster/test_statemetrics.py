@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.localcluster import statemetrics
+from tools.localcluster import statemetrics
 
 
 def _by_kind(kind: str) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.localcluster.catalog import TRAEFIK
-from pipelines.localcluster.trim import GO_HTTP_AUTH, LEGO, TRAEFIK_COPIES, trim_factory
-from pipelines.toolchain.process import ToolchainError
+from tools.localcluster.catalog import TRAEFIK
+from tools.localcluster.trim import GO_HTTP_AUTH, LEGO, TRAEFIK_COPIES, trim_factory
+from tools.toolchain.process import ToolchainError
 
 PREFIX = "github.com/go-acme/lego/v5/providers/dns"
 FACTORY = f'''\

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.localcluster import ingress, verify
+from tools.localcluster import ingress, verify
 
 
 def test_policies_deny_everything_then_allow_only_the_label_on_the_server_port() -> None:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipelines.core.blob_container import Endpoint, create_container
-from pipelines.core.local_certificates import issue_set
+from pipelines.targets.blob_container import Endpoint, create_container
+from pipelines.targets.local_certificates import issue_set
 from tests.support.azurite import Azurite, running_azurite
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines.core.environments import azure_environments
 from pipelines.stages import STAGES
 from tests.support.tools import REPO_ROOT
 
@@ -55,7 +56,8 @@ def test_unknown_stage_is_a_usage_error_naming_the_choices() -> None:
 def test_azure_run_of_all_stages_needs_an_environment() -> None:
     result = pipelines("all", "--target", "azure")
     assert result.returncode == 2
-    assert "--target azure runs deploy stages: give --env dev|staging|prod" in result.stderr
+    expected = "|".join(azure_environments())
+    assert f"--target azure runs deploy stages: give --env {expected}" in result.stderr
 
 
 def test_unknown_environment_is_rejected() -> None:

@@ -1,8 +1,7 @@
 """A failing stage stops the run with its own message, a non-zero exit and a JUnit failure.
 
-The commands here really run and really fail (a missing path, a failing pytest); nothing about
-the runner is mocked. Real stages are pointed at an empty repository root, where each one
-must say precisely what is missing and who provides it.
+The commands here really run and really fail (a failing command, a failing pytest, a missing
+artifact of an earlier stage); nothing about the runner is mocked.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import pytest
 from pipelines.cli import main
 from pipelines.core.orchestrator import EXIT_BLOCKED, EXIT_FAILED
 from pipelines.core.stage import Stage, StageContext
-from pipelines.stages import STAGES
 
 
 def command_stage(name: str, argv: list[str]) -> Stage:
@@ -75,34 +73,22 @@ def test_a_failing_command_stops_the_run_and_later_stages_do_not_run(
     assert "No such file or directory" in report
 
 
-MISSING = {
-    "tools": ([], "pipelines/toolchain/__main__.py is missing: the pinned toolchain lands"),
-    "lint": ([], "iac/ has no Terraform files"),
-    "policy": ([], "policies/__main__.py is missing: the policy gate lands with issue 4"),
-    "plan-tests": (["--env", "dev"], "tests/terraform is missing"),
-    "chart-tests": ([], "tests/helm is missing: the chart tests land with issue 5"),
-    "app-tests": ([], "tests/api is missing: the API tests land with issue 2"),
-    "infra-plan": (["--target", "azure", "--env", "dev"], "iac/environments/dev is missing"),
+MISSING_ARTIFACT = {
     "infra-apply": (
         ["--target", "azure", "--env", "prod"],
         "reports/infra-plan/plan.json is missing: run infra-plan --target azure --env prod first",
     ),
-    "build": ([], "pipelines/containers/__main__.py is missing"),
     "publish": ([], "reports/build/images.json is missing: run the build stage first"),
     "deploy": ([], "reports/publish/published.json is missing: run the publish stage first"),
-    "smoke": ([], "tests/smoke is missing: the smoke suite lands with issue 8"),
 }
+"""Stages that consume an earlier stage's artifact, run without it."""
 
 
-def test_every_stage_has_a_failure_case() -> None:
-    assert set(MISSING) == {stage.name for stage in STAGES}
-
-
-@pytest.mark.parametrize("stage", list(MISSING))
-def test_each_stage_fails_precisely_on_an_empty_repository(
+@pytest.mark.parametrize("stage", list(MISSING_ARTIFACT))
+def test_a_stage_without_its_input_artifact_names_the_stage_to_run(
     stage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args, expected = MISSING[stage]
+    args, expected = MISSING_ARTIFACT[stage]
     reports = tmp_path / "reports"
 
     status = main([stage, *args, "--reports", str(reports)], root=tmp_path)
@@ -110,10 +96,9 @@ def test_each_stage_fails_precisely_on_an_empty_repository(
     out = capsys.readouterr().out
     assert status == EXIT_FAILED
     assert expected in out
-    key = f"{stage}-dev" if stage == "plan-tests" else stage
-    failures = junit_failures(reports / key / "junit.xml")
+    failures = junit_failures(reports / stage / "junit.xml")
     assert any(expected in message for _, message in failures), failures
-    assert f"| {key} | failed |" in (reports / "summary.md").read_text(encoding="utf-8")
+    assert f"| {stage} | failed |" in (reports / "summary.md").read_text(encoding="utf-8")
 
 
 def test_a_failing_test_suite_fails_its_stage_with_pytests_verdict(
@@ -166,7 +151,7 @@ def test_publish_without_a_local_cluster_blocks_and_names_what_is_missing(
     assert status == EXIT_BLOCKED
     expected = (
         "no local cluster: .state/localcluster/admin.kubeconfig does not exist; "
-        "run `make cluster-up` (issue 8)"
+        "run `make cluster-up`"
     )
     assert expected in out
     assert "| publish | blocked |" in (reports / "summary.md").read_text(encoding="utf-8")

@@ -17,10 +17,10 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from pipelines.core import local_platform as lp
 from pipelines.core.charts import UMBRELLA, staged_charts
-from pipelines.core.cluster import NAMESPACE, RELEASE
-from pipelines.core.local_certificates import issue_set
+from pipelines.targets import local_platform as lp
+from pipelines.targets.cluster import NAMESPACE, RELEASE
+from pipelines.targets.local_certificates import issue_set
 from tests.support.tools import REPO_ROOT, require_tool
 
 Manifest = dict[str, Any]

@@ -8,16 +8,20 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from pipelines.core.stage import ENVIRONMENTS
+from pipelines.core.environments import azure_environments
+from pipelines.stages.plan_tests import selection
 
-SUITE = """
+ENVIRONMENTS = azure_environments()
+FIRST, LAST = ENVIRONMENTS[0], ENVIRONMENTS[-1]
+
+SUITE = f"""
 import pytest
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("env", {list(ENVIRONMENTS)!r})
 def test_plan(env):
     pass
 
-@pytest.mark.parametrize("configuration", ["modules/network", "environments/prod"])
+@pytest.mark.parametrize("configuration", ["modules/network", "environments/{LAST}"])
 def test_validates(configuration):
     pass
 
@@ -46,13 +50,22 @@ def test_each_environment_runs_its_share_and_together_they_run_everything(
         shares[env] = collected(reports / f"plan-tests-{env}" / "pytest.junit.xml")
     capsys.readouterr()
 
-    assert shares["dev"] == {
-        "test_plan[dev]",
+    assert shares[FIRST] == {
+        f"test_plan[{FIRST}]",
         "test_validates[modules/network]",
         "test_module_rejects_bad_input",
     }
-    assert shares["staging"] == {"test_plan[staging]"}
-    assert shares["prod"] == {"test_plan[prod]", "test_validates[environments/prod]"}
+    for env in ENVIRONMENTS[1:-1]:
+        assert shares[env] == {f"test_plan[{env}]"}
+    assert shares[LAST] == {f"test_plan[{LAST}]", f"test_validates[environments/{LAST}]"}
     everything = set().union(*shares.values())
     assert main(["plan-tests", "--reports", str(reports)], root=tmp_path) == 0
     assert collected(reports / "plan-tests" / "pytest.junit.xml") == everything
+
+
+def test_a_new_environment_gets_its_own_share_and_leaves_the_first_ones_intact() -> None:
+    environments = ("dev", "prod", "qa", "staging")
+
+    assert selection("dev", environments) == "dev or not (prod or qa or staging)"
+    assert selection("qa", environments) == "qa"
+    assert selection("dev", ("dev",)) == "dev"

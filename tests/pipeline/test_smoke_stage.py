@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.cluster import Cluster
 from pipelines.core.stage import TARGETS, Options, StageContext
 from pipelines.stages import STAGES, smoke
+from pipelines.targets.cluster import Cluster
 from tests.smoke.settings import BACKUP_MODES
 
 SMOKE = next(stage for stage in STAGES if stage.name == "smoke")

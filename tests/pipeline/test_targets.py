@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.cluster import containerd_address, find_cluster, ingress_url
 from pipelines.core.stage import Options, StageBlocked, StageContext, StageFailed
 from pipelines.stages import STAGES
 from pipelines.stages.deploy import image_values
 from pipelines.stages.publish import read_digest
+from pipelines.targets.cluster import containerd_address, find_cluster, ingress_url
 
 SMOKE = next(stage for stage in STAGES if stage.name == "smoke")
 
@@ -67,9 +67,7 @@ def test_local_target_without_the_harness_blocks_with_what_to_run(
 ) -> None:
     monkeypatch.delenv("INGRESS_URL", raising=False)
     monkeypatch.setenv("INVENTORY_CLUSTER_STATE", str(tmp_path / "no-cluster"))
-    with pytest.raises(
-        StageBlocked, match=r"let `make cluster-up` \(issue 8\) write .*/ingress-url"
-    ):
+    with pytest.raises(StageBlocked, match=r"let `make cluster-up` write .*/ingress-url"):
         ingress_url(context(tmp_path, "local"))
 
 

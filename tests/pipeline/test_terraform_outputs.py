@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pipelines.cli import main
-from pipelines.core.terraform_outputs import (
+from pipelines.targets.terraform_outputs import (
     OUTPUT_VALUES,
     MissingOutput,
     chart_values,
@@ -28,7 +28,7 @@ PIPELINE_OUTPUTS = (
 
 @pytest.fixture(scope="module")
 def terraform() -> str:
-    return require_tool("terraform", "see /work/shared/environment.md (terraform 1.11.4)")
+    return require_tool("terraform", "make tools")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.core.stage import Options, Stage, StageContext, StageFailed
-from pipelines.core.terraform_outputs import chart_values, load_outputs, outputs_file
+from pipelines.targets.terraform_outputs import chart_values, load_outputs, outputs_file
 from tests.pipeline.terraform_outputs import IDS
 from tests.support.tools import require_tool
 

@@ -1,1 +1,1 @@
-"""Smoke suite (issue 8): a deployed release checked through its ingress and its cluster."""
+"""Smoke suite: a deployed release checked through its ingress and its cluster."""

@@ -1,4 +1,4 @@
-"""Smoke suite (issue 8): checks a deployed release through its ingress and its cluster.
+"""Smoke suite: checks a deployed release through its ingress and its cluster.
 
 Collection gate: `pytest tests` leaves the suite out (only tests/smoke/unit, which needs no
 cluster, is collected); naming a path inside tests/smoke or setting SMOKE=1 opts in, and then a

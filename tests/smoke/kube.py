@@ -17,6 +17,8 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from tools.kube.security import RESTRICTED_CONTAINER, restricted_pod
+
 NAME = "app.kubernetes.io/name"
 INSTANCE = "app.kubernetes.io/instance"
 COMPONENT = "app.kubernetes.io/component"
@@ -78,15 +80,6 @@ def reason_of(error: ApiException) -> str:
         return str(json.loads(error.body or "")["message"])
     except (TypeError, ValueError, KeyError):
         return f"{error.status} {error.reason}"
-
-
-def restricted_container_context() -> dict[str, Any]:
-    """The `restricted` Pod Security Standard, container part, plus a read-only root."""
-    return {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
 
 
 TCP_PROBE = """
@@ -154,12 +147,7 @@ def probe_pod_manifest(
             "enableServiceLinks": False,
             "terminationGracePeriodSeconds": 0,
             "imagePullSecrets": image.pull_secrets,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": image.run_as_user,
-                "runAsGroup": image.run_as_group,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "securityContext": restricted_pod(image.run_as_user, image.run_as_group),
             "containers": [
                 {
                     "name": "probe",
@@ -178,7 +166,7 @@ def probe_pod_manifest(
                         "requests": {"cpu": "10m", "memory": "32Mi"},
                         "limits": {"cpu": "200m", "memory": "64Mi"},
                     },
-                    "securityContext": restricted_container_context(),
+                    "securityContext": RESTRICTED_CONTAINER,
                 }
             ],
         },

@@ -7,15 +7,16 @@ from typing import Any
 
 import pytest
 
-from pipelines.toolchain import tool_env
+from pipelines.core.environments import azure_environments
 from tests.helm.rendering import Renderer
 from tests.support.tools import REPO_ROOT, require_tool
 from tests.terraform.harness import Workspace
+from tools.toolchain import tool_env
 
 IAC = REPO_ROOT / "iac"
 PLATFORM = "platform"
 """The one root every environment is planned with; environments/<env>/ hold only its data."""
-ENVIRONMENTS = ("dev", "staging", "prod")
+ENVIRONMENTS = azure_environments()
 MODULES = tuple(sorted(path.name for path in (IAC / "modules").iterdir() if path.is_dir()))
 CONFIGURATIONS = (
     "bootstrap",

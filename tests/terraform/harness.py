@@ -21,7 +21,7 @@ from typing import Any
 
 import tftest
 
-from pipelines.toolchain import tool_env
+from tools.toolchain import tool_env
 
 MOCK_PLAN_TESTS = Path(__file__).resolve().parent / "mocks" / "environment.tftest.hcl"
 PLAN_MODE_VARIABLE = "INVENTORY_PLAN_MODE"

@@ -111,6 +111,13 @@ def _tfvars(env: str) -> dict[str, Any]:
     return _hcl(f"environments/{env}/terraform.tfvars")
 
 
+def test_every_environment_folder_has_its_expected_counts() -> None:
+    """A new folder in iac/environments is planned by every test here; this names what to add."""
+    for table in (TOTAL_COUNTS, EXPECTED_COUNTS):
+        missing = sorted(set(ENVIRONMENTS) - set(table))
+        assert not missing, f"no expected resource counts for {missing}: add them to test_plan.py"
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_resource_counts(plans: dict[str, dict[str, Any]], env: str) -> None:
     counts: dict[str, int] = {}
@@ -124,7 +131,7 @@ def test_resource_counts(plans: dict[str, dict[str, Any]], env: str) -> None:
 def test_environments_differ_in_size_by_exactly_the_private_endpoint_stack(
     plans: dict[str, dict[str, Any]],
 ) -> None:
-    dev, staging, prod = (len(_resources(plans, env)) for env in ENVIRONMENTS)
+    dev, staging, prod = (len(_resources(plans, env)) for env in ("dev", "staging", "prod"))
     # 3 private endpoints + 3 private DNS zones + 3 zone links; prod adds the resource group lock.
     assert staging - dev == 9
     assert prod - staging == 1

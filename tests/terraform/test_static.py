@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from pipelines.toolchain import tool_env
 from tests.support.tools import REPO_ROOT
 from tests.terraform.conftest import CONFIGURATIONS
 from tests.terraform.harness import Workspace
+from tools.toolchain import tool_env
 
 
 @pytest.mark.parametrize("tree", ["iac", "tests/terraform"])

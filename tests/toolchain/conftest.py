@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.toolchain import tool_env
 from tests.support.tools import REPO_ROOT
+from tools.toolchain import tool_env
 
 
 def run_toolchain(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m pipelines.toolchain ARGS` from the repo root, output captured."""
+    """`python -m tools.toolchain ARGS` from the repo root, output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.toolchain", *args],
+        [sys.executable, "-m", "tools.toolchain", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.toolchain import Layout, stage_iac, tool_env
-from pipelines.toolchain.catalog import (
+from tools.toolchain import Layout, stage_iac, tool_env
+from tools.toolchain.catalog import (
     GO_TOOLS,
     OPENTOFU,
     PROVIDERS,
@@ -17,10 +17,10 @@ from pipelines.toolchain.catalog import (
     parse_version,
     terraform_supported,
 )
-from pipelines.toolchain.gobuild import verify_pin
-from pipelines.toolchain.paths import CHECKOV_LOCK
-from pipelines.toolchain.process import ToolchainError
-from pipelines.toolchain.terraform import render_cli_config, requested_cli
+from tools.toolchain.gobuild import verify_pin
+from tools.toolchain.paths import CHECKOV_LOCK
+from tools.toolchain.process import ToolchainError
+from tools.toolchain.terraform import render_cli_config, requested_cli
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipelines.toolchain.catalog import HELM, PROVIDERS, TFLINT, checkov_version
-from pipelines.toolchain.check import fix_command
-from pipelines.toolchain.paths import Layout
-from pipelines.toolchain.stamps import read_stamp
 from tests.toolchain.conftest import run_toolchain
+from tools.toolchain.catalog import HELM, PROVIDERS, TFLINT, checkov_version
+from tools.toolchain.check import fix_command
+from tools.toolchain.paths import Layout
+from tools.toolchain.stamps import read_stamp
 
 
 def test_check_lists_every_tool_at_its_pinned_version(checked_toolchain: str) -> None:
@@ -41,7 +41,7 @@ def test_check_of_an_empty_tools_dir_fails_with_the_command(tmp_path: Path) -> N
     assert f"missing {empty / 'terraform.rc'}" in result.stdout
     assert "no terraform or tofu link" in result.stdout
     assert (
-        f"-m pipelines.toolchain --tools-dir {empty} --cache-dir {tmp_path / 'c'} build"
+        f"-m tools.toolchain --tools-dir {empty} --cache-dir {tmp_path / 'c'} build"
         in result.stdout
     )
 
@@ -58,7 +58,7 @@ def test_the_fix_for_the_default_layout_is_make_tools(tmp_path: Path) -> None:
     assert fix_command(Layout.default()) == "make tools"
     scratch = Layout(tools_dir=tmp_path / "t", cache_dir=Layout.default().cache_dir)
     assert fix_command(scratch).endswith(
-        f"-m pipelines.toolchain --tools-dir {tmp_path / 't'} --cache-dir {scratch.cache_dir} build"
+        f"-m tools.toolchain --tools-dir {tmp_path / 't'} --cache-dir {scratch.cache_dir} build"
     )
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.toolchain import process
-from pipelines.toolchain.process import Progress, duration, run_measured
-from pipelines.toolchain.stamps import Stamp, newest_stamp, write_stamp
+from tools.toolchain import process
+from tools.toolchain.process import Progress, duration, run_measured
+from tools.toolchain.stamps import Stamp, newest_stamp, write_stamp
 
 
 def test_durations_read_as_minutes_and_seconds() -> None:

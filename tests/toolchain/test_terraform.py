@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.toolchain import stage_iac, terraform_cli
-from pipelines.toolchain.catalog import PROVIDERS
 from tests.toolchain.conftest import run_tool
+from tools.toolchain import stage_iac, terraform_cli
+from tools.toolchain.catalog import PROVIDERS
 
 VERSIONS = {provider.type: provider.version for provider in PROVIDERS}
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.toolchain.catalog import HELM, TFLINT, checkov_version
 from tests.support.tools import REPO_ROOT, TOOLS_BIN, require_tool
 from tests.toolchain.conftest import run_tool
+from tools.toolchain.catalog import HELM, TFLINT, checkov_version
 
 
 def test_helm_reports_the_pinned_version(tmp_path: Path) -> None:

@@ -152,6 +152,13 @@ spec:
 
 {{/* Consistency checks the schema cannot express. */}}
 {{- define "inventory-api.validate" -}}
+{{- $replicasSet := not (kindIs "invalid" .Values.replicaCount) -}}
+{{- if and .Values.autoscaling.enabled $replicasSet -}}
+{{- fail (printf "replicaCount (%v) is set while autoscaling.enabled is true, and the HorizontalPodAutoscaler would silently override it: size the API with autoscaling.minReplicas/maxReplicas and leave replicaCount unset (null), or set autoscaling.enabled=false" .Values.replicaCount) -}}
+{{- end -}}
+{{- if and (not .Values.autoscaling.enabled) (not $replicasSet) -}}
+{{- fail "autoscaling.enabled is false, so replicaCount is required (at least 2, so one pod can be lost)" -}}
+{{- end -}}
 {{- if and .Values.autoscaling.enabled .Values.podDisruptionBudget.enabled -}}
 {{- if le (int .Values.autoscaling.minReplicas) (int .Values.podDisruptionBudget.minAvailable) -}}
 {{- fail (printf "autoscaling.minReplicas (%v) must be greater than podDisruptionBudget.minAvailable (%v), or no pod could ever be evicted" .Values.autoscaling.minReplicas .Values.podDisruptionBudget.minAvailable) -}}

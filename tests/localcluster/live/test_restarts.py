@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipelines.localcluster import cluster
-from pipelines.localcluster.settings import Paths, default_state_dir
-from pipelines.toolchain.paths import REPO_ROOT
+from tools.localcluster import cluster
+from tools.localcluster.settings import Paths, default_state_dir
+from tools.toolchain.paths import REPO_ROOT
 
 CYCLES = 10
 REPORT = REPO_ROOT / "reports" / "localcluster-restarts.json"

@@ -1,0 +1,52 @@
+"""Images into a cluster's containerd, with no registry: `podman save` an OCI archive, then
+`ctr images import` it. The one implementation for the publish stage and the local cluster."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tools.containers.podman import podman
+
+CONTAINERD_NAMESPACE = "k8s.io"
+"""The containerd namespace the kubelet's CRI plugin uses: images elsewhere are invisible to it."""
+IMPORT_TIMEOUT = 600.0
+
+
+def ctr(socket: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ctr ARGS` against the containerd at `socket`, in the namespace the CRI plugin uses."""
+    argv = ["ctr", "--address", str(socket), "--namespace", CONTAINERD_NAMESPACE, *args]
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=IMPORT_TIMEOUT)
+
+
+def is_imported(socket: Path, reference: str) -> bool:
+    """True when containerd lists `reference` in the CRI namespace."""
+    result = ctr(socket, "images", "list", "--quiet", f"name=={reference}")
+    return result.returncode == 0 and reference in result.stdout.split()
+
+
+def import_image(socket: Path, reference: str, workdir: Path) -> None:
+    """Copy `reference` from podman's store into containerd (the archive lives in `workdir`
+    only while it is imported); raises RuntimeError saying which step failed and why."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    archive = workdir / f"{reference.replace('/', '_').replace(':', '_')}.oci.tar"
+    archive.unlink(missing_ok=True)
+    try:
+        saved = podman(
+            *["save", "--format", "oci-archive", "--output", str(archive), reference],
+            capture=True,
+            check=False,
+        )
+        if saved.returncode != 0:
+            raise RuntimeError(f"podman save {reference} failed: {saved.stderr.strip()}")
+        result = ctr(
+            socket,
+            *["images", "import", "--index-name", reference, "--snapshotter", "overlayfs"],
+            str(archive),
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"ctr images import {reference} failed: {result.stderr.strip()}")
+    finally:
+        archive.unlink(missing_ok=True)
+    if not is_imported(socket, reference):
+        raise RuntimeError(f"{reference} imported but containerd does not list it")

@@ -1,0 +1,34 @@
+"""The local cluster harness as the pipeline sees it: the one module of tools/localcluster the
+orchestrator imports (tests/pipeline/test_layout.py keeps it so), so the harness can change
+behind it. Where the cluster keeps its state, which kubectl matches its API server, its DNS
+domain, and the throwaway CA that issues the local target's certificates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.localcluster.build import binary
+from tools.localcluster.catalog import KUBERNETES
+from tools.localcluster.pki import CertSpec, ensure_ca, issue
+from tools.localcluster.settings import CLUSTER_DOMAIN, Paths, default_state_dir
+
+
+def state_paths() -> Paths:
+    """The harness's state layout (`.state/localcluster/` unless INVENTORY_CLUSTER_STATE says)."""
+    return Paths(default_state_dir())
+
+
+def kubectl_path() -> Path:
+    """The harness's own kubectl (same version as its API server); it may not be built yet."""
+    return binary(KUBERNETES, "kubectl")
+
+
+__all__ = [
+    "CLUSTER_DOMAIN",
+    "CertSpec",
+    "Paths",
+    "ensure_ca",
+    "issue",
+    "kubectl_path",
+    "state_paths",
+]
