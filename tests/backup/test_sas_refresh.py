@@ -36,12 +36,12 @@ AZURITE_SAS_VERSION = "2025-11-05"
 # the entrypoint's own loop with time.sleep scaled down by this factor (5 min -> 2 s).
 TIME_SCALE = 150
 REFRESHER = """
-import os, sys, time
+import signal, sys, time
 real_sleep = time.sleep
 time.sleep = lambda seconds: real_sleep(seconds / float(sys.argv[1]))
 from dbops import entrypoint
 entrypoint.render_backup_config()
-os.wait()
+signal.pause()  # the refresher runs in a grandchild in this process group
 """
 
 

@@ -196,6 +196,37 @@ def wait_reachable(
                 sleep(pause)
 
 
+def read_password(path: Path) -> str:
+    """The application role's password from the mounted secret file; a short one (empty or
+    half-written) is refused."""
+    try:
+        password = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as error:
+        raise OpsError(f"cannot read the password file {path}: {error.strerror}") from None
+    if len(password) < 12:
+        raise OpsError(f"the password in {path} is shorter than 12 characters")
+    return password
+
+
+def beside_the_server(loop: Callable[[], object]) -> None:
+    """Run `loop` in a grandchild process and return at once.
+
+    Why two forks: the caller then execs postgres, and the postmaster treats any child that
+    dies by a signal as a crashed backend and restarts every session. The grandchild is
+    orphaned to PID 1 (tini), which reaps it, so its fate never touches the server.
+    """
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return
+    if os.fork():
+        os._exit(0)
+    try:
+        loop()
+    finally:
+        os._exit(1)
+
+
 def sql_literal(value: str) -> str:
     """Quote a string as an SQL literal (standard_conforming_strings is on since 9.1)."""
     return "'" + value.replace("'", "''") + "'"

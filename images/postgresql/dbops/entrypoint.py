@@ -27,8 +27,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from dbops import azure_sas, pgbackrest_conf
-from dbops.common import PG_BIN, OpsError, int_setting, psql, run, setting, sql_literal
+from dbops import azure_sas, pgbackrest_conf, reconcile
+from dbops.common import (
+    PG_BIN,
+    OpsError,
+    beside_the_server,
+    int_setting,
+    psql,
+    read_password,
+    run,
+    setting,
+    sql_literal,
+)
 
 CONFIG_FILE = "/etc/postgresql/postgresql.conf"
 IDENTIFIER_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -39,17 +49,6 @@ def identifier(name: str, variable: str) -> str:
     if not name or not set(name) <= IDENTIFIER_CHARS or name[0].isdigit():
         raise OpsError(f"{variable}={name!r}: use lower-case letters, digits and underscores")
     return name
-
-
-def read_password(path: Path) -> str:
-    """The application role's password from the mounted secret file."""
-    try:
-        password = path.read_text().rstrip("\n")
-    except OSError as error:
-        raise OpsError(f"cannot read POSTGRES_PASSWORD_FILE {path}: {error.strerror}") from None
-    if len(password) < 12:
-        raise OpsError(f"the password in {path} is shorter than 12 characters")
-    return password
 
 
 def bootstrap_sql(user: str, database: str, password: str) -> str:
@@ -162,14 +161,18 @@ def render_backup_config() -> None:
     print(f"entrypoint: pgBackRest configuration written to {path}", flush=True)
     if os.environ.get("PGBACKREST_REPO1_AZURE_KEY") or not azure_sas.workload_identity_available():
         return
-    if os.fork() == 0:  # the refresher lives beside postgres; tini (PID 1) reaps it
-        refresh_minutes = int_setting("BACKUP_SAS_REFRESH_MINUTES", 360, minimum=5)
-        while True:
-            time.sleep(refresh_minutes * 60)
-            try:
-                pgbackrest_conf.write("db")
-            except OpsError as error:  # keep the old SAS; the archive alerts will tell
-                print(f"entrypoint: SAS refresh failed: {error}", file=sys.stderr, flush=True)
+    beside_the_server(refresh_sas)
+
+
+def refresh_sas() -> None:
+    """Re-render the configuration with a fresh SAS every BACKUP_SAS_REFRESH_MINUTES."""
+    refresh_minutes = int_setting("BACKUP_SAS_REFRESH_MINUTES", 360, minimum=5)
+    while True:
+        time.sleep(refresh_minutes * 60)
+        try:
+            pgbackrest_conf.write("db")
+        except OpsError as error:  # keep the old SAS; the archive alerts will tell
+            print(f"entrypoint: SAS refresh failed: {error}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         prepare(pgdata)
         pgdata.chmod(0o700)
+        # Role settings, password rotation and configuration reloads while postgres runs.
+        beside_the_server(reconcile.main)
     except OpsError as error:
         print(f"entrypoint: ERROR: {error}", file=sys.stderr)
         return 1
