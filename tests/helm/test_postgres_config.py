@@ -124,7 +124,7 @@ def test_local_config_starts_a_server(cluster: Path, renderer: Renderer) -> None
             "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
             "SELECT count(*) >= 0 FROM pg_stat_statements;"
             "SHOW shared_buffers; SHOW work_mem; SHOW random_page_cost; SHOW data_checksums;"
-            "SHOW huge_pages;"
+            "SHOW huge_pages; SHOW jit; SHOW hash_mem_multiplier; SHOW autovacuum_work_mem;"
         )
         proc = _run(
             str(PG_BIN / "psql"),
@@ -140,8 +140,13 @@ def test_local_config_starts_a_server(cluster: Path, renderer: Renderer) -> None
             sql,
         )
         assert proc.returncode == 0, proc.stderr
+        tuning = rendered.one("ConfigMap", CONFIG_MAP)["data"]["10-tuning.conf"]
+        computed = dict(
+            (k.strip(), v.strip()) for k, _, v in (ln.partition("=") for ln in tuning.splitlines())
+        )
         assert proc.stdout.split() == [
-            "CREATE", "EXTENSION", "t", "128MB", "4MB", "1.1", "on", "off",
+            "CREATE", "EXTENSION", "t", "128MB", computed["work_mem"], "1.1", "on", "off",
+            "off", "2", computed["autovacuum_work_mem"],
         ]  # fmt: skip
     finally:
         stopped = _run(pg_ctl, "stop", "-m", "fast", "-w", "-D", str(cluster))
