@@ -18,6 +18,11 @@ from sqlalchemy.pool import NullPool
 from inventory_api.config import Settings, read_password
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Session settings of a migration, over the role's defaults (the API's are for short queries).
+# lock_timeout: a DDL statement queued behind a long transaction would block every request
+# queued behind it; it gives up after 5 s instead and the Job retries (backoffLimit).
+# statement_timeout: a long index build may run, but ends before the Job's 600 s deadline.
+MIGRATION_SESSION = {"lock_timeout": "5000", "statement_timeout": "540000"}
 
 
 def migration_engine(settings: Settings) -> Engine:
@@ -28,7 +33,11 @@ def migration_engine(settings: Settings) -> Engine:
     return create_engine(
         url,
         poolclass=NullPool,
-        connect_args={"timeout": settings.connect_timeout_seconds + 60},
+        connect_args={
+            "timeout": settings.connect_timeout_seconds + 60,
+            "application_name": "inventory-api-migrations",
+            "startup_params": MIGRATION_SESSION,
+        },
     )
 
 
