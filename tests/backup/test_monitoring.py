@@ -81,6 +81,13 @@ def test_wal_archiving_and_heartbeat_are_exported(metrics: str) -> None:
     assert time.time() - value(metrics, "dbops_heartbeat_last_timestamp_seconds") < 900
 
 
+def test_pg_wal_size_is_exported(metrics: str) -> None:
+    """What the archive queue limit is compared with: pg_wal's files on the data volume."""
+    segment = 16 * 1024 * 1024
+    assert value(metrics, "pg_wal_segments") >= 1
+    assert value(metrics, "pg_wal_size_bytes") >= segment
+
+
 def test_drill_measurements_are_exported(metrics: str) -> None:
     assert value(metrics, "dbops_restore_drill_duration_seconds") > 0
     assert value(metrics, "dbops_restore_drill_data_age_seconds") >= 0

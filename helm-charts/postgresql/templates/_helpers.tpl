@@ -139,6 +139,8 @@ storage key comes from a Secret; in Azure the image turns the workload identity 
   value: {{ $b.retention.diff | quote }}
 - name: BACKUP_SPOOL_PATH
   value: /var/spool/pgbackrest
+- name: BACKUP_ARCHIVE_QUEUE_MAX
+  value: {{ printf "%dMiB" (include "postgresql.archiveQueueMiB" . | atoi) | quote }}
 - name: BACKUP_PG_SOCKET
   value: /var/run/postgresql
 - name: BACKUP_TLS_SERVER
@@ -193,4 +195,26 @@ environment variables), for every container that talks to the repository. Empty 
               path: ca.crt
       {{- end }}
 {{- end -}}
+{{- end -}}
+
+{{/*
+archive-push-queue-max in MiB: backup.archiveQueuePercent of the data volume. WAL that waits for
+the repository accumulates in pg_wal on that volume; past this limit pgBackRest drops it (the
+database keeps running, point-in-time recovery across the gap is lost) rather than let the
+volume fill and stop the database. Sized from the volume, the limit grows with it instead of
+cutting an outage short at a fixed 4 GiB. The data and max_wal_size must keep at least half.
+*/}}
+{{- define "postgresql.archiveQueueMiB" -}}
+{{- $size := toString .Values.persistence.size -}}
+{{- $volume := 0 -}}
+{{- if hasSuffix "Ti" $size -}}{{- $volume = mul (trimSuffix "Ti" $size | atoi) 1048576 -}}
+{{- else if hasSuffix "Gi" $size -}}{{- $volume = mul (trimSuffix "Gi" $size | atoi) 1024 -}}
+{{- else if hasSuffix "Mi" $size -}}{{- $volume = trimSuffix "Mi" $size | atoi -}}
+{{- else -}}{{- fail (printf "persistence.size %q must be in Mi, Gi or Ti" $size) -}}
+{{- end -}}
+{{- $queue := div (mul $volume .Values.backup.archiveQueuePercent) 100 -}}
+{{- if gt (add $queue .Values.tuning.maxWalSizeMB) (div $volume 2) -}}
+{{- fail (printf "WAL budget: archive queue %dMiB (backup.archiveQueuePercent %d%% of persistence.size %s) plus tuning.maxWalSizeMB %d exceed half the volume (%dMiB); lower either or grow the volume" $queue (int .Values.backup.archiveQueuePercent) $size (int .Values.tuning.maxWalSizeMB) (div $volume 2)) -}}
+{{- end -}}
+{{- $queue -}}
 {{- end -}}
