@@ -23,7 +23,9 @@ def settings_for(database: Database) -> Settings:
 
 def test_migration_sessions_override_the_role_defaults(fresh_db: Database) -> None:
     # The database role's backstop (the chart sets it per role; scoped to this database here).
-    fresh_db.query(f'ALTER ROLE inventory IN DATABASE "{fresh_db.name}" SET statement_timeout = 1000')
+    fresh_db.query(
+        f'ALTER ROLE inventory IN DATABASE "{fresh_db.name}" SET statement_timeout = 1000'
+    )
     engine = migration_engine(settings_for(fresh_db))
     try:
         with engine.connect() as connection:
@@ -43,7 +45,10 @@ def test_a_migration_gives_up_on_a_held_lock(fresh_db: Database) -> None:
     engine = migration_engine(settings_for(fresh_db))
     started = time.monotonic()
     try:
-        with pytest.raises((OperationalError, ProgrammingError), match="55P03"), engine.begin() as c:
+        with (
+            pytest.raises((OperationalError, ProgrammingError), match="55P03"),
+            engine.begin() as c,
+        ):
             c.execute(text("ALTER TABLE products ADD COLUMN colour text"))
     finally:
         engine.dispose()

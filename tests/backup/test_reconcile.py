@@ -195,7 +195,7 @@ def test_rotation_under_a_running_api_keeps_it_answering(
         reconciler.wait_for(f"reconcile: set the password of role {APP_USER}")
         server.superuser_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE usename = '{APP_USER}' AND application_name = 'inventory-api'"
+            "WHERE usename = 'inventory' AND application_name = 'inventory-api'"
         )
         before = len(statuses)
         rotated = create_product(api)  # a write on a connection opened with the new password

@@ -63,7 +63,7 @@ def test_tuning_scales_with_memory_and_cpu_limits(
     assert int(tuning["max_connections"]) == connections
     assert tuning["random_page_cost"] == "1.1"
     assert tuning["jit"] == "off"
-    # The derived work_mem grows with the pod (the budget it fits is tests/helm/test_memory_budget.py).
+    # The derived work_mem grows with the pod (its budget: tests/helm/test_memory_budget.py).
     assert _mb(tuning["work_mem"]) >= (8 if mem_mb >= 8192 else 1)
 
 

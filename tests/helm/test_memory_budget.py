@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -38,17 +37,17 @@ def limit_mb(rendered: Rendered) -> int:
     return number * {"Mi": 1, "Gi": 1024}[unit]
 
 
-def budget_terms(env: str | None) -> dict[str, Any]:
+def budget_terms(env: str | None) -> dict[str, int]:
     """tuning.memoryBudget as that environment sets it (chart default, umbrella override)."""
     terms = dict(DEFAULTS["tuning"]["memoryBudget"])
     if env:
         env_file = CHARTS_SRC / UMBRELLA / f"values-{env}.yaml"
         override = yaml.safe_load(env_file.read_text()).get("postgresql", {})
         terms.update(override.get("tuning", {}).get("memoryBudget", {}))
-    return terms
+    return {name: int(value) for name, value in terms.items()}
 
 
-def worst_case_mb(conf: dict[str, str], terms: dict[str, Any]) -> float:
+def worst_case_mb(conf: dict[str, str], terms: dict[str, int]) -> float:
     """Everything at once: every connection and parallel worker running its sort/hash nodes at
     hash_mem_multiplier x work_mem, every autovacuum worker and the manual maintenance at their
     limits, shared memory, and each process's own overhead plus page tables for shared memory."""

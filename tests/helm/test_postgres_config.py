@@ -141,9 +141,8 @@ def test_local_config_starts_a_server(cluster: Path, renderer: Renderer) -> None
         )
         assert proc.returncode == 0, proc.stderr
         tuning = rendered.one("ConfigMap", CONFIG_MAP)["data"]["10-tuning.conf"]
-        computed = dict(
-            (k.strip(), v.strip()) for k, _, v in (ln.partition("=") for ln in tuning.splitlines())
-        )
+        pairs = (line.partition("=") for line in tuning.splitlines())
+        computed = {key.strip(): value.strip() for key, _, value in pairs}
         assert proc.stdout.split() == [
             "CREATE", "EXTENSION", "t", "128MB", computed["work_mem"], "1.1", "on", "off",
             "off", "2", computed["autovacuum_work_mem"],

@@ -45,7 +45,8 @@ def test_a_bigger_volume_gets_a_bigger_queue(renderer: Renderer, fixtures_dir: P
     large = queue_and_volume(
         renderer.render("postgresql", values=backup, sets=["persistence.size=1Ti"])
     )
-    assert large[0] == 256 * 1024 and large[0] > small[0]
+    assert large[0] == 256 * 1024
+    assert large[0] > small[0]
 
 
 def test_a_volume_too_small_for_the_wal_is_refused(renderer: Renderer, fixtures_dir: Path) -> None:

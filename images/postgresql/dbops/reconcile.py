@@ -144,7 +144,7 @@ class Reconciler:
 
 
 def from_environment() -> Reconciler:
-    """The reconciler for this container: files where the chart mounts them, server on the socket."""
+    """The reconciler of this container: the files where the chart mounts them, the socket."""
     env = dict(os.environ)
     env.setdefault("PGHOST", "/var/run/postgresql")
     env.setdefault("PGPORT", "5432")
