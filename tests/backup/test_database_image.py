@@ -142,7 +142,26 @@ def test_database_image_initialises_restarts_and_stops_cleanly(
         assert "not properly shut down" not in logs  # the first stop was clean
         conn = connect(port, volumes.password)
         assert conn.run("SELECT id FROM marker") == [[42]]
+        # A rotated secret (renamed into place, as the kubelet does): the role follows it while
+        # the server runs, and the open session is not disturbed.
+        second.wait_log("reconcile: set the password of role inventory")
+        rotated = secrets.token_urlsafe(18)
+        staged = volumes.secret / "password.new"
+        staged.write_text(rotated + "\n")
+        staged.chmod(0o644)
+        staged.rename(volumes.secret / "password")
+        deadline = time.monotonic() + 60
+        while second.logs().count("reconcile: set the password of role inventory") < 2:
+            assert time.monotonic() < deadline, second.logs()
+            time.sleep(0.3)
+        assert conn.run("SELECT 1") == [[1]]
         conn.close()
+        connect(port, rotated).close()
+        with pytest.raises(pg8000.native.DatabaseError, match="28P01"):
+            pg8000.native.Connection(
+                "inventory", password=volumes.password, host="127.0.0.1", port=port,
+                database="inventory",
+            )  # fmt: skip
         assert second.stop() == 0
     finally:
         second.remove()
