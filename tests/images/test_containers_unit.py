@@ -14,7 +14,7 @@ from tools.containers.podman import write_config
 
 
 def test_catalog_names_match_the_contract_and_the_chart_repositories() -> None:
-    assert set(CATALOG) == {"api", "postgresql", "postgres-exporter", "azurite"}
+    assert set(CATALOG) == {"api", "postgresql", "postgres-exporter", "azurite", "pgbouncer"}
     assert CATALOG["api"].reference("abc") == "localhost/inventory-api:abc"
     assert CATALOG["postgresql"].repository == "inventory-postgresql"
     assert CATALOG["postgres-exporter"].repository == "inventory-postgres-exporter"

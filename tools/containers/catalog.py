@@ -41,5 +41,6 @@ CATALOG: dict[str, ImageSpec] = {
             "PostgreSQL Prometheus exporter",
         ),
         _spec("azurite", "images/azurite", "inventory-azurite", "Azurite (local backup storage)"),
+        _spec("pgbouncer", "images/pgbouncer", "inventory-pgbouncer", "PgBouncer (pooler)"),
     )
 }

@@ -1,0 +1,109 @@
+"""The connection budget holds in every environment, from the values each one deploys:
+the API's most replicas x its pool fit what the pooler pods accept, and the pooler pods' server
+connections plus the direct clients fit max_connections minus the reserved superuser slots.
+Where the pooler is not switched on yet, it is rendered with that environment's pooler values."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+import yaml
+from inventory_api.config import Settings
+
+from tests.helm.rendering import CHARTS_SRC, Rendered, Renderer, containers
+
+DB = "inventory-postgresql"
+POOLER = f"{DB}-pooler"
+RESERVED = 3  # superuser_reserved_connections, PostgreSQL's default, not overridden
+SETTINGS_DEFAULTS = {f.name: f.default for f in fields(Settings) if isinstance(f.default, int)}
+# Clients that bypass the pooler (migrations, backup, drill, heartbeat, exporter), as the chart
+# declares them; no environment overrides it.
+DIRECT = yaml.safe_load((CHARTS_SRC / "postgresql" / "values.yaml").read_text())["pooler"][
+    "directConnections"
+]
+
+
+def ini(rendered: Rendered) -> dict[str, str]:
+    text = rendered.one("ConfigMap", POOLER)["data"]["pgbouncer.ini"]
+    pairs = (line.partition("=") for line in text.splitlines() if not line.startswith(("#", "[")))
+    return {k.strip(): v.strip() for k, sep, v in pairs if sep}
+
+
+def api_pool(rendered: Rendered) -> int:
+    """Connections one API pod may open: DB_POOL_SIZE + DB_MAX_OVERFLOW or the code's defaults."""
+    api = rendered.one("Deployment", "inventory-api")
+    env = {e["name"]: e.get("value") for c in containers(api) for e in c.get("env", [])}
+    size = int(env.get("DB_POOL_SIZE") or SETTINGS_DEFAULTS["pool_size"])
+    return size + int(env.get("DB_MAX_OVERFLOW") or SETTINGS_DEFAULTS["max_overflow"])
+
+
+def max_connections(rendered: Rendered) -> int:
+    tuning = rendered.one("ConfigMap", f"{DB}-config")["data"]["10-tuning.conf"]
+    line = next(ln for ln in tuning.splitlines() if ln.startswith("max_connections"))
+    return int(line.split("=")[1])
+
+
+@pytest.fixture(scope="module", params=["dev", "staging", "prod", "local"])
+def with_pooler(request: pytest.FixtureRequest, renderer: Renderer) -> Rendered:
+    env = str(request.param)
+    azure = env != "local"
+    sets = ["postgresql.pooler.enabled=true"]
+    return renderer.render(
+        "inventory-platform", env, sets=sets, monitoring_crds=azure, cert_manager_crds=azure
+    )
+
+
+def budget_problems(rendered: Rendered) -> list[str]:
+    """What breaks the budget in this render (empty when it holds)."""
+    hpa = rendered.one("HorizontalPodAutoscaler", "inventory-api")
+    pooler = rendered.one("Deployment", POOLER)
+    settings = ini(rendered)
+    pods = int(pooler["spec"]["replicas"])
+    clients = int(hpa["spec"]["maxReplicas"]) * api_pool(rendered)
+    accepted = pods * int(settings["max_client_conn"])
+    server = pods * int(settings["max_db_connections"]) + DIRECT
+    limit = max_connections(rendered) - RESERVED
+    problems = []
+    if settings["pool_mode"] != "transaction":
+        problems.append(f"pool_mode {settings['pool_mode']}")
+    if pooler["spec"]["strategy"]["rollingUpdate"]["maxSurge"] != 0:
+        problems.append("a rollout may run more pooler pods than counted")
+    if clients > accepted:
+        problems.append(f"API clients {clients} > pooler accepts {accepted}")
+    if server > limit:
+        problems.append(f"server connections {server} > max_connections - reserved {limit}")
+    return problems
+
+
+def test_the_connection_budget_holds(with_pooler: Rendered) -> None:
+    assert budget_problems(with_pooler) == []
+
+
+def test_too_many_api_clients_break_the_budget(renderer: Renderer) -> None:
+    sets = ["postgresql.pooler.enabled=true", "postgresql.pooler.maxClientConnections=5"]
+    rendered = renderer.render("inventory-platform", "prod", sets=sets,
+                               monitoring_crds=True, cert_manager_crds=True)  # fmt: skip
+    assert budget_problems(rendered) == ["API clients 48 > pooler accepts 10"]
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_staging_and_prod_run_two_pooler_pods_behind_a_pdb(renderer: Renderer, env: str) -> None:
+    rendered = renderer.render("inventory-platform", env, sets=["postgresql.pooler.enabled=true"],
+                               monitoring_crds=True, cert_manager_crds=True)  # fmt: skip
+    assert rendered.one("Deployment", POOLER)["spec"]["replicas"] >= 2
+    assert rendered.one("PodDisruptionBudget", POOLER)["spec"]["minAvailable"] == 1
+
+
+def test_the_database_admits_the_pooler(renderer: Renderer) -> None:
+    policy = renderer.render("postgresql", sets=["pooler.enabled=true"]).one("NetworkPolicy", DB)
+    components = policy["spec"]["ingress"][0]["from"][1]["podSelector"]["matchExpressions"][0]
+    assert "pooler" in components["values"]
+
+
+def test_too_many_server_connections_are_refused(renderer: Renderer) -> None:
+    message = renderer.render_error(
+        "postgresql", sets=["pooler.enabled=true", "pooler.replicas=5", "pooler.poolSize=20"]
+    )
+    assert "connection budget: 5 pooler pods x pooler.poolSize 20" in message
+    assert "exceeds tuning.maxConnections 100 minus 3 reserved (97)" in message
