@@ -87,10 +87,8 @@ def beside(pid: int, user: str, password_file: Path, applied: str) -> None:
 def main(args: list[str]) -> int:
     try:
         if args == ["exporter"]:
-            os.execv(  # noqa: S606 - no shell
-                "/usr/bin/prometheus-pgbouncer-exporter",
-                ["prometheus-pgbouncer-exporter"],
-            )
+            exporter = str(Path(__file__).with_name("pooler_exporter.py"))
+            os.execv(sys.executable, [sys.executable, exporter])  # noqa: S606 - no shell
         if args:
             raise PoolerError(f"unknown arguments {args}: expected none or 'exporter'")
         user = setting("POOLER_DATABASE_USER")
