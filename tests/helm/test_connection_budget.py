@@ -11,7 +11,13 @@ import pytest
 import yaml
 from inventory_api.config import Settings
 
-from tests.helm.rendering import CHARTS_SRC, Rendered, Renderer, containers
+from tests.helm.rendering import (
+    CHARTS_SRC,
+    Rendered,
+    Renderer,
+    containers,
+    restricted_context_problems,
+)
 
 DB = "inventory-postgresql"
 POOLER = f"{DB}-pooler"
@@ -107,3 +113,10 @@ def test_too_many_server_connections_are_refused(renderer: Renderer) -> None:
     )
     assert "connection budget: 5 pooler pods x pooler.poolSize 20" in message
     assert "exceeds tuning.maxConnections 100 minus 3 reserved (97)" in message
+
+
+def test_the_pooler_runs_with_the_restricted_context(renderer: Renderer) -> None:
+    rendered = renderer.render("postgresql", sets=["pooler.enabled=true"])
+    pooler = Rendered(tuple(d for d in rendered.docs if d["metadata"]["name"] == POOLER))
+    assert pooler.one("Deployment", POOLER)
+    assert restricted_context_problems(pooler) == []

@@ -38,11 +38,11 @@ def test_environment_manifests_are_valid(env_manifests: Rendered, minor: str) ->
 
 @pytest.mark.parametrize("minor", AKS_MINORS)
 def test_optional_objects_are_valid(renderer: Renderer, fixtures_dir: Path, minor: str) -> None:
-    """Objects the environment files switch off (backup, TLS server, fixed replicas)."""
+    """Objects the environment files switch off (backup, TLS server, pooler, fixed replicas)."""
     rendered = renderer.render(
         "postgresql",
         values=[fixtures_dir / "backup-enabled.yaml"],
-        sets=["backup.local.storageKeySecret=azurite-key"],
+        sets=["backup.local.storageKeySecret=azurite-key", "pooler.enabled=true"],
     )
     api = renderer.render(
         "inventory-api", sets=["autoscaling.enabled=false", "ingress.enabled=true"]
