@@ -21,7 +21,6 @@ from inventory_api.migrate import upgrade
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from pipelines.containers import build_image, podman
 from tests.api.apiprocess import api_env, start_api
 from tests.api.helpers import PRODUCTS, create_product
 from tests.helm.rendering import Renderer
@@ -33,6 +32,7 @@ from tests.support.postgres import (
     running_postgres,
 )
 from tests.support.tools import require_tool
+from tools.containers import build_image, podman
 
 pytestmark = pytest.mark.slow
 POOL_SIZE = 2

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.cluster import NAMESPACE, RELEASE
+from pipelines.targets.cluster import NAMESPACE, RELEASE
 from tests.smoke.runbooks import RUNBOOKS, RunbookError, load, logical_lines, runbooks
 from tests.support.tools import REPO_ROOT, require_tool
 
