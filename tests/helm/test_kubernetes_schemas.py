@@ -45,7 +45,8 @@ def test_optional_objects_are_valid(renderer: Renderer, fixtures_dir: Path, mino
         sets=["backup.local.storageKeySecret=azurite-key", "pooler.enabled=true"],
     )
     api = renderer.render(
-        "inventory-api", sets=["autoscaling.enabled=false", "ingress.enabled=true"]
+        "inventory-api",
+        sets=["autoscaling.enabled=false", "replicaCount=2", "ingress.enabled=true"],
     )
     assert _validate_all(rendered, minor) + _validate_all(api, minor) == []
 
