@@ -5,6 +5,12 @@
 data "azurerm_client_config" "current" {}
 
 locals {
+  # The names the Helm charts and the pipeline share with Terraform (release, namespace,
+  # ServiceAccounts, backup Jobs), declared once in iac/contract.yaml.
+  contract         = yamldecode(file("${path.module}/../contract.yaml"))
+  namespace        = local.contract.namespace
+  service_accounts = local.contract.service_accounts
+
   names = module.conventions.names
   tags  = module.conventions.tags
 
@@ -60,6 +66,7 @@ module "monitoring" {
   daily_quota_gb        = var.monitoring.daily_quota_gb
   alert_email_addresses = var.monitoring.alert_email_addresses
   alert_severity        = var.monitoring.alert_severity
+  backup_job_prefix     = local.contract.backup_job_prefix
   aks_cluster_id        = module.aks.id
   tags                  = local.tags
 
@@ -142,26 +149,40 @@ module "workload_identity" {
   # pod and the backup jobs run under it and read the password through the database identity.
   workloads = {
     api = {
-      namespace = var.kubernetes.namespace
-      service_accounts = [
-        var.kubernetes.api_service_account,
-        var.kubernetes.migrations_service_account,
-      ]
+      namespace        = local.namespace
+      service_accounts = { for role in ["api", "migrations"] : role => local.service_accounts[role] }
     }
     database = {
-      namespace = var.kubernetes.namespace
-      service_accounts = [
-        var.kubernetes.database_service_account,
-        var.kubernetes.backup_service_account,
-      ]
+      namespace        = local.namespace
+      service_accounts = { for role in ["database", "backup"] : role => local.service_accounts[role] }
     }
   }
 }
 
-# The API credential was keyed by workload alone before identities trusted several accounts.
+# Credentials were keyed by workload alone, then by ServiceAccount name; now by role.
 moved {
   from = module.workload_identity.azurerm_federated_identity_credential.this["api"]
   to   = module.workload_identity.azurerm_federated_identity_credential.this["api/inventory-api"]
+}
+
+moved {
+  from = module.workload_identity.azurerm_federated_identity_credential.this["api/inventory-api"]
+  to   = module.workload_identity.azurerm_federated_identity_credential.this["api/api"]
+}
+
+moved {
+  from = module.workload_identity.azurerm_federated_identity_credential.this["api/inventory-api-migrations"]
+  to   = module.workload_identity.azurerm_federated_identity_credential.this["api/migrations"]
+}
+
+moved {
+  from = module.workload_identity.azurerm_federated_identity_credential.this["database/inventory-postgresql"]
+  to   = module.workload_identity.azurerm_federated_identity_credential.this["database/database"]
+}
+
+moved {
+  from = module.workload_identity.azurerm_federated_identity_credential.this["database/inventory-postgresql-backup"]
+  to   = module.workload_identity.azurerm_federated_identity_credential.this["database/backup"]
 }
 
 module "key_vault" {
@@ -220,8 +241,8 @@ module "backup_storage" {
   }
 
   service_account = {
-    namespace = var.kubernetes.namespace
-    name      = var.kubernetes.backup_service_account
+    namespace = local.namespace
+    name      = local.service_accounts.backup
   }
 
   private_endpoint = var.private_endpoints_enabled ? {

@@ -125,28 +125,3 @@ variable "backup" {
   })
   description = "Database backup storage: replication, soft delete, immutability and lifecycle."
 }
-
-variable "kubernetes" {
-  type = object({
-    namespace                  = string
-    api_service_account        = string
-    migrations_service_account = string
-    database_service_account   = string
-    backup_service_account     = string
-  })
-  description = "Namespace and ServiceAccounts the Helm charts run under; each gets a federated credential on its workload's identity (tests/terraform/test_chart_identities.py checks them against the rendered charts)."
-  default = {
-    namespace                  = "inventory"
-    api_service_account        = "inventory-api"
-    migrations_service_account = "inventory-api-migrations"
-    database_service_account   = "inventory-postgresql"
-    backup_service_account     = "inventory-postgresql-backup"
-  }
-
-  validation {
-    condition = alltrue([
-      for name in values(var.kubernetes) : can(regex("^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", name))
-    ])
-    error_message = "kubernetes namespace and ServiceAccount names must be valid Kubernetes names."
-  }
-}

@@ -12,8 +12,11 @@ the Azure platform (pipelines/targets/local_platform) is made first: password, A
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
 from pipelines.core.stage import StageContext
 from pipelines.targets import local_platform
@@ -41,7 +44,7 @@ def run(ctx: StageContext) -> None:
     published = ctx.read_json("publish", "published.json", "the publish stage")
     values_name = f"values-{ctx.deploy_env}.yaml"
     ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "each deploy environment has one")
-    generated = _terraform_values(ctx)
+    generated = [*_terraform_values(ctx), contract_values(ctx.report_dir)]
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
     helm = ctx.require_tool("helm", env, "run `make tools`")
@@ -52,6 +55,7 @@ def run(ctx: StageContext) -> None:
         local_platform.prepare(ctx, cluster)
     previous = _current_revision(ctx, helm, env)
     release = [RELEASE, "--namespace", NAMESPACE]
+    images = image_values(published["images"], digests)
     with staged_charts(ctx.root) as charts:
         chart = charts / UMBRELLA
         if has_dependencies(chart):
@@ -61,15 +65,10 @@ def run(ctx: StageContext) -> None:
                 timeout=TIMEOUT,
                 env=env,
             )
+        values = values_files(chart, ctx.deploy_env, generated)
         ctx.run(
             "helm upgrade",
-            [
-                *[helm, "upgrade", "--install", *release, str(chart), "--create-namespace"],
-                *["--values", str(chart / values_name)],
-                *[arg for path in generated for arg in ("--values", str(path))],
-                *image_values(published["images"], digests),
-                *["--atomic", "--wait", "--timeout", HELM_TIMEOUT],
-            ],
+            [helm, "upgrade", "--install", *install_args(chart, values, images)],
             timeout=TIMEOUT,
             env=env,
         )
@@ -81,6 +80,32 @@ def run(ctx: StageContext) -> None:
     ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous})
 
 
+def install_args(chart: Path, values: Sequence[Path], images: Sequence[str]) -> list[str]:
+    """What follows `helm upgrade --install`: release, chart, namespace, values files in order,
+    image settings, and the atomic wait (`helm template` takes the same arguments)."""
+    return [
+        *[RELEASE, str(chart), "--namespace", NAMESPACE, "--create-namespace"],
+        *[arg for path in values for arg in ("--values", str(path))],
+        *images,
+        *["--atomic", "--wait", "--timeout", HELM_TIMEOUT],
+    ]
+
+
+def values_files(chart: Path, env: str, generated: Sequence[Path]) -> list[Path]:
+    """The environment's values file, then the generated ones (later files win in helm)."""
+    return [chart / f"values-{env}.yaml", *generated]
+
+
+def contract_values(report_dir: Path) -> Path:
+    """The values file that sets the contract's names in the chart (iac/contract.yaml)."""
+    return contract.write_values_file(report_dir / contract.VALUES_FILE, contract.load())
+
+
+def terraform_values(report_dir: Path, outputs: Mapping[str, Any]) -> Path:
+    """The values file generated from an environment's `terraform output -json` document."""
+    return write_values_file(report_dir / VALUES_FILE, outputs)
+
+
 def _terraform_values(ctx: StageContext) -> list[Path]:
     """On azure, the values file generated from the env's Terraform outputs; none locally."""
     if ctx.options.target != "azure":
@@ -88,7 +113,7 @@ def _terraform_values(ctx: StageContext) -> list[Path]:
     env = ctx.deploy_env
     outputs = load_outputs(ctx, env)
     try:
-        path = write_values_file(ctx.report_dir / VALUES_FILE, outputs)
+        path = terraform_values(ctx.report_dir, outputs)
     except MissingOutput as missing:
         ctx.fail(f"{missing}: check iac/platform/outputs.tf and run infra-apply again")
     ctx.note(f"Terraform outputs as chart values: {ctx.shown(path)}")

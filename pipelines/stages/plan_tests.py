@@ -1,4 +1,4 @@
-"""Stage `plan-tests`: Terraform plan tests per environment (all of them unless --env is given).
+"""Stage `plan-tests`: Terraform plan and contract tests per environment (all unless --env).
 
 Jenkins runs one `plan-tests --env ENV` per environment in parallel; each writes its reports
 to `reports/plan-tests-ENV/`. The plan tests carry the environment in their ids (`[dev]`), so
@@ -17,10 +17,11 @@ from pipelines.core.testsuite import run_pytest
 
 
 def run(ctx: StageContext) -> None:
-    """Run tests/terraform, narrowed to one environment's share when --env is given."""
+    """Run tests/terraform and tests/contract (the plans against the charts as deployed),
+    narrowed to one environment's share when --env is given."""
     env = ctx.options.env
     extra = ["-k", selection(env)] if env else []
-    run_pytest(ctx, ["tests/terraform"], extra=extra)
+    run_pytest(ctx, ["tests/terraform", "tests/contract"], extra=extra)
 
 
 def selection(env: str, environments: Sequence[str] | None = None) -> str:

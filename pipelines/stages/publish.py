@@ -40,7 +40,7 @@ def _push(ctx: StageContext, images: dict[str, str]) -> tuple[dict[str, str], di
     podman, env = podman_binary(), podman_env()
     published, digests = {}, {}
     for image, reference in images.items():
-        remote = f"{server}/{reference.rsplit('/', 1)[-1]}"
+        remote = remote_reference(server, reference)
         digest_file = ctx.report_dir / f"{image}.digest"
         digest_file.parent.mkdir(parents=True, exist_ok=True)
         digest_file.unlink(missing_ok=True)
@@ -54,6 +54,11 @@ def _push(ctx: StageContext, images: dict[str, str]) -> tuple[dict[str, str], di
         published[image] = remote
         digests[image] = read_digest(ctx, image, digest_file.read_text(encoding="utf-8"))
     return published, digests
+
+
+def remote_reference(server: str, reference: str) -> str:
+    """Where a locally built image goes in the registry `server`: same repository and tag."""
+    return f"{server}/{reference.rsplit('/', 1)[-1]}"
 
 
 def read_digest(ctx: StageContext, image: str, text: str) -> str:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.core.stage import StageContext
 from tools.localcluster.interface import Paths, kubectl_path, state_paths
@@ -26,8 +27,9 @@ from tools.localcluster.interface import Paths, kubectl_path, state_paths
 INGRESS_URL_FILE = "ingress-url"
 """What the harness writes in its state directory once the ingress controller answers."""
 
-RELEASE = "inventory-platform"
-NAMESPACE = "inventory"
+RELEASE = contract.load().release
+NAMESPACE = contract.load().namespace
+"""The release and namespace the deploy stage installs into (iac/contract.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -160,11 +162,12 @@ def registry(ctx: StageContext) -> str:
 def terraform_env(ctx: StageContext) -> dict[str, str]:
     """Terraform's environment for real Azure: registry providers and workload identity.
 
-    The toolchain's filesystem mirror holds locally built providers, whose hashes cannot match the
-    committed lock files; real infrastructure is planned and applied with the official,
-    hash-checked providers instead, so the mirror's CLI config is left out. Jenkins' agent pod
-    gets AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE from workload
-    identity; azurerm reads the same identity as ARM_*, and no client secret exists anywhere.
+    The toolchain's filesystem mirror holds locally built providers, whose hashes cannot match
+    the official releases; real infrastructure is planned and applied with the official
+    providers from the registry instead (lock files: ADR-0009), so the mirror's CLI config is
+    left out. Jenkins' agent pod gets AZURE_CLIENT_ID, AZURE_TENANT_ID and
+    AZURE_FEDERATED_TOKEN_FILE from workload identity; azurerm reads the same identity as ARM_*,
+    and no client secret exists anywhere.
     """
     env = ctx.tool_env({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0"})
     env.pop("TF_CLI_CONFIG_FILE", None)

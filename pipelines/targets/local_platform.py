@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.core import contract
 from pipelines.core.stage import StageContext
 from pipelines.targets.blob_container import Endpoint, create_container
 from pipelines.targets.cluster import NAMESPACE, RELEASE, Cluster, kubectl_binary, local_paths
@@ -58,8 +59,8 @@ AZURITE_PORT = 10000
 AZURITE_VERSION = "3.35.0"
 ACCOUNT = "inventorylocal"
 CONTAINER = "pgbackrest"
-DATABASE_POD = f"{RELEASE}-postgresql-0"
-DATABASE_HEADLESS = f"{RELEASE}-postgresql-headless"
+DATABASE_POD = contract.load().database_pod
+DATABASE_HEADLESS = contract.load().services["database_headless"]
 MANIFEST_FILE = "local-platform.json"
 TIMEOUT = 300.0
 CERTIFICATE_SECRETS = (

@@ -25,6 +25,9 @@ from pipelines.targets.cluster import terraform_env
 PLATFORM_ROOT = "iac/platform"
 """The one Terraform root of every environment."""
 
+LOCK_FILE = ".terraform.lock.hcl"
+"""Provider checksums; not committed (docs/adr/0009-no-committed-terraform-lock-files.md)."""
+
 OUTPUT_TIMEOUT = 5 * 60.0
 INIT_TIMEOUT = 30 * 60.0
 
@@ -61,6 +64,7 @@ class EnvironmentRoot:
     backend_config: str
     var_file: str
     env: dict[str, str]
+    lockfile: tuple[str, ...] = ()
 
     def command(self, *args: str) -> list[str]:
         """`terraform -chdir=iac/platform ARGS`."""
@@ -69,8 +73,19 @@ class EnvironmentRoot:
     def init(self) -> list[str]:
         """`init` against the environment's state; -reconfigure because the root is shared."""
         return self.command(
-            "init", "-input=false", "-lockfile=readonly", "-reconfigure", self.backend_config
+            "init", "-input=false", *self.lockfile, "-reconfigure", self.backend_config
         )
+
+
+def lockfile_args(root: Path) -> tuple[str, ...]:
+    """How `init` treats provider checksums in `root`.
+
+    With a committed lock file its hashes are enforced and never rewritten (`-lockfile=readonly`).
+    ADR-0009 commits none (locally built providers cannot match the registry's hashes), so init
+    then records the registry's hashes for this run in a lock file nobody commits; demanding a
+    read-only lock file that does not exist would fail every init.
+    """
+    return ("-lockfile=readonly",) if (root / LOCK_FILE).is_file() else ()
 
 
 def environment_root(ctx: StageContext, env: str) -> EnvironmentRoot:
@@ -94,6 +109,7 @@ def environment_root(ctx: StageContext, env: str) -> EnvironmentRoot:
         backend_config=f"-backend-config={relative / 'backend.hcl'}",
         var_file=f"-var-file={relative / 'terraform.tfvars'}",
         env=tool_env,
+        lockfile=lockfile_args(root),
     )
 
 

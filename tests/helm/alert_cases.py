@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-NS = "inventory"
+from tests.helm.rendering import API, DB, NAMESPACE
+
+NS = NAMESPACE
 BACKUP_MAX_AGE_HOURS = 2  # rendered into the rules under test (backup and drill ages)
-DB_JOB = "inventory-postgresql-headless"
-POD = "inventory-postgresql-0"
-API_JOB = "inventory-api"
+DB_JOB = f"{DB}-headless"
+POD = f"{DB}-0"
+API_JOB = API
 DB_SEL = f'namespace="{NS}", job="{DB_JOB}", pod="{POD}"'
 API_SEL = f'namespace="{NS}", job="{API_JOB}"'
-PVC = "data-inventory-postgresql-0"
-CRONJOB = "inventory-postgresql-backup-full"
+PVC = f"data-{DB}-0"
+CRONJOB = f"{DB}-backup-full"
 TX = f'pg_stat_activity_max_tx_duration{{{DB_SEL}, datname="inventory"'
 VOLUME = f'namespace="{NS}", persistentvolumeclaim="{PVC}", job="kubelet"'
 AVAILABLE = f"kubelet_volume_stats_available_bytes{{{VOLUME}}}"

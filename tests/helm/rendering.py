@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 
+from pipelines.core import contract
 from pipelines.core.environments import azure_environments
+from pipelines.stages.deploy import contract_values
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
@@ -25,7 +27,14 @@ AZURE_ENVIRONMENTS = azure_environments()
 ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
 CERT_MANAGER_API = "cert-manager.io/v1"
-RELEASE = "inventory"
+CONTRACT = contract.load()
+RELEASE = CONTRACT.release
+"""The release the deploy stage installs, so rendered names are the deployed names."""
+NAMESPACE = CONTRACT.namespace
+API = CONTRACT.fullnames["inventory-api"]
+"""Name prefix of the API chart's objects (Deployment, Service, ServiceAccount, ...)."""
+DB = CONTRACT.fullnames["postgresql"]
+"""Name prefix of the database chart's objects (StatefulSet, Services, CronJobs, ...)."""
 # What the pipeline passes for the database chart on its own: deploy by digest.
 DIGEST_SETS = {
     "postgresql": [
@@ -33,7 +42,6 @@ DIGEST_SETS = {
         "exporter.image.digest=sha256:" + "3" * 64,
     ],
 }
-NAMESPACE = "inventory"
 
 Manifest = dict[str, Any]
 
@@ -122,10 +130,12 @@ class Renderer:
     _cache: dict[tuple[object, ...], Rendered] = field(default_factory=dict)
 
     def prepare(self) -> None:
-        """Copy the charts and build the umbrella's file:// dependencies in the copy."""
+        """Copy the charts, build the umbrella's file:// dependencies in the copy, and write the
+        contract's values file the deploy stage passes to the umbrella."""
         target = self.workdir / "helm-charts"
         shutil.copytree(CHARTS_SRC, target, ignore=shutil.ignore_patterns("charts", "*.tgz"))
         self.run("dependency", "build", str(target / UMBRELLA))
+        contract_values(self.workdir)
 
     def chart_dir(self, chart: str) -> Path:
         return self.workdir / "helm-charts" / chart
@@ -139,12 +149,13 @@ class Renderer:
         return proc.stdout
 
     def values_files(self, chart: str, env: str | None) -> list[Path]:
-        """The values files the pipeline passes for `env` (ids and image digests for Azure envs)."""
-        if env is None:
-            return []
-        files = [self.chart_dir(chart) / f"values-{env}.yaml"]
+        """The values files the pipeline passes for `env` (ids and image digests for Azure envs),
+        and for the umbrella the contract's names, last as the deploy stage passes them."""
+        files = [] if env is None else [self.chart_dir(chart) / f"values-{env}.yaml"]
         if env in AZURE_ENVIRONMENTS:
             files.append(FIXTURES / "pipeline-outputs.yaml")
+        if chart == UMBRELLA:
+            files.append(self.workdir / contract.VALUES_FILE)
         return files
 
     def template_args(

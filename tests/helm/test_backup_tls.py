@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.rendering import AZURE_ENVIRONMENTS, Manifest, Renderer, pod_spec
+from tests.helm.rendering import AZURE_ENVIRONMENTS, DB, Manifest, Renderer, pod_spec
 
-DB = "inventory-postgresql"
 SERVER_SECRET = "inventory-pgbackrest-tls"
 CLIENT_SECRET = "inventory-pgbackrest-client-tls"
 CLIENT_CN = "pgbackrest-client"

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.helm.rendering import (
+    API,
+    DB,
     UMBRELLA,
     Rendered,
     Renderer,
@@ -16,9 +18,6 @@ from tests.helm.rendering import (
     pod_spec,
     restricted_context_problems,
 )
-
-DB = "inventory-postgresql"
-API = "inventory-api"
 
 
 def _conf(rendered: Rendered, key: str) -> dict[str, str]:

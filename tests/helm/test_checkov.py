@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from policies.waivers import Waiver, load_waivers
-from tests.helm.rendering import DIGEST_SETS, ENVIRONMENTS, REPO_ROOT, Rendered, Renderer
+from tests.helm.rendering import API, DIGEST_SETS, ENVIRONMENTS, REPO_ROOT, Rendered, Renderer
 from tests.support.tools import require_tool
 
 WAIVERS = REPO_ROOT / "policies" / "waivers.yaml"
@@ -88,7 +88,7 @@ def checkov_failures(
         "postgresql", values=[fixtures_dir / "backup-enabled.yaml"], sets=DIGEST_SETS["postgresql"]
     )
     _write(scan_dir / "postgresql-backup.yaml", backup)
-    bad = _privileged(dict(renderer.env_render("local").one("Deployment", "inventory-api")))
+    bad = _privileged(dict(renderer.env_render("local").one("Deployment", API)))
     (scan_dir / BAD_FILE).write_text(yaml.safe_dump(bad), encoding="utf-8")
     return _scan(checkov, scan_dir)
 

@@ -8,7 +8,11 @@ from typing import Any
 import yaml
 
 from tests.helm.rendering import (
+    API,
+    CONTRACT,
+    DB,
     FIXTURES,
+    RELEASE,
     Manifest,
     Rendered,
     containers,
@@ -17,9 +21,7 @@ from tests.helm.rendering import (
     workloads,
 )
 
-API = "inventory-api"
-DB = "inventory-postgresql"
-BACKUP_SA = f"{DB}-backup"
+BACKUP_SA = CONTRACT.service_accounts["backup"]
 # What each Azure environment promises (prod: docs/disaster-recovery.md): schedules of the full and
 # differential backups, heartbeat and restore drill, and the full/differential backups kept.
 BACKUP_PLAN = {
@@ -140,10 +142,10 @@ def test_database_network_policy_admits_only_api_and_backup_pods(env_manifests: 
     migration_pods = _pod_labels(env_manifests.one("Job", f"{API}-migrations"))
     backup_pod = {
         "app.kubernetes.io/name": "postgresql",
-        "app.kubernetes.io/instance": "inventory",
+        "app.kubernetes.io/instance": RELEASE,
         "app.kubernetes.io/component": "backup",
     }
-    stranger = {"app.kubernetes.io/name": "debug", "app.kubernetes.io/instance": "inventory"}
+    stranger = {"app.kubernetes.io/name": "debug", "app.kubernetes.io/instance": RELEASE}
     for labels in (api_pods, migration_pods, backup_pod):
         assert any(_matches(p["podSelector"], labels) for p in peers), labels
     assert not any(_matches(p["podSelector"], stranger) for p in peers)

@@ -8,7 +8,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
-from tests.helm.rendering import Rendered, Renderer
+from tests.helm.rendering import API, Rendered, Renderer
 
 # Kubernetes minors AKS supports as of this writing (standard support plus the LTS window);
 # kubernetes-validate bundles the schemas 1.25-1.37. Revisit when AKS retires or adds one.
@@ -53,7 +53,7 @@ def test_optional_objects_are_valid(renderer: Renderer, fixtures_dir: Path, mino
 
 def test_strict_validation_bites(renderer: Renderer) -> None:
     """A misspelt field must fail, or the tests above prove nothing."""
-    deploy = dict(renderer.env_render("local").one("Deployment", "inventory-api"))
+    deploy = dict(renderer.env_render("local").one("Deployment", API))
     broken = {**deploy, "spec": {**deploy["spec"], "replica": 3}}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, "1.33.0", strict=True)

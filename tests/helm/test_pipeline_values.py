@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.stages.deploy import image_values
+from pipelines.stages.deploy import contract_values, image_values, install_args, values_files
 from pipelines.targets.terraform_outputs import write_values_file
 from tests.helm.rendering import (
     MONITORING_API,
@@ -43,9 +43,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def prod(renderer: Renderer, generated: Path) -> Rendered:
     """The umbrella exactly as `deploy --target azure --env prod` passes it to helm."""
     chart = renderer.chart_dir(UMBRELLA)
-    args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", "1.33.0"]
-    args += ["--values", str(chart / "values-prod.yaml"), "--values", str(generated)]
-    args += [*image_values(PUBLISHED), "--api-versions", MONITORING_API]
+    values = values_files(chart, "prod", [generated, contract_values(generated.parent)])
+    args = ["template", *install_args(chart, values, image_values(PUBLISHED))]
+    args += ["--kube-version", "1.33.0", "--api-versions", MONITORING_API]
     return Rendered(tuple(d for d in yaml.safe_load_all(renderer.run(*args)) if d))
 
 

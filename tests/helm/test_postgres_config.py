@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.rendering import Rendered, Renderer
+from tests.helm.rendering import DB, Rendered, Renderer
 from tests.support.postgres import free_port
 from tests.support.tools import require_tool
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 INSTALL = "apt-get install -y postgresql-15"
-CONFIG_MAP = "inventory-postgresql-config"
+CONFIG_MAP = f"{DB}-config"
 
 
 def _as_postgres(*args: str) -> list[str]:

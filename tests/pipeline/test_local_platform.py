@@ -17,20 +17,24 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from pipelines.core import contract
 from pipelines.core.charts import UMBRELLA, staged_charts
+from pipelines.stages.deploy import contract_values, install_args, values_files
 from pipelines.targets import local_platform as lp
-from pipelines.targets.cluster import NAMESPACE, RELEASE
+from pipelines.targets.cluster import NAMESPACE
 from pipelines.targets.local_certificates import issue_set
 from tests.support.tools import REPO_ROOT, require_tool
 
 Manifest = dict[str, Any]
-DB = f"{RELEASE}-postgresql"
+DB = contract.load().fullnames["postgresql"]
+API = contract.load().fullnames["inventory-api"]
 
 
 @pytest.fixture(scope="module")
-def local_release() -> list[Manifest]:
+def local_release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
     """The umbrella rendered with the local values, as the deploy stage installs it."""
     helm = require_tool("helm", "make tools")
+    generated = [contract_values(tmp_path_factory.mktemp("deploy"))]
     with staged_charts(REPO_ROOT) as charts:
         chart = charts / UMBRELLA
         subprocess.run(
@@ -41,8 +45,12 @@ def local_release() -> list[Manifest]:
         )
         out = subprocess.run(
             [
-                *[helm, "template", RELEASE, str(chart), "--namespace", NAMESPACE],
-                *["--values", str(chart / "values-local.yaml"), "--kube-version", "1.34.2"],
+                *[
+                    helm,
+                    "template",
+                    *install_args(chart, values_files(chart, "local", generated), []),
+                ],
+                *["--kube-version", "1.34.2"],
             ],
             check=True,
             capture_output=True,
@@ -132,10 +140,10 @@ def test_certificates_name_the_hosts_pgbackrest_connects_to(
 
 
 def test_ingress_is_served_by_the_harness_traefik(local_release: list[Manifest]) -> None:
-    ingress = _one(local_release, "Ingress", f"{RELEASE}-inventory-api")
+    ingress = _one(local_release, "Ingress", API)
     assert ingress["spec"]["ingressClassName"] == "traefik"
     assert [rule["host"] for rule in ingress["spec"]["rules"]] == ["inventory.localtest"]
-    policy = _one(local_release, "NetworkPolicy", f"{RELEASE}-inventory-api")
+    policy = _one(local_release, "NetworkPolicy", API)
     sources = policy["spec"]["ingress"][0]["from"]
     assert sources[0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "traefik"
@@ -145,7 +153,7 @@ def test_ingress_is_served_by_the_harness_traefik(local_release: list[Manifest])
 def test_database_policy_allows_dns_on_the_local_coredns_port(
     local_release: list[Manifest],
 ) -> None:
-    for name in (DB, f"{RELEASE}-inventory-api"):
+    for name in (DB, API):
         policy = _one(local_release, "NetworkPolicy", name)
         dns = [
             rule

@@ -41,6 +41,7 @@ def test_each_environment_runs_its_share_and_together_they_run_everything(
 ) -> None:
     suite = tmp_path / "tests" / "terraform"
     suite.mkdir(parents=True)
+    (tmp_path / "tests" / "contract").mkdir()
     (suite / "test_plans.py").write_text(SUITE)
     reports = tmp_path / "reports"
 

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from pipelines.core.environments import azure_environments
-from tests.helm.rendering import Renderer
 from tests.support.tools import REPO_ROOT, require_tool
 from tests.terraform.harness import Workspace
 from tools.toolchain import tool_env
@@ -23,12 +22,6 @@ CONFIGURATIONS = (
     PLATFORM,
     *(f"modules/{m}" for m in MODULES),
 )
-# Backups on, as the database-operations values will set them (like
-# tests/helm/fixtures/backup-enabled.yaml); the storage account and container are each
-# environment's own values, so the cross-layer tests see the names the environment deploys.
-# The environments run with backups on; this is the fallback an environment can switch to (the
-# database pod then runs under its own ServiceAccount, which Terraform federates too).
-BACKUP_OFF = {"postgresql": {"backup": {"enabled": False}}}
 
 
 @pytest.fixture(scope="session")
@@ -61,13 +54,3 @@ def workspace(
 def plans(workspace: Workspace) -> dict[str, dict[str, Any]]:
     """Every environment's plan, made once per session (plan tests and cross-layer tests)."""
     return {env: workspace.plan(PLATFORM, env) for env in ENVIRONMENTS}
-
-
-@pytest.fixture(scope="session")
-def chart_renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
-    """The real helm on a private copy of the charts, shared by the cross-layer tests."""
-    renderer = Renderer(
-        helm=require_tool("helm", "make tools"), workdir=tmp_path_factory.mktemp("helm")
-    )
-    renderer.prepare()
-    return renderer

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.core import contract
+
 SUBNET_ID = (
     "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg/providers/"
     "Microsoft.Network/virtualNetworks/vnet/subnets/snet"
@@ -103,6 +105,7 @@ VALID_INPUTS: dict[str, str] = {
     log_retention_days    = 30
     alert_email_addresses = ["oncall@example.org"]
     aks_cluster_id        = "{ARM}/Microsoft.ContainerService/managedClusters/aks"
+    backup_job_prefix     = "{contract.load().backup_job_prefix}"
     tags                  = {{}}
     names = {{
       log_analytics      = "log-x"
@@ -139,7 +142,7 @@ VALID_INPUTS: dict[str, str] = {
     workloads = {{
       api = {{
         namespace        = "inventory"
-        service_accounts = ["inventory-api", "inventory-api-migrations"]
+        service_accounts = {{ api = "inventory-api", migrations = "inventory-api-migrations" }}
       }}
     }}
 """,
@@ -267,6 +270,11 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             "percentages in (0, 100]",
         ),
         BadInput(
+            "backup_job_prefix_without_hyphen",
+            'backup_job_prefix = "db-backup"',
+            "backup_job_prefix must be a Kubernetes name prefix ending in '-'",
+        ),
+        BadInput(
             "diagnostics_without_logs",
             f'diagnostic_targets = {{ aks = {{ resource_id = "{ARM}/x" }} }}',
             "at least one log category",
@@ -307,30 +315,36 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         BadInput(
             "key_uppercase",
             'workloads = { API = { namespace = "inventory", '
-            'service_accounts = ["inventory-api"] } }',
+            'service_accounts = { api = "inventory-api" } } }',
             "workloads keys must be 1-24 lowercase",
         ),
         BadInput(
             "namespace_invalid",
             'workloads = { api = { namespace = "in_ventory", '
-            'service_accounts = ["inventory-api"] } }',
+            'service_accounts = { api = "inventory-api" } } }',
             "valid Kubernetes names",
         ),
         BadInput(
             "service_account_invalid",
             'workloads = { api = { namespace = "inventory", '
-            'service_accounts = ["Inventory_API"] } }',
+            'service_accounts = { api = "Inventory_API" } } }',
+            "valid Kubernetes names",
+        ),
+        BadInput(
+            "service_account_role_invalid",
+            'workloads = { api = { namespace = "inventory", '
+            'service_accounts = { API_ROLE = "inventory-api" } } }',
             "valid Kubernetes names",
         ),
         BadInput(
             "no_service_accounts",
-            'workloads = { api = { namespace = "inventory", service_accounts = [] } }',
+            'workloads = { api = { namespace = "inventory", service_accounts = {} } }',
             "at least one ServiceAccount, each once",
         ),
         BadInput(
             "duplicate_service_account",
             'workloads = { api = { namespace = "inventory", '
-            'service_accounts = ["inventory-api", "inventory-api"] } }',
+            'service_accounts = { api = "inventory-api", migrations = "inventory-api" } } }',
             "at least one ServiceAccount, each once",
         ),
     ],

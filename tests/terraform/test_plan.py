@@ -5,7 +5,9 @@ INVENTORY_PLAN_MODE=azure switches to real plans with the environment's backend 
 
 from __future__ import annotations
 
+import copy
 import re
+from pathlib import Path
 from typing import Any
 
 import hcl2
@@ -15,10 +17,10 @@ from tests.terraform.conftest import ENVIRONMENTS, IAC, PLATFORM
 from tests.terraform.harness import (
     PLAN_MODE_VARIABLE,
     PlannedResource,
+    Workspace,
     plan_mode,
     planned_resources,
     schema_attributes,
-    walk,
 )
 
 pytestmark = pytest.mark.slow
@@ -146,6 +148,24 @@ def test_zones(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert sorted(user_pool.get("zones") or []) == expected
 
 
+def test_a_pool_wired_to_other_zones_fails_the_plans_zone_assertion(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The mock plan's zone assertion reads the planned pool, so mis-wiring the zones bites."""
+    broken = Workspace(
+        source=IAC,
+        root=tmp_path / "iac",
+        terraform=workspace.terraform,
+        plugin_cache=workspace.plugin_cache,
+    )
+    main = broken.root / PLATFORM / "main.tf"
+    wired = "  zones                           = var.aks.zones\n"
+    assert wired in main.read_text(encoding="utf-8")
+    main.write_text(main.read_text(encoding="utf-8").replace(wired, "  zones = []\n"), "utf-8")
+    with pytest.raises(AssertionError, match="The node pools do not use the environment's zones"):
+        broken.plan_with_mocks(PLATFORM, "staging")
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_cluster_baseline(plans: dict[str, dict[str, Any]], env: str) -> None:
     cluster = _one(plans, env, "azurerm_kubernetes_cluster")
@@ -165,7 +185,7 @@ def test_cluster_baseline(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert cluster["maintenance_window_auto_upgrade"][0]["frequency"] == "Weekly"
 
 
-def test_prod_is_private_and_dev_is_firewalled(plans: dict[str, dict[str, Any]]) -> None:
+def test_prod_is_private_and_dev_has_public_endpoints(plans: dict[str, dict[str, Any]]) -> None:
     prod_cluster = _one(plans, "prod", "azurerm_kubernetes_cluster")
     assert prod_cluster["private_cluster_enabled"] is True
     assert not prod_cluster.get("api_server_access_profile")
@@ -186,11 +206,73 @@ def test_prod_is_private_and_dev_is_firewalled(plans: dict[str, dict[str, Any]])
     )
     assert subresources == ["blob", "registry", "vault"]
 
-    dev_cluster = _one(plans, "dev", "azurerm_kubernetes_cluster")
-    assert dev_cluster["private_cluster_enabled"] is False
-    ranges = dev_cluster["api_server_access_profile"][0]["authorized_ip_ranges"]
-    assert sorted(ranges) == sorted(_tfvars("dev")["ci_ip_ranges"])
-    assert _one(plans, "dev", "azurerm_key_vault")["network_acls"][0]["default_action"] == "Deny"
+
+def firewall_gaps(plan: dict[str, Any], ci_ranges: list[str]) -> list[str]:
+    """Public endpoints of `plan` that admit more than the CI ranges and the node subnet.
+
+    The cluster's API server must list exactly the CI ranges; Key Vault and the backup account
+    must deny by default and allow only those ranges plus the node subnet. The registry is
+    reported too: a Standard registry has no firewall, so a public one is open to every
+    authenticated caller, and only anonymous pull and the admin user being off stand between.
+    """
+    gaps = []
+    cluster = _only(plan, "azurerm_kubernetes_cluster")
+    if not cluster["private_cluster_enabled"]:
+        profile = cluster.get("api_server_access_profile") or [{}]
+        if sorted(profile[0].get("authorized_ip_ranges") or []) != sorted(ci_ranges):
+            gaps.append(f"API server admits {profile[0].get('authorized_ip_ranges')}")
+    for resource_type, rules in (
+        ("azurerm_key_vault", "network_acls"),
+        ("azurerm_storage_account", "network_rules"),
+    ):
+        values = _only(plan, resource_type)
+        if not values["public_network_access_enabled"]:
+            continue
+        (acl,) = values[rules]
+        if acl["default_action"] != "Deny" or sorted(acl["ip_rules"]) != sorted(ci_ranges):
+            gaps.append(f"{resource_type} admits {acl['default_action']} / {acl['ip_rules']}")
+        if len(acl["virtual_network_subnet_ids"] or []) != 1:
+            gaps.append(f"{resource_type} admits subnets {acl['virtual_network_subnet_ids']}")
+    registry = _only(plan, "azurerm_container_registry")
+    if registry["public_network_access_enabled"]:
+        if registry["anonymous_pull_enabled"] or registry["admin_enabled"]:
+            gaps.append("azurerm_container_registry is public and not Entra-only")
+        if not registry.get("network_rule_set"):
+            gaps.append("azurerm_container_registry is public with no firewall")
+    return gaps
+
+
+def _only(plan: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    (resource,) = [r for r in planned_resources(plan) if r.type == resource_type]
+    return resource.values
+
+
+def test_dev_endpoints_admit_only_the_ci_ranges_except_the_firewall_less_registry(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    """dev keeps public endpoints; all but the registry are firewalled to the CI agents. Its
+    Standard registry cannot have a firewall: it is public, authenticated callers only."""
+    assert _one(plans, "dev", "azurerm_kubernetes_cluster")["private_cluster_enabled"] is False
+    assert firewall_gaps(plans["dev"], _tfvars("dev")["ci_ip_ranges"]) == [
+        "azurerm_container_registry is public with no firewall"
+    ]
+    assert _one(plans, "dev", "azurerm_container_registry")["sku"] == "Standard"
+
+
+def test_an_endpoint_open_beyond_the_ci_ranges_is_a_gap(plans: dict[str, dict[str, Any]]) -> None:
+    plan = copy.deepcopy(plans["dev"])
+    for change in plan["resource_changes"]:
+        after = change["change"].get("after") or {}
+        if change["type"] == "azurerm_key_vault":
+            after["network_acls"][0]["default_action"] = "Allow"
+        if change["type"] == "azurerm_container_registry":
+            after["anonymous_pull_enabled"] = True
+    gaps = firewall_gaps(plan, _tfvars("dev")["ci_ip_ranges"])
+    assert [gap.split(" ", 1)[0] for gap in gaps] == [
+        "azurerm_key_vault",
+        "azurerm_container_registry",
+        "azurerm_container_registry",
+    ]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -280,20 +362,96 @@ def test_every_declared_output_is_planned(plans: dict[str, dict[str, Any]], env:
     assert set(plans[env]["output_changes"]) == declared
 
 
+SECRET = "azurerm_key_vault_secret"
+STORED_RANDOMS = ("random_password", "random_string", "random_bytes")
+"""random resources whose result Terraform keeps in the state (the ephemeral kind it does not)."""
+
+
+def password_exposures(plan: dict[str, Any]) -> list[str]:
+    """Ways the database password could reach the plan or the state, as sentences.
+
+    The secret must be written only through the write-only `value_wo`: its `value` must be
+    neither set nor unknown (an unknown value is computed during apply and then stored in the
+    state), and no managed random resource may generate it (`write_only_sources` checks the
+    configuration feeds `value_wo` from an ephemeral resource; the plan JSON has no
+    configuration).
+    """
+    problems = []
+    changes = plan.get("resource_changes", [])
+    problems += [
+        f"{change['address']}: a managed {change['type']} keeps its result in the state"
+        for change in changes
+        if change["type"] in STORED_RANDOMS
+    ]
+    secrets = [change for change in changes if change["type"] == SECRET]
+    if not secrets:
+        problems.append(f"no {SECRET} in the plan")
+    for change in secrets:
+        after = change["change"].get("after") or {}
+        unknown = change["change"].get("after_unknown") or {}
+        if after.get("value") is not None:
+            problems.append(f"{change['address']}: value is in the plan")
+        if unknown.get("value"):
+            problems.append(
+                f"{change['address']}: value is unknown, so apply stores it in the state"
+            )
+        if after.get("value_wo") is not None or unknown.get("value_wo"):
+            problems.append(f"{change['address']}: value_wo is kept in the plan")
+    return problems
+
+
+def write_only_sources(module_tf: str) -> list[str]:
+    """Problems with how a module's Key Vault secrets get their value: only through value_wo,
+    fed by an ephemeral resource (whose result Terraform never stores)."""
+    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    tree = hcl2.loads(module_tf, serialization_options=options)
+    problems = []
+    for block in tree.get("resource", []):
+        for name, body in block.get(SECRET, {}).items():
+            if "value" in body:
+                problems.append(f"{SECRET}.{name} sets value, which the state keeps")
+            source = str(body.get("value_wo", ""))
+            if not source.startswith("${ephemeral."):
+                problems.append(f"{SECRET}.{name}.value_wo = {source!r} is no ephemeral result")
+    return problems
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_database_password_never_appears_in_the_plan(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
-    secret = _one(plans, env, "azurerm_key_vault_secret")
-    assert secret.get("value") in (None, "")
-    assert secret.get("value_wo") is None
+    assert password_exposures(plans[env]) == []
+    secret = _one(plans, env, SECRET)
     assert secret["value_wo_version"] == _tfvars(env)["key_vault"].get(
         "database_password_version", 1
     )
-    assert not [
-        path
-        for path, _ in walk(plans[env].get("resource_changes", []))
-        if "random_password" in path
+
+
+def test_a_password_set_in_the_plan_or_the_state_is_reported(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    """Broken plans: a value computed at apply, one written in, a stored random_password."""
+    plan = copy.deepcopy(plans["dev"])
+    (secret,) = [c for c in plan["resource_changes"] if c["type"] == SECRET]
+    secret["change"].setdefault("after_unknown", {})["value"] = True
+    stored = copy.deepcopy(secret)
+    stored.update(address="random_password.database", type="random_password")
+    plan["resource_changes"].append(stored)
+    problems = password_exposures(plan)
+    assert [problem.split(": ", 1)[1] for problem in problems] == [
+        "a managed random_password keeps its result in the state",
+        "value is unknown, so apply stores it in the state",
+    ]
+    secret["change"]["after"]["value"] = "not-a-real-password"
+    assert "value is in the plan" in " ".join(password_exposures(plan))
+
+
+def test_the_password_reaches_key_vault_only_from_an_ephemeral_resource() -> None:
+    source = (IAC / "modules" / "keyvault" / "main.tf").read_text(encoding="utf-8")
+    assert write_only_sources(source) == []
+    stored = source.replace("ephemeral.random_password.database.result", "var.password")
+    assert write_only_sources(stored) == [
+        f"{SECRET}.database_password.value_wo = '${{var.password}}' is no ephemeral result"
     ]
 
 

@@ -20,6 +20,16 @@
 {{- end -}}
 {{- end -}}
 
+{{/* ServiceAccount of the API pods: serviceAccount.name, else the resource name prefix. */}}
+{{- define "inventory-api.serviceAccountName" -}}
+{{- default (include "inventory-api.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/* ServiceAccount of the migrations hook Job: migrations.serviceAccountName, else <fullname>-migrations. */}}
+{{- define "inventory-api.migrationsServiceAccountName" -}}
+{{- default (printf "%s-migrations" (include "inventory-api.fullname" .) | trunc 63 | trimSuffix "-") .Values.migrations.serviceAccountName -}}
+{{- end -}}
+
 {{/* Labels shared by the API pods and the migration pods (the database NetworkPolicy admits both). */}}
 {{- define "inventory-api.baseSelectorLabels" -}}
 app.kubernetes.io/name: {{ include "inventory-api.name" . }}

@@ -54,7 +54,7 @@ app.kubernetes.io/part-of: inventory-platform
 
 {{/* ServiceAccount of the backup jobs (and of the database pod when backup is enabled). */}}
 {{- define "postgresql.backupServiceAccountName" -}}
-{{- printf "%s-backup" (include "postgresql.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- default (printf "%s-backup" (include "postgresql.fullname" .) | trunc 63 | trimSuffix "-") .Values.backup.serviceAccount.name -}}
 {{- end -}}
 
 {{/* ServiceAccount of the database pod. */}}
@@ -62,7 +62,7 @@ app.kubernetes.io/part-of: inventory-platform
 {{- if .Values.backup.enabled -}}
 {{- include "postgresql.backupServiceAccountName" . -}}
 {{- else if .Values.serviceAccount.create -}}
-{{- include "postgresql.fullname" . -}}
+{{- default (include "postgresql.fullname" .) .Values.serviceAccount.name -}}
 {{- else -}}
 default
 {{- end -}}

@@ -28,8 +28,8 @@ output "key_vault_secrets_provider_identity" {
 }
 
 output "zones" {
-  description = "Availability zones of the node pools."
-  value       = var.zones
+  description = "Availability zones of the system pool as planned (sorted; the user pool takes the same)."
+  value       = try(sort(azurerm_kubernetes_cluster.this.default_node_pool[0].zones), [])
 }
 
 output "private_cluster" {

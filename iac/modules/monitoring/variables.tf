@@ -103,8 +103,12 @@ variable "pod_restart_threshold" {
 
 variable "backup_job_prefix" {
   type        = string
-  description = "Name prefix of the Kubernetes Jobs that run database backups (their failure raises the failed-backup alert)."
-  default     = "pgbackrest"
+  description = "Name prefix of the Kubernetes Jobs that run database backups (their failure raises the failed-backup alert); the platform contract's backup_job_prefix."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][-a-z0-9]*-$", var.backup_job_prefix)) && length(var.backup_job_prefix) <= 52
+    error_message = "backup_job_prefix must be a Kubernetes name prefix ending in '-' (at most 52 characters, the CronJob name limit)."
+  }
 }
 
 variable "diagnostic_targets" {

@@ -11,10 +11,11 @@ resource "azurerm_user_assigned_identity" "this" {
 
 locals {
   # One federated credential per (workload, ServiceAccount): a workload whose pods run under
-  # several ServiceAccounts (the API and its migrations hook Job) trusts each of them.
+  # several ServiceAccounts (the API and its migrations hook Job) trusts each of them. Keyed by
+  # the account's role, so a renamed ServiceAccount updates its credential at the same address.
   credentials = merge([
     for key, workload in var.workloads : {
-      for account in workload.service_accounts : "${key}/${account}" => {
+      for role, account in workload.service_accounts : "${key}/${role}" => {
         workload        = key
         namespace       = workload.namespace
         service_account = account

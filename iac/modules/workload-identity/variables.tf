@@ -21,9 +21,9 @@ variable "oidc_issuer_url" {
 variable "workloads" {
   type = map(object({
     namespace        = string
-    service_accounts = list(string)
+    service_accounts = map(string)
   }))
-  description = "Workloads that get an Entra ID identity, keyed by a short name (e.g. api): the namespace and the ServiceAccounts allowed to use it (one federated credential each)."
+  description = "Workloads that get an Entra ID identity, keyed by a short name (e.g. api): the namespace and the ServiceAccounts allowed to use it, keyed by their role (one federated credential each, addressed <workload>/<role>)."
 
   validation {
     condition     = alltrue([for key in keys(var.workloads) : can(regex("^[a-z][a-z0-9-]{0,23}$", key))])
@@ -34,16 +34,17 @@ variable "workloads" {
     condition = alltrue(flatten([
       for workload in values(var.workloads) : concat(
         [can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", workload.namespace))],
-        [for account in workload.service_accounts : can(regex("^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", account))],
+        [for account in values(workload.service_accounts) : can(regex("^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", account))],
+        [for role in keys(workload.service_accounts) : can(regex("^[a-z][a-z0-9-]{0,23}$", role))],
       )
     ]))
-    error_message = "workloads namespace and service_accounts must be valid Kubernetes names."
+    error_message = "workloads namespace and service_accounts must be valid Kubernetes names (roles: 1-24 lowercase letters, digits and hyphens)."
   }
 
   validation {
     condition = alltrue([
       for workload in values(var.workloads) :
-      length(workload.service_accounts) > 0 && length(distinct(workload.service_accounts)) == length(workload.service_accounts)
+      length(workload.service_accounts) > 0 && length(distinct(values(workload.service_accounts))) == length(workload.service_accounts)
     ])
     error_message = "workloads service_accounts must list at least one ServiceAccount, each once."
   }

@@ -30,8 +30,10 @@ run "plan" {
     error_message = "The cluster name does not follow the naming convention."
   }
 
+  # aks_zones is read from the planned system pool (not the variable it was set from), so this
+  # fails when the pool is wired to other zones than the environment asks for.
   assert {
-    condition     = output.aks_zones == var.aks.zones
+    condition     = join(",", output.aks_zones) == join(",", sort(distinct(var.aks.zones)))
     error_message = "The node pools do not use the environment's zones."
   }
 }

@@ -1,0 +1,335 @@
+"""The relations between what the charts render and what Terraform plans, one check each.
+
+Every check takes a render (and the environment's plan or the contract) and returns the
+differences as sentences, empty when the relation holds; tests assert on the list, and the
+broken fixtures show each check reports what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from pipelines.core.contract import Contract
+from pipelines.targets.terraform_outputs import OUTPUT_VALUES
+from tests.helm.rendering import Rendered, containers, pod_spec, workloads
+from tests.terraform.harness import planned_resources
+
+CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+SUBJECTS_OUTPUT = "workload_identity_subjects"
+CLIENT_ID_OUTPUT = re.compile(r"^(?P<identity>[a-z]+)_identity_client_id$")
+SUBJECT = re.compile(r"^system:serviceaccount:(?P<namespace>[^:]+):(?P<name>[^:]+)$")
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "IngressClass"}
+
+Use = tuple[str, str]  # (identity key, federated subject)
+Names = dict[str, set[str]]  # purpose -> every value the render uses for it
+
+
+# --- ServiceAccounts <-> federated credentials -------------------------------------------------
+
+
+def client_id_identities(outputs: dict[str, Any]) -> dict[str, str]:
+    """Client id -> identity key, for every `<key>_identity_client_id` output the pipeline maps
+    into the chart (pipelines/core/terraform_outputs.OUTPUT_VALUES)."""
+    identities = {}
+    for name in OUTPUT_VALUES:
+        match = CLIENT_ID_OUTPUT.match(name)
+        if match:
+            identities[str(outputs[name]["value"])] = match["identity"]
+    return identities
+
+
+def chart_identity_uses(
+    rendered: Rendered, identities: dict[str, str], namespace: str
+) -> tuple[set[Use], list[str]]:
+    """(identity, subject) pairs the render needs, and client ids no identity output supplies.
+
+    A ServiceAccount annotated with a client id uses that identity; so does every pod that mounts
+    a Key Vault secret through the CSI driver (its SecretProviderClass names the client id).
+    """
+    uses: set[Use] = set()
+    unknown: list[str] = []
+
+    def need(client_id: str, service_account: str, where: str) -> None:
+        if client_id in identities:
+            subject = f"system:serviceaccount:{namespace}:{service_account}"
+            uses.add((identities[client_id], subject))
+        else:
+            unknown.append(f"{where}: client id {client_id!r} is no Terraform identity output")
+
+    for account in rendered.of_kind("ServiceAccount"):
+        annotations = account["metadata"].get("annotations") or {}
+        if CLIENT_ID_ANNOTATION in annotations:
+            name = account["metadata"]["name"]
+            need(str(annotations[CLIENT_ID_ANNOTATION]), name, f"ServiceAccount/{name}")
+    classes = {spc["metadata"]["name"]: spc for spc in rendered.of_kind("SecretProviderClass")}
+    for workload in workloads(rendered):
+        pod = pod_spec(workload)
+        where = f"{workload['kind']}/{workload['metadata']['name']}"
+        for volume in pod.get("volumes", []):
+            csi = volume.get("csi") or {}
+            if csi.get("driver") != CSI_DRIVER:
+                continue
+            name = csi["volumeAttributes"]["secretProviderClass"]
+            if name not in classes:
+                unknown.append(f"{where}: SecretProviderClass {name} is not rendered")
+                continue
+            client_id = str(classes[name]["spec"]["parameters"].get("clientID", ""))
+            need(client_id, pod.get("serviceAccountName", "default"), f"{where} via {name}")
+    return uses, unknown
+
+
+def planned_identity_subjects(plan: dict[str, Any]) -> tuple[set[Use], list[str]]:
+    """(identity, subject) pairs the plan federates (its subjects output), and disagreements
+    between that output and the planned credential resources."""
+    by_identity: dict[str, list[str]] = plan["output_changes"][SUBJECTS_OUTPUT]["after"]
+    from_output = Counter(s for subjects in by_identity.values() for s in subjects)
+    from_resources = Counter(
+        str(r.values["subject"])
+        for r in planned_resources(plan)
+        if r.type == "azurerm_federated_identity_credential"
+    )
+    problems = []
+    if from_output != from_resources:
+        problems.append(
+            f"{SUBJECTS_OUTPUT} {sorted(from_output.elements())} disagrees with the planned "
+            f"credentials {sorted(from_resources.elements())}"
+        )
+    problems += [
+        f"identity {key} federates subjects but has no {key}_identity_client_id output"
+        for key in sorted(by_identity)
+        if f"{key}_identity_client_id" not in plan["output_changes"]
+    ]
+    uses = {(key, s) for key, subjects in by_identity.items() for s in subjects}
+    return uses, problems
+
+
+def identity_drift(chart: Iterable[Use], planned: Iterable[Use]) -> list[str]:
+    """Differences between what the render uses and what Terraform federates."""
+    chart_set, planned_set = set(chart), set(planned)
+    return [
+        *(
+            f"chart uses {s} with the {k} identity: no federated credential"
+            for k, s in sorted(chart_set - planned_set)
+        ),
+        *(
+            f"{k} identity federates {s}: no chart uses it"
+            for k, s in sorted(planned_set - chart_set)
+        ),
+    ]
+
+
+CLIENT_ID_SOURCE = re.compile(
+    r'^\$\{module\.(?P<module>\w+)\.(?:client_ids\["(?P<key>\w+)"\]|identity_client_id)\}$'
+)
+
+
+def client_id_source_drift(outputs: dict[str, str]) -> list[str]:
+    """`<key>_identity_client_id` outputs (HCL expressions; the plan leaves ids unknown) that do
+    not read the identity whose subjects the subjects output lists under <key>."""
+    subjects = outputs[SUBJECTS_OUTPUT]
+    problems = []
+    for name, value in sorted(outputs.items()):
+        wanted = CLIENT_ID_OUTPUT.match(name)
+        if wanted is None:
+            continue
+        key, source = wanted["identity"], CLIENT_ID_SOURCE.match(value)
+        if source is None:
+            same = False
+        elif source["key"]:
+            same = source["key"] == key and f"module.{source['module']}.subjects" in subjects
+        else:
+            listed = rf"\b{key}\s*=\s*module\.{source['module']}\.identity_subjects\b"
+            same = re.search(listed, subjects) is not None
+        if not same:
+            problems.append(
+                f"{name} reads another identity than the subjects listed under {key}: {value}"
+            )
+    return problems
+
+
+# --- names declared in the contract -------------------------------------------------------------
+
+
+def contract_name_drift(rendered: Rendered, contract: Contract) -> list[str]:
+    """Rendered ServiceAccounts, the accounts pods run under, the database Services and the
+    API's database host, against the contract."""
+    declared = set(contract.service_accounts.values())
+    accounts = {sa["metadata"]["name"] for sa in rendered.of_kind("ServiceAccount")}
+    problems = [
+        f"ServiceAccount {name} is not in the contract's service_accounts"
+        for name in sorted(accounts - declared)
+    ]
+    for workload in workloads(rendered):
+        account = pod_spec(workload).get("serviceAccountName", "default")
+        if account not in declared:
+            where = f"{workload['kind']}/{workload['metadata']['name']}"
+            problems.append(f"{where} runs as {account}, not a contract ServiceAccount")
+    services = {svc["metadata"]["name"] for svc in rendered.of_kind("Service")}
+    problems += [
+        f"contract service {role} = {name} is not rendered"
+        for role, name in sorted(contract.services.items())
+        if name not in services
+    ]
+    for workload in rendered.of_kind("Deployment"):
+        for container in containers(workload):
+            for variable in container.get("env", []):
+                if variable["name"] == "DATABASE_URL":
+                    host = str(variable["value"]).split("@", 1)[-1].split(":", 1)[0]
+                    if host != contract.services["database"]:
+                        problems.append(f"the API's database host is {host}, not the contract's")
+    return problems
+
+
+def namespace_drift(rendered: Rendered, planned: Iterable[Use], namespace: str) -> list[str]:
+    """Objects the render places, and subjects Terraform federates, outside `namespace`."""
+    problems = [
+        f"{doc['kind']}/{doc['metadata']['name']} is in namespace "
+        f"{doc['metadata'].get('namespace')!r}, not {namespace!r}"
+        for doc in rendered.docs
+        if doc["kind"] not in CLUSTER_SCOPED and doc["metadata"].get("namespace") != namespace
+    ]
+    for key, subject in sorted(planned):
+        match = SUBJECT.match(subject)
+        if match is None or match["namespace"] != namespace:
+            problems.append(f"the {key} identity federates {subject}, outside {namespace!r}")
+    return problems
+
+
+# --- Azure names: Key Vault, secret, registry, backup storage ------------------------------------
+
+REGISTRY = "image registry"
+# Purpose -> (planned resource type, attribute, environment output carrying the same name).
+PLANNED_NAMES = {
+    "key vault": ("azurerm_key_vault", "name", "key_vault_name"),
+    "key vault secret": ("azurerm_key_vault_secret", "name", "database_password_secret_name"),
+    "backup storage account": ("azurerm_storage_account", "name", "backup_storage_account_name"),
+    "backup container": ("azurerm_storage_container", "name", "backup_container_name"),
+}
+# Container environment variable -> the purpose of the name it carries.
+BACKUP_ENV = {
+    "BACKUP_AZURE_ACCOUNT": "backup storage account",
+    "BACKUP_AZURE_CONTAINER": "backup container",
+}
+
+
+def planned_name(plan: dict[str, Any], resource_type: str, attribute: str, output: str) -> str:
+    """The one planned resource's name; an output the plan already knows must agree with it."""
+    values = [r.values.get(attribute) for r in planned_resources(plan) if r.type == resource_type]
+    assert len(values) == 1, f"expected one {resource_type} in the plan, found {len(values)}"
+    (value,) = values
+    assert isinstance(value, str), f"{resource_type}.{attribute} is unknown in the plan"
+    change = plan["output_changes"][output]
+    known = None if change.get("after_unknown") else change.get("after")
+    assert known in (None, value), f"output {output} = {known!r}, resource has {value!r}"
+    return value
+
+
+def terraform_names(plan: dict[str, Any], login_server: str) -> dict[str, str]:
+    """Each Azure name the chart needs, as the environment's plan creates it."""
+    names = {purpose: planned_name(plan, *source) for purpose, source in PLANNED_NAMES.items()}
+    names[REGISTRY] = login_server
+    return names
+
+
+def chart_names(rendered: Rendered) -> Names:
+    """Every Azure name in the rendered manifests, by purpose."""
+    names: Names = {purpose: set() for purpose in [*PLANNED_NAMES, REGISTRY]}
+    for spc in rendered.of_kind("SecretProviderClass"):
+        parameters = spc["spec"]["parameters"]
+        names["key vault"].add(str(parameters["keyvaultName"]))
+        for entry in yaml.safe_load(parameters["objects"])["array"]:
+            names["key vault secret"].add(str(yaml.safe_load(entry)["objectName"]))
+    for workload in workloads(rendered):
+        for container in containers(workload):
+            host, _, path = str(container["image"]).partition("/")
+            names[REGISTRY].add(host if path else "")
+            for variable in container.get("env", []):
+                if variable["name"] in BACKUP_ENV:
+                    names[BACKUP_ENV[variable["name"]]].add(str(variable.get("value", "")))
+    return names
+
+
+def name_drift(chart: Names, terraform: dict[str, str]) -> list[str]:
+    """Differences between the chart's Azure names and Terraform's."""
+    problems = []
+    for purpose, expected in sorted(terraform.items()):
+        found = chart.get(purpose, set())
+        if not found:
+            problems.append(f"{purpose}: the chart carries none (Terraform creates {expected!r})")
+        problems += [
+            f"{purpose}: the chart uses {value!r}, Terraform creates {expected!r}"
+            for value in sorted(found - {expected})
+        ]
+    return problems
+
+
+# --- backup Jobs <-> the failed-backup log alert -------------------------------------------------
+
+BACKUP_MODULE = "dbops.backup"
+"""The image's backup entry point: a CronJob running it is a backup (not heartbeat or drill)."""
+FAILED_BACKUPS = "failed-backups"
+STARTSWITH = re.compile(r'Name\s+startswith\s+"(?P<prefix>[^"]*)"')
+JOB_SUFFIX = "-29412345"
+"""What the CronJob controller appends to a Job's name (the scheduled time in minutes)."""
+
+
+def failed_backup_prefixes(plan: dict[str, Any]) -> list[str]:
+    """The Job-name prefixes the planned failed-backup log alert matches."""
+    alerts = [
+        r.values
+        for r in planned_resources(plan)
+        if r.type == "azurerm_monitor_scheduled_query_rules_alert_v2"
+        and str(r.values.get("name", "")).startswith(f"alert-{FAILED_BACKUPS}-")
+    ]
+    assert len(alerts) == 1, f"expected one {FAILED_BACKUPS} alert, found {len(alerts)}"
+    query = str(alerts[0]["criteria"][0]["query"])
+    return [match["prefix"] for match in STARTSWITH.finditer(query)]
+
+
+def backup_cronjobs(rendered: Rendered) -> dict[str, bool]:
+    """Every rendered CronJob by name: True when it runs the backup entry point."""
+    return {
+        cronjob["metadata"]["name"]: any(
+            BACKUP_MODULE in container.get("args", []) for container in containers(cronjob)
+        )
+        for cronjob in rendered.of_kind("CronJob")
+    }
+
+
+def backup_alert_drift(rendered: Rendered, prefixes: list[str]) -> list[str]:
+    """Backup Jobs the alert would not see, and other Jobs it would report as failed backups."""
+    cronjobs = backup_cronjobs(rendered)
+    problems = [] if any(cronjobs.values()) else ["the render has no backup CronJob"]
+    if not prefixes:
+        problems.append(f"the {FAILED_BACKUPS} alert matches no Job name prefix")
+    for name, is_backup in sorted(cronjobs.items()):
+        job = name + JOB_SUFFIX
+        seen = any(job.startswith(prefix) for prefix in prefixes)
+        if is_backup and not seen:
+            problems.append(f"backup Job {job} does not start with {prefixes}: a failure is silent")
+        if seen and not is_backup:
+            problems.append(f"Job {job} is no backup but matches {prefixes}")
+    return problems
+
+
+# --- IngressClass <-> the cluster's routing add-on -----------------------------------------------
+
+
+def ingress_class_drift(rendered: Rendered, served: Iterable[str]) -> list[str]:
+    """Ingresses whose class no controller of the planned cluster serves."""
+    served = set(served)
+    problems = [] if rendered.of_kind("Ingress") else ["the render has no Ingress"]
+    for ingress in rendered.of_kind("Ingress"):
+        name = ingress["metadata"]["name"]
+        cls = ingress["spec"].get("ingressClassName")
+        if cls not in served:
+            problems.append(
+                f"Ingress {name} uses class {cls!r}; the cluster serves {sorted(served)}"
+            )
+    return problems

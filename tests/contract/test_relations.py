@@ -1,0 +1,286 @@
+"""Every relation between Terraform, the charts and the pipeline, for every environment.
+
+Each environment is planned (offline with real provider schemas, or against Azure with
+INVENTORY_PLAN_MODE=azure) and rendered exactly as the deploy stage installs it, against the
+API versions its planned cluster serves (tests/contract/capabilities.py). The relations:
+ServiceAccounts <-> federated subjects, the contract's names, the namespace, Azure names,
+backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on. After the
+per-environment checks come the broken fixtures: one input that breaks each relation, to show
+its check reports it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from pipelines.core.contract import Contract
+from tests.contract import relations
+from tests.contract.capabilities import CLUSTER, capabilities
+from tests.contract.conftest import ENVIRONMENTS
+from tests.contract.deployment import Deployment, login_server, render
+from tests.helm.rendering import Renderer
+from tests.terraform.conftest import IAC, PLATFORM
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BROKEN_ENV = ENVIRONMENTS[0]
+"""The environment the broken fixtures are rendered for (one is enough to show a check bites)."""
+
+
+def _identity_problems(deployment: Deployment, plan: dict[str, Any], namespace: str) -> list[str]:
+    identities = relations.client_id_identities(deployment.outputs)
+    uses, unknown = relations.chart_identity_uses(deployment.rendered, identities, namespace)
+    planned, inconsistent = relations.planned_identity_subjects(plan)
+    return [*unknown, *inconsistent, *relations.identity_drift(uses, planned)]
+
+
+@pytest.fixture(scope="module")
+def backups_off(
+    renderer: Renderer, plans: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Deployment]:
+    """Each environment with backups switched off (the database pod's own ServiceAccount)."""
+    work = tmp_path_factory.mktemp("backups-off")
+    extra = [FIXTURES / "backups-off.yaml"]
+    return {env: render(renderer, plans[env], env, work / env, extra) for env in ENVIRONMENTS}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_identity_use_is_federated_and_nothing_else(
+    deployments: dict[str, Deployment],
+    backups_off: dict[str, Deployment],
+    plans: dict[str, dict[str, Any]],
+    names: Contract,
+    env: str,
+) -> None:
+    """Union over backups on and off: Terraform federates exactly what either render uses."""
+    identities = relations.client_id_identities(deployments[env].outputs)
+    uses: set[relations.Use] = set()
+    for deployment in (deployments[env], backups_off[env]):
+        found, unknown = relations.chart_identity_uses(
+            deployment.rendered, identities, names.namespace
+        )
+        assert unknown == []
+        uses |= found
+    planned, inconsistent = relations.planned_identity_subjects(plans[env])
+    assert inconsistent == []
+    assert relations.identity_drift(uses, planned) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_rendered_names_are_the_contracts(
+    deployments: dict[str, Deployment],
+    backups_off: dict[str, Deployment],
+    names: Contract,
+    env: str,
+) -> None:
+    for deployment in (deployments[env], backups_off[env]):
+        assert relations.contract_name_drift(deployment.rendered, names) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_objects_and_federated_subjects_share_the_contract_namespace(
+    deployments: dict[str, Deployment],
+    plans: dict[str, dict[str, Any]],
+    names: Contract,
+    env: str,
+) -> None:
+    planned, _ = relations.planned_identity_subjects(plans[env])
+    assert relations.namespace_drift(deployments[env].rendered, planned, names.namespace) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_azure_name_in_the_render_is_what_terraform_creates(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    terraform = relations.terraform_names(plans[env], login_server(plans[env]))
+    chart = relations.chart_names(deployments[env].rendered)
+    assert relations.name_drift(chart, terraform) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_failed_backup_alert_matches_exactly_the_backup_jobs(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    prefixes = relations.failed_backup_prefixes(plans[env])
+    assert relations.backup_alert_drift(deployments[env].rendered, prefixes) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_ingress_class_is_served_by_the_clusters_routing_add_on(
+    deployments: dict[str, Deployment], env: str
+) -> None:
+    served = deployments[env].capabilities.ingress_classes
+    assert relations.ingress_class_drift(deployments[env].rendered, served) == []
+
+
+def _platform_outputs() -> dict[str, str]:
+    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    text = (IAC / PLATFORM / "outputs.tf").read_text(encoding="utf-8")
+    return {
+        name: str(block[name]["value"])
+        for block in hcl2.loads(text, serialization_options=options)["output"]
+        for name in block
+    }
+
+
+def test_each_client_id_output_reads_the_identity_its_subjects_are_listed_under() -> None:
+    assert relations.client_id_source_drift(_platform_outputs()) == []
+
+
+def test_a_client_id_output_reading_another_identity_is_reported() -> None:
+    outputs = _platform_outputs()
+    outputs["api_identity_client_id"] = outputs["database_identity_client_id"]
+    assert relations.client_id_source_drift(outputs) == [
+        "api_identity_client_id reads another identity than the subjects listed under api: "
+        + outputs["database_identity_client_id"]
+    ]
+
+
+# --- broken fixtures: each relation's check reports the break ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broken(
+    renderer: Renderer, plans: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Deployment]:
+    """BROKEN_ENV rendered with each fixture of tests/contract/fixtures/ that breaks a relation."""
+    work = tmp_path_factory.mktemp("broken")
+    return {
+        path.stem: render(renderer, plans[BROKEN_ENV], BROKEN_ENV, work / path.stem, [path])
+        for path in sorted(FIXTURES.glob("*.yaml"))
+        if path.stem != "backups-off"
+    }
+
+
+def test_a_renamed_service_account_is_unfederated_and_off_contract(
+    broken: dict[str, Deployment], plans: dict[str, dict[str, Any]], names: Contract
+) -> None:
+    deployment = broken["renamed-backup-service-account"]
+    problems = _identity_problems(deployment, plans[BROKEN_ENV], names.namespace)
+    unfederated = f"system:serviceaccount:{names.namespace}:postgresql-archiver"
+    assert f"chart uses {unfederated} with the backup identity: no federated credential" in problems
+    assert f"backup identity federates {names.subject('backup')}: no chart uses it" in problems
+    drift = relations.contract_name_drift(deployment.rendered, names)
+    assert "ServiceAccount postgresql-archiver is not in the contract's service_accounts" in drift
+
+
+def test_a_credential_the_subjects_output_leaves_out_is_reported(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    plan = copy.deepcopy(plans[BROKEN_ENV])
+    credential = next(
+        change
+        for change in plan["resource_changes"]
+        if change["type"] == "azurerm_federated_identity_credential"
+    )
+    credential["change"]["after"]["subject"] = "system:serviceaccount:inventory:stray"
+    _, inconsistent = relations.planned_identity_subjects(plan)
+    assert len(inconsistent) == 1
+    assert "disagrees with the planned credentials" in inconsistent[0]
+
+
+def test_a_release_in_another_namespace_is_reported(
+    renderer: Renderer,
+    plans: dict[str, dict[str, Any]],
+    names: Contract,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr("pipelines.stages.deploy.NAMESPACE", "elsewhere")
+    deployment = render(renderer, plans[BROKEN_ENV], BROKEN_ENV, tmp_path)
+    planned, _ = relations.planned_identity_subjects(plans[BROKEN_ENV])
+    drift = relations.namespace_drift(deployment.rendered, planned, names.namespace)
+    assert drift
+    assert all("is in namespace 'elsewhere', not" in problem for problem in drift)
+    assert relations.namespace_drift(deployment.rendered, planned, "elsewhere") == [
+        f"the {key} identity federates {subject}, outside 'elsewhere'"
+        for key, subject in sorted(planned)
+    ]
+
+
+def test_a_key_vault_terraform_does_not_create_is_reported(
+    broken: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    plan = plans[BROKEN_ENV]
+    terraform = relations.terraform_names(plan, login_server(plan))
+    drift = relations.name_drift(
+        relations.chart_names(broken["foreign-key-vault"].rendered), terraform
+    )
+    assert drift == [
+        f"key vault: the chart uses 'kv-elsewhere', Terraform creates {terraform['key vault']!r}"
+    ]
+
+
+def test_backup_jobs_under_another_prefix_are_silent_to_the_alert(
+    broken: dict[str, Deployment], plans: dict[str, dict[str, Any]], names: Contract
+) -> None:
+    deployment = broken["renamed-database"]
+    prefixes = relations.failed_backup_prefixes(plans[BROKEN_ENV])
+    drift = relations.backup_alert_drift(deployment.rendered, prefixes)
+    assert len(drift) == 2
+    assert all(problem.startswith("backup Job db-backup-") for problem in drift)
+    contract_drift = relations.contract_name_drift(deployment.rendered, names)
+    assert f"contract service database = {names.services['database']} is not rendered" in (
+        contract_drift
+    )
+
+
+def test_an_alert_on_another_prefix_never_sees_the_backup_jobs(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """What the module's old default did: match Jobs starting with `pgbackrest`."""
+    plan = copy.deepcopy(plans[BROKEN_ENV])
+    for change in plan["resource_changes"]:
+        if change["type"] == "azurerm_monitor_scheduled_query_rules_alert_v2":
+            for criteria in change["change"]["after"]["criteria"]:
+                criteria["query"] = re.sub(
+                    r'startswith "[^"]*"', 'startswith "pgbackrest"', criteria["query"]
+                )
+    prefixes = relations.failed_backup_prefixes(plan)
+    assert prefixes == ["pgbackrest"]
+    drift = relations.backup_alert_drift(deployments[BROKEN_ENV].rendered, prefixes)
+    assert len(drift) == 2
+    assert all("a failure is silent" in problem for problem in drift)
+
+
+def test_an_ingress_class_no_controller_serves_is_reported(
+    broken: dict[str, Deployment], deployments: dict[str, Deployment]
+) -> None:
+    served = deployments[BROKEN_ENV].capabilities.ingress_classes
+    drift = relations.ingress_class_drift(broken["other-ingress-class"].rendered, served)
+    assert len(drift) == 1
+    assert "uses class 'nginx'" in drift[0]
+
+
+def test_without_the_routing_add_on_the_class_is_not_served(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    plan = copy.deepcopy(plans[BROKEN_ENV])
+    for change in plan["resource_changes"]:
+        if change["type"] == CLUSTER:
+            change["change"]["after"]["web_app_routing"] = []
+    offered = capabilities(plan)
+    assert offered.ingress_classes == ()
+    drift = relations.ingress_class_drift(deployments[BROKEN_ENV].rendered, offered.ingress_classes)
+    assert len(drift) == 1
+
+
+def test_the_api_versions_follow_what_the_plan_enables(plans: dict[str, dict[str, Any]]) -> None:
+    plan = copy.deepcopy(plans[BROKEN_ENV])
+    before = capabilities(plan)
+    assert "azmonitoring.coreos.com/v1" in before.api_versions
+    assert "monitoring.coreos.com/v1" not in before.api_versions
+    for change in plan["resource_changes"]:
+        if change["type"] == CLUSTER:
+            change["change"]["after"]["monitor_metrics"] = []
+            change["change"]["after"]["kubernetes_version"] = "1.34"
+    after = capabilities(plan)
+    assert "azmonitoring.coreos.com/v1" not in after.api_versions
+    assert after.kube_version == "1.34.0"
