@@ -33,7 +33,10 @@ REFERENCES = (
     re.compile(rf"service-name={NAME}"),
     re.compile(rf'\bjob="{NAME}"'),
 )
-NAMESPACES = (re.compile(rf"(?:-n|--namespace)\s+{NAME}"), re.compile(rf'namespace="{NAME}"'))
+NAMESPACES = (
+    re.compile(rf"kubectl\b[^\n`|]*?\s(?:-n|--namespace)[\s=]+{NAME}"),
+    re.compile(rf'namespace="{NAME}"'),
+)
 SHELL_VARIABLE = re.compile(r"^(\w+)=(\S+)$")
 
 

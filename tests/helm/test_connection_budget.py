@@ -12,14 +12,15 @@ import yaml
 from inventory_api.config import Settings
 
 from tests.helm.rendering import (
+    API,
     CHARTS_SRC,
+    DB,
     Rendered,
     Renderer,
     containers,
     restricted_context_problems,
 )
 
-DB = "inventory-postgresql"
 POOLER = f"{DB}-pooler"
 RESERVED = 3  # superuser_reserved_connections, PostgreSQL's default, not overridden
 SETTINGS_DEFAULTS = {f.name: f.default for f in fields(Settings) if isinstance(f.default, int)}
@@ -38,7 +39,7 @@ def ini(rendered: Rendered) -> dict[str, str]:
 
 def api_pool(rendered: Rendered) -> int:
     """Connections one API pod may open: DB_POOL_SIZE + DB_MAX_OVERFLOW or the code's defaults."""
-    api = rendered.one("Deployment", "inventory-api")
+    api = rendered.one("Deployment", API)
     env = {e["name"]: e.get("value") for c in containers(api) for e in c.get("env", [])}
     size = int(env.get("DB_POOL_SIZE") or SETTINGS_DEFAULTS["pool_size"])
     return size + int(env.get("DB_MAX_OVERFLOW") or SETTINGS_DEFAULTS["max_overflow"])
@@ -62,7 +63,7 @@ def with_pooler(request: pytest.FixtureRequest, renderer: Renderer) -> Rendered:
 
 def budget_problems(rendered: Rendered) -> list[str]:
     """What breaks the budget in this render (empty when it holds)."""
-    hpa = rendered.one("HorizontalPodAutoscaler", "inventory-api")
+    hpa = rendered.one("HorizontalPodAutoscaler", API)
     pooler = rendered.one("Deployment", POOLER)
     settings = ini(rendered)
     pods = int(pooler["spec"]["replicas"])

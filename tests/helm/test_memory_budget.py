@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helm.rendering import CHARTS_SRC, UMBRELLA, Rendered, Renderer, containers
+from tests.helm.rendering import CHARTS_SRC, DB, UMBRELLA, Rendered, Renderer, containers
 
-DB = "inventory-postgresql"
 DEFAULTS = yaml.safe_load((CHARTS_SRC / "postgresql" / "values.yaml").read_text())
 
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.rendering import CHARTS_SRC, Rendered, Renderer, pod_spec
+from tests.helm.rendering import CHARTS_SRC, DB, Rendered, Renderer, pod_spec
 from tests.support.postgres import FAST_SETTINGS, running_postgres
 
-DB = "inventory-postgresql"
 RESTART_LIST = CHARTS_SRC / "postgresql" / "files" / "restart-parameters.txt"
 ANNOTATION = "checksum/restart-config"
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.helm.rendering import CHARTS_SRC, Rendered, Renderer, containers
+from tests.helm.rendering import CHARTS_SRC, DB, Rendered, Renderer, containers
 
-DB = "inventory-postgresql"
 PERCENT = yaml.safe_load((CHARTS_SRC / "postgresql" / "values.yaml").read_text())["backup"][
     "archiveQueuePercent"
 ]
