@@ -73,9 +73,11 @@ def api_env(database: Database, **overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "DB_", "PORT"))
+        if not key.startswith(("DATABASE_", "DB_", "PORT", "AUTH_", "RATE_LIMIT_"))
     }
     env.update({"DATABASE_URL": database.sqlalchemy_url, "LOG_LEVEL": "INFO"})
+    # Authentication and rate limits are tested on their own (test_auth*.py); off elsewhere.
+    env.update({"AUTH_MODE": "off", "RATE_LIMIT_PER_SECOND": "0"})
     env.update(overrides)
     return env
 

@@ -10,6 +10,7 @@ import sys
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from inventory_api.auth.settings import AuthSettings, load_auth_settings
 from inventory_api.config import ConfigError, Settings, load_settings
 from inventory_api.logs import configure_logging
 from inventory_api.migrate import (
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        # Only serving answers requests: migrate and revision need no token issuer.
+        serving = args.command in (None, "serve")
+        auth = load_auth_settings() if serving else AuthSettings(mode="off")
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -83,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate(settings)
     if args.command == "revision":
         return _revision(settings, args.message)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, auth))
     return 0
 
 

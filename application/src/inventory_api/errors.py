@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tornado.web import HTTPError
@@ -14,11 +15,19 @@ class ApiError(HTTPError):
     trace: these are the client's mistakes, not the server's.
     """
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(status)
         self.code = code
         self.message = message
         self.details = details
+        self.headers = dict(headers or {})  # sent with the error (e.g. WWW-Authenticate)
 
     def __str__(self) -> str:
         return f"{self.status_code} {self.code}: {self.message}"

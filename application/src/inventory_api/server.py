@@ -15,6 +15,9 @@ import time
 from tornado.httpserver import HTTPServer
 
 from inventory_api.app import make_app
+from inventory_api.auth.guard import Guard
+from inventory_api.auth.openapi import secure_document
+from inventory_api.auth.settings import AuthSettings
 from inventory_api.config import Settings
 from inventory_api.db import Database, make_engine
 from inventory_api.metrics import Metrics
@@ -29,10 +32,11 @@ SERVER_MAX_BODY_BYTES = 16 * 1024 * 1024
 SERVER_MAX_BUFFER_BYTES = 1024 * 1024
 
 
-def build_state(settings: Settings) -> AppState:
-    """Database, metrics and OpenAPI document for one process."""
+def build_state(settings: Settings, auth: AuthSettings) -> AppState:
+    """Database, metrics, auth guard and OpenAPI document for one process."""
     database = Database(make_engine(settings), settings.db_workers)
-    return AppState(settings, database, Metrics(database), build_document())
+    document = secure_document(build_document(), auth)
+    return AppState(settings, database, Metrics(database), Guard.from_settings(auth), document)
 
 
 async def drain(state: AppState, server: HTTPServer) -> int:
@@ -53,19 +57,23 @@ async def drain(state: AppState, server: HTTPServer) -> int:
     return abandoned
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, auth: AuthSettings) -> None:
     """Serve until SIGTERM/SIGINT, then drain."""
     # The IOLoop thread gives up the GIL on every socket call; with DB threads busy, the default
     # 5 ms switch interval makes it wait that long to get it back (a convoy). 1 ms keeps the
     # loop responsive, measured in benchmarks/api.
     sys.setswitchinterval(0.001)
-    state = build_state(settings)
+    state = build_state(settings, auth)
     server = HTTPServer(
         make_app(state),
         max_body_size=SERVER_MAX_BODY_BYTES,
         max_buffer_size=SERVER_MAX_BUFFER_BYTES,
         idle_connection_timeout=75,
         body_timeout=30,
+        # The client address as the ingress controller saw it (X-Real-IP / the last
+        # X-Forwarded-For hop): the per-client rate limit's key. Only the controller can reach
+        # the pods (NetworkPolicy), so nobody else can set these headers.
+        xheaders=True,
     )
     server.listen(settings.port, address=settings.host)
     stop = asyncio.Event()

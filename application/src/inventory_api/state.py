@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from inventory_api.auth.guard import Guard
 from inventory_api.config import Settings
 from inventory_api.db import Database
 from inventory_api.metrics import Metrics
@@ -13,11 +14,12 @@ from inventory_api.metrics import Metrics
 
 @dataclass
 class AppState:
-    """Settings, database, metrics and the shutdown/readiness bookkeeping."""
+    """Settings, database, metrics, the auth guard and the shutdown/readiness bookkeeping."""
 
     settings: Settings
     database: Database
     metrics: Metrics
+    guard: Guard
     openapi: dict[str, Any] = field(default_factory=dict)
     shutting_down: bool = False
     in_flight: int = 0

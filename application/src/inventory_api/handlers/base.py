@@ -93,6 +93,8 @@ class BaseHandler(RequestHandler):
 
     # OpenAPI operation objects per implemented method; checked against the methods by openapi.py
     operations: ClassVar[dict[str, dict[str, Any]]] = {}
+    # True: answered without a token (probes, metrics, the API document); else roles apply
+    public: ClassVar[bool] = False
 
     @classmethod
     def implemented_methods(cls) -> list[str]:
@@ -128,8 +130,15 @@ class BaseHandler(RequestHandler):
         if hasattr(self, "request_id"):
             self.set_header("X-Request-ID", self.request_id)
 
-    def prepare(self) -> None:
-        """Start an empty body buffer (called when the headers are in, before the body)."""
+    async def prepare(self) -> None:
+        """Rate-limit and authorise the caller, then start an empty body buffer (called when the
+        headers are in, before the body: a refused request's body is never buffered)."""
+        self.principal = await self.state.guard.admit(
+            self.request.remote_ip or "",
+            self.request.headers.get_list("Authorization"),
+            self.public,
+            self.request.method or "",
+        )
         self.body = bytearray()
         self.body_too_large = False
 
@@ -198,6 +207,8 @@ class BaseHandler(RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, ApiError):
             body = exc.body()
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
         else:
             if isinstance(exc, HTTPError) and status_code < 500:
                 message = exc.log_message or self._reason
@@ -258,4 +269,5 @@ class NotFoundHandler(BaseHandler):
     def _not_found(self, *_args: str) -> None:
         raise ApiError(404, "not_found", f"no route for {self.request.path}")
 
+    public = True  # an unknown path holds no data: 404 for everybody
     get = post = put = patch = delete = head = options = _not_found

@@ -19,6 +19,7 @@ def _status(description: str) -> dict[str, Any]:
 class HealthzHandler(BaseHandler):
     """Liveness: the process answers; never touches the database."""
 
+    public = True
     operations: ClassVar[dict[str, dict[str, Any]]] = {
         "get": {
             "operationId": "healthz",
@@ -35,6 +36,7 @@ class HealthzHandler(BaseHandler):
 class ReadyzHandler(BaseHandler):
     """Readiness: the database answers within the timeout and the process is not draining."""
 
+    public = True
     operations: ClassVar[dict[str, dict[str, Any]]] = {
         "get": {
             "operationId": "readyz",
@@ -58,6 +60,7 @@ class ReadyzHandler(BaseHandler):
 class MetricsHandler(BaseHandler):
     """Prometheus text exposition of the private registry."""
 
+    public = True
     operations: ClassVar[dict[str, dict[str, Any]]] = {
         "get": {
             "operationId": "metrics",
@@ -80,6 +83,7 @@ class MetricsHandler(BaseHandler):
 class OpenApiHandler(BaseHandler):
     """The OpenAPI 3.1 document, built from the route table at start."""
 
+    public = True
     operations: ClassVar[dict[str, dict[str, Any]]] = {
         "get": {
             "operationId": "openapi",
