@@ -106,3 +106,8 @@ output "tenant_id" {
   description = "Entra ID tenant of the subscription; feeds the charts' Key Vault CSI `keyVault.tenantId` values."
   value       = data.azurerm_client_config.current.tenant_id
 }
+
+output "api_client_id" {
+  description = "Audience of the API's access tokens (inventory-api auth.audience): the API app registration's client id, passed through from var.api_client_id."
+  value       = var.api_client_id
+}

@@ -125,3 +125,13 @@ variable "backup" {
   })
   description = "Database backup storage: replication, soft delete, immutability and lifecycle."
 }
+
+variable "api_client_id" {
+  type        = string
+  description = "Application (client) id of the API's Entra ID app registration: the audience of the access tokens the API accepts (its app roles Inventory.Read and Inventory.Write are assigned there). The registration itself is managed outside this root (docs/adr/0016-entra-id-bearer-tokens-validated-in-the-api.md)."
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.api_client_id))
+    error_message = "api_client_id must be a lowercase GUID (the app registration's Application (client) ID)."
+  }
+}

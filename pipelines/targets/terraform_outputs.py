@@ -35,8 +35,10 @@ OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
     "api_identity_client_id": ("inventory-api.serviceAccount.clientId",),
     "tenant_id": (
         "inventory-api.database.keyVault.tenantId",
+        "inventory-api.auth.tenantId",
         "postgresql.auth.keyVault.tenantId",
     ),
+    "api_client_id": ("inventory-api.auth.audience",),
     "database_identity_client_id": ("postgresql.auth.keyVault.clientId",),
     "backup_identity_client_id": ("postgresql.backup.serviceAccount.clientId",),
 }

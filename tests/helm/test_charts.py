@@ -157,7 +157,7 @@ def test_ingress_class_hosts_and_tls(renderer: Renderer) -> None:
             "ingress.enabled=true",
             "ingress.className=internal",
             "ingress.hosts[0].host=api.example.org",
-            "ingress.hosts[0].paths[0]=/",
+            "ingress.hosts[0].paths[0]=/api/",
             "ingress.tls[0].secretName=api-tls",
             "ingress.tls[0].hosts[0]=api.example.org",
         ],

@@ -16,6 +16,7 @@ IDS = {
     "tenant_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
     "database_identity_client_id": "66666666-7777-8888-9999-000000000000",
     "backup_identity_client_id": "bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
+    "api_client_id": "cccccccc-dddd-4eee-8fff-000000000000",
 }
 """Output values; the same ids as tests/helm/fixtures/pipeline-outputs.yaml."""
 

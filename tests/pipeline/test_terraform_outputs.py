@@ -50,6 +50,8 @@ def test_every_output_lands_on_its_chart_values(document: str) -> None:
     assert values == {
         "inventory-api.serviceAccount.clientId": IDS["api_identity_client_id"],
         "inventory-api.database.keyVault.tenantId": IDS["tenant_id"],
+        "inventory-api.auth.tenantId": IDS["tenant_id"],
+        "inventory-api.auth.audience": IDS["api_client_id"],
         "postgresql.auth.keyVault.tenantId": IDS["tenant_id"],
         "postgresql.auth.keyVault.clientId": IDS["database_identity_client_id"],
         "postgresql.backup.serviceAccount.clientId": IDS["backup_identity_client_id"],

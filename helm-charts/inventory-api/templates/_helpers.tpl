@@ -81,9 +81,47 @@ true
   value: {{ printf "postgresql+pg8000://%s@%s:%v/%s" .Values.database.user (tpl .Values.database.host .) .Values.database.port .Values.database.name | quote }}
 - name: DATABASE_PASSWORD_FILE
   value: /run/secrets/database/password
+{{- include "inventory-api.authEnv" . }}
 {{- range .Values.extraEnv }}
 - name: {{ .name }}
   value: {{ .value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Entra ID's issuer and key set URLs for auth.tenantId, unless auth.issuer/jwksUrl name another issuer. */}}
+{{- define "inventory-api.authIssuer" -}}
+{{- .Values.auth.issuer | default (printf "https://login.microsoftonline.com/%s/v2.0" .Values.auth.tenantId) -}}
+{{- end -}}
+{{- define "inventory-api.authJwksUrl" -}}
+{{- .Values.auth.jwksUrl | default (printf "https://login.microsoftonline.com/%s/discovery/v2.0/keys" .Values.auth.tenantId) -}}
+{{- end -}}
+
+{{/* The AUTH_* and RATE_LIMIT_* variables (inventory_api.auth.settings); AUTH_MODE is always explicit. */}}
+{{- define "inventory-api.authEnv" -}}
+{{- $auth := .Values.auth }}
+- name: RATE_LIMIT_PER_SECOND
+  value: {{ .Values.rateLimit.requestsPerSecond | quote }}
+- name: RATE_LIMIT_BURST
+  value: {{ .Values.rateLimit.burst | quote }}
+- name: AUTH_MODE
+  value: {{ $auth.mode | quote }}
+{{- if eq $auth.mode "jwt" }}
+- name: AUTH_ISSUER
+  value: {{ include "inventory-api.authIssuer" . | quote }}
+- name: AUTH_JWKS_URL
+  value: {{ include "inventory-api.authJwksUrl" . | quote }}
+- name: AUTH_JWKS_ALLOW_HTTP
+  value: {{ $auth.allowHttpJwks | quote }}
+- name: AUTH_AUDIENCE
+  value: {{ $auth.audience | quote }}
+- name: AUTH_READ_ROLE
+  value: {{ $auth.roles.read | quote }}
+- name: AUTH_WRITE_ROLE
+  value: {{ $auth.roles.write | quote }}
+- name: AUTH_PUBLIC_READS
+  value: {{ $auth.publicReads | quote }}
+- name: AUTH_LEEWAY_SECONDS
+  value: {{ $auth.leewaySeconds | quote }}
 {{- end }}
 {{- end -}}
 
@@ -181,6 +219,26 @@ spec:
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) -}}
 {{- fail "autoscaling.maxReplicas must be >= autoscaling.minReplicas" -}}
+{{- end -}}
+{{- if .Values.ingress.enabled -}}
+{{- range .Values.ingress.hosts -}}
+{{- range .paths -}}
+{{- if hasPrefix (trimSuffix "/" .) "/metrics" -}}
+{{- fail (printf "ingress path %q would route /metrics publicly; metrics are scraped inside the cluster only" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if eq .Values.auth.mode "jwt" -}}
+{{- if not .Values.auth.audience -}}
+{{- fail "auth.mode=jwt needs auth.audience, the API app registration's client id (the pipeline passes it from the Terraform output api_client_id)" -}}
+{{- end -}}
+{{- if not (or .Values.auth.tenantId (and .Values.auth.issuer .Values.auth.jwksUrl)) -}}
+{{- fail "auth.mode=jwt needs auth.tenantId (the pipeline passes it from the Terraform output tenant_id), or auth.issuer and auth.jwksUrl for another issuer" -}}
+{{- end -}}
+{{- if and (hasPrefix "http://" (include "inventory-api.authJwksUrl" .)) (not .Values.auth.allowHttpJwks) -}}
+{{- fail "auth.jwksUrl is http://: set auth.allowHttpJwks only for an in-cluster test issuer" -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.database.keyVault.enabled (not (and .Values.serviceAccount.clientId .Values.database.keyVault.tenantId)) -}}
 {{- fail "database.keyVault.enabled needs serviceAccount.clientId (workload identity) and database.keyVault.tenantId (the pipeline passes them from Terraform outputs)" -}}

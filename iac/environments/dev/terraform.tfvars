@@ -65,3 +65,6 @@ backup = {
   cool_after_days            = 7
   delete_versions_after_days = 14
 }
+
+# Entra ID app registration of the API (its client id is the tokens' audience).
+api_client_id = "3c9d8e7f-1a2b-4c3d-8e4f-5a6b7c8d9e01"

@@ -66,3 +66,6 @@ backup = {
   cool_after_days            = 30
   delete_versions_after_days = 60
 }
+
+# Entra ID app registration of the API (its client id is the tokens' audience).
+api_client_id = "5e1f0a9b-3c4d-4e5f-8a6b-7c8d9e0f1a23"

@@ -64,3 +64,6 @@ backup = {
   cool_after_days            = 14
   delete_versions_after_days = 30
 }
+
+# Entra ID app registration of the API (its client id is the tokens' audience).
+api_client_id = "4d0e9f8a-2b3c-4d4e-9f5a-6b7c8d9e0f12"
