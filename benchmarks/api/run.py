@@ -102,11 +102,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 def wrk(
-    name: str, url: str, script: Path, duration: int, env: dict[str, str], *, server_pid: int
+    name: str,
+    url: str,
+    script: Path,
+    duration: int,
+    env: dict[str, str],
+    *,
+    server_pid: int,
+    headers: tuple[str, ...] = (),
 ) -> WrkResult:
     """Run wrk with a Lua script for `duration` seconds; also charge the server's CPU time."""
     binary = require_tool("wrk", "make bootstrap (Debian: wrk)")
     command = [binary, "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "-s", str(script)]
+    command += [arg for header in headers for arg in ("-H", header)]
     cpu_before = cpu_seconds(server_pid)
     result = subprocess.run(
         [*command, url],
@@ -217,6 +225,9 @@ def run(duration: int, work: Path) -> bool:
             "DATABASE_URL": database.sqlalchemy_url,
             "PORT": str(api_port),
             "HOST": "127.0.0.1",
+            # The data path alone; what tokens and limits cost is measured by auth_cost.py.
+            "AUTH_MODE": "off",
+            "RATE_LIMIT_PER_SECOND": "0",
         }
         workers = load_settings(api_env).db_workers  # the bare handler gets the same threads
         api = f"http://127.0.0.1:{api_port}"

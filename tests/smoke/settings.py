@@ -29,7 +29,8 @@ HELP = (
     "https://inventory.dev.example.org on AKS); optional: SMOKE_NAMESPACE (default inventory), "
     "SMOKE_RELEASE (default inventory-platform), SMOKE_BACKUP_MODE (run-job|recent), "
     "SMOKE_NETWORKPOLICY (enforced|not-enforced), SMOKE_JOB_TIMEOUT_SECONDS (default "
-    f"{DEFAULT_JOB_TIMEOUT_SECONDS}). The pipeline sets them: "
+    f"{DEFAULT_JOB_TIMEOUT_SECONDS}), SMOKE_API_TOKEN (a bearer token with the read and write "
+    "roles, needed where the API checks tokens). The pipeline sets them: "
     "`python -m pipelines smoke --target local`"
 )
 
@@ -64,6 +65,7 @@ class SmokeSettings:
     backup_mode: str
     networkpolicy: NetworkPolicyState
     job_timeout_seconds: int
+    api_token: str = ""
 
 
 def opted_in(args: Sequence[str], env: Mapping[str, str], invocation_dir: Path) -> bool:
@@ -169,4 +171,5 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
         backup_mode=backup_mode,
         networkpolicy=state,
         job_timeout_seconds=timeout,
+        api_token=env.get("SMOKE_API_TOKEN", "").strip(),
     )

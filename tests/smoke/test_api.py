@@ -24,6 +24,7 @@ class Api:
 
     base_url: str
     host: str | None
+    token: str = ""
     session: requests.Session = field(default_factory=requests.Session)
     created_skus: list[str] = field(default_factory=list)
 
@@ -32,6 +33,8 @@ class Api:
         headers = dict(options.pop("headers", {}))
         if self.host:
             headers["Host"] = self.host
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
         url = self.base_url + path
         try:
             return self.session.request(method, url, headers=headers, timeout=TIMEOUT, **options)
@@ -55,7 +58,7 @@ def explain(response: requests.Response) -> str:
 @pytest.fixture
 def api(settings: SmokeSettings, api_host: str | None) -> Iterator[Api]:
     """The API through the ingress; deletes every product the test created, even on failure."""
-    client = Api(settings.ingress_url, api_host)
+    client = Api(settings.ingress_url, api_host, settings.api_token)
     yield client
     leftovers = [pid for sku in client.created_skus for pid in client.product_ids(sku)]
     for product_id in leftovers:
