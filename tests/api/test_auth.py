@@ -13,6 +13,7 @@ import pytest
 import requests
 from inventory_api.auth.guard import REALM, required_role
 from inventory_api.auth.settings import load_auth_settings
+from inventory_api.handlers.base import SECURITY_HEADERS
 from inventory_api.routes import ROUTES
 from openapi_spec_validator import validate
 
@@ -337,3 +338,25 @@ def test_a_withdrawn_key_stops_its_remembered_tokens(
         refused = api.request("GET", PRODUCTS, headers=bearer(old_token))
         assert assert_challenge(refused, 401, "invalid_token") == "invalid_token"
         assert withdrawn.kid in refused.json()["error"]["message"]
+
+
+def test_security_headers_on_every_kind_of_answer(secured: ApiProcess, issuer: TokenIssuer) -> None:
+    assert SECURITY_HEADERS["X-Content-Type-Options"] == "nosniff"
+    assert SECURITY_HEADERS["Cache-Control"] == "no-store"
+    answers = {
+        "read": secured.request("GET", PRODUCTS, headers=bearer(issuer.token())),
+        "refused": secured.request("POST", PRODUCTS, json=product()),
+        "forbidden": secured.request(
+            "POST", PRODUCTS, json=product(), headers=bearer(issuer.token(roles=()))
+        ),
+        "not found": secured.request("GET", "/api/v1/nothing-here"),
+        "probe": secured.request("GET", "/healthz"),
+        "metrics": secured.request("GET", "/metrics"),
+    }
+    for kind, response in answers.items():
+        missing = {
+            name: response.headers.get(name)
+            for name, value in SECURITY_HEADERS.items()
+            if response.headers.get(name) != value
+        }
+        assert missing == {}, (kind, response.status_code)
