@@ -11,6 +11,7 @@ from inventory_api.auth.settings import AuthSettings, load_auth_settings
 from inventory_api.routes import ROUTES
 
 from tests.helm.rendering import (
+    API,
     AZURE_ENVIRONMENTS,
     CHARTS_SRC,
     FIXTURES,
@@ -18,7 +19,7 @@ from tests.helm.rendering import (
     Renderer,
 )
 
-API = "inventory-api"
+CHART = "inventory-api"
 NGINX_LIMITS = {
     "nginx.ingress.kubernetes.io/limit-rps": "requestsPerSecond",
     "nginx.ingress.kubernetes.io/limit-connections": "connections",
@@ -27,7 +28,7 @@ NGINX_LIMITS = {
 
 
 def chart_values() -> dict[str, Any]:
-    values: dict[str, Any] = yaml.safe_load((CHARTS_SRC / API / "values.yaml").read_text())
+    values: dict[str, Any] = yaml.safe_load((CHARTS_SRC / CHART / "values.yaml").read_text())
     return values
 
 
@@ -61,7 +62,7 @@ def test_every_environment_hands_the_api_settings_it_accepts(
     if env not in AZURE_ENVIRONMENTS:
         assert not settings.enabled  # the local target: no issuer there yet
         return
-    ids = yaml.safe_load((FIXTURES / "pipeline-outputs.yaml").read_text())[API]["auth"]
+    ids = yaml.safe_load((FIXTURES / "pipeline-outputs.yaml").read_text())[CHART]["auth"]
     assert settings.enabled
     assert settings.issuer == f"https://login.microsoftonline.com/{ids['tenantId']}/v2.0"
     assert settings.jwks_url.startswith("https://login.microsoftonline.com/" + ids["tenantId"])
@@ -116,4 +117,4 @@ def test_keys_egress_only_where_tokens_are_checked(env_manifests: Rendered, env:
 def test_unsafe_auth_and_edge_values_are_refused(
     renderer: Renderer, sets: list[str], message: str
 ) -> None:
-    assert message in renderer.render_error(API, sets=sets)
+    assert message in renderer.render_error(CHART, sets=sets)
