@@ -234,6 +234,34 @@ BREAKAGES = [
         "private_endpoints_enabled = false",
         "private_endpoints_enabled must be true",
     ),
+    Breakage(
+        "INV_HCL_010",
+        "environments/prod/terraform.tfvars",
+        'mode                 = "firewall"',
+        'mode                 = "nat_gateway"',
+        'egress.mode must be "firewall"',
+    ),
+    Breakage(
+        "INV_HCL_010",
+        "environments/prod/terraform.tfvars",
+        'effect = "Deny"',
+        'effect = "Audit"',
+        'cluster_policy.effect must be "Deny"',
+    ),
+    Breakage(
+        "INV_HCL_011",
+        "environments/prod/terraform.tfvars",
+        'sku_tier                = "Standard"',
+        'sku_tier                = "Free"',
+        "aks.sku_tier is 'Free'; prod needs Standard or Premium",
+    ),
+    Breakage(
+        "INV_HCL_011",
+        "environments/staging/terraform.tfvars",
+        'sku_tier                = "Standard"',
+        'sku_tier                = "Free"',
+        "aks.sku_tier is 'Free'; staging needs Standard or Premium",
+    ),
 ]
 
 

@@ -35,13 +35,42 @@ resource "azurerm_subnet" "private_endpoints" {
   private_endpoint_network_policies = "Enabled"
 }
 
-# AKS manages its own rules on the node resource group; the subnet NSG keeps Azure's default
-# deny-from-internet and is where the team adds explicit rules.
+# AKS does not touch a subnet NSG it did not create, so the ingress path is admitted here:
+# exactly the ports and sources node_ingress names, and every other Internet packet denied
+# explicitly (ahead of any rule added later). Node-to-node, pod and load-balancer probe traffic
+# keep Azure's default VirtualNetwork and AzureLoadBalancer rules.
 resource "azurerm_network_security_group" "nodes" {
   name                = var.names.node_nsg
   resource_group_name = var.resource_group_name
   location            = var.location
   tags                = var.tags
+
+  dynamic "security_rule" {
+    for_each = var.node_ingress
+    content {
+      name                       = security_rule.key
+      priority                   = security_rule.value.priority
+      direction                  = "Inbound"
+      access                     = "Allow"
+      protocol                   = "Tcp"
+      source_port_range          = "*"
+      destination_port_ranges    = security_rule.value.ports
+      source_address_prefix      = security_rule.value.source
+      destination_address_prefix = security_rule.value.destination
+    }
+  }
+
+  security_rule {
+    name                       = "deny-internet-inbound"
+    priority                   = 4096
+    direction                  = "Inbound"
+    access                     = "Deny"
+    protocol                   = "*"
+    source_port_range          = "*"
+    destination_port_range     = "*"
+    source_address_prefix      = "Internet"
+    destination_address_prefix = "*"
+  }
 }
 
 # Private endpoints only ever answer HTTPS from inside the virtual network.
