@@ -122,7 +122,7 @@ VALID_INPUTS: dict[str, str] = {
     start_month    = "2027-01"
     contact_emails = ["platform@example.org"]
     budgets = {{
-      platform = {{ resource_group_id = "/subscriptions/{GUID}/resourceGroups/rg", monthly_amount = 100 }}
+      platform = {{ resource_group_id = "{ARM.removesuffix("/providers")}", monthly_amount = 100 }}
     }}
 """,
     "acr": f"""

@@ -65,7 +65,8 @@ aks = {
   }
   # Every namespace every minute: prod is where incidents are investigated.
   container_insights = {
-    interval = "1m"
+    interval                 = "1m"
+    namespace_filtering_mode = "Off"
   }
   maintenance_window = {
     day_of_week = "Sunday"
