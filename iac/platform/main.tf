@@ -2,7 +2,16 @@
 # the conventions module; every environment-specific value comes from
 # ../environments/<env>/terraform.tfvars (-var-file), its state location from backend.hcl.
 
-data "azurerm_client_config" "current" {}
+# Credentials come from the environment (ARM_*); each environment pins its subscription in its
+# tfvars, so dev credentials can never plan or apply staging or prod.
+data "azurerm_client_config" "current" {
+  lifecycle {
+    postcondition {
+      condition     = self.subscription_id == var.subscription_id
+      error_message = "The credentials are for subscription ${self.subscription_id}, but the ${var.environment} environment lives in ${var.subscription_id}: use the ${var.environment} identity (ARM_SUBSCRIPTION_ID and ARM_CLIENT_ID of that environment)."
+    }
+  }
+}
 
 locals {
   # The names the Helm charts and the pipeline share with Terraform (release, namespace,

@@ -11,6 +11,16 @@ variable "environment" {
   }
 }
 
+variable "subscription_id" {
+  type        = string
+  description = "The environment's own subscription; a plan or apply whose credentials point at another subscription stops before touching anything."
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.subscription_id))
+    error_message = "subscription_id must be a lowercase GUID."
+  }
+}
+
 variable "location" {
   type        = string
   description = "Azure region of the environment."

@@ -26,9 +26,18 @@ def run(ctx: StageContext) -> None:
     root = environment_root(ctx, env_name)
     plan = ctx.report_dir / f"{env_name}.tfplan"
     ctx.run("terraform init", root.init(), timeout=TIMEOUT, env=root.env)
+    # The plan identity may only read its state container, so it cannot take the state lease;
+    # the apply (which holds the lock) refuses a saved plan whose state has moved on.
     result = ctx.run(
         "terraform plan",
-        root.command("plan", "-input=false", "-detailed-exitcode", root.var_file, f"-out={plan}"),
+        root.command(
+            "plan",
+            "-input=false",
+            "-lock=false",
+            "-detailed-exitcode",
+            root.var_file,
+            f"-out={plan}",
+        ),
         timeout=TIMEOUT,
         env=root.env,
         ok_codes=(0, CHANGES_PRESENT),

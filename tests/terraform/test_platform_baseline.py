@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.terraform.conftest import ENVIRONMENTS, PLATFORM
-from tests.terraform.harness import Workspace, var_file
+from tests.terraform.harness import Workspace, environment_subscription
 from tests.terraform.test_plan import _one, _pool, _resources, _tfvars
 
 pytestmark = pytest.mark.slow
@@ -257,11 +257,27 @@ def test_public_ingress_behind_a_firewall_route_is_refused(
 ) -> None:
     """prod with its firewall egress but a public ingress load balancer: replies would leave
     through the firewall, so the root refuses the combination before any plan."""
-    runs = workspace.test(
-        PLATFORM,
-        test_filter="plan.tftest.hcl",
-        extra=(var_file("prod"), '-var=ingress={exposure = "public_load_balancer"}'),
+    runs = workspace.plan_runs(
+        PLATFORM, "prod", extra=('-var=ingress={exposure = "public_load_balancer"}',)
     )
     run = runs["plan"]
     assert run.status in ("fail", "error")
     assert any("answers asymmetrically" in d for d in run.diagnostics), run.diagnostics
+
+
+def test_prod_refuses_credentials_for_another_subscription(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    """Credentials of the dev subscription planning prod: the postcondition on the client
+    configuration stops the plan and names both subscriptions."""
+    dev = environment_subscription(workspace.root, "dev")
+    prod = environment_subscription(workspace.root, "prod")
+    assert dev != prod
+    run = workspace.plan_runs(PLATFORM, "prod", subscription_id=dev)["plan"]
+    assert run.status in ("fail", "error")
+    assert any(f"subscription {dev}" in d and prod in d for d in run.diagnostics), run.diagnostics
+
+
+def test_every_environment_pins_its_own_subscription() -> None:
+    subscriptions = [_tfvars(env)["subscription_id"] for env in ENVIRONMENTS]
+    assert len(set(subscriptions)) == len(ENVIRONMENTS)
