@@ -62,6 +62,17 @@ variable "private_endpoints_enabled" {
   description = "Reach Key Vault, the registry and backup storage only through private endpoints (public access disabled)."
 }
 
+variable "ci_virtual_network_id" {
+  type        = string
+  description = "The peered CI/hub virtual network whose agents reach the private endpoints (they write the database secret in Key Vault and push images to the registry); the private DNS zones are linked to it. Required with private endpoints."
+  default     = null
+
+  validation {
+    condition     = var.private_endpoints_enabled == (var.ci_virtual_network_id != null)
+    error_message = "With private endpoints, ci_virtual_network_id must name the CI/hub network (its agents write the database secret and push images through them); without private endpoints it must be null."
+  }
+}
+
 variable "ci_ip_ranges" {
   type        = list(string)
   description = "Public CIDRs of the CI agents and operators: the authorized API-server ranges and the firewall exceptions of public endpoints."

@@ -42,21 +42,22 @@ VALID_INPUTS: dict[str, str] = {
     location = "westeurope"
     tags     = { environment = "dev" }
 """,
-    "network": """
+    "network": f"""
     resource_group_name          = "rg"
     location                     = "westeurope"
     address_space                = "10.10.0.0/16"
     node_subnet_cidr             = "10.10.0.0/22"
     private_endpoint_subnet_cidr = "10.10.8.0/24"
     private_dns_zones            = ["privatelink.vaultcore.azure.net"]
-    tags                         = {}
-    names = {
+    linked_virtual_network_ids   = {{ ci-hub = "{ARM}/Microsoft.Network/virtualNetworks/vnet-ci" }}
+    tags                         = {{}}
+    names = {{
       virtual_network         = "vnet-x"
       node_subnet             = "snet-nodes-x"
       private_endpoint_subnet = "snet-pe-x"
       node_nsg                = "nsg-nodes-x"
       private_endpoint_nsg    = "nsg-pe-x"
-    }
+    }}
 """,
     "aks": f"""
     resource_group_name             = "rg"
@@ -210,6 +211,11 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         BadInput("name_without_prefix", 'name = "inventory-dev"', "name must start with rg-"),
     ],
     "network": [
+        BadInput(
+            "linked_network_not_an_id",
+            'linked_virtual_network_ids = { ci-hub = "vnet-ci-hub" }',
+            "must map lowercase names to virtual network resource IDs",
+        ),
         BadInput(
             "ingress_from_anywhere",
             'node_ingress = { web = { priority = 200, source = "*", destination = "*", '

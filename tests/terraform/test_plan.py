@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
 GEO_REDUNDANT = {"GRS", "RAGRS", "GZRS", "RAGZRS"}
-TOTAL_COUNTS = {"dev": 55, "staging": 70, "prod": 75}
+TOTAL_COUNTS = {"dev": 55, "staging": 73, "prod": 78}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
@@ -159,9 +159,10 @@ def test_resource_counts(plans: dict[str, dict[str, Any]], env: str) -> None:
 
 def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, Any]]) -> None:
     dev, staging, prod = (len(_resources(plans, env)) for env in ("dev", "staging", "prod"))
-    # staging: 3 private endpoints + 3 DNS zones + 3 zone links, 2 more pools (3 database pools
-    # instead of dev's spot pool), NAT gateway + its IP + 2 associations.
-    assert staging - dev == 9 + 2 + 4
+    # staging: 3 private endpoints + 3 DNS zones + 3 zone links to its own network and 3 to the
+    # CI network, 2 more pools (3 database pools instead of dev's spot pool), NAT gateway + its
+    # IP + 2 associations.
+    assert staging - dev == 12 + 2 + 4
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
     # table, association, diagnostic setting) instead of the NAT gateway's 4.
     assert prod - staging == 1 + 8 - 4

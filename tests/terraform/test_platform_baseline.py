@@ -281,3 +281,36 @@ def test_prod_refuses_credentials_for_another_subscription(
 def test_every_environment_pins_its_own_subscription() -> None:
     subscriptions = [_tfvars(env)["subscription_id"] for env in ENVIRONMENTS]
     assert len(set(subscriptions)) == len(ENVIRONMENTS)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_private_dns_zones_resolve_in_the_ci_network(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """Where services hide behind private endpoints, the CI agents that write the database
+    secret and push images resolve them too: every zone is linked to the CI/hub network."""
+    tfvars = _tfvars(env)
+    zones = {z.values["name"] for z in _resources(plans, env, "azurerm_private_dns_zone")}
+    linked = [
+        link.values
+        for link in _resources(plans, env, "azurerm_private_dns_zone_virtual_network_link")
+        if link.values.get("virtual_network_id") == tfvars.get("ci_virtual_network_id")
+    ]
+    if not tfvars["private_endpoints_enabled"]:
+        assert tfvars.get("ci_virtual_network_id") is None
+        assert zones == set()
+        return
+    assert len(linked) == len(zones) == 3
+    assert all(link["registration_enabled"] is False for link in linked)
+
+
+def test_private_endpoints_without_a_ci_network_are_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    """staging turned public while it still names a CI network, a contradiction the root
+    refuses; the same validation refuses private endpoints that no CI network can reach."""
+    run = workspace.plan_runs(PLATFORM, "staging", extra=("-var=private_endpoints_enabled=false",))[
+        "plan"
+    ]
+    assert run.status in ("fail", "error")
+    assert any("ci_virtual_network_id" in d for d in run.diagnostics), run.diagnostics

@@ -17,6 +17,11 @@ network = {
 
 private_endpoints_enabled = true
 
+# The CI agents run in the peered hub network: Terraform writes the database secret and the
+# publish stage pushes images through the private endpoints from there, so the private DNS
+# zones are linked to it (placeholder ID).
+ci_virtual_network_id = "/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourceGroups/rg-ci-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-ci-hub-weu"
+
 # Private cluster and private endpoints: CI agents run inside the peered network.
 ci_ip_ranges = []
 

@@ -132,3 +132,19 @@ resource "azurerm_private_dns_zone_virtual_network_link" "this" {
   registration_enabled = false
   tags                 = var.tags
 }
+
+# The same zones linked to the networks that reach the private endpoints from outside this one
+# (the peered CI/hub network whose agents write the database secret and push images), so the
+# service names resolve to the private addresses there too.
+resource "azurerm_private_dns_zone_virtual_network_link" "linked" {
+  for_each = {
+    for pair in setproduct(var.private_dns_zones, keys(var.linked_virtual_network_ids)) :
+    "${pair[0]}/${pair[1]}" => { zone = pair[0], network = pair[1] }
+  }
+
+  name                 = "link-${each.value.network}-${var.names.virtual_network}"
+  private_dns_zone_id  = azurerm_private_dns_zone.this[each.value.zone].id
+  virtual_network_id   = var.linked_virtual_network_ids[each.value.network]
+  registration_enabled = false
+  tags                 = var.tags
+}

@@ -61,6 +61,18 @@ variable "private_dns_zones" {
   }
 }
 
+variable "linked_virtual_network_ids" {
+  type        = map(string)
+  description = "Other virtual networks (by a short name) that resolve the private DNS zones, e.g. the peered CI/hub network whose agents use the private endpoints."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name, id in var.linked_virtual_network_ids : can(regex("^[a-z][a-z0-9-]{0,40}$", name)) && can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/virtualNetworks/[^/]+$", id))])
+    error_message = "linked_virtual_network_ids must map lowercase names to virtual network resource IDs."
+  }
+}
+
 variable "node_ingress" {
   type = map(object({
     priority    = number
