@@ -122,7 +122,7 @@ output "egress" {
     mode              = var.egress.mode
     outbound_type     = module.aks.outbound_type
     public_ip_address = var.egress.mode == "loadBalancer" ? null : module.egress[0].public_ip_address
-    application_rules = var.egress.mode == "loadBalancer" ? {} : module.egress[0].application_rules
+    application_rules = var.egress.mode == "loadBalancer" ? tomap({}) : module.egress[0].application_rules
   }
 }
 

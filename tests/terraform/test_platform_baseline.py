@@ -120,7 +120,7 @@ def test_firewall_forwards_public_http_to_the_internal_ingress(
         return
     (collection,) = group["nat_rule_collection"]
     forwarded = sorted(
-        (rule["destination_ports"][0], rule["translated_address"], rule["translated_port"])
+        (rule["destination_ports"][0], rule["translated_address"], str(rule["translated_port"]))
         for rule in collection["rule"]
     )
     ip = ingress["private_ip"]

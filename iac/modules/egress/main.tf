@@ -21,7 +21,7 @@ locals {
     defender     = ["*.cloud.defender.microsoft.com"]
     entra-id     = ["login.microsoftonline.com"]
   }
-  application_rules = merge(local.addon_fqdns, var.workload_fqdns)
+  application_rules = merge(tomap(local.addon_fqdns), var.workload_fqdns)
 }
 
 # Firewall egress: every node's 0.0.0.0/0 goes through the firewall, which admits only the

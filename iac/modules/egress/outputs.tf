@@ -20,5 +20,5 @@ output "firewall_subnet_cidr" {
 
 output "application_rules" {
   description = "FQDNs the firewall admits over HTTPS by rule name (AKS add-ons plus workload_fqdns); empty with a NAT gateway."
-  value       = local.firewall ? local.application_rules : {}
+  value       = local.firewall ? local.application_rules : tomap({})
 }
