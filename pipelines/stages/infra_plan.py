@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
+from pipelines.core.promotion import PromotionError, require_promoted
 from pipelines.core.stage import StageContext, StageSkipped
 from pipelines.targets.terraform_outputs import environment_root
 
@@ -23,6 +24,12 @@ def run(ctx: StageContext) -> None:
     if ctx.options.target == "local":
         raise StageSkipped("the local target has no Azure infrastructure")
     env_name = ctx.deploy_env
+    try:
+        promoted = require_promoted(ctx.root, env_name)
+    except PromotionError as error:
+        ctx.fail(str(error))
+    if promoted:
+        ctx.note(f"promotion checked: {promoted}")
     root = environment_root(ctx, env_name)
     plan = ctx.report_dir / f"{env_name}.tfplan"
     ctx.run("terraform init", root.init(), timeout=TIMEOUT, env=root.env)
