@@ -374,7 +374,8 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
     "budget": [
         BadInput(
             "zero_amount",
-            'budgets = { platform = { resource_group_id = "rg", monthly_amount = 0 } }',
+            f'budgets = {{ platform = {{ resource_group_id = "{ARM.removesuffix("/providers")}", '
+            "monthly_amount = 0 } }",
             "each with a positive monthly_amount",
         ),
         BadInput("start_day", 'start_month = "2027-01-15"', "start_month must be YYYY-MM"),
