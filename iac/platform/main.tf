@@ -34,21 +34,21 @@ locals {
 
   # The node subnet admits exactly the ingress path: Internet on 80/443 to a public ingress load
   # balancer, or only the firewall's (SNATed) DNAT traffic to the internal ingress address.
-  node_ingress = var.ingress.exposure == "firewall_dnat" ? {
+  node_ingress = var.ingress.exposure == "firewall_dnat" ? tomap({
     ingress-via-firewall = {
       priority    = 200
       source      = var.egress.firewall_subnet_cidr
       destination = var.ingress.private_ip
       ports       = ["80", "443"]
     }
-    } : {
+    }) : tomap({
     ingress-from-internet = {
       priority    = 200
       source      = "Internet"
       destination = "*"
       ports       = ["80", "443"]
     }
-  }
+  })
 }
 
 module "conventions" {
@@ -81,7 +81,7 @@ module "network" {
   private_endpoint_subnet_cidr = var.network.private_endpoint_subnet_cidr
   private_dns_zones            = var.private_endpoints_enabled ? toset(values(local.private_dns_zones)) : toset([])
   node_ingress                 = local.node_ingress
-  linked_virtual_network_ids   = var.ci_virtual_network_id == null ? {} : { ci-hub = var.ci_virtual_network_id }
+  linked_virtual_network_ids   = var.ci_virtual_network_id == null ? tomap({}) : tomap({ ci-hub = var.ci_virtual_network_id })
   tags                         = local.tags
 }
 
@@ -138,12 +138,12 @@ module "monitoring" {
       resource_id     = "${module.backup_storage.storage_account_id}/blobServices/default"
       category_groups = ["audit"]
     }
-    }, var.egress.mode == "firewall" ? {
-    firewall = {
-      resource_id     = module.egress[0].firewall_id
-      category_groups = ["allLogs"]
-    }
-  } : {})
+    }, var.egress.mode == "firewall" ? tomap({
+      firewall = {
+        resource_id     = module.egress[0].firewall_id
+        category_groups = ["allLogs"]
+      }
+  }) : tomap({}))
 }
 
 module "aks" {
