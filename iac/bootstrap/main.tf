@@ -114,11 +114,11 @@ resource "azurerm_user_assigned_identity" "ci" {
 resource "azurerm_federated_identity_credential" "ci" {
   for_each = local.ci_identities
 
-  name      = "ci-agents"
-  parent_id = azurerm_user_assigned_identity.ci[each.key].id
-  audience  = ["api://AzureADTokenExchange"]
-  issuer    = var.ci_federation.issuer
-  subject   = var.ci_federation.subject
+  name                      = "ci-agents"
+  user_assigned_identity_id = azurerm_user_assigned_identity.ci[each.key].id
+  audience                  = ["api://AzureADTokenExchange"]
+  issuer                    = var.ci_federation.issuer
+  subject                   = var.ci_federation.subject
 }
 
 resource "azurerm_role_assignment" "ci_state" {
