@@ -168,9 +168,9 @@ BREAKAGES = [
     Breakage(
         "INV_HCL_007",
         "platform/main.tf",
-        'data "azurerm_client_config" "current" {}',
-        'data "azurerm_client_config" "current" {}\n\nresource "azurerm_resource_group" "extra" {\n'
-        '  name     = "rg-extra"\n  location = "westeurope"\n}',
+        "locals {",
+        'resource "azurerm_resource_group" "extra" {\n'
+        '  name     = "rg-extra"\n  location = "westeurope"\n}\n\nlocals {',
         "'resource' declared in the platform root",
     ),
     Breakage(
@@ -186,7 +186,7 @@ BREAKAGES = [
         "private_endpoints_enabled = false",
         "private_endpoint_enabled = false",
         "sets 'private_endpoint_enabled', which platform/ does not declare",
-        16,
+        19,
     ),
     Breakage(
         "INV_HCL_008",

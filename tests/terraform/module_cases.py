@@ -347,9 +347,9 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             "/26 or larger (Azure Firewall's minimum)",
         ),
         BadInput(
-            "threat_intel_off",
-            'firewall = { subnet_cidr = "10.30.9.0/26", threat_intelligence_mode = "Off" }',
-            "threat_intelligence_mode Alert or Deny",
+            "basic_tier",
+            'firewall = { subnet_cidr = "10.30.9.0/26", sku_tier = "Basic" }',
+            "firewall.sku_tier must be Standard or Premium.",
         ),
         BadInput(
             "ingress_ip_not_an_address",

@@ -1,11 +1,12 @@
 # dev: smallest footprint. Key Vault and backups on public endpoints behind firewalls, a public
 # registry, no zones, locally redundant backups, short retention. Cheap to run, quick to rebuild.
 environment = "dev"
+location    = "westeurope"
+owner       = "platform-team@example.org"
+cost_center = "CC-1001"
+
 # The environment's own subscription; the plan stops if the credentials point elsewhere.
 subscription_id = "1d0a5b2e-6c3f-4e8a-9b1d-2f7c8e9a0d01"
-location        = "westeurope"
-owner           = "platform-team@example.org"
-cost_center     = "CC-1001"
 
 resource_group_delete_lock = false
 

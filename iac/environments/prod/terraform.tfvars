@@ -1,11 +1,12 @@
 # prod: private API server, private endpoints only, three zones, geo-redundant immutable
 # backups, geo-replicated registry, long retention, a delete lock on the resource group.
 environment = "prod"
+location    = "westeurope"
+owner       = "platform-team@example.org"
+cost_center = "CC-1002"
+
 # The environment's own subscription; the plan stops if the credentials point elsewhere.
 subscription_id = "9c4b8e7d-2a1f-4c3e-8d5b-6a7f8e9c0b03"
-location        = "westeurope"
-owner           = "platform-team@example.org"
-cost_center     = "CC-1002"
 
 resource_group_delete_lock = true
 

@@ -1,11 +1,12 @@
 # staging: production's network shape (private endpoints, three zones) at a smaller size,
 # with a public API server restricted to the CI agents so tests can reach it.
 environment = "staging"
+location    = "westeurope"
+owner       = "platform-team@example.org"
+cost_center = "CC-1001"
+
 # The environment's own subscription; the plan stops if the credentials point elsewhere.
 subscription_id = "5a7e2c1b-3d4f-4a6b-8c9d-0e1f2a3b4c02"
-location        = "westeurope"
-owner           = "platform-team@example.org"
-cost_center     = "CC-1001"
 
 resource_group_delete_lock = false
 

@@ -53,7 +53,7 @@ resource "azurerm_firewall_policy" "this" {
   resource_group_name      = var.resource_group_name
   location                 = var.location
   sku                      = var.firewall.sku_tier
-  threat_intelligence_mode = var.firewall.threat_intelligence_mode
+  threat_intelligence_mode = "Deny" # known-malicious addresses and domains are dropped, not just logged
   tags                     = var.tags
 }
 
@@ -160,8 +160,10 @@ resource "azurerm_firewall" "this" {
   sku_name            = "AZFW_VNet"
   sku_tier            = var.firewall.sku_tier
   firewall_policy_id  = azurerm_firewall_policy.this[0].id
-  zones               = var.zones
-  tags                = var.tags
+  # The policy decides; the firewall states the same mode so the two never disagree.
+  threat_intel_mode = "Deny"
+  zones             = var.zones
+  tags              = var.tags
 
   ip_configuration {
     name                 = "egress"

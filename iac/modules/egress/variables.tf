@@ -64,12 +64,11 @@ variable "zones" {
 
 variable "firewall" {
   type = object({
-    subnet_cidr              = string
-    sku_tier                 = optional(string, "Standard")
-    threat_intelligence_mode = optional(string, "Deny")
-    ingress_private_ip       = optional(string)
+    subnet_cidr        = string
+    sku_tier           = optional(string, "Standard")
+    ingress_private_ip = optional(string)
   })
-  description = "Firewall settings (mode firewall): its subnet (/26 or larger), tier, threat-intelligence mode, and the internal ingress address that DNAT rules forward public 80/443 to (null: no inbound path)."
+  description = "Firewall settings (mode firewall): its subnet (/26 or larger), tier, and the internal ingress address that DNAT rules forward public 80/443 to (null: no inbound path). Threat intelligence always denies."
   default     = null
 
   validation {
@@ -78,8 +77,8 @@ variable "firewall" {
   }
 
   validation {
-    condition     = var.firewall == null ? true : contains(["Standard", "Premium"], var.firewall.sku_tier) && contains(["Alert", "Deny"], var.firewall.threat_intelligence_mode)
-    error_message = "firewall.sku_tier must be Standard or Premium and threat_intelligence_mode Alert or Deny."
+    condition     = var.firewall == null ? true : contains(["Standard", "Premium"], var.firewall.sku_tier)
+    error_message = "firewall.sku_tier must be Standard or Premium."
   }
 
   validation {
