@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.core.environments import azure_environments
 from pipelines.core.promotion import (
     PROMOTED_FROM,
     PromotionError,
@@ -17,7 +18,6 @@ from pipelines.core.promotion import (
     record_apply,
     require_promoted,
 )
-from pipelines.core.stage import ENVIRONMENTS
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -59,7 +59,7 @@ def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_prod_is_promoted_from_staging_and_both_are_environments() -> None:
     assert PROMOTED_FROM == {"prod": "staging"}
-    assert set(PROMOTED_FROM) | set(PROMOTED_FROM.values()) <= set(ENVIRONMENTS)
+    assert set(PROMOTED_FROM) | set(PROMOTED_FROM.values()) <= set(azure_environments())
     assert is_promotion_source("staging")
     assert not is_promotion_source("dev")
 
