@@ -27,20 +27,40 @@ variable "storage_account_name" {
 }
 
 variable "environments" {
-  type        = set(string)
-  description = "Environments that get a state container named tfstate-<environment>."
-  default     = ["dev", "staging", "prod"]
+  type = map(object({
+    subscription_id = string
+  }))
+  description = "Environments by name, each with its own subscription (the subscription_id its platform tfvars pin): each gets a state container tfstate-<environment> and a plan and an apply identity."
 
   validation {
-    condition     = length(var.environments) > 0 && alltrue([for environment in var.environments : can(regex("^[a-z][a-z0-9]{1,20}$", environment))])
+    condition     = length(var.environments) > 0 && alltrue([for environment in keys(var.environments) : can(regex("^[a-z][a-z0-9]{1,20}$", environment))])
     error_message = "environments must be non-empty lowercase names."
+  }
+
+  validation {
+    condition     = alltrue([for environment in values(var.environments) : can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", environment.subscription_id))])
+    error_message = "Every environment's subscription_id must be a lowercase GUID."
+  }
+}
+
+variable "ci_federation" {
+  type = object({
+    issuer  = string
+    subject = string
+  })
+  description = "OIDC issuer of the cluster that runs the CI agents and the agents' ServiceAccount subject (system:serviceaccount:<namespace>:<name>), trusted by every plan and apply identity."
+
+  validation {
+    condition     = startswith(var.ci_federation.issuer, "https://") && can(regex("^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$", var.ci_federation.subject))
+    error_message = "ci_federation needs an https:// issuer and a system:serviceaccount:<namespace>:<name> subject."
   }
 }
 
 variable "state_admin_principal_ids" {
   type        = map(string)
-  description = "Principals (by a stable name, e.g. the CI identity per environment) that get Storage Blob Data Contributor on the state account."
+  description = "Break-glass operators (by a stable name) that get Storage Blob Data Contributor on the whole state account; CI identities get only their environment's container."
   default     = {}
+  nullable    = false
 }
 
 variable "allowed_ip_ranges" {

@@ -2,7 +2,16 @@
 # the conventions module; every environment-specific value comes from
 # ../environments/<env>/terraform.tfvars (-var-file), its state location from backend.hcl.
 
-data "azurerm_client_config" "current" {}
+# Credentials come from the environment (ARM_*); each environment pins its subscription in its
+# tfvars, so dev credentials can never plan or apply staging or prod.
+data "azurerm_client_config" "current" {
+  lifecycle {
+    postcondition {
+      condition     = self.subscription_id == var.subscription_id
+      error_message = "The credentials are for subscription ${self.subscription_id}, but the ${var.environment} environment lives in ${var.subscription_id}: use the ${var.environment} identity (ARM_SUBSCRIPTION_ID and ARM_CLIENT_ID of that environment)."
+    }
+  }
+}
 
 locals {
   # The names the Helm charts and the pipeline share with Terraform (release, namespace,
@@ -22,6 +31,24 @@ locals {
   dns_zone_ids = module.network.private_dns_zone_ids
 
   firewall_ip_ranges = var.private_endpoints_enabled ? [] : var.ci_ip_ranges
+
+  # The node subnet admits exactly the ingress path: Internet on 80/443 to a public ingress load
+  # balancer, or only the firewall's (SNATed) DNAT traffic to the internal ingress address.
+  node_ingress = var.ingress.exposure == "firewall_dnat" ? tomap({
+    ingress-via-firewall = {
+      priority    = 200
+      source      = var.egress.firewall_subnet_cidr
+      destination = var.ingress.private_ip
+      ports       = ["80", "443"]
+    }
+    }) : tomap({
+    ingress-from-internet = {
+      priority    = 200
+      source      = "Internet"
+      destination = "*"
+      ports       = ["80", "443"]
+    }
+  })
 }
 
 module "conventions" {
@@ -53,7 +80,31 @@ module "network" {
   node_subnet_cidr             = var.network.node_subnet_cidr
   private_endpoint_subnet_cidr = var.network.private_endpoint_subnet_cidr
   private_dns_zones            = var.private_endpoints_enabled ? toset(values(local.private_dns_zones)) : toset([])
+  node_ingress                 = local.node_ingress
+  linked_virtual_network_ids   = var.ci_virtual_network_id == null ? tomap({}) : tomap({ ci-hub = var.ci_virtual_network_id })
   tags                         = local.tags
+}
+
+module "egress" {
+  source = "../modules/egress"
+  count  = var.egress.mode == "loadBalancer" ? 0 : 1
+
+  mode                 = var.egress.mode
+  resource_group_name  = module.resource_group.name
+  location             = var.location
+  names                = merge(local.names, { public_ip = local.names.egress_public_ip, route_table = local.names.node_route_table })
+  virtual_network_name = module.network.virtual_network_name
+  node_subnet_id       = module.network.node_subnet_id
+  node_subnet_cidr     = var.network.node_subnet_cidr
+  zones                = var.aks.zones
+  workload_fqdns       = var.egress.workload_fqdns
+  tags                 = local.tags
+
+  firewall = var.egress.mode == "firewall" ? {
+    subnet_cidr        = var.egress.firewall_subnet_cidr
+    sku_tier           = var.egress.firewall_sku_tier
+    ingress_private_ip = var.ingress.private_ip
+  } : null
 }
 
 module "monitoring" {
@@ -70,7 +121,7 @@ module "monitoring" {
   aks_cluster_id        = module.aks.id
   tags                  = local.tags
 
-  diagnostic_targets = {
+  diagnostic_targets = merge({
     aks = {
       resource_id    = module.aks.id
       log_categories = ["kube-audit-admin", "guard", "cluster-autoscaler"]
@@ -87,7 +138,12 @@ module "monitoring" {
       resource_id     = "${module.backup_storage.storage_account_id}/blobServices/default"
       category_groups = ["audit"]
     }
-  }
+    }, var.egress.mode == "firewall" ? tomap({
+      firewall = {
+        resource_id     = module.egress[0].firewall_id
+        category_groups = ["allLogs"]
+      }
+  }) : tomap({}))
 }
 
 module "aks" {
@@ -103,7 +159,10 @@ module "aks" {
   zones                           = var.aks.zones
   node_subnet_id                  = module.network.node_subnet_id
   system_pool                     = var.aks.system_pool
-  user_pool                       = var.aks.user_pool
+  user_pools                      = var.aks.user_pools
+  defender_enabled                = var.aks.defender_enabled
+  container_insights              = var.aks.container_insights
+  outbound_type                   = var.egress.mode == "loadBalancer" ? "loadBalancer" : module.egress[0].outbound_type
   private_cluster_enabled         = var.aks.private_cluster_enabled
   api_server_authorized_ip_ranges = var.aks.private_cluster_enabled ? [] : var.ci_ip_ranges
   automatic_upgrade_channel       = var.aks.automatic_upgrade_channel
@@ -112,6 +171,49 @@ module "aks" {
   log_analytics_workspace_id      = module.monitoring.log_analytics_workspace_id
   monitor_workspace_id            = module.monitoring.monitor_workspace_id
   tags                            = local.tags
+
+  web_app_routing = {
+    default_nginx_controller = var.ingress.exposure == "firewall_dnat" ? "Internal" : "External"
+  }
+
+  # The cluster is created only once its subnet's egress path (route or NAT gateway) exists.
+  depends_on = [module.egress]
+}
+
+# The workload pool was a single resource before pools became a map.
+moved {
+  from = module.aks.azurerm_kubernetes_cluster_node_pool.user
+  to   = module.aks.azurerm_kubernetes_cluster_node_pool.user["user"]
+}
+
+module "cluster_policy" {
+  source = "../modules/cluster-policy"
+
+  cluster_id         = module.aks.id
+  name_prefix        = local.names.policy_assignment_prefix
+  effect             = var.cluster_policy.effect
+  allowed_registries = concat([local.names.container_registry_host], var.cluster_policy.extra_allowed_registries)
+}
+
+module "budget" {
+  source = "../modules/budget"
+
+  name_prefix       = local.names.budget
+  start_month       = var.budget.start_month
+  actual_thresholds = var.budget.actual_thresholds
+  contact_emails    = var.monitoring.alert_email_addresses
+  action_group_ids  = [module.monitoring.action_group_id]
+
+  budgets = {
+    platform = {
+      resource_group_id = module.resource_group.id
+      monthly_amount    = var.budget.platform_monthly
+    }
+    nodes = {
+      resource_group_id = module.aks.node_resource_group_id
+      monthly_amount    = var.budget.nodes_monthly
+    }
+  }
 }
 
 module "acr" {

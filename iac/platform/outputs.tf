@@ -111,3 +111,48 @@ output "api_client_id" {
   description = "Audience of the API's access tokens (inventory-api auth.audience): the API app registration's client id, passed through from var.api_client_id."
   value       = var.api_client_id
 }
+
+output "api_server_exposure" {
+  description = "Who can reach the API server: private (only inside the virtual network and peered networks) or the authorized public CIDRs."
+  value = {
+    private            = module.aks.private_cluster
+    authorized_ranges  = var.aks.private_cluster_enabled ? [] : var.ci_ip_ranges
+    local_accounts_off = true
+  }
+}
+
+output "egress" {
+  description = "How the nodes reach the Internet: outbound type, the one public address (null with the load balancer's own) and the FQDNs a firewall admits by rule."
+  value = {
+    mode              = var.egress.mode
+    outbound_type     = module.aks.outbound_type
+    public_ip_address = var.egress.mode == "loadBalancer" ? null : module.egress[0].public_ip_address
+    application_rules = var.egress.mode == "loadBalancer" ? tomap({}) : module.egress[0].application_rules
+  }
+}
+
+output "ingress" {
+  description = "How public HTTP(S) reaches the ingress controller: exposure, and for firewall_dnat the internal address the platform's ingress load balancer must take (service.beta.kubernetes.io/azure-load-balancer-ipv4)."
+  value = {
+    exposure   = var.ingress.exposure
+    private_ip = var.ingress.private_ip
+  }
+}
+
+output "node_pools" {
+  description = "Workload node pools by name: the labels a nodeSelector matches and the taints a toleration must admit (the database pool's taint keeps other pods off)."
+  value       = module.aks.user_pools
+}
+
+output "cluster_policy" {
+  description = "Azure Policy assignments on the cluster and the effect they run with."
+  value = {
+    effect      = module.cluster_policy.effect
+    assignments = module.cluster_policy.assignments
+  }
+}
+
+output "budgets" {
+  description = "Monthly cost budgets (platform and node resource groups) in the billing currency."
+  value       = module.budget.monthly_amounts
+}

@@ -11,6 +11,16 @@ variable "environment" {
   }
 }
 
+variable "subscription_id" {
+  type        = string
+  description = "The environment's own subscription; a plan or apply whose credentials point at another subscription stops before touching anything."
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.subscription_id))
+    error_message = "subscription_id must be a lowercase GUID."
+  }
+}
+
 variable "location" {
   type        = string
   description = "Azure region of the environment."
@@ -52,6 +62,17 @@ variable "private_endpoints_enabled" {
   description = "Reach Key Vault, the registry and backup storage only through private endpoints (public access disabled)."
 }
 
+variable "ci_virtual_network_id" {
+  type        = string
+  description = "The peered CI/hub virtual network whose agents reach the private endpoints (they write the database secret in Key Vault and push images to the registry); the private DNS zones are linked to it. Required with private endpoints."
+  default     = null
+
+  validation {
+    condition     = var.private_endpoints_enabled == (var.ci_virtual_network_id != null)
+    error_message = "With private endpoints, ci_virtual_network_id must name the CI/hub network (its agents write the database secret and push images through them); without private endpoints it must be null."
+  }
+}
+
 variable "ci_ip_ranges" {
   type        = list(string)
   description = "Public CIDRs of the CI agents and operators: the authorized API-server ranges and the firewall exceptions of public endpoints."
@@ -72,18 +93,89 @@ variable "aks" {
       min_count = number
       max_count = number
     })
-    user_pool = object({
+    user_pools = map(object({
       vm_size   = string
       min_count = number
       max_count = number
-    })
+      zones     = optional(list(string))
+      labels    = optional(map(string), {})
+      taints    = optional(list(string), [])
+      spot      = optional(bool, false)
+    }))
+    defender_enabled = optional(bool, true)
+    container_insights = optional(object({
+      interval                 = optional(string, "1m")
+      namespace_filtering_mode = optional(string, "Off")
+      namespaces               = optional(list(string), [])
+    }), {})
     maintenance_window = object({
       day_of_week = string
       start_time  = string
       duration    = optional(number, 4)
     })
   })
-  description = "Cluster shape: version, tier, zones, API-server exposure, admin groups, pools and maintenance window."
+  description = "Cluster shape: version, tier, zones, API-server exposure, admin groups, system and workload pools (labels, taints, zones, Spot), Defender sensor, Container Insights collection and maintenance window."
+}
+
+variable "egress" {
+  type = object({
+    mode                 = string
+    firewall_subnet_cidr = optional(string)
+    firewall_sku_tier    = optional(string, "Standard")
+    workload_fqdns       = optional(map(list(string)), {})
+  })
+  description = "How nodes reach the Internet: loadBalancer (the cluster's load balancer, unfiltered), nat_gateway (one fixed address, unfiltered) or firewall (a route table sends 0.0.0.0/0 to an Azure Firewall that admits only AKS's FQDN tag, its add-ons and workload_fqdns)."
+
+  validation {
+    condition     = contains(["loadBalancer", "nat_gateway", "firewall"], var.egress.mode)
+    error_message = "egress.mode must be loadBalancer, nat_gateway or firewall."
+  }
+
+  validation {
+    condition     = (var.egress.mode == "firewall") == (var.egress.firewall_subnet_cidr != null)
+    error_message = "egress.firewall_subnet_cidr is required with mode firewall and meaningless otherwise."
+  }
+}
+
+variable "ingress" {
+  type = object({
+    exposure   = string
+    private_ip = optional(string)
+  })
+  description = "How public HTTP(S) reaches the ingress controller: public_load_balancer (the managed NGINX's public load balancer; the node NSG admits Internet on 80/443) or firewall_dnat (the firewall's public address forwards 80/443 to the internal ingress load balancer at private_ip; the node NSG admits only the firewall subnet)."
+
+  validation {
+    condition     = contains(["public_load_balancer", "firewall_dnat"], var.ingress.exposure) && (var.ingress.exposure == "firewall_dnat") == (var.ingress.private_ip != null)
+    error_message = "ingress.exposure must be public_load_balancer, or firewall_dnat with private_ip (the internal ingress address)."
+  }
+
+  validation {
+    condition     = var.ingress.exposure != "firewall_dnat" || var.egress.mode == "firewall"
+    error_message = "ingress.exposure firewall_dnat needs egress.mode firewall."
+  }
+
+  validation {
+    condition     = var.ingress.exposure != "public_load_balancer" || var.egress.mode != "firewall"
+    error_message = "A public ingress load balancer behind a firewall route answers asymmetrically (replies leave through the firewall): use ingress.exposure firewall_dnat with egress.mode firewall."
+  }
+}
+
+variable "cluster_policy" {
+  type = object({
+    effect                   = string
+    extra_allowed_registries = optional(list(string), ["mcr.microsoft.com"])
+  })
+  description = "Azure Policy on the cluster: Deny (refuse) or Audit (report) pods that break the restricted Pod Security Standard or pull from a registry other than the environment's own and the extra ones."
+}
+
+variable "budget" {
+  type = object({
+    platform_monthly  = number
+    nodes_monthly     = number
+    start_month       = string
+    actual_thresholds = optional(list(number), [80, 100])
+  })
+  description = "Monthly cost budgets: the platform resource group and the cluster's node resource group (VMs, disks, load balancers); alerts go to monitoring.alert_email_addresses and the action group."
 }
 
 variable "acr" {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+from pipelines.core.promotion import PromotionError, is_promotion_source, record_apply
 from pipelines.core.stage import StageContext, StageSkipped
 from pipelines.targets.terraform_outputs import environment_root, save_outputs
 
@@ -25,6 +26,7 @@ def run(ctx: StageContext) -> None:
     root = environment_root(ctx, env_name)
     if not saved["changes"]:
         save_outputs(ctx, root, env_name)
+        _record(ctx, env_name)
         raise StageSkipped(f"the {env_name} plan has no changes (outputs saved)")
     plan = ctx.options.reports / "infra-plan" / saved["plan"]
     digest = hashlib.sha256(plan.read_bytes()).hexdigest()
@@ -38,3 +40,14 @@ def run(ctx: StageContext) -> None:
     )
     ctx.note(f"applied {plan.name} (sha256 {digest})")
     save_outputs(ctx, root, env_name)
+    _record(ctx, env_name)
+
+
+def _record(ctx: StageContext, env_name: str) -> None:
+    """Record the applied commit where the environments promoted from this one look for it."""
+    if not is_promotion_source(env_name):
+        return
+    try:
+        ctx.note(f"recorded {record_apply(ctx.root, env_name)}")
+    except PromotionError as error:
+        ctx.fail(f"{env_name} was applied, but recording it failed: {error}")

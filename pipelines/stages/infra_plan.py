@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
+from pipelines.core.promotion import PromotionError, require_promoted
 from pipelines.core.stage import StageContext, StageSkipped
 from pipelines.targets.terraform_outputs import environment_root
 
@@ -23,12 +24,27 @@ def run(ctx: StageContext) -> None:
     if ctx.options.target == "local":
         raise StageSkipped("the local target has no Azure infrastructure")
     env_name = ctx.deploy_env
+    try:
+        promoted = require_promoted(ctx.root, env_name)
+    except PromotionError as error:
+        ctx.fail(str(error))
+    if promoted:
+        ctx.note(f"promotion checked: {promoted}")
     root = environment_root(ctx, env_name)
     plan = ctx.report_dir / f"{env_name}.tfplan"
     ctx.run("terraform init", root.init(), timeout=TIMEOUT, env=root.env)
+    # The plan identity may only read its state container, so it cannot take the state lease;
+    # the apply (which holds the lock) refuses a saved plan whose state has moved on.
     result = ctx.run(
         "terraform plan",
-        root.command("plan", "-input=false", "-detailed-exitcode", root.var_file, f"-out={plan}"),
+        root.command(
+            "plan",
+            "-input=false",
+            "-lock=false",
+            "-detailed-exitcode",
+            root.var_file,
+            f"-out={plan}",
+        ),
         timeout=TIMEOUT,
         env=root.env,
         ok_codes=(0, CHANGES_PRESENT),

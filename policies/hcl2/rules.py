@@ -415,7 +415,8 @@ def naming_and_layout(project: Project) -> Iterator[Violation]:
 
 
 def prod_resilience(project: Project) -> Iterator[Violation]:
-    """prod: geo-redundant locked immutable backups, three zones, private endpoints and API."""
+    """prod: geo-redundant locked immutable backups, three zones, private endpoints and API,
+    egress through the firewall, cluster policy that denies."""
     for directory in project.environments:
         tfvars = project.file(f"{directory}/terraform.tfvars")
         if tfvars is None or tfvars.body.get("environment") != "prod":
@@ -449,10 +450,43 @@ def prod_resilience(project: Project) -> Iterator[Violation]:
                 body.get("private_endpoints_enabled") is True,
                 "private_endpoints_enabled must be true",
             ),
+            (
+                "egress",
+                (body.get("egress") or {}).get("mode") == "firewall",
+                'egress.mode must be "firewall" (filtered egress)',
+            ),
+            (
+                "cluster_policy",
+                (body.get("cluster_policy") or {}).get("effect") == "Deny",
+                'cluster_policy.effect must be "Deny"',
+            ),
         ]
         for key, satisfied, message in expectations:
             if not satisfied:
                 yield Violation(tfvars.rel, tfvars.line_of(key), directory, message)
+
+
+PAID_TIERS = ("Standard", "Premium")
+"""AKS control-plane tiers with an uptime SLA (and cost analysis)."""
+SLA_ENVIRONMENTS = ("staging", "prod")
+
+
+def sla_control_plane(project: Project) -> Iterator[Violation]:
+    """staging and prod run a control plane with an uptime SLA: aks.sku_tier Standard or Premium
+    (the Free tier has none, and cost analysis needs a paid tier)."""
+    for directory in project.environments:
+        tfvars = project.file(f"{directory}/terraform.tfvars")
+        if tfvars is None or tfvars.body.get("environment") not in SLA_ENVIRONMENTS:
+            continue
+        tier = (tfvars.body.get("aks") or {}).get("sku_tier")
+        if tier not in PAID_TIERS:
+            yield Violation(
+                tfvars.rel,
+                tfvars.line_of("aks"),
+                directory,
+                f"aks.sku_tier is {tier!r}; {tfvars.body.get('environment')} needs Standard or "
+                "Premium (uptime SLA, cost analysis)",
+            )
 
 
 RULES: tuple[Rule, ...] = (
@@ -507,8 +541,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "INV_HCL_010",
-        "prod is resilient: geo-redundant immutable backups, 3 zones, private access",
+        "prod is resilient: geo-redundant immutable backups, 3 zones, private access, "
+        "filtered egress, denying cluster policy",
         Severity.HIGH,
         prod_resilience,
+    ),
+    Rule(
+        "INV_HCL_011",
+        "staging and prod run the AKS Standard (or Premium) tier",
+        Severity.HIGH,
+        sla_control_plane,
     ),
 )

@@ -135,7 +135,10 @@ abstract class DeclarativeRun extends Script {
     }
     def script(Closure body) { body.call() }
     def withEnv(List settings, Closure body) { body.call() }
-    def withCredentials(List bindings, Closure body) { emit('withCredentials', ''); body.call() }
+    def withCredentials(List bindings, Closure body) {
+        emit('withCredentials', bindings.collect { it.credentialsId }.join(','))
+        body.call()
+    }
     def archiveArtifacts(Map settings) { emit('archiveArtifacts', settings.artifacts.toString()) }
     def junit(Map settings) { emit('junit', settings.testResults.toString()) }
     def echo(String message) { emit('echo', message) }

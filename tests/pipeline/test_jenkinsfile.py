@@ -199,3 +199,37 @@ def test_a_failing_smoke_suite_fails_the_build(runs: dict[str, list[Event]]) -> 
     run = runs["smoke fails"]
     assert called_stages(run) == [*CHECKS, "build", "publish", "deploy", "smoke"]
     assert run[-1] == Event("result", "", "FAILURE")
+
+
+def _credentials(run: list[Event], stage: str) -> list[str]:
+    """The credential IDs a stage binds, in order."""
+    return [
+        credential
+        for event in run
+        if event.top == stage and event.kind == "withCredentials"
+        for credential in event.detail.split(",")
+    ]
+
+
+def test_terraform_plans_as_the_read_only_identity_and_applies_only_after_approval(
+    runs: dict[str, list[Event]],
+) -> None:
+    run = runs["prod"]
+    assert _credentials(run, "infra-plan") == [
+        "azure-subscription-prod",
+        "azure-plan-client-id-prod",
+    ]
+    assert _credentials(run, "infra-apply") == [
+        "azure-subscription-prod",
+        "azure-apply-client-id-prod",
+    ]
+    apply_steps = [
+        e for e in run if e.top == "infra-apply" and e.kind in ("input", "withCredentials")
+    ]
+    assert [e.kind for e in apply_steps] == ["input", "withCredentials"]
+    apply_identity = [
+        e.top for e in run if e.kind == "withCredentials" and "azure-apply-client-id" in e.detail
+    ]
+    assert apply_identity == ["infra-apply"]
+    for stage in ("publish", "deploy", "smoke"):
+        assert _credentials(run, stage) == ["azure-subscription-prod"], stage

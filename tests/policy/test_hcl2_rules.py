@@ -168,9 +168,9 @@ BREAKAGES = [
     Breakage(
         "INV_HCL_007",
         "platform/main.tf",
-        'data "azurerm_client_config" "current" {}',
-        'data "azurerm_client_config" "current" {}\n\nresource "azurerm_resource_group" "extra" {\n'
-        '  name     = "rg-extra"\n  location = "westeurope"\n}',
+        "locals {",
+        'resource "azurerm_resource_group" "extra" {\n'
+        '  name     = "rg-extra"\n  location = "westeurope"\n}\n\nlocals {',
         "'resource' declared in the platform root",
     ),
     Breakage(
@@ -186,7 +186,7 @@ BREAKAGES = [
         "private_endpoints_enabled = false",
         "private_endpoint_enabled = false",
         "sets 'private_endpoint_enabled', which platform/ does not declare",
-        16,
+        19,
     ),
     Breakage(
         "INV_HCL_008",
@@ -233,6 +233,34 @@ BREAKAGES = [
         "private_endpoints_enabled = true",
         "private_endpoints_enabled = false",
         "private_endpoints_enabled must be true",
+    ),
+    Breakage(
+        "INV_HCL_010",
+        "environments/prod/terraform.tfvars",
+        'mode                 = "firewall"',
+        'mode                 = "nat_gateway"',
+        'egress.mode must be "firewall"',
+    ),
+    Breakage(
+        "INV_HCL_010",
+        "environments/prod/terraform.tfvars",
+        'effect = "Deny"',
+        'effect = "Audit"',
+        'cluster_policy.effect must be "Deny"',
+    ),
+    Breakage(
+        "INV_HCL_011",
+        "environments/prod/terraform.tfvars",
+        'sku_tier                = "Standard"',
+        'sku_tier                = "Free"',
+        "aks.sku_tier is 'Free'; prod needs Standard or Premium",
+    ),
+    Breakage(
+        "INV_HCL_011",
+        "environments/staging/terraform.tfvars",
+        'sku_tier                = "Standard"',
+        'sku_tier                = "Free"',
+        "aks.sku_tier is 'Free'; staging needs Standard or Premium",
     ),
 ]
 

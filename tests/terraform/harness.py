@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import tftest
 
 from tools.toolchain import tool_env
@@ -34,6 +35,18 @@ def var_file(env: str) -> str:
 def backend_config(env: str) -> str:
     """The environment's state location, relative to the platform root."""
     return f"-backend-config=../environments/{env}/backend.hcl"
+
+
+def environment_subscription(iac: Path, env: str) -> str:
+    """The subscription an environment pins in its tfvars (what its credentials must match)."""
+    text = (iac / "environments" / env / "terraform.tfvars").read_text(encoding="utf-8")
+    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    return str(hcl2.loads(text, serialization_options=options)["subscription_id"])
+
+
+def mock_plan_tests(subscription_id: str) -> str:
+    """The offline plan test, its mocked credentials standing for `subscription_id`."""
+    return MOCK_PLAN_TESTS.read_text(encoding="utf-8").replace("SUBSCRIPTION_ID", subscription_id)
 
 
 def plan_mode() -> str:
@@ -155,12 +168,23 @@ class Workspace:
             raise AssertionError(f"terraform test ran nothing in {directory}:\n{output[-3000:]}")
         return runs
 
+    def plan_runs(
+        self,
+        directory: str,
+        env: str,
+        *,
+        subscription_id: str | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> dict[str, RunResult]:
+        """The offline plan of one environment's values, with mocked credentials for
+        `subscription_id` (default: the environment's own) and extra CLI arguments."""
+        subscription = subscription_id or environment_subscription(self.root, env)
+        self.add_test_file(directory, "plan.tftest.hcl", mock_plan_tests(subscription))
+        return self.test(directory, test_filter="plan.tftest.hcl", extra=(var_file(env), *extra))
+
     def plan_with_mocks(self, directory: str, env: str) -> dict[str, Any]:
         """Plan the root offline with one environment's values and return the plan JSON."""
-        self.add_test_file(
-            directory, "plan.tftest.hcl", MOCK_PLAN_TESTS.read_text(encoding="utf-8")
-        )
-        runs = self.test(directory, test_filter="plan.tftest.hcl", extra=(var_file(env),))
+        runs = self.plan_runs(directory, env)
         run = runs.get("plan")
         if run is None or run.status != "pass" or run.plan is None:
             detail = "\n".join(run.diagnostics) if run else f"no 'plan' run in {sorted(runs)}"

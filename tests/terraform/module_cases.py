@@ -42,21 +42,22 @@ VALID_INPUTS: dict[str, str] = {
     location = "westeurope"
     tags     = { environment = "dev" }
 """,
-    "network": """
+    "network": f"""
     resource_group_name          = "rg"
     location                     = "westeurope"
     address_space                = "10.10.0.0/16"
     node_subnet_cidr             = "10.10.0.0/22"
     private_endpoint_subnet_cidr = "10.10.8.0/24"
     private_dns_zones            = ["privatelink.vaultcore.azure.net"]
-    tags                         = {}
-    names = {
+    linked_virtual_network_ids   = {{ ci-hub = "{ARM}/Microsoft.Network/virtualNetworks/vnet-ci" }}
+    tags                         = {{}}
+    names = {{
       virtual_network         = "vnet-x"
       node_subnet             = "snet-nodes-x"
       private_endpoint_subnet = "snet-pe-x"
       node_nsg                = "nsg-nodes-x"
       private_endpoint_nsg    = "nsg-pe-x"
-    }
+    }}
 """,
     "aks": f"""
     resource_group_name             = "rg"
@@ -71,7 +72,15 @@ VALID_INPUTS: dict[str, str] = {
     monitor_workspace_id            = "{ARM}/Microsoft.Monitor/accounts/amw"
     tags                            = {{}}
     system_pool = {{ vm_size = "Standard_D4s_v5", min_count = 1, max_count = 3 }}
-    user_pool   = {{ vm_size = "Standard_D4s_v5", min_count = 1, max_count = 3 }}
+    user_pools  = {{
+      user = {{ vm_size = "Standard_D4s_v5", min_count = 1, max_count = 3 }}
+      db1  = {{
+        vm_size = "Standard_E4s_v5", min_count = 1, max_count = 2, zones = ["1"]
+        labels  = {{ "inventory.example.org/pool" = "database" }}
+        taints  = ["inventory.example.org/pool=database:NoSchedule"]
+      }}
+      spot = {{ vm_size = "Standard_D2s_v5", min_count = 0, max_count = 3, spot = true }}
+    }}
     maintenance_window = {{ day_of_week = "Sunday", start_time = "02:00" }}
     names = {{
       aks                      = "aks-x"
@@ -81,6 +90,40 @@ VALID_INPUTS: dict[str, str] = {
       aks_kubelet_id           = "id-kubelet-x"
       data_collection_endpoint = "dce-x"
       data_collection_rule     = "dcr-x"
+    }}
+""",
+    "egress": f"""
+    mode                 = "firewall"
+    resource_group_name  = "rg"
+    location             = "westeurope"
+    virtual_network_name = "vnet-x"
+    node_subnet_id       = "{SUBNET_ID}"
+    node_subnet_cidr     = "10.30.0.0/21"
+    zones                = ["1", "2", "3"]
+    tags                 = {{}}
+    firewall = {{ subnet_cidr = "10.30.9.0/26", ingress_private_ip = "10.30.7.250" }}
+    workload_fqdns = {{ acme = ["acme-v02.api.letsencrypt.org"] }}
+    names = {{
+      public_ip       = "pip-x"
+      firewall        = "afw-x"
+      firewall_policy = "afwp-x"
+      firewall_rules  = "rcg-x"
+      route_table     = "rt-x"
+      nat_gateway     = "ng-x"
+    }}
+""",
+    "cluster-policy": f"""
+    cluster_id         = "{ARM}/Microsoft.ContainerService/managedClusters/aks"
+    name_prefix        = "pa-inventory-prod-weu"
+    effect             = "Deny"
+    allowed_registries = ["crinventoryprodweu.azurecr.io", "mcr.microsoft.com"]
+""",
+    "budget": f"""
+    name_prefix    = "budget-inventory-dev-weu"
+    start_month    = "2027-01"
+    contact_emails = ["platform@example.org"]
+    budgets = {{
+      platform = {{ resource_group_id = "{ARM.removesuffix("/providers")}", monthly_amount = 100 }}
     }}
 """,
     "acr": f"""
@@ -168,6 +211,23 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         BadInput("name_without_prefix", 'name = "inventory-dev"', "name must start with rg-"),
     ],
     "network": [
+        BadInput(
+            "linked_network_not_an_id",
+            'linked_virtual_network_ids = { ci-hub = "vnet-ci-hub" }',
+            "must map lowercase names to virtual network resource IDs",
+        ),
+        BadInput(
+            "ingress_from_anywhere",
+            'node_ingress = { web = { priority = 200, source = "*", destination = "*", '
+            'ports = ["443"] } }',
+            "never * or 0.0.0.0/0",
+        ),
+        BadInput(
+            "ingress_port_range",
+            'node_ingress = { web = { priority = 200, source = "Internet", destination = "*", '
+            'ports = ["1-65535"] } }',
+            "at least one single destination port",
+        ),
         BadInput("address_space_too_small", 'address_space = "10.10.0.0/25"', "/24 or larger"),
         BadInput("node_subnet_too_small", 'node_subnet_cidr = "10.10.0.0/27"', "/26 or larger"),
         BadInput(
@@ -185,9 +245,53 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         BadInput("tenant_not_guid", 'tenant_id = "contoso"', "tenant_id must be a lowercase GUID."),
         BadInput("no_admin_group", "admin_group_object_ids = []", "local accounts are disabled"),
         BadInput(
-            "patch_version",
+            "version_with_suffix",
+            'kubernetes_version = "1.33-preview"',
+            "kubernetes_version must be MAJOR.MINOR or MAJOR.MINOR.PATCH",
+        ),
+        BadInput(
+            "patch_channel_with_pinned_patch",
             'kubernetes_version = "1.33.2"',
-            "kubernetes_version must be MAJOR.MINOR",
+            "automatic_upgrade_channel patch conflicts with kubernetes_version 1.33.2",
+        ),
+        BadInput(
+            "stable_channel_with_pinned_minor",
+            'automatic_upgrade_channel = "stable"',
+            "automatic_upgrade_channel stable conflicts with kubernetes_version 1.33",
+        ),
+        BadInput(
+            "pool_name_too_long",
+            'user_pools = { workloads01 = { vm_size = "Standard_D4s_v5", min_count = 1, '
+            "max_count = 3 } }",
+            "named with 1-9 lowercase letters",
+        ),
+        BadInput("no_user_pools", "user_pools = {}", "user_pools needs at least one pool"),
+        BadInput(
+            "taint_without_effect",
+            'user_pools = { db = { vm_size = "Standard_E4s_v5", min_count = 1, max_count = 2, '
+            'taints = ["workload=database"] } }',
+            "taints must look like KEY=VALUE:NoSchedule",
+        ),
+        BadInput(
+            "pool_zone_four",
+            'user_pools = { db = { vm_size = "Standard_E4s_v5", min_count = 1, max_count = 2, '
+            'zones = ["4"] } }',
+            "user_pools zones must be values from",
+        ),
+        BadInput(
+            "insights_filter_without_namespaces",
+            'container_insights = { namespace_filtering_mode = "Include" }',
+            "Include/Exclude (with at least one)",
+        ),
+        BadInput(
+            "insights_interval_hourly",
+            'container_insights = { interval = "60m" }',
+            "container_insights.interval must be 1m to 30m.",
+        ),
+        BadInput(
+            "outbound_managed_nat",
+            'outbound_type = "managedNATGateway"',
+            "outbound_type must be loadBalancer, userDefinedRouting or userAssignedNATGateway.",
         ),
         BadInput("zone_four", 'zones = ["1", "4"]', "zones must be distinct values"),
         BadInput(
@@ -197,9 +301,9 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         ),
         BadInput(
             "max_pods_low",
-            'user_pool = { vm_size = "Standard_D4s_v5", min_count = 1, max_count = 3, '
-            "max_pods = 30 }",
-            "user_pool.max_pods must be between 50 and 250.",
+            'user_pools = { user = { vm_size = "Standard_D4s_v5", min_count = 1, max_count = 3, '
+            "max_pods = 30 } }",
+            "Every user pool's max_pods must be between 50 and 250.",
         ),
         BadInput(
             "public_without_ranges",
@@ -234,6 +338,49 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             'web_app_routing = { dns_zone_ids = ["example.org"] }',
             "must be resource IDs of Azure DNS or private DNS zones.",
         ),
+    ],
+    "egress": [
+        BadInput("unknown_mode", 'mode = "proxy"', "mode must be firewall or nat_gateway."),
+        BadInput(
+            "firewall_subnet_too_small",
+            'firewall = { subnet_cidr = "10.30.9.0/27" }',
+            "/26 or larger (Azure Firewall's minimum)",
+        ),
+        BadInput(
+            "basic_tier",
+            'firewall = { subnet_cidr = "10.30.9.0/26", sku_tier = "Basic" }',
+            "firewall.sku_tier must be Standard or Premium.",
+        ),
+        BadInput(
+            "ingress_ip_not_an_address",
+            'firewall = { subnet_cidr = "10.30.9.0/26", ingress_private_ip = "ingress" }',
+            "firewall.ingress_private_ip must be an IPv4 address.",
+        ),
+        BadInput(
+            "fqdn_wildcard_everything",
+            'workload_fqdns = { anything = ["*"] }',
+            "never * alone",
+        ),
+    ],
+    "cluster-policy": [
+        BadInput("effect_disabled", 'effect = "Disabled"', "effect must be Deny or Audit."),
+        BadInput("no_registries", "allowed_registries = []", "at least one registry host"),
+        BadInput(
+            "registry_with_scheme",
+            'allowed_registries = ["https://crinventoryprodweu.azurecr.io"]',
+            "at least one registry host",
+        ),
+    ],
+    "budget": [
+        BadInput(
+            "zero_amount",
+            f'budgets = {{ platform = {{ resource_group_id = "{ARM.removesuffix("/providers")}", '
+            "monthly_amount = 0 } }",
+            "each with a positive monthly_amount",
+        ),
+        BadInput("start_day", 'start_month = "2027-01-15"', "start_month must be YYYY-MM"),
+        BadInput("no_recipients", "contact_emails = []", "at least one e-mail address"),
+        BadInput("threshold_zero", "actual_thresholds = [0]", "percentage in (0, 1000]"),
     ],
     "acr": [
         BadInput("name_with_hyphen", 'name = "cr-inventory"', "5-50 lowercase letters and digits"),

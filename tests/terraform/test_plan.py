@@ -27,29 +27,46 @@ pytestmark = pytest.mark.slow
 
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
 GEO_REDUNDANT = {"GRS", "RAGRS", "GZRS", "RAGZRS"}
-TOTAL_COUNTS = {"dev": 50, "staging": 59, "prod": 60}
+TOTAL_COUNTS = {"dev": 55, "staging": 73, "prod": 78}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
         "azurerm_private_endpoint": 0,
         "azurerm_private_dns_zone": 0,
         "azurerm_management_lock": 0,
+        "azurerm_kubernetes_cluster_node_pool": 2,  # user + spot
+        "azurerm_nat_gateway": 0,
+        "azurerm_firewall": 0,
+        "azurerm_route_table": 0,
+        "azurerm_public_ip": 0,
+        "azurerm_monitor_diagnostic_setting": 4,
     },
     "staging": {
         "azurerm_private_endpoint": 3,
         "azurerm_private_dns_zone": 3,
         "azurerm_management_lock": 0,
+        "azurerm_kubernetes_cluster_node_pool": 4,  # user + one database pool per zone
+        "azurerm_nat_gateway": 1,
+        "azurerm_firewall": 0,
+        "azurerm_route_table": 0,
+        "azurerm_public_ip": 1,
+        "azurerm_monitor_diagnostic_setting": 4,
     },
     "prod": {
         "azurerm_private_endpoint": 3,
         "azurerm_private_dns_zone": 3,
         "azurerm_management_lock": 1,
+        "azurerm_kubernetes_cluster_node_pool": 4,
+        "azurerm_nat_gateway": 0,
+        "azurerm_firewall": 1,
+        "azurerm_route_table": 1,
+        "azurerm_public_ip": 1,
+        "azurerm_monitor_diagnostic_setting": 5,  # + the firewall's logs
     },
 }
 COMMON_COUNTS = {
     "azurerm_resource_group": 1,
     "azurerm_kubernetes_cluster": 1,
-    "azurerm_kubernetes_cluster_node_pool": 1,
     "azurerm_container_registry": 1,
     "azurerm_key_vault": 1,
     "azurerm_key_vault_secret": 1,
@@ -59,7 +76,8 @@ COMMON_COUNTS = {
     "azurerm_federated_identity_credential": 5,
     "azurerm_monitor_metric_alert": 3,
     "azurerm_monitor_scheduled_query_rules_alert_v2": 2,
-    "azurerm_monitor_diagnostic_setting": 4,
+    "azurerm_resource_policy_assignment": 2,  # restricted pod security, allowed registries
+    "azurerm_consumption_budget_resource_group": 2,  # platform and node resource groups
 }
 NAME_PREFIXES = {
     "azurerm_resource_group": "rg-",
@@ -79,9 +97,18 @@ NAME_PREFIXES = {
     "azurerm_private_endpoint": "pe-",
     "azurerm_monitor_metric_alert": "alert-",
     "azurerm_monitor_scheduled_query_rules_alert_v2": "alert-",
+    "azurerm_firewall": "afw-",
+    "azurerm_firewall_policy": "afwp-",
+    "azurerm_firewall_policy_rule_collection_group": "rcg-",
+    "azurerm_public_ip": "pip-",
+    "azurerm_nat_gateway": "ng-",
+    "azurerm_route_table": "rt-",
+    "azurerm_resource_policy_assignment": "pa-",
+    "azurerm_consumption_budget_resource_group": "budget-",
 }
+AZURE_MANDATED_NAMES = {"AzureFirewallSubnet"}
 FIXED_NAMES = {
-    "azurerm_kubernetes_cluster_node_pool": re.compile(r"^user$"),
+    "azurerm_kubernetes_cluster_node_pool": re.compile(r"^[a-z][a-z0-9]{0,8}$"),
     "azurerm_key_vault_secret": re.compile(r"^database-password$"),
     "azurerm_storage_container": re.compile(r"^pgbackrest$"),
     "azurerm_private_dns_zone": re.compile(r"^privatelink\.[a-z.]+$"),
@@ -130,22 +157,34 @@ def test_resource_counts(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert sum(counts.values()) == TOTAL_COUNTS[env]
 
 
-def test_environments_differ_in_size_by_exactly_the_private_endpoint_stack(
-    plans: dict[str, dict[str, Any]],
-) -> None:
+def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, Any]]) -> None:
     dev, staging, prod = (len(_resources(plans, env)) for env in ("dev", "staging", "prod"))
-    # 3 private endpoints + 3 private DNS zones + 3 zone links; prod adds the resource group lock.
-    assert staging - dev == 9
-    assert prod - staging == 1
+    # staging: 3 private endpoints + 3 DNS zones + 3 zone links to its own network and 3 to the
+    # CI network, 2 more pools (3 database pools instead of dev's spot pool), NAT gateway + its
+    # IP + 2 associations.
+    assert staging - dev == 12 + 2 + 4
+    # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
+    # table, association, diagnostic setting) instead of the NAT gateway's 4.
+    assert prod - staging == 1 + 8 - 4
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_zones(plans: dict[str, dict[str, Any]], env: str) -> None:
     cluster = _one(plans, env, "azurerm_kubernetes_cluster")
-    user_pool = _one(plans, env, "azurerm_kubernetes_cluster_node_pool")
-    expected = ["1", "2", "3"] if env in ("staging", "prod") else []
-    assert sorted(cluster["default_node_pool"][0].get("zones") or []) == expected
-    assert sorted(user_pool.get("zones") or []) == expected
+    zones = _tfvars(env)["aks"]["zones"]
+    assert sorted(cluster["default_node_pool"][0].get("zones") or []) == sorted(zones)
+    for name, pool in _tfvars(env)["aks"]["user_pools"].items():
+        planned = _pool(plans, env, name)
+        assert sorted(planned.get("zones") or []) == sorted(pool.get("zones", zones)), name
+
+
+def _pool(plans: dict[str, dict[str, Any]], env: str, name: str) -> dict[str, Any]:
+    (pool,) = [
+        p.values
+        for p in _resources(plans, env, "azurerm_kubernetes_cluster_node_pool")
+        if p.values["name"] == name
+    ]
+    return pool
 
 
 def test_a_pool_wired_to_other_zones_fails_the_plans_zone_assertion(
@@ -180,7 +219,8 @@ def test_cluster_baseline(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert cluster["network_profile"][0]["network_policy"] == "cilium"
     assert cluster["key_vault_secrets_provider"][0]["secret_rotation_enabled"] is True
     (routing,) = cluster["web_app_routing"]  # the add-on behind the charts' IngressClass
-    assert routing["default_nginx_controller"] == "External"
+    public = _tfvars(env)["ingress"]["exposure"] == "public_load_balancer"
+    assert routing["default_nginx_controller"] == ("External" if public else "Internal")
     assert cluster["automatic_upgrade_channel"] == "patch"
     assert cluster["maintenance_window_auto_upgrade"][0]["frequency"] == "Weekly"
 
@@ -345,7 +385,9 @@ def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str)
         name = resource.values.get("name")
         if not isinstance(name, str):
             continue
-        if resource.type in FIXED_NAMES:
+        if name in AZURE_MANDATED_NAMES:
+            ok = True
+        elif resource.type in FIXED_NAMES:
             ok = bool(FIXED_NAMES[resource.type].match(name))
         else:
             ok = (suffix in name or compact in name) and name.startswith(

@@ -1,9 +1,12 @@
-# dev: smallest footprint. Public endpoints behind firewalls, no zones, locally redundant
-# backups, short retention. Cheap to run, quick to rebuild.
+# dev: smallest footprint. Key Vault and backups on public endpoints behind firewalls, a public
+# registry, no zones, locally redundant backups, short retention. Cheap to run, quick to rebuild.
 environment = "dev"
 location    = "westeurope"
 owner       = "platform-team@example.org"
 cost_center = "CC-1001"
+
+# The environment's own subscription; the plan stops if the credentials point elsewhere.
+subscription_id = "1d0a5b2e-6c3f-4e8a-9b1d-2f7c8e9a0d01"
 
 resource_group_delete_lock = false
 
@@ -19,7 +22,8 @@ private_endpoints_enabled = false
 ci_ip_ranges = ["203.0.113.0/28", "198.51.100.0/28"]
 
 aks = {
-  kubernetes_version      = "1.33"
+  kubernetes_version = "1.33"
+  # Free: no uptime SLA and no cost analysis, acceptable for a cluster that is rebuilt at will.
   sku_tier                = "Free"
   zones                   = []
   private_cluster_enabled = false
@@ -29,10 +33,27 @@ aks = {
     min_count = 1
     max_count = 2
   }
-  user_pool = {
-    vm_size   = "Standard_D2s_v5"
-    min_count = 1
-    max_count = 3
+  # D2s_v5: the smallest size that fits the API, database and add-ons. Scale-out lands on the
+  # Spot pool (up to 90 % cheaper, evictable: dev tolerates losing a node).
+  user_pools = {
+    user = {
+      vm_size   = "Standard_D2s_v5"
+      min_count = 1
+      max_count = 2
+    }
+    spot = {
+      vm_size   = "Standard_D2s_v5"
+      min_count = 0
+      max_count = 3
+      spot      = true
+      labels    = { "inventory.example.org/capacity" = "spot" }
+    }
+  }
+  # Logs and inventory of the product's namespace only, every 5 minutes: dev's ingestion cap is 2 GB/day.
+  container_insights = {
+    interval                 = "5m"
+    namespace_filtering_mode = "Include"
+    namespaces               = ["inventory"]
   }
   maintenance_window = {
     day_of_week = "Tuesday"
@@ -40,6 +61,29 @@ aks = {
   }
 }
 
+# Load-balancer egress, unfiltered: a firewall (about 900 EUR/month) would cost more than the
+# whole environment, and dev holds no production data; its registry and vault are public anyway.
+egress = {
+  mode = "loadBalancer"
+}
+
+# The managed NGINX's public load balancer; the node NSG admits Internet on 80/443 only.
+ingress = {
+  exposure = "public_load_balancer"
+}
+
+# Audit: dev reports pods that break the restricted standard or pull from elsewhere, refuses none.
+cluster_policy = {
+  effect = "Audit"
+}
+
+budget = {
+  platform_monthly = 150
+  nodes_monthly    = 250
+  start_month      = "2027-01"
+}
+
+# Standard: dev pushes over the public endpoint (no private endpoint needs Premium).
 acr = {
   sku                      = "Standard"
   zone_redundancy_enabled  = false

@@ -5,6 +5,9 @@ location    = "westeurope"
 owner       = "platform-team@example.org"
 cost_center = "CC-1002"
 
+# The environment's own subscription; the plan stops if the credentials point elsewhere.
+subscription_id = "9c4b8e7d-2a1f-4c3e-8d5b-6a7f8e9c0b03"
+
 resource_group_delete_lock = true
 
 network = {
@@ -15,11 +18,17 @@ network = {
 
 private_endpoints_enabled = true
 
+# The CI agents run in the peered hub network: Terraform writes the database secret and the
+# publish stage pushes images through the private endpoints from there, so the private DNS
+# zones are linked to it (placeholder ID).
+ci_virtual_network_id = "/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourceGroups/rg-ci-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-ci-hub-weu"
+
 # Private cluster and private endpoints: CI agents run inside the peered network.
 ci_ip_ranges = []
 
 aks = {
-  kubernetes_version      = "1.33"
+  kubernetes_version = "1.33"
+  # Standard: the financially backed uptime SLA, and cost analysis by namespace and deployment.
   sku_tier                = "Standard"
   zones                   = ["1", "2", "3"]
   private_cluster_enabled = true
@@ -29,10 +38,43 @@ aks = {
     min_count = 3
     max_count = 5
   }
-  user_pool = {
-    vm_size   = "Standard_D8s_v5"
-    min_count = 3
-    max_count = 12
+  # The API on D8s_v5 across the zones; the database on memory-optimized E4s_v5, one pool per
+  # zone (its disks are zonal) tainted so that only the database lands there.
+  user_pools = {
+    user = {
+      vm_size   = "Standard_D8s_v5"
+      min_count = 3
+      max_count = 12
+    }
+    db1 = {
+      vm_size   = "Standard_E4s_v5"
+      min_count = 1
+      max_count = 2
+      zones     = ["1"]
+      labels    = { "inventory.example.org/pool" = "database" }
+      taints    = ["inventory.example.org/pool=database:NoSchedule"]
+    }
+    db2 = {
+      vm_size   = "Standard_E4s_v5"
+      min_count = 1
+      max_count = 2
+      zones     = ["2"]
+      labels    = { "inventory.example.org/pool" = "database" }
+      taints    = ["inventory.example.org/pool=database:NoSchedule"]
+    }
+    db3 = {
+      vm_size   = "Standard_E4s_v5"
+      min_count = 1
+      max_count = 2
+      zones     = ["3"]
+      labels    = { "inventory.example.org/pool" = "database" }
+      taints    = ["inventory.example.org/pool=database:NoSchedule"]
+    }
+  }
+  # Every namespace every minute: prod is where incidents are investigated.
+  container_insights = {
+    interval                 = "1m"
+    namespace_filtering_mode = "Off"
   }
   maintenance_window = {
     day_of_week = "Sunday"
@@ -41,6 +83,36 @@ aks = {
   }
 }
 
+# Firewall egress: 0.0.0.0/0 from the nodes goes through Azure Firewall, which admits AKS's FQDN
+# tag, the add-ons' endpoints and the FQDNs below, and denies everything else (the database
+# cannot reach arbitrary 443). Key Vault, registry and backups stay on private endpoints.
+egress = {
+  mode                 = "firewall"
+  firewall_subnet_cidr = "10.30.9.0/26"
+  workload_fqdns = {
+    # cert-manager's ACME issuer for the Ingress certificate.
+    acme = ["acme-v02.api.letsencrypt.org"]
+  }
+}
+
+# Public 80/443 arrive at the firewall's address and are DNATed to the internal ingress load
+# balancer; the node NSG admits only the firewall subnet, to that address and ports.
+ingress = {
+  exposure   = "firewall_dnat"
+  private_ip = "10.30.7.250"
+}
+
+cluster_policy = {
+  effect = "Deny"
+}
+
+budget = {
+  platform_monthly = 3000
+  nodes_monthly    = 5000
+  start_month      = "2027-01"
+}
+
+# Premium: private endpoint, zone redundancy and a geo-replica for a regional outage.
 acr = {
   sku                      = "Premium"
   zone_redundancy_enabled  = true

@@ -5,6 +5,9 @@ location    = "westeurope"
 owner       = "platform-team@example.org"
 cost_center = "CC-1001"
 
+# The environment's own subscription; the plan stops if the credentials point elsewhere.
+subscription_id = "5a7e2c1b-3d4f-4a6b-8c9d-0e1f2a3b4c02"
+
 resource_group_delete_lock = false
 
 network = {
@@ -15,10 +18,16 @@ network = {
 
 private_endpoints_enabled = true
 
+# The CI agents run in the peered hub network: Terraform writes the database secret and the
+# publish stage pushes images through the private endpoints from there, so the private DNS
+# zones are linked to it (placeholder ID).
+ci_virtual_network_id = "/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourceGroups/rg-ci-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-ci-hub-weu"
+
 ci_ip_ranges = ["203.0.113.0/28", "198.51.100.0/28"]
 
 aks = {
-  kubernetes_version      = "1.33"
+  kubernetes_version = "1.33"
+  # Standard: the uptime SLA and cost analysis, like prod.
   sku_tier                = "Standard"
   zones                   = ["1", "2", "3"]
   private_cluster_enabled = false
@@ -28,10 +37,44 @@ aks = {
     min_count = 2
     max_count = 3
   }
-  user_pool = {
-    vm_size   = "Standard_D4s_v5"
-    min_count = 2
-    max_count = 6
+  # One database pool per zone, so the autoscaler can add a node in the zone where a database
+  # disk lives; min 0 because staging's database may wait a few minutes for its node.
+  user_pools = {
+    user = {
+      vm_size   = "Standard_D4s_v5"
+      min_count = 2
+      max_count = 6
+    }
+    db1 = {
+      vm_size   = "Standard_D4s_v5"
+      min_count = 0
+      max_count = 1
+      zones     = ["1"]
+      labels    = { "inventory.example.org/pool" = "database" }
+      taints    = ["inventory.example.org/pool=database:NoSchedule"]
+    }
+    db2 = {
+      vm_size   = "Standard_D4s_v5"
+      min_count = 0
+      max_count = 1
+      zones     = ["2"]
+      labels    = { "inventory.example.org/pool" = "database" }
+      taints    = ["inventory.example.org/pool=database:NoSchedule"]
+    }
+    db3 = {
+      vm_size   = "Standard_D4s_v5"
+      min_count = 0
+      max_count = 1
+      zones     = ["3"]
+      labels    = { "inventory.example.org/pool" = "database" }
+      taints    = ["inventory.example.org/pool=database:NoSchedule"]
+    }
+  }
+  # The product's and the system namespaces every 5 minutes: enough to debug a release.
+  container_insights = {
+    interval                 = "5m"
+    namespace_filtering_mode = "Include"
+    namespaces               = ["inventory", "kube-system", "app-routing-system"]
   }
   maintenance_window = {
     day_of_week = "Wednesday"
@@ -39,6 +82,29 @@ aks = {
   }
 }
 
+# NAT gateway egress: one fixed outbound address, unfiltered. Staging keeps the public ingress
+# load balancer its release tests use, and a firewall route would make that load balancer's
+# replies leave asymmetrically through the firewall; prod (firewall) proves the FQDN rules.
+egress = {
+  mode = "nat_gateway"
+}
+
+ingress = {
+  exposure = "public_load_balancer"
+}
+
+# Deny, as in prod: a pod prod would refuse fails here first.
+cluster_policy = {
+  effect = "Deny"
+}
+
+budget = {
+  platform_monthly = 600
+  nodes_monthly    = 900
+  start_month      = "2027-01"
+}
+
+# Premium: private endpoints need it.
 acr = {
   sku                      = "Premium"
   zone_redundancy_enabled  = true

@@ -2,6 +2,14 @@ locals {
   weekdays = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
   # Node images are refreshed the day before the cluster upgrade window, never at the same time.
   node_os_day = local.weekdays[(index(local.weekdays, var.maintenance_window.day_of_week) + 6) % 7]
+
+  # A pinned patch (1.33.2) fights the patch channel; a pinned minor fights stable and rapid,
+  # which move the minor version. Either pairing is drift on every plan or a refused downgrade.
+  pinned_patch = length(split(".", var.kubernetes_version)) == 3
+  # AKS adds this taint to every Spot node; declaring it keeps the plan free of drift.
+  spot_taint = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+
+  channel_moves = contains(["stable", "rapid"], var.automatic_upgrade_channel) || (var.automatic_upgrade_channel == "patch" && local.pinned_patch)
 }
 
 # User-assigned identities survive cluster re-creation, so role assignments made for them
@@ -45,7 +53,8 @@ resource "azurerm_kubernetes_cluster" "this" {
   node_resource_group        = var.names.aks_node_resource_group
   kubernetes_version         = var.kubernetes_version
   sku_tier                   = var.sku_tier
-  automatic_upgrade_channel  = var.automatic_upgrade_channel
+  automatic_upgrade_channel  = var.automatic_upgrade_channel == "none" ? null : var.automatic_upgrade_channel
+  cost_analysis_enabled      = var.sku_tier != "Free"
   node_os_upgrade_channel    = var.node_os_upgrade_channel
   private_cluster_enabled    = var.private_cluster_enabled
   private_dns_zone_id        = var.private_cluster_enabled ? "System" : null
@@ -119,7 +128,7 @@ resource "azurerm_kubernetes_cluster" "this" {
     service_cidr        = var.service_cidr
     dns_service_ip      = cidrhost(var.service_cidr, 10)
     load_balancer_sku   = "standard"
-    outbound_type       = "loadBalancer"
+    outbound_type       = var.outbound_type
   }
 
   auto_scaler_profile {
@@ -151,6 +160,14 @@ resource "azurerm_kubernetes_cluster" "this" {
 
   monitor_metrics {}
 
+  # Defender for Containers' sensor; findings and security events go to the workspace.
+  dynamic "microsoft_defender" {
+    for_each = var.defender_enabled ? [true] : []
+    content {
+      log_analytics_workspace_id = var.log_analytics_workspace_id
+    }
+  }
+
   maintenance_window_auto_upgrade {
     frequency   = "Weekly"
     interval    = 1
@@ -174,6 +191,11 @@ resource "azurerm_kubernetes_cluster" "this" {
   lifecycle {
     # The autoscaler owns the node count.
     ignore_changes = [default_node_pool[0].node_count]
+
+    precondition {
+      condition     = !local.channel_moves
+      error_message = "automatic_upgrade_channel ${var.automatic_upgrade_channel} conflicts with kubernetes_version ${var.kubernetes_version}: pin MAJOR.MINOR with the patch channel, or pin MAJOR.MINOR.PATCH with node-image or none (stable and rapid change the minor version themselves)."
+    }
   }
 
   depends_on = [
@@ -182,25 +204,39 @@ resource "azurerm_kubernetes_cluster" "this" {
   ]
 }
 
+# Workload pools, one per key: labels and taints steer pods onto them (the database pool's taint
+# admits only pods that tolerate it); a pool without zones of its own spans the cluster's zones,
+# one zone per pool lets the autoscaler add a node where a zonal disk lives.
 resource "azurerm_kubernetes_cluster_node_pool" "user" {
-  name                        = "user"
+  for_each = var.user_pools
+
+  name                        = each.key
   kubernetes_cluster_id       = azurerm_kubernetes_cluster.this.id
   mode                        = "User"
-  vm_size                     = var.user_pool.vm_size
-  zones                       = var.zones
+  vm_size                     = each.value.vm_size
+  zones                       = coalesce(each.value.zones, var.zones)
   vnet_subnet_id              = var.node_subnet_id
   auto_scaling_enabled        = true
-  min_count                   = var.user_pool.min_count
-  max_count                   = var.user_pool.max_count
-  max_pods                    = var.user_pool.max_pods
-  os_disk_size_gb             = var.user_pool.os_disk_gb
+  min_count                   = each.value.min_count
+  max_count                   = each.value.max_count
+  max_pods                    = each.value.max_pods
+  os_disk_size_gb             = each.value.os_disk_gb
   os_sku                      = "AzureLinux"
   host_encryption_enabled     = var.host_encryption_enabled
-  temporary_name_for_rotation = "usertmp"
+  node_labels                 = each.value.labels
+  node_taints                 = each.value.spot ? concat(each.value.taints, [local.spot_taint]) : each.value.taints
+  priority                    = each.value.spot ? "Spot" : "Regular"
+  eviction_policy             = each.value.spot ? "Delete" : null
+  spot_max_price              = each.value.spot ? -1 : null
+  temporary_name_for_rotation = each.value.spot ? null : "${each.key}tmp"
   tags                        = var.tags
 
-  upgrade_settings {
-    max_surge = "33%"
+  # Spot pools cannot surge: Azure evicts rather than upgrades them.
+  dynamic "upgrade_settings" {
+    for_each = each.value.spot ? [] : [true]
+    content {
+      max_surge = "33%"
+    }
   }
 
   lifecycle {
@@ -252,7 +288,8 @@ resource "azurerm_monitor_data_collection_rule_association" "prometheus" {
   data_collection_rule_id = azurerm_monitor_data_collection_rule.prometheus.id
 }
 
-# Container Insights with managed-identity authentication reads its settings from a rule too.
+# Container Insights with managed-identity authentication reads its settings from a rule too:
+# how often it collects and which namespaces, per environment (the ingestion bill follows both).
 resource "azurerm_monitor_data_collection_rule" "container_insights" {
   name                = "${var.names.data_collection_rule}-insights"
   resource_group_name = var.resource_group_name
@@ -278,8 +315,9 @@ resource "azurerm_monitor_data_collection_rule" "container_insights" {
       name           = "container-insights"
       extension_json = jsonencode({
         dataCollectionSettings = {
-          interval               = "1m"
-          namespaceFilteringMode = "Off"
+          interval               = var.container_insights.interval
+          namespaceFilteringMode = var.container_insights.namespace_filtering_mode
+          namespaces             = var.container_insights.namespaces
           enableContainerLogV2   = true
         }
       })

@@ -36,3 +36,25 @@ output "private_cluster" {
   description = "Whether the API server is reachable only privately."
   value       = azurerm_kubernetes_cluster.this.private_cluster_enabled
 }
+
+output "user_pools" {
+  description = "Workload pools by name: the labels a nodeSelector matches, the taints a toleration must admit, zones and Spot."
+  value = {
+    for name, pool in azurerm_kubernetes_cluster_node_pool.user : name => {
+      labels = pool.node_labels
+      taints = pool.node_taints
+      zones  = pool.zones
+      spot   = pool.priority == "Spot"
+    }
+  }
+}
+
+output "outbound_type" {
+  description = "How the nodes reach the Internet (loadBalancer, userDefinedRouting or userAssignedNATGateway)."
+  value       = azurerm_kubernetes_cluster.this.network_profile[0].outbound_type
+}
+
+output "node_resource_group_id" {
+  description = "Resource ID of the node resource group AKS creates (where VMs, disks and load balancers are billed)."
+  value       = azurerm_kubernetes_cluster.this.node_resource_group_id
+}

@@ -43,11 +43,11 @@ variable "admin_group_object_ids" {
 
 variable "kubernetes_version" {
   type        = string
-  description = "Kubernetes minor version (MAJOR.MINOR); patches follow the automatic upgrade channel."
+  description = "Kubernetes version: MAJOR.MINOR (patches follow the patch channel) or MAJOR.MINOR.PATCH (with the node-image or none channel); a precondition refuses a channel that would move a pinned part."
 
   validation {
-    condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must be MAJOR.MINOR, e.g. 1.31 (patch versions come from the upgrade channel)."
+    condition     = can(regex("^1\\.[0-9]{2}(\\.[0-9]{1,2})?$", var.kubernetes_version))
+    error_message = "kubernetes_version must be MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.33 or 1.33.2."
   }
 }
 
@@ -120,24 +120,82 @@ variable "system_pool" {
   }
 }
 
-variable "user_pool" {
-  type = object({
+variable "user_pools" {
+  type = map(object({
     vm_size    = string
     min_count  = number
     max_count  = number
     max_pods   = optional(number, 110)
     os_disk_gb = optional(number, 128)
-  })
-  description = "User node pool for workloads: VM size and autoscaler bounds."
+    zones      = optional(list(string))
+    labels     = optional(map(string), {})
+    taints     = optional(list(string), [])
+    spot       = optional(bool, false)
+  }))
+  description = "Workload node pools by name (1-9 lowercase letters and digits): VM size, autoscaler bounds, labels, taints (KEY=VALUE:EFFECT), zones (default: the cluster's) and whether the pool runs on evictable Spot capacity."
 
   validation {
-    condition     = var.user_pool.min_count >= 0 && var.user_pool.max_count >= max(var.user_pool.min_count, 1) && var.user_pool.max_count <= 1000
-    error_message = "user_pool needs 0 <= min_count <= max_count, 1 <= max_count <= 1000."
+    condition     = length(var.user_pools) > 0 && alltrue([for name in keys(var.user_pools) : can(regex("^[a-z][a-z0-9]{0,8}$", name))])
+    error_message = "user_pools needs at least one pool, named with 1-9 lowercase letters and digits starting with a letter (AKS allows 12 characters and rotation appends tmp)."
   }
 
   validation {
-    condition     = var.user_pool.max_pods >= 50 && var.user_pool.max_pods <= 250
-    error_message = "user_pool.max_pods must be between 50 and 250."
+    condition     = alltrue([for pool in values(var.user_pools) : pool.min_count >= 0 && pool.max_count >= max(pool.min_count, 1) && pool.max_count <= 1000])
+    error_message = "Every user pool needs 0 <= min_count <= max_count, 1 <= max_count <= 1000."
+  }
+
+  validation {
+    condition     = alltrue([for pool in values(var.user_pools) : pool.max_pods >= 50 && pool.max_pods <= 250])
+    error_message = "Every user pool's max_pods must be between 50 and 250."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for pool in values(var.user_pools) : [for taint in pool.taints : can(regex("^[a-z0-9.\\/-]+=[A-Za-z0-9._-]*:(NoSchedule|PreferNoSchedule|NoExecute)$", taint))]]))
+    error_message = "user_pools taints must look like KEY=VALUE:NoSchedule (or PreferNoSchedule, NoExecute)."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for pool in values(var.user_pools) : [for zone in coalesce(pool.zones, []) : contains(["1", "2", "3"], zone)]]))
+    error_message = "user_pools zones must be values from \"1\", \"2\", \"3\"."
+  }
+}
+
+variable "outbound_type" {
+  type        = string
+  description = "How nodes reach the Internet: loadBalancer (the cluster's load balancer SNATs), userDefinedRouting (the node subnet's route table sends 0.0.0.0/0 to a firewall) or userAssignedNATGateway (the node subnet's NAT gateway)."
+  default     = "loadBalancer"
+
+  validation {
+    condition     = contains(["loadBalancer", "userDefinedRouting", "userAssignedNATGateway"], var.outbound_type)
+    error_message = "outbound_type must be loadBalancer, userDefinedRouting or userAssignedNATGateway."
+  }
+}
+
+variable "defender_enabled" {
+  type        = bool
+  description = "Run the Defender for Containers sensor, reporting to log_analytics_workspace_id."
+  default     = true
+  nullable    = false
+}
+
+variable "container_insights" {
+  type = object({
+    interval                 = optional(string, "1m")
+    namespace_filtering_mode = optional(string, "Off")
+    namespaces               = optional(list(string), [])
+  })
+  description = "Container Insights collection: interval (1m-30m) and which namespaces (Off: all; Include or Exclude: the listed ones)."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^([1-9]|[12][0-9]|30)m$", var.container_insights.interval))
+    error_message = "container_insights.interval must be 1m to 30m."
+  }
+
+  validation {
+    condition     = contains(["Off", "Include", "Exclude"], var.container_insights.namespace_filtering_mode) && (var.container_insights.namespace_filtering_mode == "Off") == (length(var.container_insights.namespaces) == 0)
+    error_message = "container_insights.namespace_filtering_mode must be Off (with no namespaces) or Include/Exclude (with at least one)."
   }
 }
 
@@ -174,12 +232,12 @@ variable "api_server_authorized_ip_ranges" {
 
 variable "automatic_upgrade_channel" {
   type        = string
-  description = "Cluster auto-upgrade channel: patch keeps the chosen minor version patched; stable follows GA minors."
+  description = "Cluster auto-upgrade channel: patch keeps a pinned MAJOR.MINOR patched; node-image or none leave a pinned MAJOR.MINOR.PATCH alone; stable and rapid move the minor version and so conflict with any pinned version."
   default     = "patch"
 
   validation {
-    condition     = contains(["patch", "stable", "rapid", "node-image"], var.automatic_upgrade_channel)
-    error_message = "automatic_upgrade_channel must be one of patch, stable, rapid, node-image."
+    condition     = contains(["patch", "stable", "rapid", "node-image", "none"], var.automatic_upgrade_channel)
+    error_message = "automatic_upgrade_channel must be one of patch, stable, rapid, node-image, none."
   }
 }
 

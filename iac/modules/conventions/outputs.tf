@@ -13,6 +13,7 @@ output "names" {
     aks_control_plane_id     = "id-aks-${local.suffix}"
     aks_kubelet_id           = "id-kubelet-${local.suffix}"
     container_registry       = "cr${local.compact}"
+    container_registry_host  = "cr${local.compact}.azurecr.io"
     key_vault                = "kv-${local.suffix}"
     log_analytics            = "log-${local.suffix}"
     monitor_workspace        = "amw-${local.suffix}"
@@ -24,6 +25,14 @@ output "names" {
     data_collection_endpoint = "dce-${local.suffix}"
     data_collection_rule     = "dcr-${local.suffix}"
     private_endpoint_prefix  = "pe-${local.suffix}"
+    firewall                 = "afw-${local.suffix}"
+    firewall_policy          = "afwp-${local.suffix}"
+    firewall_rules           = "rcg-egress-${local.suffix}"
+    egress_public_ip         = "pip-egress-${local.suffix}"
+    nat_gateway              = "ng-${local.suffix}"
+    node_route_table         = "rt-nodes-${local.suffix}"
+    policy_assignment_prefix = "pa-${local.suffix}"
+    budget                   = "budget-${local.suffix}"
     alert_suffix             = local.suffix
   }
 }

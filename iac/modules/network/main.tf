@@ -35,13 +35,42 @@ resource "azurerm_subnet" "private_endpoints" {
   private_endpoint_network_policies = "Enabled"
 }
 
-# AKS manages its own rules on the node resource group; the subnet NSG keeps Azure's default
-# deny-from-internet and is where the team adds explicit rules.
+# AKS does not touch a subnet NSG it did not create, so the ingress path is admitted here:
+# exactly the ports and sources node_ingress names, and every other Internet packet denied
+# explicitly (ahead of any rule added later). Node-to-node, pod and load-balancer probe traffic
+# keep Azure's default VirtualNetwork and AzureLoadBalancer rules.
 resource "azurerm_network_security_group" "nodes" {
   name                = var.names.node_nsg
   resource_group_name = var.resource_group_name
   location            = var.location
   tags                = var.tags
+
+  dynamic "security_rule" {
+    for_each = var.node_ingress
+    content {
+      name                       = security_rule.key
+      priority                   = security_rule.value.priority
+      direction                  = "Inbound"
+      access                     = "Allow"
+      protocol                   = "Tcp"
+      source_port_range          = "*"
+      destination_port_ranges    = security_rule.value.ports
+      source_address_prefix      = security_rule.value.source
+      destination_address_prefix = security_rule.value.destination
+    }
+  }
+
+  security_rule {
+    name                       = "deny-internet-inbound"
+    priority                   = 4096
+    direction                  = "Inbound"
+    access                     = "Deny"
+    protocol                   = "*"
+    source_port_range          = "*"
+    destination_port_range     = "*"
+    source_address_prefix      = "Internet"
+    destination_address_prefix = "*"
+  }
 }
 
 # Private endpoints only ever answer HTTPS from inside the virtual network.
@@ -100,6 +129,22 @@ resource "azurerm_private_dns_zone_virtual_network_link" "this" {
   name                 = "link-${var.names.virtual_network}"
   private_dns_zone_id  = azurerm_private_dns_zone.this[each.key].id
   virtual_network_id   = azurerm_virtual_network.this.id
+  registration_enabled = false
+  tags                 = var.tags
+}
+
+# The same zones linked to the networks that reach the private endpoints from outside this one
+# (the peered CI/hub network whose agents write the database secret and push images), so the
+# service names resolve to the private addresses there too.
+resource "azurerm_private_dns_zone_virtual_network_link" "linked" {
+  for_each = {
+    for pair in setproduct(var.private_dns_zones, keys(var.linked_virtual_network_ids)) :
+    "${pair[0]}/${pair[1]}" => { zone = pair[0], network = pair[1] }
+  }
+
+  name                 = "link-${each.value.network}-${var.names.virtual_network}"
+  private_dns_zone_id  = azurerm_private_dns_zone.this[each.value.zone].id
+  virtual_network_id   = var.linked_virtual_network_ids[each.value.network]
   registration_enabled = false
   tags                 = var.tags
 }

@@ -17,3 +17,8 @@ output "private_dns_zone_ids" {
   description = "Resource IDs of the private DNS zones, keyed by zone name (empty without private endpoints)."
   value       = { for name, zone in azurerm_private_dns_zone.this : name => zone.id }
 }
+
+output "virtual_network_name" {
+  description = "Name of the virtual network (where the egress module adds the firewall subnet)."
+  value       = azurerm_virtual_network.this.name
+}

@@ -61,6 +61,40 @@ variable "private_dns_zones" {
   }
 }
 
+variable "linked_virtual_network_ids" {
+  type        = map(string)
+  description = "Other virtual networks (by a short name) that resolve the private DNS zones, e.g. the peered CI/hub network whose agents use the private endpoints."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name, id in var.linked_virtual_network_ids : can(regex("^[a-z][a-z0-9-]{0,40}$", name)) && can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/virtualNetworks/[^/]+$", id))])
+    error_message = "linked_virtual_network_ids must map lowercase names to virtual network resource IDs."
+  }
+}
+
+variable "node_ingress" {
+  type = map(object({
+    priority    = number
+    source      = string
+    destination = string
+    ports       = list(string)
+  }))
+  description = "Inbound TCP the node subnet admits, by rule name: the ingress path and nothing else (every other Internet packet is denied at priority 4096)."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for rule in values(var.node_ingress) : rule.priority >= 100 && rule.priority < 4096 && length(rule.ports) > 0 && alltrue([for port in rule.ports : can(regex("^[0-9]{1,5}$", port))])])
+    error_message = "node_ingress rules need a priority from 100 to 4095 and at least one single destination port (no ranges, no *)."
+  }
+
+  validation {
+    condition     = alltrue([for rule in values(var.node_ingress) : rule.source != "*" && rule.source != "0.0.0.0/0"])
+    error_message = "node_ingress sources must be named (Internet, a CIDR or a service tag), never * or 0.0.0.0/0."
+  }
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags for every resource (from the conventions module)."

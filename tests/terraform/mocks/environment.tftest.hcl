@@ -1,6 +1,8 @@
 # Offline plan of the platform root with one environment's values (terraform test
 # -var-file=../environments/<env>/terraform.tfvars): the real provider schemas and validation,
-# with azurerm's behaviour mocked, so no Azure credentials are needed. The Python tests read the
+# with azurerm's behaviour mocked, so no Azure credentials are needed. The harness replaces
+# SUBSCRIPTION_ID with the subscription the mocked credentials stand for (the environment's own,
+# or another one to prove the root refuses it). The Python tests read the
 # plan (terraform test -json -verbose) and assert on it; the asserts here cover the outputs.
 
 mock_provider "azurerm" {
@@ -9,7 +11,7 @@ mock_provider "azurerm" {
       tenant_id       = "11111111-2222-4333-8444-555555555555"
       object_id       = "66666666-7777-4888-9999-000000000000"
       client_id       = "77777777-8888-4999-8aaa-bbbbbbbbbbbb"
-      subscription_id = "00000000-0000-4000-8000-000000000000"
+      subscription_id = "SUBSCRIPTION_ID"
     }
   }
 }

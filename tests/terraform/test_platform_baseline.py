@@ -1,0 +1,316 @@
+"""The platform baseline per environment, read from each plan against its tfvars: egress, the
+ingress path and the node NSG, Defender and Azure Policy, API-server exposure, workload pools
+and cost controls. A broken combination of values is refused by the root's validations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.terraform.conftest import ENVIRONMENTS, PLATFORM
+from tests.terraform.harness import Workspace, environment_subscription
+from tests.terraform.test_plan import _one, _pool, _resources, _tfvars
+
+pytestmark = pytest.mark.slow
+
+OUTBOUND_TYPES = {
+    "loadBalancer": "loadBalancer",
+    "nat_gateway": "userAssignedNATGateway",
+    "firewall": "userDefinedRouting",
+}
+FIREWALLED = [env for env in ENVIRONMENTS if _tfvars(env)["egress"]["mode"] == "firewall"]
+RESTRICTED_POD_SECURITY = (
+    "/providers/Microsoft.Authorization/policySetDefinitions/42b8ef37-b724-4e24-bbc8-7a7708edfe00"
+)
+ALLOWED_IMAGES = (
+    "/providers/Microsoft.Authorization/policyDefinitions/febd0533-8e55-448f-b837-bd0e06f16469"
+)
+SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+DATABASE_LABEL = ("inventory.example.org/pool", "database")
+
+
+def _output(plans: dict[str, dict[str, Any]], env: str, name: str) -> Any:
+    return plans[env]["output_changes"][name]["after"]
+
+
+def test_prod_egress_is_filtered() -> None:
+    assert "prod" in FIREWALLED
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_egress_follows_the_environment(plans: dict[str, dict[str, Any]], env: str) -> None:
+    mode = _tfvars(env)["egress"]["mode"]
+    cluster = _one(plans, env, "azurerm_kubernetes_cluster")
+    assert cluster["network_profile"][0]["outbound_type"] == OUTBOUND_TYPES[mode]
+    assert _output(plans, env, "egress")["outbound_type"] == OUTBOUND_TYPES[mode]
+    present = {r.type for r in _resources(plans, env)}
+    assert ("azurerm_firewall" in present) == (mode == "firewall")
+    assert ("azurerm_subnet_route_table_association" in present) == (mode == "firewall")
+    assert ("azurerm_subnet_nat_gateway_association" in present) == (mode == "nat_gateway")
+
+
+@pytest.mark.parametrize("env", FIREWALLED)
+def test_firewall_admits_only_aks_its_add_ons_and_the_listed_fqdns(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    tfvars = _tfvars(env)
+    nodes = tfvars["network"]["node_subnet_cidr"]
+    (route,) = _one(plans, env, "azurerm_route_table")["route"]
+    assert (route["address_prefix"], route["next_hop_type"]) == ("0.0.0.0/0", "VirtualAppliance")
+    assert _one(plans, env, "azurerm_firewall_policy")["threat_intelligence_mode"] == "Deny"
+
+    group = _one(plans, env, "azurerm_firewall_policy_rule_collection_group")
+    app_rules = [rule for c in group["application_rule_collection"] for rule in c["rule"]]
+    assert {c["action"] for c in group["application_rule_collection"]} == {"Allow"}
+    assert all(rule["source_addresses"] == [nodes] for rule in app_rules)
+    tags = {tag for rule in app_rules for tag in rule.get("destination_fqdn_tags") or []}
+    assert tags == {"AzureKubernetesService"}
+    fqdns = {fqdn for rule in app_rules for fqdn in rule.get("destination_fqdns") or []}
+    for purpose, wanted in tfvars["egress"].get("workload_fqdns", {}).items():
+        assert set(wanted) <= fqdns, purpose
+    assert "*" not in fqdns
+    assert not [rule for rule in app_rules if rule.get("destination_addresses")]
+
+    network_rules = [rule for c in group["network_rule_collection"] for rule in c["rule"]]
+    assert all(rule["source_addresses"] == [nodes] for rule in network_rules)
+    ports = {port for rule in network_rules for port in rule["destination_ports"]}
+    assert ports == {"123", "1194", "9000"}  # NTP and the API-server tunnel, nothing else
+    assert [r["protocols"] for r in network_rules if "*" in r["destination_addresses"]] == [["UDP"]]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_node_nsg_admits_exactly_the_ingress_path(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    tfvars = _tfvars(env)
+    ingress = tfvars["ingress"]
+    (nsg,) = [
+        r.values
+        for r in _resources(plans, env, "azurerm_network_security_group")
+        if r.values["name"].startswith("nsg-nodes-")
+    ]
+    rules = nsg["security_rule"]
+    allowed = [r for r in rules if r["access"] == "Allow" and r["direction"] == "Inbound"]
+    assert len(allowed) == 1, allowed
+    (allow,) = allowed
+    assert sorted(allow["destination_port_ranges"]) == ["443", "80"]
+    assert allow["protocol"] == "Tcp"
+    if ingress["exposure"] == "public_load_balancer":
+        assert allow["source_address_prefix"] == "Internet"
+    else:
+        assert allow["source_address_prefix"] == tfvars["egress"]["firewall_subnet_cidr"]
+        assert allow["destination_address_prefix"] == ingress["private_ip"]
+    denies = [r for r in rules if r["access"] == "Deny"]
+    assert [(r["source_address_prefix"], r["priority"]) for r in denies] == [("Internet", 4096)]
+    assert allow["priority"] < 4096
+
+
+@pytest.mark.parametrize("env", FIREWALLED)
+def test_firewall_forwards_public_http_to_the_internal_ingress(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    ingress = _tfvars(env)["ingress"]
+    group = _one(plans, env, "azurerm_firewall_policy_rule_collection_group")
+    if ingress["exposure"] != "firewall_dnat":
+        assert not group.get("nat_rule_collection")
+        return
+    (collection,) = group["nat_rule_collection"]
+    forwarded = sorted(
+        (rule["destination_ports"][0], rule["translated_address"], str(rule["translated_port"]))
+        for rule in collection["rule"]
+    )
+    ip = ingress["private_ip"]
+    assert forwarded == [("443", ip, "443"), ("80", ip, "80")]
+    assert _output(plans, env, "ingress")["private_ip"] == ip
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_defender_sensor_and_policy_add_on_run(plans: dict[str, dict[str, Any]], env: str) -> None:
+    cluster = _one(plans, env, "azurerm_kubernetes_cluster")
+    assert len(cluster["microsoft_defender"]) == 1
+    assert cluster["azure_policy_enabled"] is True
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cluster_policy_effect_and_registries_follow_the_environment(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    policy = _tfvars(env)["cluster_policy"]
+    registry = _one(plans, env, "azurerm_container_registry")["name"]
+    assignments = {
+        r.values["policy_definition_id"]: json.loads(r.values["parameters"])
+        for r in _resources(plans, env, "azurerm_resource_policy_assignment")
+    }
+    assert set(assignments) == {RESTRICTED_POD_SECURITY, ALLOWED_IMAGES}
+    assert {p["effect"]["value"] for p in assignments.values()} == {policy["effect"]}
+    assert all("kube-system" in p["excludedNamespaces"]["value"] for p in assignments.values())
+    allowed = re.compile(assignments[ALLOWED_IMAGES]["allowedContainerImagesRegex"]["value"])
+    assert allowed.match(f"{registry}.azurecr.io/inventory-api@sha256:0123")
+    assert not allowed.match("docker.io/library/postgres:16")
+    assert not allowed.match(f"{registry}.azurecr.io.example.org/inventory-api:1")
+    extra = policy.get("extra_allowed_registries", ["mcr.microsoft.com"])
+    assert bool(allowed.match("mcr.microsoft.com/oss/kubernetes/pause:3.9")) == (
+        "mcr.microsoft.com" in extra
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_api_server_exposure_is_stated(plans: dict[str, dict[str, Any]], env: str) -> None:
+    tfvars = _tfvars(env)
+    exposure = _output(plans, env, "api_server_exposure")
+    cluster = _one(plans, env, "azurerm_kubernetes_cluster")
+    private = tfvars["aks"]["private_cluster_enabled"]
+    assert exposure["private"] is private is cluster["private_cluster_enabled"]
+    if private:
+        assert exposure["authorized_ranges"] == []
+        assert not cluster.get("api_server_access_profile")
+    else:
+        ranges = cluster["api_server_access_profile"][0]["authorized_ip_ranges"]
+        assert sorted(exposure["authorized_ranges"]) == sorted(ranges)
+        assert sorted(ranges) == sorted(tfvars["ci_ip_ranges"])
+    assert cluster["local_account_disabled"] is True
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_workload_pools_follow_the_environment(plans: dict[str, dict[str, Any]], env: str) -> None:
+    aks = _tfvars(env)["aks"]
+    planned_names = {
+        p.values["name"] for p in _resources(plans, env, "azurerm_kubernetes_cluster_node_pool")
+    }
+    assert planned_names == set(aks["user_pools"])
+    for name, pool in aks["user_pools"].items():
+        planned = _pool(plans, env, name)
+        spot = pool.get("spot", False)
+        assert (planned.get("node_labels") or {}) == pool.get("labels", {}), name
+        expected_taints = pool.get("taints", []) + ([SPOT_TAINT] if spot else [])
+        assert (planned.get("node_taints") or []) == expected_taints, name
+        assert planned["priority"] == ("Spot" if spot else "Regular"), name
+        assert (planned["min_count"], planned["max_count"]) == (
+            pool["min_count"],
+            pool["max_count"],
+        ), name
+
+
+@pytest.mark.parametrize("env", [env for env in ENVIRONMENTS if _tfvars(env)["aks"]["zones"]])
+def test_zonal_environments_have_a_tainted_database_pool_in_every_zone(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    key, value = DATABASE_LABEL
+    database_pools = [
+        p.values
+        for p in _resources(plans, env, "azurerm_kubernetes_cluster_node_pool")
+        if (p.values.get("node_labels") or {}).get(key) == value
+    ]
+    zones = sorted(zone for pool in database_pools for zone in pool["zones"])
+    assert zones == sorted(_tfvars(env)["aks"]["zones"])
+    assert all(f"{key}={value}:NoSchedule" in pool["node_taints"] for pool in database_pools)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cost_controls_follow_the_environment(plans: dict[str, dict[str, Any]], env: str) -> None:
+    tfvars = _tfvars(env)
+    cluster = _one(plans, env, "azurerm_kubernetes_cluster")
+    assert cluster["cost_analysis_enabled"] is (tfvars["aks"]["sku_tier"] != "Free")
+
+    (insights,) = [
+        r.values
+        for r in _resources(plans, env, "azurerm_monitor_data_collection_rule")
+        if r.values["name"].endswith("-insights")
+    ]
+    extension = insights["data_sources"][0]["extension"][0]
+    settings = json.loads(extension["extension_json"])["dataCollectionSettings"]
+    wanted = tfvars["aks"]["container_insights"]
+    assert settings["interval"] == wanted["interval"]
+    assert settings["namespaceFilteringMode"] == wanted["namespace_filtering_mode"]
+    assert settings["namespaces"] == wanted.get("namespaces", [])
+
+    budgets = sorted(
+        r.values["amount"]
+        for r in _resources(plans, env, "azurerm_consumption_budget_resource_group")
+    )
+    assert budgets == sorted(
+        [tfvars["budget"]["platform_monthly"], tfvars["budget"]["nodes_monthly"]]
+    )
+    for budget in _resources(plans, env, "azurerm_consumption_budget_resource_group"):
+        kinds = {n["threshold_type"] for n in budget.values["notification"]}
+        assert kinds == {"Actual", "Forecasted"}, budget.address
+        recipients = {tuple(n["contact_emails"]) for n in budget.values["notification"]}
+        assert recipients == {tuple(tfvars["monitoring"]["alert_email_addresses"])}
+
+
+def test_dev_scales_out_on_spot_capacity(plans: dict[str, dict[str, Any]]) -> None:
+    spot = [
+        p.values
+        for p in _resources(plans, "dev", "azurerm_kubernetes_cluster_node_pool")
+        if p.values["priority"] == "Spot"
+    ]
+    assert spot
+    assert all(p["min_count"] == 0 and p["eviction_policy"] == "Delete" for p in spot)
+
+
+def test_public_ingress_behind_a_firewall_route_is_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    """prod with its firewall egress but a public ingress load balancer: replies would leave
+    through the firewall, so the root refuses the combination before any plan."""
+    runs = workspace.plan_runs(
+        PLATFORM, "prod", extra=('-var=ingress={exposure = "public_load_balancer"}',)
+    )
+    run = runs["plan"]
+    assert run.status in ("fail", "error")
+    assert any("answers asymmetrically" in d for d in run.diagnostics), run.diagnostics
+
+
+def test_prod_refuses_credentials_for_another_subscription(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    """Credentials of the dev subscription planning prod: the postcondition on the client
+    configuration stops the plan and names both subscriptions."""
+    dev = environment_subscription(workspace.root, "dev")
+    prod = environment_subscription(workspace.root, "prod")
+    assert dev != prod
+    run = workspace.plan_runs(PLATFORM, "prod", subscription_id=dev)["plan"]
+    assert run.status in ("fail", "error")
+    assert any(f"subscription {dev}" in d and prod in d for d in run.diagnostics), run.diagnostics
+
+
+def test_every_environment_pins_its_own_subscription() -> None:
+    subscriptions = [_tfvars(env)["subscription_id"] for env in ENVIRONMENTS]
+    assert len(set(subscriptions)) == len(ENVIRONMENTS)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_private_dns_zones_resolve_in_the_ci_network(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """Where services hide behind private endpoints, the CI agents that write the database
+    secret and push images resolve them too: every zone is linked to the CI/hub network."""
+    tfvars = _tfvars(env)
+    zones = {z.values["name"] for z in _resources(plans, env, "azurerm_private_dns_zone")}
+    linked = [
+        link.values
+        for link in _resources(plans, env, "azurerm_private_dns_zone_virtual_network_link")
+        if link.values.get("virtual_network_id") == tfvars.get("ci_virtual_network_id")
+    ]
+    if not tfvars["private_endpoints_enabled"]:
+        assert tfvars.get("ci_virtual_network_id") is None
+        assert zones == set()
+        return
+    assert len(linked) == len(zones) == 3
+    assert all(link["registration_enabled"] is False for link in linked)
+
+
+def test_private_endpoints_without_a_ci_network_are_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    """staging turned public while it still names a CI network, a contradiction the root
+    refuses; the same validation refuses private endpoints that no CI network can reach."""
+    run = workspace.plan_runs(PLATFORM, "staging", extra=("-var=private_endpoints_enabled=false",))[
+        "plan"
+    ]
+    assert run.status in ("fail", "error")
+    assert any("ci_virtual_network_id" in d for d in run.diagnostics), run.diagnostics
