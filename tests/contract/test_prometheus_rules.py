@@ -1,6 +1,6 @@
 """AKS's managed Prometheus evaluates no PrometheusRule, so Terraform turns the charts' rule files
 into Azure Monitor Prometheus rule groups. The planned rules are exactly the rules the charts
-render for a Prometheus Operator under the release the deploy stage installs: one source, two
+render for a Prometheus Operator as the deploy stage installs them: one source, two
 readers, and this test can tell them apart."""
 
 from __future__ import annotations
@@ -10,9 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.targets.cluster import NAMESPACE, RELEASE
-from tests.helm.rendering import CERT_MANAGER_API, FIXTURES, MONITORING_API, UMBRELLA, Renderer
-from tests.terraform.conftest import ENVIRONMENTS
+from tests.contract.conftest import ENVIRONMENTS
+from tests.helm.rendering import (
+    CERT_MANAGER_API,
+    MONITORING_API,
+    NAMESPACE,
+    RELEASE,
+    UMBRELLA,
+    Renderer,
+)
 from tests.terraform.harness import planned_resources
 
 pytestmark = pytest.mark.slow
@@ -21,13 +27,13 @@ RULE_GROUP = "azurerm_monitor_alert_prometheus_rule_group"
 AZURE_SEVERITY = {"critical": 1, "warning": 2}
 
 
-def chart_rules(renderer: Renderer, env: str, release: str) -> dict[str, dict[str, Any]]:
-    """The umbrella's rules as `env` deploys it, but for a Prometheus Operator (which renders
-    them as PrometheusRule), keyed by alert or record name."""
+def chart_rules(renderer: Renderer, env: str, namespace: str) -> dict[str, dict[str, Any]]:
+    """The umbrella's rules as `env` deploys it (the deploy stage's values files), but for a
+    Prometheus Operator (which renders them as PrometheusRule), keyed by alert or record name."""
     chart = renderer.chart_dir(UMBRELLA)
-    args = ["template", release, str(chart), "--namespace", NAMESPACE, "--kube-version", "1.33.0"]
-    args += ["--values", str(chart / f"values-{env}.yaml")]
-    args += ["--values", str(FIXTURES / "pipeline-outputs.yaml")]
+    args = ["template", RELEASE, str(chart), "--namespace", namespace, "--kube-version", "1.33.0"]
+    for path in renderer.values_files(UMBRELLA, env):
+        args += ["--values", str(path)]
     args += ["--set", "global.monitoring.provider=prometheus-operator"]
     args += ["--api-versions", MONITORING_API, "--api-versions", CERT_MANAGER_API]
     docs = [d for d in yaml.safe_load_all(renderer.run(*args)) if d]
@@ -78,9 +84,9 @@ def differences(
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_azure_rule_groups_are_the_charts_rules(
-    plans: dict[str, dict[str, Any]], chart_renderer: Renderer, env: str
+    plans: dict[str, dict[str, Any]], renderer: Renderer, env: str
 ) -> None:
-    assert differences(planned_rules(plans[env]), chart_rules(chart_renderer, env, RELEASE)) == []
+    assert differences(planned_rules(plans[env]), chart_rules(renderer, env, NAMESPACE)) == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -95,7 +101,7 @@ def test_rule_groups_watch_the_environment_cluster(
     assert all(g["interval"] == "PT1M" and g["rule_group_enabled"] for g in groups)
 
 
-def test_the_comparison_bites(plans: dict[str, dict[str, Any]], chart_renderer: Renderer) -> None:
-    """Rules rendered for another release select other scrape jobs: they must not match."""
-    other = chart_rules(chart_renderer, "dev", "other-release")
+def test_the_comparison_bites(plans: dict[str, dict[str, Any]], renderer: Renderer) -> None:
+    """Rules rendered into another namespace select other series: they must not match."""
+    other = chart_rules(renderer, "dev", "elsewhere")
     assert any("expression" in d for d in differences(planned_rules(plans["dev"]), other))
