@@ -119,7 +119,15 @@ module "monitoring" {
   alert_severity        = var.monitoring.alert_severity
   backup_job_prefix     = local.contract.backup_job_prefix
   aks_cluster_id        = module.aks.id
+  aks_cluster_name      = module.aks.name
   tags                  = local.tags
+
+  # The charts' fullnames from the contract: they fill the rule files' scrape-job selectors.
+  workload_names = {
+    namespace = local.namespace
+    database  = local.contract.fullnames.postgresql
+    api       = local.contract.fullnames["inventory-api"]
+  }
 
   diagnostic_targets = merge({
     aks = {

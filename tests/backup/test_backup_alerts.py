@@ -8,6 +8,7 @@ query column or label cannot leave an alert watching nothing.
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from typing import Any
@@ -15,20 +16,22 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helm import rule_source
 from tests.support.tools import REPO_ROOT, require_tool
 from tools.toolchain import tool_env
 
 CHART = REPO_ROOT / "helm-charts" / "postgresql"
 QUERIES = REPO_ROOT / "images" / "postgres-exporter" / "queries.yaml"
+# The backup-of-the-backups alerts: those of the rule file's backup groups that read job records.
 BACKUP_ALERTS = {
-    "PostgresWalArchiveStale",
-    "PostgresRestoreDrillFailed",
-    "PostgresRestoreDrillTooOld",
-    "PostgresRestoreDrillMissing",
-    "PostgresBackupRepositoryUnverifiable",
+    str(rule["alert"])
+    for group in rule_source.source("postgresql")["backup_groups"]
+    for rule in group["rules"]
+    if "dbops_" in rule["expr"] or "last_archive_age" in rule["expr"]
 }
-# Series postgres_exporter 0.11 exports without custom queries (pg_stat_archiver collector).
-BUILT_IN = {"pg_stat_archiver_last_archive_age"}
+# Series postgres_exporter 0.11 exports without custom queries (pg_stat_archiver collector, and
+# pg_up for the connection itself).
+BUILT_IN = {"pg_stat_archiver_last_archive_age", "pg_up"}
 METRIC = re.compile(r"\b((?:dbops|pg)_[a-z_]+)\{")
 JOB_NAME = re.compile(r'job_name="([a-z-]+)"')
 
@@ -66,6 +69,15 @@ def exported_series() -> set[str]:
     return names
 
 
+def backup_types() -> tuple[str, ...]:
+    """TYPES of the backup script (dbops/backup.py), read without importing the image's code."""
+    tree = ast.parse((REPO_ROOT / "images/postgresql/dbops/backup.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "TYPES":
+            return tuple(ast.literal_eval(node.value))
+    raise AssertionError("dbops/backup.py defines no TYPES")
+
+
 def test_every_backup_alert_is_rendered(backup_rules: dict[str, dict[str, Any]]) -> None:
     assert set(backup_rules) == BACKUP_ALERTS
 
@@ -83,8 +95,11 @@ def test_backup_alerts_read_only_series_the_exporter_produces(
 def test_backup_alerts_name_jobs_the_scripts_record(
     backup_rules: dict[str, dict[str, Any]],
 ) -> None:
-    """job_name values in the rules are the job names dbops passes to job_main/record_job."""
+    """job_name values in the rules are the job names dbops passes to job_main/record_job
+    (the backup script records backup-<type> for each type it accepts)."""
     sources = "".join(p.read_text() for p in (REPO_ROOT / "images/postgresql/dbops").glob("*.py"))
+    recorded = {f"backup-{kind}" for kind in backup_types()}
     for name, rule in backup_rules.items():
         for job in JOB_NAME.findall(rule["expr"]):
-            assert f'"{job}"' in sources, f"{name} watches job {job!r}, which no script records"
+            known = f'"{job}"' in sources or job in recorded
+            assert known, f"{name} watches job {job!r}, which no script records"

@@ -1,4 +1,5 @@
-"""The exporter's backup queries (images/postgres-exporter/queries.yaml) against the lab primary.
+"""The exporter's queries (images/postgres-exporter/queries.yaml) against the lab primary, and
+every series the database's alert rules read found in that real scrape.
 
 Runs after the backup/restore tests of the session, so the job records exist. Uses the real
 postgres_exporter 0.11 connecting as a pg_monitor-only role, which proves the schema's grants.
@@ -15,6 +16,7 @@ import pytest
 import requests
 
 from tests.backup.lab import APP_DB, BackupLab
+from tests.helm import rule_source
 from tests.support.postgres import free_port
 from tests.support.tools import REPO_ROOT, require_tool
 
@@ -95,3 +97,28 @@ def test_drill_measurements_are_exported(metrics: str) -> None:
 
 def test_no_query_errors(metrics: str) -> None:
     assert value(metrics, "pg_exporter_last_scrape_error") == 0
+
+
+def scraped_names(metrics: str) -> set[str]:
+    return {
+        line.split("{")[0].split(" ")[0]
+        for line in metrics.splitlines()
+        if line and not line.startswith("#")
+    }
+
+
+def test_every_series_a_database_rule_reads_is_in_a_real_scrape(metrics: str) -> None:
+    """No alert watches a series nothing produces: each one a rule of the rule file reads comes
+    from this scrape, or from a declared non-exporter source (the scraper, the kubelet)."""
+    scraped = scraped_names(metrics)
+    unseen = {
+        rule: sorted(names - scraped - rule_source.NON_EXPORTER_SERIES.keys())
+        for rule, names in rule_source.series_read("postgresql").items()
+    }
+    assert not {rule: names for rule, names in unseen.items() if names}
+
+
+def test_the_real_scrape_check_bites(metrics: str) -> None:
+    """The replica-lag series the exporter 0.11 does not export (what the alert once read)."""
+    assert "pg_replication_lag" not in scraped_names(metrics)
+    assert "pg_replica_lag_seconds" in scraped_names(metrics)

@@ -46,6 +46,13 @@ FEATURES = (
 )
 
 
+# APIs the charts require that no planned feature provides: the platform must install them before
+# the workloads, and nothing in iac/ or pipelines/ does so yet (cert-manager, for the pgBackRest
+# TLS certificates). Without them the charts refuse to render, as a real deploy would fail; the
+# contract renders as if they were installed so the other relations stay checked.
+PLATFORM_PREREQUISITES = ("cert-manager.io/v1",)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What one planned cluster offers the charts."""
@@ -81,6 +88,9 @@ def capabilities(plan: dict[str, Any]) -> Capabilities:
     on = [feature for feature in FEATURES if enabled(cluster.get(feature.attribute))]
     return Capabilities(
         kube_version=version if version.count(".") == 2 else f"{version}.0",
-        api_versions=tuple(api for feature in on for api in feature.api_versions),
+        api_versions=(
+            *(api for feature in on for api in feature.api_versions),
+            *PLATFORM_PREREQUISITES,
+        ),
         ingress_classes=tuple(cls for feature in on for cls in feature.ingress_classes),
     )

@@ -8,14 +8,19 @@ from dataclasses import dataclass, field
 from tests.helm.rendering import API, DB, NAMESPACE
 
 NS = NAMESPACE
-BACKUP_MAX_AGE_HOURS = 2  # rendered into the rules under test (backup and drill ages)
+# Rendered into the rules under test for the backup and drill ages (keeps promtool fast); the
+# real thresholds are the rule file's parameters.
+SHORT_AGES = {
+    "backup_full_max_age_hours": "2",
+    "backup_diff_max_age_hours": "2",
+    "restore_drill_max_age_hours": "2",
+}
 DB_JOB = f"{DB}-headless"
 POD = f"{DB}-0"
 API_JOB = API
 DB_SEL = f'namespace="{NS}", job="{DB_JOB}", pod="{POD}"'
 API_SEL = f'namespace="{NS}", job="{API_JOB}"'
 PVC = f"data-{DB}-0"
-CRONJOB = f"{DB}-backup-full"
 TX = f'pg_stat_activity_max_tx_duration{{{DB_SEL}, datname="inventory"'
 VOLUME = f'namespace="{NS}", persistentvolumeclaim="{PVC}", job="kubelet"'
 AVAILABLE = f"kubelet_volume_stats_available_bytes{{{VOLUME}}}"
@@ -24,7 +29,10 @@ DRILL_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="resto
 DRILL_FAIL = f'dbops_job_last_failure_timestamp_seconds{{{DB_SEL}, job_name="restore-drill"}}'
 VERIFY_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="repository-verify"}}'
 VERIFY_FAIL = f'dbops_job_last_failure_timestamp_seconds{{{DB_SEL}, job_name="repository-verify"}}'
-LAST_BACKUP = f'kube_cronjob_status_last_successful_time{{namespace="{NS}", cronjob="{CRONJOB}"}}'
+FULL_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="backup-full"}}'
+DIFF_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="backup-diff"}}'
+PG_UP = f"pg_up{{{DB_SEL}}}"
+TABLE = f'{DB_SEL}, schemaname="public", relname="products"'
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,35 @@ _API = {"namespace": NS, "job": API_JOB}
 
 CASES: tuple[AlertCase, ...] = (
     AlertCase(
+        "PostgresExporterDown",  # the target is there but its scrapes fail
+        Scenario({f"up{{{DB_SEL}}}": "0x20"}, "10m"),
+        Scenario({f"up{{{DB_SEL}}}": "1x20"}, "10m"),
+        {**_DB, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresExporterDown",  # the target is gone: no `up` at all
+        Scenario({f'up{{namespace="{NS}", job="{API_JOB}"}}': "1x20"}, "10m"),
+        Scenario({f"up{{{DB_SEL}}}": "1x20"}, "10m"),
+        {"namespace": NS, "job": DB_JOB, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresExporterScrapeError",
+        Scenario({f"pg_exporter_last_scrape_error{{{DB_SEL}}}": "1x30"}, "20m"),
+        Scenario({f"pg_exporter_last_scrape_error{{{DB_SEL}}}": "0x30"}, "20m"),
+        {"namespace": NS, "pod": POD, "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresChecksumFailure",
+        Scenario(
+            {f'pg_stat_database_checksum_failures{{{DB_SEL}, datname="inventory"}}': "0x10 1x20"},
+            "20m",
+        ),
+        Scenario(
+            {f'pg_stat_database_checksum_failures{{{DB_SEL}, datname="inventory"}}': "0x30"}, "20m"
+        ),
+        {**_DB, "datname": "inventory", "severity": "critical"},
+    ),
+    AlertCase(
         "PostgresDown",
         Scenario({f"pg_up{{{DB_SEL}}}": "0x10"}, "5m"),
         Scenario({f"pg_up{{{DB_SEL}}}": "1x10"}, "5m"),
@@ -86,6 +123,90 @@ CASES: tuple[AlertCase, ...] = (
         {"namespace": NS, "pod": POD, "severity": "warning"},
     ),
     AlertCase(
+        "PostgresConnectionsExhausted",
+        Scenario(
+            {
+                f'pg_stat_database_numbackends{{{DB_SEL}, datname="inventory"}}': "97x15",
+                f"pg_settings_max_connections{{{DB_SEL}}}": "100x15",
+            },
+            "10m",
+        ),
+        Scenario(
+            {
+                f'pg_stat_database_numbackends{{{DB_SEL}, datname="inventory"}}': "90x15",
+                f"pg_settings_max_connections{{{DB_SEL}}}": "100x15",
+            },
+            "10m",
+        ),
+        {"namespace": NS, "pod": POD, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresWalGrowing",
+        Scenario(
+            {
+                f"pg_wal_size_bytes{{{DB_SEL}}}": "3e9x30",
+                f"pg_settings_max_wal_size_bytes{{{DB_SEL}}}": "1e9x30",
+            },
+            "20m",
+        ),
+        Scenario(
+            {
+                f"pg_wal_size_bytes{{{DB_SEL}}}": "1e9x30",
+                f"pg_settings_max_wal_size_bytes{{{DB_SEL}}}": "1e9x30",
+            },
+            "20m",
+        ),
+        {"namespace": NS, "pod": POD, "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresWalGrowingCritical",
+        Scenario(
+            {
+                f"pg_wal_size_bytes{{{DB_SEL}}}": "5e9x30",
+                f"pg_settings_max_wal_size_bytes{{{DB_SEL}}}": "1e9x30",
+            },
+            "20m",
+        ),
+        Scenario(
+            {
+                f"pg_wal_size_bytes{{{DB_SEL}}}": "3e9x30",
+                f"pg_settings_max_wal_size_bytes{{{DB_SEL}}}": "1e9x30",
+            },
+            "20m",
+        ),
+        {"namespace": NS, "pod": POD, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresLockWaits",
+        Scenario({f"pg_lock_waits_max_seconds{{{DB_SEL}}}": "120x10"}, "5m"),
+        Scenario({f"pg_lock_waits_max_seconds{{{DB_SEL}}}": "10x10"}, "5m"),
+        {"namespace": NS, "pod": POD, "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresLockWaitsCritical",
+        Scenario({f"pg_lock_waits_max_seconds{{{DB_SEL}}}": "600x10"}, "5m"),
+        Scenario({f"pg_lock_waits_max_seconds{{{DB_SEL}}}": "120x10"}, "5m"),
+        {"namespace": NS, "pod": POD, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresDeadTuplesHigh",
+        Scenario(
+            {
+                f"pg_table_vacuum_dead_tuples{{{TABLE}}}": "50000x80",
+                f"pg_table_vacuum_live_tuples{{{TABLE}}}": "100000x80",
+            },
+            "70m",
+        ),
+        Scenario(
+            {
+                f"pg_table_vacuum_dead_tuples{{{TABLE}}}": "5000x80",
+                f"pg_table_vacuum_live_tuples{{{TABLE}}}": "100000x80",
+            },
+            "70m",
+        ),
+        {**_DB, "schemaname": "public", "relname": "products", "severity": "warning"},
+    ),
+    AlertCase(
         "PostgresWalArchivingFailing",
         Scenario({f"pg_stat_archiver_failed_count{{{DB_SEL}}}": "0+1x30"}, "20m"),
         Scenario({f"pg_stat_archiver_failed_count{{{DB_SEL}}}": "3x30"}, "20m"),
@@ -93,8 +214,8 @@ CASES: tuple[AlertCase, ...] = (
     ),
     AlertCase(
         "PostgresReplicationLagHigh",
-        Scenario({f"pg_replication_lag{{{DB_SEL}}}": "600x20"}, "10m"),
-        Scenario({f"pg_replication_lag{{{DB_SEL}}}": "2x20"}, "10m"),
+        Scenario({f"pg_replica_lag_seconds{{{DB_SEL}}}": "600x20"}, "10m"),
+        Scenario({f"pg_replica_lag_seconds{{{DB_SEL}}}": "2x20"}, "10m"),
         {**_DB, "severity": "warning"},
     ),
     AlertCase(
@@ -148,27 +269,30 @@ CASES: tuple[AlertCase, ...] = (
         {"namespace": NS, "persistentvolumeclaim": PVC, "job": "kubelet", "severity": "warning"},
     ),
     AlertCase(
-        "PostgresBackupTooOld",
-        # Rules rendered with backupMaxAgeHours=2 (keeps promtool fast): last success at t=0,
-        # evaluated 3 h later / a success every minute.
-        Scenario(
-            {LAST_BACKUP: "0x200"},
-            "3h",
-        ),
-        Scenario(
-            {LAST_BACKUP: "0+60x200"},
-            "3h",
-        ),
-        {"namespace": NS, "severity": "critical"},
+        "PostgresDiskAlmostFull",
+        Scenario({AVAILABLE: "3000000000x30", CAPACITY: "100000000000x30"}, "20m"),
+        Scenario({AVAILABLE: "10000000000x30", CAPACITY: "100000000000x30"}, "20m"),
+        {"namespace": NS, "persistentvolumeclaim": PVC, "job": "kubelet", "severity": "critical"},
     ),
     AlertCase(
-        "PostgresBackupMissing",
-        Scenario({f"pg_up{{{DB_SEL}}}": "1x200"}, "3h"),
-        Scenario(
-            {LAST_BACKUP: "0+60x200"},
-            "3h",
-        ),
-        {"namespace": NS, "severity": "critical"},
+        "PostgresFullBackupTooOld",
+        # Ages rendered as 2 h (SHORT_AGES): last success at t=0, evaluated 3 h later / a
+        # success every minute.
+        Scenario({FULL_OK: "0x200"}, "3h"),
+        Scenario({FULL_OK: "0+60x200"}, "3h"),
+        {**_DB, "job_name": "backup-full", "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresFullBackupMissing",  # only differentials on record: a diff hides no full
+        Scenario({PG_UP: "1x200", DIFF_OK: "0+60x200"}, "3h"),
+        Scenario({PG_UP: "1x200", FULL_OK: "0+60x200"}, "3h"),
+        {**_DB, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresDiffBackupTooOld",
+        Scenario({DIFF_OK: "0x200", FULL_OK: "0+60x200"}, "3h"),
+        Scenario({DIFF_OK: "0+60x200"}, "3h"),
+        {**_DB, "job_name": "backup-diff", "severity": "warning"},
     ),
     AlertCase(
         "PostgresWalArchiveStale",  # limit: 3 x archive_timeout (60 s)
@@ -190,9 +314,9 @@ CASES: tuple[AlertCase, ...] = (
     ),
     AlertCase(
         "PostgresRestoreDrillMissing",
-        Scenario({f"pg_up{{{DB_SEL}}}": "1x200"}, "3h"),
-        Scenario({DRILL_OK: "0+60x200"}, "3h"),
-        {"namespace": NS, "job": DB_JOB, "job_name": "restore-drill", "severity": "warning"},
+        Scenario({PG_UP: "1x200"}, "3h"),
+        Scenario({PG_UP: "1x200", DRILL_OK: "0+60x200"}, "3h"),
+        {**_DB, "severity": "warning"},
     ),
     AlertCase(
         "PostgresBackupRepositoryUnverifiable",

@@ -26,6 +26,7 @@ UMBRELLA = "inventory-platform"
 AZURE_ENVIRONMENTS = azure_environments()
 ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
+MANAGED_PROMETHEUS_API = "azmonitoring.coreos.com/v1"
 CERT_MANAGER_API = "cert-manager.io/v1"
 CONTRACT = contract.load()
 RELEASE = CONTRACT.release
@@ -167,6 +168,7 @@ class Renderer:
         *,
         monitoring_crds: bool = False,
         cert_manager_crds: bool = False,
+        managed_prometheus_crds: bool = False,
     ) -> list[str]:
         args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
         args += ["--kube-version", "1.33.0"]
@@ -178,6 +180,8 @@ class Renderer:
             args += ["--api-versions", MONITORING_API]
         if cert_manager_crds:
             args += ["--api-versions", CERT_MANAGER_API]
+        if managed_prometheus_crds:
+            args += ["--api-versions", MANAGED_PROMETHEUS_API]
         return args
 
     def render(
@@ -189,8 +193,17 @@ class Renderer:
         *,
         monitoring_crds: bool = False,
         cert_manager_crds: bool = False,
+        managed_prometheus_crds: bool = False,
     ) -> Rendered:
-        key = (chart, env, tuple(values), tuple(sets), monitoring_crds, cert_manager_crds)
+        key = (
+            chart,
+            env,
+            tuple(values),
+            tuple(sets),
+            monitoring_crds,
+            cert_manager_crds,
+            managed_prometheus_crds,
+        )
         if key not in self._cache:
             args = self.template_args(
                 chart,
@@ -199,6 +212,7 @@ class Renderer:
                 sets,
                 monitoring_crds=monitoring_crds,
                 cert_manager_crds=cert_manager_crds,
+                managed_prometheus_crds=managed_prometheus_crds,
             )
             out = self.run(*args)
             docs = tuple(d for d in yaml.safe_load_all(out) if d)
@@ -216,7 +230,7 @@ class Renderer:
         raise AssertionError(f"helm accepted {chart} with {list(sets)} {list(values)}")
 
     def env_render(self, env: str) -> Rendered:
-        """The umbrella as deployed to `env`; Azure clusters run the Prometheus Operator and
-        cert-manager."""
+        """The umbrella as deployed to `env`; Azure clusters run the managed Prometheus
+        (monitor_metrics) and cert-manager."""
         azure = env in AZURE_ENVIRONMENTS
-        return self.render(UMBRELLA, env, monitoring_crds=azure, cert_manager_crds=azure)
+        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, cert_manager_crds=azure)

@@ -1,5 +1,6 @@
-"""The PrometheusRules rendered by the charts pass `promtool check rules`, and `promtool test
-rules` proves each alert fires on a synthetic failure and stays quiet when healthy."""
+"""The charts' rule files, as the charts render them into PrometheusRules, pass `promtool check
+rules`, and `promtool test rules` proves each alert fires on a synthetic failure and stays quiet
+when healthy. The rendered rules are exactly the rule files' (the one source Terraform reads)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
+from inventory_api.metrics import LATENCY_BUCKETS
 
-from tests.helm.alert_cases import BACKUP_MAX_AGE_HOURS, CASES, AlertCase, Scenario
-from tests.helm.rendering import REPO_ROOT, Renderer
+from tests.helm import rule_source
+from tests.helm.alert_cases import CASES, SHORT_AGES, AlertCase, Scenario
+from tests.helm.rendering import REPO_ROOT, Renderer, RenderError
 from tests.support.tools import require_tool
 
 PROMTOOL_INSTALL = "apt-get install -y prometheus"
@@ -25,17 +28,25 @@ def promtool() -> str:
     return require_tool("promtool", PROMTOOL_INSTALL)
 
 
+def _values_file(directory: Path, values: dict[str, Any]) -> Path:
+    path = directory / "values.yaml"
+    path.write_text(yaml.safe_dump(values), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
-def rule_groups(renderer: Renderer, fixtures_dir: Path) -> list[dict[str, Any]]:
-    """Rule groups of both charts with every optional alert switched on."""
+def rule_groups(
+    renderer: Renderer, fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> list[dict[str, Any]]:
+    """Rule groups of both charts with every optional alert switched on (backups on), the
+    backup ages shortened through monitoring.ruleParameters."""
+    short = _values_file(
+        tmp_path_factory.mktemp("short-ages"), {"monitoring": {"ruleParameters": SHORT_AGES}}
+    )
     db = renderer.render(
         "postgresql",
-        values=[fixtures_dir / "backup-enabled.yaml"],
-        sets=[
-            "monitoring.enabled=true",
-            f"monitoring.alerts.backupMaxAgeHours={BACKUP_MAX_AGE_HOURS}",
-            f"backup.restoreDrill.maxAgeHours={BACKUP_MAX_AGE_HOURS}",
-        ],
+        values=[fixtures_dir / "backup-enabled.yaml", short],
+        sets=["monitoring.enabled=true"],
         monitoring_crds=True,
     )
     api = renderer.render("inventory-api", sets=["monitoring.enabled=true"], monitoring_crds=True)
@@ -119,6 +130,14 @@ def test_check_bites_on_a_broken_expression(promtool: str, tmp_path: Path) -> No
     assert _promtool(promtool, "check", "rules", str(bad)).returncode != 0
 
 
+def test_rendered_rules_are_the_rule_files(rule_groups: list[dict[str, Any]]) -> None:
+    alerts = _alerts(rule_groups)
+    assert set(alerts) == set().union(*(rule_source.alert_names(c) for c in rule_source.RULE_FILES))
+    records = {r["record"] for g in rule_groups for r in g["rules"] if "record" in r}
+    assert records == rule_source.recorded_names()
+    assert "${" not in yaml.safe_dump(rule_groups), "a placeholder was left unfilled"
+
+
 def test_every_alert_has_a_case_and_a_runbook(rule_groups: list[dict[str, Any]]) -> None:
     alerts = _alerts(rule_groups)
     assert set(alerts) == {c.alert for c in CASES}
@@ -128,6 +147,28 @@ def test_every_alert_has_a_case_and_a_runbook(rule_groups: list[dict[str, Any]])
         url = rule["annotations"]["runbook_url"]
         assert url.startswith(RUNBOOK_PREFIX + "docs/runbooks/"), url
         assert (REPO_ROOT / url.removeprefix(RUNBOOK_PREFIX)).is_file(), f"{name}: {url} missing"
+
+
+def test_unknown_rule_parameter_is_refused(renderer: Renderer, tmp_path: Path) -> None:
+    values = _values_file(
+        tmp_path, {"monitoring": {"enabled": True, "ruleParameters": {"xid_agee": "5"}}}
+    )
+    with pytest.raises(RenderError, match=r"monitoring\.ruleParameters\.xid_agee: rules/"):
+        renderer.render("postgresql", values=[values], monitoring_crds=True)
+
+
+def test_latency_objective_is_a_bucket_the_api_exposes() -> None:
+    """The latency SLO reads one histogram bucket; a boundary the API lacks would read nothing."""
+    assert float(rule_source.parameters("inventory-api")["latency_bucket"]) in LATENCY_BUCKETS
+
+
+def test_series_names_are_read_from_expressions() -> None:
+    """The extraction the real-scrape test relies on finds every series and nothing else."""
+    expr = (
+        'sum by (namespace, pod) (rate(pg_a_total{job="x", le="0.25"}[5m])) / on (pod) '
+        'max(pg_b) > 1e9 and absent(up{job="y"}) unless 2.5 * pg_c'
+    )
+    assert rule_source.metric_names(expr) == {"pg_a_total", "pg_b", "up", "pg_c"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.alert)

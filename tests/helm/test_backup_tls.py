@@ -1,8 +1,9 @@
 """cert-manager creates the pgBackRest TLS Secrets the database pod and backup jobs mount.
 
 The chain is the standard bootstrap: selfSigned Issuer -> CA Certificate -> CA Issuer ->
-server and client Certificates. It is gated on the cert-manager.io/v1 CRDs like the
-monitoring objects are gated on monitoring.coreos.com/v1.
+server and client Certificates. Asked for without the cert-manager.io/v1 API, the render
+fails with what to install; the local target supplies the Secrets itself and says so with
+backup.tlsServer.certManager.enabled=false.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.rendering import AZURE_ENVIRONMENTS, DB, Manifest, Renderer, pod_spec
+from tests.helm.rendering import AZURE_ENVIRONMENTS, DB, Manifest, Renderer, RenderError, pod_spec
 
 SERVER_SECRET = "inventory-pgbackrest-tls"
 CLIENT_SECRET = "inventory-pgbackrest-client-tls"
@@ -84,10 +85,10 @@ def test_the_issuer_chain_is_self_signed_ca_then_ca_issuer(renderer: Renderer, e
 @pytest.mark.parametrize(
     ("crds", "extra", "created"),
     [
-        (False, [], False),
         (True, [], True),
         (False, ["backup.tlsServer.certManager.forceCreate=true"], True),
         (True, ["backup.tlsServer.certManager.enabled=false"], False),
+        (False, ["backup.tlsServer.certManager.enabled=false"], False),  # Secrets supplied
         (True, ["backup.enabled=false"], False),
     ],
 )
@@ -102,6 +103,20 @@ def test_certificates_are_gated_on_the_value_and_the_crds(
         cert_manager_crds=crds,
     )
     assert bool(CERT_KINDS & rendered.kinds()) is created
+
+
+def test_certificates_without_cert_manager_fail_with_what_to_install(
+    renderer: Renderer, fixtures_dir: Path
+) -> None:
+    """The database pod would wait forever for a Secret nobody issues: refuse instead."""
+    with pytest.raises(RenderError) as refused:
+        renderer.render(
+            "postgresql",
+            values=[fixtures_dir / "backup-enabled.yaml"],
+            sets=["backup.tlsServer.certManager.enabled=true"],
+        )
+    assert "serves no cert-manager.io/v1 API; install cert-manager" in str(refused.value)
+    assert "backup.tlsServer.certManager.enabled=false" in str(refused.value)
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,18 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.helm.rendering import (
     API,
     DB,
+    MANAGED_PROMETHEUS_API,
+    MONITORING_API,
     UMBRELLA,
+    Manifest,
     Rendered,
     Renderer,
+    RenderError,
     containers,
     pod_spec,
     restricted_context_problems,
@@ -101,17 +106,89 @@ def test_hba_allows_only_scram_over_the_network(renderer: Renderer) -> None:
     ("settings", "crds", "expected"),
     [
         ([], True, False),  # not asked: nothing even though the operator is installed
-        (["monitoring.enabled=true"], False, False),  # asked, CRDs missing: nothing
         (["monitoring.enabled=true"], True, True),  # asked, CRDs present
         (["monitoring.enabled=true", "monitoring.forceCreate=true"], False, True),  # forced
     ],
 )
-def test_monitoring_objects_only_when_asked_and_possible(
+def test_monitoring_objects_only_when_asked(
     renderer: Renderer, chart: str, settings: list[str], crds: bool, expected: bool
 ) -> None:
     kinds = renderer.render(chart, sets=settings, monitoring_crds=crds).kinds()
     assert ("ServiceMonitor" in kinds) is expected
     assert ("PrometheusRule" in kinds) is expected
+
+
+@pytest.mark.parametrize("chart", ["postgresql", "inventory-api"])
+@pytest.mark.parametrize(
+    ("provider", "install"),
+    [
+        ("prometheus-operator", "install the Prometheus Operator CRDs"),
+        ("azure-managed", "enable Azure Managed Prometheus on the AKS cluster (monitor_metrics)"),
+    ],
+)
+def test_missing_monitoring_api_fails_with_what_to_install(
+    renderer: Renderer, chart: str, provider: str, install: str
+) -> None:
+    """Asked for monitoring on a cluster without the provider's API: an error, not a silent
+    skip. The other provider's API does not count."""
+    other = provider == "azure-managed"
+    with pytest.raises(RenderError) as refused:
+        renderer.render(
+            chart,
+            sets=["monitoring.enabled=true", f"monitoring.provider={provider}"],
+            monitoring_crds=other,
+            managed_prometheus_crds=not other,
+        )
+    assert install in str(refused.value)
+
+
+@pytest.mark.parametrize("chart", ["postgresql", "inventory-api"])
+def test_managed_prometheus_reads_azmonitoring_service_monitors_and_no_rules(
+    renderer: Renderer, chart: str
+) -> None:
+    """AKS's scraper reads only azmonitoring.coreos.com/v1 and evaluates no PrometheusRule
+    (its rules are Azure rule groups made by Terraform from the same rule file)."""
+    rendered = renderer.render(
+        chart,
+        sets=["monitoring.enabled=true", "monitoring.provider=azure-managed"],
+        managed_prometheus_crds=True,
+    )
+    monitor = rendered.one("ServiceMonitor")
+    assert monitor["apiVersion"] == MANAGED_PROMETHEUS_API
+    assert monitor["spec"]["labelLimit"] == 63
+    assert "PrometheusRule" not in rendered.kinds()
+    operator = renderer.render(chart, sets=["monitoring.enabled=true"], monitoring_crds=True)
+    assert operator.one("ServiceMonitor")["apiVersion"] == MONITORING_API
+    assert "labelLimit" not in operator.one("ServiceMonitor")["spec"]
+
+
+@pytest.mark.parametrize(("chart", "port"), [("postgresql", 9187), ("inventory-api", 8080)])
+def test_network_policy_admits_only_the_scraper_of_the_target(
+    renderer: Renderer, chart: str, port: int, tmp_path: Path
+) -> None:
+    """The metrics port opens to the scraper the values name (namespace and pod labels), and
+    follows when they change; without monitoring it does not open to any scraper."""
+    # Helm merges maps: a default label is dropped by setting it to null.
+    labels = {"app.kubernetes.io/name": None, "app": "collector"}
+    scraper = {"namespace": "observability", "podLabels": labels}
+    values = tmp_path / "scraper.yaml"
+    values.write_text(
+        yaml.safe_dump({"monitoring": {"enabled": True, "scraper": scraper}}), encoding="utf-8"
+    )
+    policy = renderer.render(chart, values=[values], monitoring_crds=True).of_kind("NetworkPolicy")[
+        0
+    ]
+    assert {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}},
+        "podSelector": {"matchLabels": {"app": "collector"}},
+    } in _peers_of_port(policy, port)
+    quiet = renderer.render(chart).of_kind("NetworkPolicy")[0]
+    assert all("podSelector" not in peer for peer in _peers_of_port(quiet, port))
+
+
+def _peers_of_port(policy: Manifest, port: int) -> list[Manifest]:
+    rules = policy["spec"]["ingress"]
+    return [p for r in rules if {"port": port, "protocol": "TCP"} in r["ports"] for p in r["from"]]
 
 
 def test_service_monitors_select_the_metrics_ports(renderer: Renderer) -> None:
@@ -239,7 +316,7 @@ def test_backup_extension_point(renderer: Renderer, fixtures_dir: Path) -> None:
     alerts = {
         r.get("alert") for g in on.one("PrometheusRule")["spec"]["groups"] for r in g["rules"]
     }
-    assert {"PostgresBackupTooOld", "PostgresBackupMissing"} <= alerts
+    assert {"PostgresFullBackupTooOld", "PostgresDiffBackupTooOld"} <= alerts
 
 
 def test_local_backup_reads_the_storage_key_and_ca_from_secret_files(

@@ -9,10 +9,13 @@ import yaml
 
 from tests.helm.rendering import (
     API,
+    CHARTS_SRC,
     CONTRACT,
     DB,
     FIXTURES,
+    MANAGED_PROMETHEUS_API,
     RELEASE,
+    UMBRELLA,
     Manifest,
     Rendered,
     containers,
@@ -162,7 +165,7 @@ def test_api_network_policy_ingress_from_controller_egress_to_db_and_dns(
         for r in policy["spec"]["ingress"]
         for p in r["from"]
     }
-    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", "monitoring"}
+    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", "kube-system"}
     assert all(r["ports"] == [{"port": 8080, "protocol": "TCP"}] for r in policy["spec"]["ingress"])
     # Azure environments check tokens: a third rule admits the issuer's keys (test_auth_chart).
     egress = policy["spec"]["egress"]
@@ -223,8 +226,37 @@ def test_azure_identities_only_outside_local(env_manifests: Rendered, env: str) 
 
 
 def test_monitoring_objects_on_azure_only(env_manifests: Rendered, env: str) -> None:
+    """Azure: scrape objects for the managed Prometheus (its rules are Terraform's), none
+    locally yet."""
     monitoring = {"ServiceMonitor", "PrometheusRule"} & env_manifests.kinds()
-    assert monitoring == (set() if env == "local" else {"ServiceMonitor", "PrometheusRule"})
+    assert monitoring == (set() if env == "local" else {"ServiceMonitor"})
+    for monitor in env_manifests.of_kind("ServiceMonitor"):
+        assert monitor["apiVersion"] == MANAGED_PROMETHEUS_API
+
+
+def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
+    env_manifests: Rendered, env: str
+) -> None:
+    """Both charts' NetworkPolicies admit exactly the target's scraper (global.monitoring,
+    declared once in the umbrella values) to their metrics ports."""
+    base, own = (
+        yaml.safe_load((CHARTS_SRC / UMBRELLA / name).read_text(encoding="utf-8"))
+        for name in ("values.yaml", f"values-{env}.yaml")
+    )
+    scraper = own.get("global", base["global"])["monitoring"]["scraper"]
+    expected = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": scraper["namespace"]}},
+        "podSelector": {"matchLabels": scraper["podLabels"]},
+    }
+    for name, port in ((DB, 9187), (API, 8080)):
+        policy = env_manifests.one("NetworkPolicy", name)
+        peers = [
+            peer
+            for rule in policy["spec"]["ingress"]
+            if {"port": port, "protocol": "TCP"} in rule["ports"]
+            for peer in rule["from"]
+        ]
+        assert (expected in peers) is (env != "local"), name
 
 
 def test_migrations_hook_runs_after_install_and_before_upgrade(env_manifests: Rendered) -> None:

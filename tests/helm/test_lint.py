@@ -9,12 +9,15 @@ import pytest
 
 from tests.helm.rendering import UMBRELLA, Renderer
 
-# Lint cannot simulate installed CRDs, so the monitoring templates are forced on to be linted too.
+# Lint cannot simulate installed CRDs, so the templates that need them are forced on to be linted
+# too (without, a required API that is missing fails the render).
 FORCE_MONITORING = [
     "--set",
     "inventory-api.monitoring.forceCreate=true",
     "--set",
     "postgresql.monitoring.forceCreate=true",
+    "--set",
+    "postgresql.backup.tlsServer.certManager.forceCreate=true",
 ]
 
 

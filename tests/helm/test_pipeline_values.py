@@ -13,7 +13,8 @@ import yaml
 from pipelines.stages.deploy import contract_values, image_values, install_args, values_files
 from pipelines.targets.terraform_outputs import write_values_file
 from tests.helm.rendering import (
-    MONITORING_API,
+    CERT_MANAGER_API,
+    MANAGED_PROMETHEUS_API,
     NAMESPACE,
     RELEASE,
     UMBRELLA,
@@ -45,7 +46,8 @@ def prod(renderer: Renderer, generated: Path) -> Rendered:
     chart = renderer.chart_dir(UMBRELLA)
     values = values_files(chart, "prod", [generated, contract_values(generated.parent)])
     args = ["template", *install_args(chart, values, image_values(PUBLISHED))]
-    args += ["--kube-version", "1.33.0", "--api-versions", MONITORING_API]
+    args += ["--kube-version", "1.33.0", "--api-versions", MANAGED_PROMETHEUS_API]
+    args += ["--api-versions", CERT_MANAGER_API]
     return Rendered(tuple(d for d in yaml.safe_load_all(renderer.run(*args)) if d))
 
 
@@ -80,4 +82,5 @@ def test_without_the_generated_file_prod_is_refused(renderer: Renderer) -> None:
         renderer.run(
             *["template", RELEASE, str(chart), "--namespace", NAMESPACE],
             *["--values", str(chart / "values-prod.yaml"), *image_values(PUBLISHED)],
+            *["--api-versions", MANAGED_PROMETHEUS_API, "--api-versions", CERT_MANAGER_API],
         )

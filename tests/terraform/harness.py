@@ -111,6 +111,9 @@ class Workspace:
             self.root,
             ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
         )
+        # The monitoring module reads the charts' alert rule files (one source for both).
+        for rules in self.source.parent.glob("helm-charts/*/rules"):
+            shutil.copytree(rules, self.root.parent / rules.relative_to(self.source.parent))
         self.plugin_cache.mkdir(parents=True, exist_ok=True)
 
     @property

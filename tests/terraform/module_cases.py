@@ -149,7 +149,13 @@ VALID_INPUTS: dict[str, str] = {
     alert_email_addresses = ["oncall@example.org"]
     aks_cluster_id        = "{ARM}/Microsoft.ContainerService/managedClusters/aks"
     backup_job_prefix     = "{contract.load().backup_job_prefix}"
+    aks_cluster_name      = "aks"
     tags                  = {{}}
+    workload_names = {{
+      namespace = "{contract.load().namespace}"
+      database  = "{contract.load().fullnames["postgresql"]}"
+      api       = "{contract.load().fullnames["inventory-api"]}"
+    }}
     names = {{
       log_analytics      = "log-x"
       monitor_workspace  = "amw-x"
@@ -410,6 +416,16 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         ),
         BadInput("bad_email", 'alert_email_addresses = ["oncall"]', "at least one e-mail address"),
         BadInput("severity_five", "alert_severity = 5", "integer from 0 to 4"),
+        BadInput(
+            "warning_address_invalid",
+            'warning_email_addresses = ["oncall"]',
+            "must hold e-mail addresses",
+        ),
+        BadInput(
+            "workload_name_uppercase",
+            'workload_names = { namespace = "Inventory", database = "db", api = "api" }',
+            "must be Kubernetes names",
+        ),
         BadInput(
             "threshold_over_100",
             "node_pressure_thresholds = "

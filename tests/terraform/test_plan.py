@@ -13,6 +13,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from tests.helm import rule_source
 from tests.terraform.conftest import ENVIRONMENTS, IAC, PLATFORM
 from tests.terraform.harness import (
     PLAN_MODE_VARIABLE,
@@ -27,7 +28,12 @@ pytestmark = pytest.mark.slow
 
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
 GEO_REDUNDANT = {"GRS", "RAGRS", "GZRS", "RAGZRS"}
-TOTAL_COUNTS = {"dev": 55, "staging": 73, "prod": 78}
+# One Azure Prometheus rule group per group of the charts' rule files (backups are on everywhere).
+RULE_GROUPS = sum(
+    len(doc["groups"]) + len(doc.get("backup_groups", []))
+    for doc in map(rule_source.source, rule_source.RULE_FILES)
+)
+TOTAL_COUNTS = {"dev": 56 + RULE_GROUPS, "staging": 74 + RULE_GROUPS, "prod": 79 + RULE_GROUPS}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
@@ -78,6 +84,8 @@ COMMON_COUNTS = {
     "azurerm_monitor_scheduled_query_rules_alert_v2": 2,
     "azurerm_resource_policy_assignment": 2,  # restricted pod security, allowed registries
     "azurerm_consumption_budget_resource_group": 2,  # platform and node resource groups
+    "azurerm_monitor_action_group": 2,  # critical, warning
+    "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS,
 }
 NAME_PREFIXES = {
     "azurerm_resource_group": "rg-",

@@ -66,11 +66,54 @@ app.kubernetes.io/part-of: inventory-platform
 {{- end -}}
 {{- end -}}
 
-{{/* True ("true") when the Prometheus Operator objects should be rendered. */}}
+{{/* The monitoring target as YAML (provider, api, scraper): the platform declares it once in
+global.monitoring for both charts; this chart's own monitoring.provider/scraper apply otherwise. */}}
+{{- define "inventory-api.monitoringTarget" -}}
+{{- $g := (.Values.global | default dict).monitoring | default dict -}}
+{{- $provider := $g.provider | default .Values.monitoring.provider -}}
+{{- $apis := dict "prometheus-operator" "monitoring.coreos.com/v1" "azure-managed" "azmonitoring.coreos.com/v1" -}}
+{{- if not (hasKey $apis $provider) -}}
+{{- fail (printf "monitoring.provider %q: choose prometheus-operator or azure-managed" $provider) -}}
+{{- end -}}
+{{- toYaml (dict "provider" $provider "api" (get $apis $provider) "scraper" ($g.scraper | default .Values.monitoring.scraper)) -}}
+{{- end -}}
+
+{{/* "true" when the monitoring objects are rendered: monitoring.enabled and the provider's API is
+served (or forceCreate, for rendering without a cluster). A missing API fails the render. */}}
 {{- define "inventory-api.monitoringEnabled" -}}
-{{- if and .Values.monitoring.enabled (or .Values.monitoring.forceCreate (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
+{{- if .Values.monitoring.enabled -}}
+{{- $t := include "inventory-api.monitoringTarget" . | fromYaml -}}
+{{- if not (or .Values.monitoring.forceCreate (.Capabilities.APIVersions.Has $t.api)) -}}
+{{- if eq $t.provider "azure-managed" -}}
+{{- fail (printf "monitoring.enabled: the cluster serves no %s API; enable Azure Managed Prometheus on the AKS cluster (monitor_metrics), or set monitoring.enabled=false" $t.api) -}}
+{{- else -}}
+{{- fail (printf "monitoring.enabled: the cluster serves no %s API; install the Prometheus Operator CRDs first, choose another monitoring.provider, or set monitoring.enabled=false" $t.api) -}}
+{{- end -}}
+{{- end -}}
 true
 {{- end -}}
+{{- end -}}
+
+{{/* The rule groups of rules/inventory-api.yaml, its placeholders filled: namespace and api
+from the release, the rest from monitoring.ruleParameters over the file's parameters. */}}
+{{- define "inventory-api.ruleGroups" -}}
+{{- $raw := .Files.Get "rules/inventory-api.yaml" -}}
+{{- $defaults := (fromYaml $raw).parameters -}}
+{{- range $k, $v := .Values.monitoring.ruleParameters -}}
+{{- if not (hasKey $defaults $k) -}}
+{{- fail (printf "monitoring.ruleParameters.%s: rules/inventory-api.yaml has no such parameter" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- $params := merge (dict "namespace" .Release.Namespace "api" (include "inventory-api.fullname" .)) .Values.monitoring.ruleParameters $defaults -}}
+{{- $text := $raw -}}
+{{- range $k, $v := $params -}}
+{{- $text = replace (printf "${%s}" $k) (toString $v) $text -}}
+{{- end -}}
+{{- if contains "${" $text -}}
+{{- fail "rules/inventory-api.yaml uses a placeholder that is neither a parameter nor namespace/api" -}}
+{{- end -}}
+{{- $src := fromYaml $text -}}
+{{- toYaml $src.groups -}}
 {{- end -}}
 
 {{/* Environment of the API and migration containers. */}}

@@ -68,25 +68,71 @@ default
 {{- end -}}
 {{- end -}}
 
-{{/* True ("true") when the Prometheus Operator objects should be rendered. */}}
+{{/* The monitoring target as YAML (provider, api, scraper): the platform declares it once in
+global.monitoring for both charts; this chart's own monitoring.provider/scraper apply otherwise. */}}
+{{- define "postgresql.monitoringTarget" -}}
+{{- $g := (.Values.global | default dict).monitoring | default dict -}}
+{{- $provider := $g.provider | default .Values.monitoring.provider -}}
+{{- $apis := dict "prometheus-operator" "monitoring.coreos.com/v1" "azure-managed" "azmonitoring.coreos.com/v1" -}}
+{{- if not (hasKey $apis $provider) -}}
+{{- fail (printf "monitoring.provider %q: choose prometheus-operator or azure-managed" $provider) -}}
+{{- end -}}
+{{- toYaml (dict "provider" $provider "api" (get $apis $provider) "scraper" ($g.scraper | default .Values.monitoring.scraper)) -}}
+{{- end -}}
+
+{{/* "true" when the monitoring objects are rendered: monitoring.enabled and the provider's API is
+served (or forceCreate, for rendering without a cluster). A missing API fails the render. */}}
 {{- define "postgresql.monitoringEnabled" -}}
-{{- if and .Values.monitoring.enabled (or .Values.monitoring.forceCreate (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
+{{- if .Values.monitoring.enabled -}}
+{{- $t := include "postgresql.monitoringTarget" . | fromYaml -}}
+{{- if not (or .Values.monitoring.forceCreate (.Capabilities.APIVersions.Has $t.api)) -}}
+{{- if eq $t.provider "azure-managed" -}}
+{{- fail (printf "monitoring.enabled: the cluster serves no %s API; enable Azure Managed Prometheus on the AKS cluster (monitor_metrics), or set monitoring.enabled=false" $t.api) -}}
+{{- else -}}
+{{- fail (printf "monitoring.enabled: the cluster serves no %s API; install the Prometheus Operator CRDs first, choose another monitoring.provider, or set monitoring.enabled=false" $t.api) -}}
+{{- end -}}
+{{- end -}}
 true
 {{- end -}}
 {{- end -}}
 
-{{/* Non-empty when the pgBackRest TLS Certificates are wanted (backups and TLS server on) AND the
-cert-manager.io/v1 CRDs exist, or certManager.forceCreate is true; gated like monitoring. */}}
+{{/* The rule groups of rules/postgresql.yaml, its placeholders filled: namespace and database
+from the release, the rest from monitoring.ruleParameters over the file's parameters. */}}
+{{- define "postgresql.ruleGroups" -}}
+{{- $raw := .Files.Get "rules/postgresql.yaml" -}}
+{{- $defaults := (fromYaml $raw).parameters -}}
+{{- range $k, $v := .Values.monitoring.ruleParameters -}}
+{{- if not (hasKey $defaults $k) -}}
+{{- fail (printf "monitoring.ruleParameters.%s: rules/postgresql.yaml has no such parameter" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- $params := merge (dict "namespace" .Release.Namespace "database" (include "postgresql.fullname" .)) .Values.monitoring.ruleParameters $defaults -}}
+{{- $text := $raw -}}
+{{- range $k, $v := $params -}}
+{{- $text = replace (printf "${%s}" $k) (toString $v) $text -}}
+{{- end -}}
+{{- if contains "${" $text -}}
+{{- fail "rules/postgresql.yaml uses a placeholder that is neither a parameter nor namespace/database" -}}
+{{- end -}}
+{{- $src := fromYaml $text -}}
+{{- $groups := $src.groups -}}
+{{- if .Values.backup.enabled -}}
+{{- $groups = concat $groups $src.backup_groups -}}
+{{- end -}}
+{{- toYaml $groups -}}
+{{- end -}}
+
+{{/* Non-empty when the pgBackRest TLS Certificates are rendered: backups, the TLS server and
+certManager on. cert-manager.io/v1 must then be served (or forceCreate): a missing API fails the
+render instead of leaving the database waiting for a Secret nobody issues. */}}
 {{- define "postgresql.certManagerEnabled" -}}
 {{- $b := .Values.backup -}}
-{{- if and $b.enabled $b.tlsServer.enabled $b.tlsServer.certManager.enabled (or $b.tlsServer.certManager.forceCreate (.Capabilities.APIVersions.Has "cert-manager.io/v1")) -}}
+{{- if and $b.enabled $b.tlsServer.enabled $b.tlsServer.certManager.enabled -}}
+{{- if not (or $b.tlsServer.certManager.forceCreate (.Capabilities.APIVersions.Has "cert-manager.io/v1")) -}}
+{{- fail "backup.tlsServer.certManager.enabled: the cluster serves no cert-manager.io/v1 API; install cert-manager before this release, or supply the certificates as Secrets (backup.tlsServer.certManager.enabled=false with backup.tlsServer.certificateSecret and clientCertificateSecret)" -}}
+{{- end -}}
 true
 {{- end -}}
-{{- end -}}
-
-{{/* Selector for this release's exporter series in alert expressions. */}}
-{{- define "postgresql.ruleSelector" -}}
-namespace="{{ .Release.Namespace }}", job="{{ include "postgresql.fullname" . }}-headless"
 {{- end -}}
 
 {{/* Password source check: exactly one of existingSecret or keyVault. */}}

@@ -17,14 +17,18 @@ resource "azurerm_monitor_workspace" "this" {
   tags                = var.tags
 }
 
-resource "azurerm_monitor_action_group" "this" {
-  name                = var.names.action_group
+# One action group per alert severity: critical alerts page the on-call addresses, warnings go to
+# the warning addresses (the on-call ones unless set).
+resource "azurerm_monitor_action_group" "by_severity" {
+  for_each = local.action_group_addresses
+
+  name                = "${var.names.action_group}-${each.key}"
   resource_group_name = var.resource_group_name
-  short_name          = var.names.action_group_short
+  short_name          = "${substr(var.names.action_group_short, 0, 10)}-${upper(substr(each.key, 0, 1))}"
   tags                = var.tags
 
   dynamic "email_receiver" {
-    for_each = var.alert_email_addresses
+    for_each = each.value
     content {
       name                    = "email-${email_receiver.key}"
       email_address           = email_receiver.value
@@ -33,7 +37,20 @@ resource "azurerm_monitor_action_group" "this" {
   }
 }
 
+# The single action group that came before the per-severity ones carries on as the critical one.
+moved {
+  from = azurerm_monitor_action_group.this
+  to   = azurerm_monitor_action_group.by_severity["critical"]
+}
+
 locals {
+  action_group_addresses = {
+    critical = var.alert_email_addresses
+    warning  = coalescelist(var.warning_email_addresses, var.alert_email_addresses)
+  }
+  # The node-pressure and log alerts notify the group matching their Azure severity.
+  platform_action_group_id = azurerm_monitor_action_group.by_severity[var.alert_severity <= 1 ? "critical" : "warning"].id
+
   node_pressure = {
     cpu = {
       metric      = "node_cpu_usage_percentage"
@@ -94,7 +111,7 @@ resource "azurerm_monitor_metric_alert" "node_pressure" {
   }
 
   action {
-    action_group_id = azurerm_monitor_action_group.this.id
+    action_group_id = local.platform_action_group_id
   }
 }
 
@@ -124,7 +141,61 @@ resource "azurerm_monitor_scheduled_query_rules_alert_v2" "this" {
   }
 
   action {
-    action_groups = [azurerm_monitor_action_group.this.id]
+    action_groups = [local.platform_action_group_id]
+  }
+}
+
+# The Prometheus rules of the charts' rule files, evaluated by Azure Monitor over the workspace the
+# cluster's managed Prometheus writes to (it evaluates no PrometheusRule objects). The files are
+# the ones the charts render as PrometheusRule for a Prometheus Operator: one source, two readers.
+locals {
+  rule_sources = {
+    postgresql = {
+      file  = "${path.module}/../../../helm-charts/postgresql/rules/postgresql.yaml"
+      names = { namespace = var.workload_names.namespace, database = var.workload_names.database }
+    }
+    inventory-api = {
+      file  = "${path.module}/../../../helm-charts/inventory-api/rules/inventory-api.yaml"
+      names = { namespace = var.workload_names.namespace, api = var.workload_names.api }
+    }
+  }
+  # The file's own parameters fill its placeholders, the release's names fill namespace/database/api.
+  rule_documents = {
+    for source, rule_source in local.rule_sources : source => yamldecode(templatefile(
+      rule_source.file, merge(yamldecode(file(rule_source.file)).parameters, rule_source.names)
+    ))
+  }
+  prometheus_rule_groups = merge([
+    for source, document in local.rule_documents : {
+      for group in concat(
+        document.groups,
+        [for group in try(document.backup_groups, []) : group if var.backup_alerts_enabled],
+      ) : group.name => group
+    }
+  ]...)
+  # Azure severity of each rule severity label (0 critical .. 4 verbose).
+  azure_severity = {
+    critical = 1
+    warning  = 2
+  }
+  # Each group's rules as the rule group resource takes them: `for` as an ISO 8601 duration
+  # (5m -> PT5M), the severity label as an Azure severity and the action group it notifies.
+  # The resource is in prometheus_rules.tf.json: its block has an attribute named `for`, a word
+  # the policy gate's HCL parser takes for the start of a for-expression.
+  prometheus_rules = {
+    for name, group in local.prometheus_rule_groups : name => [
+      for rule in group.rules : {
+        alert            = try(rule.alert, null)
+        record           = try(rule.record, null)
+        expression       = rule.expr
+        pending          = try("PT${upper(rule["for"])}", null)
+        severity         = try(local.azure_severity[rule.labels.severity], null)
+        labels           = try(rule.labels, null)
+        annotations      = try(rule.annotations, null)
+        action_group_ids = can(rule.alert) && contains(keys(local.azure_severity), try(rule.labels.severity, "")) ? [azurerm_monitor_action_group.by_severity[rule.labels.severity].id] : []
+        resolution       = can(rule.alert) ? ["PT10M"] : []
+      }
+    ]
   }
 }
 

@@ -8,9 +8,14 @@ output "monitor_workspace_id" {
   value       = azurerm_monitor_workspace.this.id
 }
 
-output "action_group_id" {
-  description = "Resource ID of the action group every alert notifies."
-  value       = azurerm_monitor_action_group.this.id
+output "action_group_ids" {
+  description = "Resource IDs of the action groups, by alert severity (critical, warning)."
+  value       = { for severity, group in azurerm_monitor_action_group.by_severity : severity => group.id }
+}
+
+output "prometheus_rule_group_names" {
+  description = "Names of the Azure Monitor Prometheus rule groups made from the charts' rule files."
+  value       = [for group in azurerm_monitor_alert_prometheus_rule_group.this : group.name]
 }
 
 output "alert_names" {

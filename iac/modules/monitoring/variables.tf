@@ -20,7 +20,7 @@ variable "names" {
 
   validation {
     condition     = length(var.names.action_group_short) <= 12
-    error_message = "names.action_group_short must be at most 12 characters (an Azure limit)."
+    error_message = "names.action_group_short must be at most 12 characters (an Azure limit; the per-severity groups keep its first 10)."
   }
 }
 
@@ -55,6 +55,18 @@ variable "alert_email_addresses" {
   }
 }
 
+variable "warning_email_addresses" {
+  type        = list(string)
+  description = "Who the warning action group e-mails (warning-severity Prometheus alerts); empty means the alert_email_addresses."
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for address in var.warning_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$", address))])
+    error_message = "warning_email_addresses must hold e-mail addresses."
+  }
+}
+
 variable "alert_severity" {
   type        = number
   description = "Severity of the platform alerts (0 critical .. 4 verbose); prod pages at a higher severity than dev."
@@ -69,6 +81,36 @@ variable "alert_severity" {
 variable "aks_cluster_id" {
   type        = string
   description = "Cluster the node-pressure metric alerts and control-plane diagnostics watch."
+}
+
+variable "aks_cluster_name" {
+  type        = string
+  description = "Name of the AKS cluster whose managed-Prometheus series the Prometheus rule groups evaluate."
+
+  validation {
+    condition     = length(var.aks_cluster_name) > 0
+    error_message = "aks_cluster_name must not be empty."
+  }
+}
+
+variable "workload_names" {
+  type = object({
+    namespace = string
+    database  = string
+    api       = string
+  })
+  description = "What the charts render, filling the rule files' placeholders: the release's namespace and the database and API charts' fullnames (the database's scrape job is <database>-headless, the API's is <api>)."
+
+  validation {
+    condition     = alltrue([for name in values(var.workload_names) : can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name))])
+    error_message = "workload_names must be Kubernetes names (lowercase letters, digits and '-')."
+  }
+}
+
+variable "backup_alerts_enabled" {
+  type        = bool
+  description = "Create the backup rule group (backup_groups of the database rule file); the charts render it when backups are on."
+  default     = true
 }
 
 variable "node_pressure_thresholds" {

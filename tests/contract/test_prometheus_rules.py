@@ -1,0 +1,107 @@
+"""AKS's managed Prometheus evaluates no PrometheusRule, so Terraform turns the charts' rule files
+into Azure Monitor Prometheus rule groups. The planned rules are exactly the rules the charts
+render for a Prometheus Operator as the deploy stage installs them: one source, two
+readers, and this test can tell them apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.contract.conftest import ENVIRONMENTS
+from tests.helm.rendering import (
+    CERT_MANAGER_API,
+    MONITORING_API,
+    NAMESPACE,
+    RELEASE,
+    UMBRELLA,
+    Renderer,
+)
+from tests.terraform.harness import planned_resources
+
+pytestmark = pytest.mark.slow
+
+RULE_GROUP = "azurerm_monitor_alert_prometheus_rule_group"
+AZURE_SEVERITY = {"critical": 1, "warning": 2}
+
+
+def chart_rules(renderer: Renderer, env: str, namespace: str) -> dict[str, dict[str, Any]]:
+    """The umbrella's rules as `env` deploys it (the deploy stage's values files), but for a
+    Prometheus Operator (which renders them as PrometheusRule), keyed by alert or record name."""
+    chart = renderer.chart_dir(UMBRELLA)
+    args = ["template", RELEASE, str(chart), "--namespace", namespace, "--kube-version", "1.33.0"]
+    for path in renderer.values_files(UMBRELLA, env):
+        args += ["--values", str(path)]
+    args += ["--set", "global.monitoring.provider=prometheus-operator"]
+    args += ["--api-versions", MONITORING_API, "--api-versions", CERT_MANAGER_API]
+    docs = [d for d in yaml.safe_load_all(renderer.run(*args)) if d]
+    return {
+        str(rule.get("alert") or rule["record"]): rule
+        for doc in docs
+        if doc["kind"] == "PrometheusRule"
+        for group in doc["spec"]["groups"]
+        for rule in group["rules"]
+    }
+
+
+def planned_rules(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        str(rule.get("alert") or rule["record"]): rule
+        for resource in planned_resources(plan)
+        if resource.type == RULE_GROUP
+        for rule in resource.values["rule"]
+    }
+
+
+def differences(
+    planned: dict[str, dict[str, Any]], rendered: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Where Terraform's rule and the chart's rule of the same name disagree."""
+    if planned.keys() != rendered.keys():
+        return [f"names: only planned {planned.keys() - rendered.keys()}, "
+                f"only rendered {rendered.keys() - planned.keys()}"]  # fmt: skip
+    wrong = []
+    for name, rule in rendered.items():
+        azure = planned[name]
+        expected = {
+            "expression": rule["expr"],
+            "for": f"PT{rule['for'].upper()}" if "for" in rule else None,
+            "labels": rule.get("labels"),
+            "annotations": rule.get("annotations"),
+            "severity": AZURE_SEVERITY[rule["labels"]["severity"]] if "alert" in rule else None,
+        }
+        wrong += [
+            f"{name}.{k}: {azure.get(k)!r} != {v!r}"
+            for k, v in expected.items()
+            if azure.get(k) != v
+        ]
+        if len(azure.get("action") or []) != (1 if "alert" in rule else 0):
+            wrong.append(f"{name}: {len(azure.get('action') or [])} actions")
+    return wrong
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_azure_rule_groups_are_the_charts_rules(
+    plans: dict[str, dict[str, Any]], renderer: Renderer, env: str
+) -> None:
+    assert differences(planned_rules(plans[env]), chart_rules(renderer, env, NAMESPACE)) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_rule_groups_watch_the_environment_cluster(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    resources = planned_resources(plans[env])
+    (cluster,) = [r.values["name"] for r in resources if r.type == "azurerm_kubernetes_cluster"]
+    groups = [r.values for r in resources if r.type == RULE_GROUP]
+    assert groups
+    assert {g["cluster_name"] for g in groups} == {cluster}
+    assert all(g["interval"] == "PT1M" and g["rule_group_enabled"] for g in groups)
+
+
+def test_the_comparison_bites(plans: dict[str, dict[str, Any]], renderer: Renderer) -> None:
+    """Rules rendered into another namespace select other series: they must not match."""
+    other = chart_rules(renderer, "dev", "elsewhere")
+    assert any("expression" in d for d in differences(planned_rules(plans["dev"]), other))
