@@ -69,6 +69,8 @@ cluster-status: venv ## Exit 0 only when every local cluster process runs and th
 lock: venv ## Re-resolve the pinned, hashed lock files after editing a .in file
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu $(REQ)/project.in -o $(REQ)/project.lock
 	$(UV) pip compile -q --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu $(REQ)/checkov.in -o $(REQ)/checkov.lock
+	@# The database image's Patroni (Debian's python3 is 3.11 too); tests/ha installs the same lock.
+	$(UV) pip compile -q --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu images/postgresql/patroni/requirements.in -o images/postgresql/patroni/requirements.lock
 	@# The API image installs exactly the versions the tests ran: the project lock constrains its lock.
 	grep -E '^[a-z0-9_.-]+==' $(REQ)/project.lock | sed 's/ \\$$//' > $(VENV)/constraints.txt
 	{ echo '# Runtime dependencies of the API image, pinned to the versions of $(REQ)/project.lock'; \

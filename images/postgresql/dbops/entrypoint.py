@@ -14,7 +14,8 @@ Why this shape:
   an interrupted restore is wiped and redone, never started.
 - With backups configured (BACKUP_AZURE_ACCOUNT set) it renders the `db`-role pgbackrest.conf
   that archive_command uses. `pgbackrest-server` as the argument runs the TLS server sidecar
-  (same image, same rendered config) instead of PostgreSQL.
+  (same image, same rendered config) instead of PostgreSQL; `patroni` runs PostgreSQL under
+  Patroni (dbops.patroni_config), which then owns initialisation, replication and failover.
 """
 
 from __future__ import annotations
@@ -101,22 +102,27 @@ def restore_marker(pgdata: Path) -> Path:
     return pgdata.with_name(pgdata.name + ".restore-in-progress")
 
 
+def restore_target_options(target: str) -> list[str]:
+    """pgbackrest restore options for RESTORE_FROM_BACKUP: latest, or an ISO 8601 time."""
+    if target == "latest":
+        return []
+    try:
+        when = dt.datetime.fromisoformat(target)
+    except ValueError:
+        raise OpsError(f"RESTORE_FROM_BACKUP={target!r}: use latest or ISO 8601") from None
+    if when.tzinfo is None:
+        raise OpsError(f"RESTORE_FROM_BACKUP={target!r} needs a UTC offset")
+    stamp = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+    return ["--type=time", f"--target={stamp}", "--target-action=promote"]
+
+
 def restore_from_backup(pgdata: Path, target: str) -> None:
     """pgbackrest restore (latest, or to a point in time) into the empty PGDATA.
 
     PostgreSQL then replays the archived WAL through pgBackRest's restore_command and promotes;
     the restored copy keeps archiving to the same stanza (a new timeline).
     """
-    options = []
-    if target != "latest":
-        try:
-            when = dt.datetime.fromisoformat(target)
-        except ValueError:
-            raise OpsError(f"RESTORE_FROM_BACKUP={target!r}: use latest or ISO 8601") from None
-        if when.tzinfo is None:
-            raise OpsError(f"RESTORE_FROM_BACKUP={target!r} needs a UTC offset")
-        stamp = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
-        options = ["--type=time", f"--target={stamp}", "--target-action=promote"]
+    options = restore_target_options(target)
     marker = restore_marker(pgdata)
     marker.touch()
     config = pgbackrest_conf.write("db")
@@ -183,8 +189,17 @@ def main(argv: list[str] | None = None) -> int:
         if args == ["pgbackrest-server"]:
             config = setting("BACKUP_CONFIG", "/tmp/pgbackrest/pgbackrest.conf")  # noqa: S108
             os.execvp("pgbackrest", ["pgbackrest", f"--config={config}", "server"])  # noqa: S606
+        if args == ["patroni"]:
+            from dbops import patroni_config  # imports this module: loaded only when needed
+
+            config = patroni_config.write()
+            print(f"entrypoint: Patroni configuration written to {config}", flush=True)
+            patroni = patroni_config.PATRONI_BIN
+            os.execv(patroni, [patroni, str(config)])  # noqa: S606
         if args:
-            raise OpsError(f"unknown arguments {args}: expected none or 'pgbackrest-server'")
+            raise OpsError(
+                f"unknown arguments {args}: expected none, 'patroni' or 'pgbackrest-server'"
+            )
         pgdata = Path(setting("PGDATA"))
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         prepare(pgdata)

@@ -1,0 +1,127 @@
+"""Three Patroni members under a writer: lose the primary, rejoin it, then a planned switchover.
+
+One scenario runs once (module fixture) and each test asserts one promise about what it saw:
+the settings are the production ones (strict synchronous mode, failsafe, pg_rewind) except the
+shortest timings Patroni accepts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.ha.kubeapi import KubeApi
+from tests.ha.members import HaCluster, _wait_until, running_cluster
+from tests.ha.workload import PROBE_TABLE, WritableWatcher, Writer
+
+pytestmark = pytest.mark.slow
+SETTLE_SECONDS = 3.0
+
+
+@dataclass
+class Scenario:
+    """What happened: who led when, the writer's acknowledgements, the watcher's findings."""
+
+    cluster: HaCluster
+    writer: Writer
+    watcher: WritableWatcher
+    first_leader: str
+    failover_leader: str
+    switchover_leader: str
+    failover_outage: float
+    switchover_outage: float
+    rejoined_role: str
+    surviving: set[int]
+
+
+def _run_scenario(cluster: HaCluster) -> Scenario:
+    first = cluster.wait_healthy()
+    setup = cluster.connect(cluster.member(first))
+    setup.run(f"CREATE TABLE {PROBE_TABLE} (n bigint NOT NULL)")
+    setup.close()
+    writer, watcher = Writer(cluster), WritableWatcher(cluster)
+    writer.start()
+    watcher.start()
+    time.sleep(SETTLE_SECONDS)
+
+    killed_at = time.monotonic()
+    cluster.kill(cluster.member(first))
+    _wait_until(lambda: cluster.leader_name() not in (None, first), 90, "a new leader")
+    failover_leader = cluster.leader_name() or ""
+    _wait_until(lambda: max(writer.acknowledged.values()) > killed_at, 60, "writes again")
+    time.sleep(SETTLE_SECONDS)
+    failover_outage = writer.longest_gap(killed_at, time.monotonic())
+
+    cluster.start(cluster.member(first))  # same data directory: it must rewind and follow
+    cluster.wait_healthy(timeout=180)
+    rejoined_role = cluster.member(first).rest().get("role", "")
+
+    candidate = next(m.name for m in cluster.members if m.name != failover_leader)
+    switched_at = time.monotonic()
+    cluster.patronictl(
+        "switchover", "--leader", failover_leader, "--candidate", candidate, "--force"
+    )
+    _wait_until(lambda: cluster.leader_name() == candidate, 60, f"{candidate} leading")
+    _wait_until(lambda: max(writer.acknowledged.values()) > switched_at, 60, "writes again")
+    time.sleep(SETTLE_SECONDS)
+    switchover_outage = writer.longest_gap(switched_at, time.monotonic())
+    writer.stop()
+    watcher.stop()
+
+    final = cluster.connect(cluster.member(candidate))
+    surviving = {int(row[0]) for row in final.run(f"SELECT n FROM {PROBE_TABLE}")}
+    final.close()
+    return Scenario(
+        cluster, writer, watcher, first, failover_leader, candidate, failover_outage,
+        switchover_outage, rejoined_role, surviving,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def scenario(kube_api: KubeApi, ha_work: Path) -> Iterator[Scenario]:
+    with running_cluster(kube_api, ha_work / "strict", 3, "strict") as cluster:
+        result = _run_scenario(cluster)
+        print(
+            f"\nHA outage (host, strict sync): failover {result.failover_outage:.1f} s, "
+            f"switchover {result.switchover_outage:.1f} s, "
+            f"{len(result.writer.acknowledged)} acknowledged writes"
+        )
+        yield result
+
+
+def test_losing_the_primary_promotes_another_member(scenario: Scenario) -> None:
+    assert scenario.failover_leader not in ("", scenario.first_leader)
+    assert scenario.writer.acknowledged, "the writer never committed"
+
+
+def test_no_acknowledged_commit_is_lost_in_strict_synchronous_mode(scenario: Scenario) -> None:
+    lost = set(scenario.writer.acknowledged) - scenario.surviving
+    assert not lost, f"{len(lost)} acknowledged rows missing, e.g. {sorted(lost)[:10]}"
+
+
+def test_no_member_accepts_writes_while_another_holds_the_lock(scenario: Scenario) -> None:
+    assert scenario.watcher.samples > 50
+    assert not scenario.watcher.violations, scenario.watcher.violations[:5]
+
+
+def test_the_old_primary_rejoins_as_a_replica_through_pg_rewind(scenario: Scenario) -> None:
+    assert scenario.rejoined_role == "replica"
+    log = scenario.cluster.member(scenario.first_leader).log.read_text()
+    assert "pg_rewind" in log, "the old primary rejoined without pg_rewind"
+
+
+def test_a_planned_switchover_moves_the_lock_to_the_candidate(scenario: Scenario) -> None:
+    views = scenario.cluster.states()
+    assert views[scenario.switchover_leader]["role"] == "primary"
+    assert sum(v.get("role") == "primary" for v in views.values()) == 1
+
+
+def test_the_application_role_and_database_come_from_post_bootstrap(scenario: Scenario) -> None:
+    connection = scenario.cluster.connect(scenario.cluster.member(scenario.switchover_leader))
+    rows = connection.run("SELECT current_user, current_database()")
+    connection.close()
+    assert rows == [["inventory", "inventory"]]

@@ -1,0 +1,116 @@
+"""A writer that records every acknowledged commit, and a watcher for two writable members.
+
+Why threads against real members: a failover's two promises are observable only from outside.
+No acknowledged commit may be lost (the writer's acknowledgements against the rows that
+survive), and no member may accept writes unless it holds the leader lock (the watcher samples
+every member's pg_is_in_recovery() between two reads of the lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pg8000.native
+
+from tests.ha.members import HaCluster, Member
+
+PROBE_TABLE = "ha_probe"
+
+
+@dataclass
+class Writer:
+    """Inserts numbered rows one at a time into whichever member accepts them."""
+
+    cluster: HaCluster
+    acknowledged: dict[int, float] = field(default_factory=dict)
+    failures: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        number = 0
+        connection: pg8000.native.Connection | None = None
+        members = list(self.cluster.members)
+        while not self._stop.is_set():
+            number += 1  # a fresh number per attempt: a failed commit may still have landed
+            for member in [*members]:
+                try:
+                    if connection is None:
+                        connection = self.cluster.connect(member)
+                    connection.run(f"INSERT INTO {PROBE_TABLE} (n) VALUES (:n)", n=number)
+                    self.acknowledged[number] = time.monotonic()
+                    break
+                except Exception:  # noqa: BLE001 - refused, read-only, reset: try the next one
+                    self.failures += 1
+                    if connection is not None:
+                        with contextlib.suppress(Exception):
+                            connection.close()
+                    connection = None
+                    members.append(members.pop(0))
+            else:
+                time.sleep(0.05)
+
+    def longest_gap(self, since: float, until: float) -> float:
+        """Longest time without an acknowledgement inside [since, until] (the write outage)."""
+        stamps = sorted(t for t in self.acknowledged.values() if since <= t <= until)
+        points = [since, *stamps, until]
+        return max(b - a for a, b in zip(points, points[1:], strict=False))
+
+
+@dataclass
+class WritableWatcher:
+    """Samples the leader lock and every member's writability; records every violation."""
+
+    cluster: HaCluster
+    violations: list[str] = field(default_factory=list)
+    samples: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _writable(self, member: Member) -> bool:
+        try:
+            connection = self.cluster.connect(member, timeout=1)
+        except Exception:  # noqa: BLE001 - down or refusing: not accepting writes
+            return False
+        try:
+            rows = connection.run("SELECT pg_is_in_recovery()")
+            return rows[0][0] is False
+        except Exception:  # noqa: BLE001
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            before = self.cluster.leader_name()
+            writable = [m.name for m in self.cluster.members if self._writable(m)]
+            after = self.cluster.leader_name()
+            self.samples += 1
+            if len(writable) > 1:
+                self.violations.append(f"several writable members {writable}")
+            for name in writable:
+                if name not in (before, after):
+                    self.violations.append(f"{name} writable while {before}/{after} led")
+            time.sleep(0.1)
