@@ -232,7 +232,7 @@ def render() -> dict[str, Any]:
             "use_endpoints": _bool_setting("HA_USE_ENDPOINTS", True),
             "pod_ip": setting("HA_POD_IP"),
             "ports": [{"name": "postgresql", "port": pg_port}],
-            "bypass_api_service": _bool_setting("HA_BYPASS_API_SERVICE", True),
+            "bypass_api_service": _bool_setting("HA_BYPASS_API_SERVICE", False),
         },
         "bootstrap": bootstrap_section(backups),
         "postgresql": postgresql_section(backups),

@@ -1,0 +1,152 @@
+"""The database under Patroni (`postgresql.ha.enabled`), rendered for every environment.
+
+Names the chart and the image share are read from their one source: the scope label from
+dbops.patroni_config, the Role's rules from the chart file tests/ha runs its members with.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from dbops.patroni_config import SCOPE_LABEL
+from tests.helm.rendering import (
+    AZURE_ENVIRONMENTS,
+    CHARTS_SRC,
+    UMBRELLA,
+    Manifest,
+    Rendered,
+    Renderer,
+    pod_spec,
+    workloads,
+)
+
+DB = "inventory-postgresql"
+ROLE_RULES = CHARTS_SRC / "postgresql" / "files" / "patroni-role-rules.yaml"
+# What the environments promise (docs/adr/0001): members and synchronous replication.
+MEMBERS = {"prod": 3, "staging": 2, "dev": 1, "local": 2}
+SYNCHRONOUS = {"prod": "strict", "staging": "on", "dev": "off", "local": "on"}
+
+
+@pytest.fixture(scope="session")
+def ha(renderer: Renderer, env: str) -> Rendered:
+    azure = env in AZURE_ENVIRONMENTS
+    return renderer.render(
+        UMBRELLA, env, sets=("postgresql.ha.enabled=true",),
+        monitoring_crds=azure, cert_manager_crds=azure,
+    )  # fmt: skip
+
+
+def _postgres(ha: Rendered) -> Manifest:
+    return next(c for c in pod_spec(ha.one("StatefulSet", DB))["containers"]
+                if c["name"] == "postgresql")  # fmt: skip
+
+
+def _env(ha: Rendered) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in _postgres(ha)["env"]}
+
+
+def _selector_labels(ha: Rendered) -> dict[str, str]:
+    labels: dict[str, str] = ha.one("StatefulSet", DB)["spec"]["selector"]["matchLabels"]
+    return labels
+
+
+def test_members_and_synchronous_mode_per_environment(ha: Rendered, env: str) -> None:
+    assert ha.one("StatefulSet", DB)["spec"]["replicas"] == MEMBERS[env]
+    assert _env(ha)["HA_SYNCHRONOUS_MODE"] == SYNCHRONOUS[env]
+    assert _postgres(ha)["args"] == ["patroni"]
+
+
+def test_read_write_service_is_the_leader_endpoints_and_read_only_selects_replicas(
+    ha: Rendered,
+) -> None:
+    rw = ha.one("Service", DB)
+    assert "selector" not in rw["spec"], "Patroni owns the read-write Service's Endpoints"
+    assert _env(ha)["HA_SCOPE"] == rw["metadata"]["name"]
+    ro = ha.one("Service", f"{DB}-replicas")
+    assert ro["spec"]["selector"] == {**_selector_labels(ha), "role": "replica"}
+
+
+def test_members_are_found_by_the_labels_patroni_is_given(ha: Rendered) -> None:
+    pod_labels = ha.one("StatefulSet", DB)["spec"]["template"]["metadata"]["labels"]
+    assert json.loads(_env(ha)["HA_LABELS"]) == _selector_labels(ha)
+    assert pod_labels[SCOPE_LABEL] == _env(ha)["HA_SCOPE"]
+    assert "helm.sh/chart" not in pod_labels, "a chart version bump would restart every member"
+
+
+def test_role_holds_only_patronis_rules_and_binds_the_database_pods(ha: Rendered) -> None:
+    role = ha.one("Role", f"{DB}-patroni")
+    assert role["rules"] == yaml.safe_load(ROLE_RULES.read_text())
+    assert all(rule["apiGroups"] == [""] for rule in role["rules"])
+    assert "secrets" not in {r for rule in role["rules"] for r in rule["resources"]}
+    binding = ha.one("RoleBinding", f"{DB}-patroni")
+    sts_pod = pod_spec(ha.one("StatefulSet", DB))
+    assert binding["subjects"][0]["name"] == sts_pod["serviceAccountName"]
+
+
+def test_only_the_database_pods_mount_a_service_account_token(ha: Rendered) -> None:
+    for workload in workloads(ha):
+        mounted = pod_spec(workload).get("automountServiceAccountToken", True)
+        is_db = workload["kind"] == "StatefulSet" and workload["metadata"]["name"] == DB
+        assert mounted is is_db, f"{workload['kind']}/{workload['metadata']['name']}"
+
+
+def test_disruption_budget_and_priority_above_the_api(ha: Rendered) -> None:
+    pdb = ha.one("PodDisruptionBudget", DB)
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == _selector_labels(ha)
+    (priority,) = ha.of_kind("PriorityClass")
+    assert pod_spec(ha.one("StatefulSet", DB))["priorityClassName"] == priority["metadata"]["name"]
+    others = [pod_spec(w).get("priorityClassName") for w in workloads(ha)
+              if w["metadata"]["name"] != DB]  # fmt: skip
+    assert priority["value"] > 0
+    assert not any(others), "another workload shares or outranks the database's priority"
+
+
+def test_probes_use_patronis_rest_api_and_liveness_ignores_postgres(ha: Rendered) -> None:
+    postgres = _postgres(ha)
+    api_port = {p["name"]: p["containerPort"] for p in postgres["ports"]}["patroni"]
+    assert str(api_port) == _env(ha)["HA_API_PORT"]
+    assert postgres["livenessProbe"]["httpGet"]["path"] == "/liveness"
+    assert postgres["startupProbe"]["httpGet"]["path"] == "/liveness"
+    assert postgres["readinessProbe"]["httpGet"]["path"] == "/readiness"
+    assert "lifecycle" not in postgres, "Patroni, not a preStop pg_ctl, stops PostgreSQL"
+
+
+def test_members_spread_over_zones_and_nodes(ha: Rendered, env: str) -> None:
+    pod = pod_spec(ha.one("StatefulSet", DB))
+    (zone,) = pod["topologySpreadConstraints"]
+    assert zone["topologyKey"] == "topology.kubernetes.io/zone"
+    anti = pod["affinity"]["podAntiAffinity"]
+    if env in ("prod", "staging"):
+        assert zone["whenUnsatisfiable"] == "DoNotSchedule"
+        (term,) = anti["requiredDuringSchedulingIgnoredDuringExecution"]
+    else:
+        (preferred,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+        term = preferred["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"] == _selector_labels(ha)
+
+
+def test_replication_and_rest_api_open_only_between_members(ha: Rendered) -> None:
+    policy = ha.one("NetworkPolicy", DB)["spec"]
+    api_port = int(_env(ha)["HA_API_PORT"])
+    peer_rules = [r for r in policy["ingress"]
+                  if any(p["port"] == api_port for p in r["ports"])]  # fmt: skip
+    assert len(peer_rules) == 1
+    assert peer_rules[0]["from"] == [{"podSelector": {"matchLabels": _selector_labels(ha)}}]
+    egress_peers = [r for r in policy["egress"]
+                    if r["to"] == [{"podSelector": {"matchLabels": _selector_labels(ha)}}]]  # fmt: skip
+    assert {p["port"] for p in egress_peers[0]["ports"]} == {5432, api_port}
+    api_rules = [r for r in policy["egress"] if {p["port"] for p in r["ports"]} == {443, 6443}]
+    assert api_rules, "no egress to the Kubernetes API server"
+
+
+def test_without_ha_the_single_server_is_unchanged(env_manifests: Rendered) -> None:
+    assert env_manifests.one("StatefulSet", DB)["spec"]["replicas"] == 1
+    assert "selector" in env_manifests.one("Service", DB)["spec"]
+    assert not env_manifests.of_kind("Role")
+    assert pod_spec(env_manifests.one("StatefulSet", DB))["automountServiceAccountToken"] is False
