@@ -29,13 +29,14 @@ BUILD_HINT = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class KubeApi:
     """A running API server: its URL, CA and an admin kubeconfig."""
 
     url: str
     pki_dir: Path
     admin_kubeconfig: Path
+    _core: client.CoreV1Api | None = None
 
     def kubeconfig(self, path: Path, cert_name: str) -> Path:
         """A kubeconfig for the client certificate `<cert_name>.crt` issued by `issue_client`."""
@@ -45,7 +46,9 @@ class KubeApi:
         path.chmod(0o644)
         return path
 
-    def issue_client(self, name: str, common_name: str, organizations: tuple[str, ...] = ()) -> None:
+    def issue_client(
+        self, name: str, common_name: str, organizations: tuple[str, ...] = ()
+    ) -> None:
         """A client certificate (readable by the members' OS user) for one identity."""
         ca = pki.ensure_ca(self.pki_dir)
         pki.ensure_cert(
@@ -53,9 +56,16 @@ class KubeApi:
         )
         (self.pki_dir / f"{name}.key").chmod(0o644)
 
-    def core(self) -> client.CoreV1Api:
+    def api_client(self) -> client.ApiClient:
         """An admin client for the test's own reads and setup."""
-        return client.CoreV1Api(config.new_client_from_config(str(self.admin_kubeconfig)))
+        made: client.ApiClient = config.new_client_from_config(str(self.admin_kubeconfig))  # type: ignore[no-untyped-call]
+        return made
+
+    def core(self) -> client.CoreV1Api:
+        """The admin CoreV1 client, made once (the watcher polls it ten times a second)."""
+        if self._core is None:
+            self._core = client.CoreV1Api(self.api_client())
+        return self._core
 
 
 def _kubeconfig_text(url: str, ca: Path, pki_dir: Path, cert_name: str) -> str:
@@ -92,7 +102,7 @@ def _wait_ready(api: KubeApi, process: subprocess.Popen[bytes], log: Path) -> No
         try:
             core.list_namespace(_request_timeout=3)
             return
-        except Exception:  # noqa: BLE001 - not up yet: connection refused, 403 while bootstrapping
+        except Exception:
             time.sleep(0.5)
     pytest.fail(f"kube-apiserver not ready after 90 s: {log.read_text()[-3000:]}", pytrace=False)
 
@@ -112,7 +122,9 @@ def running_kube_api(work: Path) -> Iterator[KubeApi]:
                      ip_addresses=("127.0.0.1",)),
         ca,
     )  # fmt: skip
-    pki.ensure_cert(pki_dir, pki.CertSpec("admin", "ha-admin", ("system:masters",), client=True), ca)
+    pki.ensure_cert(
+        pki_dir, pki.CertSpec("admin", "ha-admin", ("system:masters",), client=True), ca
+    )
     pki.ensure_service_account_key(pki_dir)
     client_port, peer_port, api_port = free_port(), free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{client_port}"

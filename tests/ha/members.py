@@ -16,6 +16,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,7 @@ from typing import Any
 
 import pg8000.native
 import pytest
+from dbops.patroni_config import SCOPE_LABEL
 from kubernetes import client
 
 from tests.ha.kubeapi import NAMESPACE, KubeApi
@@ -40,6 +42,7 @@ SCOPE = "ha-postgresql"
 LABELS = {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "ha"}
 APP_USER = "inventory"
 APP_DB = "inventory"
+MEMBER_IDENTITY = "ha-member"  # the client certificate's CN, bound to the chart's Patroni Role
 # As the Dockerfile installs the lock: wheels only, except ydiff (pure Python, published as sdist).
 PIP_BINARY_OPTIONS = ("--only-binary=:all:", "--no-binary=ydiff")
 
@@ -121,7 +124,7 @@ class Member:
         """GET on the member's REST API (any HTTP status: Patroni answers JSON on 503 too)."""
         url = f"http://{self.address}:{self.api_port}/{path}"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http://ip
+            with urllib.request.urlopen(url, timeout=2) as response:
                 body: dict[str, Any] = json.load(response)
         except urllib.error.HTTPError as error:
             body = json.load(error)
@@ -189,7 +192,7 @@ class HaCluster:
             endpoints = self.api.core().read_namespaced_endpoints(SCOPE, NAMESPACE)
         except client.ApiException:
             return None
-        annotations = endpoints.metadata.annotations or {}
+        annotations: dict[str, str] = (endpoints.metadata and endpoints.metadata.annotations) or {}
         return annotations.get("leader")
 
     def member(self, name: str) -> Member:
@@ -235,12 +238,10 @@ class HaCluster:
             env=leader.env, capture_output=True, text=True, check=False, **run_as,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
+        return str(result.stdout)
 
 
 def _port_open(host: str, port: int) -> bool:
-    import socket
-
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
@@ -256,10 +257,10 @@ def _wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> Non
 
 
 def _member_env(
-    api: KubeApi, name: str, address: str, pg_port: int, api_port: int, directory: Path,
+    api: KubeApi, name: str, *, address: str, pg_port: int, api_port: int, directory: Path,
     secrets: dict[str, Path], synchronous_mode: str,
 ) -> dict[str, str]:  # fmt: skip
-    api.issue_client(f"member-{name}", "ha-member")
+    api.issue_client(f"member-{name}", MEMBER_IDENTITY)
     return {
         "PATH": "/usr/lib/postgresql/15/bin:/usr/bin:/bin",
         "HOME": str(directory),
@@ -312,8 +313,6 @@ def running_cluster(
     api: KubeApi, work: Path, count: int, synchronous_mode: str
 ) -> Iterator[HaCluster]:
     """`count` members bootstrapped from empty data directories; all stopped afterwards."""
-    from dbops.patroni_config import SCOPE_LABEL
-
     venv = patroni_venv()
     address = host_address()
     work.mkdir(parents=True, exist_ok=True)
@@ -337,8 +336,9 @@ def running_cluster(
                 os.chown(path, *owner)
         pg_port, api_port = free_port(), free_port()
         env = _member_env(
-            api, name, address, pg_port, api_port, directory, secrets, synchronous_mode
-        )
+            api, name, address=address, pg_port=pg_port, api_port=api_port,
+            directory=directory, secrets=secrets, synchronous_mode=synchronous_mode,
+        )  # fmt: skip
         _create_pod(api, name, {**LABELS, SCOPE_LABEL: SCOPE})
         cluster.members.append(Member(name, address, pg_port, api_port, directory, env))
     try:
@@ -350,6 +350,7 @@ def running_cluster(
     finally:
         for member in cluster.members:
             cluster.stop(member)
-        for member in cluster.members:
-            with contextlib.suppress(ProcessLookupError, TypeError):
-                os.kill(member.postmaster_pid() or 0, signal.SIGKILL) if member.postmaster_pid() else None
+        for member in cluster.members:  # a postmaster Patroni could not stop in time
+            if (pid := member.postmaster_pid()) is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)

@@ -73,7 +73,8 @@ def _run_scenario(cluster: HaCluster) -> Scenario:
     watcher.stop()
 
     final = cluster.connect(cluster.member(candidate))
-    surviving = {int(row[0]) for row in final.run(f"SELECT n FROM {PROBE_TABLE}")}
+    rows = final.run(f"SELECT n FROM {PROBE_TABLE}")  # noqa: S608 - a constant name
+    surviving = {int(row[0]) for row in rows}
     final.close()
     return Scenario(
         cluster, writer, watcher, first, failover_leader, candidate, failover_outage,

@@ -9,6 +9,7 @@ every member's pg_is_in_recovery() between two reads of the lock).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -49,10 +50,10 @@ class Writer:
                 try:
                     if connection is None:
                         connection = self.cluster.connect(member)
-                    connection.run(f"INSERT INTO {PROBE_TABLE} (n) VALUES (:n)", n=number)
+                    connection.run(f"INSERT INTO {PROBE_TABLE} (n) VALUES (:n)", n=number)  # noqa: S608
                     self.acknowledged[number] = time.monotonic()
                     break
-                except Exception:  # noqa: BLE001 - refused, read-only, reset: try the next one
+                except Exception:
                     self.failures += 1
                     if connection is not None:
                         with contextlib.suppress(Exception):
@@ -66,7 +67,7 @@ class Writer:
         """Longest time without an acknowledgement inside [since, until] (the write outage)."""
         stamps = sorted(t for t in self.acknowledged.values() if since <= t <= until)
         points = [since, *stamps, until]
-        return max(b - a for a, b in zip(points, points[1:], strict=False))
+        return max(b - a for a, b in itertools.pairwise(points))
 
 
 @dataclass
@@ -91,12 +92,12 @@ class WritableWatcher:
     def _writable(self, member: Member) -> bool:
         try:
             connection = self.cluster.connect(member, timeout=1)
-        except Exception:  # noqa: BLE001 - down or refusing: not accepting writes
+        except Exception:
             return False
         try:
             rows = connection.run("SELECT pg_is_in_recovery()")
             return rows[0][0] is False
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
         finally:
             with contextlib.suppress(Exception):

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
-
 from dbops.patroni_config import SCOPE_LABEL
+
 from tests.helm.rendering import (
     AZURE_ENVIRONMENTS,
     CHARTS_SRC,
@@ -134,12 +135,11 @@ def test_members_spread_over_zones_and_nodes(ha: Rendered, env: str) -> None:
 def test_replication_and_rest_api_open_only_between_members(ha: Rendered) -> None:
     policy = ha.one("NetworkPolicy", DB)["spec"]
     api_port = int(_env(ha)["HA_API_PORT"])
-    peer_rules = [r for r in policy["ingress"]
-                  if any(p["port"] == api_port for p in r["ports"])]  # fmt: skip
+    members = [{"podSelector": {"matchLabels": _selector_labels(ha)}}]
+    peer_rules = [r for r in policy["ingress"] if any(p["port"] == api_port for p in r["ports"])]
     assert len(peer_rules) == 1
-    assert peer_rules[0]["from"] == [{"podSelector": {"matchLabels": _selector_labels(ha)}}]
-    egress_peers = [r for r in policy["egress"]
-                    if r["to"] == [{"podSelector": {"matchLabels": _selector_labels(ha)}}]]  # fmt: skip
+    assert peer_rules[0]["from"] == members
+    egress_peers = [r for r in policy["egress"] if r["to"] == members]
     assert {p["port"] for p in egress_peers[0]["ports"]} == {5432, api_port}
     api_rules = [r for r in policy["egress"] if {p["port"] for p in r["ports"]} == {443, 6443}]
     assert api_rules, "no egress to the Kubernetes API server"
@@ -150,3 +150,34 @@ def test_without_ha_the_single_server_is_unchanged(env_manifests: Rendered) -> N
     assert "selector" in env_manifests.one("Service", DB)["spec"]
     assert not env_manifests.of_kind("Role")
     assert pod_spec(env_manifests.one("StatefulSet", DB))["automountServiceAccountToken"] is False
+
+
+def test_manifests_validate_against_the_kubernetes_schemas(ha: Rendered) -> None:
+    """Strict schema validation (unknown fields fail) of every non-custom object rendered."""
+    problems = []
+    for doc in ha.docs:
+        if (
+            doc["apiVersion"]
+            .split("/")[0]
+            .endswith((".coreos.com", "cert-manager.io", ".x-k8s.io"))
+        ):
+            continue
+        try:
+            kubernetes_validate.validate(doc, "1.33.0", strict=True)
+        except kubernetes_validate.ValidationError as error:
+            problems.append(f"{doc['kind']}/{doc['metadata']['name']}: {error.message}")
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("ha.synchronousMode=always", "synchronousMode"),
+        ("ha.ttl=10", "ttl"),
+        ("ha.zoneSpread=Sometimes", "zoneSpread"),
+        ("ha.members=0", "members"),
+    ],
+)
+def test_schema_refuses_unsafe_ha_settings(renderer: Renderer, setting: str, message: str) -> None:
+    error = renderer.render_error("postgresql", sets=("ha.enabled=true", setting))
+    assert message in error

@@ -190,12 +190,13 @@ def main(argv: list[str] | None = None) -> int:
             config = setting("BACKUP_CONFIG", "/tmp/pgbackrest/pgbackrest.conf")  # noqa: S108
             os.execvp("pgbackrest", ["pgbackrest", f"--config={config}", "server"])  # noqa: S606
         if args == ["patroni"]:
-            from dbops import patroni_config  # imports this module: loaded only when needed
+            # Imported here: patroni_config imports this module (the restore targets).
+            from dbops import patroni_config  # noqa: PLC0415
 
-            config = patroni_config.write()
-            print(f"entrypoint: Patroni configuration written to {config}", flush=True)
+            patroni_file = patroni_config.write()
+            print(f"entrypoint: Patroni configuration written to {patroni_file}", flush=True)
             patroni = patroni_config.PATRONI_BIN
-            os.execv(patroni, [patroni, str(config)])  # noqa: S606
+            os.execv(patroni, [patroni, str(patroni_file)])  # noqa: S606
         if args:
             raise OpsError(
                 f"unknown arguments {args}: expected none, 'patroni' or 'pgbackrest-server'"

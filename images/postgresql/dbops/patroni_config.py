@@ -27,8 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dbops.common import PG_BIN, OpsError, int_setting, setting
-from dbops.entrypoint import read_password, restore_target_options
+from dbops.common import PG_BIN, OpsError, int_setting, read_password, setting
+from dbops.entrypoint import restore_target_options
 
 SYNCHRONOUS_MODES = ("off", "on", "strict")
 REPLICATION_USER = "replicator"
@@ -51,11 +51,21 @@ def _labels() -> dict[str, str]:
         labels = json.loads(raw)
     except json.JSONDecodeError as error:
         raise OpsError(f"HA_LABELS must be a JSON object of pod labels: {error}") from None
-    if not isinstance(labels, dict) or not labels or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    if (
+        not isinstance(labels, dict)
+        or not labels
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
     ):
         raise OpsError(f"HA_LABELS must be a non-empty JSON object of strings, got {raw!r}")
     return labels
+
+
+def _password(variable: str) -> str:
+    """The password in the file `variable` names; an error says which variable."""
+    try:
+        return read_password(Path(setting(variable)))
+    except OpsError as error:
+        raise OpsError(f"{variable}: {error}") from None
 
 
 def synchronous_settings() -> dict[str, Any]:
@@ -126,15 +136,15 @@ def postgresql_section(backups: bool) -> dict[str, Any]:
         "authentication": {
             "superuser": {
                 "username": "postgres",
-                "password": read_password(Path(setting("HA_SUPERUSER_PASSWORD_FILE"))),
+                "password": _password("HA_SUPERUSER_PASSWORD_FILE"),
             },
             "replication": {
                 "username": REPLICATION_USER,
-                "password": read_password(Path(setting("HA_REPLICATION_PASSWORD_FILE"))),
+                "password": _password("HA_REPLICATION_PASSWORD_FILE"),
             },
             "rewind": {
                 "username": REWIND_USER,
-                "password": read_password(Path(setting("HA_REWIND_PASSWORD_FILE"))),
+                "password": _password("HA_REWIND_PASSWORD_FILE"),
             },
         },
         "parameters": {
@@ -219,7 +229,10 @@ def render() -> dict[str, Any]:
     return {
         "scope": setting("HA_SCOPE"),
         "name": setting("HA_MEMBER_NAME"),
-        "log": {"level": setting("HA_LOG_LEVEL", "INFO"), "format": "%(asctime)s %(levelname)s: %(message)s"},
+        "log": {
+            "level": setting("HA_LOG_LEVEL", "INFO"),
+            "format": "%(asctime)s %(levelname)s: %(message)s",
+        },
         "restapi": {
             "listen": f"{setting('HA_API_LISTEN', '0.0.0.0')}:{api_port}",  # noqa: S104
             "connect_address": f"{setting('HA_POD_IP')}:{api_port}",
