@@ -1,4 +1,5 @@
-"""Readiness follows the database down and back up; SIGTERM drains in-flight requests (bounded)."""
+"""A database outage: readiness stays up (degraded), requests get 503 + Retry-After, and the API
+recovers by itself; SIGTERM drains in-flight requests (bounded)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def own_server() -> Iterator[PostgresServer]:
         yield server
 
 
-def test_readiness_goes_503_when_the_database_stops_and_recovers_by_itself(
+def test_a_database_outage_answers_503_with_retry_after_and_recovers_by_itself(
     own_server: PostgresServer, api_factory: Callable[..., ApiProcess]
 ) -> None:
     database = own_server.create_database()
@@ -44,17 +45,27 @@ def test_readiness_goes_503_when_the_database_stops_and_recovers_by_itself(
     upgrade(engine)
     api = api_factory(database, READINESS_TIMEOUT_SECONDS="1")
     product = create_product(api)
-    assert api.request("GET", "/readyz").status_code == 200
+    assert api.request("GET", "/readyz").json() == {"status": "ready"}
 
     own_server.stop()
-    _wait_for(lambda: api.request("GET", "/readyz").status_code == 503, 30, "readyz 503")
-    down = api.request("GET", "/readyz")
-    assert down.json()["error"]["code"] == "database_unavailable"
+    _wait_for(lambda: api.request("GET", "/readyz").json()["status"] == "degraded", 30, "degraded")
+    ready = api.request("GET", "/readyz")
+    assert ready.status_code == 200, "readiness must not empty the Service on a shared outage"
     assert api.request("GET", "/healthz").status_code == 200  # liveness never needs the DB
-    assert api.request("GET", f"/api/v1/products/{product['id']}").status_code == 500
+    read = api.request("GET", f"/api/v1/products/{product['id']}")
+    assert read.status_code == 503
+    assert read.json()["error"]["code"] == "database_unavailable"
+    assert int(read.headers["Retry-After"]) > 0
+    write = api.request(
+        "POST",
+        f"/api/v1/products/{product['id']}/stock-adjustments",
+        json={"delta": 1, "reason": "failover"},
+    )
+    assert write.status_code == 503
+    assert write.headers["Retry-After"] == read.headers["Retry-After"]
 
     own_server.start()
-    _wait_for(lambda: api.request("GET", "/readyz").status_code == 200, 60, "readyz 200")
+    _wait_for(lambda: api.request("GET", "/readyz").json() == {"status": "ready"}, 60, "ready")
     assert api.request("GET", f"/api/v1/products/{product['id']}").status_code == 200
 
 

@@ -61,7 +61,7 @@ def test_rendered_configuration_passes_patronis_own_validation(image: str) -> No
     }
     env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
     script = (
-        "python3 -m dbops.patroni_config /tmp/patroni.json"
+        "python3 -m dbops.patroni_config /tmp/patroni.json >/dev/null"
         " && /opt/patroni/bin/patroni --validate-config /tmp/patroni.json"
         " && cat /tmp/patroni.json"
     )

@@ -20,6 +20,11 @@ from inventory_api.domain import Conflict, DomainError, KeyReused, NotFound
 from inventory_api.errors import ApiError
 from inventory_api.logs import request_id_var
 from inventory_api.state import AppState
+from inventory_api.unavailable import (
+    RETRY_AFTER_SECONDS,
+    is_database_unavailable,
+    unavailable_error,
+)
 
 T = TypeVar("T")
 
@@ -214,6 +219,11 @@ class BaseHandler(RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as JSON; never a stack trace in the body."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        if is_database_unavailable(exc):  # a failover or restart, not a bug: retry shortly
+            exc = unavailable_error()
+            status_code = exc.status_code
+            self.set_status(status_code)
+            self.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
         if isinstance(exc, ApiError):
             body = exc.body()
             for name, value in exc.headers.items():
@@ -240,6 +250,9 @@ class BaseHandler(RequestHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Client errors are not logged as failures; everything else is, with its traceback."""
         if isinstance(value, HTTPError):
+            return
+        if is_database_unavailable(value):
+            error_log.warning("database unavailable: %s", value.__class__.__name__)
             return
         error_log.error(
             "unhandled exception",

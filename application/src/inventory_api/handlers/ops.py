@@ -34,13 +34,16 @@ class HealthzHandler(BaseHandler):
 
 
 class ReadyzHandler(BaseHandler):
-    """Readiness: the database answers within the timeout and the process is not draining."""
+    """Readiness: what this process can do. Not draining: ready, whatever the shared database
+    does (every replica shares it, so failing readiness on it would empty the Service and the
+    ingress would answer 404; clients get this API's 503 + Retry-After instead). The body says
+    `degraded` while the database does not answer in time."""
 
     public = True
     operations: ClassVar[dict[str, dict[str, Any]]] = {
         "get": {
             "operationId": "readyz",
-            "summary": "Readiness (database reachable, not shutting down)",
+            "summary": "Readiness (not shutting down; `degraded` while the database is down)",
             "responses": {
                 "200": _status("Ready"),
                 "503": {"$ref": "#/components/responses/Error503"},
@@ -49,12 +52,11 @@ class ReadyzHandler(BaseHandler):
     }
 
     async def get(self) -> None:
-        """200 when ready, else 503 with the reason."""
+        """200 (ready or degraded) unless draining, then 503 with the reason."""
         if self.state.shutting_down:
             raise ApiError(503, "shutting_down", "the server is draining and will stop")
-        if not await self.state.database_ready():
-            raise ApiError(503, "database_unavailable", "the database did not answer in time")
-        self.send_json(200, {"status": "ready"})
+        database_up = await self.state.database_ready()
+        self.send_json(200, {"status": "ready" if database_up else "degraded"})
 
 
 class MetricsHandler(BaseHandler):
