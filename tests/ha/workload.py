@@ -9,7 +9,6 @@ every member's pg_is_in_recovery() between two reads of the lock).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 import pg8000.native
 
 from tests.ha.members import HaCluster, Member
+from tests.support.outage import longest_gap
 
 PROBE_TABLE = "ha_probe"
 
@@ -64,10 +64,8 @@ class Writer:
                 time.sleep(0.05)
 
     def longest_gap(self, since: float, until: float) -> float:
-        """Longest time without an acknowledgement inside [since, until] (the write outage)."""
-        stamps = sorted(t for t in self.acknowledged.values() if since <= t <= until)
-        points = [since, *stamps, until]
-        return max(b - a for a, b in itertools.pairwise(points))
+        """The write outage inside [since, until]."""
+        return longest_gap(self.acknowledged.values(), since, until)
 
 
 @dataclass

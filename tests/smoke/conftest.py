@@ -28,6 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "backup_mode(mode): runs only when SMOKE_BACKUP_MODE is `mode`"
     )
+    config.addinivalue_line(
+        "markers", "failover: disrupts the database on purpose; runs only with SMOKE_FAILOVER=run"
+    )
     try:
         wanted = opted_in(config.args, os.environ, config.invocation_params.dir)
         config.stash[OPTED_IN] = wanted
@@ -48,7 +51,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the backup tests of the other SMOKE_BACKUP_MODE (reported as deselected)."""
+    """Deselect the backup tests of the other SMOKE_BACKUP_MODE, and the failover tests unless
+    SMOKE_FAILOVER=run (reported as deselected)."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return
@@ -56,7 +60,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     drop: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("backup_mode")
-        (drop if marker and marker.args[0] != settings.backup_mode else keep).append(item)
+        other_mode = marker is not None and marker.args[0] != settings.backup_mode
+        unwanted_failover = (
+            item.get_closest_marker("failover") is not None and not settings.failover
+        )
+        (drop if other_mode or unwanted_failover else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -30,7 +30,8 @@ HELP = (
     "SMOKE_RELEASE (default inventory-platform), SMOKE_BACKUP_MODE (run-job|recent), "
     "SMOKE_NETWORKPOLICY (enforced|not-enforced), SMOKE_JOB_TIMEOUT_SECONDS (default "
     f"{DEFAULT_JOB_TIMEOUT_SECONDS}), SMOKE_API_TOKEN (a bearer token with the read and write "
-    "roles, needed where the API checks tokens). The pipeline sets them: "
+    "roles, needed where the API checks tokens), SMOKE_FAILOVER (off|run: delete the database "
+    "primary and switch over under a writer). The pipeline sets them: "
     "`python -m pipelines smoke --target local`"
 )
 
@@ -66,6 +67,7 @@ class SmokeSettings:
     networkpolicy: NetworkPolicyState
     job_timeout_seconds: int
     api_token: str = ""
+    failover: bool = False  # SMOKE_FAILOVER=run: delete the primary and switch over on purpose
 
 
 def opted_in(args: Sequence[str], env: Mapping[str, str], invocation_dir: Path) -> bool:
@@ -156,6 +158,9 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
         problems.append(
             f"SMOKE_JOB_TIMEOUT_SECONDS must be an integer from 30 to 21600, got {raw_timeout!r}"
         )
+    failover = env.get("SMOKE_FAILOVER") or "off"
+    if failover not in ("off", "run"):
+        problems.append(f"SMOKE_FAILOVER must be off or run, got {failover!r}")
     state = NetworkPolicyState(True, "", "unchecked")
     try:
         state = networkpolicy_state(env, kubeconfig)
@@ -172,4 +177,5 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
         networkpolicy=state,
         job_timeout_seconds=timeout,
         api_token=env.get("SMOKE_API_TOKEN", "").strip(),
+        failover=failover == "run",
     )

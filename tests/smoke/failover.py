@@ -1,0 +1,148 @@
+"""A writer through the ingress and the database disruptions it must survive (Patroni members).
+
+The writer posts numbered stock adjustments (delta 1, one Idempotency-Key each) and records
+every acknowledgement with its movement id. Afterwards each acknowledged key is replayed: the
+API answers a replay from its idempotency record, so the same movement id proves the
+acknowledged commit survived, and a different one (or none) proves it was lost. Responses
+during the outage are counted by status, so a 404 from the ingress (no ready API pod) or a 500
+shows up as what it is.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from kubernetes.stream import stream
+
+from tests.smoke.kube import INSTANCE, NAME, Kube, selector
+from tests.support.outage import longest_gap
+
+ROLE_LABEL = "role"  # set by Patroni on each member: primary | replica
+PATRONI_CONFIG = "/tmp/patroni/patroni.json"
+
+
+@dataclass
+class Acknowledged:
+    """One acknowledged adjustment."""
+
+    key: str
+    movement_id: int
+    at: float
+
+
+@dataclass
+class Writer:
+    """Posts adjustments to one product until stopped; thread-safe enough for one writer."""
+
+    post: Callable[[str, str], requests.Response]
+    acknowledged: list[Acknowledged] = field(default_factory=list)
+    statuses: collections.Counter[str] = field(default_factory=collections.Counter)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        number = 0
+        while not self._stop.is_set():
+            number += 1
+            key = f"smoke-failover-{uuid.uuid4().hex[:12]}-{number}"
+            started = time.monotonic()
+            try:
+                response = self.post(key, f"failover write {number}")
+            except requests.RequestException as error:
+                self.statuses[type(error).__name__] += 1
+                time.sleep(0.1)
+                continue
+            self.statuses[str(response.status_code)] += 1
+            if response.status_code == 200:
+                movement = int(response.json()["movement_id"])
+                self.acknowledged.append(Acknowledged(key, movement, time.monotonic()))
+            else:
+                time.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+
+    def outage(self, since: float, until: float) -> float:
+        return longest_gap((a.at for a in self.acknowledged), since, until)
+
+
+def lost_acknowledgements(
+    acknowledged: list[Acknowledged], replay: Callable[[str], requests.Response]
+) -> list[str]:
+    """Keys whose replay does not return the acknowledged movement (the commit was lost)."""
+    lost = []
+    for ack in acknowledged:
+        response = replay(ack.key)
+        if response.status_code != 200 or response.json().get("movement_id") != ack.movement_id:
+            lost.append(ack.key)
+    return lost
+
+
+def unexpected_statuses(statuses: collections.Counter[str]) -> dict[str, int]:
+    """Answers other than success or the API's own 503: 404 (no backend), 500, resets."""
+    return {status: n for status, n in statuses.items() if status not in ("200", "503")}
+
+
+@dataclass(frozen=True)
+class Members:
+    """The database's Patroni members, found by the standard labels and Patroni's role label."""
+
+    kube: Kube
+    namespace: str
+    release: str
+
+    def pods(self) -> list[Any]:
+        labels = {NAME: "postgresql", INSTANCE: self.release}
+        return list(
+            self.kube.core.list_namespaced_pod(
+                self.namespace, label_selector=selector(labels)
+            ).items
+        )
+
+    def with_role(self, role: str) -> list[str]:
+        return sorted(
+            p.metadata.name
+            for p in self.pods()
+            if (p.metadata.labels or {}).get(ROLE_LABEL) == role
+        )
+
+    def primary(self) -> str | None:
+        primaries = self.with_role("primary")
+        return primaries[0] if len(primaries) == 1 else None
+
+    def delete(self, pod: str) -> None:
+        self.kube.core.delete_namespaced_pod(pod, self.namespace)
+
+    def switchover(self, leader: str, candidate: str) -> str:
+        """patronictl switchover inside the leader's container (the REST port is members-only)."""
+        command = ["patronictl", "-c", PATRONI_CONFIG, "switchover", "--leader", leader,
+                   "--candidate", candidate, "--force"]  # fmt: skip
+        output: str = stream(
+            self.kube.core.connect_get_namespaced_pod_exec, leader, self.namespace,
+            container="postgresql", command=["/opt/patroni/bin/" + command[0], *command[1:]],
+            stderr=True, stdin=False, stdout=True, tty=False,
+        )  # fmt: skip
+        return output
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    """Seconds until `predicate` held; AssertionError naming `what` after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

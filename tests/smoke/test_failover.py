@@ -1,0 +1,166 @@
+"""Losing the primary and a planned switchover, under a writer through the ingress.
+
+Runs only with SMOKE_FAILOVER=run (it disrupts the database on purpose) against a release whose
+database runs under Patroni with at least two members (postgresql.ha.enabled). Each phase:
+every acknowledged adjustment is still there afterwards; the write outage is measured and
+reported as a JUnit property; clients saw only successes and the API's own 503s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+
+from tests.smoke.failover import (
+    Members,
+    Writer,
+    lost_acknowledgements,
+    unexpected_statuses,
+    wait_for,
+)
+from tests.smoke.kube import Kube
+from tests.smoke.settings import SmokeSettings
+from tests.smoke.test_api import PRODUCTS, TIMEOUT
+
+pytestmark = pytest.mark.failover
+SETTLE_SECONDS = 5.0
+RECOVERY_TIMEOUT = 180.0
+
+
+@pytest.fixture(scope="module")
+def members(kube: Kube, settings: SmokeSettings) -> Members:
+    found = Members(kube, settings.namespace, settings.release)
+    if len(found.pods()) < 2 or found.primary() is None:
+        pytest.fail(
+            "the failover test needs the database under Patroni with at least two members "
+            "(postgresql.ha.enabled: true, ha.members >= 2)",
+            pytrace=False,
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def product_url(settings: SmokeSettings, api_host: str | None) -> Iterator[str]:
+    session = _session(api_host)
+    sku = f"smoke-failover-{uuid.uuid4().hex[:12]}"
+    body = {"sku": sku, "name": "Failover writer", "price_cents": 1, "quantity": 0}
+    created = session.post(settings.ingress_url + PRODUCTS, json=body, timeout=TIMEOUT)
+    assert created.status_code == 201, created.text
+    url = f"{settings.ingress_url}{PRODUCTS}/{created.json()['id']}"
+    yield url
+    session.delete(url, timeout=TIMEOUT)
+
+
+def _session(host: str | None) -> requests.Session:
+    session = requests.Session()
+    if host:
+        session.headers["Host"] = host
+    return session
+
+
+def _writer(product_url: str, host: str | None) -> Writer:
+    session = _session(host)
+
+    def post(key: str, reason: str) -> requests.Response:
+        return session.post(
+            f"{product_url}/stock-adjustments", json={"delta": 1, "reason": reason},
+            headers={"Idempotency-Key": key}, timeout=TIMEOUT,
+        )  # fmt: skip
+
+    return Writer(post)
+
+
+def _check(
+    writer: Writer, product_url: str, host: str | None, *, phase: str, started: float,
+    record: Callable[[str, object], None],
+) -> None:  # fmt: skip
+    outage = writer.outage(started, time.monotonic())
+    record(f"{phase}_write_outage_seconds", f"{outage:.1f}")
+    record(f"{phase}_acknowledged", str(len(writer.acknowledged)))
+    record(f"{phase}_statuses", json.dumps(dict(writer.statuses), sort_keys=True))
+    session = _session(host)
+    lost = lost_acknowledgements(
+        writer.acknowledged,
+        lambda key: session.post(
+            f"{product_url}/stock-adjustments", json={"delta": 1, "reason": "replay"},
+            headers={"Idempotency-Key": key}, timeout=TIMEOUT,
+        ),
+    )  # fmt: skip
+    assert not lost, f"{phase}: {len(lost)} acknowledged adjustments lost, e.g. {lost[:5]}"
+    assert not unexpected_statuses(writer.statuses), (
+        f"{phase}: clients saw {dict(writer.statuses)} (only 200 and the API's 503 are fine)"
+    )
+
+
+def test_deleting_the_primary_pod_loses_no_acknowledged_write(
+    members: Members,
+    product_url: str,
+    api_host: str | None,
+    record_testsuite_property: Callable[[str, object], None],
+) -> None:
+    old = members.primary()
+    writer = _writer(product_url, api_host)
+    writer.start()
+    try:
+        time.sleep(SETTLE_SECONDS)
+        started = time.monotonic()
+        assert old is not None
+        members.delete(old)
+        wait_for(lambda: members.primary() not in (None, old), RECOVERY_TIMEOUT, "a new primary")
+        wait_for(
+            lambda: bool(writer.acknowledged) and writer.acknowledged[-1].at > started,
+            RECOVERY_TIMEOUT,
+            "writes again",
+        )
+        time.sleep(SETTLE_SECONDS)
+    finally:
+        writer.stop()
+    _check(
+        writer,
+        product_url,
+        api_host,
+        phase="failover",
+        started=started,
+        record=record_testsuite_property,
+    )
+    wait_for(lambda: len(members.with_role("replica")) == len(members.pods()) - 1,
+             RECOVERY_TIMEOUT, "the deleted member back as a replica")  # fmt: skip
+
+
+def test_a_planned_switchover_loses_no_acknowledged_write(
+    members: Members,
+    product_url: str,
+    api_host: str | None,
+    record_testsuite_property: Callable[[str, object], None],
+) -> None:
+    leader = members.primary()
+    assert leader is not None
+    candidate = members.with_role("replica")[0]
+    writer = _writer(product_url, api_host)
+    writer.start()
+    try:
+        time.sleep(SETTLE_SECONDS)
+        started = time.monotonic()
+        members.switchover(leader, candidate)
+        wait_for(lambda: members.primary() == candidate, RECOVERY_TIMEOUT, f"{candidate} primary")
+        wait_for(
+            lambda: bool(writer.acknowledged) and writer.acknowledged[-1].at > started,
+            RECOVERY_TIMEOUT,
+            "writes again",
+        )
+        time.sleep(SETTLE_SECONDS)
+    finally:
+        writer.stop()
+    _check(
+        writer,
+        product_url,
+        api_host,
+        phase="switchover",
+        started=started,
+        record=record_testsuite_property,
+    )

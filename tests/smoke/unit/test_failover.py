@@ -1,0 +1,79 @@
+"""The failover test's bookkeeping, on crafted answers: outage, lost writes, bad statuses."""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+
+import pytest
+import requests
+
+from tests.smoke.failover import (
+    Acknowledged,
+    Writer,
+    lost_acknowledgements,
+    unexpected_statuses,
+)
+from tests.smoke.settings import ConfigError, load_settings
+from tests.support.outage import Distribution, longest_gap
+
+
+def _response(status: int, body: dict[str, object] | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body or {}).encode()
+    return response
+
+
+def test_longest_gap_counts_the_edges_of_the_window() -> None:
+    assert longest_gap([1.0, 2.0, 6.5, 7.0], since=0.0, until=8.0) == 4.5
+    assert longest_gap([], since=3.0, until=5.0) == 2.0
+    assert longest_gap([0.5, 9.0], since=1.0, until=4.0) == 3.0  # outside the window: ignored
+    with pytest.raises(ValueError, match="before since"):
+        longest_gap([], since=5.0, until=1.0)
+
+
+def test_distribution_summary() -> None:
+    assert Distribution((3.0, 1.0, 2.0)).summary().startswith("n=3 min 1.0 median 2.0")
+    assert Distribution(()).summary() == "n=0"
+
+
+def test_a_replay_with_another_movement_is_a_lost_write() -> None:
+    acks = [Acknowledged("a", 10, 0.0), Acknowledged("b", 11, 0.1), Acknowledged("c", 12, 0.2)]
+    answers = {
+        "a": _response(200, {"movement_id": 10}),
+        "b": _response(200, {"movement_id": 99}),  # applied anew: the first commit was lost
+        "c": _response(503),
+    }
+    assert lost_acknowledgements(acks, answers.__getitem__) == ["b", "c"]
+
+
+def test_only_success_and_the_apis_503_are_expected() -> None:
+    seen = collections.Counter({"200": 40, "503": 7, "404": 3, "ConnectionError": 1})
+    assert unexpected_statuses(seen) == {"404": 3, "ConnectionError": 1}
+
+
+def test_writer_records_acknowledgements_and_statuses() -> None:
+    answers = iter([_response(503), _response(200, {"movement_id": 1})])
+
+    def post(_key: str, _reason: str) -> requests.Response:
+        try:
+            return next(answers)
+        except StopIteration:
+            raise requests.ConnectionError("gone") from None
+
+    writer = Writer(post)
+    writer.start()
+    deadline = time.monotonic() + 5
+    while writer.statuses["ConnectionError"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.stop()
+    assert [a.movement_id for a in writer.acknowledged] == [1]
+    assert writer.statuses["503"] == 1
+    assert writer.statuses["200"] == 1
+
+
+def test_smoke_failover_setting_is_validated() -> None:
+    with pytest.raises(ConfigError, match="SMOKE_FAILOVER must be off or run"):
+        load_settings({"SMOKE_FAILOVER": "yes"})
