@@ -28,6 +28,7 @@ from typing import Any
 
 import pg8000.native
 import pytest
+import yaml
 from dbops.patroni_config import SCOPE_LABEL
 from kubernetes import client
 
@@ -37,6 +38,7 @@ from tests.support.tools import REPO_ROOT
 
 IMAGE_DIR = REPO_ROOT / "images" / "postgresql"
 LOCK = IMAGE_DIR / "patroni" / "requirements.lock"
+ROLE_RULES = REPO_ROOT / "helm-charts" / "postgresql" / "files" / "patroni-role-rules.yaml"
 SYSTEM_PYTHON = "/usr/bin/python3"  # the image's interpreter (Debian's python3)
 SCOPE = "ha-postgresql"
 LABELS = {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "ha"}
@@ -45,6 +47,24 @@ APP_DB = "inventory"
 MEMBER_IDENTITY = "ha-member"  # the client certificate's CN, bound to the chart's Patroni Role
 # As the Dockerfile installs the lock: wheels only, except ydiff (pure Python, published as sdist).
 PIP_BINARY_OPTIONS = ("--only-binary=:all:", "--no-binary=ydiff")
+
+
+def grant_member_role(api: KubeApi) -> None:
+    """The chart's Patroni Role (its rules file), bound to the members' certificate identity."""
+    rbac = client.RbacAuthorizationV1Api(api.api_client())
+    rules = yaml.safe_load(ROLE_RULES.read_text())
+    meta = client.V1ObjectMeta(name="patroni")
+    rbac.create_namespaced_role(NAMESPACE, client.V1Role(metadata=meta, rules=[
+        client.V1PolicyRule(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"])
+        for r in rules
+    ]))  # fmt: skip
+    rbac.create_namespaced_role_binding(NAMESPACE, client.V1RoleBinding(
+        metadata=meta,
+        role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role",
+                                  name="patroni"),
+        subjects=[client.RbacV1Subject(api_group="rbac.authorization.k8s.io", kind="User",
+                                       name=MEMBER_IDENTITY)],
+    ))  # fmt: skip
 
 
 def patroni_venv() -> Path:
@@ -173,7 +193,7 @@ class HaCluster:
         if postmaster is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(postmaster, signal.SIGKILL)
-        _wait_until(lambda: not _port_open(member.address, member.pg_port), 30, "postgres gone")
+        wait_until(lambda: not _port_open(member.address, member.pg_port), 30, "postgres gone")
 
     def stop(self, member: Member) -> None:
         """A graceful stop (SIGTERM): Patroni stops PostgreSQL and releases the lock."""
@@ -217,7 +237,7 @@ class HaCluster:
             replicas = [n for n, v in views.items() if v.get("state") == "streaming"]
             return len(primaries) == 1 and len(replicas) == len(self.members) - 1
 
-        _wait_until(healthy, timeout, f"a primary and streaming replicas: {self.states()}")
+        wait_until(healthy, timeout, f"a primary and streaming replicas: {self.states()}")
         leader = self.leader_name()
         assert leader is not None
         return leader
@@ -247,7 +267,7 @@ def _port_open(host: str, port: int) -> bool:
     return False
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -343,7 +363,7 @@ def running_cluster(
         cluster.members.append(Member(name, address, pg_port, api_port, directory, env))
     try:
         cluster.start(cluster.members[0])  # the first member bootstraps; the others clone it
-        _wait_until(lambda: cluster.leader_name() is not None, 120, "the first leader")
+        wait_until(lambda: cluster.leader_name() is not None, 120, "the first leader")
         for member in cluster.members[1:]:
             cluster.start(member)
         yield cluster

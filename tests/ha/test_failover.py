@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.ha.kubeapi import KubeApi
-from tests.ha.members import HaCluster, _wait_until, running_cluster
+from tests.ha.members import HaCluster, running_cluster, wait_until
 from tests.ha.workload import PROBE_TABLE, WritableWatcher, Writer
 
 pytestmark = pytest.mark.slow
@@ -50,9 +50,9 @@ def _run_scenario(cluster: HaCluster) -> Scenario:
 
     killed_at = time.monotonic()
     cluster.kill(cluster.member(first))
-    _wait_until(lambda: cluster.leader_name() not in (None, first), 90, "a new leader")
+    wait_until(lambda: cluster.leader_name() not in (None, first), 90, "a new leader")
     failover_leader = cluster.leader_name() or ""
-    _wait_until(lambda: max(writer.acknowledged.values()) > killed_at, 60, "writes again")
+    wait_until(lambda: max(writer.acknowledged.values()) > killed_at, 60, "writes again")
     time.sleep(SETTLE_SECONDS)
     failover_outage = writer.longest_gap(killed_at, time.monotonic())
 
@@ -65,8 +65,8 @@ def _run_scenario(cluster: HaCluster) -> Scenario:
     cluster.patronictl(
         "switchover", "--leader", failover_leader, "--candidate", candidate, "--force"
     )
-    _wait_until(lambda: cluster.leader_name() == candidate, 60, f"{candidate} leading")
-    _wait_until(lambda: max(writer.acknowledged.values()) > switched_at, 60, "writes again")
+    wait_until(lambda: cluster.leader_name() == candidate, 60, f"{candidate} leading")
+    wait_until(lambda: max(writer.acknowledged.values()) > switched_at, 60, "writes again")
     time.sleep(SETTLE_SECONDS)
     switchover_outage = writer.longest_gap(switched_at, time.monotonic())
     writer.stop()

@@ -1,0 +1,106 @@
+"""Failover and switchover, N times each, under a writer: the write-outage distribution.
+
+On demand (never a timed test): three Patroni members on the host over a bare Kubernetes API,
+exactly the tests/ha setup (the image's renderer and Patroni lock, the chart's Role), with the
+production settings except the shortest timings Patroni accepts unless overridden.
+
+    .venv/bin/python -m benchmarks.ha.run --rounds 5 [--members 3] [--synchronous strict]
+
+Primary loss is SIGKILL of Patroni and PostgreSQL (a node loss: the lock must expire, at most
+ttl); a switchover is `patronictl switchover`. Prints each outage, the distributions, and the
+acknowledged writes lost (must be 0 in synchronous mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from tests.ha.kubeapi import running_kube_api
+from tests.ha.members import HaCluster, grant_member_role, running_cluster, wait_until
+from tests.ha.workload import PROBE_TABLE, WritableWatcher, Writer
+from tests.support.outage import Distribution
+
+SETTLE_SECONDS = 3.0
+
+
+def _resumed(writer: Writer, since: float) -> bool:
+    return bool(writer.acknowledged) and max(writer.acknowledged.values()) > since
+
+
+def failover(cluster: HaCluster, writer: Writer) -> float:
+    """Kill the primary, wait for another leader and writes; rejoin the old one. The outage."""
+    leader = cluster.wait_healthy(timeout=180)
+    started = time.monotonic()
+    cluster.kill(cluster.member(leader))
+    wait_until(lambda: cluster.leader_name() not in (None, leader), 120, "a new leader")
+    wait_until(lambda: _resumed(writer, started), 120, "writes again")
+    time.sleep(SETTLE_SECONDS)
+    outage = writer.longest_gap(started, time.monotonic())
+    cluster.start(cluster.member(leader))
+    return outage
+
+
+def switchover(cluster: HaCluster, writer: Writer) -> float:
+    """patronictl switchover to a streaming replica. The outage."""
+    leader = cluster.wait_healthy(timeout=180)
+    candidate = next(m.name for m in cluster.members if m.name != leader)
+    started = time.monotonic()
+    cluster.patronictl("switchover", "--leader", leader, "--candidate", candidate, "--force")
+    wait_until(lambda: cluster.leader_name() == candidate, 120, f"{candidate} leading")
+    wait_until(lambda: _resumed(writer, started), 120, "writes again")
+    time.sleep(SETTLE_SECONDS)
+    return writer.longest_gap(started, time.monotonic())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="failovers and switchovers each")
+    parser.add_argument("--members", type=int, default=3, choices=(2, 3, 4, 5))
+    parser.add_argument("--synchronous", default="strict", choices=("off", "on", "strict"))
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    work = Path(tempfile.mkdtemp(prefix="inventory-ha-bench-"))
+    work.chmod(0o755)
+    failovers: list[float] = []
+    switchovers: list[float] = []
+    try:
+        with running_kube_api(work / "api") as api:
+            grant_member_role(api)
+            with running_cluster(api, work / "members", args.members, args.synchronous) as cluster:
+                leader = cluster.wait_healthy()
+                setup = cluster.connect(cluster.member(leader))
+                setup.run(f"CREATE TABLE {PROBE_TABLE} (n bigint NOT NULL)")
+                setup.close()
+                writer, watcher = Writer(cluster), WritableWatcher(cluster)
+                writer.start()
+                watcher.start()
+                for round_number in range(1, args.rounds + 1):
+                    failovers.append(failover(cluster, writer))
+                    switchovers.append(switchover(cluster, writer))
+                    print(f"round {round_number}: failover {failovers[-1]:.1f} s, "
+                          f"switchover {switchovers[-1]:.1f} s", flush=True)  # fmt: skip
+                writer.stop()
+                watcher.stop()
+                final = cluster.connect(cluster.member(cluster.wait_healthy(timeout=180)))
+                rows = final.run(f"SELECT n FROM {PROBE_TABLE}")  # noqa: S608 - constant name
+                final.close()
+                lost = set(writer.acknowledged) - {int(row[0]) for row in rows}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"members {args.members}, synchronous {args.synchronous}")
+    print(f"failover (primary killed) write outage: {Distribution(tuple(failovers)).summary()}")
+    print(f"switchover write outage: {Distribution(tuple(switchovers)).summary()}")
+    print(
+        f"acknowledged writes {len(writer.acknowledged)}, lost {len(lost)}; "
+        f"split-brain samples {watcher.samples}, violations {len(watcher.violations)}"
+    )
+    return 1 if (lost and args.synchronous != "off") or watcher.violations else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
