@@ -12,6 +12,7 @@ from __future__ import annotations
 import pg8000.dbapi
 import sqlalchemy.exc
 
+from inventory_api.dberrors import SQLSTATE_FIELD, error_fields
 from inventory_api.errors import ApiError
 
 RETRY_AFTER_SECONDS = 2
@@ -20,26 +21,16 @@ RETRY_AFTER_SECONDS = 2
 UNAVAILABLE_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03"})
 
 
-def _sqlstate(error: BaseException) -> str:
-    """The SQLSTATE pg8000 reports (its first argument is the server's error fields)."""
-    fields = error.args[0] if error.args else None
-    return str(fields.get("C", "")) if isinstance(fields, dict) else ""
-
-
 def is_database_unavailable(error: BaseException | None) -> bool:
     """True for a refused/lost connection, a full pool, or a server that cannot write now."""
     if isinstance(error, sqlalchemy.exc.TimeoutError):  # no pooled connection became free
         return True
-    if isinstance(error, sqlalchemy.exc.DBAPIError):
-        if error.connection_invalidated:
-            return True
-        error = error.orig
-    if isinstance(error, pg8000.dbapi.InterfaceError):  # refused, reset, closed by the server
-        return True
-    if isinstance(error, pg8000.dbapi.DatabaseError):
-        state = _sqlstate(error)
-        return state.startswith("08") or state in UNAVAILABLE_SQLSTATES
-    return False
+    if not isinstance(error, sqlalchemy.exc.DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error.orig, pg8000.dbapi.InterfaceError):
+        return True  # refused, reset, or closed by the server
+    state = str(error_fields(error).get(SQLSTATE_FIELD, ""))
+    return state.startswith("08") or state in UNAVAILABLE_SQLSTATES
 
 
 def unavailable_error() -> ApiError:
