@@ -150,6 +150,18 @@ class Member:
             body = json.load(error)
         return body
 
+    def metrics(self) -> dict[str, float]:
+        """Patroni's Prometheus series on its REST port (name -> value; labels dropped)."""
+        url = f"http://{self.address}:{self.api_port}/metrics"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            text = response.read().decode()
+        series = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                series[name.split("{")[0]] = float(value)
+        return series
+
     def postmaster_pid(self) -> int | None:
         pid_file = Path(self.env["PGDATA"]) / "postmaster.pid"
         try:

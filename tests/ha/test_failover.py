@@ -126,3 +126,17 @@ def test_the_application_role_and_database_come_from_post_bootstrap(scenario: Sc
     rows = connection.run("SELECT current_user, current_database()")
     connection.close()
     assert rows == [["inventory", "inventory"]]
+
+
+def test_patroni_exports_role_sync_and_replication_series(scenario: Scenario) -> None:
+    """What the HA alerts read: role, leader presence, synchronous standbys, replay position."""
+    leader = scenario.cluster.member(scenario.switchover_leader).metrics()
+    assert leader["patroni_primary"] == 1
+    assert leader["patroni_cluster_unlocked"] == 0
+    assert leader["patroni_failsafe_mode_is_active"] in (0, 1)
+    replicas = [
+        m.metrics() for m in scenario.cluster.members if m.name != scenario.switchover_leader
+    ]
+    assert all(r["patroni_replica"] == 1 for r in replicas)
+    assert sum(r["patroni_sync_standby"] for r in replicas) == 1, "strict mode: one sync standby"
+    assert all(r["patroni_xlog_replayed_location"] > 0 for r in replicas)
