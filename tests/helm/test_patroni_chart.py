@@ -22,6 +22,7 @@ from tests.helm.rendering import (
     Rendered,
     Renderer,
     pod_spec,
+    restricted_context_problems,
     workloads,
 )
 
@@ -181,3 +182,14 @@ def test_manifests_validate_against_the_kubernetes_schemas(ha: Rendered) -> None
 def test_schema_refuses_unsafe_ha_settings(renderer: Renderer, setting: str, message: str) -> None:
     error = renderer.render_error("postgresql", sets=("ha.enabled=true", setting))
     assert message in error
+
+
+def test_members_are_guaranteed_qos(ha: Rendered) -> None:
+    for container in pod_spec(ha.one("StatefulSet", DB))["containers"]:
+        resources = container["resources"]
+        assert resources["requests"] == resources["limits"], container["name"]
+        assert {"cpu", "memory"} <= set(resources["limits"]), container["name"]
+
+
+def test_members_run_restricted_with_all_probes(ha: Rendered) -> None:
+    assert restricted_context_problems(ha) == []

@@ -93,3 +93,14 @@ affinity:
     {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* A container's resources; under Patroni requests equal limits (Guaranteed QoS), so memory
+pressure on a node evicts other pods before a database member. Call with (dict "ha" .Values.ha
+"resources" <resources>). */}}
+{{- define "postgresql.memberResources" -}}
+{{- if .ha.enabled -}}
+{{- toYaml (dict "requests" .resources.limits "limits" .resources.limits) }}
+{{- else -}}
+{{- toYaml .resources }}
+{{- end -}}
+{{- end -}}
