@@ -6,8 +6,9 @@ production settings except the shortest timings Patroni accepts unless overridde
 
     .venv/bin/python -m benchmarks.ha.run --rounds 5 [--members 3] [--synchronous strict]
 
-Primary loss is SIGKILL of Patroni and PostgreSQL (a node loss: the lock must expire, at most
-ttl); a switchover is `patronictl switchover`. Prints each outage, the distributions, and the
+Three disruptions per round: the primary stopped with SIGTERM (what deleting its pod does:
+Patroni releases the lock), killed with SIGKILL (a node loss: the lock must expire, at most
+ttl), and `patronictl switchover`. Prints each outage, the distributions, and the
 acknowledged writes lost (must be 0 in synchronous mode).
 """
 
@@ -31,11 +32,12 @@ def _resumed(writer: Writer, since: float) -> bool:
     return bool(writer.acknowledged) and max(writer.acknowledged.values()) > since
 
 
-def failover(cluster: HaCluster, writer: Writer) -> float:
-    """Kill the primary, wait for another leader and writes; rejoin the old one. The outage."""
+def failover(cluster: HaCluster, writer: Writer, *, graceful: bool) -> float:
+    """Lose the primary (SIGTERM as a pod deletion does, or SIGKILL as a node loss), wait for
+    another leader and writes, rejoin the old one. The outage."""
     leader = cluster.wait_healthy(timeout=180)
     started = time.monotonic()
-    cluster.kill(cluster.member(leader))
+    (cluster.stop if graceful else cluster.kill)(cluster.member(leader))
     wait_until(lambda: cluster.leader_name() not in (None, leader), 120, "a new leader")
     wait_until(lambda: _resumed(writer, started), 120, "writes again")
     time.sleep(SETTLE_SECONDS)
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rounds must be at least 1")
     work = Path(tempfile.mkdtemp(prefix="inventory-ha-bench-"))
     work.chmod(0o755)
+    deletions: list[float] = []
     failovers: list[float] = []
     switchovers: list[float] = []
     try:
@@ -80,10 +83,14 @@ def main(argv: list[str] | None = None) -> int:
                 writer.start()
                 watcher.start()
                 for round_number in range(1, args.rounds + 1):
-                    failovers.append(failover(cluster, writer))
+                    deletions.append(failover(cluster, writer, graceful=True))
+                    failovers.append(failover(cluster, writer, graceful=False))
                     switchovers.append(switchover(cluster, writer))
-                    print(f"round {round_number}: failover {failovers[-1]:.1f} s, "
-                          f"switchover {switchovers[-1]:.1f} s", flush=True)  # fmt: skip
+                    print(
+                        f"round {round_number}: stopped {deletions[-1]:.1f} s, killed "
+                        f"{failovers[-1]:.1f} s, switchover {switchovers[-1]:.1f} s",
+                        flush=True,
+                    )
                 writer.stop()
                 watcher.stop()
                 final = cluster.connect(cluster.member(cluster.wait_healthy(timeout=180)))
@@ -93,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"members {args.members}, synchronous {args.synchronous}")
-    print(f"failover (primary killed) write outage: {Distribution(tuple(failovers)).summary()}")
+    print(f"primary stopped (pod deletion) outage: {Distribution(tuple(deletions)).summary()}")
+    print(f"primary killed (node loss) outage: {Distribution(tuple(failovers)).summary()}")
     print(f"switchover write outage: {Distribution(tuple(switchovers)).summary()}")
     print(
         f"acknowledged writes {len(writer.acknowledged)}, lost {len(lost)}; "
