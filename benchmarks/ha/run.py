@@ -17,45 +17,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
+from tests.ha.disruptions import lose_primary, rejoin, switch_over
 from tests.ha.kubeapi import running_kube_api
-from tests.ha.members import HaCluster, grant_member_role, running_cluster, wait_until
+from tests.ha.members import grant_member_role, running_cluster
 from tests.ha.workload import PROBE_TABLE, WritableWatcher, Writer
 from tests.support.outage import Distribution
-
-SETTLE_SECONDS = 3.0
-
-
-def _resumed(writer: Writer, since: float) -> bool:
-    return bool(writer.acknowledged) and max(writer.acknowledged.values()) > since
-
-
-def failover(cluster: HaCluster, writer: Writer, *, graceful: bool) -> float:
-    """Lose the primary (SIGTERM as a pod deletion does, or SIGKILL as a node loss), wait for
-    another leader and writes, rejoin the old one. The outage."""
-    leader = cluster.wait_healthy(timeout=180)
-    started = time.monotonic()
-    (cluster.stop if graceful else cluster.kill)(cluster.member(leader))
-    wait_until(lambda: cluster.leader_name() not in (None, leader), 120, "a new leader")
-    wait_until(lambda: _resumed(writer, started), 120, "writes again")
-    time.sleep(SETTLE_SECONDS)
-    outage = writer.longest_gap(started, time.monotonic())
-    cluster.start(cluster.member(leader))
-    return outage
-
-
-def switchover(cluster: HaCluster, writer: Writer) -> float:
-    """patronictl switchover to a streaming replica. The outage."""
-    leader = cluster.wait_healthy(timeout=180)
-    candidate = next(m.name for m in cluster.members if m.name != leader)
-    started = time.monotonic()
-    cluster.patronictl("switchover", "--leader", leader, "--candidate", candidate, "--force")
-    wait_until(lambda: cluster.leader_name() == candidate, 120, f"{candidate} leading")
-    wait_until(lambda: _resumed(writer, started), 120, "writes again")
-    time.sleep(SETTLE_SECONDS)
-    return writer.longest_gap(started, time.monotonic())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,9 +51,11 @@ def main(argv: list[str] | None = None) -> int:
                 writer.start()
                 watcher.start()
                 for round_number in range(1, args.rounds + 1):
-                    deletions.append(failover(cluster, writer, graceful=True))
-                    failovers.append(failover(cluster, writer, graceful=False))
-                    switchovers.append(switchover(cluster, writer))
+                    for graceful, outages in ((True, deletions), (False, failovers)):
+                        lost_member = lose_primary(cluster, writer, graceful=graceful)
+                        outages.append(lost_member.outage)
+                        rejoin(cluster, lost_member.before)
+                    switchovers.append(switch_over(cluster, writer).outage)
                     print(
                         f"round {round_number}: stopped {deletions[-1]:.1f} s, killed "
                         f"{failovers[-1]:.1f} s, switchover {switchovers[-1]:.1f} s",

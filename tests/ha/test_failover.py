@@ -14,26 +14,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.ha.disruptions import SETTLE_SECONDS, Disruption, lose_primary, rejoin, switch_over
 from tests.ha.kubeapi import KubeApi
-from tests.ha.members import HaCluster, running_cluster, wait_until
+from tests.ha.members import HaCluster, running_cluster
 from tests.ha.workload import PROBE_TABLE, WritableWatcher, Writer
 
 pytestmark = pytest.mark.slow
-SETTLE_SECONDS = 3.0
 
 
 @dataclass
 class Scenario:
-    """What happened: who led when, the writer's acknowledgements, the watcher's findings."""
+    """What happened: each disruption, the writer's acknowledgements, the watcher's findings."""
 
     cluster: HaCluster
     writer: Writer
     watcher: WritableWatcher
-    first_leader: str
-    failover_leader: str
-    switchover_leader: str
-    failover_outage: float
-    switchover_outage: float
+    stopped: Disruption
+    killed: Disruption
+    switched: Disruption
     rejoined_role: str
     surviving: set[int]
 
@@ -47,39 +45,18 @@ def _run_scenario(cluster: HaCluster) -> Scenario:
     writer.start()
     watcher.start()
     time.sleep(SETTLE_SECONDS)
-
-    killed_at = time.monotonic()
-    cluster.kill(cluster.member(first))
-    wait_until(lambda: cluster.leader_name() not in (None, first), 90, "a new leader")
-    failover_leader = cluster.leader_name() or ""
-    wait_until(lambda: max(writer.acknowledged.values()) > killed_at, 60, "writes again")
-    time.sleep(SETTLE_SECONDS)
-    failover_outage = writer.longest_gap(killed_at, time.monotonic())
-
-    cluster.start(cluster.member(first))  # same data directory: it must rewind and follow
-    cluster.wait_healthy(timeout=180)
-    rejoined_role = cluster.member(first).rest().get("role", "")
-
-    candidate = next(m.name for m in cluster.members if m.name != failover_leader)
-    switched_at = time.monotonic()
-    cluster.patronictl(
-        "switchover", "--leader", failover_leader, "--candidate", candidate, "--force"
-    )
-    wait_until(lambda: cluster.leader_name() == candidate, 60, f"{candidate} leading")
-    wait_until(lambda: max(writer.acknowledged.values()) > switched_at, 60, "writes again")
-    time.sleep(SETTLE_SECONDS)
-    switchover_outage = writer.longest_gap(switched_at, time.monotonic())
+    stopped = lose_primary(cluster, writer, graceful=True)
+    rejoin(cluster, stopped.before)
+    killed = lose_primary(cluster, writer, graceful=False)
+    rejoined_role = rejoin(cluster, killed.before)  # same data directory: rewind, then follow
+    switched = switch_over(cluster, writer)
     writer.stop()
     watcher.stop()
-
-    final = cluster.connect(cluster.member(candidate))
+    final = cluster.connect(cluster.member(switched.after))
     rows = final.run(f"SELECT n FROM {PROBE_TABLE}")  # noqa: S608 - a constant name
-    surviving = {int(row[0]) for row in rows}
     final.close()
-    return Scenario(
-        cluster, writer, watcher, first, failover_leader, candidate, failover_outage,
-        switchover_outage, rejoined_role, surviving,
-    )  # fmt: skip
+    surviving = {int(row[0]) for row in rows}
+    return Scenario(cluster, writer, watcher, stopped, killed, switched, rejoined_role, surviving)
 
 
 @pytest.fixture(scope="module")
@@ -87,15 +64,16 @@ def scenario(kube_api: KubeApi, ha_work: Path) -> Iterator[Scenario]:
     with running_cluster(kube_api, ha_work / "strict", 3, "strict") as cluster:
         result = _run_scenario(cluster)
         print(
-            f"\nHA outage (host, strict sync): failover {result.failover_outage:.1f} s, "
-            f"switchover {result.switchover_outage:.1f} s, "
-            f"{len(result.writer.acknowledged)} acknowledged writes"
+            f"\nHA write outage (host, strict synchronous): primary stopped "
+            f"{result.stopped.outage:.1f} s, killed {result.killed.outage:.1f} s, switchover "
+            f"{result.switched.outage:.1f} s; {len(result.writer.acknowledged)} acknowledged"
         )
         yield result
 
 
 def test_losing_the_primary_promotes_another_member(scenario: Scenario) -> None:
-    assert scenario.failover_leader not in ("", scenario.first_leader)
+    for lost in (scenario.stopped, scenario.killed):
+        assert lost.after not in ("", lost.before)
     assert scenario.writer.acknowledged, "the writer never committed"
 
 
@@ -111,18 +89,18 @@ def test_no_member_accepts_writes_while_another_holds_the_lock(scenario: Scenari
 
 def test_the_old_primary_rejoins_as_a_replica_through_pg_rewind(scenario: Scenario) -> None:
     assert scenario.rejoined_role == "replica"
-    log = scenario.cluster.member(scenario.first_leader).log.read_text()
+    log = scenario.cluster.member(scenario.killed.before).log.read_text()
     assert "pg_rewind" in log, "the old primary rejoined without pg_rewind"
 
 
 def test_a_planned_switchover_moves_the_lock_to_the_candidate(scenario: Scenario) -> None:
     views = scenario.cluster.states()
-    assert views[scenario.switchover_leader]["role"] == "primary"
+    assert views[scenario.switched.after]["role"] == "primary"
     assert sum(v.get("role") == "primary" for v in views.values()) == 1
 
 
 def test_the_application_role_and_database_come_from_post_bootstrap(scenario: Scenario) -> None:
-    connection = scenario.cluster.connect(scenario.cluster.member(scenario.switchover_leader))
+    connection = scenario.cluster.connect(scenario.cluster.member(scenario.switched.after))
     rows = connection.run("SELECT current_user, current_database()")
     connection.close()
     assert rows == [["inventory", "inventory"]]
@@ -130,13 +108,11 @@ def test_the_application_role_and_database_come_from_post_bootstrap(scenario: Sc
 
 def test_patroni_exports_role_sync_and_replication_series(scenario: Scenario) -> None:
     """What the HA alerts read: role, leader presence, synchronous standbys, replay position."""
-    leader = scenario.cluster.member(scenario.switchover_leader).metrics()
+    leader = scenario.cluster.member(scenario.switched.after).metrics()
     assert leader["patroni_primary"] == 1
     assert leader["patroni_cluster_unlocked"] == 0
     assert leader["patroni_failsafe_mode_is_active"] in (0, 1)
-    replicas = [
-        m.metrics() for m in scenario.cluster.members if m.name != scenario.switchover_leader
-    ]
+    replicas = [m.metrics() for m in scenario.cluster.members if m.name != scenario.switched.after]
     assert all(r["patroni_replica"] == 1 for r in replicas)
     assert sum(r["patroni_sync_standby"] for r in replicas) == 1, "strict mode: one sync standby"
     assert all(r["patroni_xlog_replayed_location"] > 0 for r in replicas)
