@@ -143,8 +143,13 @@ def database_services(kube: Kube, settings: SmokeSettings) -> list[Any]:
 
 @pytest.fixture(scope="session")
 def database_service(database_services: list[Any]) -> Any:
-    """The database's client Service (the one with a cluster IP)."""
-    client_services = [s for s in database_services if s.spec.cluster_ip not in (None, "None")]
+    """The database's client Service: the one with a cluster IP that is not Patroni's
+    read-only Service (which selects `role: replica`)."""
+    client_services = [
+        s
+        for s in database_services
+        if s.spec.cluster_ip not in (None, "None") and "role" not in (s.spec.selector or {})
+    ]
     assert len(client_services) == 1, (
         "expected exactly one database Service with a cluster IP, found "
         f"{[s.metadata.name for s in client_services]}"

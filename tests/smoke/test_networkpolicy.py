@@ -11,6 +11,8 @@ import pytest
 
 from tests.smoke.checks import DATABASE_PORT, allowed_client_labels, selects
 from tests.smoke.kube import (
+    DATABASE_NAME,
+    NAME,
     PROBE_LABELS,
     Kube,
     ProbeImage,
@@ -32,7 +34,18 @@ def probes(kube: Kube, settings: SmokeSettings, database_service: Any) -> dict[s
     statefulsets = kube.apps.list_namespaced_stateful_set(
         settings.namespace, label_selector=f"app.kubernetes.io/instance={settings.release}"
     ).items
-    database = [s for s in statefulsets if selects(s.spec.selector, database_service.spec.selector)]
+    # Under Patroni the client Service has no selector (Patroni writes its Endpoints): then the
+    # StatefulSet is the database's by its name label.
+    service_selector = database_service.spec.selector
+    database = [
+        s
+        for s in statefulsets
+        if (
+            selects(s.spec.selector, service_selector)
+            if service_selector
+            else (s.metadata.labels or {}).get(NAME) == DATABASE_NAME
+        )
+    ]
     assert database, f"no StatefulSet behind Service {database_service.metadata.name}"
     template = database[0].spec.template
     policies = kube.networking.list_namespaced_network_policy(settings.namespace).items
