@@ -3,7 +3,7 @@
 Why not the local cluster: the HA tests kill and restart database members many times a run, on
 127.0.0.1-class ports, without a scheduler or kubelet. Patroni needs only the API: it keeps the
 leader lock in an Endpoints object and its member state in Pod annotations. The binaries are the
-ones the local cluster runs (pipelines.localcluster builds them); the certificates come from the
+ones the local cluster runs (tools.localcluster builds them); the certificates come from the
 same PKI code, under a throwaway CA.
 """
 
@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from pipelines.localcluster import build, catalog, pki
 from tests.support.postgres import free_port
+from tools.localcluster import build, catalog, pki
 
 NAMESPACE = "inventory"
 BUILD_HINT = (
     "the local cluster's binaries are missing; build them with `make cluster-up` "
-    "(pipelines.localcluster builds etcd and kube-apiserver into the tool cache)"
+    "(tools.localcluster builds etcd and kube-apiserver into the tool cache)"
 )
 
 

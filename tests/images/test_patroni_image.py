@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.containers import build_image, podman
 from tests.support.tools import REPO_ROOT
+from tools.containers import build_image, podman
 
 pytestmark = pytest.mark.slow
 LOCK = REPO_ROOT / "images" / "postgresql" / "patroni" / "requirements.lock"
