@@ -23,6 +23,7 @@ from tests.support.postgres import free_port
 from tools.localcluster import build, catalog, pki
 
 NAMESPACE = "inventory"
+KUBECONFIG_CONTEXT = "ha-test"
 BUILD_HINT = (
     "the local cluster's binaries are missing; build them with `make cluster-up` "
     "(tools.localcluster builds etcd and kube-apiserver into the tool cache)"
@@ -80,9 +81,9 @@ users:
     client-certificate: "{pki_dir / f"{cert_name}.crt"}"
     client-key: "{pki_dir / f"{cert_name}.key"}"
 contexts:
-- name: ha-test
+- name: {KUBECONFIG_CONTEXT}
   context: {{cluster: ha-test, user: {cert_name}}}
-current-context: ha-test
+current-context: {KUBECONFIG_CONTEXT}
 """
 
 

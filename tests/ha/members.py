@@ -32,7 +32,7 @@ import yaml
 from dbops.patroni_config import SCOPE_LABEL
 from kubernetes import client
 
-from tests.ha.kubeapi import NAMESPACE, KubeApi
+from tests.ha.kubeapi import KUBECONFIG_CONTEXT, NAMESPACE, KubeApi
 from tests.support.postgres import free_port
 from tests.support.tools import REPO_ROOT
 
@@ -246,10 +246,18 @@ class HaCluster:
             if len(views) != len(self.members):
                 return False
             primaries = [n for n, v in views.items() if v.get("role") == "primary"]
-            replicas = [n for n, v in views.items() if v.get("state") == "streaming"]
+            replicas = [n for n, v in views.items() if v.get("replication_state") == "streaming"]
             return len(primaries) == 1 and len(replicas) == len(self.members) - 1
 
-        wait_until(healthy, timeout, f"a primary and streaming replicas: {self.states()}")
+        wait_until(
+            healthy,
+            timeout,
+            "a primary and streaming replicas",
+            lambda: "".join(
+                f"\n{m.name}: {m.rest() if m.process else 'stopped'}\n{_tail(m.log, 15)}"
+                for m in self.members
+            ),
+        )
         leader = self.leader_name()
         assert leader is not None
         return leader
@@ -273,19 +281,32 @@ class HaCluster:
         return str(result.stdout)
 
 
+def _tail(log: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as error:
+        return f"(no log: {error})"
+
+
 def _port_open(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    detail: Callable[[], str] = lambda: "",
+) -> None:
+    """Poll `predicate`; fail naming `what` (and `detail()`, read at the time) on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.3)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}", pytrace=False)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}{detail()}", pytrace=False)
 
 
 def _member_env(
@@ -320,6 +341,7 @@ def _member_env(
         "HA_CONFIG_FILE": str(directory / "patroni.json"),
         "HA_BASE_CONF": "",
         "HA_BYPASS_API_SERVICE": "false",
+        "HA_KUBECONFIG_CONTEXT": KUBECONFIG_CONTEXT,
         "HA_SYNCHRONOUS_MODE": synchronous_mode,
         # Shortest timings Patroni accepts, so a lost leader is replaced quickly in tests.
         "HA_TTL": "20",
@@ -375,7 +397,13 @@ def running_cluster(
         cluster.members.append(Member(name, address, pg_port, api_port, directory, env))
     try:
         cluster.start(cluster.members[0])  # the first member bootstraps; the others clone it
-        wait_until(lambda: cluster.leader_name() is not None, 120, "the first leader")
+        first = cluster.members[0]
+        wait_until(
+            lambda: cluster.leader_name() is not None,
+            120,
+            "the first leader",
+            lambda: f"; {first.name}'s log ends:\n{_tail(first.log)}",
+        )
         for member in cluster.members[1:]:
             cluster.start(member)
         yield cluster

@@ -226,6 +226,19 @@ def render() -> dict[str, Any]:
     api_port = int_setting("HA_API_PORT", 8008, minimum=1)
     pg_port = int_setting("HA_PG_PORT", 5432, minimum=1)
     labels = _labels()
+    kubernetes: dict[str, Any] = {
+        "namespace": setting("HA_NAMESPACE"),
+        "labels": labels,
+        "scope_label": SCOPE_LABEL,
+        "role_label": "role",
+        "use_endpoints": _bool_setting("HA_USE_ENDPOINTS", True),
+        "pod_ip": setting("HA_POD_IP"),
+        "ports": [{"name": "postgresql", "port": pg_port}],
+        "bypass_api_service": _bool_setting("HA_BYPASS_API_SERVICE", False),
+    }
+    # In a pod Patroni uses the ServiceAccount; elsewhere (host tests) a kubeconfig context.
+    if context := os.environ.get("HA_KUBECONFIG_CONTEXT"):
+        kubernetes["context"] = context
     return {
         "scope": setting("HA_SCOPE"),
         "name": setting("HA_MEMBER_NAME"),
@@ -237,16 +250,7 @@ def render() -> dict[str, Any]:
             "listen": f"{setting('HA_API_LISTEN', '0.0.0.0')}:{api_port}",  # noqa: S104
             "connect_address": f"{setting('HA_POD_IP')}:{api_port}",
         },
-        "kubernetes": {
-            "namespace": setting("HA_NAMESPACE"),
-            "labels": labels,
-            "scope_label": SCOPE_LABEL,
-            "role_label": "role",
-            "use_endpoints": _bool_setting("HA_USE_ENDPOINTS", True),
-            "pod_ip": setting("HA_POD_IP"),
-            "ports": [{"name": "postgresql", "port": pg_port}],
-            "bypass_api_service": _bool_setting("HA_BYPASS_API_SERVICE", False),
-        },
+        "kubernetes": kubernetes,
         "bootstrap": bootstrap_section(backups),
         "postgresql": postgresql_section(backups),
         "watchdog": {"mode": "off"},
