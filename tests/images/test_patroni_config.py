@@ -127,3 +127,11 @@ def test_an_unreadable_password_file_is_named_by_its_variable(pod_env: Path) -> 
     (pod_env / "rewind").unlink()
     with pytest.raises(OpsError, match="cannot read HA_REWIND_PASSWORD_FILE"):
         _config()
+
+
+@pytest.mark.usefixtures("pod_env")
+def test_a_kubeconfig_context_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a pod Patroni uses the ServiceAccount; a context is for members outside a cluster."""
+    assert "context" not in _config()["kubernetes"]
+    monkeypatch.setenv("HA_KUBECONFIG_CONTEXT", "ha-test")
+    assert _config()["kubernetes"]["context"] == "ha-test"
