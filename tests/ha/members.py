@@ -28,6 +28,7 @@ from typing import Any
 
 import pg8000.native
 import pytest
+import urllib3
 import yaml
 from dbops.patroni_config import SCOPE_LABEL
 from kubernetes import client
@@ -222,7 +223,7 @@ class HaCluster:
         """The member holding the leader lock, read from the DCS (the `<scope>` Endpoints)."""
         try:
             endpoints = self.api.core().read_namespaced_endpoints(SCOPE, NAMESPACE)
-        except client.ApiException:
+        except (client.ApiException, urllib3.exceptions.HTTPError):  # not found, or API gone
             return None
         annotations: dict[str, str] = (endpoints.metadata and endpoints.metadata.annotations) or {}
         return annotations.get("leader")
@@ -239,7 +240,9 @@ class HaCluster:
         return views
 
     def wait_healthy(self, timeout: float = 120) -> str:
-        """Wait for one primary and every other member streaming from it; returns the leader."""
+        """Wait for one primary, every other member streaming from it and, in synchronous mode,
+        a synchronous standby chosen (until then no member may be promoted); returns the leader."""
+        synchronous = self.members[0].env["HA_SYNCHRONOUS_MODE"] != "off"
 
         def healthy() -> bool:
             views = self.states()
@@ -247,7 +250,8 @@ class HaCluster:
                 return False
             primaries = [n for n, v in views.items() if v.get("role") == "primary"]
             replicas = [n for n, v in views.items() if v.get("replication_state") == "streaming"]
-            return len(primaries) == 1 and len(replicas) == len(self.members) - 1
+            chosen = any(v.get("sync_standby") for v in views.values()) or not synchronous
+            return len(primaries) == 1 and len(replicas) == len(self.members) - 1 and chosen
 
         wait_until(
             healthy,
