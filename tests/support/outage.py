@@ -28,7 +28,11 @@ class Distribution:
         if not self.samples:
             return "n=0"
         ordered = sorted(self.samples)
-        p90 = statistics.quantiles(ordered, n=10)[-1] if len(ordered) > 1 else ordered[0]
+        p90 = (
+            statistics.quantiles(ordered, n=10, method="inclusive")[-1]
+            if len(ordered) > 1
+            else ordered[0]
+        )
         return (
             f"n={len(ordered)} min {ordered[0]:.1f} median {statistics.median(ordered):.1f} "
             f"p90 {p90:.1f} max {ordered[-1]:.1f} s"
