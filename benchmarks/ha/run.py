@@ -4,7 +4,7 @@ On demand (never a timed test): three Patroni members on the host over a bare Ku
 exactly the tests/ha setup (the image's renderer and Patroni lock, the chart's Role), with the
 production settings except the shortest timings Patroni accepts unless overridden.
 
-    PYTHONPATH=images/postgresql .venv/bin/python -m benchmarks.ha.run --rounds 5 [--synchronous off]
+    PYTHONPATH=images/postgresql .venv/bin/python -m benchmarks.ha.run --rounds 5
 
 Three disruptions per round: the primary stopped with SIGTERM (what deleting its pod does:
 Patroni releases the lock), killed with SIGKILL (a node loss: the lock must expire, at most

@@ -125,7 +125,7 @@ def test_written_file_is_private(pod_env: Path) -> None:
 
 def test_an_unreadable_password_file_is_named_by_its_variable(pod_env: Path) -> None:
     (pod_env / "rewind").unlink()
-    with pytest.raises(OpsError, match="cannot read HA_REWIND_PASSWORD_FILE"):
+    with pytest.raises(OpsError, match="HA_REWIND_PASSWORD_FILE: cannot read"):
         _config()
 
 

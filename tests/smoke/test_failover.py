@@ -45,8 +45,13 @@ def members(kube: Kube, settings: SmokeSettings) -> Members:
 
 
 @pytest.fixture(scope="module")
-def product_url(settings: SmokeSettings, api_host: str | None) -> Iterator[str]:
-    session = _session(api_host)
+def session(settings: SmokeSettings, api_host: str | None) -> requests.Session:
+    """Requests through the ingress: its Host header and, where the API checks them, a token."""
+    return _session(api_host, settings.api_token)
+
+
+@pytest.fixture(scope="module")
+def product_url(settings: SmokeSettings, session: requests.Session) -> Iterator[str]:
     sku = f"smoke-failover-{uuid.uuid4().hex[:12]}"
     body = {"sku": sku, "name": "Failover writer", "price_cents": 1, "quantity": 0}
     created = session.post(settings.ingress_url + PRODUCTS, json=body, timeout=TIMEOUT)
@@ -56,15 +61,16 @@ def product_url(settings: SmokeSettings, api_host: str | None) -> Iterator[str]:
     session.delete(url, timeout=TIMEOUT)
 
 
-def _session(host: str | None) -> requests.Session:
+def _session(host: str | None, token: str) -> requests.Session:
     session = requests.Session()
     if host:
         session.headers["Host"] = host
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
     return session
 
 
-def _writer(product_url: str, host: str | None) -> Writer:
-    session = _session(host)
+def _writer(product_url: str, session: requests.Session) -> Writer:
 
     def post(key: str, reason: str) -> requests.Response:
         return session.post(
@@ -76,14 +82,13 @@ def _writer(product_url: str, host: str | None) -> Writer:
 
 
 def _check(
-    writer: Writer, product_url: str, host: str | None, *, phase: str, started: float,
+    writer: Writer, product_url: str, session: requests.Session, *, phase: str, started: float,
     record: Callable[[str, object], None],
 ) -> None:  # fmt: skip
     outage = writer.outage(started, time.monotonic())
     record(f"{phase}_write_outage_seconds", f"{outage:.1f}")
     record(f"{phase}_acknowledged", str(len(writer.acknowledged)))
     record(f"{phase}_statuses", json.dumps(dict(writer.statuses), sort_keys=True))
-    session = _session(host)
     lost = lost_acknowledgements(
         writer.acknowledged,
         lambda key: session.post(
@@ -100,11 +105,11 @@ def _check(
 def test_deleting_the_primary_pod_loses_no_acknowledged_write(
     members: Members,
     product_url: str,
-    api_host: str | None,
+    session: requests.Session,
     record_testsuite_property: Callable[[str, object], None],
 ) -> None:
     old = members.primary()
-    writer = _writer(product_url, api_host)
+    writer = _writer(product_url, session)
     writer.start()
     try:
         time.sleep(SETTLE_SECONDS)
@@ -123,7 +128,7 @@ def test_deleting_the_primary_pod_loses_no_acknowledged_write(
     _check(
         writer,
         product_url,
-        api_host,
+        session,
         phase="failover",
         started=started,
         record=record_testsuite_property,
@@ -135,13 +140,13 @@ def test_deleting_the_primary_pod_loses_no_acknowledged_write(
 def test_a_planned_switchover_loses_no_acknowledged_write(
     members: Members,
     product_url: str,
-    api_host: str | None,
+    session: requests.Session,
     record_testsuite_property: Callable[[str, object], None],
 ) -> None:
     leader = members.primary()
     assert leader is not None
     candidate = members.with_role("replica")[0]
-    writer = _writer(product_url, api_host)
+    writer = _writer(product_url, session)
     writer.start()
     try:
         time.sleep(SETTLE_SECONDS)
@@ -159,7 +164,7 @@ def test_a_planned_switchover_loses_no_acknowledged_write(
     _check(
         writer,
         product_url,
-        api_host,
+        session,
         phase="switchover",
         started=started,
         record=record_testsuite_property,
