@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dbops.common import OpsError, run, setting
-from dbops.entrypoint import bootstrap_sql, identifier, read_password
+from dbops.common import OpsError, read_password, run, setting
+from dbops.entrypoint import bootstrap_sql, identifier
 
 
 def main(argv: list[str] | None = None) -> int:
