@@ -108,6 +108,7 @@ def test_the_application_role_and_database_come_from_post_bootstrap(scenario: Sc
 
 def test_patroni_exports_role_sync_and_replication_series(scenario: Scenario) -> None:
     """What the HA alerts read: role, leader presence, synchronous standbys, replay position."""
+    scenario.cluster.wait_healthy()  # after the switchover, until a synchronous standby is chosen
     leader = scenario.cluster.member(scenario.switched.after).metrics()
     assert leader["patroni_primary"] == 1
     assert leader["patroni_cluster_unlocked"] == 0

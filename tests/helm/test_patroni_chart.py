@@ -17,6 +17,7 @@ from dbops.patroni_config import SCOPE_LABEL
 from tests.helm.rendering import (
     AZURE_ENVIRONMENTS,
     CHARTS_SRC,
+    CONTRACT,
     UMBRELLA,
     Manifest,
     Rendered,
@@ -26,7 +27,7 @@ from tests.helm.rendering import (
     workloads,
 )
 
-DB = "inventory-postgresql"
+DB = CONTRACT.fullnames["postgresql"]  # the release's database name, from the one source
 ROLE_RULES = CHARTS_SRC / "postgresql" / "files" / "patroni-role-rules.yaml"
 # What the environments promise (docs/adr/0001): members and synchronous replication.
 MEMBERS = {"prod": 3, "staging": 2, "dev": 1, "local": 2}
