@@ -210,7 +210,7 @@ module "budget" {
   start_month       = var.budget.start_month
   actual_thresholds = var.budget.actual_thresholds
   contact_emails    = var.monitoring.alert_email_addresses
-  action_group_ids  = [module.monitoring.action_group_id]
+  action_group_ids  = [module.monitoring.action_group_ids.warning] # cost is not a page
 
   budgets = {
     platform = {
