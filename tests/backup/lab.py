@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests.support.azurite import Azurite, running_azurite
 from tests.support.postgres import PostgresServer, free_port
@@ -88,6 +91,22 @@ def make_tls(directory: Path) -> tuple[Path, Path]:
         _chown_postgres(out)
         dirs.append(out)
     return dirs[0], dirs[1]
+
+
+def chart_archive_timeout() -> int:
+    """backup.archiveTimeoutSeconds of the PostgreSQL chart: what its configmap renders."""
+    values = yaml.safe_load((REPO_ROOT / "helm-charts" / "postgresql" / "values.yaml").read_text())
+    return int(values["backup"]["archiveTimeoutSeconds"])
+
+
+def write_passphrase(path: Path) -> Path:
+    """A fresh repository passphrase in a 0600 file owned by postgres (the mounted secret)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _chown_postgres(path.parent)
+    path.write_text(secrets.token_urlsafe(48) + "\n")
+    path.chmod(0o600)
+    _chown_postgres(path)
+    return path
 
 
 @dataclass
@@ -198,8 +217,10 @@ def running_backup_lab(primary_settings: Mapping[str, str] | None = None) -> Ite
             "BACKUP_SPOOL_PATH": str(spool),
             "BACKUP_TLS_PORT": str(free_port()),
             "BACKUP_TLS_CLIENT_CN": CLIENT_CN,
+            "BACKUP_CIPHER_PASS_FILE": str(write_passphrase(work / "cipher" / "passphrase")),
         }
-        primary = PostgresServer(work / "primary", settings=primary_settings)
+        # Data checksums on, as the image's initdb: the drill verifies every restored page.
+        primary = PostgresServer(work / "primary", settings=primary_settings, data_checksums=True)
         db_conf = work / "db" / "pgbackrest.conf"
         db_conf.parent.mkdir()
         _chown_postgres(db_conf.parent)
@@ -225,7 +246,7 @@ def running_backup_lab(primary_settings: Mapping[str, str] | None = None) -> Ite
                 "max_wal_senders": "3",
             }
         )
-        primary.settings.setdefault("archive_timeout", "60")  # the chart's default
+        primary.settings.setdefault("archive_timeout", str(chart_archive_timeout()))
         # The primary's archive-push reads the storage key from its environment, as in the pod.
         os.environ["PGBACKREST_REPO1_AZURE_KEY"] = azurite.key
         server: subprocess.Popen[bytes] | None = None

@@ -89,3 +89,33 @@ def test_bad_settings_fail_with_the_variable_named(
     assert result.returncode == 1
     assert message in result.stderr
     assert not (tmp_path / "pgbackrest.conf").exists()
+
+
+def test_passphrase_file_encrypts_the_repository(tmp_path: Path) -> None:
+    secret = tmp_path / "passphrase"
+    secret.write_text("x" * 48 + "\n")
+    result = render(tmp_path, "drill", DRILL_DATA_DIR="/restore/pgdata",
+                    BACKUP_CIPHER_PASS_FILE=str(secret))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    conf = options(tmp_path)
+    assert conf["repo1-cipher-type"] == "aes-256-cbc"
+    assert conf["repo1-cipher-pass"] == "x" * 48
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("short\n", "must hold one line of at least 32 characters"),
+        ("a" * 40 + "\n" + "b" * 40 + "\n", "must hold one line of at least 32 characters"),
+        (None, "cannot be read"),
+    ],
+)
+def test_bad_passphrase_file_is_refused(tmp_path: Path, content: str | None, message: str) -> None:
+    secret = tmp_path / "passphrase"
+    if content is not None:
+        secret.write_text(content)
+    result = render(tmp_path, "db", BACKUP_CIPHER_PASS_FILE=str(secret))
+    assert result.returncode == 1
+    assert f"BACKUP_CIPHER_PASS_FILE {secret}" in result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "pgbackrest.conf").exists()

@@ -77,6 +77,7 @@ def run(
             input=stdin,
             capture_output=True,
             text=True,
+            errors="replace",  # e.g. an encrypted file read without its key must not crash us
             env=dict(env) if env is not None else None,
             timeout=timeout,
             check=False,

@@ -8,6 +8,9 @@ from typing import Any
 
 from dbops.common import OpsError, run, setting
 
+# How pgBackRest 2.45 reports an info file read with the wrong passphrase, or without one.
+CIPHER_ERRORS = ("[FormatError]", "[CryptoError]")
+
 
 class PgBackRest:
     """pgbackrest bound to a rendered config file and the stanza."""
@@ -27,7 +30,8 @@ class PgBackRest:
         """The stanza's `info` document; OpsError when the repository is unusable."""
         raw = self("info", "--output=json", what="reading the repository (pgbackrest info)")
         try:
-            stanzas: list[dict[str, Any]] = json.loads(raw)
+            # strict=False: a file decrypted with the wrong key puts raw bytes into the message.
+            stanzas: list[dict[str, Any]] = json.loads(raw, strict=False)
         except json.JSONDecodeError:
             raise OpsError(f"pgbackrest info returned no JSON: {raw[:300]}") from None
         if not stanzas:
@@ -40,8 +44,15 @@ class PgBackRest:
                 for repo in info.get("repo", [])
                 if repo.get("status", {}).get("code") != 0
             ]
+            hint = (
+                "; the repository is encrypted with another passphrase or none: check "
+                "BACKUP_CIPHER_PASS_FILE"
+                if any(error in detail for detail in details for error in CIPHER_ERRORS)
+                else ""
+            )
             raise OpsError(
                 f"repository unusable for stanza {self.stanza}: {status.get('message', status)}"
-                + "".join(f"; {detail}" for detail in details if detail)
+                + "".join(f"; {detail[:300]}" for detail in details if detail)
+                + hint
             )
         return info

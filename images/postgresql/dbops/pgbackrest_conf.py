@@ -12,6 +12,12 @@ local environment's Azurite key, kept out of the environment) is copied into the
 workload identity and neither of those, a short-lived user delegation SAS is minted
 (dbops.azure_sas) and written into the file (mode 0600, rewritten atomically), which the
 entrypoint refreshes while the pod runs.
+
+Encryption: with BACKUP_CIPHER_PASS_FILE (a mounted file: Key Vault through the Secrets Store
+CSI driver in Azure, a Secret locally) the repository is encrypted client-side with
+aes-256-cbc; the passphrase goes into the 0600 file, never into the image or the environment.
+Without the passphrase an encrypted repository cannot be read at all, so the drill proves the
+key is where a restore needs it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from dbops.common import OpsError, int_setting, setting
 
 ROLES = ("db", "client", "drill")
 KEY_TYPES = ("shared", "sas")
+CIPHER_TYPE = "aes-256-cbc"
+MIN_PASSPHRASE_CHARS = 32
 DEFAULT_PGDATA = "/var/lib/postgresql/data/pgdata"
 
 
@@ -69,7 +77,26 @@ def _repo_options() -> list[str]:
         lines.append(f"repo1-storage-port={int_setting('BACKUP_AZURE_STORAGE_PORT', 443, 1)}")
     if ca_file := os.environ.get("BACKUP_STORAGE_CA_FILE"):
         lines.append(f"repo1-storage-ca-file={ca_file}")
+    if pass_file := os.environ.get("BACKUP_CIPHER_PASS_FILE"):
+        lines += [
+            f"repo1-cipher-type={CIPHER_TYPE}",
+            f"repo1-cipher-pass={_passphrase(Path(pass_file))}",
+        ]
     return lines
+
+
+def _passphrase(path: Path) -> str:
+    """The repository passphrase from its mounted file: one line of at least 32 characters."""
+    try:
+        passphrase = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise OpsError(f"BACKUP_CIPHER_PASS_FILE {path} cannot be read: {error.strerror}") from None
+    if "\n" in passphrase or len(passphrase) < MIN_PASSPHRASE_CHARS:
+        raise OpsError(
+            f"BACKUP_CIPHER_PASS_FILE {path} must hold one line of at least "
+            f"{MIN_PASSPHRASE_CHARS} characters (e.g. openssl rand -base64 48)"
+        )
+    return passphrase
 
 
 def _key_from_file(path: Path) -> str:
