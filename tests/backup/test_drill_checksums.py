@@ -65,5 +65,6 @@ def test_drill_fails_on_a_corrupt_page_no_query_reads(corrupt_lab: BackupLab) ->
     code, report, stderr = drill(corrupt_lab, "corrupt", "public.intact,dbops.heartbeat")
     assert code == 1, report
     assert "corrupt pages in the restored copy" in stderr, stderr
-    assert "checksum verification failed" in stderr and "block 1" in stderr, stderr
+    assert "checksum verification failed" in stderr, stderr
+    assert "block 1" in stderr, stderr
     assert report["status"] == "failed"

@@ -12,19 +12,25 @@ from dbops.common import OpsError, run, setting
 CIPHER_ERRORS = ("[FormatError]", "[CryptoError]")
 
 
-class PgBackRest:
-    """pgbackrest bound to a rendered config file and the stanza."""
+# Commands that work on one repository; stanza-create, check and archive-push use them all.
+SINGLE_REPO_COMMANDS = frozenset({"backup", "expire", "info", "restore", "verify"})
 
-    def __init__(self, config: Path) -> None:
-        self.config = config
+
+class PgBackRest:
+    """pgbackrest bound to a rendered config file, the stanza and (optionally) one repository."""
+
+    def __init__(self, config: Path, repo: int | None = None) -> None:
+        self.config, self.repo = config, repo
         self.stanza = setting("BACKUP_STANZA", "main")
 
     def __call__(self, command: str, *options: str, what: str | None = None) -> str:
         """Run `pgbackrest COMMAND OPTIONS`; raise OpsError saying what failed."""
+        repo = [f"--repo={self.repo}"] if self.repo and command in SINGLE_REPO_COMMANDS else []
         return run(
-            ["pgbackrest", f"--config={self.config}", f"--stanza={self.stanza}", *options, command],
-            what or f"pgbackrest {command}",
-        )
+            ["pgbackrest", f"--config={self.config}", f"--stanza={self.stanza}", *repo, *options,
+             command],
+            what or f"pgbackrest {command}" + (f" (repo{self.repo})" if self.repo else ""),
+        )  # fmt: skip
 
     def info(self) -> dict[str, Any]:
         """The stanza's `info` document; OpsError when the repository is unusable."""

@@ -299,8 +299,12 @@ def drill(target: dt.datetime | None, keep: bool) -> dict[str, Any]:
     work_dir.mkdir(parents=True, exist_ok=True)
     work_dir.chmod(0o700)
     shutil.rmtree(data_dir, ignore_errors=True)  # only ever our own subdirectory
+    repo = pgbackrest_conf.drill_repo()  # the only repository in the drill's file, as its repo1
+    if repo != 1:  # pgBackRest prefers the environment: repo1's own key must not override it
+        for name in [name for name in os.environ if name.startswith("PGBACKREST_REPO1_")]:
+            del os.environ[name]
     rest = PgBackRest(pgbackrest_conf.write("drill", work_dir / "pgbackrest.conf"))
-    wait_reachable([storage_endpoint()])  # not the primary: a drill must work without it (DR)
+    wait_reachable([storage_endpoint(repo)])  # not the primary: a drill must work without it
     info = rest.info()
     archive_max = info["archive"][-1]["max"] if info.get("archive") else None
     restore_seconds = _restore(rest, info, target)
@@ -310,6 +314,7 @@ def drill(target: dt.datetime | None, keep: bool) -> dict[str, Any]:
     try:
         server.start(timeout)
         report: dict[str, Any] = {
+            "repo": repo,
             "target": target.isoformat() if target else "latest",
             "newest_backup": info["backup"][-1]["label"],
             "restore_seconds": round(restore_seconds, 2),
