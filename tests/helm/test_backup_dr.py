@@ -23,7 +23,7 @@ def rendered_archive_timeout(rendered: Rendered) -> str:
     for line in config["data"]["30-archive.conf"].splitlines():
         key, _, value = line.partition("=")
         if key.strip() == "archive_timeout":
-            return value.strip()
+            return str(value).strip()
     raise AssertionError("no archive_timeout in 30-archive.conf")
 
 
