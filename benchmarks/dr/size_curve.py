@@ -22,12 +22,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from typing import Any
 
 from benchmarks.postgres.chart_tuning import chart_tuning
-from tests.backup.lab import APP_DB, BackupLab, chart_archive_timeout, running_backup_lab
+from tests.backup.lab import (
+    APP_DB,
+    BackupLab,
+    as_postgres,
+    chart_archive_timeout,
+    running_backup_lab,
+)
 
 ROW_BYTES = 8 * 1024  # eight gen_random_bytes(1024) calls per row
 MIB = 1024 * 1024
@@ -67,6 +74,12 @@ def measure(size_mib: int, wal_share: float, settings: dict[str, str]) -> dict[s
         lab.app_sql("CREATE TABLE noise (id int PRIMARY KEY, payload bytea NOT NULL)")
         lab.app_sql("ALTER TABLE noise ALTER COLUMN payload SET STORAGE EXTERNAL")
         env = lab.job_env()
+        # The stanza first (the backup job would create it), or the load's WAL cannot archive.
+        subprocess.run(
+            as_postgres(["pgbackrest", f"--config={lab.work / 'db' / 'pgbackrest.conf'}",
+                         "--stanza=main", "stanza-create"]),
+            check=True, capture_output=True,
+        )  # fmt: skip
         started = time.monotonic()
         insert_random(lab, 1, rows)
         load_s = time.monotonic() - started
