@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pipelines.core.environments import azure_environments
 from tests.support.tools import REPO_ROOT
-
-AZURE_ENVIRONMENTS = ("dev", "staging", "prod")
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ def terraform_immutability_days(env: str) -> int:
     return int(match[1])
 
 
-@pytest.mark.parametrize("env", AZURE_ENVIRONMENTS)
+@pytest.mark.parametrize("env", azure_environments())
 def test_write_once_window_covers_recovery_and_lets_expire_work(env: str) -> None:
     assert window_violations(chart_backup(env), terraform_immutability_days(env)) == []
 
