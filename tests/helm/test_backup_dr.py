@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.helm.rendering import AZURE_ENVIRONMENTS, Rendered, Renderer, containers, pod_spec
+from tests.helm.rendering import AZURE_ENVIRONMENTS, DB, Rendered, Renderer, containers, pod_spec
 
-DB = "inventory-postgresql"
 CIPHER_FILE = "/etc/pgbackrest/cipher/passphrase"
 
 
