@@ -88,8 +88,9 @@ def run(
         raise OpsError(f"{what}: timed out after {timeout:.0f} s") from None
     if result.returncode != 0:
         output = (result.stderr.strip() + "\n" + result.stdout.strip()).strip()
-        # pgBackRest logs its whole command line before the error: lead with the error lines.
-        errors = [line for line in output.splitlines() if "ERROR" in line]
+        # pgBackRest logs its whole command line first: keep its warnings (the causes, e.g. why
+        # a database was not reachable) and errors.
+        errors = [line for line in output.splitlines() if "ERROR" in line or "WARN" in line]
         detail = "\n".join(errors)[-1500:] if errors else output[-1500:]
         raise OpsError(f"{what} failed (exit {result.returncode}): {detail}")
     return result.stdout
