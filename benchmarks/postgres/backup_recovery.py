@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             DRILL_WORK_DIR=str(lab.work / "drill"),
             DRILL_DATABASE=APP_DB,
             DRILL_TABLES="public.rpo_probe",
-            DRILL_MAX_DATA_AGE_SECONDS="3600",
+            DRILL_ARCHIVE_TIMEOUT_SECONDS=str(args.archive_timeout),
         )
         migrate(lab)
         load = [str(PG_BIN / "pgbench"), "-i", "-q", "-s", str(args.scale), "-h", "127.0.0.1",

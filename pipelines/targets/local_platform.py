@@ -6,6 +6,9 @@ cert-manager issues the pgBackRest TLS certificates. The local cluster has none 
 module makes their local equivalents in the release's namespace, once, and keeps them:
 
 - Secret `inventory-db-credentials` (key `password`): random, created once, never printed;
+- Secret `inventory-backup-cipher-pass` (key `passphrase`): the pgBackRest repository
+  passphrase (Key Vault's `pgbackrest-passphrase` in Azure), random, created once: a new one
+  would make the existing repository unreadable;
 - Azurite (built from images/azurite) as Deployment + Service `azurite`, HTTPS on 10000, its
   data on a PersistentVolumeClaim, and account `inventorylocal` with a random key (Secret
   `inventory-backup-storage-key`: `key` for pgBackRest, `accounts` for Azurite);
@@ -49,6 +52,7 @@ from tools.localcluster import interface as harness
 # Names of Secrets, not their contents (the values are generated at deploy time).
 DB_SECRET = "inventory-db-credentials"  # noqa: S105
 STORAGE_KEY_SECRET = "inventory-backup-storage-key"  # noqa: S105
+CIPHER_PASS_SECRET = "inventory-backup-cipher-pass"  # noqa: S105
 STORAGE_CA_SECRET = "inventory-backup-storage-ca"  # noqa: S105
 PGBACKREST_TLS_SECRET = "inventory-pgbackrest-tls"  # noqa: S105
 PGBACKREST_CLIENT_TLS_SECRET = "inventory-pgbackrest-client-tls"  # noqa: S105
@@ -322,11 +326,16 @@ def _azurite_image(ctx: StageContext) -> str:
 
 
 def _ensure_secrets(ctx: StageContext, kubectl: NamespaceSteps) -> None:
-    """The password, storage key and certificate Secrets: created when missing, else kept."""
+    """The password, passphrase, storage key and certificate Secrets: created when missing,
+    else kept."""
     if not kubectl.exists("secret", DB_SECRET):
         password = secrets.token_urlsafe(32).encode()
         kubectl.create_secret(DB_SECRET, {"password": password})
         ctx.note(f"created Secret {DB_SECRET} (random password)")
+    if not kubectl.exists("secret", CIPHER_PASS_SECRET):
+        passphrase = secrets.token_urlsafe(48).encode()
+        kubectl.create_secret(CIPHER_PASS_SECRET, {"passphrase": passphrase})
+        ctx.note(f"created Secret {CIPHER_PASS_SECRET} (random repository passphrase)")
     if not kubectl.exists("secret", STORAGE_KEY_SECRET):
         key = base64.b64encode(secrets.token_bytes(64))
         accounts = f"{ACCOUNT}:".encode() + key

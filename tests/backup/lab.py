@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -20,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.support.azurite import Azurite, running_azurite
 from tests.support.postgres import PostgresServer, free_port
 from tests.support.tools import REPO_ROOT, require_tool
 
 SCRIPTS = REPO_ROOT / "images" / "postgresql"
 CONTAINER = "pgbackrest"
+PAIRED_CONTAINER = "pgbackrest-paired"
 CLIENT_CN = "pgbackrest-client"
 APP_DB = "inventory"
 
@@ -88,6 +92,27 @@ def make_tls(directory: Path) -> tuple[Path, Path]:
         _chown_postgres(out)
         dirs.append(out)
     return dirs[0], dirs[1]
+
+
+def chart_archive_timeout() -> int:
+    """backup.archiveTimeoutSeconds of the PostgreSQL chart: what its configmap renders."""
+    values = yaml.safe_load((REPO_ROOT / "helm-charts" / "postgresql" / "values.yaml").read_text())
+    return int(values["backup"]["archiveTimeoutSeconds"])
+
+
+def write_secret(path: Path, value: str) -> Path:
+    """A secret in a 0600 file owned by postgres, as a mounted Secret would be."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _chown_postgres(path.parent)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    _chown_postgres(path)
+    return path
+
+
+def write_passphrase(path: Path) -> Path:
+    """A fresh repository passphrase file (the mounted Key Vault secret or local Secret)."""
+    return write_secret(path, secrets.token_urlsafe(48))
 
 
 @dataclass
@@ -163,17 +188,45 @@ class BackupLab:
         raise AssertionError(f"WAL segment {segment} not archived within {timeout} s")
 
 
+def paired_repository(azurite: Azurite, work: Path) -> dict[str, str]:
+    """repo2 settings: a second storage service (its own endpoint, certificate, key file and
+    passphrase), as the paired region's account with its own identity would be."""
+    key_file = work / "paired-key" / "key"
+    write_secret(key_file, azurite.key)
+    return {
+        "BACKUP_REPO2_AZURE_ACCOUNT": azurite.account,
+        "BACKUP_REPO2_AZURE_CONTAINER": PAIRED_CONTAINER,
+        "BACKUP_REPO2_AZURE_ENDPOINT": azurite.host,
+        "BACKUP_REPO2_AZURE_STORAGE_PORT": str(azurite.port),
+        "BACKUP_REPO2_AZURE_URI_STYLE": "path",
+        "BACKUP_REPO2_STORAGE_CA_FILE": str(azurite.ca_file),
+        "BACKUP_REPO2_AZURE_KEY_FILE": str(key_file),
+        "BACKUP_REPO2_CIPHER_PASS_FILE": str(write_passphrase(work / "paired-cipher" / "pass")),
+    }
+
+
 @contextlib.contextmanager
-def running_backup_lab(primary_settings: Mapping[str, str] | None = None) -> Iterator[BackupLab]:
+def running_backup_lab(
+    primary_settings: Mapping[str, str] | None = None, *, paired: bool = False
+) -> Iterator[BackupLab]:
     """Azurite, certificates, a primary archiving to the repository, and the TLS server.
 
-    `primary_settings` replace the primary's fast test settings (benchmarks want durability).
+    `primary_settings` replace the primary's fast test settings (benchmarks want durability);
+    `paired` adds repo2 on a second Azurite (the paired region's repository).
     """
     require_tool("pgbackrest", "make bootstrap  (Debian package pgbackrest)")
     work = Path(tempfile.mkdtemp(prefix="inventory-backup-"))
     work.chmod(0o755)
-    with running_azurite(work / "azurite") as azurite:
+    with contextlib.ExitStack() as stack:
+        azurite = stack.enter_context(running_azurite(work / "azurite"))
         azurite.create_container(CONTAINER)
+        repo2: dict[str, str] = {}
+        notes: dict[str, Any] = {}
+        if paired:
+            second = stack.enter_context(running_azurite(work / "azurite-paired"))
+            second.create_container(PAIRED_CONTAINER)
+            repo2 = paired_repository(second, work)
+            notes["paired_azurite"] = second
         tls_dir = work / "tls"
         tls_dir.mkdir()
         server_tls, client_tls = make_tls(tls_dir)
@@ -198,8 +251,11 @@ def running_backup_lab(primary_settings: Mapping[str, str] | None = None) -> Ite
             "BACKUP_SPOOL_PATH": str(spool),
             "BACKUP_TLS_PORT": str(free_port()),
             "BACKUP_TLS_CLIENT_CN": CLIENT_CN,
+            "BACKUP_CIPHER_PASS_FILE": str(write_passphrase(work / "cipher" / "passphrase")),
+            **repo2,
         }
-        primary = PostgresServer(work / "primary", settings=primary_settings)
+        # Data checksums on, as the image's initdb: the drill verifies every restored page.
+        primary = PostgresServer(work / "primary", settings=primary_settings, data_checksums=True)
         db_conf = work / "db" / "pgbackrest.conf"
         db_conf.parent.mkdir()
         _chown_postgres(db_conf.parent)
@@ -225,7 +281,7 @@ def running_backup_lab(primary_settings: Mapping[str, str] | None = None) -> Ite
                 "max_wal_senders": "3",
             }
         )
-        primary.settings.setdefault("archive_timeout", "60")  # the chart's default
+        primary.settings.setdefault("archive_timeout", str(chart_archive_timeout()))
         # The primary's archive-push reads the storage key from its environment, as in the pod.
         os.environ["PGBACKREST_REPO1_AZURE_KEY"] = azurite.key
         server: subprocess.Popen[bytes] | None = None
@@ -237,7 +293,7 @@ def running_backup_lab(primary_settings: Mapping[str, str] | None = None) -> Ite
                 env=db_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
             _chown_postgres(work)
-            yield BackupLab(azurite, primary, work, base_env, client_tls, server_tls)
+            yield BackupLab(azurite, primary, work, base_env, client_tls, server_tls, notes)
         finally:
             if server is not None:
                 server.terminate()

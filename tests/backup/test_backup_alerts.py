@@ -47,6 +47,7 @@ def backup_rules() -> dict[str, dict[str, Any]]:
         "backup.tlsServer.enabled": "true",
         "backup.tlsServer.certificateSecret": "pgbackrest-server-tls",
         "backup.tlsServer.clientCertificateSecret": "pgbackrest-client-tls",
+        "backup.encryption.passphraseSecret": "pgbackrest-cipher-pass",
     }
     args = [a for key, value in sets.items() for a in ("--set", f"{key}={value}")]
     rendered = subprocess.run(

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.backup.lab import APP_DB, CONTAINER, BackupLab, as_postgres, lab_owner
+from tests.backup.lab import (
+    APP_DB,
+    CONTAINER,
+    BackupLab,
+    as_postgres,
+    lab_owner,
+    write_passphrase,
+)
 from tests.support.postgres import PG_BIN, free_port
 
 pytestmark = pytest.mark.slow
@@ -80,9 +87,14 @@ def history(backup_lab: BackupLab) -> History:
 def drill_env(lab: BackupLab, name: str, **overrides: str) -> dict[str, str]:
     """Environment of the restore-drill CronJob with its own throwaway directory."""
     work = lab.work / f"drill-{name}"
-    return lab.job_env(
-        DRILL_WORK_DIR=str(work), DRILL_DATABASE=APP_DB, DRILL_TABLES=DRILL_TABLES, **overrides
-    )
+    settings = {
+        "DRILL_WORK_DIR": str(work),
+        "DRILL_DATABASE": APP_DB,
+        "DRILL_TABLES": DRILL_TABLES,
+        # What the chart renders: the primary's own archive_timeout.
+        "DRILL_ARCHIVE_TIMEOUT_SECONDS": lab.primary.settings["archive_timeout"],
+    }
+    return lab.job_env(**{**settings, **overrides})
 
 
 def test_full_and_differential_backups_are_recorded(
@@ -116,9 +128,12 @@ def test_drill_restores_latest_state_exactly(history: History, backup_lab: Backu
     assert result.returncode == 0, result.stderr
     canary = result.report["tables"]["public.canary"]
     assert (canary["rows"], canary["md5"]) == history.latest
-    assert result.report["data_age_seconds"] < 120
+    archive_timeout = int(backup_lab.primary.settings["archive_timeout"])
+    assert result.report["max_data_age_seconds"] == 3 * archive_timeout
+    assert result.report["data_age_seconds"] < 3 * archive_timeout
     assert result.report["restore_seconds"] > 0
     assert result.report["replayed_to_lsn"]
+    assert result.report["checksum_blocks_verified"] > 0
     recorded = backup_lab.app_sql(
         "SELECT job, succeeded FROM dbops.job_runs WHERE job IN ('restore-drill', "
         "'repository-verify') ORDER BY id DESC LIMIT 2"
@@ -146,6 +161,55 @@ def test_drill_refuses_target_before_first_backup(history: History, backup_lab: 
     assert result.returncode == 1
     assert "is before the end of the oldest backup" in result.stderr
     assert result.report["status"] == "failed"
+
+
+def test_drill_fails_when_data_is_older_than_three_archive_timeouts(
+    history: History, backup_lab: BackupLab
+) -> None:
+    """A 1 s archive_timeout allows 3 s of data age; the newest heartbeat is older than that."""
+    del history
+    time.sleep(4)
+    result = backup_lab.run_job(
+        "restore_drill",
+        env=drill_env(backup_lab, "stale", DRILL_ARCHIVE_TIMEOUT_SECONDS="1"),
+    )
+    assert result.returncode == 1, result.report
+    assert "above the limit of 3 s (3 x archive_timeout)" in result.stderr, result.stderr
+
+
+def test_drill_needs_the_archive_timeout_it_is_bounded_by(
+    history: History, backup_lab: BackupLab
+) -> None:
+    del history
+    result = backup_lab.run_job(
+        "restore_drill", env=drill_env(backup_lab, "no-timeout", DRILL_ARCHIVE_TIMEOUT_SECONDS="")
+    )
+    assert result.returncode == 1
+    assert "DRILL_ARCHIVE_TIMEOUT_SECONDS is required" in result.stderr
+
+
+def test_repository_is_encrypted_and_unreadable_without_the_passphrase(
+    history: History, backup_lab: BackupLab
+) -> None:
+    """Every file pgBackRest wrote is ciphertext; no passphrase or a wrong one reads nothing."""
+    del history
+    lab = backup_lab
+    client = lab.azurite.service_client().get_container_client(CONTAINER)
+    info_blob = client.download_blob("inventory/backup/main/backup.info").readall()
+    assert info_blob[:8] == b"Salted__", info_blob[:200]  # OpenSSL's salted ciphertext
+    manifest = next(n for n in lab.azurite.blob_names(CONTAINER, "inventory/backup/main/")
+                    if n.endswith("/backup.manifest"))  # fmt: skip
+    assert client.download_blob(manifest).readall()[:8] == b"Salted__"
+    no_key = drill_env(lab, "no-passphrase", BACKUP_CIPHER_PASS_FILE="")
+    result = lab.run_job("restore_drill", env=no_key)
+    assert result.returncode == 1, result.report
+    assert "encrypted with another passphrase or none" in result.stderr, result.stderr
+    wrong = write_passphrase(lab.work / "wrong-cipher" / "passphrase")
+    result = lab.run_job(
+        "restore_drill", env=drill_env(lab, "wrong", BACKUP_CIPHER_PASS_FILE=str(wrong))
+    )
+    assert result.returncode == 1, result.report
+    assert "encrypted with another passphrase or none" in result.stderr, result.stderr
 
 
 def test_drill_fails_on_wrong_credentials(history: History, backup_lab: BackupLab) -> None:

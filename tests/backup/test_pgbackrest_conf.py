@@ -89,3 +89,77 @@ def test_bad_settings_fail_with_the_variable_named(
     assert result.returncode == 1
     assert message in result.stderr
     assert not (tmp_path / "pgbackrest.conf").exists()
+
+
+def test_passphrase_file_encrypts_the_repository(tmp_path: Path) -> None:
+    secret = tmp_path / "passphrase"
+    secret.write_text("x" * 48 + "\n")
+    result = render(tmp_path, "drill", DRILL_DATA_DIR="/restore/pgdata",
+                    BACKUP_CIPHER_PASS_FILE=str(secret))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    conf = options(tmp_path)
+    assert conf["repo1-cipher-type"] == "aes-256-cbc"
+    assert conf["repo1-cipher-pass"] == "x" * 48
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("short\n", "must hold one line of at least 32 characters"),
+        ("a" * 40 + "\n" + "b" * 40 + "\n", "must hold one line of at least 32 characters"),
+        (None, "cannot be read"),
+    ],
+)
+def test_bad_passphrase_file_is_refused(tmp_path: Path, content: str | None, message: str) -> None:
+    secret = tmp_path / "passphrase"
+    if content is not None:
+        secret.write_text(content)
+    result = render(tmp_path, "db", BACKUP_CIPHER_PASS_FILE=str(secret))
+    assert result.returncode == 1
+    assert f"BACKUP_CIPHER_PASS_FILE {secret}" in result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "pgbackrest.conf").exists()
+
+
+def paired_env(tmp_path: Path) -> dict[str, str]:
+    """repo2 of the paired region: its own account, key file and passphrase."""
+    key, secret = tmp_path / "repo2-key", tmp_path / "repo2-pass"
+    key.write_text("cGFpcmVkLWtleQ==\n")
+    secret.write_text("p" * 40 + "\n")
+    return {
+        "BACKUP_REPO2_AZURE_ACCOUNT": "stinventoryprodneubak",
+        "BACKUP_REPO2_AZURE_CONTAINER": "pgbackrest",
+        "BACKUP_REPO2_AZURE_KEY_FILE": str(key),
+        "BACKUP_REPO2_CIPHER_PASS_FILE": str(secret),
+    }
+
+
+def test_db_role_archives_to_both_repositories(tmp_path: Path) -> None:
+    result = render(tmp_path, "db", **paired_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    conf = options(tmp_path)
+    assert conf["repo1-azure-account"] == "stinventorybackup"
+    assert conf["repo2-azure-account"] == "stinventoryprodneubak"
+    assert conf["repo2-azure-key"] == "cGFpcmVkLWtleQ=="
+    assert conf["repo2-cipher-pass"] == "p" * 40
+    assert conf["repo2-retention-full"] == conf["repo1-retention-full"]
+
+
+def test_drill_role_renders_only_the_repository_it_restores_from(tmp_path: Path) -> None:
+    env = {**paired_env(tmp_path), "DRILL_DATA_DIR": "/restore/pgdata", "DRILL_REPO": "2"}
+    result = render(tmp_path, "drill", **env)
+    assert result.returncode == 0, result.stderr
+    conf = options(tmp_path)
+    assert conf["repo1-azure-account"] == "stinventoryprodneubak"  # repo2, as the file's only
+    assert conf["repo1-azure-key"] == "cGFpcmVkLWtleQ=="
+    assert conf["repo1-cipher-pass"] == "p" * 40
+    assert not [key for key in conf if key.startswith("repo2-")]
+
+
+def test_paired_repository_without_a_key_is_refused(tmp_path: Path) -> None:
+    env = paired_env(tmp_path)
+    del env["BACKUP_REPO2_AZURE_KEY_FILE"]
+    result = render(tmp_path, "db", **env)
+    assert result.returncode == 1
+    assert "PGBACKREST_REPO2_AZURE_KEY" in result.stderr
+    assert "set BACKUP_REPO2_AZURE_KEY_FILE" in result.stderr

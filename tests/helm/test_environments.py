@@ -31,9 +31,9 @@ BACKUP_PLAN = {
     "dev": ({"full": "15 2 * * 0", "diff": "15 2 * * 1-6", "heartbeat": "* * * * *",
              "restore-drill": "45 4 * * *"}, ("2", "6")),
     "staging": ({"full": "45 1 * * 0", "diff": "45 1 * * 1-6", "heartbeat": "* * * * *",
-                 "restore-drill": "15 4 * * *"}, ("3", "7")),
+                 "restore-drill": "15 4 * * *"}, ("3", "12")),
     "prod": ({"full": "15 1 * * 0", "diff": "15 1 * * 1-6", "heartbeat": "* * * * *",
-              "restore-drill": "45 3 * * *"}, ("4", "7")),
+              "restore-drill": "45 3 * * *"}, ("4", "18")),
 }  # fmt: skip
 PINNED_IMAGE = re.compile(r"^[a-z0-9.:/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]*(@sha256:[a-f0-9]{64})?$")
 

@@ -99,10 +99,17 @@ def _secrets_used(docs: list[Manifest]) -> set[str]:
 def test_every_secret_the_release_uses_is_one_the_stand_in_makes(
     local_release: list[Manifest],
 ) -> None:
-    made = {lp.DB_SECRET, lp.STORAGE_KEY_SECRET, lp.STORAGE_CA_SECRET, *lp.CERTIFICATE_SECRETS}
+    made = {
+        lp.DB_SECRET,
+        lp.CIPHER_PASS_SECRET,
+        lp.STORAGE_KEY_SECRET,
+        lp.STORAGE_CA_SECRET,
+        *lp.CERTIFICATE_SECRETS,
+    }
     assert _secrets_used(local_release) <= made
     assert _secrets_used(local_release) >= {
         lp.DB_SECRET,
+        lp.CIPHER_PASS_SECRET,
         lp.STORAGE_KEY_SECRET,
         lp.STORAGE_CA_SECRET,
         lp.PGBACKREST_TLS_SECRET,

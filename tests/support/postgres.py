@@ -91,7 +91,12 @@ class PostgresServer:
     """A PostgreSQL 15 cluster in a temp directory, controlled with initdb and pg_ctl."""
 
     def __init__(
-        self, base_dir: Path, port: int | None = None, settings: Mapping[str, str] | None = None
+        self,
+        base_dir: Path,
+        port: int | None = None,
+        settings: Mapping[str, str] | None = None,
+        *,
+        data_checksums: bool = False,
     ) -> None:
         for binary in ("initdb", "pg_ctl", "postgres"):
             if not (PG_BIN / binary).exists():
@@ -105,6 +110,7 @@ class PostgresServer:
         self.user = APP_USER
         self.password = secrets.token_urlsafe(18)
         self.settings = dict(FAST_SETTINGS if settings is None else settings)
+        self.data_checksums = data_checksums
         self._as_postgres = os.geteuid() == 0
         self._counter = 0
 
@@ -134,6 +140,7 @@ class PostgresServer:
             "--encoding=UTF8",
             "--locale=C.UTF-8",
             "--no-instructions",
+            *(["--data-checksums"] if self.data_checksums else []),
         )
         pwfile.unlink()
         lines = [f"{key} = '{value}'" for key, value in self.settings.items()]

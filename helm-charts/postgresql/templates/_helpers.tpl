@@ -205,6 +205,7 @@ storage key comes from a Secret; in Azure the image turns the workload identity 
 - name: BACKUP_AZURE_KEY_FILE
   value: /etc/pgbackrest/storage/key
 {{- end }}
+{{ include "postgresql.cipherEnv" . }}
 {{- end -}}
 
 

@@ -73,7 +73,7 @@ variable "immutability" {
     period_days = number
     locked      = bool
   })
-  description = "Version-level time-based immutability: every blob version is write-once for period_days. Locked policies can never be shortened or removed (use in prod). Keep period_days below the pgBackRest retention so expiry can delete old backups."
+  description = "Version-level time-based immutability: every blob version is write-once for period_days. Locked policies can never be shortened or removed (use in prod). period_days must cover the recovery window ((full - 1) weeks of weekly fulls) and end before pgbackrest expire deletes anything (tests/backup/test_immutability_window.py)."
 
   validation {
     condition     = var.immutability.period_days >= 1 && var.immutability.period_days <= 146000

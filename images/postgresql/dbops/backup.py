@@ -17,6 +17,7 @@ from dbops import pgbackrest_conf
 from dbops.common import (
     OpsError,
     database_endpoint,
+    int_setting,
     job_main,
     storage_endpoint,
     tls_server_endpoint,
@@ -30,8 +31,12 @@ TYPES = ("full", "diff", "incr")
 def backup(backup_type: str) -> dict[str, Any]:
     """Take one backup and return what the job report needs."""
     role = "client" if os.environ.get("BACKUP_PG_HOST") else "db"
-    rest = PgBackRest(pgbackrest_conf.write(role))
-    wait_reachable([storage_endpoint(), tls_server_endpoint(), database_endpoint()])
+    repo = int_setting("BACKUP_TARGET_REPO", 1, minimum=1)
+    if repo not in pgbackrest_conf.configured_repos():
+        raise OpsError(f"BACKUP_TARGET_REPO={repo} is not a configured repository")
+    rest = PgBackRest(pgbackrest_conf.write(role), repo)
+    storage = [storage_endpoint(n) for n in pgbackrest_conf.configured_repos()]  # check: all
+    wait_reachable([*storage, tls_server_endpoint(), database_endpoint()])
     rest("stanza-create", what="creating or validating the stanza (pgbackrest stanza-create)")
     rest("check", what="checking WAL archiving end to end (pgbackrest check)")
     started = time.monotonic()
@@ -42,6 +47,7 @@ def backup(backup_type: str) -> dict[str, Any]:
         raise OpsError("the backup reported success but the repository lists no backup")
     latest = backups[-1]
     return {
+        "repo": repo,
         "type": backup_type,
         "label": latest["label"],
         "seconds": round(seconds, 2),

@@ -77,6 +77,7 @@ def run(
             input=stdin,
             capture_output=True,
             text=True,
+            errors="replace",  # e.g. an encrypted file read without its key must not crash us
             env=dict(env) if env is not None else None,
             timeout=timeout,
             check=False,
@@ -87,7 +88,11 @@ def run(
         raise OpsError(f"{what}: timed out after {timeout:.0f} s") from None
     if result.returncode != 0:
         output = (result.stderr.strip() + "\n" + result.stdout.strip()).strip()
-        raise OpsError(f"{what} failed (exit {result.returncode}): {output[-1500:]}")
+        # pgBackRest logs its whole command line first: keep its warnings (the causes, e.g. why
+        # a database was not reachable) and errors.
+        errors = [line for line in output.splitlines() if "ERROR" in line or "WARN" in line]
+        detail = "\n".join(errors)[-1500:] if errors else output[-1500:]
+        raise OpsError(f"{what} failed (exit {result.returncode}): {detail}")
     return result.stdout
 
 
@@ -142,22 +147,31 @@ def tls_server_endpoint() -> Endpoint | None:
     )
 
 
-def storage_endpoint() -> Endpoint | None:
-    """The blob service as pgBackRest addresses it (repo1-storage-host, else from the endpoint).
+def repo_env(repo: int, name: str) -> str:
+    """The environment variable of one repository's setting: BACKUP_<NAME> for repo1,
+    BACKUP_REPO<N>_<NAME> for another (repo2: the paired region's own account and identity)."""
+    return f"BACKUP_{name}" if repo == 1 else f"BACKUP_REPO{repo}_{name}"
+
+
+def storage_endpoint(repo: int = 1) -> Endpoint | None:
+    """The blob service of a repository as pgBackRest addresses it (repoN-storage-host, else
+    from the endpoint).
 
     BACKUP_AZURE_STORAGE_HOST wins; else `<account>.<endpoint>` (uri style `host`, Azure's
-    default) or the endpoint itself (uri style `path`); port BACKUP_AZURE_STORAGE_PORT or 443.
+    default) or the endpoint itself (uri style `path`); port BACKUP_AZURE_STORAGE_PORT or 443
+    (the BACKUP_REPO<N>_ twins for another repository).
     """
-    account = os.environ.get("BACKUP_AZURE_ACCOUNT", "")
+    account = os.environ.get(repo_env(repo, "AZURE_ACCOUNT"), "")
     if not account:
         return None
-    endpoint = os.environ.get("BACKUP_AZURE_ENDPOINT") or "blob.core.windows.net"
-    host = os.environ.get("BACKUP_AZURE_STORAGE_HOST", "")
+    endpoint = os.environ.get(repo_env(repo, "AZURE_ENDPOINT")) or "blob.core.windows.net"
+    host = os.environ.get(repo_env(repo, "AZURE_STORAGE_HOST"), "")
     if not host:
-        path_style = os.environ.get("BACKUP_AZURE_URI_STYLE") == "path"
+        path_style = os.environ.get(repo_env(repo, "AZURE_URI_STYLE")) == "path"
         host = endpoint if path_style else f"{account}.{endpoint}"
-    port = int_setting("BACKUP_AZURE_STORAGE_PORT", 443, minimum=1)
-    return Endpoint(host, port, "the backup storage")
+    port = int_setting(repo_env(repo, "AZURE_STORAGE_PORT"), 443, minimum=1)
+    what = "the backup storage" if repo == 1 else f"the backup storage of repo{repo}"
+    return Endpoint(host, port, what)
 
 
 def wait_reachable(

@@ -12,6 +12,18 @@ local environment's Azurite key, kept out of the environment) is copied into the
 workload identity and neither of those, a short-lived user delegation SAS is minted
 (dbops.azure_sas) and written into the file (mode 0600, rewritten atomically), which the
 entrypoint refreshes while the pod runs.
+
+Encryption: with BACKUP_CIPHER_PASS_FILE (a mounted file: Key Vault through the Secrets Store
+CSI driver in Azure, a Secret locally) the repository is encrypted client-side with
+aes-256-cbc; the passphrase goes into the 0600 file, never into the image or the environment.
+Without the passphrase an encrypted repository cannot be read at all, so the drill proves the
+key is where a restore needs it.
+
+Two repositories: with BACKUP_REPO2_AZURE_ACCOUNT set, repo2 (the paired region's storage
+account, its own key or SAS and its own passphrase: the BACKUP_REPO2_* twins of the settings
+above) is added; archive-push then writes every WAL segment to both, backups go to the
+repository BACKUP_TARGET_REPO names, and a drill's file holds only the repository it restores
+from (DRILL_REPO), as its repo1.
 """
 
 from __future__ import annotations
@@ -22,64 +34,103 @@ import sys
 from pathlib import Path
 
 from dbops import azure_sas
-from dbops.common import OpsError, int_setting, setting
+from dbops.common import OpsError, int_setting, repo_env, setting
 
 ROLES = ("db", "client", "drill")
 KEY_TYPES = ("shared", "sas")
+CIPHER_TYPE = "aes-256-cbc"
+MIN_PASSPHRASE_CHARS = 32
 DEFAULT_PGDATA = "/var/lib/postgresql/data/pgdata"
 
 
-def _repo_options() -> list[str]:
-    key_type = setting("BACKUP_AZURE_KEY_TYPE", "shared")
+def configured_repos() -> list[int]:
+    """repo1, plus repo2 when BACKUP_REPO2_AZURE_ACCOUNT is set."""
+    return [1, 2] if os.environ.get(repo_env(2, "AZURE_ACCOUNT")) else [1]
+
+
+def _repo_key(repo: int, key_type: str, prefix: str) -> list[str]:
+    """The storage key or SAS: from a file, from the environment, or minted (repo1 only)."""
+    if key_file := os.environ.get(repo_env(repo, "AZURE_KEY_FILE")):
+        return [f"{prefix}-azure-key={_key_from_file(Path(key_file), repo)}"]
+    if key := os.environ.get(f"PGBACKREST_REPO{repo}_AZURE_KEY"):
+        # pgBackRest reads its own index's variable; under another index it goes into the file.
+        return [] if prefix == f"repo{repo}" else [f"{prefix}-azure-key={key}"]
+    if repo != 1 or key_type != "sas" or not azure_sas.workload_identity_available():
+        raise OpsError(
+            f"PGBACKREST_REPO{repo}_AZURE_KEY (storage key or SAS token) is not set and no "
+            "workload identity (AZURE_FEDERATED_TOKEN_FILE) is available to mint a SAS"
+            + ("" if repo == 1 else f"; set {repo_env(repo, 'AZURE_KEY_FILE')}")
+        )
+    hours = int_setting("BACKUP_SAS_HOURS", 24, minimum=1)
+    return [f"{prefix}-azure-key={azure_sas.mint_sas(hours)}"]
+
+
+def _repo_options(repo: int, index: int | None = None) -> list[str]:
+    """pgBackRest options of repository `repo`, written as repo<index> (default: its own)."""
+
+    def env(name: str) -> str:
+        return repo_env(repo, name)
+
+    key_type = setting(env("AZURE_KEY_TYPE"), "shared")
     if key_type not in KEY_TYPES:
         raise OpsError(
-            f"BACKUP_AZURE_KEY_TYPE must be one of {', '.join(KEY_TYPES)} (pgBackRest 2.45 has "
-            f"no managed-identity type; workload identity hands it a SAS), got {key_type!r}"
+            f"{env('AZURE_KEY_TYPE')} must be one of {', '.join(KEY_TYPES)} (pgBackRest 2.45 "
+            f"has no managed-identity type; workload identity hands it a SAS), got {key_type!r}"
         )
-    minted: list[str] = []
-    if key_file := os.environ.get("BACKUP_AZURE_KEY_FILE"):
-        minted = [f"repo1-azure-key={_key_from_file(Path(key_file))}"]
-    elif not os.environ.get("PGBACKREST_REPO1_AZURE_KEY"):
-        if key_type != "sas" or not azure_sas.workload_identity_available():
-            raise OpsError(
-                "PGBACKREST_REPO1_AZURE_KEY (storage key or SAS token) is not set and no "
-                "workload identity (AZURE_FEDERATED_TOKEN_FILE) is available to mint a SAS"
-            )
-        hours = int_setting("BACKUP_SAS_HOURS", 24, minimum=1)
-        minted = [f"repo1-azure-key={azure_sas.mint_sas(hours)}"]
-    uri_style = setting("BACKUP_AZURE_URI_STYLE", "host")
+    uri_style = setting(env("AZURE_URI_STYLE"), "host")
     if uri_style not in ("host", "path"):
-        raise OpsError(f"BACKUP_AZURE_URI_STYLE must be host or path, got {uri_style!r}")
+        raise OpsError(f"{env('AZURE_URI_STYLE')} must be host or path, got {uri_style!r}")
+    prefix = f"repo{index or repo}"
     lines = [
-        "repo1-type=azure",
-        f"repo1-azure-account={setting('BACKUP_AZURE_ACCOUNT')}",
-        f"repo1-azure-container={setting('BACKUP_AZURE_CONTAINER')}",
-        f"repo1-azure-key-type={key_type}",
-        f"repo1-azure-endpoint={setting('BACKUP_AZURE_ENDPOINT', 'blob.core.windows.net')}",
-        f"repo1-azure-uri-style={uri_style}",
-        f"repo1-path={setting('BACKUP_REPO_PATH', '/pgbackrest')}",
-        f"repo1-retention-full={int_setting('BACKUP_RETENTION_FULL', 2, minimum=1)}",
-        f"repo1-retention-diff={int_setting('BACKUP_RETENTION_DIFF', 7, minimum=1)}",
-        "repo1-retention-full-type=count",
-        *minted,
+        f"{prefix}-type=azure",
+        f"{prefix}-azure-account={setting(env('AZURE_ACCOUNT'))}",
+        f"{prefix}-azure-container={setting(env('AZURE_CONTAINER'))}",
+        f"{prefix}-azure-key-type={key_type}",
+        f"{prefix}-azure-endpoint={setting(env('AZURE_ENDPOINT'), 'blob.core.windows.net')}",
+        f"{prefix}-azure-uri-style={uri_style}",
+        f"{prefix}-path={setting('BACKUP_REPO_PATH', '/pgbackrest')}",
+        f"{prefix}-retention-full={int_setting('BACKUP_RETENTION_FULL', 2, minimum=1)}",
+        f"{prefix}-retention-diff={int_setting('BACKUP_RETENTION_DIFF', 7, minimum=1)}",
+        f"{prefix}-retention-full-type=count",
+        *_repo_key(repo, key_type, prefix),
     ]
-    if host := os.environ.get("BACKUP_AZURE_STORAGE_HOST"):
-        lines.append(f"repo1-storage-host={host}")
-    if os.environ.get("BACKUP_AZURE_STORAGE_PORT"):
-        lines.append(f"repo1-storage-port={int_setting('BACKUP_AZURE_STORAGE_PORT', 443, 1)}")
-    if ca_file := os.environ.get("BACKUP_STORAGE_CA_FILE"):
-        lines.append(f"repo1-storage-ca-file={ca_file}")
+    if host := os.environ.get(env("AZURE_STORAGE_HOST")):
+        lines.append(f"{prefix}-storage-host={host}")
+    if os.environ.get(env("AZURE_STORAGE_PORT")):
+        lines.append(f"{prefix}-storage-port={int_setting(env('AZURE_STORAGE_PORT'), 443, 1)}")
+    if ca_file := os.environ.get(env("STORAGE_CA_FILE")):
+        lines.append(f"{prefix}-storage-ca-file={ca_file}")
+    if pass_file := os.environ.get(env("CIPHER_PASS_FILE")):
+        lines += [
+            f"{prefix}-cipher-type={CIPHER_TYPE}",
+            f"{prefix}-cipher-pass={_passphrase(Path(pass_file), env('CIPHER_PASS_FILE'))}",
+        ]
     return lines
 
 
-def _key_from_file(path: Path) -> str:
+def _passphrase(path: Path, variable: str) -> str:
+    """The repository passphrase from its mounted file: one line of at least 32 characters."""
+    try:
+        passphrase = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise OpsError(f"{variable} {path} cannot be read: {error.strerror}") from None
+    if "\n" in passphrase or len(passphrase) < MIN_PASSPHRASE_CHARS:
+        raise OpsError(
+            f"{variable} {path} must hold one line of at least "
+            f"{MIN_PASSPHRASE_CHARS} characters (e.g. openssl rand -base64 48)"
+        )
+    return passphrase
+
+
+def _key_from_file(path: Path, repo: int) -> str:
     """The storage key in a mounted Secret file; an unreadable or empty file is an OpsError."""
+    variable = repo_env(repo, "AZURE_KEY_FILE")
     try:
         key = path.read_text(encoding="utf-8").strip()
     except OSError as error:
-        raise OpsError(f"BACKUP_AZURE_KEY_FILE {path} cannot be read: {error.strerror}") from None
+        raise OpsError(f"{variable} {path} cannot be read: {error.strerror}") from None
     if not key or "\n" in key:
-        raise OpsError(f"BACKUP_AZURE_KEY_FILE {path} must hold exactly one key line")
+        raise OpsError(f"{variable} {path} must hold exactly one key line")
     return key
 
 
@@ -92,14 +143,30 @@ def _tls_files(prefix: str) -> list[str]:
     ]
 
 
+def drill_repo() -> int:
+    """The repository a drill restores from: DRILL_REPO (default 1), one that is configured."""
+    repo = int_setting("DRILL_REPO", 1, minimum=1)
+    if repo not in configured_repos():
+        raise OpsError(
+            f"DRILL_REPO={repo} is not configured (set {repo_env(repo, 'AZURE_ACCOUNT')})"
+        )
+    return repo
+
+
 def render(role: str) -> str:
     """The pgbackrest.conf text for `role`; raises OpsError naming any bad setting."""
     if role not in ROLES:
         raise OpsError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     stanza = setting("BACKUP_STANZA", "main")
     tmp = setting("BACKUP_TMP_DIR", "/tmp")  # noqa: S108 - the pod's private emptyDir
+    # A drill restores from one repository only (DRILL_REPO, written as the file's repo1), so
+    # archive-get cannot quietly fetch WAL from another one and prove less than it claims.
+    if role == "drill":
+        repo_lines = _repo_options(drill_repo(), index=1)
+    else:
+        repo_lines = [line for repo in configured_repos() for line in _repo_options(repo)]
     global_lines = [
-        *_repo_options(),
+        *repo_lines,
         f"process-max={int_setting('BACKUP_PROCESS_MAX', 2, minimum=1)}",
         f"compress-type={setting('BACKUP_COMPRESS_TYPE', 'lz4')}",
         "start-fast=y",

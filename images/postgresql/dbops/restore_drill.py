@@ -5,8 +5,12 @@ latest backup plus all archived WAL (or a point in time) into a throwaway direct
 private PostgreSQL on it (no TCP, archiving off), wait for recovery to finish, then check:
 - recovery replayed every WAL segment the repository held (a gap stops recovery early, which
   PostgreSQL would otherwise accept silently),
-- the newest heartbeat row is recent enough (data age = the RPO actually achieved),
-- each key table is readable, with its row count and a content checksum in the report.
+- the newest heartbeat row is at most three archive timeouts old (data age = the RPO actually
+  achieved; DRILL_ARCHIVE_TIMEOUT_SECONDS is the archive_timeout the chart renders for the
+  primary, so the limit cannot drift from the setting it bounds),
+- each key table is readable, with its row count and a content checksum in the report,
+- after a clean shutdown, `pg_checksums --check` reads every page of the restored copy: a
+  page corrupted on the primary and carried into the backups fails the drill.
 Any failed step exits non-zero with the reason; the outcome is recorded in dbops.job_runs.
 """
 
@@ -46,6 +50,9 @@ CONTROL_SETTINGS = {
     "max_prepared_xacts setting": "max_prepared_transactions",
     "max_locks_per_xact setting": "max_locks_per_transaction",
 }
+# A segment is closed at most archive_timeout after its first write; one more period covers the
+# heartbeat interval (at most one archive_timeout, the chart enforces it) and one the push.
+ARCHIVE_TIMEOUTS_OF_DATA_AGE = 3
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 WAL_NAME = re.compile(r"^[0-9A-F]{24}$")
 
@@ -203,9 +210,37 @@ def heartbeat_age(server: PrivateServer, reference: dt.datetime, max_age: int) -
     if age > max_age:
         raise OpsError(
             f"newest heartbeat in the restore is {age:.0f} s older than {reference.isoformat()}, "
-            f"above DRILL_MAX_DATA_AGE_SECONDS={max_age}: WAL archiving is behind or broken"
+            f"above the limit of {max_age} s ({ARCHIVE_TIMEOUTS_OF_DATA_AGE} x archive_timeout): "
+            "WAL archiving is behind or broken, or the heartbeat stopped"
         )
     return age
+
+
+def max_data_age() -> int:
+    """The data-age limit: ARCHIVE_TIMEOUTS_OF_DATA_AGE x the primary's archive_timeout."""
+    setting("DRILL_ARCHIVE_TIMEOUT_SECONDS")  # required: no default may drift from the chart
+    return ARCHIVE_TIMEOUTS_OF_DATA_AGE * int_setting("DRILL_ARCHIVE_TIMEOUT_SECONDS", 0, minimum=1)
+
+
+def check_page_checksums(data_dir: Path) -> int:
+    """pg_checksums --check on the stopped restored copy; returns the number of blocks read."""
+    try:
+        out = run(
+            [f"{PG_BIN}/pg_checksums", "--check", "-D", str(data_dir)],
+            "verifying the page checksums of the restored copy (pg_checksums --check)",
+        )
+    except OpsError as error:
+        if "data checksums are not enabled" in str(error):
+            raise OpsError(
+                "the restored cluster has data checksums off, so its pages cannot be verified "
+                "(the image initialises with --data-checksums; enable them with pg_checksums "
+                "--enable on the stopped primary)"
+            ) from None
+        raise OpsError(f"corrupt pages in the restored copy: {error}") from None
+    blocks = re.search(r"^Blocks scanned:\s+(\d+)$", out, re.MULTILINE)
+    if blocks is None:
+        raise OpsError(f"pg_checksums printed no block count: {out[-500:]}")
+    return int(blocks[1])
 
 
 def _record_verify(started: float, succeeded: bool, detail: dict[str, Any]) -> None:
@@ -257,15 +292,19 @@ def drill(target: dt.datetime | None, keep: bool) -> dict[str, Any]:
     data_dir = work_dir / "pgdata"
     os.environ["DRILL_DATA_DIR"] = str(data_dir)
     timeout = int_setting("DRILL_RECOVERY_TIMEOUT_SECONDS", 3600, minimum=10)
-    max_age = int_setting("DRILL_MAX_DATA_AGE_SECONDS", 900, minimum=1)
+    max_age = max_data_age()
     database = setting("DRILL_DATABASE", os.environ.get("POSTGRES_DB", "inventory"))
     tables = [t.strip() for t in setting("DRILL_TABLES", "dbops.heartbeat").split(",") if t.strip()]
 
     work_dir.mkdir(parents=True, exist_ok=True)
     work_dir.chmod(0o700)
     shutil.rmtree(data_dir, ignore_errors=True)  # only ever our own subdirectory
+    repo = pgbackrest_conf.drill_repo()  # the only repository in the drill's file, as its repo1
+    if repo != 1:  # pgBackRest prefers the environment: repo1's own key must not override it
+        for name in [name for name in os.environ if name.startswith("PGBACKREST_REPO1_")]:
+            del os.environ[name]
     rest = PgBackRest(pgbackrest_conf.write("drill", work_dir / "pgbackrest.conf"))
-    wait_reachable([storage_endpoint()])  # not the primary: a drill must work without it (DR)
+    wait_reachable([storage_endpoint(repo)])  # not the primary: a drill must work without it
     info = rest.info()
     archive_max = info["archive"][-1]["max"] if info.get("archive") else None
     restore_seconds = _restore(rest, info, target)
@@ -275,6 +314,7 @@ def drill(target: dt.datetime | None, keep: bool) -> dict[str, Any]:
     try:
         server.start(timeout)
         report: dict[str, Any] = {
+            "repo": repo,
             "target": target.isoformat() if target else "latest",
             "newest_backup": info["backup"][-1]["label"],
             "restore_seconds": round(restore_seconds, 2),
@@ -284,7 +324,10 @@ def drill(target: dt.datetime | None, keep: bool) -> dict[str, Any]:
             report["replayed_to_lsn"] = check_wal_replayed(server, archive_max)
         age = heartbeat_age(server, target or drill_started, max_age)
         report["data_age_seconds"] = round(age, 1)
+        report["max_data_age_seconds"] = max_age
         report["tables"] = table_report(server, tables)
+        server.stop()  # pg_checksums needs a cleanly shut down cluster
+        report["checksum_blocks_verified"] = check_page_checksums(data_dir)
     finally:
         try:
             server.stop()
