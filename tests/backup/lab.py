@@ -13,6 +13,7 @@ import os
 import pwd
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -205,6 +206,20 @@ def paired_repository(azurite: Azurite, work: Path) -> dict[str, str]:
     }
 
 
+def _wait_tls_server(server: subprocess.Popen[bytes], port: int, timeout: float = 30) -> None:
+    """The first backup reaches the database through this server: a backup that starts before
+    it listens fails with pgBackRest's `unable to find primary cluster`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            error = server.stderr.read().decode(errors="replace") if server.stderr else ""
+            raise RuntimeError(f"pgbackrest server exited {server.returncode}: {error}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"pgbackrest server not listening on {port} after {timeout:.0f} s")
+
+
 @contextlib.contextmanager
 def running_backup_lab(
     primary_settings: Mapping[str, str] | None = None, *, paired: bool = False
@@ -292,6 +307,7 @@ def running_backup_lab(
                 as_postgres(["pgbackrest", f"--config={db_conf}", "server"]),
                 env=db_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
+            _wait_tls_server(server, int(base_env["BACKUP_TLS_PORT"]))
             _chown_postgres(work)
             yield BackupLab(azurite, primary, work, base_env, client_tls, server_tls, notes)
         finally:
