@@ -25,27 +25,49 @@ def is_imported(socket: Path, reference: str) -> bool:
     return result.returncode == 0 and reference in result.stdout.split()
 
 
+IMPORT_ATTEMPTS = 3
+# containerd 1.6 sometimes loses a freshly written blob during the first import of an image
+# (`ctr: content digest sha256:...: not found`); the same archive imports on the next try.
+TRANSIENT_IMPORT_ERROR = "content digest"
+
+
+def _save_and_import(
+    socket: Path, reference: str, archive: Path
+) -> subprocess.CompletedProcess[str]:
+    archive.unlink(missing_ok=True)
+    saved = podman(
+        *["save", "--format", "oci-archive", "--output", str(archive), reference],
+        capture=True,
+        check=False,
+    )
+    if saved.returncode != 0:
+        raise RuntimeError(f"podman save {reference} failed: {saved.stderr.strip()}")
+    return ctr(
+        socket,
+        *["images", "import", "--index-name", reference, "--snapshotter", "overlayfs"],
+        str(archive),
+    )
+
+
 def import_image(socket: Path, reference: str, workdir: Path) -> None:
     """Copy `reference` from podman's store into containerd (the archive lives in `workdir`
-    only while it is imported); raises RuntimeError saying which step failed and why."""
+    only while it is imported); raises RuntimeError saying which step failed and why.
+    A lost-content error is retried (bounded, each retry said); any other error is final."""
     workdir.mkdir(parents=True, exist_ok=True)
     archive = workdir / f"{reference.replace('/', '_').replace(':', '_')}.oci.tar"
-    archive.unlink(missing_ok=True)
     try:
-        saved = podman(
-            *["save", "--format", "oci-archive", "--output", str(archive), reference],
-            capture=True,
-            check=False,
-        )
-        if saved.returncode != 0:
-            raise RuntimeError(f"podman save {reference} failed: {saved.stderr.strip()}")
-        result = ctr(
-            socket,
-            *["images", "import", "--index-name", reference, "--snapshotter", "overlayfs"],
-            str(archive),
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"ctr images import {reference} failed: {result.stderr.strip()}")
+        for attempt in range(1, IMPORT_ATTEMPTS + 1):
+            result = _save_and_import(socket, reference, archive)
+            if result.returncode == 0:
+                break
+            error = result.stderr.strip()
+            if TRANSIENT_IMPORT_ERROR not in error or attempt == IMPORT_ATTEMPTS:
+                raise RuntimeError(f"ctr images import {reference} failed: {error}")
+            print(
+                f"ctr images import {reference}: {error}; "
+                f"retrying ({attempt + 1}/{IMPORT_ATTEMPTS})",
+                flush=True,
+            )
     finally:
         archive.unlink(missing_ok=True)
     if not is_imported(socket, reference):
