@@ -313,6 +313,10 @@ module "key_vault" {
     api      = module.workload_identity.principal_ids["api"]
     database = module.workload_identity.principal_ids["database"]
   }
+  backup_passphrase_reader_principal_ids = {
+    for key in ["database", "backup"] : key => module.workload_identity.principal_ids[key]
+    if contains(keys(module.workload_identity.principal_ids), key)
+  }
 
   private_endpoint = var.private_endpoints_enabled ? {
     name                = "${local.names.private_endpoint_prefix}-vault"

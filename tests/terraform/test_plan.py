@@ -33,7 +33,8 @@ RULE_GROUPS = sum(
     len(doc["groups"]) + len(doc.get("backup_groups", []))
     for doc in map(rule_source.source, rule_source.RULE_FILES)
 )
-TOTAL_COUNTS = {"dev": 56 + RULE_GROUPS, "staging": 74 + RULE_GROUPS, "prod": 79 + RULE_GROUPS}
+# + the backup passphrase secret and its two readers (database, backup jobs)
+TOTAL_COUNTS = {"dev": 59 + RULE_GROUPS, "staging": 77 + RULE_GROUPS, "prod": 82 + RULE_GROUPS}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
@@ -75,7 +76,7 @@ COMMON_COUNTS = {
     "azurerm_kubernetes_cluster": 1,
     "azurerm_container_registry": 1,
     "azurerm_key_vault": 1,
-    "azurerm_key_vault_secret": 1,
+    "azurerm_key_vault_secret": 2,  # database password, backup passphrase
     "azurerm_storage_account": 1,
     "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
     # api: inventory-api + migrations; database: postgresql + backup; backup: backup
@@ -117,7 +118,7 @@ NAME_PREFIXES = {
 AZURE_MANDATED_NAMES = {"AzureFirewallSubnet"}
 FIXED_NAMES = {
     "azurerm_kubernetes_cluster_node_pool": re.compile(r"^[a-z][a-z0-9]{0,8}$"),
-    "azurerm_key_vault_secret": re.compile(r"^database-password$"),
+    "azurerm_key_vault_secret": re.compile(r"^(database-password|pgbackrest-passphrase)$"),
     "azurerm_storage_container": re.compile(r"^pgbackrest$"),
     "azurerm_private_dns_zone": re.compile(r"^privatelink\.[a-z.]+$"),
     "azurerm_federated_identity_credential": re.compile(r"^inventory-[a-z0-9-]+$"),
@@ -356,6 +357,8 @@ def test_only_the_api_and_database_identities_read_the_password(
         if r.values["role_definition_name"] == "Key Vault Secrets User"
     )
     assert readers == [
+        'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["backup"]',
+        'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
         'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
         'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
     ]

@@ -61,6 +61,33 @@ resource "azurerm_key_vault_secret" "database_password" {
   depends_on = [azurerm_role_assignment.deployer_secrets_officer, azurerm_private_endpoint.this]
 }
 
+# The backup repository's encryption passphrase, written the same way: it never enters plan or
+# state; the database (WAL archiving) and the backup jobs read it through the CSI driver.
+ephemeral "random_password" "backup_passphrase" {
+  length  = 64
+  special = false
+}
+
+resource "azurerm_key_vault_secret" "backup_passphrase" {
+  name             = "pgbackrest-passphrase"
+  key_vault_id     = azurerm_key_vault.this.id
+  value_wo         = ephemeral.random_password.backup_passphrase.result
+  value_wo_version = var.backup_passphrase_version
+  content_type     = "text/plain; purpose=pgbackrest-repository-cipher-pass"
+  tags             = var.tags
+
+  depends_on = [azurerm_role_assignment.deployer_secrets_officer, azurerm_private_endpoint.this]
+}
+
+resource "azurerm_role_assignment" "backup_passphrase_readers" {
+  for_each = var.backup_passphrase_reader_principal_ids
+
+  scope                = azurerm_key_vault_secret.backup_passphrase.resource_versionless_id
+  role_definition_name = "Key Vault Secrets User"
+  principal_id         = each.value
+  principal_type       = "ServicePrincipal"
+}
+
 resource "azurerm_private_endpoint" "this" {
   count = local.private ? 1 : 0
 

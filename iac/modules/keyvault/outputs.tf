@@ -18,6 +18,11 @@ output "database_password_secret_name" {
   value       = azurerm_key_vault_secret.database_password.name
 }
 
+output "backup_passphrase_secret_name" {
+  description = "Name of the secret that holds the backup repository's encryption passphrase (the value is never output)."
+  value       = azurerm_key_vault_secret.backup_passphrase.name
+}
+
 output "private_endpoint_enabled" {
   description = "Whether the vault is reachable only through its private endpoint."
   value       = local.private

@@ -89,6 +89,24 @@ variable "database_password_version" {
   }
 }
 
+variable "backup_passphrase_reader_principal_ids" {
+  type        = map(string)
+  description = "Principals (by a stable name) that get Key Vault Secrets User on the backup repository passphrase only: the database's identity (WAL archiving) and the backup jobs' identity."
+  default     = {}
+  nullable    = false
+}
+
+variable "backup_passphrase_version" {
+  type        = number
+  description = "Bump to store a new backup repository passphrase. A new passphrase cannot read the existing repository: take a new full backup into a new repository path first (see docs/disaster-recovery.md)."
+  default     = 1
+
+  validation {
+    condition     = var.backup_passphrase_version >= 1 && floor(var.backup_passphrase_version) == var.backup_passphrase_version
+    error_message = "backup_passphrase_version must be a positive whole number."
+  }
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags for every resource (from the conventions module)."
