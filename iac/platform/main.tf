@@ -313,9 +313,9 @@ module "key_vault" {
     api      = module.workload_identity.principal_ids["api"]
     database = module.workload_identity.principal_ids["database"]
   }
+  # The database pod (WAL archiving) and the backup jobs both run under the database identity.
   backup_passphrase_reader_principal_ids = {
-    for key in ["database", "backup"] : key => module.workload_identity.principal_ids[key]
-    if contains(keys(module.workload_identity.principal_ids), key)
+    database = module.workload_identity.principal_ids["database"]
   }
 
   private_endpoint = var.private_endpoints_enabled ? {

@@ -205,9 +205,10 @@ def namespace_drift(rendered: Rendered, planned: Iterable[Use], namespace: str) 
 
 REGISTRY = "image registry"
 # Purpose -> (planned resource type, attribute, environment output carrying the same name).
+SECRETS = "key vault secret"
 PLANNED_NAMES = {
     "key vault": ("azurerm_key_vault", "name", "key_vault_name"),
-    "key vault secret": ("azurerm_key_vault_secret", "name", "database_password_secret_name"),
+    SECRETS: ("azurerm_key_vault_secret", "name", "database_password_secret_name"),
     "backup storage account": ("azurerm_storage_account", "name", "backup_storage_account_name"),
     "backup container": ("azurerm_storage_container", "name", "backup_container_name"),
 }
@@ -218,22 +219,38 @@ BACKUP_ENV = {
 }
 
 
+def planned_names(plan: dict[str, Any], resource_type: str, attribute: str) -> set[str]:
+    """Every planned resource's name of one type (all known at plan time)."""
+    values = [r.values.get(attribute) for r in planned_resources(plan) if r.type == resource_type]
+    assert values, f"no {resource_type} in the plan"
+    assert all(isinstance(v, str) for v in values), f"{resource_type}.{attribute} is unknown"
+    return {str(value) for value in values}
+
+
 def planned_name(plan: dict[str, Any], resource_type: str, attribute: str, output: str) -> str:
     """The one planned resource's name; an output the plan already knows must agree with it."""
-    values = [r.values.get(attribute) for r in planned_resources(plan) if r.type == resource_type]
+    values = planned_names(plan, resource_type, attribute)
     assert len(values) == 1, f"expected one {resource_type} in the plan, found {len(values)}"
     (value,) = values
-    assert isinstance(value, str), f"{resource_type}.{attribute} is unknown in the plan"
     change = plan["output_changes"][output]
     known = None if change.get("after_unknown") else change.get("after")
     assert known in (None, value), f"output {output} = {known!r}, resource has {value!r}"
     return value
 
 
-def terraform_names(plan: dict[str, Any], login_server: str) -> dict[str, str]:
-    """Each Azure name the chart needs, as the environment's plan creates it."""
-    names = {purpose: planned_name(plan, *source) for purpose, source in PLANNED_NAMES.items()}
-    names[REGISTRY] = login_server
+def terraform_names(plan: dict[str, Any], login_server: str) -> dict[str, set[str]]:
+    """Each Azure name the chart may use, by purpose, as the environment's plan creates it
+    (one vault holds several secrets: the database password, the backup passphrase)."""
+    names = {
+        purpose: {planned_name(plan, *source)}
+        for purpose, source in PLANNED_NAMES.items()
+        if purpose != SECRETS
+    }
+    secret_type, attribute, output = PLANNED_NAMES[SECRETS]
+    secrets = planned_names(plan, secret_type, attribute)
+    assert plan["output_changes"][output].get("after") in (None, *secrets), output
+    names[SECRETS] = secrets
+    names[REGISTRY] = {login_server}
     return names
 
 
@@ -255,16 +272,17 @@ def chart_names(rendered: Rendered) -> Names:
     return names
 
 
-def name_drift(chart: Names, terraform: dict[str, str]) -> list[str]:
+def name_drift(chart: Names, terraform: dict[str, set[str]]) -> list[str]:
     """Differences between the chart's Azure names and Terraform's."""
     problems = []
     for purpose, expected in sorted(terraform.items()):
         found = chart.get(purpose, set())
+        creates = ", ".join(repr(name) for name in sorted(expected))
         if not found:
-            problems.append(f"{purpose}: the chart carries none (Terraform creates {expected!r})")
+            problems.append(f"{purpose}: the chart carries none (Terraform creates {creates})")
         problems += [
-            f"{purpose}: the chart uses {value!r}, Terraform creates {expected!r}"
-            for value in sorted(found - {expected})
+            f"{purpose}: the chart uses {value!r}, Terraform creates {creates}"
+            for value in sorted(found - expected)
         ]
     return problems
 

@@ -33,8 +33,8 @@ RULE_GROUPS = sum(
     len(doc["groups"]) + len(doc.get("backup_groups", []))
     for doc in map(rule_source.source, rule_source.RULE_FILES)
 )
-# + the backup passphrase secret and its two readers (database, backup jobs)
-TOTAL_COUNTS = {"dev": 59 + RULE_GROUPS, "staging": 77 + RULE_GROUPS, "prod": 82 + RULE_GROUPS}
+# + the backup passphrase secret and its reader (the database identity, which backup jobs share)
+TOTAL_COUNTS = {"dev": 58 + RULE_GROUPS, "staging": 76 + RULE_GROUPS, "prod": 81 + RULE_GROUPS}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
@@ -357,7 +357,6 @@ def test_only_the_api_and_database_identities_read_the_password(
         if r.values["role_definition_name"] == "Key Vault Secrets User"
     )
     assert readers == [
-        'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["backup"]',
         'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
         'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
         'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
@@ -474,7 +473,9 @@ def test_database_password_never_appears_in_the_plan(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
     assert password_exposures(plans[env]) == []
-    secret = _one(plans, env, SECRET)
+    (secret,) = (
+        r.values for r in _resources(plans, env, SECRET) if r.values["name"] == "database-password"
+    )
     assert secret["value_wo_version"] == _tfvars(env)["key_vault"].get(
         "database_password_version", 1
     )
@@ -485,7 +486,11 @@ def test_a_password_set_in_the_plan_or_the_state_is_reported(
 ) -> None:
     """Broken plans: a value computed at apply, one written in, a stored random_password."""
     plan = copy.deepcopy(plans["dev"])
-    (secret,) = [c for c in plan["resource_changes"] if c["type"] == SECRET]
+    (secret,) = [
+        c
+        for c in plan["resource_changes"]
+        if c["type"] == SECRET and c["change"]["after"]["name"] == "database-password"
+    ]
     secret["change"].setdefault("after_unknown", {})["value"] = True
     stored = copy.deepcopy(secret)
     stored.update(address="random_password.database", type="random_password")
