@@ -91,7 +91,8 @@ def test_each_environment_folder_declares_its_own_name(env: str) -> None:
 
 
 def test_bootstrap_makes_a_state_container_for_every_environment_folder() -> None:
-    variables = (REPO_ROOT / "iac" / "bootstrap" / "variables.tf").read_text(encoding="utf-8")
-    block = re.search(r'variable "environments" \{.*?default\s*=\s*\[([^\]]*)\]', variables, re.S)
-    assert block, 'iac/bootstrap/variables.tf has no default for variable "environments"'
-    assert sorted(re.findall(r'"([^"]+)"', block.group(1))) == list(azure_environments())
+    tfvars = (REPO_ROOT / "iac" / "bootstrap" / "terraform.tfvars").read_text(encoding="utf-8")
+    block = re.search(r"^environments = \{(.*?)^\}", tfvars, re.S | re.M)
+    assert block, 'iac/bootstrap/terraform.tfvars sets no "environments"'
+    names = re.findall(r"^\s+([a-z][a-z0-9]*)\s*=\s*\{", block.group(1), re.M)
+    assert sorted(names) == list(azure_environments())

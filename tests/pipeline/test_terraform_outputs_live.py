@@ -9,6 +9,7 @@ without Azure. Only the backend type differs from iac/platform.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,24 @@ def tiny_repository(root: Path, applied: dict[str, dict[str, str]]) -> Path:
         (folder / "terraform.tfvars").write_text(
             f'environment = "{env}"\nidentities = {json.dumps(identities)}\n', encoding="utf-8"
         )
+    _committed_with_a_remote(root)
     return root / "reports"
+
+
+def _committed_with_a_remote(root: Path) -> None:
+    """A checkout whose HEAD is committed and has an origin: a staging apply records itself
+    there as a promotion tag (pipelines/core/promotion.py)."""
+    remote = root.parent / f"{root.name}-origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (root / ".gitignore").write_text("reports/\nstate/\n.terraform/\n", encoding="utf-8")
+    git("add", "-A")
+    git("-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-qm", "tiny")
+    git("remote", "add", "origin", str(remote))
 
 
 def deploy_context(root: Path, env: str) -> StageContext:
