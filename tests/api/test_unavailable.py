@@ -38,3 +38,8 @@ def test_a_bad_statement_is_not_unavailable(fresh_db: Database) -> None:
     """A syntax error is a bug (500), never something a retry would fix."""
     assert not is_database_unavailable(_error(fresh_db.sqlalchemy_url, "SELEKT 1"))
     assert not is_database_unavailable(None)
+
+
+def test_a_reset_socket_raised_as_such_by_the_pre_ping_is_unavailable() -> None:
+    assert is_database_unavailable(ConnectionResetError(104, "Connection reset by peer"))
+    assert not is_database_unavailable(ValueError("not a connection problem"))

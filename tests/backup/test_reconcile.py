@@ -206,6 +206,9 @@ def test_rotation_under_a_running_api_keeps_it_answering(
         reader.join()
         api.stop()
     assert len(statuses) > before > 0
-    assert set(statuses) == {200}, sorted(set(statuses))
+    # A request whose pooled connection was just terminated gets 503 with Retry-After (never a
+    # 500); the API recovers by itself: reads after the rotation succeed again.
+    assert set(statuses) <= {200, 503}, sorted(set(statuses))
+    assert statuses[-1] == 200, statuses[before:]
     with pytest.raises(pg8000.exceptions.DatabaseError, match="28P01"):
         as_app(server, "SELECT 1", password=server.password)

@@ -74,6 +74,8 @@ def _env(database: Database, port: int) -> list[str]:
         f"PORT={port}",
         "--env",
         "HOST=127.0.0.1",
+        "--env",
+        "AUTH_MODE=off",  # token validation has its own tests (tests/api/test_auth*.py)
     ]
 
 

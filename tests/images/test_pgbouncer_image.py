@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.api.apiprocess import api_env, start_api
 from tests.api.helpers import PRODUCTS, create_product
-from tests.helm.rendering import Renderer
+from tests.helm.rendering import DB, NAMESPACE, Renderer
 from tests.support.postgres import (
     APP_USER,
     Database,
@@ -87,9 +87,7 @@ def pooler(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Poo
     port, metrics_port = free_port(), free_port()
     sets = ["pooler.enabled=true", f"pooler.port={port}", f"pooler.poolSize={POOL_SIZE}",
             f"pooler.exporter.port={metrics_port}"]  # fmt: skip
-    config = renderer.render("postgresql", sets=sets).one(
-        "ConfigMap", "inventory-postgresql-pooler"
-    )
+    config = renderer.render("postgresql", sets=sets).one("ConfigMap", f"{DB}-pooler")
     with running_postgres(prefix="pooler-image-") as server:
         database = server.create_database()
         root = Path(tempfile.mkdtemp(prefix="inventory-pooler-"))
@@ -99,7 +97,7 @@ def pooler(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Poo
         ini = (
             config["data"]["pgbouncer.ini"]
             .replace(
-                "host=inventory-postgresql.inventory.svc port=5432 dbname=inventory",
+                f"host={DB}.{NAMESPACE}.svc port=5432 dbname=inventory",
                 f"host=127.0.0.1 port={server.port} dbname={database.name}",
             )
             .replace("inventory = host", f"{database.name} = host")

@@ -25,6 +25,8 @@ def is_database_unavailable(error: BaseException | None) -> bool:
     """True for a refused/lost connection, a full pool, or a server that cannot write now."""
     if isinstance(error, sqlalchemy.exc.TimeoutError):  # no pooled connection became free
         return True
+    if isinstance(error, ConnectionError):  # the pool's pre-ping met a reset socket as such
+        return True
     if not isinstance(error, sqlalchemy.exc.DBAPIError):
         return False
     if error.connection_invalidated or isinstance(error.orig, pg8000.dbapi.InterfaceError):
