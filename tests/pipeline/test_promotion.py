@@ -3,7 +3,6 @@ the remote. Real throwaway git repositories: a bare remote and a clone the pipel
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -18,23 +17,7 @@ from pipelines.core.promotion import (
     record_apply,
     require_promoted,
 )
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        env={**os.environ, **GIT_ENV},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+from tests.support.git import GIT_ENV, git
 
 
 def commit(repo: Path, text: str) -> str:

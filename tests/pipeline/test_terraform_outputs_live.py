@@ -9,7 +9,6 @@ without Azure. Only the backend type differs from iac/platform.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from pipelines.cli import main
 from pipelines.core.stage import Options, Stage, StageContext, StageFailed
 from pipelines.targets.terraform_outputs import chart_values, load_outputs, outputs_file
 from tests.pipeline.terraform_outputs import IDS
+from tests.support.git import git
 from tests.support.tools import require_tool
 
 ROOT = """
@@ -63,16 +63,13 @@ def _committed_with_a_remote(root: Path) -> None:
     """A checkout whose HEAD is committed and has an origin: a staging apply records itself
     there as a promotion tag (pipelines/core/promotion.py)."""
     remote = root.parent / f"{root.name}-origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(root.parent, "init", "-q", "--bare", str(remote))
 
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
-
-    git("init", "-q")
+    git(root, "init", "-q")
     (root / ".gitignore").write_text("reports/\nstate/\n.terraform/\n", encoding="utf-8")
-    git("add", "-A")
-    git("-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-qm", "tiny")
-    git("remote", "add", "origin", str(remote))
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "tiny")
+    git(root, "remote", "add", "origin", str(remote))
 
 
 def deploy_context(root: Path, env: str) -> StageContext:
