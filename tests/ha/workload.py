@@ -9,36 +9,24 @@ every member's pg_is_in_recovery() between two reads of the lock).
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from dataclasses import dataclass, field
 
 import pg8000.native
 
 from tests.ha.members import HaCluster, Member
-from tests.support.outage import longest_gap
+from tests.support.outage import BackgroundLoop, longest_gap
 
 PROBE_TABLE = "ha_probe"
 
 
 @dataclass
-class Writer:
+class Writer(BackgroundLoop):
     """Inserts numbered rows one at a time into whichever member accepts them."""
 
     cluster: HaCluster
     acknowledged: dict[int, float] = field(default_factory=dict)
     failures: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
 
     def _run(self) -> None:
         number = 0
@@ -69,23 +57,12 @@ class Writer:
 
 
 @dataclass
-class WritableWatcher:
+class WritableWatcher(BackgroundLoop):
     """Samples the leader lock and every member's writability; records every violation."""
 
     cluster: HaCluster
     violations: list[str] = field(default_factory=list)
     samples: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
 
     def _writable(self, member: Member) -> bool:
         try:

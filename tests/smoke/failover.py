@@ -11,7 +11,6 @@ shows up as what it is.
 from __future__ import annotations
 
 import collections
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import requests
 from kubernetes.stream import stream
 
 from tests.smoke.kube import INSTANCE, NAME, Kube, selector
-from tests.support.outage import longest_gap
+from tests.support.outage import BackgroundLoop, longest_gap
 
 ROLE_LABEL = "role"  # set by Patroni on each member: primary | replica
 PATRONI_CONFIG = "/tmp/patroni/patroni.json"
@@ -38,23 +37,12 @@ class Acknowledged:
 
 
 @dataclass
-class Writer:
+class Writer(BackgroundLoop):
     """Posts adjustments to one product until stopped; thread-safe enough for one writer."""
 
     post: Callable[[str, str], requests.Response]
     acknowledged: list[Acknowledged] = field(default_factory=list)
     statuses: collections.Counter[str] = field(default_factory=collections.Counter)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
 
     def _run(self) -> None:
         number = 0

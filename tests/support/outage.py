@@ -5,8 +5,30 @@ from __future__ import annotations
 
 import itertools
 import statistics
+import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass
+class BackgroundLoop:
+    """`_run` on a daemon thread until `stop`: the writers whose acknowledgements measure an
+    outage. The fields are keyword-only so subclasses may declare required fields."""
+
+    _stop: threading.Event = field(default_factory=threading.Event, kw_only=True, repr=False)
+    _thread: threading.Thread | None = field(default=None, kw_only=True, repr=False)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        raise NotImplementedError
 
 
 def longest_gap(acknowledged: Iterable[float], since: float, until: float) -> float:
