@@ -18,6 +18,7 @@ import yaml
 from pipelines.core import contract
 from pipelines.core.environments import azure_environments
 from pipelines.stages.deploy import contract_values
+from pipelines.targets.local_monitoring import SERVED_APIS as LOCAL_MONITORING_APIS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
@@ -231,6 +232,13 @@ class Renderer:
 
     def env_render(self, env: str) -> Rendered:
         """The umbrella as deployed to `env`; Azure clusters run the managed Prometheus
-        (monitor_metrics) and cert-manager."""
+        (monitor_metrics) and cert-manager, the local one the APIs its monitoring installs."""
         azure = env in AZURE_ENVIRONMENTS
-        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, cert_manager_crds=azure)
+        local_monitoring = env == "local" and MONITORING_API in LOCAL_MONITORING_APIS
+        return self.render(
+            UMBRELLA,
+            env,
+            monitoring_crds=local_monitoring,
+            managed_prometheus_crds=azure,
+            cert_manager_crds=azure,
+        )

@@ -1,7 +1,8 @@
 """The local cluster harness as the pipeline sees it: the one module of tools/localcluster the
 orchestrator imports (tests/pipeline/test_layout.py keeps it so), so the harness can change
 behind it. Where the cluster keeps its state, which kubectl matches its API server, its DNS
-domain, and the throwaway CA that issues the local target's certificates."""
+domain, the throwaway CA that issues the local target's certificates, and the addresses and
+add-ons a workload's NetworkPolicy and a local Prometheus need (API server, node, kube-state-metrics)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ from pathlib import Path
 from tools.localcluster.build import binary
 from tools.localcluster.catalog import KUBERNETES
 from tools.localcluster.pki import CertSpec, ensure_ca, issue
-from tools.localcluster.settings import CLUSTER_DOMAIN, Paths, default_state_dir
+from tools.localcluster.settings import (
+    API_PORT,
+    API_SERVICE_IP,
+    CLUSTER_DOMAIN,
+    Paths,
+    default_state_dir,
+    detect_node_ip,
+)
+from tools.localcluster.statemetrics import METRICS_PORT as STATE_METRICS_CONTAINER_PORT
+from tools.localcluster.statemetrics import METRICS_PORT_NAME as STATE_METRICS_PORT
+from tools.localcluster.statemetrics import NAMESPACE as STATE_METRICS_NAMESPACE
+from tools.localcluster.statemetrics import SELECTOR as STATE_METRICS_SELECTOR
 
 
 def state_paths() -> Paths:
@@ -23,10 +35,18 @@ def kubectl_path() -> Path:
     return binary(KUBERNETES, "kubectl")
 
 
+
 __all__ = [
+    "API_PORT",
+    "API_SERVICE_IP",
     "CLUSTER_DOMAIN",
+    "STATE_METRICS_CONTAINER_PORT",
+    "STATE_METRICS_NAMESPACE",
+    "STATE_METRICS_PORT",
+    "STATE_METRICS_SELECTOR",
     "CertSpec",
     "Paths",
+    "detect_node_ip",
     "ensure_ca",
     "issue",
     "kubectl_path",
