@@ -7,8 +7,9 @@ the environment's state), as a generated values file (reports/deploy/terraform-v
 mapping in pipelines/targets/terraform_outputs),
 and every image is pinned by the digest `publish` recorded. On the local target the stand-in for
 the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, TLS Secrets,
-and the monitoring APIs; after the install, the local monitoring (pipelines/targets/local_monitoring)
-configures Prometheus and Alertmanager from the release's ServiceMonitors and PrometheusRules.
+and the monitoring APIs; after the install, the local monitoring
+(pipelines/targets/local_monitoring) configures Prometheus and Alertmanager from the release's
+ServiceMonitors and PrometheusRules.
 """
 
 from __future__ import annotations

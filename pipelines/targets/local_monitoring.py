@@ -11,15 +11,16 @@ release's namespace, its scrape objects and its rendered rules.
   fields read here. No Operator runs: it would be another Go build and controller on a 2-core
   node for objects that change only when the release does.
 - After the install, prometheus_config turns the release's ServiceMonitors and PrometheusRules
-  into Prometheus' configuration and rule files, adds kube-state-metrics (a cluster add-on with
+  into Prometheus' configuration, rule files and the headless Services its DNS discovery reads
+  (Debian's build has no Kubernetes discovery), adds kube-state-metrics (a cluster add-on with
   no scrape object) and points alerts at Alertmanager, whose one receiver is the webhook the
   smoke suite runs on the node (RECEIVER_PORT); a changed configuration rolls Prometheus.
-- Both run from images/prometheus (Debian's binaries) as restricted pods with limits. Their
-  NetworkPolicies: Prometheus accepts no pod and may reach only the API server, the scraped
-  pods on their metrics ports and Alertmanager; Alertmanager accepts only Prometheus and may
-  reach only the receiver on the node. The release's own policies admit the scraper declared in
-  helm-charts/inventory-platform/values-local.yaml (global.monitoring.scraper), whose namespace
-  and pod labels are read from there.
+- Both run from images/prometheus (Debian's binaries) as restricted pods with limits and no
+  API token. Their NetworkPolicies: Prometheus accepts no pod and may reach only DNS, the
+  scraped pods on their metrics ports and Alertmanager; Alertmanager accepts only Prometheus
+  and may reach only the receiver on the node. The release's own policies admit the scraper
+  declared in helm-charts/inventory-platform/values-local.yaml (global.monitoring.scraper),
+  whose namespace and pod labels are read from there.
 """
 
 from __future__ import annotations
@@ -103,17 +104,12 @@ LABELS = {
 }
 PROMETHEUS_SELECTOR = dict(SCRAPER.pod_labels)
 ALERTMANAGER_SELECTOR = {"app.kubernetes.io/name": ALERTMANAGER}
-ALERTMANAGER_TARGET = config.Target(
-    job=f"{MONITORING_NAMESPACE}/{ALERTMANAGER}",
-    namespace=MONITORING_NAMESPACE,
-    service_labels=ALERTMANAGER_SELECTOR,
-    port="web",
+ALERTMANAGER_ADDRESS = (
+    f"{ALERTMANAGER}.{MONITORING_NAMESPACE}.svc.{harness.CLUSTER_DOMAIN}:{ALERTMANAGER_PORT}"
 )
-STATE_METRICS_TARGET = config.Target(
-    job=f"{harness.STATE_METRICS_NAMESPACE}/kube-state-metrics",
-    namespace=harness.STATE_METRICS_NAMESPACE,
-    service_labels=harness.STATE_METRICS_SELECTOR,
-    port=harness.STATE_METRICS_PORT,
+STATE_METRICS_ADDRESS = (
+    f"{harness.STATE_METRICS_NAME}.{harness.STATE_METRICS_NAMESPACE}.svc.{harness.CLUSTER_DOMAIN}"
+    f":{harness.STATE_METRICS_CONTAINER_PORT}"
 )
 
 
@@ -142,9 +138,7 @@ def _crd(kind: str, plural: str, spec: dict[str, Any]) -> dict[str, Any]:
                     "name": "v1",
                     "served": True,
                     "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {"type": "object", "properties": {"spec": spec}}
-                    },
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": spec}}},
                 }
             ],
         },
@@ -161,7 +155,7 @@ def crds() -> list[dict[str, Any]]:
     endpoint = {
         **_OPEN,
         "required": ["port"],
-        "properties": {k: _STRING for k in ("port", "path", "interval", "scrapeTimeout")},
+        "properties": dict.fromkeys(("port", "path", "interval", "scrapeTimeout"), _STRING),
     }
     monitor = {
         **_OPEN,
@@ -221,41 +215,40 @@ class Peer:
         }
 
 
-def target_peer(target: config.Target, services: Sequence[Mapping[str, Any]]) -> Peer:
-    """The pods behind `target`: the selected Service's pod selector and the container port its
-    named port forwards to; fails naming the target when no Service matches."""
-    for service in services:
-        meta, spec = service.get("metadata", {}), service.get("spec", {})
-        labels = meta.get("labels") or {}
-        if meta.get("namespace") != target.namespace or not spec.get("selector"):
-            continue
-        if any(labels.get(k) != v for k, v in target.service_labels.items()):
-            continue
-        for port in spec.get("ports") or []:
-            if port.get("name") == target.port:
-                return Peer(target.namespace, spec["selector"], port.get("targetPort", port["port"]))
-    raise config.MonitoringObjectError(
-        f"scrape job {target.job}: no Service in {target.namespace} with labels "
-        f"{dict(target.service_labels)} and a port named {target.port!r}"
-    )
+def target_peer(target: config.Target) -> Peer:
+    """The pods behind a scrape target, on the container port its Service forwards to."""
+    return Peer(target.endpoint.namespace, target.pod_selector, target.target_port)
+
+
+STATE_METRICS_PEER = Peer(
+    harness.STATE_METRICS_NAMESPACE, harness.STATE_METRICS_SELECTOR, harness.STATE_METRICS_PORT
+)
+
+
+def dns_egress() -> dict[str, Any]:
+    """To the cluster DNS pods (Service port 53 and the port CoreDNS listens on), UDP and TCP."""
+    rule = Peer("kube-system", harness.DNS_SELECTOR, harness.DNS_PORT).egress()
+    rule["ports"] = [
+        {"port": port, "protocol": protocol}
+        for port in sorted({53, harness.DNS_PORT})
+        for protocol in ("UDP", "TCP")
+    ]
+    return rule
 
 
 def _ip_block(address: str, port: int) -> dict[str, Any]:
-    return {"to": [{"ipBlock": {"cidr": f"{address}/32"}}], "ports": [{"port": port, "protocol": "TCP"}]}
+    return {
+        "to": [{"ipBlock": {"cidr": f"{address}/32"}}],
+        "ports": [{"port": port, "protocol": "TCP"}],
+    }
 
 
 def network_policies(scraped: Sequence[Peer], node_ip: str) -> list[dict[str, Any]]:
-    """Prometheus: no ingress from pods; egress to the API server, the scraped pods and
+    """Prometheus: no ingress from pods; egress to DNS (discovery), the scraped pods and
     Alertmanager. Alertmanager: ingress from Prometheus only; egress to the receiver only."""
     alertmanager = Peer(MONITORING_NAMESPACE, ALERTMANAGER_SELECTOR, ALERTMANAGER_PORT)
     meta = {"namespace": MONITORING_NAMESPACE, "labels": LABELS}
-    prometheus_egress = [
-        # The `kubernetes` Service, and the node's API server port after its translation.
-        _ip_block(harness.API_SERVICE_IP, 443),
-        _ip_block(node_ip, harness.API_PORT),
-        *(peer.egress() for peer in scraped),
-        alertmanager.egress(),
-    ]
+    prometheus_egress = [dns_egress(), *(peer.egress() for peer in scraped), alertmanager.egress()]
     return [
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -287,55 +280,28 @@ def network_policies(scraped: Sequence[Peer], node_ip: str) -> list[dict[str, An
     ]
 
 
-def discovery_rbac(namespaces: Sequence[str]) -> list[dict[str, Any]]:
-    """A read-only Role per discovered namespace (Services, Pods, EndpointSlices) bound to
-    Prometheus' ServiceAccount: nothing cluster-wide, nothing else readable."""
-    rules = [
-        {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]},
-        {
-            "apiGroups": ["discovery.k8s.io"],
-            "resources": ["endpointslices"],
-            "verbs": ["get", "list", "watch"],
-        },
-    ]
-    subject = {"kind": "ServiceAccount", "name": "prometheus", "namespace": MONITORING_NAMESPACE}
-    documents: list[dict[str, Any]] = []
-    for namespace in sorted(set(namespaces)):
-        meta = {"name": "prometheus-discovery", "namespace": namespace, "labels": LABELS}
-        documents += [
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules},
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": meta,
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "Role",
-                    "name": "prometheus-discovery",
-                },
-                "subjects": [subject],
-            },
-        ]
-    return documents
-
-
 def _deployment(
-    name: str, selector: Mapping[str, str], container: dict[str, Any], volumes: list[dict[str, Any]],
-    checksum: str, service_account: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    name: str,
+    selector: Mapping[str, str],
+    container: dict[str, Any],
+    volumes: list[dict[str, Any]],
+    checksum: str,
+) -> dict[str, Any]:
     pod: dict[str, Any] = {
-        "automountServiceAccountToken": service_account is not None,
+        "automountServiceAccountToken": False,  # discovery is DNS: no API access at all
         "enableServiceLinks": False,
         "securityContext": restricted_pod(USER, fs_group=True),
         "containers": [{**container, "securityContext": restricted_container(USER)}],
         "volumes": volumes,
     }
-    if service_account is not None:
-        pod["serviceAccountName"] = service_account
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": MONITORING_NAMESPACE, "labels": {**LABELS, **selector}},
+        "metadata": {
+            "name": name,
+            "namespace": MONITORING_NAMESPACE,
+            "labels": {**LABELS, **selector},
+        },
         "spec": {
             "replicas": 1,
             "strategy": {"type": "Recreate"},
@@ -352,7 +318,11 @@ def _service(name: str, selector: Mapping[str, str], port_name: str, port: int) 
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": name, "namespace": MONITORING_NAMESPACE, "labels": {**LABELS, **selector}},
+        "metadata": {
+            "name": name,
+            "namespace": MONITORING_NAMESPACE,
+            "labels": {**LABELS, **selector},
+        },
         "spec": {
             "type": "ClusterIP",
             "selector": dict(selector),
@@ -383,7 +353,8 @@ class Monitoring:
     rules: Mapping[str, str]
     alertmanager_yaml: str
     scraped: tuple[Peer, ...]
-    namespaces: tuple[str, ...]
+    discovery: tuple[dict[str, Any], ...]
+    """Headless Services in the scraped namespaces whose SRV records list the pods."""
 
 
 def build(
@@ -391,19 +362,30 @@ def build(
     prometheus_rules: Sequence[Mapping[str, Any]],
     services: Sequence[Mapping[str, Any]],
     node_ip: str,
+    rules_dir: str = config.RULES_DIR,
 ) -> Monitoring:
-    """The configuration, rule files and scrape peers for these monitoring objects."""
-    targets = [t for monitor in monitors for t in config.monitor_targets(monitor)]
-    targets.append(STATE_METRICS_TARGET)
+    """The configuration, rule files, discovery Services and scrape peers for these objects."""
+    targets = [
+        target
+        for monitor in monitors
+        for endpoint in config.monitor_endpoints(monitor)
+        for target in config.bind(endpoint, services)
+    ]
+    jobs = [config.scrape_job(t, harness.CLUSTER_DOMAIN) for t in targets]
+    jobs.append(
+        config.static_job(
+            harness.STATE_METRICS_NAME, harness.STATE_METRICS_NAMESPACE, STATE_METRICS_ADDRESS
+        )
+    )
     rules = {name: dump(body) for name, body in config.rule_files(prometheus_rules).items()}
-    prometheus = config.prometheus_config(targets, ALERTMANAGER_TARGET, list(rules))
+    prometheus = config.prometheus_config(jobs, ALERTMANAGER_ADDRESS, list(rules), rules_dir)
     receiver = f"http://{node_ip}:{RECEIVER_PORT}{RECEIVER_PATH}"
     return Monitoring(
         prometheus_yaml=dump(prometheus),
         rules=rules,
         alertmanager_yaml=dump(config.alertmanager_config(receiver)),
-        scraped=tuple(target_peer(t, services) for t in targets),
-        namespaces=tuple(t.namespace for t in (*targets, ALERTMANAGER_TARGET)),
+        scraped=(*(target_peer(t) for t in targets), STATE_METRICS_PEER),
+        discovery=tuple(config.discovery_service(t, LABELS) for t in targets),
     )
 
 
@@ -473,12 +455,7 @@ def manifests(image: str, monitoring: Monitoring, node_ip: str) -> list[dict[str
                 },
             },
         },
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": "prometheus", "namespace": MONITORING_NAMESPACE, "labels": LABELS},
-        },
-        *discovery_rbac(monitoring.namespaces),
+        *monitoring.discovery,
         _config_map("prometheus-config", {"prometheus.yml": monitoring.prometheus_yaml}),
         _config_map("prometheus-rules", monitoring.rules),
         _config_map("alertmanager-config", {"alertmanager.yml": monitoring.alertmanager_yaml}),
@@ -493,7 +470,6 @@ def manifests(image: str, monitoring: Monitoring, node_ip: str) -> list[dict[str
                 {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}},
             ],
             prometheus_sum,
-            service_account="prometheus",
         ),
         _deployment(
             ALERTMANAGER,
@@ -518,7 +494,9 @@ def _kubectl(ctx: StageContext, cluster: Cluster) -> tuple[Kubectl, dict[str, st
 def _apply(ctx: StageContext, kubectl: Kubectl, env: dict[str, str], name: str,
            documents: list[dict[str, Any]]) -> None:  # fmt: skip
     path = ctx.write_json(name, {"apiVersion": "v1", "kind": "List", "items": documents})
-    argv = kubectl.argv("apply", "--server-side", "--field-manager=inventory-pipeline", "-f", str(path))
+    argv = kubectl.argv(
+        "apply", "--server-side", "--field-manager=inventory-pipeline", "-f", str(path)
+    )
     ctx.run(f"apply {name}", argv, timeout=TIMEOUT, env=env)
 
 
@@ -547,16 +525,19 @@ def deploy(ctx: StageContext, cluster: Cluster) -> None:
             f"the release in {NAMESPACE} has {len(monitors)} ServiceMonitor(s) and {len(rules)} "
             "PrometheusRule(s): turn monitoring on in values-local.yaml (monitoring.enabled)"
         )
-    services = [
-        *_items(kubectl, "services", NAMESPACE),
-        *_items(kubectl, "services", harness.STATE_METRICS_NAMESPACE),
-    ]
+    services = _items(kubectl, "services", NAMESPACE)
     node_ip = harness.detect_node_ip()
     try:
         monitoring = build(monitors, rules, services, node_ip)
     except config.MonitoringObjectError as error:
         ctx.fail(f"cannot configure the local Prometheus: {error}")
-    _apply(ctx, kubectl, env, MANIFEST_FILE, manifests(local_image(ctx, IMAGE, image_tag()), monitoring, node_ip))
+    _apply(
+        ctx,
+        kubectl,
+        env,
+        MANIFEST_FILE,
+        manifests(local_image(ctx, IMAGE, image_tag()), monitoring, node_ip),
+    )
     for name in ("prometheus", ALERTMANAGER):
         rollout = kubectl.argv(
             "--namespace", MONITORING_NAMESPACE,

@@ -127,7 +127,11 @@ def manifests() -> list[dict[str, Any]]:
                 "type": "ClusterIP",
                 "selector": SELECTOR,
                 "ports": [
-                    {"name": METRICS_PORT_NAME, "port": METRICS_PORT, "targetPort": METRICS_PORT_NAME},
+                    {
+                        "name": METRICS_PORT_NAME,
+                        "port": METRICS_PORT,
+                        "targetPort": METRICS_PORT_NAME,
+                    },
                     {"name": "telemetry", "port": TELEMETRY_PORT, "targetPort": "telemetry"},
                 ],
             },

@@ -1,0 +1,44 @@
+"""The umbrella rendered as `deploy --target local` installs it, for the local stand-ins' tests.
+
+Same arguments as the deploy stage (install_args, values-local.yaml, the contract's values) and
+the API versions the local cluster serves once the monitoring APIs are installed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.core.charts import UMBRELLA, staged_charts
+from pipelines.stages.deploy import contract_values, install_args, values_files
+from pipelines.targets.local_monitoring import SERVED_APIS
+from tests.support.tools import REPO_ROOT, require_tool
+
+Manifest = dict[str, Any]
+
+
+def render_local_release(workdir: Path) -> list[Manifest]:
+    """The documents `helm template` prints for the local target."""
+    helm = require_tool("helm", "make tools")
+    generated = [contract_values(workdir)]
+    apis = [arg for api in SERVED_APIS for arg in ("--api-versions", api)]
+    with staged_charts(REPO_ROOT) as charts:
+        chart = charts / UMBRELLA
+        subprocess.run(
+            [helm, "dependency", "build", "--skip-refresh", str(chart)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        args = install_args(chart, values_files(chart, "local", generated), [])
+        out = subprocess.run(
+            [helm, "template", *args, "--kube-version", "1.34.2", *apis],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
