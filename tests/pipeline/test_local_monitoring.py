@@ -20,11 +20,17 @@ import yaml
 from pipelines.targets import local_monitoring as lm
 from pipelines.targets import prometheus_config as config
 from pipelines.targets.cluster import NAMESPACE
-from tests.pipeline.local_release import Manifest, render_local_release
+from tests.pipeline.local_release import (
+    NODE_IP,
+    Manifest,
+    build,
+    of_kind,
+    render_local_release,
+    services,
+)
 from tests.support.tools import REPO_ROOT, require_tool
 from tools.localcluster import interface as harness
 
-NODE_IP = "192.0.2.10"  # documentation address: the tests never connect
 RULE_SOURCES = sorted((REPO_ROOT / "helm-charts").glob("*/rules/*.yaml"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "monitoring"
 _JOB_MATCHER = re.compile(r'\bjob="([^"]+)"')
@@ -33,29 +39,6 @@ _JOB_MATCHER = re.compile(r'\bjob="([^"]+)"')
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
     return render_local_release(tmp_path_factory.mktemp("deploy"))
-
-
-def of_kind(docs: list[Manifest], kind: str) -> list[Manifest]:
-    """Documents of `kind`, with the namespace the install gives them (helm omits it on some)."""
-    found = [copy.deepcopy(d) for d in docs if d["kind"] == kind]
-    for doc in found:
-        doc["metadata"].setdefault("namespace", NAMESPACE)
-    return found
-
-
-def services(release: list[Manifest]) -> list[Manifest]:
-    """The release's Services, as the deploy reads them back."""
-    return of_kind(release, "Service")
-
-
-def build(release: list[Manifest], rules_dir: str = config.RULES_DIR) -> lm.Monitoring:
-    return lm.build(
-        of_kind(release, "ServiceMonitor"),
-        of_kind(release, "PrometheusRule"),
-        services(release),
-        NODE_IP,
-        rules_dir,
-    )
 
 
 def alerts_in(documents: list[dict[str, Any]]) -> set[str]:
