@@ -18,6 +18,7 @@ from tests.helm.rendering import (
     Rendered,
     Renderer,
     containers,
+    env_apis,
     restricted_context_problems,
 )
 
@@ -54,11 +55,8 @@ def max_connections(rendered: Rendered) -> int:
 @pytest.fixture(scope="module", params=["dev", "staging", "prod", "local"])
 def with_pooler(request: pytest.FixtureRequest, renderer: Renderer) -> Rendered:
     env = str(request.param)
-    azure = env != "local"
     sets = ["postgresql.pooler.enabled=true"]
-    return renderer.render(
-        "inventory-platform", env, sets=sets, managed_prometheus_crds=azure, cert_manager_crds=azure
-    )
+    return renderer.render("inventory-platform", env, sets=sets, **env_apis(env))
 
 
 def budget_problems(rendered: Rendered) -> list[str]:

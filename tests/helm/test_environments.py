@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from pipelines.targets.local_monitoring import MONITORING_NAMESPACE
 from tests.helm.rendering import (
     API,
     CHARTS_SRC,
@@ -14,6 +15,7 @@ from tests.helm.rendering import (
     DB,
     FIXTURES,
     MANAGED_PROMETHEUS_API,
+    MONITORING_API,
     RELEASE,
     UMBRELLA,
     Manifest,
@@ -165,7 +167,9 @@ def test_api_network_policy_ingress_from_controller_egress_to_db_and_dns(
         for r in policy["spec"]["ingress"]
         for p in r["from"]
     }
-    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", "kube-system"}
+    # Ingress controllers, and the scrapers: AKS's managed one (kube-system), the local one.
+    scrapers = {"kube-system", MONITORING_NAMESPACE}
+    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", *scrapers}
     assert all(r["ports"] == [{"port": 8080, "protocol": "TCP"}] for r in policy["spec"]["ingress"])
     # Azure environments check tokens: a third rule admits the issuer's keys (test_auth_chart).
     egress = policy["spec"]["egress"]
@@ -225,13 +229,14 @@ def test_azure_identities_only_outside_local(env_manifests: Rendered, env: str) 
         }
 
 
-def test_monitoring_objects_on_azure_only(env_manifests: Rendered, env: str) -> None:
-    """Azure: scrape objects for the managed Prometheus (its rules are Terraform's), none
-    locally yet."""
+def test_monitoring_objects_for_each_targets_prometheus(env_manifests: Rendered, env: str) -> None:
+    """Azure: scrape objects for the managed Prometheus (its rules are Terraform's). Local: the
+    Operator's scrape objects and rules, which the local monitoring turns into its config."""
     monitoring = {"ServiceMonitor", "PrometheusRule"} & env_manifests.kinds()
-    assert monitoring == (set() if env == "local" else {"ServiceMonitor"})
+    local = env == "local"
+    assert monitoring == ({"ServiceMonitor", "PrometheusRule"} if local else {"ServiceMonitor"})
     for monitor in env_manifests.of_kind("ServiceMonitor"):
-        assert monitor["apiVersion"] == MANAGED_PROMETHEUS_API
+        assert monitor["apiVersion"] == (MONITORING_API if local else MANAGED_PROMETHEUS_API)
 
 
 def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
@@ -243,10 +248,17 @@ def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
         yaml.safe_load((CHARTS_SRC / UMBRELLA / name).read_text(encoding="utf-8"))
         for name in ("values.yaml", f"values-{env}.yaml")
     )
-    scraper = own.get("global", base["global"])["monitoring"]["scraper"]
+    scraper = {**base["global"]["monitoring"]["scraper"]}
+    own_scraper = own.get("global", {}).get("monitoring", {}).get("scraper", {})
+    labels = {**scraper["podLabels"], **own_scraper.get("podLabels", {})}
+    # helm merges the environment's labels into the defaults; an empty value drops a default's.
     expected = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": scraper["namespace"]}},
-        "podSelector": {"matchLabels": scraper["podLabels"]},
+        "namespaceSelector": {
+            "matchLabels": {
+                "kubernetes.io/metadata.name": own_scraper.get("namespace", scraper["namespace"])
+            }
+        },
+        "podSelector": {"matchLabels": {k: v for k, v in labels.items() if v}},
     }
     for name, port in ((DB, 9187), (API, 8080)):
         policy = env_manifests.one("NetworkPolicy", name)
@@ -256,7 +268,7 @@ def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
             if {"port": port, "protocol": "TCP"} in rule["ports"]
             for peer in rule["from"]
         ]
-        assert (expected in peers) is (env != "local"), name
+        assert expected in peers, name
 
 
 def test_migrations_hook_runs_after_install_and_before_upgrade(env_manifests: Rendered) -> None:
