@@ -17,7 +17,8 @@ import yaml
 
 from pipelines.core import contract
 from pipelines.core.environments import azure_environments
-from pipelines.stages.deploy import contract_values
+from pipelines.stages.deploy import contract_values, local_values
+from pipelines.targets import local_issuer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
@@ -132,11 +133,13 @@ class Renderer:
 
     def prepare(self) -> None:
         """Copy the charts, build the umbrella's file:// dependencies in the copy, and write the
-        contract's values file the deploy stage passes to the umbrella."""
+        values files the deploy stage generates for the umbrella (the contract's names, and the
+        local token issuer's values the local target adds)."""
         target = self.workdir / "helm-charts"
         shutil.copytree(CHARTS_SRC, target, ignore=shutil.ignore_patterns("charts", "*.tgz"))
         self.run("dependency", "build", str(target / UMBRELLA))
         contract_values(self.workdir)
+        local_values(self.workdir)
 
     def chart_dir(self, chart: str) -> Path:
         return self.workdir / "helm-charts" / chart
@@ -150,11 +153,14 @@ class Renderer:
         return proc.stdout
 
     def values_files(self, chart: str, env: str | None) -> list[Path]:
-        """The values files the pipeline passes for `env` (ids and image digests for Azure envs),
-        and for the umbrella the contract's names, last as the deploy stage passes them."""
+        """The values files the pipeline passes for `env` (ids and image digests for Azure envs,
+        the local token issuer's values locally), and for the umbrella the contract's names,
+        last as the deploy stage passes them."""
         files = [] if env is None else [self.chart_dir(chart) / f"values-{env}.yaml"]
         if env in AZURE_ENVIRONMENTS:
             files.append(FIXTURES / "pipeline-outputs.yaml")
+        if env == "local":
+            files.append(self.workdir / local_issuer.VALUES_FILE)
         if chart == UMBRELLA:
             files.append(self.workdir / contract.VALUES_FILE)
         return files

@@ -19,7 +19,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pipelines.core import contract
 from pipelines.core.charts import UMBRELLA, staged_charts
-from pipelines.stages.deploy import contract_values, install_args, values_files
+from pipelines.stages.deploy import contract_values, install_args, local_values, values_files
+from pipelines.targets import local_issuer
 from pipelines.targets import local_platform as lp
 from pipelines.targets.cluster import NAMESPACE
 from pipelines.targets.local_certificates import issue_set
@@ -34,7 +35,11 @@ API = contract.load().fullnames["inventory-api"]
 def local_release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
     """The umbrella rendered with the local values, as the deploy stage installs it."""
     helm = require_tool("helm", "make tools")
-    generated = [contract_values(tmp_path_factory.mktemp("deploy"))]
+    work = tmp_path_factory.mktemp("deploy")
+    generated = [
+        local_values(work),
+        contract_values(work),
+    ]
     with staged_charts(REPO_ROOT) as charts:
         chart = charts / UMBRELLA
         subprocess.run(

@@ -274,7 +274,7 @@ spec:
 {{- end -}}
 {{- if eq .Values.auth.mode "jwt" -}}
 {{- if not .Values.auth.audience -}}
-{{- fail "auth.mode=jwt needs auth.audience, the API app registration's client id (the pipeline passes it from the Terraform output api_client_id)" -}}
+{{- fail "auth.mode=jwt needs auth.audience, the API app registration's client id (the pipeline passes it from the Terraform output api_client_id; on the local target, from the local token issuer's values)" -}}
 {{- end -}}
 {{- if not (or .Values.auth.tenantId (and .Values.auth.issuer .Values.auth.jwksUrl)) -}}
 {{- fail "auth.mode=jwt needs auth.tenantId (the pipeline passes it from the Terraform output tenant_id), or auth.issuer and auth.jwksUrl for another issuer" -}}
