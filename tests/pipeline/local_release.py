@@ -1,0 +1,72 @@
+"""The umbrella chart rendered as `deploy --target local` installs it, with the real helm.
+
+Every argument comes from the deploy stage's own functions (release, namespace, values-file
+order, the generated values files), so the tests of the local platform hold its objects to
+what the release really renders; `extra` values files come last, for fixtures that break a
+relation.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.core.charts import UMBRELLA, staged_charts
+from pipelines.stages.deploy import contract_values, install_args, local_values, values_files
+from tests.support.tools import REPO_ROOT, require_tool
+
+Manifest = dict[str, Any]
+KUBE_VERSION = "1.34.2"
+"""The local cluster's Kubernetes (tools/localcluster)."""
+
+
+def render_local(work: Path, extra: Sequence[Path] = ()) -> list[Manifest]:
+    """The umbrella's documents for the local target (generated values written into `work`)."""
+    helm = require_tool("helm", "make tools")
+    generated = [local_values(work), contract_values(work)]
+    with staged_charts(REPO_ROOT) as charts:
+        chart = charts / UMBRELLA
+        subprocess.run(
+            [helm, "dependency", "build", "--skip-refresh", str(chart)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        values = [*values_files(chart, "local", generated), *extra]
+        out = subprocess.run(
+            [helm, "template", *install_args(chart, values, []), "--kube-version", KUBE_VERSION],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def one(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    """The only document of `kind` named `name`."""
+    (found,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found
+
+
+def pod_labels(workload: Manifest) -> dict[str, str]:
+    """The labels of a workload's pods (Deployment, StatefulSet, Job or CronJob)."""
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return dict(spec["template"]["metadata"]["labels"])
+
+
+def selects(selector: Manifest, labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics for matchLabels and `In` expressions."""
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", expression
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
