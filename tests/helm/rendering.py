@@ -19,6 +19,7 @@ from pipelines.core import contract
 from pipelines.core.environments import azure_environments
 from pipelines.stages.deploy import contract_values, local_values
 from pipelines.targets import local_issuer
+from tools.localcluster import ingress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
@@ -29,6 +30,8 @@ ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
 MANAGED_PROMETHEUS_API = "azmonitoring.coreos.com/v1"
 CERT_MANAGER_API = "cert-manager.io/v1"
+TRAEFIK_API = ingress.CRD_API
+"""What the local cluster's Traefik serves (its kubernetescrd provider's CRDs)."""
 CONTRACT = contract.load()
 RELEASE = CONTRACT.release
 """The release the deploy stage installs, so rendered names are the deployed names."""
@@ -175,6 +178,7 @@ class Renderer:
         monitoring_crds: bool = False,
         cert_manager_crds: bool = False,
         managed_prometheus_crds: bool = False,
+        traefik_crds: bool = False,
     ) -> list[str]:
         args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
         args += ["--kube-version", "1.33.0"]
@@ -188,6 +192,8 @@ class Renderer:
             args += ["--api-versions", CERT_MANAGER_API]
         if managed_prometheus_crds:
             args += ["--api-versions", MANAGED_PROMETHEUS_API]
+        if traefik_crds:
+            args += ["--api-versions", TRAEFIK_API]
         return args
 
     def render(
@@ -200,6 +206,7 @@ class Renderer:
         monitoring_crds: bool = False,
         cert_manager_crds: bool = False,
         managed_prometheus_crds: bool = False,
+        traefik_crds: bool = False,
     ) -> Rendered:
         key = (
             chart,
@@ -209,6 +216,7 @@ class Renderer:
             monitoring_crds,
             cert_manager_crds,
             managed_prometheus_crds,
+            traefik_crds,
         )
         if key not in self._cache:
             args = self.template_args(
@@ -219,6 +227,7 @@ class Renderer:
                 monitoring_crds=monitoring_crds,
                 cert_manager_crds=cert_manager_crds,
                 managed_prometheus_crds=managed_prometheus_crds,
+                traefik_crds=traefik_crds,
             )
             out = self.run(*args)
             docs = tuple(d for d in yaml.safe_load_all(out) if d)
@@ -237,6 +246,12 @@ class Renderer:
 
     def env_render(self, env: str) -> Rendered:
         """The umbrella as deployed to `env`; Azure clusters run the managed Prometheus
-        (monitor_metrics) and cert-manager."""
+        (monitor_metrics) and cert-manager, the local cluster Traefik with its CRD provider."""
         azure = env in AZURE_ENVIRONMENTS
-        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, cert_manager_crds=azure)
+        return self.render(
+            UMBRELLA,
+            env,
+            managed_prometheus_crds=azure,
+            cert_manager_crds=azure,
+            traefik_crds=not azure,
+        )

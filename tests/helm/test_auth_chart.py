@@ -23,6 +23,7 @@ from tests.helm.rendering import (
 CHART = "inventory-api"
 NGINX_LIMITS = {
     "nginx.ingress.kubernetes.io/limit-rps": "requestsPerSecond",
+    "nginx.ingress.kubernetes.io/limit-burst-multiplier": "burstMultiplier",
     "nginx.ingress.kubernetes.io/limit-connections": "connections",
     "nginx.ingress.kubernetes.io/proxy-body-size": "bodySize",
 }

@@ -18,10 +18,13 @@ import yaml
 from pipelines.core.charts import UMBRELLA, staged_charts
 from pipelines.stages.deploy import contract_values, install_args, local_values, values_files
 from tests.support.tools import REPO_ROOT, require_tool
+from tools.localcluster import ingress
 
 Manifest = dict[str, Any]
 KUBE_VERSION = "1.34.2"
 """The local cluster's Kubernetes (tools/localcluster)."""
+API_VERSIONS = (ingress.CRD_API,)
+"""What the local cluster serves beyond Kubernetes' own APIs: its Traefik's CRDs."""
 
 
 def render_local(work: Path, extra: Sequence[Path] = ()) -> list[Manifest]:
@@ -38,7 +41,11 @@ def render_local(work: Path, extra: Sequence[Path] = ()) -> list[Manifest]:
         )
         values = [*values_files(chart, "local", generated), *extra]
         out = subprocess.run(
-            [helm, "template", *install_args(chart, values, []), "--kube-version", KUBE_VERSION],
+            [
+                *[helm, "template", *install_args(chart, values, [])],
+                *["--kube-version", KUBE_VERSION],
+                *[arg for api in API_VERSIONS for arg in ("--api-versions", api)],
+            ],
             check=True,
             capture_output=True,
             text=True,
