@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the lock yet
 import pytest
 
 from tests.helm.rendering import API, AZURE_ENVIRONMENTS, NAMESPACE, Rendered, Renderer
