@@ -46,7 +46,8 @@ JWKS_PATH = "/discovery/v2.0/keys"
 PORT = 8080
 """The server's container port: the API's NetworkPolicy egress matches it (after the Service)."""
 SERVICE_PORT = 80
-ISSUER = f"http://{NAME}.{NAMESPACE}.svc"
+ISSUER = f"http://{NAME}.{NAMESPACE}.svc:{SERVICE_PORT}"
+"""The `iss` claim, and the Service's in-cluster base URL."""
 JWKS_URL = f"{ISSUER}{JWKS_PATH}"
 AUDIENCE = "api://inventory-api-local"
 ALGORITHM = "RS256"

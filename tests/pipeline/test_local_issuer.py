@@ -169,7 +169,7 @@ def test_the_api_reaches_the_issuer_pods_behind_the_jwks_url(
     url = urlsplit(api_settings(local_release).jwks_url)
     assert url.hostname == f"{service['metadata']['name']}.{service['metadata']['namespace']}.svc"
     (port,) = service["spec"]["ports"]
-    assert (url.port or 80) == port["port"]
+    assert url.port == port["port"]
     (container,) = one(manifests, "Deployment", issuer.NAME)["spec"]["template"]["spec"][
         "containers"
     ]
