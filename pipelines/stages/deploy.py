@@ -7,7 +7,9 @@ the environment's state), as a generated values file (reports/deploy/terraform-v
 mapping in pipelines/targets/terraform_outputs),
 and every image is pinned by the digest `publish` recorded. On the local target the stand-in for
 the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, TLS Secrets,
-and the monitoring APIs; after the install, the local monitoring
+the token issuer and the monitoring APIs; the values that make the API trust that issuer are a
+generated values file too (reports/deploy/local-issuer-values.yaml, from
+pipelines/targets/local_issuer). After the install, the local monitoring
 (pipelines/targets/local_monitoring) configures Prometheus and Alertmanager from the release's
 ServiceMonitors and PrometheusRules.
 """
@@ -22,7 +24,7 @@ from typing import Any
 from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
 from pipelines.core.stage import StageContext
-from pipelines.targets import local_monitoring, local_platform
+from pipelines.targets import local_issuer, local_monitoring, local_platform
 from pipelines.targets.cluster import NAMESPACE, RELEASE, find_cluster
 from pipelines.targets.terraform_outputs import (
     VALUES_FILE,
@@ -47,7 +49,7 @@ def run(ctx: StageContext) -> None:
     published = ctx.read_json("publish", "published.json", "the publish stage")
     values_name = f"values-{ctx.deploy_env}.yaml"
     ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "each deploy environment has one")
-    generated = [*_terraform_values(ctx), contract_values(ctx.report_dir)]
+    generated = [*_terraform_values(ctx), *_local_values(ctx), contract_values(ctx.report_dir)]
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
     helm = ctx.require_tool("helm", env, "run `make tools`")
@@ -55,7 +57,7 @@ def run(ctx: StageContext) -> None:
     if ctx.options.target == "azure" and set(digests) != set(published["images"]):
         ctx.fail("publish recorded no digest for some images: run publish --target azure again")
     if ctx.options.target == "local":
-        local_platform.prepare(ctx, cluster)
+        local_platform.prepare(ctx, cluster, published["images"]["api"])
         local_monitoring.install_api(ctx, cluster)
     previous = _current_revision(ctx, helm, env)
     release = [RELEASE, "--namespace", NAMESPACE]
@@ -123,6 +125,20 @@ def _terraform_values(ctx: StageContext) -> list[Path]:
     except MissingOutput as missing:
         ctx.fail(f"{missing}: check iac/platform/outputs.tf and run infra-apply again")
     ctx.note(f"Terraform outputs as chart values: {ctx.shown(path)}")
+    return [path]
+
+
+def local_values(report_dir: Path) -> Path:
+    """The values file that makes the API trust the local token issuer (local_issuer)."""
+    return local_issuer.write_values_file(report_dir / local_issuer.VALUES_FILE)
+
+
+def _local_values(ctx: StageContext) -> list[Path]:
+    """On local, the local token issuer's values file; none on azure."""
+    if ctx.options.target != "local":
+        return []
+    path = local_values(ctx.report_dir)
+    ctx.note(f"local token issuer as chart values: {ctx.shown(path)}")
     return [path]
 
 

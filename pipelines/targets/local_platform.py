@@ -18,7 +18,10 @@ module makes their local equivalents in the release's namespace, once, and keeps
   kubelet's probes) is not a pod and needs no rule: kube-router accepts traffic whose source is
   an address of the pod's own node (its "local node" rule), as policy engines commonly do;
 - the pgBackRest TLS server/client Secrets and Azurite's certificate from one throwaway CA,
-  whose certificate is Secret `inventory-backup-storage-ca` (see local_certificates).
+  whose certificate is Secret `inventory-backup-storage-ca` (see local_certificates);
+- the token issuer the API trusts on this target (Entra ID's part on AKS): Secret
+  `inventory-token-issuer-key` (its RSA key, created once and kept) and its published keys as
+  ConfigMap, Deployment, Service and NetworkPolicy `inventory-token-issuer` (see local_issuer).
 
 helm-charts/inventory-platform/values-local.yaml names the same objects; tests/pipeline holds
 them equal. Secret material goes to kubectl through files in a private temporary directory and
@@ -39,6 +42,7 @@ from typing import Any
 
 from pipelines.core import contract
 from pipelines.core.stage import StageContext
+from pipelines.targets import local_issuer
 from pipelines.targets.blob_container import Endpoint, create_container
 from pipelines.targets.cluster import NAMESPACE, RELEASE, Cluster, kubectl_binary, local_paths
 from pipelines.targets.local_certificates import issue_set, service_names
@@ -289,20 +293,34 @@ class NamespaceSteps:
         return base64.b64decode(data[key])
 
 
-def prepare(ctx: StageContext, cluster: Cluster) -> None:
-    """Make (or keep) every stand-in object; idempotent, so every local deploy runs it."""
+def namespace_steps(ctx: StageContext, cluster: Cluster) -> NamespaceSteps:
+    """kubectl for the local cluster, in the release's namespace."""
     env = ctx.tool_env(cluster.env())
-    kubectl = NamespaceSteps(ctx, Kubectl(kubectl_binary(ctx, env), namespace=NAMESPACE, env=env))
-    image = _azurite_image(ctx)
-    manifests = azurite_manifests(image)
+    return NamespaceSteps(ctx, Kubectl(kubectl_binary(ctx, env), namespace=NAMESPACE, env=env))
+
+
+def prepare(ctx: StageContext, cluster: Cluster, api_image: str) -> None:
+    """Make (or keep) every stand-in object; idempotent, so every local deploy runs it.
+    `api_image` (the release's API image) also serves the token issuer's keys."""
+    kubectl = namespace_steps(ctx, cluster)
+    manifests = azurite_manifests(_azurite_image(ctx))
     kubectl.apply(manifests[:1])  # the namespace, before the Secrets that live in it
     _ensure_secrets(ctx, kubectl)
-    kubectl.apply(manifests)
-    kubectl.run(
-        "rollout azurite",
-        *["rollout", "status", f"deployment/{AZURITE}", f"--timeout={int(TIMEOUT)}s"],
-    )
+    signing_key = kubectl.secret_value(local_issuer.KEY_SECRET, local_issuer.KEY_FILE)
+    kubectl.apply([*manifests, *local_issuer.manifests(api_image, signing_key)])
+    for deployment in (AZURITE, local_issuer.NAME):
+        kubectl.run(
+            f"rollout {deployment}",
+            *["rollout", "status", f"deployment/{deployment}", f"--timeout={int(TIMEOUT)}s"],
+        )
     _ensure_container(ctx, kubectl)
+
+
+def signing_key(ctx: StageContext, cluster: Cluster) -> bytes:
+    """The local token issuer's private key (PEM), read from its Secret, never logged."""
+    return namespace_steps(ctx, cluster).secret_value(
+        local_issuer.KEY_SECRET, local_issuer.KEY_FILE
+    )
 
 
 def _azurite_image(ctx: StageContext) -> str:
@@ -332,8 +350,8 @@ def local_image(ctx: StageContext, name: str, tag: str) -> str:
 
 
 def _ensure_secrets(ctx: StageContext, kubectl: NamespaceSteps) -> None:
-    """The password, passphrase, storage key and certificate Secrets: created when missing,
-    else kept."""
+    """The password, passphrase, storage key, signing key and certificate Secrets: created when
+    missing, else kept."""
     if not kubectl.exists("secret", DB_SECRET):
         password = secrets.token_urlsafe(32).encode()
         kubectl.create_secret(DB_SECRET, {"password": password})
@@ -347,6 +365,10 @@ def _ensure_secrets(ctx: StageContext, kubectl: NamespaceSteps) -> None:
         accounts = f"{ACCOUNT}:".encode() + key
         kubectl.create_secret(STORAGE_KEY_SECRET, {"key": key, "accounts": accounts})
         ctx.note(f"created Secret {STORAGE_KEY_SECRET} (random key of account {ACCOUNT})")
+    if not kubectl.exists("secret", local_issuer.KEY_SECRET):
+        key = local_issuer.new_signing_key()
+        kubectl.create_secret(local_issuer.KEY_SECRET, {local_issuer.KEY_FILE: key})
+        ctx.note(f"created Secret {local_issuer.KEY_SECRET} (new token signing key)")
     missing = [name for name in CERTIFICATE_SECRETS if not kubectl.exists("secret", name)]
     if missing:
         ca_pem, issued = issue_set(certificate_specs())

@@ -17,8 +17,10 @@ import yaml
 
 from pipelines.core import contract
 from pipelines.core.environments import azure_environments
-from pipelines.stages.deploy import contract_values
+from pipelines.stages.deploy import contract_values, local_values
+from pipelines.targets import local_issuer
 from pipelines.targets.local_monitoring import SERVED_APIS as LOCAL_MONITORING_APIS
+from tools.localcluster import ingress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
@@ -29,6 +31,8 @@ ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
 MANAGED_PROMETHEUS_API = "azmonitoring.coreos.com/v1"
 CERT_MANAGER_API = "cert-manager.io/v1"
+TRAEFIK_API = ingress.CRD_API
+"""What the local cluster's Traefik serves (its kubernetescrd provider's CRDs)."""
 CONTRACT = contract.load()
 RELEASE = CONTRACT.release
 """The release the deploy stage installs, so rendered names are the deployed names."""
@@ -54,17 +58,19 @@ class Apis(TypedDict, total=False):
     monitoring_crds: bool
     managed_prometheus_crds: bool
     cert_manager_crds: bool
+    traefik_crds: bool
 
 
 def env_apis(env: str) -> Apis:
     """The API groups `env`'s cluster serves, as render() flags: Azure clusters run the managed
     Prometheus (monitor_metrics) and cert-manager, the local one the APIs its monitoring
-    installs."""
+    installs and its Traefik's CRD provider."""
     azure = env in AZURE_ENVIRONMENTS
     return Apis(
         monitoring_crds=env == "local" and MONITORING_API in LOCAL_MONITORING_APIS,
         managed_prometheus_crds=azure,
         cert_manager_crds=azure,
+        traefik_crds=not azure,
     )
 
 
@@ -153,11 +159,13 @@ class Renderer:
 
     def prepare(self) -> None:
         """Copy the charts, build the umbrella's file:// dependencies in the copy, and write the
-        contract's values file the deploy stage passes to the umbrella."""
+        values files the deploy stage generates for the umbrella (the contract's names, and the
+        local token issuer's values the local target adds)."""
         target = self.workdir / "helm-charts"
         shutil.copytree(CHARTS_SRC, target, ignore=shutil.ignore_patterns("charts", "*.tgz"))
         self.run("dependency", "build", str(target / UMBRELLA))
         contract_values(self.workdir)
+        local_values(self.workdir)
 
     def chart_dir(self, chart: str) -> Path:
         return self.workdir / "helm-charts" / chart
@@ -171,11 +179,14 @@ class Renderer:
         return proc.stdout
 
     def values_files(self, chart: str, env: str | None) -> list[Path]:
-        """The values files the pipeline passes for `env` (ids and image digests for Azure envs),
-        and for the umbrella the contract's names, last as the deploy stage passes them."""
+        """The values files the pipeline passes for `env` (ids and image digests for Azure envs,
+        the local token issuer's values locally), and for the umbrella the contract's names,
+        last as the deploy stage passes them."""
         files = [] if env is None else [self.chart_dir(chart) / f"values-{env}.yaml"]
         if env in AZURE_ENVIRONMENTS:
             files.append(FIXTURES / "pipeline-outputs.yaml")
+        if env == "local":
+            files.append(self.workdir / local_issuer.VALUES_FILE)
         if chart == UMBRELLA:
             files.append(self.workdir / contract.VALUES_FILE)
         return files
@@ -190,6 +201,7 @@ class Renderer:
         monitoring_crds: bool = False,
         cert_manager_crds: bool = False,
         managed_prometheus_crds: bool = False,
+        traefik_crds: bool = False,
     ) -> list[str]:
         args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
         args += ["--kube-version", "1.33.0"]
@@ -203,6 +215,8 @@ class Renderer:
             args += ["--api-versions", CERT_MANAGER_API]
         if managed_prometheus_crds:
             args += ["--api-versions", MANAGED_PROMETHEUS_API]
+        if traefik_crds:
+            args += ["--api-versions", TRAEFIK_API]
         return args
 
     def render(
@@ -215,6 +229,7 @@ class Renderer:
         monitoring_crds: bool = False,
         cert_manager_crds: bool = False,
         managed_prometheus_crds: bool = False,
+        traefik_crds: bool = False,
     ) -> Rendered:
         key = (
             chart,
@@ -224,6 +239,7 @@ class Renderer:
             monitoring_crds,
             cert_manager_crds,
             managed_prometheus_crds,
+            traefik_crds,
         )
         if key not in self._cache:
             args = self.template_args(
@@ -234,6 +250,7 @@ class Renderer:
                 monitoring_crds=monitoring_crds,
                 cert_manager_crds=cert_manager_crds,
                 managed_prometheus_crds=managed_prometheus_crds,
+                traefik_crds=traefik_crds,
             )
             out = self.run(*args)
             docs = tuple(d for d in yaml.safe_load_all(out) if d)

@@ -171,9 +171,9 @@ def test_api_network_policy_ingress_from_controller_egress_to_db_and_dns(
     scrapers = {"kube-system", MONITORING_NAMESPACE}
     assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", *scrapers}
     assert all(r["ports"] == [{"port": 8080, "protocol": "TCP"}] for r in policy["spec"]["ingress"])
-    # Azure environments check tokens: a third rule admits the issuer's keys (test_auth_chart).
+    # Every environment checks tokens: a third rule admits the issuer's keys (test_auth_chart).
     egress = policy["spec"]["egress"]
-    assert len(egress) == (2 if env == "local" else 3)
+    assert len(egress) == 3
     db_rule, dns_rule = egress[:2]
     sts = env_manifests.one("StatefulSet", DB)
     assert _matches(db_rule["to"][0]["podSelector"], _pod_labels(sts))

@@ -14,7 +14,7 @@ import requests
 import yaml
 
 from pipelines.targets import local_monitoring as lm
-from tests.pipeline.local_release import NODE_IP, build, render_local_release
+from tests.pipeline.local_release import NODE_IP, build, render_local
 from tests.support.postgres import free_port
 from tools.containers import build_image, podman
 
@@ -32,7 +32,7 @@ def image() -> str:
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[lm.Monitoring, Path]:
     """The local release's monitoring, written as the ConfigMaps mount it."""
     root = tmp_path_factory.mktemp("monitoring")
-    monitoring = build(render_local_release(root / "deploy"))
+    monitoring = build(render_local(root / "deploy"))
     (root / "config").mkdir()
     (root / "rules").mkdir()
     (root / "config" / "prometheus.yml").write_text(monitoring.prometheus_yaml, encoding="utf-8")

@@ -25,7 +25,7 @@ from tests.pipeline.local_release import (
     Manifest,
     build,
     of_kind,
-    render_local_release,
+    render_local,
     services,
 )
 from tests.support.tools import REPO_ROOT, require_tool
@@ -38,7 +38,7 @@ _JOB_MATCHER = re.compile(r'\bjob="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
-    return render_local_release(tmp_path_factory.mktemp("deploy"))
+    return render_local(tmp_path_factory.mktemp("deploy"))
 
 
 def alerts_in(documents: list[dict[str, Any]]) -> set[str]:

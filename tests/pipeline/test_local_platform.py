@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -19,10 +18,9 @@ from pipelines.core import contract
 from pipelines.targets import local_platform as lp
 from pipelines.targets.cluster import NAMESPACE
 from pipelines.targets.local_certificates import issue_set
-from tests.pipeline.local_release import render_local_release
+from tests.pipeline.local_release import Manifest, one, pod_labels, render_local, selects
 from tests.support.tools import REPO_ROOT
 
-Manifest = dict[str, Any]
 DB = contract.load().fullnames["postgresql"]
 API = contract.load().fullnames["inventory-api"]
 
@@ -30,12 +28,7 @@ API = contract.load().fullnames["inventory-api"]
 @pytest.fixture(scope="module")
 def local_release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
     """The umbrella rendered with the local values, as the deploy stage installs it."""
-    return render_local_release(tmp_path_factory.mktemp("deploy"))
-
-
-def _one(docs: list[Manifest], kind: str, name: str) -> Manifest:
-    (found,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
-    return found
+    return render_local(tmp_path_factory.mktemp("deploy"))
 
 
 def _pod(workload: Manifest) -> Manifest:
@@ -91,7 +84,7 @@ def test_every_secret_the_release_uses_is_one_the_stand_in_makes(
 
 
 def test_backups_point_at_the_in_cluster_azurite(local_release: list[Manifest]) -> None:
-    backup = _one(local_release, "CronJob", f"{DB}-backup-full")
+    backup = one(local_release, "CronJob", f"{DB}-backup-full")
     (container,) = _pod(backup)["containers"]
     env = _env(container)
     assert env["BACKUP_AZURE_ACCOUNT"] == lp.ACCOUNT
@@ -111,7 +104,7 @@ def _sans(spec_secret: str) -> set[str]:
 def test_certificates_name_the_hosts_pgbackrest_connects_to(
     local_release: list[Manifest],
 ) -> None:
-    backup = _one(local_release, "CronJob", f"{DB}-backup-full")
+    backup = one(local_release, "CronJob", f"{DB}-backup-full")
     env = _env(_pod(backup)["containers"][0])
     assert env["BACKUP_PG_HOST"] in _sans(lp.PGBACKREST_TLS_SECRET)
     assert env["BACKUP_AZURE_STORAGE_HOST"] in _sans(lp.AZURITE_TLS_SECRET)
@@ -120,10 +113,10 @@ def test_certificates_name_the_hosts_pgbackrest_connects_to(
 
 
 def test_ingress_is_served_by_the_harness_traefik(local_release: list[Manifest]) -> None:
-    ingress = _one(local_release, "Ingress", API)
+    ingress = one(local_release, "Ingress", API)
     assert ingress["spec"]["ingressClassName"] == "traefik"
     assert [rule["host"] for rule in ingress["spec"]["rules"]] == ["inventory.localtest"]
-    policy = _one(local_release, "NetworkPolicy", API)
+    policy = one(local_release, "NetworkPolicy", API)
     sources = policy["spec"]["ingress"][0]["from"]
     assert sources[0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "traefik"
@@ -134,7 +127,7 @@ def test_database_policy_allows_dns_on_the_local_coredns_port(
     local_release: list[Manifest],
 ) -> None:
     for name in (DB, API):
-        policy = _one(local_release, "NetworkPolicy", name)
+        policy = one(local_release, "NetworkPolicy", name)
         dns = [
             rule
             for rule in policy["spec"]["egress"]
@@ -194,31 +187,13 @@ def test_azurite_image_tag_changes_with_the_recipe(tmp_path: Path) -> None:
     assert lp.azurite_image_tag(context) != before
 
 
-def _pod_labels(workload: Manifest) -> dict[str, str]:
-    spec = workload["spec"]
-    if workload["kind"] == "CronJob":
-        spec = spec["jobTemplate"]["spec"]
-    return dict(spec["template"]["metadata"]["labels"])
-
-
-def _selects(selector: Manifest, labels: dict[str, str]) -> bool:
-    """Kubernetes label-selector semantics for matchLabels and `In` expressions."""
-    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
-        return False
-    for expression in selector.get("matchExpressions", []):
-        assert expression["operator"] == "In", expression
-        if labels.get(expression["key"]) not in expression["values"]:
-            return False
-    return True
-
-
 def test_only_the_database_and_backup_jobs_may_reach_azurite(
     local_release: list[Manifest],
 ) -> None:
     manifests = lp.azurite_manifests("localhost/inventory-azurite:t")
-    policy = _one(manifests, "NetworkPolicy", lp.AZURITE)["spec"]
-    deployment = _one(manifests, "Deployment", lp.AZURITE)
-    assert _selects(policy["podSelector"], _pod_labels(deployment))
+    policy = one(manifests, "NetworkPolicy", lp.AZURITE)["spec"]
+    deployment = one(manifests, "Deployment", lp.AZURITE)
+    assert selects(policy["podSelector"], pod_labels(deployment))
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     assert policy["egress"] == []  # Azurite connects nowhere
     (rule,) = policy["ingress"]
@@ -228,7 +203,7 @@ def test_only_the_database_and_backup_jobs_may_reach_azurite(
         doc["metadata"]["name"]
         for doc in local_release
         if doc["kind"] in ("Deployment", "StatefulSet", "CronJob")
-        and _selects(source["podSelector"], _pod_labels(doc))
+        and selects(source["podSelector"], pod_labels(doc))
     }
     assert allowed == {
         DB,

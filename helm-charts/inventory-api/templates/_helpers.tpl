@@ -281,7 +281,7 @@ spec:
 {{- end -}}
 {{- if eq .Values.auth.mode "jwt" -}}
 {{- if not .Values.auth.audience -}}
-{{- fail "auth.mode=jwt needs auth.audience, the API app registration's client id (the pipeline passes it from the Terraform output api_client_id)" -}}
+{{- fail "auth.mode=jwt needs auth.audience, the API app registration's client id (the pipeline passes it from the Terraform output api_client_id; on the local target, from the local token issuer's values)" -}}
 {{- end -}}
 {{- if not (or .Values.auth.tenantId (and .Values.auth.issuer .Values.auth.jwksUrl)) -}}
 {{- fail "auth.mode=jwt needs auth.tenantId (the pipeline passes it from the Terraform output tenant_id), or auth.issuer and auth.jwksUrl for another issuer" -}}
@@ -293,4 +293,46 @@ spec:
 {{- if and .Values.database.keyVault.enabled (not (and .Values.serviceAccount.clientId .Values.database.keyVault.tenantId)) -}}
 {{- fail "database.keyVault.enabled needs serviceAccount.clientId (workload identity) and database.keyVault.tenantId (the pipeline passes them from Terraform outputs)" -}}
 {{- end -}}
+{{- end -}}
+
+{{/* True when ingress.limits are rendered as Traefik Middlewares: an Ingress of class traefik on a
+cluster that serves Traefik's CRD API (its kubernetescrd provider). */}}
+{{- define "inventory-api.traefikLimits" -}}
+{{- if and .Values.ingress.enabled (eq .Values.ingress.className "traefik") (.Capabilities.APIVersions.Has "traefik.io/v1alpha1") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* ingress.limits as Traefik Middlewares ({items: [{name, spec}]}, in the order the router applies
+them), the counterparts of the nginx annotations: limit-connections, limit-rps with its burst
+multiplier, proxy-body-size. Each limit is per client address (Traefik's default source). */}}
+{{- define "inventory-api.traefikMiddlewares" -}}
+{{- $fullname := include "inventory-api.fullname" . -}}
+{{- $limits := .Values.ingress.limits -}}
+{{- $bodyBytes := include "inventory-api.bodySizeBytes" . | atoi -}}
+items:
+  - name: {{ $fullname }}-in-flight
+    spec:
+      inFlightReq:
+        amount: {{ $limits.connections }}
+  - name: {{ $fullname }}-rate-limit
+    spec:
+      rateLimit:
+        average: {{ $limits.requestsPerSecond }}
+        burst: {{ mul $limits.requestsPerSecond $limits.burstMultiplier }}
+        period: 1s
+  - name: {{ $fullname }}-body-size
+    spec:
+      # Bodies are held in memory up to the limit (never spilled to disk); larger ones get 413.
+      buffering:
+        maxRequestBodyBytes: {{ $bodyBytes }}
+        memRequestBodyBytes: {{ $bodyBytes }}
+{{- end -}}
+
+{{/* ingress.limits.bodySize (nginx's size syntax: bytes, or a k/m/g suffix) in bytes. */}}
+{{- define "inventory-api.bodySizeBytes" -}}
+{{- $size := .Values.ingress.limits.bodySize -}}
+{{- $unit := regexFind "[kmg]$" $size -}}
+{{- $factor := get (dict "" 1 "k" 1024 "m" 1048576 "g" 1073741824) $unit -}}
+{{- mul (trimSuffix $unit $size | atoi) $factor -}}
 {{- end -}}
