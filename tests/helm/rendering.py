@@ -17,7 +17,7 @@ import yaml
 
 from pipelines.core import contract
 from pipelines.core.environments import azure_environments
-from pipelines.stages.deploy import contract_values
+from pipelines.stages.deploy import contract_values, platform_api_versions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
@@ -27,7 +27,9 @@ AZURE_ENVIRONMENTS = azure_environments()
 ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
 MANAGED_PROMETHEUS_API = "azmonitoring.coreos.com/v1"
-CERT_MANAGER_API = "cert-manager.io/v1"
+PLATFORM_APIS = platform_api_versions(CHARTS_SRC)
+"""What the platform releases the deploy stage installs first serve (cert-manager.io/v1)."""
+PLATFORM_API_ARGS = [arg for api in PLATFORM_APIS for arg in ("--api-versions", api)]
 CONTRACT = contract.load()
 RELEASE = CONTRACT.release
 """The release the deploy stage installs, so rendered names are the deployed names."""
@@ -167,7 +169,7 @@ class Renderer:
         sets: Sequence[str] = (),
         *,
         monitoring_crds: bool = False,
-        cert_manager_crds: bool = False,
+        platform_apis: bool = False,
         managed_prometheus_crds: bool = False,
     ) -> list[str]:
         args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
@@ -178,8 +180,8 @@ class Renderer:
             args += ["--set", item]
         if monitoring_crds:
             args += ["--api-versions", MONITORING_API]
-        if cert_manager_crds:
-            args += ["--api-versions", CERT_MANAGER_API]
+        if platform_apis:
+            args += PLATFORM_API_ARGS
         if managed_prometheus_crds:
             args += ["--api-versions", MANAGED_PROMETHEUS_API]
         return args
@@ -192,7 +194,7 @@ class Renderer:
         sets: Sequence[str] = (),
         *,
         monitoring_crds: bool = False,
-        cert_manager_crds: bool = False,
+        platform_apis: bool = False,
         managed_prometheus_crds: bool = False,
     ) -> Rendered:
         key = (
@@ -201,7 +203,7 @@ class Renderer:
             tuple(values),
             tuple(sets),
             monitoring_crds,
-            cert_manager_crds,
+            platform_apis,
             managed_prometheus_crds,
         )
         if key not in self._cache:
@@ -211,7 +213,7 @@ class Renderer:
                 values,
                 sets,
                 monitoring_crds=monitoring_crds,
-                cert_manager_crds=cert_manager_crds,
+                platform_apis=platform_apis,
                 managed_prometheus_crds=managed_prometheus_crds,
             )
             out = self.run(*args)
@@ -230,7 +232,7 @@ class Renderer:
         raise AssertionError(f"helm accepted {chart} with {list(sets)} {list(values)}")
 
     def env_render(self, env: str) -> Rendered:
-        """The umbrella as deployed to `env`; Azure clusters run the managed Prometheus
-        (monitor_metrics) and cert-manager."""
+        """The umbrella as deployed to `env`: after the platform releases (cert-manager) on
+        every target; Azure clusters also run the managed Prometheus (monitor_metrics)."""
         azure = env in AZURE_ENVIRONMENTS
-        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, cert_manager_crds=azure)
+        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, platform_apis=True)

@@ -100,7 +100,7 @@ def test_certificates_are_gated_on_the_value_and_the_crds(
         "postgresql",
         values=[fixtures_dir / "backup-enabled.yaml"],
         sets=sets,
-        cert_manager_crds=crds,
+        platform_apis=crds,
     )
     assert bool(CERT_KINDS & rendered.kinds()) is created
 

@@ -39,7 +39,7 @@ def ha(renderer: Renderer, env: str) -> Rendered:
     azure = env in AZURE_ENVIRONMENTS
     return renderer.render(
         UMBRELLA, env, sets=("postgresql.ha.enabled=true",),
-        managed_prometheus_crds=azure, cert_manager_crds=azure,
+        managed_prometheus_crds=azure, platform_apis=True,
     )  # fmt: skip
 
 

@@ -43,7 +43,7 @@ import (
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/selfsigned"
 )
 
-// leaseName is the upstream controller's lease name, so the two never run side by side.
+// leaseName is the Lease upstream's controller holds too (in its own namespace).
 const leaseName = "cert-manager-controller"
 
 type options struct {
