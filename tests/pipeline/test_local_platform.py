@@ -58,11 +58,7 @@ def local_release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
                     *install_args(chart, values_files(chart, "local", generated), []),
                 ],
                 *["--kube-version", "1.34.2"],
-                *(
-                    arg
-                    for api in platform_api_versions(charts)
-                    for arg in ("--api-versions", api)
-                ),
+                *(arg for api in platform_api_versions(charts) for arg in ("--api-versions", api)),
             ],
             check=True,
             capture_output=True,

@@ -43,12 +43,10 @@ import (
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/selfsigned"
 )
 
-// leaseName is the Lease upstream's controller holds too (in its own namespace).
-const leaseName = "cert-manager-controller"
-
 type options struct {
 	namespace       string
 	leaseNamespace  string
+	leaseName       string
 	healthAddress   string
 	workers         int
 	leaseDuration   time.Duration
@@ -62,6 +60,7 @@ func parseFlags() (options, error) {
 	var o options
 	flag.StringVar(&o.namespace, "namespace", "", "the one namespace whose Issuers and Certificates are served (required)")
 	flag.StringVar(&o.leaseNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (required)")
+	flag.StringVar(&o.leaseName, "leader-election-name", "", "name of the leader election Lease (required; RBAC grants exactly it)")
 	flag.StringVar(&o.healthAddress, "health-address", ":9403", "address of the /livez endpoint")
 	flag.IntVar(&o.workers, "workers", 5, "concurrent workers per controller")
 	flag.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 60*time.Second, "lease duration")
@@ -71,8 +70,8 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.maxRetryBackoff, "certificate-request-maximum-backoff-duration", 32*time.Hour, "longest delay before a failed issuance is retried")
 	klog.InitFlags(nil)
 	flag.Parse()
-	if o.namespace == "" || o.leaseNamespace == "" {
-		return o, errors.New("--namespace and --leader-election-namespace are required: name the namespace to serve and the one holding the lease")
+	if o.namespace == "" || o.leaseNamespace == "" || o.leaseName == "" {
+		return o, errors.New("--namespace, --leader-election-namespace and --leader-election-name are required: name the namespace to serve and the Lease (namespace and name) the replicas elect a leader with")
 	}
 	if o.workers < 1 {
 		return o, fmt.Errorf("--workers must be at least 1, got %d", o.workers)
@@ -170,7 +169,7 @@ func run() error {
 		return fmt.Errorf("reading the host name for the lease identity: %w", err)
 	}
 	lock, err := resourcelock.New(
-		resourcelock.LeasesResourceLock, o.leaseNamespace, leaseName,
+		resourcelock.LeasesResourceLock, o.leaseNamespace, o.leaseName,
 		election.Client.CoreV1(), election.Client.CoordinationV1(),
 		resourcelock.ResourceLockConfig{Identity: identity, EventRecorder: election.Recorder},
 	)
