@@ -224,9 +224,10 @@ class Renderer:
     def render_error(
         self, chart: str, sets: Sequence[str] = (), values: Sequence[Path] = ()
     ) -> str:
-        """Render input that must be refused; return helm's message."""
+        """Render input that must be refused, against a cluster the platform releases are in
+        (so the refusal is the input's own); return helm's message."""
         try:
-            self.run(*self.template_args(chart, values=values, sets=sets))
+            self.run(*self.template_args(chart, values=values, sets=sets, platform_apis=True))
         except RenderError as refused:
             return str(refused)
         raise AssertionError(f"helm accepted {chart} with {list(sets)} {list(values)}")
