@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pipelines.core.git import image_tag
 from pipelines.core.stage import StageContext
-from tools.localcluster.certmanager import REFERENCE as CERT_MANAGER_REFERENCE
+from tools.localcluster.interface import CERT_MANAGER_REFERENCE
 
 IMAGES = ("api", "postgresql", "postgres-exporter")
 CERT_MANAGER_IMAGE = "cert-manager"

@@ -1,7 +1,8 @@
 """The local cluster harness as the pipeline sees it: the one module of tools/localcluster the
 orchestrator imports (tests/pipeline/test_layout.py keeps it so), so the harness can change
 behind it. Where the cluster keeps its state, which kubectl matches its API server, its DNS
-domain, and the throwaway CA that issues the local target's certificates."""
+domain, the throwaway CA that issues the local target's certificates, and the name of the
+cert-manager controller image it builds for both targets."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from tools.localcluster.build import binary
 from tools.localcluster.catalog import KUBERNETES
+from tools.localcluster.certmanager import REFERENCE as CERT_MANAGER_REFERENCE
 from tools.localcluster.pki import CertSpec, ensure_ca, issue
 from tools.localcluster.settings import CLUSTER_DOMAIN, Paths, default_state_dir
 
@@ -24,6 +26,7 @@ def kubectl_path() -> Path:
 
 
 __all__ = [
+    "CERT_MANAGER_REFERENCE",
     "CLUSTER_DOMAIN",
     "CertSpec",
     "Paths",
