@@ -351,3 +351,51 @@ def ingress_class_drift(rendered: Rendered, served: Iterable[str]) -> list[str]:
                 f"Ingress {name} uses class {cls!r}; the cluster serves {sorted(served)}"
             )
     return problems
+
+
+# --- cert-manager release <-> the umbrella's Issuers and Certificates ----------------------------
+
+CERT_MANAGER_KINDS = ("Issuer", "Certificate")
+
+
+def _granted_namespaces(platform: Rendered, account: tuple[str, str]) -> set[str]:
+    """Namespaces where a RoleBinding gives `account` (namespace, name) a Role over
+    cert-manager.io Certificates."""
+    roles = {
+        (role["metadata"]["namespace"], role["metadata"]["name"])
+        for role in platform.of_kind("Role")
+        for rule in role["rules"]
+        if "cert-manager.io" in rule["apiGroups"] and "certificates" in rule["resources"]
+    }
+    return {
+        binding["metadata"]["namespace"]
+        for binding in platform.of_kind("RoleBinding")
+        if (binding["metadata"]["namespace"], binding["roleRef"]["name"]) in roles
+        and any(
+            (subject.get("namespace"), subject["name"]) == account
+            for subject in binding["subjects"]
+        )
+    }
+
+
+def unserved_certificates(rendered: Rendered, platform: Rendered) -> list[str]:
+    """Issuers and Certificates of the umbrella that the cert-manager release does not serve:
+    outside its controller's `--namespace`, or where its ServiceAccount holds no Role."""
+    (controller,) = platform.of_kind("Deployment")
+    (container,) = pod_spec(controller)["containers"]
+    flags = dict(arg.removeprefix("--").partition("=")[::2] for arg in container["args"])
+    served = flags.get("namespace", "")
+    account = (controller["metadata"]["namespace"], pod_spec(controller)["serviceAccountName"])
+    granted = _granted_namespaces(platform, account)
+    problems = [] if served in granted else [f"the controller's Role does not cover {served!r}"]
+    objects = [d for kind in CERT_MANAGER_KINDS for d in rendered.of_kind(kind)]
+    if not objects:
+        problems.append("the render has no Issuer or Certificate")
+    for doc in objects:
+        namespace = doc["metadata"].get("namespace")
+        if namespace != served:
+            name = doc["metadata"]["name"]
+            problems.append(
+                f"{doc['kind']} {name} is in {namespace!r}; cert-manager serves {served!r}"
+            )
+    return problems

@@ -4,7 +4,8 @@ Each environment is planned (offline with real provider schemas, or against Azur
 INVENTORY_PLAN_MODE=azure) and rendered exactly as the deploy stage installs it, against the
 API versions its planned cluster serves (tests/contract/capabilities.py). The relations:
 ServiceAccounts <-> federated subjects, the contract's names, the namespace, Azure names,
-backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on. After the
+backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on, the cert-manager
+release <-> the Issuers and Certificates it must serve. After the
 per-environment checks come the broken fixtures: one input that breaks each relation, to show
 its check reports it.
 """
@@ -146,6 +147,14 @@ def test_a_client_id_output_reading_another_identity_is_reported() -> None:
 # --- broken fixtures: each relation's check reports the break ------------------------------------
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_cert_manager_release_serves_every_certificate(
+    deployments: dict[str, Deployment], env: str
+) -> None:
+    deployment = deployments[env]
+    assert relations.unserved_certificates(deployment.rendered, deployment.platform) == []
+
+
 @pytest.fixture(scope="module")
 def broken(
     renderer: Renderer, plans: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
@@ -283,3 +292,16 @@ def test_the_api_versions_follow_what_the_plan_enables(plans: dict[str, dict[str
     after = capabilities(plan)
     assert "azmonitoring.coreos.com/v1" not in after.api_versions
     assert after.kube_version == "1.34.0"
+
+
+def test_a_cert_manager_serving_another_namespace_is_reported(
+    renderer: Renderer, plans: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    fixture = FIXTURES / "platform" / "cert-manager-elsewhere.yaml"
+    deployment = render(renderer, plans[BROKEN_ENV], BROKEN_ENV, tmp_path, platform_extra=[fixture])
+    drift = relations.unserved_certificates(deployment.rendered, deployment.platform)
+    certificates = deployment.rendered.of_kind("Issuer") + deployment.rendered.of_kind(
+        "Certificate"
+    )
+    assert len(drift) == len(certificates) > 0
+    assert all("cert-manager serves 'elsewhere'" in problem for problem in drift)

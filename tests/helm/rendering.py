@@ -17,7 +17,7 @@ import yaml
 
 from pipelines.core import contract
 from pipelines.core.environments import azure_environments
-from pipelines.stages.deploy import contract_values, local_values
+from pipelines.stages.deploy import contract_values, local_values, platform_api_versions
 from pipelines.targets import local_issuer
 from pipelines.targets.local_monitoring import SERVED_APIS as LOCAL_MONITORING_APIS
 from tools.localcluster import ingress
@@ -30,9 +30,11 @@ AZURE_ENVIRONMENTS = azure_environments()
 ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
 MANAGED_PROMETHEUS_API = "azmonitoring.coreos.com/v1"
-CERT_MANAGER_API = "cert-manager.io/v1"
 TRAEFIK_API = ingress.CRD_API
 """What the local cluster's Traefik serves (its kubernetescrd provider's CRDs)."""
+PLATFORM_APIS = platform_api_versions(CHARTS_SRC)
+"""What the platform releases the deploy stage installs first serve (cert-manager.io/v1)."""
+PLATFORM_API_ARGS = [arg for api in PLATFORM_APIS for arg in ("--api-versions", api)]
 CONTRACT = contract.load()
 RELEASE = CONTRACT.release
 """The release the deploy stage installs, so rendered names are the deployed names."""
@@ -57,19 +59,19 @@ class Apis(TypedDict, total=False):
 
     monitoring_crds: bool
     managed_prometheus_crds: bool
-    cert_manager_crds: bool
+    platform_apis: bool
     traefik_crds: bool
 
 
 def env_apis(env: str) -> Apis:
-    """The API groups `env`'s cluster serves, as render() flags: Azure clusters run the managed
-    Prometheus (monitor_metrics) and cert-manager, the local one the APIs its monitoring
-    installs and its Traefik's CRD provider."""
+    """The API groups `env`'s cluster serves, as render() flags: every target runs the platform
+    releases (cert-manager), Azure clusters the managed Prometheus (monitor_metrics), the local
+    one the APIs its monitoring installs and its Traefik's CRD provider."""
     azure = env in AZURE_ENVIRONMENTS
     return Apis(
         monitoring_crds=env == "local" and MONITORING_API in LOCAL_MONITORING_APIS,
         managed_prometheus_crds=azure,
-        cert_manager_crds=azure,
+        platform_apis=True,
         traefik_crds=not azure,
     )
 
@@ -199,7 +201,7 @@ class Renderer:
         sets: Sequence[str] = (),
         *,
         monitoring_crds: bool = False,
-        cert_manager_crds: bool = False,
+        platform_apis: bool = False,
         managed_prometheus_crds: bool = False,
         traefik_crds: bool = False,
     ) -> list[str]:
@@ -211,8 +213,8 @@ class Renderer:
             args += ["--set", item]
         if monitoring_crds:
             args += ["--api-versions", MONITORING_API]
-        if cert_manager_crds:
-            args += ["--api-versions", CERT_MANAGER_API]
+        if platform_apis:
+            args += PLATFORM_API_ARGS
         if managed_prometheus_crds:
             args += ["--api-versions", MANAGED_PROMETHEUS_API]
         if traefik_crds:
@@ -227,7 +229,7 @@ class Renderer:
         sets: Sequence[str] = (),
         *,
         monitoring_crds: bool = False,
-        cert_manager_crds: bool = False,
+        platform_apis: bool = False,
         managed_prometheus_crds: bool = False,
         traefik_crds: bool = False,
     ) -> Rendered:
@@ -237,7 +239,7 @@ class Renderer:
             tuple(values),
             tuple(sets),
             monitoring_crds,
-            cert_manager_crds,
+            platform_apis,
             managed_prometheus_crds,
             traefik_crds,
         )
@@ -248,7 +250,7 @@ class Renderer:
                 values,
                 sets,
                 monitoring_crds=monitoring_crds,
-                cert_manager_crds=cert_manager_crds,
+                platform_apis=platform_apis,
                 managed_prometheus_crds=managed_prometheus_crds,
                 traefik_crds=traefik_crds,
             )
@@ -264,9 +266,12 @@ class Renderer:
         values: Sequence[Path] = (),
         **apis: Unpack[Apis],
     ) -> str:
-        """Render input that must be refused; return helm's message."""
+        """Render input that must be refused, against a cluster the platform releases are in
+        (so the refusal is the input's own); return helm's message."""
+        offered: Apis = {"platform_apis": True}
+        offered.update(apis)
         try:
-            self.run(*self.template_args(chart, values=values, sets=sets, **apis))
+            self.run(*self.template_args(chart, values=values, sets=sets, **offered))
         except RenderError as refused:
             return str(refused)
         raise AssertionError(f"helm accepted {chart} with {list(sets)} {list(values)}")

@@ -88,14 +88,14 @@ def test_the_connection_budget_holds(with_pooler: Rendered) -> None:
 def test_too_many_api_clients_break_the_budget(renderer: Renderer) -> None:
     sets = ["postgresql.pooler.enabled=true", "postgresql.pooler.maxClientConnections=5"]
     rendered = renderer.render("inventory-platform", "prod", sets=sets,
-                               managed_prometheus_crds=True, cert_manager_crds=True)  # fmt: skip
+                               managed_prometheus_crds=True, platform_apis=True)  # fmt: skip
     assert budget_problems(rendered) == ["API clients 48 > pooler accepts 10"]
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_staging_and_prod_run_two_pooler_pods_behind_a_pdb(renderer: Renderer, env: str) -> None:
     rendered = renderer.render("inventory-platform", env, sets=["postgresql.pooler.enabled=true"],
-                               managed_prometheus_crds=True, cert_manager_crds=True)  # fmt: skip
+                               managed_prometheus_crds=True, platform_apis=True)  # fmt: skip
     assert rendered.one("Deployment", POOLER)["spec"]["replicas"] >= 2
     assert rendered.one("PodDisruptionBudget", POOLER)["spec"]["minAvailable"] == 1
 

@@ -13,9 +13,9 @@ import yaml
 from pipelines.stages.deploy import contract_values, image_values, install_args, values_files
 from pipelines.targets.terraform_outputs import write_values_file
 from tests.helm.rendering import (
-    CERT_MANAGER_API,
     MANAGED_PROMETHEUS_API,
     NAMESPACE,
+    PLATFORM_API_ARGS,
     RELEASE,
     UMBRELLA,
     Rendered,
@@ -47,7 +47,7 @@ def prod(renderer: Renderer, generated: Path) -> Rendered:
     values = values_files(chart, "prod", [generated, contract_values(generated.parent)])
     args = ["template", *install_args(chart, values, image_values(PUBLISHED))]
     args += ["--kube-version", "1.33.0", "--api-versions", MANAGED_PROMETHEUS_API]
-    args += ["--api-versions", CERT_MANAGER_API]
+    args += PLATFORM_API_ARGS
     return Rendered(tuple(d for d in yaml.safe_load_all(renderer.run(*args)) if d))
 
 
@@ -82,5 +82,5 @@ def test_without_the_generated_file_prod_is_refused(renderer: Renderer) -> None:
         renderer.run(
             *["template", RELEASE, str(chart), "--namespace", NAMESPACE],
             *["--values", str(chart / "values-prod.yaml"), *image_values(PUBLISHED)],
-            *["--api-versions", MANAGED_PROMETHEUS_API, "--api-versions", CERT_MANAGER_API],
+            *["--api-versions", MANAGED_PROMETHEUS_API, *PLATFORM_API_ARGS],
         )

@@ -18,7 +18,13 @@ from typing import Any
 import yaml
 
 from pipelines.core.charts import UMBRELLA, staged_charts
-from pipelines.stages.deploy import contract_values, install_args, local_values, values_files
+from pipelines.stages.deploy import (
+    contract_values,
+    install_args,
+    local_values,
+    platform_api_versions,
+    values_files,
+)
 from pipelines.targets import local_monitoring as lm
 from pipelines.targets import prometheus_config as config
 from pipelines.targets.cluster import NAMESPACE
@@ -29,7 +35,7 @@ Manifest = dict[str, Any]
 KUBE_VERSION = "1.34.2"
 """The local cluster's Kubernetes (tools/localcluster)."""
 API_VERSIONS = (ingress.CRD_API, *lm.SERVED_APIS)
-"""What the local cluster serves beyond Kubernetes' own APIs at install time."""
+"""What the local cluster serves beyond Kubernetes' own APIs before the platform releases."""
 NODE_IP = "192.0.2.10"  # documentation address: the tests never connect to it
 
 
@@ -46,11 +52,12 @@ def render_local(work: Path, extra: Sequence[Path] = ()) -> list[Manifest]:
             timeout=120,
         )
         values = [*values_files(chart, "local", generated), *extra]
+        apis = (*API_VERSIONS, *platform_api_versions(charts))
         out = subprocess.run(
             [
                 *[helm, "template", *install_args(chart, values, [])],
                 *["--kube-version", KUBE_VERSION],
-                *[arg for api in API_VERSIONS for arg in ("--api-versions", api)],
+                *[arg for api in apis for arg in ("--api-versions", api)],
             ],
             check=True,
             capture_output=True,

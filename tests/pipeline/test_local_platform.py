@@ -1,8 +1,10 @@
 """The local stand-in for the Azure platform: it makes exactly what values-local.yaml names.
 
 The chart is rendered as `deploy --target local` installs it (release `inventory-platform`,
-namespace `inventory`, values-local.yaml), so a renamed Secret, host or certificate name on
-either side fails here instead of on the cluster.
+namespace `inventory`, values-local.yaml, after the platform releases: cert-manager.io/v1
+served), so a renamed Secret, host or certificate name on either side fails here instead of on
+the cluster. Every Secret the release uses is made by the stand-in or issued by cert-manager
+from one of the release's own Certificates.
 """
 
 from __future__ import annotations
@@ -62,25 +64,28 @@ def _secrets_used(docs: list[Manifest]) -> set[str]:
     return names
 
 
-def test_every_secret_the_release_uses_is_one_the_stand_in_makes(
+def _issued(docs: list[Manifest]) -> dict[str, Manifest]:
+    """The release's cert-manager Certificates, by the Secret each is issued into."""
+    return {d["spec"]["secretName"]: d for d in docs if d["kind"] == "Certificate"}
+
+
+def test_every_secret_the_release_uses_is_made_or_issued(
     local_release: list[Manifest],
 ) -> None:
-    made = {
-        lp.DB_SECRET,
-        lp.CIPHER_PASS_SECRET,
-        lp.STORAGE_KEY_SECRET,
-        lp.STORAGE_CA_SECRET,
-        *lp.CERTIFICATE_SECRETS,
-    }
-    assert _secrets_used(local_release) <= made
+    made = {lp.DB_SECRET, lp.CIPHER_PASS_SECRET, lp.STORAGE_KEY_SECRET, *lp.CERTIFICATE_SECRETS}
+    issued = set(_issued(local_release))
+    assert not made & issued, "cert-manager and the stand-in would fight over a Secret"
+    assert _secrets_used(local_release) <= made | issued
     assert _secrets_used(local_release) >= {
         lp.DB_SECRET,
         lp.CIPHER_PASS_SECRET,
         lp.STORAGE_KEY_SECRET,
         lp.STORAGE_CA_SECRET,
-        lp.PGBACKREST_TLS_SECRET,
-        lp.PGBACKREST_CLIENT_TLS_SECRET,
     }
+    tls = one(local_release, "StatefulSet", DB)
+    assert {v["secret"]["secretName"] for v in _pod(tls)["volumes"] if "secret" in v} & issued, (
+        "the database pod mounts a Secret cert-manager issues"
+    )
 
 
 def test_backups_point_at_the_in_cluster_azurite(local_release: list[Manifest]) -> None:
@@ -96,20 +101,28 @@ def test_backups_point_at_the_in_cluster_azurite(local_release: list[Manifest]) 
     assert "PGBACKREST_REPO1_AZURE_KEY" not in env, "the key is a file, not an env variable"
 
 
-def _sans(spec_secret: str) -> set[str]:
-    spec = lp.certificate_specs()[spec_secret]
-    return set(spec.dns_names)
-
-
 def test_certificates_name_the_hosts_pgbackrest_connects_to(
     local_release: list[Manifest],
 ) -> None:
     backup = one(local_release, "CronJob", f"{DB}-backup-full")
     env = _env(_pod(backup)["containers"][0])
-    assert env["BACKUP_PG_HOST"] in _sans(lp.PGBACKREST_TLS_SECRET)
-    assert env["BACKUP_AZURE_STORAGE_HOST"] in _sans(lp.AZURITE_TLS_SECRET)
-    client = lp.certificate_specs()[lp.PGBACKREST_CLIENT_TLS_SECRET]
-    assert client.common_name == env["BACKUP_TLS_CLIENT_CN"]
+    mounted = {v["name"]: v for v in _pod(backup)["volumes"]}
+    certificates = _issued(local_release)
+    server = next(
+        c for c in certificates.values() if env["BACKUP_PG_HOST"] in c["spec"].get("dnsNames", [])
+    )
+    assert "server auth" in server["spec"]["usages"]
+    client = next(
+        c
+        for c in certificates.values()
+        if c["spec"].get("commonName") == env["BACKUP_TLS_CLIENT_CN"]
+    )
+    assert "client auth" in client["spec"]["usages"]
+    assert client["spec"]["secretName"] in {
+        v.get("secret", {}).get("secretName") for v in mounted.values()
+    }
+    azurite = lp.certificate_specs()[lp.AZURITE_TLS_SECRET]
+    assert env["BACKUP_AZURE_STORAGE_HOST"] in azurite.dns_names
 
 
 def test_ingress_is_served_by_the_harness_traefik(local_release: list[Manifest]) -> None:
@@ -148,16 +161,12 @@ def test_issued_certificates_chain_to_one_ca_with_the_right_usages() -> None:
         assert b"PRIVATE KEY" in files.key
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         usages[name] = set(eku)
-    assert usages[lp.PGBACKREST_TLS_SECRET] == {ExtendedKeyUsageOID.SERVER_AUTH}
-    assert usages[lp.PGBACKREST_CLIENT_TLS_SECRET] == {ExtendedKeyUsageOID.CLIENT_AUTH}
-    assert usages[lp.AZURITE_TLS_SECRET] == {ExtendedKeyUsageOID.SERVER_AUTH}
+    assert usages == {lp.AZURITE_TLS_SECRET: {ExtendedKeyUsageOID.SERVER_AUTH}}
 
 
 def test_azurite_runs_non_root_read_only_without_a_token() -> None:
     manifests = {m["kind"]: m for m in lp.azurite_manifests("localhost/inventory-azurite:t")}
-    assert set(manifests) == {
-        "Namespace", "PersistentVolumeClaim", "NetworkPolicy", "Deployment", "Service"
-    }  # fmt: skip
+    assert set(manifests) == {"PersistentVolumeClaim", "NetworkPolicy", "Deployment", "Service"}
     pod = manifests["Deployment"]["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True

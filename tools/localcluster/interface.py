@@ -1,8 +1,9 @@
 """The local cluster harness as the pipeline sees it: the one module of tools/localcluster the
 orchestrator imports (tests/pipeline/test_layout.py keeps it so), so the harness can change
 behind it. Where the cluster keeps its state, which kubectl matches its API server, its DNS
-domain, the throwaway CA that issues the local target's certificates, and what a local
-Prometheus and its NetworkPolicy need (node address, DNS and kube-state-metrics pods)."""
+domain, the throwaway CA that issues the local target's certificates, what a local
+Prometheus and its NetworkPolicy need (node address, DNS and kube-state-metrics pods), and the
+name of the cert-manager controller image it builds for both targets."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from tools.localcluster.addons import DNS_PORT, DNS_SELECTOR
 from tools.localcluster.build import binary
 from tools.localcluster.catalog import KUBERNETES
+from tools.localcluster.certmanager import REFERENCE as CERT_MANAGER_REFERENCE
 from tools.localcluster.pki import CertSpec, ensure_ca, issue
 from tools.localcluster.settings import (
     CLUSTER_DOMAIN,
@@ -36,6 +38,7 @@ def kubectl_path() -> Path:
 
 
 __all__ = [
+    "CERT_MANAGER_REFERENCE",
     "CLUSTER_DOMAIN",
     "DNS_PORT",
     "DNS_SELECTOR",
