@@ -23,7 +23,7 @@ VALUES_FILE = "contract-values.yaml"
 """The generated values file, written into the deploy stage's report folder."""
 
 SERVICE_ACCOUNT_ROLES = ("api", "migrations", "database", "backup")
-SERVICE_ROLES = ("database", "database_headless")
+SERVICE_ROLES = ("database", "database_headless", "pooler")
 SUBCHARTS = ("inventory-api", "postgresql")
 NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 """A DNS-1123 label: namespaces, release names, object names and their prefixes."""
@@ -104,7 +104,10 @@ def chart_values(contract: Contract) -> dict[str, Any]:
             "fullnameOverride": contract.fullnames["inventory-api"],
             "serviceAccount": {"name": accounts["api"]},
             "migrations": {"serviceAccountName": accounts["migrations"]},
-            "database": {"host": contract.services["database"]},
+            "database": {
+                "host": contract.services["database"],
+                "pooler": {"host": contract.services["pooler"]},
+            },
         },
         "postgresql": {
             "fullnameOverride": contract.fullnames["postgresql"],

@@ -1,4 +1,4 @@
-"""Stage `build`: the API, PostgreSQL and exporter images, tagged with the git commit.
+"""Stage `build`: the API, PostgreSQL, exporter and pooler images, tagged with the git commit.
 
 The containers package does the building: local debootstrap base, OCI labels with
 source and revision, project-owned podman configuration. This stage only runs it per image and
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pipelines.core.git import image_tag
 from pipelines.core.stage import StageContext
 
-IMAGES = ("api", "postgresql", "postgres-exporter")
+IMAGES = ("api", "postgresql", "postgres-exporter", "pgbouncer")
 TIMEOUT = 30 * 60.0
 IMAGES_FILE = "images.json"
 
