@@ -25,6 +25,7 @@ from tests.helm.rendering import (
 )
 
 BACKUP_SA = CONTRACT.service_accounts["backup"]
+DATABASE_SERVICE, POOLER_SERVICE = CONTRACT.services["database"], CONTRACT.services["pooler"]
 # What each Azure environment promises (prod: docs/disaster-recovery.md): schedules of the full and
 # differential backups, heartbeat and restore drill, and the full/differential backups kept.
 BACKUP_PLAN = {
@@ -68,7 +69,8 @@ def test_database_service_is_cluster_ip_only(env_manifests: Rendered) -> None:
         for s in env_manifests.of_kind("Service")
         if s["metadata"]["labels"].get("app.kubernetes.io/name") == "postgresql"
     ]
-    assert len(db_services) == 2
+    # The client, headless and pooler Services of the contract, and no other way in.
+    assert {s["metadata"]["name"] for s in db_services} == set(CONTRACT.services.values())
     for svc in db_services:
         assert svc["spec"]["type"] == "ClusterIP"
         assert "externalIPs" not in svc["spec"]
@@ -110,8 +112,30 @@ def test_api_probes_hit_health_endpoints(env_manifests: Rendered) -> None:
     assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
     env = {e["name"]: e.get("value") for e in api["env"]}
     assert env["PORT"] == "8080"
-    assert env["DATABASE_URL"] == f"postgresql+pg8000://inventory@{DB}:5432/inventory"
     assert env["DATABASE_PASSWORD_FILE"] == "/run/secrets/database/password"
+
+
+def _service_port(rendered: Rendered, name: str, port_name: str) -> int:
+    ports = rendered.one("Service", name)["spec"]["ports"]
+    return int(next(p["port"] for p in ports if p["name"] == port_name))
+
+
+def _env(workload: Manifest) -> dict[str, str | None]:
+    return {e["name"]: e.get("value") for c in containers(workload) for e in c.get("env", [])}
+
+
+def test_the_api_connects_through_the_pooler_and_migrates_directly(env_manifests: Rendered) -> None:
+    """The serving pods reach the pooler's Service on its port, in transaction-pooler mode; the
+    migrations Job keeps a session of its own on the database's Service."""
+    pooler_port = _service_port(env_manifests, POOLER_SERVICE, "pgbouncer")
+    database_port = _service_port(env_manifests, DATABASE_SERVICE, "postgresql")
+    serving = _env(env_manifests.one("Deployment", API))
+    migrations = _env(env_manifests.one("Job", f"{API}-migrations"))
+    url = "postgresql+pg8000://inventory@{}:{}/inventory"
+    assert serving["DATABASE_URL"] == url.format(POOLER_SERVICE, pooler_port)
+    assert serving["DB_TRANSACTION_POOLER"] == "true"
+    assert migrations["DATABASE_URL"] == url.format(DATABASE_SERVICE, database_port)
+    assert "DB_TRANSACTION_POOLER" not in migrations
 
 
 def test_images_are_pinned(env_manifests: Rendered) -> None:
@@ -130,7 +154,9 @@ def test_no_inline_secrets(env_manifests: Rendered) -> None:
                 assert "PASSWORD" not in e["name"] or e["name"].endswith("_FILE"), e
 
 
-def test_database_network_policy_admits_only_api_and_backup_pods(env_manifests: Rendered) -> None:
+def test_database_network_policy_admits_only_migrations_pooler_and_backup_pods(
+    env_manifests: Rendered,
+) -> None:
     policy = env_manifests.one("NetworkPolicy", DB)
     sts = env_manifests.one("StatefulSet", DB)
     assert _matches(policy["spec"]["podSelector"], _pod_labels(sts))
@@ -143,18 +169,50 @@ def test_database_network_policy_admits_only_api_and_backup_pods(env_manifests: 
     assert all("namespaceSelector" not in p and "ipBlock" not in p for p in peers)
     api_pods = _pod_labels(env_manifests.one("Deployment", API))
     migration_pods = _pod_labels(env_manifests.one("Job", f"{API}-migrations"))
+    pooler_pods = _pod_labels(env_manifests.one("Deployment", POOLER_SERVICE))
     backup_pod = {
         "app.kubernetes.io/name": "postgresql",
         "app.kubernetes.io/instance": RELEASE,
         "app.kubernetes.io/component": "backup",
     }
     stranger = {"app.kubernetes.io/name": "debug", "app.kubernetes.io/instance": RELEASE}
-    for labels in (api_pods, migration_pods, backup_pod):
+    for labels in (migration_pods, pooler_pods, backup_pod):
         assert any(_matches(p["podSelector"], labels) for p in peers), labels
-    assert not any(_matches(p["podSelector"], stranger) for p in peers)
+    for labels in (api_pods, stranger):
+        assert not any(_matches(p["podSelector"], labels) for p in peers), labels
 
 
-def test_api_network_policy_ingress_from_controller_egress_to_db_and_dns(
+def test_pooler_network_policy_admits_only_the_serving_pods(env_manifests: Rendered) -> None:
+    policy = env_manifests.one("NetworkPolicy", POOLER_SERVICE)
+    assert _matches(
+        policy["spec"]["podSelector"], _pod_labels(env_manifests.one("Deployment", POOLER_SERVICE))
+    )
+    port = {"port": _service_port(env_manifests, POOLER_SERVICE, "pgbouncer"), "protocol": "TCP"}
+    peers = [p for r in policy["spec"]["ingress"] if port in r["ports"] for p in r["from"]]
+    assert all("namespaceSelector" not in p and "ipBlock" not in p for p in peers)
+    api_pods = _pod_labels(env_manifests.one("Deployment", API))
+    migration_pods = _pod_labels(env_manifests.one("Job", f"{API}-migrations"))
+    assert any(_matches(p["podSelector"], api_pods) for p in peers)
+    assert not any(_matches(p["podSelector"], migration_pods) for p in peers)
+
+
+def test_migrations_network_policy_admits_nothing_and_reaches_only_the_database(
+    env_manifests: Rendered,
+) -> None:
+    policy = env_manifests.one("NetworkPolicy", f"{API}-migrations")
+    job = env_manifests.one("Job", f"{API}-migrations")
+    serving = env_manifests.one("Deployment", API)
+    assert _matches(policy["spec"]["podSelector"], _pod_labels(job))
+    assert not _matches(policy["spec"]["podSelector"], _pod_labels(serving))
+    assert policy["spec"]["ingress"] == []
+    db_rule = policy["spec"]["egress"][0]
+    database = env_manifests.one("StatefulSet", DB)
+    assert _matches(db_rule["to"][0]["podSelector"], _pod_labels(database))
+    port = _service_port(env_manifests, DATABASE_SERVICE, "postgresql")
+    assert db_rule["ports"] == [{"port": port, "protocol": "TCP"}]
+
+
+def test_api_network_policy_ingress_from_controller_egress_to_pooler_and_dns(
     env_manifests: Rendered, env: str
 ) -> None:
     policy = env_manifests.one("NetworkPolicy", API)
@@ -170,10 +228,14 @@ def test_api_network_policy_ingress_from_controller_egress_to_db_and_dns(
     # Azure environments check tokens: a third rule admits the issuer's keys (test_auth_chart).
     egress = policy["spec"]["egress"]
     assert len(egress) == (2 if env == "local" else 3)
-    db_rule, dns_rule = egress[:2]
-    sts = env_manifests.one("StatefulSet", DB)
-    assert _matches(db_rule["to"][0]["podSelector"], _pod_labels(sts))
-    assert db_rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    pooler_rule, dns_rule = egress[:2]
+    pooler = env_manifests.one("Deployment", POOLER_SERVICE)
+    assert _matches(pooler_rule["to"][0]["podSelector"], _pod_labels(pooler))
+    assert not _matches(
+        pooler_rule["to"][0]["podSelector"], _pod_labels(env_manifests.one("StatefulSet", DB))
+    )
+    port = _service_port(env_manifests, POOLER_SERVICE, "pgbouncer")
+    assert pooler_rule["ports"] == [{"port": port, "protocol": "TCP"}]
     # The local CoreDNS listens on 1053 (unprivileged) behind the kube-dns Service's 53.
     assert {p["port"] for p in dns_rule["ports"]} == ({53, 1053} if env == "local" else {53})
 

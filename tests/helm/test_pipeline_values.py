@@ -84,9 +84,7 @@ def test_the_tenant_and_client_ids_reach_the_key_vault_secret_providers(prod: Re
 def test_every_built_image_runs_and_nothing_else(prod: Rendered) -> None:
     """Each image the build stage builds reaches a container through deploy's image values."""
     images = {
-        container["image"]
-        for workload in workloads(prod)
-        for container in containers(workload)
+        container["image"] for workload in workloads(prod) for container in containers(workload)
     }
     assert images == set(PUBLISHED.values())
 

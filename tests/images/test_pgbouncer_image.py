@@ -1,10 +1,13 @@
 """The pooler image with the chart's own pgbouncer.ini, in front of a real PostgreSQL 15: clients
 authenticate with SCRAM, transaction pooling keeps server connections at the pool size, the API
-runs through it, the exporter sidecar reads it over the pod-local socket, and a rotated password
-file is followed without a restart."""
+runs through it, parameterised reads of several clients keep their own statements only in the
+API's transaction-pooler mode, the exporter sidecar reads it over the pod-local socket, and a
+rotated password file is followed without a restart."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 import secrets
 import shutil
@@ -17,8 +20,11 @@ from pathlib import Path
 import pg8000.native
 import pytest
 import requests
+from inventory_api import db
+from inventory_api.config import load_settings
 from inventory_api.migrate import upgrade
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from tests.api.apiprocess import api_env, start_api
@@ -36,6 +42,14 @@ from tools.containers import build_image, podman
 
 pytestmark = pytest.mark.slow
 POOL_SIZE = 2
+CLIENTS = 8
+READS = 400
+# Two statements with one parameter each, of different types: a Bind meant for one that runs the
+# other answers wrongly or fails.
+SHAPES = (
+    ("SELECT CAST(:value AS integer) * 2 AS answer", lambda n: n * 2),
+    ("SELECT 'n' || CAST(:value AS text) AS answer", lambda n: f"n{n}"),
+)
 
 
 @dataclass
@@ -163,6 +177,46 @@ def test_the_api_works_through_the_pooler(pooler: Pooler, tmp_path: Path) -> Non
             assert api.request("GET", f"{PRODUCTS}/{product['id']}").status_code == 200
     finally:
         api.stop()
+
+
+def read_problems(pooler: Pooler, transaction_pooler: bool) -> list[str]:
+    """READS parameterised reads of both SHAPES from CLIENTS connections of the API's own
+    Database (autocommit reads) through the pooler; every wrong answer or error, as text."""
+    settings = load_settings({
+        "DATABASE_URL": f"postgresql+pg8000://{APP_USER}@127.0.0.1:{pooler.port}/{pooler.database}",
+        "DATABASE_PASSWORD_FILE": str(pooler.secret / "password"),
+        "DB_POOL_SIZE": str(CLIENTS),
+        "DB_TRANSACTION_POOLER": str(transaction_pooler).lower(),
+    })  # fmt: skip
+    database = db.Database(
+        db.make_engine(settings), CLIENTS, transaction_pooler=settings.transaction_pooler
+    )
+
+    def read(number: int, connection: Connection) -> str | None:
+        statement, answer = SHAPES[number % len(SHAPES)]
+        got = connection.execute(text(statement), {"value": number}).scalar_one()
+        return None if got == answer(number) else f"read {number} answered {got!r}"
+
+    async def all_reads() -> list[str | BaseException | None]:
+        calls = (database.read(functools.partial(read, n)) for n in range(READS))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(all_reads())
+    finally:
+        database.close()
+    return [str(outcome) for outcome in outcomes if outcome is not None]
+
+
+def test_reads_keep_their_statements_in_transaction_pooler_mode(pooler: Pooler) -> None:
+    assert read_problems(pooler, transaction_pooler=True) == []
+
+
+def test_without_transaction_pooler_mode_reads_cross_server_connections(pooler: Pooler) -> None:
+    """Why the mode exists: pg8000's Syncs between Parse, Describe and Bind let the pooler move
+    an autocommit read to another server connection, where another client's statement waits."""
+    problems = read_problems(pooler, transaction_pooler=False)
+    assert problems, "every read kept its server connection: the mode would not be needed"
 
 
 def test_the_exporter_reports_the_pools(pooler: Pooler) -> None:
