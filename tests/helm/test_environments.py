@@ -146,6 +146,16 @@ def test_images_are_pinned(env_manifests: Rendered) -> None:
             assert not image.split("@")[0].endswith(":latest"), image
 
 
+def test_local_images_are_never_pulled(env_manifests: Rendered, env: str) -> None:
+    """The local cluster has no registry: every image was imported into its containerd."""
+    policies = {
+        (c["image"].split("/", 1)[0], c["imagePullPolicy"])
+        for workload in workloads(env_manifests)
+        for c in containers(workload)
+    }
+    assert (policies == {("localhost", "Never")}) is (env == "local"), policies
+
+
 def test_no_inline_secrets(env_manifests: Rendered) -> None:
     assert not env_manifests.of_kind("Secret"), "passwords come from existing Secrets or Key Vault"
     for workload in workloads(env_manifests):
