@@ -18,6 +18,7 @@ from tests.helm.rendering import (
     UMBRELLA,
     Manifest,
     Rendered,
+    Renderer,
     containers,
     pod_spec,
     restricted_context_problems,
@@ -162,6 +163,24 @@ def test_no_inline_secrets(env_manifests: Rendered) -> None:
         for c in containers(workload):
             for e in c.get("env", []):
                 assert "PASSWORD" not in e["name"] or e["name"].endswith("_FILE"), e
+
+
+def test_without_the_pooler_the_serving_pods_connect_directly(renderer: Renderer) -> None:
+    """global.pooler.enabled=false, the one switch: no pooler objects, the serving pods back on
+    the database's Service in plain mode, and the database's policy admitting them."""
+    rendered = renderer.render(UMBRELLA, "local", sets=["global.pooler.enabled=false"])
+    assert not [d for d in rendered.docs if d["metadata"]["name"] == POOLER_SERVICE]
+    serving = rendered.one("Deployment", API)
+    database_port = _service_port(rendered, DATABASE_SERVICE, "postgresql")
+    env = _env(serving)
+    assert env["DATABASE_URL"] == (
+        f"postgresql+pg8000://inventory@{DATABASE_SERVICE}:{database_port}/inventory"
+    )
+    assert "DB_TRANSACTION_POOLER" not in env
+    peers = [p for r in rendered.one("NetworkPolicy", DB)["spec"]["ingress"] for p in r["from"]]
+    assert any(_matches(p["podSelector"], _pod_labels(serving)) for p in peers)
+    egress = rendered.one("NetworkPolicy", API)["spec"]["egress"][0]
+    assert _matches(egress["to"][0]["podSelector"], _pod_labels(rendered.one("StatefulSet", DB)))
 
 
 def test_database_network_policy_admits_only_migrations_pooler_and_backup_pods(
