@@ -339,7 +339,8 @@ def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": scraper["namespace"]}},
         "podSelector": {"matchLabels": scraper["podLabels"]},
     }
-    for name, port in ((DB, 9187), (API, 8080)):
+    pooler_metrics = _service_port(env_manifests, POOLER_SERVICE, "metrics")
+    for name, port in ((DB, 9187), (API, 8080), (POOLER_SERVICE, pooler_metrics)):
         policy = env_manifests.one("NetworkPolicy", name)
         peers = [
             peer
@@ -348,6 +349,20 @@ def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
             for peer in rule["from"]
         ]
         assert (expected in peers) is (env != "local"), name
+
+
+def test_the_pooler_is_scraped_where_monitoring_is_on(env_manifests: Rendered, env: str) -> None:
+    """A ServiceMonitor selects the pooler's Service and scrapes a port that Service exposes."""
+    service = env_manifests.one("Service", POOLER_SERVICE)
+    monitors = [
+        m
+        for m in env_manifests.of_kind("ServiceMonitor")
+        if m["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    ]
+    assert len(monitors) == (0 if env == "local" else 1)
+    for monitor in monitors:
+        ports = {p["name"] for p in service["spec"]["ports"]}
+        assert {e["port"] for e in monitor["spec"]["endpoints"]} <= ports
 
 
 def test_migrations_hook_runs_after_install_and_before_upgrade(env_manifests: Rendered) -> None:
