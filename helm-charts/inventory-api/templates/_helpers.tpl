@@ -116,24 +116,24 @@ from the release, the rest from monitoring.ruleParameters over the file's parame
 {{- toYaml $src.groups -}}
 {{- end -}}
 
-{{/* "true" when the serving pods connect through the pooler: the platform declares it once in
-global.pooler.enabled for both charts; this chart's database.pooler.enabled applies otherwise. */}}
-{{- define "inventory-api.pooled" -}}
+{{/* The pooler the serving pods connect through, as YAML (enabled, host, port): the platform
+declares its switch and port once in global.pooler for both charts; database.pooler applies
+otherwise. */}}
+{{- define "inventory-api.pooler" -}}
 {{- $g := (.Values.global | default dict).pooler | default dict -}}
-{{- if ternary $g.enabled .Values.database.pooler.enabled (hasKey $g "enabled") -}}
-true
-{{- end -}}
+{{- $p := .Values.database.pooler -}}
+{{- $enabled := ternary $g.enabled $p.enabled (hasKey $g "enabled") -}}
+{{- toYaml (dict "enabled" $enabled "host" (tpl $p.host .) "port" (int ($g.port | default $p.port))) -}}
 {{- end -}}
 
-{{/* Where the serving pods connect, as YAML (host, port): the pooler when it runs (its port from
-global.pooler.port when set), else the database. */}}
+{{/* Where the serving pods connect, as YAML (host, port): the pooler when it runs, else the
+database. */}}
 {{- define "inventory-api.servingDatabase" -}}
-{{- $db := .Values.database -}}
-{{- if include "inventory-api.pooled" . -}}
-{{- $g := (.Values.global | default dict).pooler | default dict -}}
-{{- toYaml (dict "host" (tpl $db.pooler.host .) "port" (int ($g.port | default $db.pooler.port))) -}}
+{{- $pooler := include "inventory-api.pooler" . | fromYaml -}}
+{{- if $pooler.enabled -}}
+{{- toYaml (dict "host" $pooler.host "port" $pooler.port) -}}
 {{- else -}}
-{{- toYaml (dict "host" (tpl $db.host .) "port" (int $db.port)) -}}
+{{- toYaml (dict "host" (tpl .Values.database.host .) "port" (int .Values.database.port)) -}}
 {{- end -}}
 {{- end -}}
 
@@ -150,7 +150,7 @@ serving pods connect through the pooler when it runs, the migrations Job always 
   value: {{ printf "postgresql+pg8000://%s@%s:%d/%s" $db.user $target.host (int $target.port) $db.name | quote }}
 - name: DATABASE_PASSWORD_FILE
   value: /run/secrets/database/password
-{{- if and .serving (include "inventory-api.pooled" $ctx) }}
+{{- if and .serving (include "inventory-api.pooler" $ctx | fromYaml).enabled }}
 - name: DB_TRANSACTION_POOLER
   value: "true"
 {{- end }}
