@@ -6,7 +6,10 @@ target the identity ids come from the Terraform outputs (saved by `infra-apply`,
 the environment's state), as a generated values file (reports/deploy/terraform-values.yaml;
 mapping in pipelines/targets/terraform_outputs),
 and every image is pinned by the digest `publish` recorded. On the local target the stand-in for
-the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, TLS Secrets.
+the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, TLS Secrets,
+and the monitoring APIs; after the install, the local monitoring
+(pipelines/targets/local_monitoring) configures Prometheus and Alertmanager from the release's
+ServiceMonitors and PrometheusRules.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
 from pipelines.core.stage import StageContext
-from pipelines.targets import local_platform
+from pipelines.targets import local_monitoring, local_platform
 from pipelines.targets.cluster import NAMESPACE, RELEASE, find_cluster
 from pipelines.targets.terraform_outputs import (
     VALUES_FILE,
@@ -54,6 +57,7 @@ def run(ctx: StageContext) -> None:
         ctx.fail("publish recorded no digest for some images: run publish --target azure again")
     if ctx.options.target == "local":
         local_platform.prepare(ctx, cluster)
+        local_monitoring.install_api(ctx, cluster)
     previous = _current_revision(ctx, helm, env)
     release = [RELEASE, "--namespace", NAMESPACE]
     images = image_values(published["images"], digests)
@@ -73,6 +77,8 @@ def run(ctx: StageContext) -> None:
             timeout=TIMEOUT,
             env=env,
         )
+    if ctx.options.target == "local":
+        local_monitoring.deploy(ctx, cluster)
     status = ctx.run("helm status", [helm, "status", *release], timeout=120, env=env)
     for line in status.tail[:8]:
         ctx.note(line)

@@ -7,6 +7,9 @@ against the local cluster and AKS. Its backup checks differ by target (SMOKE_BAC
 - azure (`recent`): environments are long-lived and back up on their schedules, so each backup
   CronJob's `lastSuccessfulTime` must be no older than its schedule's latest due run; starting
   a full backup on every deploy would load production and churn retention.
+Its incident checks (SMOKE_ALERTS) run where the pipeline runs the monitoring itself: locally,
+Alertmanager's one receiver is the suite's webhook on the node (pipelines/targets/
+local_monitoring); on Azure alerts go to the environment's action groups, so they are off.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pipelines.core.stage import StageContext, StageFailed
 from pipelines.core.testsuite import run_pytest
 from pipelines.stages.deploy import RELEASE_FILE
 from pipelines.targets.cluster import find_cluster, ingress_url
+from pipelines.targets.local_monitoring import RECEIVER_PORT
+from tools.localcluster.interface import detect_node_ip
 
 ROLLBACK_TIMEOUT = "10m"
 BACKUP_MODES = {"local": "run-job", "azure": "recent"}
@@ -25,6 +30,12 @@ def backup_mode(target: str) -> str:
     return BACKUP_MODES[target]
 
 
+def alert_receiver(target: str) -> str:
+    """The suite's SMOKE_ALERTS: `<node address>:<port>` the local Alertmanager sends to, or
+    `off` on Azure (see the module docstring)."""
+    return f"{detect_node_ip()}:{RECEIVER_PORT}" if target == "local" else "off"
+
+
 def run(ctx: StageContext) -> None:
     """Run tests/smoke; on failure roll the release back to the revision before this deploy."""
     cluster = find_cluster(ctx)
@@ -33,6 +44,7 @@ def run(ctx: StageContext) -> None:
             **cluster.env(),
             "INGRESS_URL": ingress_url(ctx),
             "SMOKE_BACKUP_MODE": backup_mode(ctx.options.target),
+            "SMOKE_ALERTS": alert_receiver(ctx.options.target),
         }
     )
     result = run_pytest(ctx, ["tests/smoke"], env=env, check=False)

@@ -306,22 +306,28 @@ def prepare(ctx: StageContext, cluster: Cluster) -> None:
 
 
 def _azurite_image(ctx: StageContext) -> str:
-    """Azurite's image in the cluster's containerd: built and imported only when missing."""
-    tag = azurite_image_tag()
-    reference = CATALOG[AZURITE].reference(tag)
+    """Azurite's image in the cluster's containerd."""
+    reference = local_image(ctx, AZURITE, azurite_image_tag())
+    ctx.note(f"azurite: {reference}")
+    return reference
+
+
+def local_image(ctx: StageContext, name: str, tag: str) -> str:
+    """Catalog image `name`:`tag` in the cluster's containerd: built and imported only when
+    missing (stand-ins are not release images, so the build stage does not make them)."""
+    reference = CATALOG[name].reference(tag)
     if not image_exists(reference):
         ctx.run(
-            "build azurite",
-            [ctx.python, "-m", "tools.containers", "build", AZURITE, "--tag", tag],
+            f"build {name}",
+            [ctx.python, "-m", "tools.containers", "build", name, "--tag", tag],
             timeout=30 * 60.0,
         )
     if not is_imported(local_paths().containerd_socket, reference):
         ctx.run(
-            "import azurite",
+            f"import {name}",
             [ctx.python, "-m", "tools.localcluster", "import", reference],
             timeout=TIMEOUT,
         )
-    ctx.note(f"azurite: {reference}")
     return reference
 
 

@@ -11,13 +11,14 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import yaml
 
 from pipelines.core import contract
 from pipelines.core.environments import azure_environments
 from pipelines.stages.deploy import contract_values
+from pipelines.targets.local_monitoring import SERVED_APIS as LOCAL_MONITORING_APIS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
@@ -46,6 +47,26 @@ DIGEST_SETS = {
 }
 
 Manifest = dict[str, Any]
+
+
+class Apis(TypedDict, total=False):
+    """The API groups a render offers, as render()'s keyword flags."""
+
+    monitoring_crds: bool
+    managed_prometheus_crds: bool
+    cert_manager_crds: bool
+
+
+def env_apis(env: str) -> Apis:
+    """The API groups `env`'s cluster serves, as render() flags: Azure clusters run the managed
+    Prometheus (monitor_metrics) and cert-manager, the local one the APIs its monitoring
+    installs."""
+    azure = env in AZURE_ENVIRONMENTS
+    return Apis(
+        monitoring_crds=env == "local" and MONITORING_API in LOCAL_MONITORING_APIS,
+        managed_prometheus_crds=azure,
+        cert_manager_crds=azure,
+    )
 
 
 class RenderError(Exception):
@@ -221,17 +242,19 @@ class Renderer:
         return self._cache[key]
 
     def render_error(
-        self, chart: str, sets: Sequence[str] = (), values: Sequence[Path] = ()
+        self,
+        chart: str,
+        sets: Sequence[str] = (),
+        values: Sequence[Path] = (),
+        **apis: Unpack[Apis],
     ) -> str:
         """Render input that must be refused; return helm's message."""
         try:
-            self.run(*self.template_args(chart, values=values, sets=sets))
+            self.run(*self.template_args(chart, values=values, sets=sets, **apis))
         except RenderError as refused:
             return str(refused)
         raise AssertionError(f"helm accepted {chart} with {list(sets)} {list(values)}")
 
     def env_render(self, env: str) -> Rendered:
-        """The umbrella as deployed to `env`; Azure clusters run the managed Prometheus
-        (monitor_metrics) and cert-manager."""
-        azure = env in AZURE_ENVIRONMENTS
-        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, cert_manager_crds=azure)
+        """The umbrella as deployed to `env`."""
+        return self.render(UMBRELLA, env, **env_apis(env))

@@ -20,6 +20,7 @@ from tests.helm.rendering import (
     Renderer,
     RenderError,
     containers,
+    env_apis,
     pod_spec,
     restricted_context_problems,
 )
@@ -278,7 +279,9 @@ def test_replica_count_with_the_hpa_on_fails_the_render(renderer: Renderer) -> N
 
 def test_replica_count_with_the_hpa_on_fails_through_the_umbrella(renderer: Renderer) -> None:
     local = renderer.chart_dir(UMBRELLA) / "values-local.yaml"
-    message = renderer.render_error(UMBRELLA, values=[local], sets=["inventory-api.replicaCount=3"])
+    message = renderer.render_error(
+        UMBRELLA, values=[local], sets=["inventory-api.replicaCount=3"], **env_apis("local")
+    )
     assert HPA_OWNS_REPLICAS in message
 
 

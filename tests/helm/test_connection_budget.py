@@ -15,13 +15,13 @@ from inventory_api.config import Settings, load_settings
 
 from tests.helm.rendering import (
     API,
-    AZURE_ENVIRONMENTS,
     CHARTS_SRC,
     DB,
     ENVIRONMENTS,
     Rendered,
     Renderer,
     containers,
+    env_apis,
     restricted_context_problems,
 )
 
@@ -59,10 +59,7 @@ def max_connections(rendered: Rendered) -> int:
 def with_pooler(request: pytest.FixtureRequest, renderer: Renderer) -> Rendered:
     """The environment as it deploys: the pooler runs in every one."""
     env = str(request.param)
-    azure = env in AZURE_ENVIRONMENTS
-    return renderer.render(
-        "inventory-platform", env, managed_prometheus_crds=azure, cert_manager_crds=azure
-    )
+    return renderer.render("inventory-platform", env, **env_apis(env))
 
 
 def budget_problems(rendered: Rendered) -> list[str]:
@@ -93,15 +90,13 @@ def test_the_connection_budget_holds(with_pooler: Rendered) -> None:
 
 def test_too_many_api_clients_break_the_budget(renderer: Renderer) -> None:
     sets = ["postgresql.pooler.maxClientConnections=5"]
-    rendered = renderer.render("inventory-platform", "prod", sets=sets,
-                               managed_prometheus_crds=True, cert_manager_crds=True)  # fmt: skip
+    rendered = renderer.render("inventory-platform", "prod", sets=sets, **env_apis("prod"))
     assert budget_problems(rendered) == ["API clients 48 > pooler accepts 10"]
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_staging_and_prod_run_two_pooler_pods_behind_a_pdb(renderer: Renderer, env: str) -> None:
-    rendered = renderer.render("inventory-platform", env,
-                               managed_prometheus_crds=True, cert_manager_crds=True)  # fmt: skip
+    rendered = renderer.render("inventory-platform", env, **env_apis(env))
     assert rendered.one("Deployment", POOLER)["spec"]["replicas"] >= 2
     assert rendered.one("PodDisruptionBudget", POOLER)["spec"]["minAvailable"] == 1
 
@@ -149,7 +144,7 @@ def test_through_the_pooler_the_api_keeps_its_timeouts(with_pooler: Rendered) ->
 
 def test_looser_role_timeouts_are_reported(renderer: Renderer) -> None:
     sets = ["postgresql.roles.application.statementTimeoutMs=30000"]
-    rendered = renderer.render("inventory-platform", "local", sets=sets)
+    rendered = renderer.render("inventory-platform", "local", sets=sets, **env_apis("local"))
     asked = SETTINGS_DEFAULTS["statement_timeout_ms"]
     assert session_problems(rendered) == [
         f"role statement_timeout 30000 ms, the API asks for {asked} ms"

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from pipelines.targets.local_monitoring import MONITORING_NAMESPACE
 from tests.helm.rendering import (
     API,
     CHARTS_SRC,
@@ -14,12 +15,14 @@ from tests.helm.rendering import (
     DB,
     FIXTURES,
     MANAGED_PROMETHEUS_API,
+    MONITORING_API,
     RELEASE,
     UMBRELLA,
     Manifest,
     Rendered,
     Renderer,
     containers,
+    env_apis,
     pod_spec,
     restricted_context_problems,
     workloads,
@@ -168,7 +171,8 @@ def test_no_inline_secrets(env_manifests: Rendered) -> None:
 def test_without_the_pooler_the_serving_pods_connect_directly(renderer: Renderer) -> None:
     """global.pooler.enabled=false, the one switch: no pooler objects, the serving pods back on
     the database's Service in plain mode, and the database's policy admitting them."""
-    rendered = renderer.render(UMBRELLA, "local", sets=["global.pooler.enabled=false"])
+    sets = ["global.pooler.enabled=false"]
+    rendered = renderer.render(UMBRELLA, "local", sets=sets, **env_apis("local"))
     assert not [d for d in rendered.docs if d["metadata"]["name"] == POOLER_SERVICE]
     serving = rendered.one("Deployment", API)
     database_port = _service_port(rendered, DATABASE_SERVICE, "postgresql")
@@ -252,7 +256,9 @@ def test_api_network_policy_ingress_from_controller_egress_to_pooler_and_dns(
         for r in policy["spec"]["ingress"]
         for p in r["from"]
     }
-    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", "kube-system"}
+    # Ingress controllers, and the scrapers: AKS's managed one (kube-system), the local one.
+    scrapers = {"kube-system", MONITORING_NAMESPACE}
+    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", *scrapers}
     assert all(r["ports"] == [{"port": 8080, "protocol": "TCP"}] for r in policy["spec"]["ingress"])
     # Azure environments check tokens: a third rule admits the issuer's keys (test_auth_chart).
     egress = policy["spec"]["egress"]
@@ -316,13 +322,14 @@ def test_azure_identities_only_outside_local(env_manifests: Rendered, env: str) 
         }
 
 
-def test_monitoring_objects_on_azure_only(env_manifests: Rendered, env: str) -> None:
-    """Azure: scrape objects for the managed Prometheus (its rules are Terraform's), none
-    locally yet."""
+def test_monitoring_objects_for_each_targets_prometheus(env_manifests: Rendered, env: str) -> None:
+    """Azure: scrape objects for the managed Prometheus (its rules are Terraform's). Local: the
+    Operator's scrape objects and rules, which the local monitoring turns into its config."""
     monitoring = {"ServiceMonitor", "PrometheusRule"} & env_manifests.kinds()
-    assert monitoring == (set() if env == "local" else {"ServiceMonitor"})
+    local = env == "local"
+    assert monitoring == ({"ServiceMonitor", "PrometheusRule"} if local else {"ServiceMonitor"})
     for monitor in env_manifests.of_kind("ServiceMonitor"):
-        assert monitor["apiVersion"] == MANAGED_PROMETHEUS_API
+        assert monitor["apiVersion"] == (MONITORING_API if local else MANAGED_PROMETHEUS_API)
 
 
 def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
@@ -334,10 +341,17 @@ def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
         yaml.safe_load((CHARTS_SRC / UMBRELLA / name).read_text(encoding="utf-8"))
         for name in ("values.yaml", f"values-{env}.yaml")
     )
-    scraper = own.get("global", base["global"])["monitoring"]["scraper"]
+    scraper = {**base["global"]["monitoring"]["scraper"]}
+    own_scraper = own.get("global", {}).get("monitoring", {}).get("scraper", {})
+    labels = {**scraper["podLabels"], **own_scraper.get("podLabels", {})}
+    # helm merges the environment's labels into the defaults; an empty value drops a default's.
     expected = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": scraper["namespace"]}},
-        "podSelector": {"matchLabels": scraper["podLabels"]},
+        "namespaceSelector": {
+            "matchLabels": {
+                "kubernetes.io/metadata.name": own_scraper.get("namespace", scraper["namespace"])
+            }
+        },
+        "podSelector": {"matchLabels": {k: v for k, v in labels.items() if v}},
     }
     pooler_metrics = _service_port(env_manifests, POOLER_SERVICE, "metrics")
     for name, port in ((DB, 9187), (API, 8080), (POOLER_SERVICE, pooler_metrics)):
@@ -348,10 +362,10 @@ def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
             if {"port": port, "protocol": "TCP"} in rule["ports"]
             for peer in rule["from"]
         ]
-        assert (expected in peers) is (env != "local"), name
+        assert expected in peers, name
 
 
-def test_the_pooler_is_scraped_where_monitoring_is_on(env_manifests: Rendered, env: str) -> None:
+def test_the_pooler_is_scraped(env_manifests: Rendered) -> None:
     """A ServiceMonitor selects the pooler's Service and scrapes a port that Service exposes."""
     service = env_manifests.one("Service", POOLER_SERVICE)
     monitors = [
@@ -359,7 +373,7 @@ def test_the_pooler_is_scraped_where_monitoring_is_on(env_manifests: Rendered, e
         for m in env_manifests.of_kind("ServiceMonitor")
         if m["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     ]
-    assert len(monitors) == (0 if env == "local" else 1)
+    assert len(monitors) == 1
     for monitor in monitors:
         ports = {p["name"] for p in service["spec"]["ports"]}
         assert {e["port"] for e in monitor["spec"]["endpoints"]} <= ports

@@ -8,22 +8,19 @@ either side fails here instead of on the cluster.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pipelines.core import contract
-from pipelines.core.charts import UMBRELLA, staged_charts
-from pipelines.stages.deploy import contract_values, install_args, values_files
 from pipelines.targets import local_platform as lp
 from pipelines.targets.cluster import NAMESPACE
 from pipelines.targets.local_certificates import issue_set
-from tests.support.tools import REPO_ROOT, require_tool
+from tests.pipeline.local_release import render_local_release
+from tests.support.tools import REPO_ROOT
 
 Manifest = dict[str, Any]
 DB = contract.load().fullnames["postgresql"]
@@ -33,31 +30,7 @@ API = contract.load().fullnames["inventory-api"]
 @pytest.fixture(scope="module")
 def local_release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
     """The umbrella rendered with the local values, as the deploy stage installs it."""
-    helm = require_tool("helm", "make tools")
-    generated = [contract_values(tmp_path_factory.mktemp("deploy"))]
-    with staged_charts(REPO_ROOT) as charts:
-        chart = charts / UMBRELLA
-        subprocess.run(
-            [helm, "dependency", "build", "--skip-refresh", str(chart)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        out = subprocess.run(
-            [
-                *[
-                    helm,
-                    "template",
-                    *install_args(chart, values_files(chart, "local", generated), []),
-                ],
-                *["--kube-version", "1.34.2"],
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+    return render_local_release(tmp_path_factory.mktemp("deploy"))
 
 
 def _one(docs: list[Manifest], kind: str, name: str) -> Manifest:

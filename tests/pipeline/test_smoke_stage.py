@@ -15,7 +15,8 @@ import pytest
 from pipelines.core.stage import TARGETS, Options, StageContext
 from pipelines.stages import STAGES, smoke
 from pipelines.targets.cluster import Cluster
-from tests.smoke.settings import BACKUP_MODES
+from pipelines.targets.local_monitoring import RECEIVER_PORT
+from tests.smoke.settings import BACKUP_MODES, parse_alert_receiver
 
 SMOKE = next(stage for stage in STAGES if stage.name == "smoke")
 
@@ -43,6 +44,7 @@ def test_the_suite_runs_with_the_targets_backup_mode(
     # The cluster lookup has its own tests (test_targets); here only the suite's environment.
     monkeypatch.setattr(smoke, "find_cluster", lambda _ctx: Cluster(kubeconfig, target))
     monkeypatch.setenv("INGRESS_URL", "https://inventory.example.org")
+    monkeypatch.setattr(smoke, "detect_node_ip", lambda: "192.0.2.5")
     seen: dict[str, str] = {}
 
     def fake_pytest(
@@ -57,3 +59,6 @@ def test_the_suite_runs_with_the_targets_backup_mode(
     smoke.run(StageContext(SMOKE, options, echo=lambda _line: None))
     assert seen["SMOKE_BACKUP_MODE"] == mode
     assert seen["KUBECONFIG"] == str(kubeconfig)
+    # Incidents where the pipeline runs Alertmanager itself, at the port it sends to.
+    receiver = parse_alert_receiver(seen["SMOKE_ALERTS"])
+    assert receiver == (("192.0.2.5", RECEIVER_PORT) if target == "local" else None)

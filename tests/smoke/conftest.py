@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "failover: disrupts the database on purpose; runs only with SMOKE_FAILOVER=run"
     )
+    config.addinivalue_line(
+        "markers", "incidents: causes incidents and waits for their alerts; needs SMOKE_ALERTS"
+    )
     try:
         wanted = opted_in(config.args, os.environ, config.invocation_params.dir)
         config.stash[OPTED_IN] = wanted
@@ -51,8 +54,9 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the backup tests of the other SMOKE_BACKUP_MODE, and the failover tests unless
-    SMOKE_FAILOVER=run (reported as deselected)."""
+    """Deselect the backup tests of the other SMOKE_BACKUP_MODE, the failover tests unless
+    SMOKE_FAILOVER=run, and the incident tests when SMOKE_ALERTS is off (reported as
+    deselected)."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return
@@ -64,7 +68,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         unwanted_failover = (
             item.get_closest_marker("failover") is not None and not settings.failover
         )
-        (drop if other_mode or unwanted_failover else keep).append(item)
+        unwanted_incident = (
+            item.get_closest_marker("incidents") is not None and settings.alert_receiver is None
+        )
+        unwanted = other_mode or unwanted_failover or unwanted_incident
+        (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

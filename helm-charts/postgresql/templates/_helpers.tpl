@@ -77,7 +77,14 @@ global.monitoring for both charts; this chart's own monitoring.provider/scraper 
 {{- if not (hasKey $apis $provider) -}}
 {{- fail (printf "monitoring.provider %q: choose prometheus-operator or azure-managed" $provider) -}}
 {{- end -}}
-{{- toYaml (dict "provider" $provider "api" (get $apis $provider) "scraper" ($g.scraper | default .Values.monitoring.scraper)) -}}
+{{- $scraper := deepCopy ($g.scraper | default .Values.monitoring.scraper) -}}
+{{- /* An empty label value drops that label: helm ignores null over a global's default. */ -}}
+{{- $labels := dict -}}
+{{- range $k, $v := $scraper.podLabels -}}
+{{- if $v -}}{{- $_ := set $labels $k $v -}}{{- end -}}
+{{- end -}}
+{{- $_ := set $scraper "podLabels" $labels -}}
+{{- toYaml (dict "provider" $provider "api" (get $apis $provider) "scraper" $scraper) -}}
 {{- end -}}
 
 {{/* "true" when the monitoring objects are rendered: monitoring.enabled and the provider's API is
