@@ -25,7 +25,7 @@ CERT_MANAGER_VALUES_FILE = "cert-manager-contract-values.yaml"
 """The generated values file of the cert-manager release, beside VALUES_FILE."""
 
 SERVICE_ACCOUNT_ROLES = ("api", "migrations", "database", "backup")
-SERVICE_ROLES = ("database", "database_headless")
+SERVICE_ROLES = ("database", "database_headless", "pooler")
 RELEASE_KEYS = ("release", "namespace")
 """What each platform release (cert_manager) declares: its release name and namespace."""
 SUBCHARTS = ("inventory-api", "postgresql")
@@ -110,7 +110,10 @@ def chart_values(contract: Contract) -> dict[str, Any]:
             "fullnameOverride": contract.fullnames["inventory-api"],
             "serviceAccount": {"name": accounts["api"]},
             "migrations": {"serviceAccountName": accounts["migrations"]},
-            "database": {"host": contract.services["database"]},
+            "database": {
+                "host": contract.services["database"],
+                "pooler": {"host": contract.services["pooler"]},
+            },
         },
         "postgresql": {
             "fullnameOverride": contract.fullnames["postgresql"],

@@ -1,5 +1,5 @@
-"""Stage `build`: the API, PostgreSQL and exporter images, tagged with the git commit, and the
-cert-manager controller image, tagged with its version and build.
+"""Stage `build`: the API, PostgreSQL, exporter and pooler images, tagged with the git commit,
+and the cert-manager controller image, tagged with its version and build.
 
 The containers package does the building: local debootstrap base, OCI labels with
 source and revision, project-owned podman configuration. The cert-manager controller is a Go
@@ -15,7 +15,7 @@ from pipelines.core.git import image_tag
 from pipelines.core.stage import StageContext
 from tools.localcluster.interface import CERT_MANAGER_REFERENCE
 
-IMAGES = ("api", "postgresql", "postgres-exporter")
+IMAGES = ("api", "postgresql", "postgres-exporter", "pgbouncer")
 CERT_MANAGER_IMAGE = "cert-manager"
 """The controller image's key in images.json (what publish and deploy read)."""
 TIMEOUT = 30 * 60.0

@@ -51,6 +51,7 @@ IMAGE_VALUES = {
     "api": "inventory-api.image",
     "postgresql": "postgresql.image",
     "postgres-exporter": "postgresql.exporter.image",
+    "pgbouncer": "postgresql.pooler.image",
 }
 """Where each image's registry, repository and tag go in the umbrella chart's values."""
 CERT_MANAGER_IMAGE_VALUES = {CERT_MANAGER_IMAGE: "image"}

@@ -157,8 +157,8 @@ def client_id_source_drift(outputs: dict[str, str]) -> list[str]:
 
 
 def contract_name_drift(rendered: Rendered, contract: Contract) -> list[str]:
-    """Rendered ServiceAccounts, the accounts pods run under, the database Services and the
-    API's database host, against the contract."""
+    """Rendered ServiceAccounts, the accounts pods run under and the contract's Services, against
+    the contract."""
     declared = set(contract.service_accounts.values())
     accounts = {sa["metadata"]["name"] for sa in rendered.of_kind("ServiceAccount")}
     problems = [
@@ -176,13 +176,36 @@ def contract_name_drift(rendered: Rendered, contract: Contract) -> list[str]:
         for role, name in sorted(contract.services.items())
         if name not in services
     ]
-    for workload in rendered.of_kind("Deployment"):
+    return problems
+
+
+def database_endpoint_drift(rendered: Rendered, contract: Contract) -> list[str]:
+    """Where each DATABASE_URL points, against the contract: the serving pods (Deployments) at
+    the pooler's Service when the pooler runs, else the database's; the migrations Job (a Job)
+    always at the database's. The port must be one the named Service exposes."""
+    ports = {
+        svc["metadata"]["name"]: {int(p["port"]) for p in svc["spec"]["ports"]}
+        for svc in rendered.of_kind("Service")
+    }
+    pooled = contract.services["pooler"] in ports
+    expected = {
+        "Deployment": contract.services["pooler" if pooled else "database"],
+        "Job": contract.services["database"],
+    }
+    problems = []
+    for workload in workloads(rendered):
+        where = f"{workload['kind']}/{workload['metadata']['name']}"
         for container in containers(workload):
             for variable in container.get("env", []):
-                if variable["name"] == "DATABASE_URL":
-                    host = str(variable["value"]).split("@", 1)[-1].split(":", 1)[0]
-                    if host != contract.services["database"]:
-                        problems.append(f"the API's database host is {host}, not the contract's")
+                if variable["name"] != "DATABASE_URL":
+                    continue
+                address = str(variable["value"]).split("@", 1)[-1].split("/", 1)[0]
+                host, _, port = address.partition(":")
+                want = expected.get(workload["kind"])
+                if want is not None and host != want:
+                    problems.append(f"{where} connects to {host}, not the contract's {want}")
+                if int(port) not in ports.get(host, set()):
+                    problems.append(f"{where} connects to port {port}, which {host} lacks")
     return problems
 
 

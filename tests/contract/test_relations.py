@@ -86,6 +86,17 @@ def test_the_rendered_names_are_the_contracts(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_api_reaches_the_database_through_the_contracts_services(
+    deployments: dict[str, Deployment],
+    backups_off: dict[str, Deployment],
+    names: Contract,
+    env: str,
+) -> None:
+    for deployment in (deployments[env], backups_off[env]):
+        assert relations.database_endpoint_drift(deployment.rendered, names) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_objects_and_federated_subjects_share_the_contract_namespace(
     deployments: dict[str, Deployment],
     plans: dict[str, dict[str, Any]],
@@ -178,6 +189,18 @@ def test_a_renamed_service_account_is_unfederated_and_off_contract(
     assert f"backup identity federates {names.subject('backup')}: no chart uses it" in problems
     drift = relations.contract_name_drift(deployment.rendered, names)
     assert "ServiceAccount postgresql-archiver is not in the contract's service_accounts" in drift
+
+
+def test_serving_pods_past_the_pooler_are_reported(
+    broken: dict[str, Deployment], names: Contract
+) -> None:
+    drift = relations.database_endpoint_drift(broken["api-past-the-pooler"].rendered, names)
+    serving = f"Deployment/{names.fullnames['inventory-api']}"
+    database = names.services["database"]
+    assert drift == [
+        f"{serving} connects to {database}, not the contract's {names.services['pooler']}",
+        f"{serving} connects to port 6432, which {database} lacks",
+    ]
 
 
 def test_a_credential_the_subjects_output_leaves_out_is_reported(

@@ -48,6 +48,7 @@ DIGEST_SETS = {
     "postgresql": [
         "image.digest=sha256:" + "2" * 64,
         "exporter.image.digest=sha256:" + "3" * 64,
+        "pooler.image.digest=sha256:" + "4" * 64,
     ],
 }
 

@@ -205,6 +205,16 @@ def test_service_monitors_select_the_metrics_ports(renderer: Renderer) -> None:
         <= client["metadata"]["labels"].items()
     )
     assert "metrics" in {p["name"] for p in headless["spec"]["ports"]}
+    pooled = renderer.render(
+        "postgresql", sets=["monitoring.enabled=true", "pooler.enabled=true"], monitoring_crds=True
+    )
+    pooler = pooled.one("Service", f"{DB}-pooler")
+    scraping = [
+        m["metadata"]["name"]
+        for m in pooled.of_kind("ServiceMonitor")
+        if m["spec"]["selector"]["matchLabels"].items() <= pooler["metadata"]["labels"].items()
+    ]
+    assert scraping == [f"{DB}-pooler"]
     api = renderer.render("inventory-api", sets=["monitoring.enabled=true"], monitoring_crds=True)
     assert api.one("ServiceMonitor")["spec"]["endpoints"][0] == {
         "port": "http",

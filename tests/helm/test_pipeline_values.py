@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipelines.stages.build import IMAGES
 from pipelines.stages.deploy import contract_values, image_values, install_args, values_files
+from pipelines.stages.publish import remote_reference
 from pipelines.targets.terraform_outputs import write_values_file
 from tests.helm.rendering import (
     MANAGED_PROMETHEUS_API,
@@ -21,14 +23,17 @@ from tests.helm.rendering import (
     Rendered,
     Renderer,
     RenderError,
+    containers,
+    workloads,
 )
 from tests.pipeline.terraform_outputs import IDS, load, terraform_output_json
 from tests.support.tools import require_tool
+from tools.containers.catalog import CATALOG
 
+# What `publish --target azure` records for every image the build stage builds.
 PUBLISHED = {
-    "api": "crinventoryprodweu.azurecr.io/inventory-api:0a1b2c3d",
-    "postgresql": "crinventoryprodweu.azurecr.io/inventory-postgresql:0a1b2c3d",
-    "postgres-exporter": "crinventoryprodweu.azurecr.io/inventory-postgres-exporter:0a1b2c3d",
+    image: remote_reference("crinventoryprodweu.azurecr.io", CATALOG[image].reference("0a1b2c3d"))
+    for image in IMAGES
 }
 
 
@@ -74,6 +79,14 @@ def test_the_tenant_and_client_ids_reach_the_key_vault_secret_providers(prod: Re
         "postgresql": IDS["database_identity_client_id"],
     }
     assert {p["tenantId"] for p in parameters.values()} == {IDS["tenant_id"]}
+
+
+def test_every_built_image_runs_and_nothing_else(prod: Rendered) -> None:
+    """Each image the build stage builds reaches a container through deploy's image values."""
+    images = {
+        container["image"] for workload in workloads(prod) for container in containers(workload)
+    }
+    assert images == set(PUBLISHED.values())
 
 
 def test_without_the_generated_file_prod_is_refused(renderer: Renderer) -> None:

@@ -36,7 +36,7 @@ def test_the_pipeline_installs_the_contracts_release_into_its_namespace() -> Non
         ({"service_accounts": {"api": "a"}}, "service_accounts must name exactly api, migrations"),
         (
             {"services": {"database": "db"}},
-            "services must name exactly database, database_headless",
+            "services must name exactly database, database_headless, pooler",
         ),
         ({"backup_job_prefix": "db-backup"}, "backup_job_prefix = 'db-backup' is not a valid"),
         ({"fullnames": {"inventory-api": "x" * 64, "postgresql": "db"}}, "is not a valid"),
@@ -60,6 +60,7 @@ def test_the_chart_values_set_every_shared_name() -> None:
         database["backup"]["serviceAccount"]["name"],
     } == set(names.service_accounts.values())
     assert api["database"]["host"] == names.services["database"]
+    assert api["database"]["pooler"]["host"] == names.services["pooler"]
     assert (api["fullnameOverride"], database["fullnameOverride"]) == (
         names.fullnames["inventory-api"],
         names.fullnames["postgresql"],

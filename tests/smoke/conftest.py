@@ -134,7 +134,8 @@ def release_pods(kube: Kube, settings: SmokeSettings) -> list[Any]:
 
 @pytest.fixture(scope="session")
 def database_services(kube: Kube, settings: SmokeSettings) -> list[Any]:
-    """The database's Services (client and headless), found by the standard labels."""
+    """The database chart's Services (client, headless, replicas, the pooler's), found by the
+    standard labels: each is a way to the database."""
     from tests.smoke.kube import DATABASE_NAME, INSTANCE, NAME, selector  # noqa: PLC0415
 
     labels = {NAME: DATABASE_NAME, INSTANCE: settings.release}
@@ -151,18 +152,33 @@ def database_services(kube: Kube, settings: SmokeSettings) -> list[Any]:
 
 @pytest.fixture(scope="session")
 def database_service(database_services: list[Any]) -> Any:
-    """The database's client Service: the one with a cluster IP that is not Patroni's
+    """The database's client Service: the database's one with a cluster IP that is not Patroni's
     read-only Service (which selects `role: replica`)."""
+    from tests.smoke.kube import COMPONENT  # noqa: PLC0415
+
     client_services = [
         s
         for s in database_services
-        if s.spec.cluster_ip not in (None, "None") and "role" not in (s.spec.selector or {})
+        if s.spec.cluster_ip not in (None, "None")
+        and "role" not in (s.spec.selector or {})
+        and (s.metadata.labels or {}).get(COMPONENT) == "database"
     ]
     assert len(client_services) == 1, (
         "expected exactly one database Service with a cluster IP, found "
         f"{[s.metadata.name for s in client_services]}"
     )
     return client_services[0]
+
+
+@pytest.fixture(scope="session")
+def pooler_service(database_services: list[Any]) -> Any | None:
+    """The pooler's Service (PgBouncer in front of the database), None where it does not run."""
+    from tests.smoke.kube import COMPONENT  # noqa: PLC0415
+
+    poolers = [s for s in database_services if (s.metadata.labels or {}).get(COMPONENT) == "pooler"]
+    names = [s.metadata.name for s in poolers]
+    assert len(poolers) <= 1, f"expected at most one pooler Service, found {names}"
+    return poolers[0] if poolers else None
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@
 {{- default (printf "%s-migrations" (include "inventory-api.fullname" .) | trunc 63 | trimSuffix "-") .Values.migrations.serviceAccountName -}}
 {{- end -}}
 
-{{/* Labels shared by the API pods and the migration pods (the database NetworkPolicy admits both). */}}
+{{/* Labels shared by the API pods and the migration pods. */}}
 {{- define "inventory-api.baseSelectorLabels" -}}
 app.kubernetes.io/name: {{ include "inventory-api.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -123,19 +123,78 @@ from the release, the rest from monitoring.ruleParameters over the file's parame
 {{- toYaml $src.groups -}}
 {{- end -}}
 
-{{/* Environment of the API and migration containers. */}}
+{{/* The pooler the serving pods connect through, as YAML (enabled, host, port): the platform
+declares its switch and port once in global.pooler for both charts; database.pooler applies
+otherwise. */}}
+{{- define "inventory-api.pooler" -}}
+{{- $g := (.Values.global | default dict).pooler | default dict -}}
+{{- $p := .Values.database.pooler -}}
+{{- $enabled := ternary $g.enabled $p.enabled (hasKey $g "enabled") -}}
+{{- toYaml (dict "enabled" $enabled "host" (tpl $p.host .) "port" (int ($g.port | default $p.port))) -}}
+{{- end -}}
+
+{{/* Where the serving pods connect, as YAML (host, port): the pooler when it runs, else the
+database. */}}
+{{- define "inventory-api.servingDatabase" -}}
+{{- $pooler := include "inventory-api.pooler" . | fromYaml -}}
+{{- if $pooler.enabled -}}
+{{- toYaml (dict "host" $pooler.host "port" $pooler.port) -}}
+{{- else -}}
+{{- toYaml (dict "host" (tpl .Values.database.host .) "port" (int .Values.database.port)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment of the API and migration containers. Call with (dict "ctx" . "serving" BOOL): the
+serving pods connect through the pooler when it runs, the migrations Job always directly. */}}
 {{- define "inventory-api.env" -}}
+{{- $ctx := .ctx -}}
+{{- $db := $ctx.Values.database -}}
+{{- $target := dict "host" (tpl $db.host $ctx) "port" (int $db.port) -}}
+{{- if .serving }}{{ $target = include "inventory-api.servingDatabase" $ctx | fromYaml }}{{ end -}}
 - name: PORT
-  value: {{ .Values.containerPort | quote }}
+  value: {{ $ctx.Values.containerPort | quote }}
 - name: DATABASE_URL
-  value: {{ printf "postgresql+pg8000://%s@%s:%v/%s" .Values.database.user (tpl .Values.database.host .) .Values.database.port .Values.database.name | quote }}
+  value: {{ printf "postgresql+pg8000://%s@%s:%d/%s" $db.user $target.host (int $target.port) $db.name | quote }}
 - name: DATABASE_PASSWORD_FILE
   value: /run/secrets/database/password
-{{- include "inventory-api.authEnv" . }}
-{{- range .Values.extraEnv }}
+{{- if and .serving (include "inventory-api.pooler" $ctx | fromYaml).enabled }}
+- name: DB_TRANSACTION_POOLER
+  value: "true"
+{{- end }}
+{{- include "inventory-api.authEnv" $ctx }}
+{{- range $ctx.Values.extraEnv }}
 - name: {{ .name }}
   value: {{ .value | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* NetworkPolicy egress rule to the DNS pods in kube-system. */}}
+{{- define "inventory-api.dnsEgress" -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          {{- toYaml .Values.networkPolicy.dnsPodLabels | nindent 10 }}
+  ports:
+    {{- range .Values.networkPolicy.dnsPorts }}
+    - port: {{ . }}
+      protocol: UDP
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+{{- end -}}
+
+{{/* NetworkPolicy egress rule to the database pods on the database port. */}}
+{{- define "inventory-api.databaseEgress" -}}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- toYaml .Values.networkPolicy.databasePodLabels | nindent 10 }}
+  ports:
+    - port: {{ .Values.database.port }}
+      protocol: TCP
 {{- end -}}
 
 {{/* Entra ID's issuer and key set URLs for auth.tenantId, unless auth.issuer/jwksUrl name another issuer. */}}

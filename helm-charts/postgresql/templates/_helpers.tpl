@@ -272,3 +272,38 @@ cutting an outage short at a fixed 4 GiB. The data and max_wal_size must keep at
 {{- end -}}
 {{- $queue -}}
 {{- end -}}
+
+{{/* A ServiceMonitor scraping the `metrics` port of the Services labelled `selector`, in the
+monitoring target's API group. Call with (dict "ctx" . "name" NAME "selector" LABELS). */}}
+{{- define "postgresql.serviceMonitor" -}}
+{{- $t := include "postgresql.monitoringTarget" .ctx | fromYaml -}}
+apiVersion: {{ $t.api }}
+kind: ServiceMonitor
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "postgresql.labels" .ctx | nindent 4 }}
+    app.kubernetes.io/component: metrics
+    {{- with .ctx.Values.monitoring.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  {{- if eq $t.provider "azure-managed" }}
+  # The managed scraper drops series beyond these limits (its documented custom-resource template).
+  labelLimit: 63
+  labelNameLengthLimit: 511
+  labelValueLengthLimit: 1023
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- toYaml .selector | nindent 6 }}
+  namespaceSelector:
+    matchNames:
+      - {{ .ctx.Release.Namespace }}
+  endpoints:
+    - port: metrics
+      path: /metrics
+      interval: {{ .ctx.Values.monitoring.interval }}
+      scrapeTimeout: 10s
+{{- end -}}
