@@ -132,11 +132,11 @@ def write_markdown(result: GateResult, path: Path) -> None:
     lines += ["## Failures (fix these)", ""]
     if result.failures:
         lines += [
-            "| Severity | Rule | Source | Resource | Where | What |",
+            "| Severity | Rule | Resource | Source | Where | What |",
             "|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {f.severity} | {f.rule_id} | {f.origin} | `{_cell(f.resource)}` | "
+            f"| {f.severity} | {f.rule_id} | `{_cell(f.resource)}` | {f.origin} | "
             f"`{f.location}` | {_cell(f.message or f.title)} |"
             for f in _sorted(result.failures)
         ]
@@ -149,7 +149,7 @@ def write_markdown(result: GateResult, path: Path) -> None:
             by_waiver.setdefault(finding.waiver, []).append(finding)
         reasons = {w.label: w for w in result.waivers}
         lines += [
-            "| Rule | Sources | Resources | Owner | Until | Reason |",
+            "| Rule | Resources | Sources | Owner | Until | Reason |",
             "|---|---|---|---|---|---|",
         ]
         for label, findings in by_waiver.items():
@@ -157,7 +157,7 @@ def write_markdown(result: GateResult, path: Path) -> None:
             sources = ", ".join(sorted({f.origin for f in findings}))
             resources = ", ".join(sorted({f"`{_cell(f.resource)}`" for f in findings}))
             lines.append(
-                f"| {waiver.check} | {sources} | {resources} | {waiver.owner} | "
+                f"| {waiver.check} | {resources} | {sources} | {waiver.owner} | "
                 f"{waiver.expires.isoformat()} | {_cell(waiver.reason)} |"
             )
     else:

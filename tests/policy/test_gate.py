@@ -140,7 +140,7 @@ def test_gate_fails_on_a_plan_with_a_public_storage_account(
     assert exit_code == 1
     markdown = (reports / "policy.md").read_text(encoding="utf-8")
     failures = markdown.split("## Failures (fix these)")[1].split("## Waived failures")[0]
-    assert f"| plan of dev | `{account['address']}` |" in failures
+    assert f"| `{account['address']}` | plan of dev |" in failures
     assert "| HCL |" not in failures
     assert _junit_failures(reports / "policy.junit.xml")["policy.checkov.plan.dev"] >= 1
 
