@@ -111,9 +111,21 @@ def _module_chain(module_address: str) -> list[str]:
     return [".".join(steps[: depth + 1]) for depth in range(len(steps))]
 
 
-def planned_values(resource_changes: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def _schema_versions(provider_schemas: Mapping[str, Any]) -> dict[tuple[str, str], int]:
+    """(provider, resource type) -> the schema version planned_values records."""
+    return {
+        (provider, resource_type): int(schema.get("version", 0))
+        for provider, schemas in provider_schemas.items()
+        for resource_type, schema in schemas.get("resource_schemas", {}).items()
+    }
+
+
+def planned_values(
+    resource_changes: Iterable[dict[str, Any]], provider_schemas: Mapping[str, Any]
+) -> dict[str, Any]:
     """The `planned_values` tree of a plan: every resource kept or created, with its planned
     values, in nested `child_modules` by module address."""
+    versions = _schema_versions(provider_schemas)
     root: dict[str, Any] = {"resources": [], "child_modules": []}
     modules: dict[str, dict[str, Any]] = {"": root}
     for change in resource_changes:
@@ -130,6 +142,7 @@ def planned_values(resource_changes: Iterable[dict[str, Any]]) -> dict[str, Any]
             for key in ("address", "mode", "type", "name", "index", "provider_name")
             if key in change
         }
+        resource["schema_version"] = versions.get((change["provider_name"], change["type"]), 0)
         resource["values"] = change["change"].get("after") or {}
         resource["sensitive_values"] = change["change"].get("after_sensitive") or {}
         parent["resources"].append(resource)
@@ -142,7 +155,9 @@ def show_document(test_plan: Mapping[str, Any], terraform_version: str) -> dict[
     return {
         "format_version": test_plan.get("plan_format_version", "1.2"),
         "terraform_version": terraform_version,
-        "planned_values": {"root_module": planned_values(changes)},
+        "planned_values": {
+            "root_module": planned_values(changes, test_plan.get("provider_schemas", {}))
+        },
         "resource_changes": changes,
     }
 
