@@ -95,9 +95,9 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: dt.date
                     for w in waivers
                     if w.framework == ENGINE_FRAMEWORK[finding.engine]
                     and not w.is_expired(today)
-                    and (
-                        w.matches(finding.rule_id, finding.resource, finding.file)
-                        or w.matches(finding.rule_id, resource_key(finding.resource), finding.file)
+                    and any(
+                        w.matches(finding.rule_id, address, finding.file, finding.environment)
+                        for address in (finding.resource, resource_key(finding.resource))
                     )
                 ),
                 None,

@@ -22,7 +22,7 @@ from typing import Any
 
 import hcl2
 
-from tools.toolchain import tool_env
+from tools.toolchain import stage_iac, tool_env
 
 MOCK_PLAN_TESTS = Path(__file__).resolve().parent / "offline_plan.tftest.hcl"
 PLAN_TEST_FILE = "plan.tftest.hcl"
@@ -95,11 +95,7 @@ def parse_test_events(stdout: str) -> dict[str, RunResult]:
 def copy_iac(source: Path, destination: Path) -> Path:
     """Copy the IaC tree without Terraform working files, plus the charts' alert rule files
     next to it (the monitoring module reads them: one source for both layers)."""
-    shutil.copytree(
-        source,
-        destination,
-        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
-    )
+    stage_iac(source, destination)
     for rules in source.parent.glob("helm-charts/*/rules"):
         shutil.copytree(rules, destination.parent / rules.relative_to(source.parent))
     return destination
