@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policies.findings import Finding, Severity, Status
+from policies.plans import PLAN_BLIND_CHECKS
 
 if TYPE_CHECKING:
     from policies.gate import GateResult
@@ -191,6 +192,9 @@ def write_markdown(result: GateResult, path: Path) -> None:
             f"{counts[Status.PASSED]} | {counts[Status.FAILED]} | {counts[Status.WAIVED]} | "
             f"{counts[Status.CLEARED]} |"
         )
+    if result.plan_resource_counts:
+        blind = ", ".join(f"{check} ({what})" for check, what in PLAN_BLIND_CHECKS.items())
+        lines += ["", f"Not run on plans (their HCL result stands): {blind}."]
     custom = sorted({(f.rule_id, f.title) for f in result.findings if "INV" in f.rule_id})
     lines += ["", "Project rules (custom checkov checks and python-hcl2 rules):", ""]
     lines += [f"- {rule_id}: {title}" for rule_id, title in custom]
