@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from policies.offline_plan import RunResult
 from tests.terraform.conftest import MODULES
-from tests.terraform.harness import RunResult, Workspace
+from tests.terraform.harness import Workspace
 from tests.terraform.module_cases import BAD_INPUTS, VALID_INPUTS, BadInput, module_test_files
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from policies.offline_plan import environment_subscription
 from tests.terraform.conftest import ENVIRONMENTS, PLATFORM
-from tests.terraform.harness import Workspace, environment_subscription
+from tests.terraform.harness import Workspace
 from tests.terraform.test_plan import _one, _pool, _resources, _tfvars
 
 pytestmark = pytest.mark.slow
