@@ -54,11 +54,12 @@ locals {
 module "conventions" {
   source = "../modules/conventions"
 
-  workload    = var.workload
-  environment = var.environment
-  location    = var.location
-  owner       = var.owner
-  cost_center = var.cost_center
+  subscription_id = var.subscription_id
+  workload        = var.workload
+  environment     = var.environment
+  location        = var.location
+  owner           = var.owner
+  cost_center     = var.cost_center
 }
 
 module "resource_group" {

@@ -6,6 +6,7 @@ INVENTORY_PLAN_MODE=azure switches to real plans with the environment's backend 
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,8 @@ NAME_PREFIXES = {
     "azurerm_consumption_budget_resource_group": "budget-",
 }
 AZURE_MANDATED_NAMES = {"AzureFirewallSubnet"}
+GLOBALLY_UNIQUE = ("azurerm_container_registry", "azurerm_key_vault", "azurerm_storage_account")
+"""Resource types whose names Azure keeps unique across every subscription."""
 FIXED_NAMES = {
     "azurerm_kubernetes_cluster_node_pool": re.compile(r"^[a-z][a-z0-9]{0,8}$"),
     "azurerm_key_vault_secret": re.compile(r"^(database-password|pgbackrest-passphrase)$"),
@@ -387,9 +390,31 @@ def test_every_taggable_resource_carries_the_standard_tags(
     assert taggable >= 25
 
 
+def _workload(env: str) -> str:
+    """The environment's workload: its tfvars' value, else the root's default."""
+    (default,) = [
+        b["workload"]["default"]
+        for b in _hcl(f"{PLATFORM}/variables.tf")["variable"]
+        if "workload" in b
+    ]
+    return str(_tfvars(env).get("workload", default))
+
+
+def unique_stem(env: str) -> str:
+    """How the conventions module starts globally unique names after their abbreviation: the
+    workload, the environment and region codes of its own tables, then the first 4 hex digits of
+    sha256(subscription/workload/environment/location)."""
+    tfvars, workload = _tfvars(env), _workload(env)
+    (codes,) = _hcl("modules/conventions/main.tf")["locals"]
+    location = tfvars["location"]
+    seed = "/".join([tfvars["subscription_id"], workload, env, location])
+    suffix = hashlib.sha256(seed.encode()).hexdigest()[:4]
+    return f"{workload}{codes['environment_codes'][env]}{codes['region_codes'][location]}{suffix}"
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str) -> None:
-    suffix, compact = f"inventory-{env}-weu", f"inventory{env}weu"
+    suffix, unique = f"{_workload(env)}-{env}-weu", unique_stem(env)
     wrong = []
     for resource in _resources(plans, env):
         name = resource.values.get("name")
@@ -399,13 +424,21 @@ def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str)
             ok = True
         elif resource.type in FIXED_NAMES:
             ok = bool(FIXED_NAMES[resource.type].match(name))
+        elif resource.type in GLOBALLY_UNIQUE:
+            ok = name.startswith(NAME_PREFIXES[resource.type] + unique)
         else:
-            ok = (suffix in name or compact in name) and name.startswith(
-                NAME_PREFIXES.get(resource.type, "")
-            )
+            ok = suffix in name and name.startswith(NAME_PREFIXES.get(resource.type, ""))
         if not ok:
             wrong.append(f"{resource.address}: {name}")
     assert wrong == []
+
+
+def test_globally_unique_names_differ_between_environments(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    for resource_type in GLOBALLY_UNIQUE:
+        names = [_one(plans, env, resource_type)["name"] for env in ENVIRONMENTS]
+        assert len(set(names)) == len(ENVIRONMENTS), names
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
