@@ -30,9 +30,10 @@ from tests.pipeline.terraform_outputs import IDS, load, terraform_output_json
 from tests.support.tools import require_tool
 from tools.containers.catalog import CATALOG
 
-# What `publish --target azure` records for every image the build stage builds.
+# What `publish --target azure` records for every image the build stage builds, pushed to the
+# registry the Terraform output acr_login_server names.
 PUBLISHED = {
-    image: remote_reference("crinventoryprodweu.azurecr.io", CATALOG[image].reference("0a1b2c3d"))
+    image: remote_reference(IDS["acr_login_server"], CATALOG[image].reference("0a1b2c3d"))
     for image in IMAGES
 }
 
