@@ -50,7 +50,7 @@ VALID_INPUTS: dict[str, str] = {
     node_subnet_cidr             = "10.10.0.0/22"
     private_endpoint_subnet_cidr = "10.10.8.0/24"
     private_dns_zones            = ["privatelink.vaultcore.azure.net"]
-    linked_virtual_network_ids   = {{ ci-hub = "{ARM}/Microsoft.Network/virtualNetworks/vnet-ci" }}
+    hub_virtual_network_ids      = {{ ci-hub = "{ARM}/Microsoft.Network/virtualNetworks/vnet-ci" }}
     tags                         = {{}}
     names = {{
       virtual_network         = "vnet-x"
@@ -222,8 +222,8 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
     ],
     "network": [
         BadInput(
-            "linked_network_not_an_id",
-            'linked_virtual_network_ids = { ci-hub = "vnet-ci-hub" }',
+            "hub_network_not_an_id",
+            'hub_virtual_network_ids = { ci-hub = "vnet-ci-hub" }',
             "must map lowercase names to virtual network resource IDs",
         ),
         BadInput(

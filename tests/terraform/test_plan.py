@@ -35,12 +35,15 @@ RULE_GROUPS = sum(
     for doc in map(rule_source.source, rule_source.RULE_FILES)
 )
 # + the backup passphrase secret and its reader (the database identity, which backup jobs share)
-TOTAL_COUNTS = {"dev": 58 + RULE_GROUPS, "staging": 76 + RULE_GROUPS, "prod": 81 + RULE_GROUPS}
+# + the peering to the CI network where private endpoints are on
+TOTAL_COUNTS = {"dev": 58 + RULE_GROUPS, "staging": 77 + RULE_GROUPS, "prod": 82 + RULE_GROUPS}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
         "azurerm_private_endpoint": 0,
         "azurerm_private_dns_zone": 0,
+        "azurerm_private_dns_zone_virtual_network_link": 0,
+        "azurerm_virtual_network_peering": 0,
         "azurerm_management_lock": 0,
         "azurerm_kubernetes_cluster_node_pool": 2,  # user + spot
         "azurerm_nat_gateway": 0,
@@ -52,6 +55,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "staging": {
         "azurerm_private_endpoint": 3,
         "azurerm_private_dns_zone": 3,
+        "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
+        "azurerm_virtual_network_peering": 1,  # to the CI network
         "azurerm_management_lock": 0,
         "azurerm_kubernetes_cluster_node_pool": 4,  # user + one database pool per zone
         "azurerm_nat_gateway": 1,
@@ -63,6 +68,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "prod": {
         "azurerm_private_endpoint": 3,
         "azurerm_private_dns_zone": 3,
+        "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
+        "azurerm_virtual_network_peering": 1,  # to the CI network
         "azurerm_management_lock": 1,
         "azurerm_kubernetes_cluster_node_pool": 4,
         "azurerm_nat_gateway": 0,
@@ -172,9 +179,9 @@ def test_resource_counts(plans: dict[str, dict[str, Any]], env: str) -> None:
 def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, Any]]) -> None:
     dev, staging, prod = (len(_resources(plans, env)) for env in ("dev", "staging", "prod"))
     # staging: 3 private endpoints + 3 DNS zones + 3 zone links to its own network and 3 to the
-    # CI network, 2 more pools (3 database pools instead of dev's spot pool), NAT gateway + its
-    # IP + 2 associations.
-    assert staging - dev == 12 + 2 + 4
+    # CI network + the peering to the CI network, 2 more pools (3 database pools instead of dev's
+    # spot pool), NAT gateway + its IP + 2 associations.
+    assert staging - dev == 12 + 1 + 2 + 4
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
     # table, association, diagnostic setting) instead of the NAT gateway's 4.
     assert prod - staging == 1 + 8 - 4
