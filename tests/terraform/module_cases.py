@@ -204,7 +204,7 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         BadInput("workload_too_long", 'workload = "inventorys"', "workload must be 3-9 lowercase"),
         BadInput(
             "subscription_uppercase",
-            f'subscription_id = "{GUID.upper()}"',
+            'subscription_id = "1D0A5B2E-6C3F-4E8A-9B1D-2F7C8E9A0D01"',
             "subscription_id must be a lowercase GUID",
         ),
         BadInput(
