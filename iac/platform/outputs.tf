@@ -29,7 +29,7 @@ output "aks_private_cluster" {
 }
 
 output "acr_login_server" {
-  description = "Registry login server (its name ends in the conventions suffix): where publish pushes, and the charts' image registries (inventory-api.image.registry, postgresql.image.registry, postgresql.exporter.image.registry)."
+  description = "Registry login server (its name ends in the conventions suffix): where publish pushes, and the charts' image registries (inventory-api.image.registry, postgresql.image.registry, postgresql.exporter.image.registry, postgresql.pooler.image.registry)."
   value       = module.acr.login_server
 }
 

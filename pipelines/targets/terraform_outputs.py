@@ -51,6 +51,7 @@ OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
         "inventory-api.image.registry",
         "postgresql.image.registry",
         "postgresql.exporter.image.registry",
+        "postgresql.pooler.image.registry",
     ),
     "backup_storage_account_name": ("postgresql.backup.azure.account",),
 }

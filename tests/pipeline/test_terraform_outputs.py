@@ -62,6 +62,7 @@ def test_every_output_lands_on_its_chart_values(document: str) -> None:
         "inventory-api.image.registry": IDS["acr_login_server"],
         "postgresql.image.registry": IDS["acr_login_server"],
         "postgresql.exporter.image.registry": IDS["acr_login_server"],
+        "postgresql.pooler.image.registry": IDS["acr_login_server"],
         "postgresql.backup.azure.account": IDS["backup_storage_account_name"],
     }
 
