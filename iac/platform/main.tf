@@ -54,11 +54,12 @@ locals {
 module "conventions" {
   source = "../modules/conventions"
 
-  workload    = var.workload
-  environment = var.environment
-  location    = var.location
-  owner       = var.owner
-  cost_center = var.cost_center
+  subscription_id = var.subscription_id
+  workload        = var.workload
+  environment     = var.environment
+  location        = var.location
+  owner           = var.owner
+  cost_center     = var.cost_center
 }
 
 module "resource_group" {
@@ -81,7 +82,7 @@ module "network" {
   private_endpoint_subnet_cidr = var.network.private_endpoint_subnet_cidr
   private_dns_zones            = var.private_endpoints_enabled ? toset(values(local.private_dns_zones)) : toset([])
   node_ingress                 = local.node_ingress
-  linked_virtual_network_ids   = var.ci_virtual_network_id == null ? tomap({}) : tomap({ ci-hub = var.ci_virtual_network_id })
+  hub_virtual_network_ids      = var.ci_virtual_network_ids
   tags                         = local.tags
 }
 

@@ -29,12 +29,12 @@ output "aks_private_cluster" {
 }
 
 output "acr_login_server" {
-  description = "Registry login server, the prefix of every image reference."
+  description = "Registry login server (its name ends in the conventions suffix): where publish pushes, and the charts' image registries (inventory-api.image.registry, postgresql.image.registry, postgresql.exporter.image.registry, postgresql.pooler.image.registry)."
   value       = module.acr.login_server
 }
 
 output "key_vault_name" {
-  description = "Key Vault holding the database password (SecretProviderClass keyvaultName)."
+  description = "Key Vault holding the database password (its name ends in the conventions suffix): the charts' inventory-api.database.keyVault.name and postgresql.auth.keyVault.name (SecretProviderClass keyvaultName)."
   value       = module.key_vault.name
 }
 
@@ -59,7 +59,7 @@ output "workload_identity_subjects" {
 }
 
 output "backup_storage_account_name" {
-  description = "Storage account pgBackRest writes to."
+  description = "Storage account pgBackRest writes to (its name ends in the conventions suffix): postgresql.backup.azure.account."
   value       = module.backup_storage.storage_account_name
 }
 
@@ -76,6 +76,11 @@ output "backup_replication_type" {
 output "backup_identity_client_id" {
   description = "Client ID of the backup identity (postgresql.backup.serviceAccount.clientId)."
   value       = module.backup_storage.identity_client_id
+}
+
+output "virtual_network_id" {
+  description = "The environment's virtual network: the remote network of the hub's half of each CI peering (ci_virtual_network_ids)."
+  value       = module.network.virtual_network_id
 }
 
 output "private_endpoints" {

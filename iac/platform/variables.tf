@@ -62,14 +62,25 @@ variable "private_endpoints_enabled" {
   description = "Reach Key Vault, the registry and backup storage only through private endpoints (public access disabled)."
 }
 
-variable "ci_virtual_network_id" {
-  type        = string
-  description = "The peered CI/hub virtual network whose agents reach the private endpoints (they write the database secret in Key Vault and push images to the registry); the private DNS zones are linked to it. Required with private endpoints."
-  default     = null
+variable "ci_virtual_network_ids" {
+  type        = map(string)
+  description = "The virtual networks the CI agents run in, by a short name (e.g. ci-hub = <VNet resource ID>). With private endpoints, Key Vault and the registry refuse public access, yet the agents write the database password secret and push images: each network is peered from the environment's network and linked to every private DNS zone, so both go through the private endpoints. Required with private endpoints, empty without."
+  default     = {}
+  nullable    = false
 
   validation {
-    condition     = var.private_endpoints_enabled == (var.ci_virtual_network_id != null)
-    error_message = "With private endpoints, ci_virtual_network_id must name the CI/hub network (its agents write the database secret and push images through them); without private endpoints it must be null."
+    condition     = alltrue([for name, id in var.ci_virtual_network_ids : can(regex("^[a-z][a-z0-9-]{0,40}$", name)) && can(regex("(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+/providers/Microsoft\\.Network/virtualNetworks/[^/]+$", id))])
+    error_message = "ci_virtual_network_ids must map short lowercase names (letters, digits, hyphens) to virtual network resource IDs (/subscriptions/<GUID>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)."
+  }
+
+  validation {
+    condition     = !var.private_endpoints_enabled || length(var.ci_virtual_network_ids) > 0
+    error_message = "private_endpoints_enabled turns public network access off on Key Vault and the registry, so the CI agents (which write the database password secret and push images) reach them only from a network peered and linked here: set ci_virtual_network_ids to the VNet(s) the agents run in."
+  }
+
+  validation {
+    condition     = var.private_endpoints_enabled || length(var.ci_virtual_network_ids) == 0
+    error_message = "ci_virtual_network_ids is only for private endpoints (they are off here, and the CI agents use the public endpoints behind their firewalls): leave it empty."
   }
 }
 

@@ -5,8 +5,9 @@ and namespace from iac/contract.yaml) serves `cert-manager.io/v1`, which the umb
 Certificates need, and issues the pgBackRest TLS Secrets into the workloads' namespace, on every
 target. Then the umbrella chart with the environment's values and the image references just
 published; the stage prints the umbrella's status and records its previous revision so `smoke`
-can roll back to it. On the azure target the identity ids come from the Terraform outputs
-(saved by `infra-apply`, else read from the environment's state), as a generated values file
+can roll back to it. On the azure target the identity ids and the Azure names (Key Vault,
+registry, backup storage account) come from the Terraform outputs (saved by `infra-apply`, else
+read from the environment's state), as a generated values file
 (reports/deploy/terraform-values.yaml; mapping in pipelines/targets/terraform_outputs), and
 every image is pinned by the digest `publish` recorded. On the local target the stand-in for
 the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, its

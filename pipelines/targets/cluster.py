@@ -4,9 +4,9 @@ Local target: the single-node cluster of `make cluster-up` keeps its state where
 `tools.localcluster.interface` says (`.state/localcluster/` unless INVENTORY_CLUSTER_STATE
 overrides it): `admin.kubeconfig`, `ingress-url`, `containerd/containerd.sock`. Any other cluster
 can be named with KUBECONFIG (plus INGRESS_URL and CONTAINERD_ADDRESS). Azure target: Jenkins
-fetches AKS credentials into KUBECONFIG and names the environment's registry in ACR_LOGIN_SERVER;
-the public address is the ingress host of the environment's values file unless INGRESS_URL says
-otherwise.
+fetches AKS credentials into KUBECONFIG and logs podman in to the environment's registry (which
+`publish` finds in the Terraform outputs, pipelines/targets/terraform_outputs); the public
+address is the ingress host of the environment's values file unless INGRESS_URL says otherwise.
 """
 
 from __future__ import annotations
@@ -167,17 +167,6 @@ def containerd_address(ctx: StageContext) -> str:
             "`make cluster-up`, or set CONTAINERD_ADDRESS"
         )
     return str(socket)
-
-
-def registry(ctx: StageContext) -> str:
-    """The environment's container registry (ACR login server) on the azure target."""
-    server = os.environ.get("ACR_LOGIN_SERVER")
-    if not server:
-        ctx.fail(
-            f"ACR_LOGIN_SERVER is not set: Jenkins sets it to the {ctx.deploy_env} registry "
-            "(terraform output acr_login_server) and logs podman in with `az acr login`"
-        )
-    return server
 
 
 def terraform_env(ctx: StageContext) -> dict[str, str]:

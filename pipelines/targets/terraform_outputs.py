@@ -2,7 +2,9 @@
 
 `infra-apply` saves `terraform output -json` as reports/infra-apply/terraform-outputs-<env>.json;
 `deploy --target azure` turns that document into a generated values file (never `--set`
-strings, so ids are typed and reviewable in the stage's reports). A deploy without infra-apply
+strings, so ids and Azure names are typed and reviewable in the stage's reports). The Azure names
+(Key Vault, registry login server, backup storage account) end in a suffix only Terraform
+computes, so no values-<env>.yaml carries them. A deploy without infra-apply
 in the same build reads the outputs from the environment's remote state instead
 (`load_outputs`). Also here: where an environment's Terraform runs (`environment_root`), the
 one root iac/platform with that environment's backend.hcl and terraform.tfvars.
@@ -31,6 +33,9 @@ LOCK_FILE = ".terraform.lock.hcl"
 OUTPUT_TIMEOUT = 5 * 60.0
 INIT_TIMEOUT = 30 * 60.0
 
+REGISTRY_OUTPUT = "acr_login_server"
+"""The output naming the environment's registry: where `publish` pushes, what the charts pull."""
+
 OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
     "api_identity_client_id": ("inventory-api.serviceAccount.clientId",),
     "tenant_id": (
@@ -41,6 +46,14 @@ OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
     "api_client_id": ("inventory-api.auth.audience",),
     "database_identity_client_id": ("postgresql.auth.keyVault.clientId",),
     "backup_identity_client_id": ("postgresql.backup.serviceAccount.clientId",),
+    "key_vault_name": ("inventory-api.database.keyVault.name", "postgresql.auth.keyVault.name"),
+    REGISTRY_OUTPUT: (
+        "inventory-api.image.registry",
+        "postgresql.image.registry",
+        "postgresql.exporter.image.registry",
+        "postgresql.pooler.image.registry",
+    ),
+    "backup_storage_account_name": ("postgresql.backup.azure.account",),
 }
 """Terraform output name -> dotted value paths in helm-charts/inventory-platform."""
 
@@ -154,6 +167,16 @@ def load_outputs(ctx: StageContext, env: str) -> dict[str, Any]:
     root = environment_root(ctx, env)
     ctx.run("terraform init", root.init(), timeout=INIT_TIMEOUT, env=root.env)
     return save_outputs(ctx, root, env)
+
+
+def registry(ctx: StageContext) -> str:
+    """The environment's registry (ACR login server) from its Terraform outputs: the name ends
+    in a suffix only Terraform computes (iac/modules/conventions)."""
+    outputs = load_outputs(ctx, ctx.deploy_env)
+    try:
+        return _output_value(outputs, REGISTRY_OUTPUT, ("publish --target azure",))
+    except MissingOutput as missing:
+        ctx.fail(f"{missing}: check iac/platform/outputs.tf and run infra-apply again")
 
 
 def parse_output_log(log: Path) -> dict[str, Any]:

@@ -5,8 +5,10 @@ Every argument comes from the pipeline's own functions: the releases in install 
 (`install_args`, `values_files`), the values file generated from Terraform outputs
 (`terraform_values`) and the one that sets the contract's names (`contract_values`), and the
 image settings (`image_values`) of the references `publish` pushes (`remote_reference`). The
-Terraform outputs are the environment's planned outputs; those Azure only knows after apply
-(client ids, the registry's login server) get stand-ins that follow Azure's format.
+Terraform outputs are the environment's planned outputs, so the Azure names (Key Vault, registry,
+backup storage account) reach the render only from them, as in the deploy stage; outputs Azure
+only knows after apply (client ids, the registry's login server) get stand-ins that follow
+Azure's format.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from tests.terraform.harness import planned_resources
 from tools.containers.catalog import CATALOG
 from tools.localcluster.certmanager import REFERENCE, image_tag
 
+LOGIN_SERVER = "acr_login_server"
+"""The output naming the registry images are pushed to and pulled from."""
 REGISTRY_SUFFIX = ".azurecr.io"
 """Azure's rule for a registry's login server: <name>.azurecr.io."""
 TAG = "0123456789ab"
@@ -51,17 +55,20 @@ def stand_in(name: str) -> str:
 
 
 def outputs_document(plan: dict[str, Any]) -> dict[str, Any]:
-    """The plan's outputs as `terraform output -json` shows them after apply ({name: {value}})."""
+    """The plan's outputs as `terraform output -json` shows them after apply ({name: {value}});
+    the registry's login server, unknown until apply, in Azure's format (`login_server`)."""
     document = {}
     for name, change in plan["output_changes"].items():
-        value = stand_in(name) if change.get("after_unknown") is True else change.get("after")
+        value = change.get("after")
+        if change.get("after_unknown") is True:
+            value = login_server(plan) if name == LOGIN_SERVER else stand_in(name)
         document[name] = {"value": value, "sensitive": bool(change.get("after_sensitive"))}
     return document
 
 
 def login_server(plan: dict[str, Any]) -> str:
     """The registry's login server: the planned output, else <planned registry name>.azurecr.io."""
-    change = plan["output_changes"]["acr_login_server"]
+    change = plan["output_changes"][LOGIN_SERVER]
     if change.get("after_unknown") is not True and change.get("after"):
         return str(change["after"])
     (name,) = [

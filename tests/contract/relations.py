@@ -310,6 +310,22 @@ def name_drift(chart: Names, terraform: dict[str, set[str]]) -> list[str]:
     return problems
 
 
+def hand_set_outputs(values: dict[str, Any]) -> list[str]:
+    """Chart values a values file sets although the deploy stage generates them from Terraform
+    outputs (OUTPUT_VALUES): a second source of a name Terraform decides, overridden unseen."""
+    problems = []
+    for output, paths in sorted(OUTPUT_VALUES.items()):
+        for path in paths:
+            node: Any = values
+            for key in path.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            if node is not None:
+                problems.append(
+                    f"{path} = {node!r} is set by hand: it is the Terraform output {output}"
+                )
+    return problems
+
+
 # --- backup Jobs <-> the failed-backup log alert -------------------------------------------------
 
 BACKUP_MODULE = "dbops.backup"

@@ -19,13 +19,14 @@ from typing import Any
 
 import hcl2
 import pytest
+import yaml
 
 from pipelines.core.contract import Contract
 from tests.contract import relations
 from tests.contract.capabilities import CLUSTER, capabilities
 from tests.contract.conftest import ENVIRONMENTS
 from tests.contract.deployment import Deployment, login_server, render
-from tests.helm.rendering import Renderer
+from tests.helm.rendering import CHARTS_SRC, UMBRELLA, Renderer
 from tests.terraform.conftest import IAC, PLATFORM
 
 pytestmark = pytest.mark.slow
@@ -234,6 +235,20 @@ def test_a_release_in_another_namespace_is_reported(
     assert relations.namespace_drift(deployment.rendered, planned, "elsewhere") == [
         f"the {key} identity federates {subject}, outside 'elsewhere'"
         for key, subject in sorted(planned)
+    ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_values_file_sets_what_the_terraform_outputs_set(env: str) -> None:
+    values = yaml.safe_load((CHARTS_SRC / UMBRELLA / f"values-{env}.yaml").read_text())
+    assert relations.hand_set_outputs(values) == []
+
+
+def test_a_vault_name_set_by_hand_is_reported() -> None:
+    values = yaml.safe_load((FIXTURES / "foreign-key-vault.yaml").read_text())
+    assert relations.hand_set_outputs(values) == [
+        "inventory-api.database.keyVault.name = 'kv-elsewhere' is set by hand: it is the "
+        "Terraform output key_vault_name"
     ]
 
 

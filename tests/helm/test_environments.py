@@ -40,6 +40,8 @@ BACKUP_PLAN = {
     "prod": ({"full": "15 1 * * 0", "diff": "15 1 * * 1-6", "heartbeat": "* * * * *",
               "restore-drill": "45 3 * * *"}, ("4", "18")),
 }  # fmt: skip
+PIPELINE_OUTPUTS = yaml.safe_load((FIXTURES / "pipeline-outputs.yaml").read_text())
+"""What the pipeline generates for an Azure environment (Terraform outputs, image digests)."""
 PINNED_IMAGE = re.compile(r"^[a-z0-9.:/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]*(@sha256:[a-f0-9]{64})?$")
 
 
@@ -318,7 +320,8 @@ def test_azure_identities_only_outside_local(env_manifests: Rendered, env: str) 
     else:
         assert annotated
         assert {s["spec"]["parameters"]["keyvaultName"] for s in spcs} == {
-            f"kv-inventory-{env}-weu"
+            PIPELINE_OUTPUTS["inventory-api"]["database"]["keyVault"]["name"],
+            PIPELINE_OUTPUTS["postgresql"]["auth"]["keyVault"]["name"],
         }
 
 
@@ -425,9 +428,8 @@ def test_backups_and_restore_drill_run_in_every_azure_environment(
     assert {n: c["spec"]["schedule"] for n, c in cronjobs.items()} == {
         _cronjob_name(job): cron for job, cron in schedules.items()
     }
-    client_id = yaml.safe_load((FIXTURES / "pipeline-outputs.yaml").read_text())["postgresql"][
-        "backup"
-    ]["serviceAccount"]["clientId"]
+    backup = PIPELINE_OUTPUTS["postgresql"]["backup"]
+    client_id = backup["serviceAccount"]["clientId"]
     sa = env_manifests.one("ServiceAccount", BACKUP_SA)
     annotations = sa["metadata"].get("annotations", {})
     assert annotations.get("azure.workload.identity/client-id") == client_id, "no backup identity"
@@ -440,7 +442,7 @@ def test_backups_and_restore_drill_run_in_every_azure_environment(
             assert "PGBACKREST_REPO1_AZURE_KEY" not in env_vars, "no storage key outside local"
             assert all("secretKeyRef" not in e.get("valueFrom", {}) for e in env_vars.values())
             if "BACKUP_AZURE_ACCOUNT" in env_vars:
-                assert env_vars["BACKUP_AZURE_ACCOUNT"]["value"] == f"stinventory{env}weubak"
+                assert env_vars["BACKUP_AZURE_ACCOUNT"]["value"] == backup["azure"]["account"]
                 assert env_vars["BACKUP_AZURE_KEY_TYPE"]["value"] == "sas"
                 assert env_vars["BACKUP_RETENTION_FULL"]["value"] == keep_full
                 assert env_vars["BACKUP_RETENTION_DIFF"]["value"] == keep_diff

@@ -13,7 +13,7 @@ import yaml
 from pipelines.stages.build import IMAGES
 from pipelines.stages.deploy import contract_values, image_values, install_args, values_files
 from pipelines.stages.publish import remote_reference
-from pipelines.targets.terraform_outputs import write_values_file
+from pipelines.targets.terraform_outputs import OUTPUT_VALUES, write_values_file
 from tests.helm.rendering import (
     MANAGED_PROMETHEUS_API,
     NAMESPACE,
@@ -30,9 +30,10 @@ from tests.pipeline.terraform_outputs import IDS, load, terraform_output_json
 from tests.support.tools import require_tool
 from tools.containers.catalog import CATALOG
 
-# What `publish --target azure` records for every image the build stage builds.
+# What `publish --target azure` records for every image the build stage builds, pushed to the
+# registry the Terraform output acr_login_server names.
 PUBLISHED = {
-    image: remote_reference("crinventoryprodweu.azurecr.io", CATALOG[image].reference("0a1b2c3d"))
+    image: remote_reference(IDS["acr_login_server"], CATALOG[image].reference("0a1b2c3d"))
     for image in IMAGES
 }
 
@@ -91,9 +92,42 @@ def test_every_built_image_runs_and_nothing_else(prod: Rendered) -> None:
 
 def test_without_the_generated_file_prod_is_refused(renderer: Renderer) -> None:
     chart = renderer.chart_dir(UMBRELLA)
-    with pytest.raises(RenderError, match="the pipeline passes them from Terraform outputs"):
+    with pytest.raises(RenderError, match=r"from (the )?Terraform outputs?"):
         renderer.run(
             *["template", RELEASE, str(chart), "--namespace", NAMESPACE],
             *["--values", str(chart / "values-prod.yaml"), *image_values(PUBLISHED)],
             *["--api-versions", MANAGED_PROMETHEUS_API, *PLATFORM_API_ARGS],
+        )
+
+
+AZURE_NAMES = ("key_vault_name", "acr_login_server", "backup_storage_account_name")
+"""Outputs with the Azure names, which no values-<env>.yaml sets (their suffix is Terraform's)."""
+
+
+def without_registries(arguments: list[str]) -> list[str]:
+    """`image_values` arguments minus the registries, so only the generated file could set them."""
+    pairs = zip(arguments[::2], arguments[1::2], strict=True)
+    return [arg for flag, value in pairs if ".registry=" not in value for arg in (flag, value)]
+
+
+@pytest.mark.parametrize(
+    ("output", "path"), [(output, path) for output in AZURE_NAMES for path in OUTPUT_VALUES[output]]
+)
+def test_an_azure_name_missing_from_the_generated_file_is_refused_naming_its_output(
+    renderer: Renderer, generated: Path, tmp_path: Path, output: str, path: str
+) -> None:
+    values = yaml.safe_load(generated.read_text(encoding="utf-8"))
+    *parents, leaf = path.split(".")
+    node = values
+    for key in parents:
+        node = node[key]
+    del node[leaf]
+    broken = tmp_path / "terraform-values.yaml"
+    broken.write_text(yaml.safe_dump(values), encoding="utf-8")
+    chart = renderer.chart_dir(UMBRELLA)
+    files = values_files(chart, "prod", [broken, contract_values(tmp_path)])
+    args = install_args(chart, files, without_registries(image_values(PUBLISHED)))
+    with pytest.raises(RenderError, match=f"the Terraform output {output}"):
+        renderer.run(
+            "template", *args, "--api-versions", MANAGED_PROMETHEUS_API, *PLATFORM_API_ARGS
         )

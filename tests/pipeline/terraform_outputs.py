@@ -17,16 +17,15 @@ IDS = {
     "database_identity_client_id": "66666666-7777-8888-9999-000000000000",
     "backup_identity_client_id": "bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
     "api_client_id": "cccccccc-dddd-4eee-8fff-000000000000",
+    "key_vault_name": "kv-inventoryprdweu0a1b",
+    "acr_login_server": "crinventoryprdweu0a1b.azurecr.io",
+    "backup_storage_account_name": "stinventoryprdweu0a1bbak",
 }
-"""Output values; the same ids as tests/helm/fixtures/pipeline-outputs.yaml."""
+"""Output values; the same as tests/helm/fixtures/pipeline-outputs.yaml."""
 
 OTHER_OUTPUTS = """
 output "aks_zones" {
   value = ["1", "2", "3"]
-}
-
-output "key_vault_name" {
-  value = "kv-inventory-prod-weu"
 }
 """
 

@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from pipelines.cli import main
+from pipelines.stages.build import IMAGES_FILE
 from pipelines.targets.terraform_outputs import (
     OUTPUT_VALUES,
+    REGISTRY_OUTPUT,
     MissingOutput,
     chart_values,
     outputs_file,
@@ -55,6 +57,13 @@ def test_every_output_lands_on_its_chart_values(document: str) -> None:
         "postgresql.auth.keyVault.tenantId": IDS["tenant_id"],
         "postgresql.auth.keyVault.clientId": IDS["database_identity_client_id"],
         "postgresql.backup.serviceAccount.clientId": IDS["backup_identity_client_id"],
+        "inventory-api.database.keyVault.name": IDS["key_vault_name"],
+        "postgresql.auth.keyVault.name": IDS["key_vault_name"],
+        "inventory-api.image.registry": IDS["acr_login_server"],
+        "postgresql.image.registry": IDS["acr_login_server"],
+        "postgresql.exporter.image.registry": IDS["acr_login_server"],
+        "postgresql.pooler.image.registry": IDS["acr_login_server"],
+        "postgresql.backup.azure.account": IDS["backup_storage_account_name"],
     }
 
 
@@ -143,3 +152,23 @@ def test_azure_deploy_fails_naming_the_missing_output(
         "(needed for postgresql.backup.serviceAccount.clientId)"
     ) in capsys.readouterr().out
     assert not (reports / "deploy" / "terraform-values.yaml").exists()
+
+
+def test_azure_publish_fails_naming_the_missing_registry_output(
+    document: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The registry's name ends in Terraform's suffix, so publish takes it from the outputs."""
+    outputs = load(document)
+    del outputs[REGISTRY_OUTPUT]
+    reports = azure_deploy(tmp_path, outputs)
+    (reports / "build").mkdir()
+    built = {"tag": "0a1b2c3d", "images": {"api": "localhost/inventory-api:0a1b2c3d"}}
+    (reports / "build" / IMAGES_FILE).write_text(json.dumps(built), encoding="utf-8")
+    status = main(
+        ["publish", "--target", "azure", "--env", "prod", "--reports", str(reports)], root=tmp_path
+    )
+    assert status != 0
+    assert (
+        f"terraform output {REGISTRY_OUTPUT} is missing (needed for publish --target azure)"
+    ) in capsys.readouterr().out
+    assert not (reports / "publish" / "published.json").exists()

@@ -30,12 +30,13 @@ class BadInput:
 
 
 VALID_INPUTS: dict[str, str] = {
-    "conventions": """
-    workload    = "inventory"
-    environment = "dev"
-    location    = "westeurope"
-    owner       = "platform-team@example.org"
-    cost_center = "CC-1001"
+    "conventions": f"""
+    subscription_id = "{GUID}"
+    workload        = "inventory"
+    environment     = "dev"
+    location        = "westeurope"
+    owner           = "platform-team@example.org"
+    cost_center     = "CC-1001"
 """,
     "resource-group": """
     name     = "rg-inventory-dev-weu"
@@ -49,7 +50,7 @@ VALID_INPUTS: dict[str, str] = {
     node_subnet_cidr             = "10.10.0.0/22"
     private_endpoint_subnet_cidr = "10.10.8.0/24"
     private_dns_zones            = ["privatelink.vaultcore.azure.net"]
-    linked_virtual_network_ids   = {{ ci-hub = "{ARM}/Microsoft.Network/virtualNetworks/vnet-ci" }}
+    hub_virtual_network_ids      = {{ ci-hub = "{ARM}/Microsoft.Network/virtualNetworks/vnet-ci" }}
     tags                         = {{}}
     names = {{
       virtual_network         = "vnet-x"
@@ -129,14 +130,14 @@ VALID_INPUTS: dict[str, str] = {
     "acr": f"""
     resource_group_name = "rg"
     location            = "westeurope"
-    name                = "crinventorydevweu"
+    name                = "crinventorydevweu0a1b"
     kubelet_object_id   = "{GUID}"
     tags                = {{}}
 """,
     "keyvault": f"""
     resource_group_name = "rg"
     location            = "westeurope"
-    name                = "kv-inventory-dev-weu"
+    name                = "kv-inventorydevweu0a1b"
     tenant_id           = "{GUID}"
     deployer_object_id  = "{GUID}"
     node_subnet_id      = "{SUBNET_ID}"
@@ -174,7 +175,7 @@ VALID_INPUTS: dict[str, str] = {
     oidc_issuer_url     = "{ISSUER}"
     tags                = {{}}
     names = {{
-      storage_account  = "stinventoryprodweubak"
+      storage_account  = "stinventoryprdweu0a1bbak"
       identity         = "id-backup-x"
       private_endpoint = "pe-x"
     }}
@@ -200,8 +201,11 @@ VALID_INPUTS: dict[str, str] = {
 BAD_INPUTS: dict[str, list[BadInput]] = {
     "conventions": [
         BadInput("workload_uppercase", 'workload = "Inventory"', "workload must be 3-9 lowercase"),
+        BadInput("workload_too_long", 'workload = "inventorys"', "workload must be 3-9 lowercase"),
         BadInput(
-            "workload_too_long", 'workload = "inventorysvc"', "workload must be 3-9 lowercase"
+            "subscription_uppercase",
+            'subscription_id = "1D0A5B2E-6C3F-4E8A-9B1D-2F7C8E9A0D01"',
+            "subscription_id must be a lowercase GUID",
         ),
         BadInput(
             "unknown_environment",
@@ -218,8 +222,8 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
     ],
     "network": [
         BadInput(
-            "linked_network_not_an_id",
-            'linked_virtual_network_ids = { ci-hub = "vnet-ci-hub" }',
+            "hub_network_not_an_id",
+            'hub_virtual_network_ids = { ci-hub = "vnet-ci-hub" }',
             "must map lowercase names to virtual network resource IDs",
         ),
         BadInput(
@@ -403,6 +407,10 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         BadInput(
             "name_too_long", 'name = "kv-inventory-staging-westeu"', "name must be 3-24 lowercase"
         ),
+        BadInput(
+            "name_consecutive_hyphens", 'name = "kv-inventory--dev"', "no two hyphens in a row"
+        ),
+        BadInput("name_trailing_hyphen", 'name = "kv-inventory-"', "name must be 3-24 lowercase"),
         BadInput("soft_delete_too_long", "soft_delete_retention_days = 120", "between 7 and 90"),
         BadInput(
             "open_firewall", 'allowed_ip_ranges = ["0.0.0.0/0"]', "must not contain 0.0.0.0/0"

@@ -6,6 +6,7 @@ INVENTORY_PLAN_MODE=azure switches to real plans with the environment's backend 
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,15 @@ RULE_GROUPS = sum(
     for doc in map(rule_source.source, rule_source.RULE_FILES)
 )
 # + the backup passphrase secret and its reader (the database identity, which backup jobs share)
-TOTAL_COUNTS = {"dev": 58 + RULE_GROUPS, "staging": 76 + RULE_GROUPS, "prod": 81 + RULE_GROUPS}
+# + the peering to the CI network where private endpoints are on
+TOTAL_COUNTS = {"dev": 58 + RULE_GROUPS, "staging": 77 + RULE_GROUPS, "prod": 82 + RULE_GROUPS}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
         "azurerm_private_endpoint": 0,
         "azurerm_private_dns_zone": 0,
+        "azurerm_private_dns_zone_virtual_network_link": 0,
+        "azurerm_virtual_network_peering": 0,
         "azurerm_management_lock": 0,
         "azurerm_kubernetes_cluster_node_pool": 2,  # user + spot
         "azurerm_nat_gateway": 0,
@@ -51,6 +55,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "staging": {
         "azurerm_private_endpoint": 3,
         "azurerm_private_dns_zone": 3,
+        "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
+        "azurerm_virtual_network_peering": 1,  # to the CI network
         "azurerm_management_lock": 0,
         "azurerm_kubernetes_cluster_node_pool": 4,  # user + one database pool per zone
         "azurerm_nat_gateway": 1,
@@ -62,6 +68,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "prod": {
         "azurerm_private_endpoint": 3,
         "azurerm_private_dns_zone": 3,
+        "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
+        "azurerm_virtual_network_peering": 1,  # to the CI network
         "azurerm_management_lock": 1,
         "azurerm_kubernetes_cluster_node_pool": 4,
         "azurerm_nat_gateway": 0,
@@ -116,6 +124,8 @@ NAME_PREFIXES = {
     "azurerm_consumption_budget_resource_group": "budget-",
 }
 AZURE_MANDATED_NAMES = {"AzureFirewallSubnet"}
+GLOBALLY_UNIQUE = ("azurerm_container_registry", "azurerm_key_vault", "azurerm_storage_account")
+"""Resource types whose names Azure keeps unique across every subscription."""
 FIXED_NAMES = {
     "azurerm_kubernetes_cluster_node_pool": re.compile(r"^[a-z][a-z0-9]{0,8}$"),
     "azurerm_key_vault_secret": re.compile(r"^(database-password|pgbackrest-passphrase)$"),
@@ -169,9 +179,9 @@ def test_resource_counts(plans: dict[str, dict[str, Any]], env: str) -> None:
 def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, Any]]) -> None:
     dev, staging, prod = (len(_resources(plans, env)) for env in ("dev", "staging", "prod"))
     # staging: 3 private endpoints + 3 DNS zones + 3 zone links to its own network and 3 to the
-    # CI network, 2 more pools (3 database pools instead of dev's spot pool), NAT gateway + its
-    # IP + 2 associations.
-    assert staging - dev == 12 + 2 + 4
+    # CI network + the peering to the CI network, 2 more pools (3 database pools instead of dev's
+    # spot pool), NAT gateway + its IP + 2 associations.
+    assert staging - dev == 12 + 1 + 2 + 4
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
     # table, association, diagnostic setting) instead of the NAT gateway's 4.
     assert prod - staging == 1 + 8 - 4
@@ -387,9 +397,31 @@ def test_every_taggable_resource_carries_the_standard_tags(
     assert taggable >= 25
 
 
+def _workload(env: str) -> str:
+    """The environment's workload: its tfvars' value, else the root's default."""
+    (default,) = [
+        b["workload"]["default"]
+        for b in _hcl(f"{PLATFORM}/variables.tf")["variable"]
+        if "workload" in b
+    ]
+    return str(_tfvars(env).get("workload", default))
+
+
+def unique_stem(env: str) -> str:
+    """How the conventions module starts globally unique names after their abbreviation: the
+    workload, the environment and region codes of its own tables, then the first 4 hex digits of
+    sha256(subscription/workload/environment/location)."""
+    tfvars, workload = _tfvars(env), _workload(env)
+    (codes,) = _hcl("modules/conventions/main.tf")["locals"]
+    location = tfvars["location"]
+    seed = "/".join([tfvars["subscription_id"], workload, env, location])
+    suffix = hashlib.sha256(seed.encode()).hexdigest()[:4]
+    return f"{workload}{codes['environment_codes'][env]}{codes['region_codes'][location]}{suffix}"
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str) -> None:
-    suffix, compact = f"inventory-{env}-weu", f"inventory{env}weu"
+    suffix, unique = f"{_workload(env)}-{env}-weu", unique_stem(env)
     wrong = []
     for resource in _resources(plans, env):
         name = resource.values.get("name")
@@ -399,13 +431,21 @@ def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str)
             ok = True
         elif resource.type in FIXED_NAMES:
             ok = bool(FIXED_NAMES[resource.type].match(name))
+        elif resource.type in GLOBALLY_UNIQUE:
+            ok = name.startswith(NAME_PREFIXES[resource.type] + unique)
         else:
-            ok = (suffix in name or compact in name) and name.startswith(
-                NAME_PREFIXES.get(resource.type, "")
-            )
+            ok = suffix in name and name.startswith(NAME_PREFIXES.get(resource.type, ""))
         if not ok:
             wrong.append(f"{resource.address}: {name}")
     assert wrong == []
+
+
+def test_globally_unique_names_differ_between_environments(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    for resource_type in GLOBALLY_UNIQUE:
+        names = [_one(plans, env, resource_type)["name"] for env in ENVIRONMENTS]
+        assert len(set(names)) == len(ENVIRONMENTS), names
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

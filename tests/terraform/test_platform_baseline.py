@@ -284,34 +284,91 @@ def test_every_environment_pins_its_own_subscription() -> None:
     assert len(set(subscriptions)) == len(ENVIRONMENTS)
 
 
+HUB_LINKS = "module.network.azurerm_private_dns_zone_virtual_network_link.hub"
+HUB_KEY = re.compile(r'^\["(?P<zone>[^"/]+)/(?P<network>[^"]+)"\]$')
+
+
+def ci_networks(env: str) -> dict[str, str]:
+    """The CI agents' networks an environment declares, by short name."""
+    return dict(_tfvars(env).get("ci_virtual_network_ids", {}))
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_private_dns_zones_resolve_in_the_ci_network(
+def test_every_private_dns_zone_is_linked_to_every_ci_network(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
-    """Where services hide behind private endpoints, the CI agents that write the database
-    secret and push images resolve them too: every zone is linked to the CI/hub network."""
-    tfvars = _tfvars(env)
+    """Where Key Vault and the registry hide behind private endpoints, the CI agents that write
+    the database secret and push images resolve their names too: each zone, each CI network."""
     zones = {z.values["name"] for z in _resources(plans, env, "azurerm_private_dns_zone")}
-    linked = [
-        link.values
-        for link in _resources(plans, env, "azurerm_private_dns_zone_virtual_network_link")
-        if link.values.get("virtual_network_id") == tfvars.get("ci_virtual_network_id")
-    ]
-    if not tfvars["private_endpoints_enabled"]:
-        assert tfvars.get("ci_virtual_network_id") is None
+    links: dict[tuple[str, str], dict[str, Any]] = {}
+    for resource in _resources(plans, env, "azurerm_private_dns_zone_virtual_network_link"):
+        key = HUB_KEY.match(resource.address.removeprefix(HUB_LINKS))
+        if resource.address.startswith(HUB_LINKS) and key:
+            links[(key["zone"], key["network"])] = resource.values
+    networks = ci_networks(env)
+    if not _tfvars(env)["private_endpoints_enabled"]:
+        assert networks == {}
         assert zones == set()
+        assert links == {}
         return
-    assert len(linked) == len(zones) == 3
-    assert all(link["registration_enabled"] is False for link in linked)
+    assert zones
+    assert networks
+    assert set(links) == {(zone, name) for zone in zones for name in networks}
+    for (_, name), link in links.items():
+        assert link["virtual_network_id"] == networks[name]
+        assert link["registration_enabled"] is False
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_environment_network_peers_with_every_ci_network_and_nothing_more(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """The agents need a route to the private addresses: this network's half of a peering to
+    each CI network, carrying only traffic between the two (no forwarding, no gateways)."""
+    peerings = [p.values for p in _resources(plans, env, "azurerm_virtual_network_peering")]
+    assert sorted(p["remote_virtual_network_id"] for p in peerings) == sorted(
+        ci_networks(env).values()
+    )
+    network = _one(plans, env, "azurerm_virtual_network")["name"]
+    for peering in peerings:
+        assert peering["virtual_network_name"] == network
+        assert peering["allow_virtual_network_access"] is True
+        assert peering["allow_forwarded_traffic"] is False
+        assert peering["allow_gateway_transit"] is False
+        assert peering["use_remote_gateways"] is False
 
 
 def test_private_endpoints_without_a_ci_network_are_refused(
     workspace: Workspace, plans: dict[str, dict[str, Any]]
 ) -> None:
-    """staging turned public while it still names a CI network, a contradiction the root
-    refuses; the same validation refuses private endpoints that no CI network can reach."""
+    """staging without the CI network: Key Vault and the registry would refuse public access
+    and no agent could write the secret or push an image, so the root refuses the plan."""
+    run = workspace.plan_runs(PLATFORM, "staging", extra=("-var=ci_virtual_network_ids={}",))[
+        "plan"
+    ]
+    assert run.status in ("fail", "error")
+    assert any(
+        "set ci_virtual_network_ids to the VNet(s) the agents run in" in d for d in run.diagnostics
+    ), run.diagnostics
+
+
+def test_a_ci_network_without_private_endpoints_is_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    """staging turned public while it still names a CI network: a contradiction the root
+    refuses, so a peering never outlives the endpoints it was made for."""
     run = workspace.plan_runs(PLATFORM, "staging", extra=("-var=private_endpoints_enabled=false",))[
         "plan"
     ]
     assert run.status in ("fail", "error")
-    assert any("ci_virtual_network_id" in d for d in run.diagnostics), run.diagnostics
+    assert any("ci_virtual_network_ids is only for private endpoints" in d for d in run.diagnostics)
+
+
+def test_a_ci_network_that_is_not_a_network_id_is_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    run = workspace.plan_runs(
+        PLATFORM, "prod", extra=('-var=ci_virtual_network_ids={ ci-hub = "vnet-ci-hub-weu" }',)
+    )["plan"]
+    assert run.status in ("fail", "error")
+    assert any("to virtual network resource IDs" in d for d in run.diagnostics), run.diagnostics

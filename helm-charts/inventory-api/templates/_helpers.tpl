@@ -297,7 +297,7 @@ spec:
   parameters:
     usePodIdentity: "false"
     clientID: {{ .ctx.Values.serviceAccount.clientId | quote }}
-    keyvaultName: {{ $kv.name | quote }}
+    keyvaultName: {{ required "database.keyVault.name is required with database.keyVault.enabled: on Azure the deploy stage sets it from the Terraform output key_vault_name" $kv.name | quote }}
     tenantId: {{ $kv.tenantId | quote }}
     objects: |
       array:

@@ -167,7 +167,7 @@ storage key comes from a Secret; in Azure the image turns the workload identity 
 - name: BACKUP_STANZA
   value: {{ $b.stanza | quote }}
 - name: BACKUP_AZURE_ACCOUNT
-  value: {{ $b.azure.account | quote }}
+  value: {{ required "backup.azure.account is required with backup.enabled: on Azure the deploy stage sets it from the Terraform output backup_storage_account_name" $b.azure.account | quote }}
 - name: BACKUP_AZURE_CONTAINER
   value: {{ $b.azure.container | quote }}
 - name: BACKUP_AZURE_ENDPOINT

@@ -61,15 +61,15 @@ variable "private_dns_zones" {
   }
 }
 
-variable "linked_virtual_network_ids" {
+variable "hub_virtual_network_ids" {
   type        = map(string)
-  description = "Other virtual networks (by a short name) that resolve the private DNS zones, e.g. the peered CI/hub network whose agents use the private endpoints."
+  description = "Hub virtual networks (by a short name) whose hosts use this network's private endpoints, e.g. the CI agents' network: each is peered from this network and linked to every private DNS zone."
   default     = {}
   nullable    = false
 
   validation {
-    condition     = alltrue([for name, id in var.linked_virtual_network_ids : can(regex("^[a-z][a-z0-9-]{0,40}$", name)) && can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/virtualNetworks/[^/]+$", id))])
-    error_message = "linked_virtual_network_ids must map lowercase names to virtual network resource IDs."
+    condition     = alltrue([for name, id in var.hub_virtual_network_ids : can(regex("^[a-z][a-z0-9-]{0,40}$", name)) && can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/virtualNetworks/[^/]+$", id))])
+    error_message = "hub_virtual_network_ids must map lowercase names to virtual network resource IDs."
   }
 }
 
