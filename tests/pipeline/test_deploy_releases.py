@@ -17,9 +17,11 @@ from pipelines.stages.deploy import (
     Release,
     cert_manager_values,
     contract_values,
+    local_values,
     platform_api_versions,
     releases,
 )
+from tests.pipeline.local_release import API_VERSIONS as LOCAL_APIS
 from tests.support.tools import REPO_ROOT, require_tool
 from tools.containers.catalog import CATALOG
 from tools.localcluster.certmanager import REFERENCE
@@ -31,10 +33,13 @@ PUBLISHED = {
 
 
 def _plan(work: Path, env: str, charts: Path = REPO_ROOT / CHARTS) -> list[Release]:
+    """The deploy stage's releases, with the values files it generates for `env` (locally the
+    token issuer's too; on Azure the Terraform outputs' are left out: these tests need none)."""
+    local = [local_values(work)] if env == "local" else []
     return releases(
         charts,
         env,
-        generated=[contract_values(work)],
+        generated=[*local, contract_values(work)],
         platform_values=cert_manager_values(work),
         images=PUBLISHED,
         digests={},
@@ -81,7 +86,8 @@ def test_each_release_gets_only_its_own_images(tmp_path: Path) -> None:
 def _render_umbrella(
     helm: str, charts: Path, work: Path, env: str
 ) -> subprocess.CompletedProcess[str]:
-    """The umbrella as the plan installs it, against the APIs the platform releases serve."""
+    """The umbrella as the plan installs it on the local target, against what the cluster serves
+    there before it (Traefik's CRDs, the monitoring APIs) and what the platform releases serve."""
     (*_, workloads) = _plan(work, env, charts)
     subprocess.run(
         [helm, "dependency", "build", "--skip-refresh", str(workloads.chart)],
@@ -89,7 +95,8 @@ def _render_umbrella(
         capture_output=True,
         timeout=120,
     )
-    apis = [arg for api in platform_api_versions(charts) for arg in ("--api-versions", api)]
+    served = (*LOCAL_APIS, *platform_api_versions(charts))
+    apis = [arg for api in served for arg in ("--api-versions", api)]
     return subprocess.run(
         [helm, "template", *workloads.args(), "--kube-version", "1.34.2", *apis],
         capture_output=True,
