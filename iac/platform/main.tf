@@ -33,7 +33,9 @@ locals {
   firewall_ip_ranges = var.private_endpoints_enabled ? [] : var.ci_ip_ranges
 
   # The node subnet admits exactly the ingress path: Internet on 80/443 to a public ingress load
-  # balancer, or only the Application Gateway's subnet to the internal ingress address.
+  # balancer, or only the Application Gateway's subnet to the internal ingress address. The rest
+  # of the network (peered ones included, which Azure's default rules admit) is denied that
+  # address, so nothing inside reaches the API around the WAF.
   gateway = var.ingress.exposure == "application_gateway"
   node_ingress = local.gateway ? tomap({
     ingress-via-gateway = {
@@ -41,6 +43,14 @@ locals {
       source      = var.ingress.gateway.subnet_cidr
       destination = var.ingress.private_ip
       ports       = ["80", "443"]
+      access      = "Allow"
+    }
+    ingress-around-gateway = {
+      priority    = 210
+      source      = "VirtualNetwork"
+      destination = var.ingress.private_ip
+      ports       = ["80", "443"]
+      access      = "Deny"
     }
     }) : tomap({
     ingress-from-internet = {
@@ -48,6 +58,7 @@ locals {
       source      = "Internet"
       destination = "*"
       ports       = ["80", "443"]
+      access      = "Allow"
     }
   })
 }

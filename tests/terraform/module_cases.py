@@ -264,6 +264,12 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             'ports = ["1-65535"] } }',
             "at least one single destination port",
         ),
+        BadInput(
+            "ingress_rule_neither_allow_nor_deny",
+            'node_ingress = { web = { priority = 200, source = "Internet", destination = "*", '
+            'ports = ["443"], access = "Log" } }',
+            "node_ingress access must be Allow or Deny.",
+        ),
         BadInput("address_space_too_small", 'address_space = "10.10.0.0/25"', "/24 or larger"),
         BadInput("node_subnet_too_small", 'node_subnet_cidr = "10.10.0.0/27"', "/26 or larger"),
         BadInput(

@@ -121,13 +121,23 @@ def test_node_nsg_admits_exactly_the_ingress_path(
     (allow,) = allowed
     assert sorted(allow["destination_port_ranges"]) == ["443", "80"]
     assert allow["protocol"] == "Tcp"
+    denies = sorted(
+        (r["priority"], r["source_address_prefix"], r["destination_address_prefix"])
+        for r in rules
+        if r["access"] == "Deny"
+    )
     if ingress["exposure"] == "public_load_balancer":
         assert allow["source_address_prefix"] == "Internet"
+        assert denies == [(4096, "Internet", "*")]
     else:
+        address = ingress["private_ip"]
         assert allow["source_address_prefix"] == ingress["gateway"]["subnet_cidr"]
-        assert allow["destination_address_prefix"] == ingress["private_ip"]
-    denies = [r for r in rules if r["access"] == "Deny"]
-    assert [(r["source_address_prefix"], r["priority"]) for r in denies] == [("Internet", 4096)]
+        assert allow["destination_address_prefix"] == address
+        # the rest of the network, peered networks included, cannot go around the WAF
+        (around,) = [r for r in rules if r["access"] == "Deny" and r["priority"] < 4096]
+        assert sorted(around["destination_port_ranges"]) == ["443", "80"]
+        assert around["priority"] > allow["priority"]
+        assert denies == [(around["priority"], "VirtualNetwork", address), (4096, "Internet", "*")]
     assert allow["priority"] < 4096
 
 
