@@ -244,8 +244,11 @@ module "aks" {
   monitor_workspace_id            = module.monitoring.monitor_workspace_id
   tags                            = local.tags
 
+  # Behind the Application Gateway the charts create the one controller (an internal load
+  # balancer at ingress.private_ip, the gateway's backend); the add-on's default would be a
+  # second, unpinned one.
   web_app_routing = {
-    default_nginx_controller = local.gateway ? "Internal" : "External"
+    default_nginx_controller = local.gateway ? "None" : "External"
   }
 
   # The cluster is created only once its subnet's egress path (route or NAT gateway) exists.

@@ -28,6 +28,7 @@ ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
 MANAGED_PROMETHEUS_API = "azmonitoring.coreos.com/v1"
 CERT_MANAGER_API = "cert-manager.io/v1"
+APP_ROUTING_API = "approuting.kubernetes.azure.com/v1alpha1"
 CONTRACT = contract.load()
 RELEASE = CONTRACT.release
 """The release the deploy stage installs, so rendered names are the deployed names."""
@@ -169,6 +170,7 @@ class Renderer:
         monitoring_crds: bool = False,
         cert_manager_crds: bool = False,
         managed_prometheus_crds: bool = False,
+        app_routing_crds: bool = False,
     ) -> list[str]:
         args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
         args += ["--kube-version", "1.33.0"]
@@ -182,6 +184,8 @@ class Renderer:
             args += ["--api-versions", CERT_MANAGER_API]
         if managed_prometheus_crds:
             args += ["--api-versions", MANAGED_PROMETHEUS_API]
+        if app_routing_crds:
+            args += ["--api-versions", APP_ROUTING_API]
         return args
 
     def render(
@@ -194,6 +198,7 @@ class Renderer:
         monitoring_crds: bool = False,
         cert_manager_crds: bool = False,
         managed_prometheus_crds: bool = False,
+        app_routing_crds: bool = False,
     ) -> Rendered:
         key = (
             chart,
@@ -203,6 +208,7 @@ class Renderer:
             monitoring_crds,
             cert_manager_crds,
             managed_prometheus_crds,
+            app_routing_crds,
         )
         if key not in self._cache:
             args = self.template_args(
@@ -213,6 +219,7 @@ class Renderer:
                 monitoring_crds=monitoring_crds,
                 cert_manager_crds=cert_manager_crds,
                 managed_prometheus_crds=managed_prometheus_crds,
+                app_routing_crds=app_routing_crds,
             )
             out = self.run(*args)
             docs = tuple(d for d in yaml.safe_load_all(out) if d)

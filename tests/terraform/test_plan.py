@@ -243,7 +243,8 @@ def test_cluster_baseline(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert cluster["key_vault_secrets_provider"][0]["secret_rotation_enabled"] is True
     (routing,) = cluster["web_app_routing"]  # the add-on behind the charts' IngressClass
     public = _tfvars(env)["ingress"]["exposure"] == "public_load_balancer"
-    assert routing["default_nginx_controller"] == ("External" if public else "Internal")
+    # behind the gateway the chart's controller is the only one (at the gateway's backend)
+    assert routing["default_nginx_controller"] == ("External" if public else "None")
     assert cluster["automatic_upgrade_channel"] == "patch"
     assert cluster["maintenance_window_auto_upgrade"][0]["frequency"] == "Weekly"
 
