@@ -390,6 +390,30 @@ def gateway_backends(plan: dict[str, Any]) -> set[str]:
     }
 
 
+def gateway_hosts(plan: dict[str, Any]) -> set[str]:
+    """Host names the planned gateway listens for and sends its health probes with."""
+    hosts: set[str] = set()
+    for r in planned_resources(plan):
+        if r.type == GATEWAY:
+            hosts |= {h for listener in r.values["http_listener"] for h in listener["host_names"]}
+            hosts |= {str(probe["host"]) for probe in r.values.get("probe") or []}
+    return hosts
+
+
+def gateway_host_drift(rendered: Rendered, hosts: Iterable[str]) -> list[str]:
+    """Gateway host names no rendered Ingress serves (the gateway would answer 404 for them,
+    or probe a host the controller does not route, and mark the backend unhealthy)."""
+    served = {
+        str(rule.get("host"))
+        for ingress in rendered.of_kind("Ingress")
+        for rule in ingress["spec"].get("rules") or []
+    }
+    return [
+        f"the gateway uses host {host!r}; the Ingress serves {sorted(served)}"
+        for host in sorted(set(hosts) - served)
+    ]
+
+
 def controller_addresses(rendered: Rendered) -> dict[str, str]:
     """IngressClass -> the internal load-balancer address its rendered controller takes."""
     addresses = {}

@@ -133,6 +133,33 @@ def test_the_gateway_forwards_to_the_address_the_ingress_controller_takes(
     assert bool(backends) is gateway
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_gateway_listens_for_and_probes_the_ingress_host(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    hosts = relations.gateway_hosts(plans[env])
+    assert relations.gateway_host_drift(deployments[env].rendered, hosts) == []
+
+
+def test_a_gateway_host_the_ingress_does_not_serve_is_reported(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """prod's gateway planned for another host than the chart's Ingress serves."""
+    plan = copy.deepcopy(plans["prod"])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.GATEWAY:
+            gateway = change["change"]["after"]
+            for listener in gateway["http_listener"]:
+                listener["host_names"] = ["shop.example.org"]
+            for probe in gateway["probe"]:
+                probe["host"] = "shop.example.org"
+    drift = relations.gateway_host_drift(
+        deployments["prod"].rendered, relations.gateway_hosts(plan)
+    )
+    assert len(drift) == 1
+    assert drift[0].startswith("the gateway uses host 'shop.example.org'; the Ingress serves")
+
+
 def test_prod_takes_its_ingress_address_through_the_pipeline(
     deployments: dict[str, Deployment],
 ) -> None:

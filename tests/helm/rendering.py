@@ -151,11 +151,15 @@ class Renderer:
         return proc.stdout
 
     def values_files(self, chart: str, env: str | None) -> list[Path]:
-        """The values files the pipeline passes for `env` (ids and image digests for Azure envs),
-        and for the umbrella the contract's names, last as the deploy stage passes them."""
+        """The values files the pipeline passes for `env` (ids and image digests for Azure envs,
+        plus what only that environment's outputs carry), and for the umbrella the contract's
+        names, last as the deploy stage passes them."""
         files = [] if env is None else [self.chart_dir(chart) / f"values-{env}.yaml"]
         if env in AZURE_ENVIRONMENTS:
             files.append(FIXTURES / "pipeline-outputs.yaml")
+            own = FIXTURES / f"pipeline-outputs-{env}.yaml"
+            if own.is_file():
+                files.append(own)
         if chart == UMBRELLA:
             files.append(self.workdir / contract.VALUES_FILE)
         return files
@@ -238,6 +242,12 @@ class Renderer:
 
     def env_render(self, env: str) -> Rendered:
         """The umbrella as deployed to `env`; Azure clusters run the managed Prometheus
-        (monitor_metrics) and cert-manager."""
+        (monitor_metrics), cert-manager and the application routing add-on."""
         azure = env in AZURE_ENVIRONMENTS
-        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, cert_manager_crds=azure)
+        return self.render(
+            UMBRELLA,
+            env,
+            managed_prometheus_crds=azure,
+            cert_manager_crds=azure,
+            app_routing_crds=azure,
+        )

@@ -15,7 +15,14 @@ from tests.helm.rendering import API, Rendered, Renderer
 AKS_MINORS = ("1.31", "1.32", "1.33", "1.34", "1.35", "1.36")
 
 # Custom resources have no upstream schema; they are checked by their own tests.
-CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule", "SecretProviderClass", "Certificate", "Issuer"}
+CUSTOM_KINDS = {
+    "ServiceMonitor",
+    "PrometheusRule",
+    "SecretProviderClass",
+    "Certificate",
+    "Issuer",
+    "NginxIngressController",
+}
 
 
 def _validate_all(rendered: Rendered, minor: str) -> list[str]:
