@@ -188,7 +188,7 @@ class Renderer:
             args += ["--api-versions", CERT_MANAGER_API]
         if managed_prometheus_crds:
             args += ["--api-versions", MANAGED_PROMETHEUS_API]
-        if app_routing_crds:
+        if app_routing_crds or env in AZURE_ENVIRONMENTS:  # every AKS cluster runs app routing
             args += ["--api-versions", APP_ROUTING_API]
         return args
 
@@ -242,12 +242,7 @@ class Renderer:
 
     def env_render(self, env: str) -> Rendered:
         """The umbrella as deployed to `env`; Azure clusters run the managed Prometheus
-        (monitor_metrics), cert-manager and the application routing add-on."""
+        (monitor_metrics), cert-manager and (in every render of theirs) the application routing
+        add-on."""
         azure = env in AZURE_ENVIRONMENTS
-        return self.render(
-            UMBRELLA,
-            env,
-            managed_prometheus_crds=azure,
-            cert_manager_crds=azure,
-            app_routing_crds=azure,
-        )
+        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, cert_manager_crds=azure)
