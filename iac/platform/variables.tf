@@ -163,8 +163,10 @@ variable "ingress" {
   }
 
   validation {
-    condition = var.ingress.private_ip == null ? true : can(cidrhost(var.network.node_subnet_cidr, 0)) && can(cidrhost("${coalesce(var.ingress.private_ip, "x")}/32", 0)) && (
-      cidrhost("${coalesce(var.ingress.private_ip, "0.0.0.0")}/${try(split("/", var.network.node_subnet_cidr)[1], "32")}", 0) == cidrhost(var.network.node_subnet_cidr, 0)
+    condition = var.ingress.private_ip == null ? true : try(
+      cidrhost("${var.ingress.private_ip}/32", 0) == var.ingress.private_ip &&
+      cidrhost("${var.ingress.private_ip}/${split("/", var.network.node_subnet_cidr)[1]}", 0) == cidrhost(var.network.node_subnet_cidr, 0),
+      false
     )
     error_message = "ingress.private_ip must be an address in network.node_subnet_cidr: the internal ingress load balancer takes its frontend address from the node subnet."
   }

@@ -57,20 +57,22 @@ variable "subnet_cidr" {
   }
 
   validation {
-    condition = can(cidrhost(var.subnet_cidr, 0)) && can(cidrhost(var.address_space, 0)) ? (
+    condition = try(
       tonumber(split("/", var.subnet_cidr)[1]) >= tonumber(split("/", var.address_space)[1]) &&
-      cidrhost("${split("/", var.subnet_cidr)[0]}/${split("/", var.address_space)[1]}", 0) == cidrhost(var.address_space, 0)
-    ) : false
+      cidrhost("${split("/", var.subnet_cidr)[0]}/${split("/", var.address_space)[1]}", 0) == cidrhost(var.address_space, 0),
+      false
+    )
     error_message = "subnet_cidr ${var.subnet_cidr} must lie inside the virtual network's address_space ${var.address_space}."
   }
 
   validation {
-    condition = can(cidrhost(var.subnet_cidr, 0)) ? alltrue([
-      for cidr in values(var.other_subnet_cidrs) : !can(cidrhost(cidr, 0)) || (
+    condition = alltrue([
+      for cidr in values(var.other_subnet_cidrs) : try(
         cidrhost("${split("/", var.subnet_cidr)[0]}/${min(tonumber(split("/", var.subnet_cidr)[1]), tonumber(split("/", cidr)[1]))}", 0) !=
-        cidrhost("${split("/", cidr)[0]}/${min(tonumber(split("/", var.subnet_cidr)[1]), tonumber(split("/", cidr)[1]))}", 0)
+        cidrhost("${split("/", cidr)[0]}/${min(tonumber(split("/", var.subnet_cidr)[1]), tonumber(split("/", cidr)[1]))}", 0),
+        false
       )
-    ]) : false
+    ])
     error_message = "subnet_cidr ${var.subnet_cidr} overlaps another subnet of the network (${join(", ", [for purpose, cidr in var.other_subnet_cidrs : "${purpose} ${cidr}"])}): pick a free range."
   }
 }
@@ -105,7 +107,7 @@ variable "autoscale" {
   }
 
   validation {
-    condition     = !can(cidrhost(var.subnet_cidr, 0)) || var.autoscale.max_capacity <= pow(2, 32 - tonumber(split("/", var.subnet_cidr)[1])) - 5
+    condition     = try(var.autoscale.max_capacity <= pow(2, 32 - tonumber(split("/", var.subnet_cidr)[1])) - 5, false)
     error_message = "autoscale.max_capacity ${var.autoscale.max_capacity} does not fit subnet ${var.subnet_cidr} (one address per instance, 5 kept by Azure): use a larger subnet or a lower maximum."
   }
 }
