@@ -374,16 +374,15 @@ def test_only_the_api_and_database_identities_read_the_password(
         if r.values["role_definition_name"] == "Key Vault Secrets User"
     )
     gateway = _tfvars(env)["ingress"]["exposure"] == "application_gateway"
-    assert readers == [
-        'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
-        'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
-        'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
-        *(
-            ["module.ingress_gateway[0].azurerm_role_assignment.certificate_reader"]
-            if gateway
-            else []
-        ),
-    ]
+    certificate = ["module.ingress_gateway[0].azurerm_role_assignment.certificate_reader"]
+    assert readers == sorted(
+        [
+            'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
+            'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
+            'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
+            *(certificate if gateway else []),
+        ]
+    )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -37,7 +37,7 @@ GATEWAY_NSG_RULES = {
     ("deny-all-inbound", "Deny", "*", "*", ("*",)),
 }
 MANAGED_RULE_SET = ("Microsoft_DefaultRuleSet", "2.1")
-NODE_ROUTE_ASSOCIATION = "module.egress[0].azurerm_subnet_route_table_association.nodes"
+NODE_ROUTE_ASSOCIATION = "module.egress[0].azurerm_subnet_route_table_association.nodes[0]"
 HEALTH_PATH = "/healthz"
 """The API's liveness endpoint (application/src/inventory_api/handlers/ops.py)."""
 RESTRICTED_POD_SECURITY = (
