@@ -22,6 +22,7 @@ import yaml
 from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.core.stage import StageContext
+from tools.kube.kubectl import Kubectl
 from tools.localcluster.interface import Paths, kubectl_path, state_paths
 
 INGRESS_URL_FILE = "ingress-url"
@@ -123,6 +124,26 @@ def kubectl_binary(ctx: StageContext, env: dict[str, str]) -> str:
         return str(cached)
     return ctx.require_tool(
         "kubectl", env, "run `python -m tools.localcluster build` or install kubectl"
+    )
+
+
+def ensure_namespace(ctx: StageContext, cluster: Cluster, name: str) -> None:
+    """Namespace `name` exists before any release puts objects in it (server-side apply, so
+    an existing namespace is kept as it is): the cert-manager release's Role lives in the
+    workloads' namespace, which the umbrella release would otherwise create only after it."""
+    env = ctx.tool_env(cluster.env())
+    kubectl = Kubectl(kubectl_binary(ctx, env), env=env)
+    manifest = ctx.write_json(
+        f"namespace-{name}.json",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+    )
+    ctx.run(
+        f"namespace {name}",
+        kubectl.argv(
+            "apply", "--server-side", "--field-manager=inventory-pipeline", "-f", str(manifest)
+        ),
+        timeout=120,
+        env=env,
     )
 
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.core.charts import CHARTS
+from pipelines.stages.deploy import platform_api_versions
+from tests.support.tools import REPO_ROOT
 from tests.terraform.harness import planned_resources
 
 CLUSTER = "azurerm_kubernetes_cluster"
@@ -59,11 +62,10 @@ FEATURES = (
 )
 
 
-# APIs the charts require that no planned feature provides: the platform must install them before
-# the workloads, and nothing in iac/ or pipelines/ does so yet (cert-manager, for the pgBackRest
-# TLS certificates). Without them the charts refuse to render, as a real deploy would fail; the
-# contract renders as if they were installed so the other relations stay checked.
-PLATFORM_PREREQUISITES = ("cert-manager.io/v1",)
+# APIs no planned feature provides but the deploy stage's platform releases install before the
+# workloads (cert-manager.io/v1, for the pgBackRest TLS certificates): what their charts' CRDs
+# serve, so a chart that stops installing an API the workloads need fails the render here.
+PLATFORM_APIS = platform_api_versions(REPO_ROOT / CHARTS)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def capabilities(plan: dict[str, Any]) -> Capabilities:
         kube_version=version if version.count(".") == 2 else f"{version}.0",
         api_versions=(
             *(api for feature in on for api in feature.api_versions),
-            *PLATFORM_PREREQUISITES,
+            *PLATFORM_APIS,
         ),
         ingress_classes=tuple(
             cls for feature in on for cls in feature.classes(cluster.get(feature.attribute))

@@ -164,8 +164,8 @@ def client_id_source_drift(outputs: dict[str, str]) -> list[str]:
 
 
 def contract_name_drift(rendered: Rendered, contract: Contract) -> list[str]:
-    """Rendered ServiceAccounts, the accounts pods run under, the database Services and the
-    API's database host, against the contract."""
+    """Rendered ServiceAccounts, the accounts pods run under and the contract's Services, against
+    the contract."""
     declared = set(contract.service_accounts.values())
     accounts = {sa["metadata"]["name"] for sa in rendered.of_kind("ServiceAccount")}
     problems = [
@@ -183,13 +183,36 @@ def contract_name_drift(rendered: Rendered, contract: Contract) -> list[str]:
         for role, name in sorted(contract.services.items())
         if name not in services
     ]
-    for workload in rendered.of_kind("Deployment"):
+    return problems
+
+
+def database_endpoint_drift(rendered: Rendered, contract: Contract) -> list[str]:
+    """Where each DATABASE_URL points, against the contract: the serving pods (Deployments) at
+    the pooler's Service when the pooler runs, else the database's; the migrations Job (a Job)
+    always at the database's. The port must be one the named Service exposes."""
+    ports = {
+        svc["metadata"]["name"]: {int(p["port"]) for p in svc["spec"]["ports"]}
+        for svc in rendered.of_kind("Service")
+    }
+    pooled = contract.services["pooler"] in ports
+    expected = {
+        "Deployment": contract.services["pooler" if pooled else "database"],
+        "Job": contract.services["database"],
+    }
+    problems = []
+    for workload in workloads(rendered):
+        where = f"{workload['kind']}/{workload['metadata']['name']}"
         for container in containers(workload):
             for variable in container.get("env", []):
-                if variable["name"] == "DATABASE_URL":
-                    host = str(variable["value"]).split("@", 1)[-1].split(":", 1)[0]
-                    if host != contract.services["database"]:
-                        problems.append(f"the API's database host is {host}, not the contract's")
+                if variable["name"] != "DATABASE_URL":
+                    continue
+                address = str(variable["value"]).split("@", 1)[-1].split("/", 1)[0]
+                host, _, port = address.partition(":")
+                want = expected.get(workload["kind"])
+                if want is not None and host != want:
+                    problems.append(f"{where} connects to {host}, not the contract's {want}")
+                if int(port) not in ports.get(host, set()):
+                    problems.append(f"{where} connects to port {port}, which {host} lacks")
     return problems
 
 
@@ -447,5 +470,53 @@ def ingress_address_drift(rendered: Rendered, backends: Iterable[str]) -> list[s
             problems.append(
                 f"Ingress {name}: its controller takes {taken}, but the gateway forwards to "
                 f"{sorted(backends) or 'nothing (there is no gateway)'}"
+            )
+    return problems
+
+
+# --- cert-manager release <-> the umbrella's Issuers and Certificates ----------------------------
+
+CERT_MANAGER_KINDS = ("Issuer", "Certificate")
+
+
+def _granted_namespaces(platform: Rendered, account: tuple[str, str]) -> set[str]:
+    """Namespaces where a RoleBinding gives `account` (namespace, name) a Role over
+    cert-manager.io Certificates."""
+    roles = {
+        (role["metadata"]["namespace"], role["metadata"]["name"])
+        for role in platform.of_kind("Role")
+        for rule in role["rules"]
+        if "cert-manager.io" in rule["apiGroups"] and "certificates" in rule["resources"]
+    }
+    return {
+        binding["metadata"]["namespace"]
+        for binding in platform.of_kind("RoleBinding")
+        if (binding["metadata"]["namespace"], binding["roleRef"]["name"]) in roles
+        and any(
+            (subject.get("namespace"), subject["name"]) == account
+            for subject in binding["subjects"]
+        )
+    }
+
+
+def unserved_certificates(rendered: Rendered, platform: Rendered) -> list[str]:
+    """Issuers and Certificates of the umbrella that the cert-manager release does not serve:
+    outside its controller's `--namespace`, or where its ServiceAccount holds no Role."""
+    (controller,) = platform.of_kind("Deployment")
+    (container,) = pod_spec(controller)["containers"]
+    flags = dict(arg.removeprefix("--").partition("=")[::2] for arg in container["args"])
+    served = flags.get("namespace", "")
+    account = (controller["metadata"]["namespace"], pod_spec(controller)["serviceAccountName"])
+    granted = _granted_namespaces(platform, account)
+    problems = [] if served in granted else [f"the controller's Role does not cover {served!r}"]
+    objects = [d for kind in CERT_MANAGER_KINDS for d in rendered.of_kind(kind)]
+    if not objects:
+        problems.append("the render has no Issuer or Certificate")
+    for doc in objects:
+        namespace = doc["metadata"].get("namespace")
+        if namespace != served:
+            name = doc["metadata"]["name"]
+            problems.append(
+                f"{doc['kind']} {name} is in {namespace!r}; cert-manager serves {served!r}"
             )
     return problems

@@ -13,9 +13,9 @@ import yaml
 from tests.contract.conftest import ENVIRONMENTS
 from tests.helm.rendering import (
     APP_ROUTING_API,
-    CERT_MANAGER_API,
     MONITORING_API,
     NAMESPACE,
+    PLATFORM_API_ARGS,
     RELEASE,
     UMBRELLA,
     Renderer,
@@ -36,7 +36,7 @@ def chart_rules(renderer: Renderer, env: str, namespace: str) -> dict[str, dict[
     for path in renderer.values_files(UMBRELLA, env):
         args += ["--values", str(path)]
     args += ["--set", "global.monitoring.provider=prometheus-operator"]
-    args += ["--api-versions", MONITORING_API, "--api-versions", CERT_MANAGER_API]
+    args += ["--api-versions", MONITORING_API, *PLATFORM_API_ARGS]
     args += ["--api-versions", APP_ROUTING_API]  # every AKS cluster runs application routing
     docs = [d for d in yaml.safe_load_all(renderer.run(*args)) if d]
     return {

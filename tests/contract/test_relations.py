@@ -4,7 +4,8 @@ Each environment is planned (offline with real provider schemas, or against Azur
 INVENTORY_PLAN_MODE=azure) and rendered exactly as the deploy stage installs it, against the
 API versions its planned cluster serves (tests/contract/capabilities.py). The relations:
 ServiceAccounts <-> federated subjects, the contract's names, the namespace, Azure names,
-backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on. After the
+backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on, the cert-manager
+release <-> the Issuers and Certificates it must serve. After the
 per-environment checks come the broken fixtures: one input that breaks each relation, to show
 its check reports it.
 """
@@ -82,6 +83,17 @@ def test_the_rendered_names_are_the_contracts(
 ) -> None:
     for deployment in (deployments[env], backups_off[env]):
         assert relations.contract_name_drift(deployment.rendered, names) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_api_reaches_the_database_through_the_contracts_services(
+    deployments: dict[str, Deployment],
+    backups_off: dict[str, Deployment],
+    names: Contract,
+    env: str,
+) -> None:
+    for deployment in (deployments[env], backups_off[env]):
+        assert relations.database_endpoint_drift(deployment.rendered, names) == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -197,6 +209,14 @@ def test_a_client_id_output_reading_another_identity_is_reported() -> None:
 # --- broken fixtures: each relation's check reports the break ------------------------------------
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_cert_manager_release_serves_every_certificate(
+    deployments: dict[str, Deployment], env: str
+) -> None:
+    deployment = deployments[env]
+    assert relations.unserved_certificates(deployment.rendered, deployment.platform) == []
+
+
 @pytest.fixture(scope="module")
 def broken(
     renderer: Renderer, plans: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
@@ -220,6 +240,18 @@ def test_a_renamed_service_account_is_unfederated_and_off_contract(
     assert f"backup identity federates {names.subject('backup')}: no chart uses it" in problems
     drift = relations.contract_name_drift(deployment.rendered, names)
     assert "ServiceAccount postgresql-archiver is not in the contract's service_accounts" in drift
+
+
+def test_serving_pods_past_the_pooler_are_reported(
+    broken: dict[str, Deployment], names: Contract
+) -> None:
+    drift = relations.database_endpoint_drift(broken["api-past-the-pooler"].rendered, names)
+    serving = f"Deployment/{names.fullnames['inventory-api']}"
+    database = names.services["database"]
+    assert drift == [
+        f"{serving} connects to {database}, not the contract's {names.services['pooler']}",
+        f"{serving} connects to port 6432, which {database} lacks",
+    ]
 
 
 def test_a_credential_the_subjects_output_leaves_out_is_reported(
@@ -362,3 +394,16 @@ def test_the_api_versions_follow_what_the_plan_enables(plans: dict[str, dict[str
     after = capabilities(plan)
     assert "azmonitoring.coreos.com/v1" not in after.api_versions
     assert after.kube_version == "1.34.0"
+
+
+def test_a_cert_manager_serving_another_namespace_is_reported(
+    renderer: Renderer, plans: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    fixture = FIXTURES / "platform" / "cert-manager-elsewhere.yaml"
+    deployment = render(renderer, plans[BROKEN_ENV], BROKEN_ENV, tmp_path, platform_extra=[fixture])
+    drift = relations.unserved_certificates(deployment.rendered, deployment.platform)
+    certificates = deployment.rendered.of_kind("Issuer") + deployment.rendered.of_kind(
+        "Certificate"
+    )
+    assert len(drift) == len(certificates) > 0
+    assert all("cert-manager serves 'elsewhere'" in problem for problem in drift)

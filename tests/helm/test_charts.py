@@ -21,6 +21,7 @@ from tests.helm.rendering import (
     Renderer,
     RenderError,
     containers,
+    env_apis,
     pod_spec,
     restricted_context_problems,
 )
@@ -205,6 +206,16 @@ def test_service_monitors_select_the_metrics_ports(renderer: Renderer) -> None:
         <= client["metadata"]["labels"].items()
     )
     assert "metrics" in {p["name"] for p in headless["spec"]["ports"]}
+    pooled = renderer.render(
+        "postgresql", sets=["monitoring.enabled=true", "pooler.enabled=true"], monitoring_crds=True
+    )
+    pooler = pooled.one("Service", f"{DB}-pooler")
+    scraping = [
+        m["metadata"]["name"]
+        for m in pooled.of_kind("ServiceMonitor")
+        if m["spec"]["selector"]["matchLabels"].items() <= pooler["metadata"]["labels"].items()
+    ]
+    assert scraping == [f"{DB}-pooler"]
     api = renderer.render("inventory-api", sets=["monitoring.enabled=true"], monitoring_crds=True)
     assert api.one("ServiceMonitor")["spec"]["endpoints"][0] == {
         "port": "http",
@@ -306,7 +317,9 @@ def test_replica_count_with_the_hpa_on_fails_the_render(renderer: Renderer) -> N
 
 def test_replica_count_with_the_hpa_on_fails_through_the_umbrella(renderer: Renderer) -> None:
     local = renderer.chart_dir(UMBRELLA) / "values-local.yaml"
-    message = renderer.render_error(UMBRELLA, values=[local], sets=["inventory-api.replicaCount=3"])
+    message = renderer.render_error(
+        UMBRELLA, values=[local], sets=["inventory-api.replicaCount=3"], **env_apis("local")
+    )
     assert HPA_OWNS_REPLICAS in message
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
+from pipelines.core.charts import CERT_MANAGER
 from tests.helm.rendering import API, Rendered, Renderer
 
 # Kubernetes minors AKS supports as of this writing (standard support plus the LTS window);
@@ -22,6 +23,7 @@ CUSTOM_KINDS = {
     "Certificate",
     "Issuer",
     "NginxIngressController",
+    "Middleware",  # against Traefik's own CRD schema in test_ingress_limits
 }
 
 
@@ -56,6 +58,12 @@ def test_optional_objects_are_valid(renderer: Renderer, fixtures_dir: Path, mino
         sets=["autoscaling.enabled=false", "replicaCount=2", "ingress.enabled=true"],
     )
     assert _validate_all(rendered, minor) + _validate_all(api, minor) == []
+
+
+@pytest.mark.parametrize("minor", AKS_MINORS)
+def test_the_cert_manager_release_is_valid(renderer: Renderer, minor: str) -> None:
+    """The platform release the deploy stage installs first (its CRDs included)."""
+    assert _validate_all(renderer.render(CERT_MANAGER), minor) == []
 
 
 def test_strict_validation_bites(renderer: Renderer) -> None:

@@ -40,7 +40,7 @@ def _lint_problems(renderer: Renderer, *args: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("chart", ["inventory-api", "postgresql"])
+@pytest.mark.parametrize("chart", ["inventory-api", "postgresql", "cert-manager"])
 def test_chart_lints_with_defaults(renderer: Renderer, chart: str) -> None:
     assert _lint_problems(renderer, str(renderer.chart_dir(chart))) == []
 

@@ -15,13 +15,13 @@ import yaml
 from dbops.patroni_config import SCOPE_LABEL
 
 from tests.helm.rendering import (
-    AZURE_ENVIRONMENTS,
     CHARTS_SRC,
     CONTRACT,
     UMBRELLA,
     Manifest,
     Rendered,
     Renderer,
+    env_apis,
     pod_spec,
     restricted_context_problems,
     workloads,
@@ -36,11 +36,7 @@ SYNCHRONOUS = {"prod": "strict", "staging": "on", "dev": "off", "local": "on"}
 
 @pytest.fixture(scope="session")
 def ha(renderer: Renderer, env: str) -> Rendered:
-    azure = env in AZURE_ENVIRONMENTS
-    return renderer.render(
-        UMBRELLA, env, sets=("postgresql.ha.enabled=true",),
-        managed_prometheus_crds=azure, cert_manager_crds=azure,
-    )  # fmt: skip
+    return renderer.render(UMBRELLA, env, sets=("postgresql.ha.enabled=true",), **env_apis(env))
 
 
 def _postgres(ha: Rendered) -> Manifest:

@@ -10,26 +10,31 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipelines.stages.build import IMAGES
 from pipelines.stages.deploy import contract_values, image_values, install_args, values_files
+from pipelines.stages.publish import remote_reference
 from pipelines.targets.terraform_outputs import write_values_file
 from tests.helm.rendering import (
     APP_ROUTING_API,
-    CERT_MANAGER_API,
     MANAGED_PROMETHEUS_API,
     NAMESPACE,
+    PLATFORM_API_ARGS,
     RELEASE,
     UMBRELLA,
     Rendered,
     Renderer,
     RenderError,
+    containers,
+    workloads,
 )
 from tests.pipeline.terraform_outputs import IDS, load, terraform_output_json
 from tests.support.tools import require_tool
+from tools.containers.catalog import CATALOG
 
+# What `publish --target azure` records for every image the build stage builds.
 PUBLISHED = {
-    "api": "crinventoryprodweu.azurecr.io/inventory-api:0a1b2c3d",
-    "postgresql": "crinventoryprodweu.azurecr.io/inventory-postgresql:0a1b2c3d",
-    "postgres-exporter": "crinventoryprodweu.azurecr.io/inventory-postgres-exporter:0a1b2c3d",
+    image: remote_reference("crinventoryprodweu.azurecr.io", CATALOG[image].reference("0a1b2c3d"))
+    for image in IMAGES
 }
 
 
@@ -47,7 +52,8 @@ def deployed_prod(renderer: Renderer, generated: Path, *apis: str) -> Rendered:
     values = values_files(chart, "prod", [generated, contract_values(generated.parent)])
     args = ["template", *install_args(chart, values, image_values(PUBLISHED))]
     args += ["--kube-version", "1.33.0", "--api-versions", MANAGED_PROMETHEUS_API]
-    for api in (CERT_MANAGER_API, *apis):
+    args += PLATFORM_API_ARGS
+    for api in apis:
         args += ["--api-versions", api]
     return Rendered(tuple(d for d in yaml.safe_load_all(renderer.run(*args)) if d))
 
@@ -98,11 +104,19 @@ def test_the_internal_ingress_address_reaches_the_controllers_load_balancer(
     assert annotations["service.beta.kubernetes.io/azure-load-balancer-internal"] == "true"
 
 
+def test_every_built_image_runs_and_nothing_else(prod: Rendered) -> None:
+    """Each image the build stage builds reaches a container through deploy's image values."""
+    images = {
+        container["image"] for workload in workloads(prod) for container in containers(workload)
+    }
+    assert images == set(PUBLISHED.values())
+
+
 def test_without_the_generated_file_prod_is_refused(renderer: Renderer) -> None:
     chart = renderer.chart_dir(UMBRELLA)
     with pytest.raises(RenderError, match="the pipeline passes them from Terraform outputs"):
         renderer.run(
             *["template", RELEASE, str(chart), "--namespace", NAMESPACE],
             *["--values", str(chart / "values-prod.yaml"), *image_values(PUBLISHED)],
-            *["--api-versions", MANAGED_PROMETHEUS_API, "--api-versions", CERT_MANAGER_API],
+            *["--api-versions", MANAGED_PROMETHEUS_API, *PLATFORM_API_ARGS],
         )
