@@ -157,7 +157,15 @@ def test_manifests_validate_against_the_kubernetes_schemas(ha: Rendered) -> None
         if (
             doc["apiVersion"]
             .split("/")[0]
-            .endswith((".coreos.com", "cert-manager.io", ".x-k8s.io", ".kubernetes.azure.com"))
+            .endswith(
+                (
+                    ".coreos.com",
+                    "cert-manager.io",
+                    ".x-k8s.io",
+                    "traefik.io",
+                    ".kubernetes.azure.com",
+                )
+            )
         ):
             continue
         try:
