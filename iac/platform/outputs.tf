@@ -137,10 +137,15 @@ output "egress" {
 }
 
 output "ingress" {
-  description = "How public HTTP(S) reaches the ingress controller: exposure, and for firewall_dnat the internal address the platform's ingress load balancer must take (service.beta.kubernetes.io/azure-load-balancer-ipv4)."
+  description = "How public HTTP(S) reaches the ingress controller: exposure; with application_gateway, the internal address the platform's ingress load balancer must take (service.beta.kubernetes.io/azure-load-balancer-ipv4), the gateway's backend addresses (that same address), its public address (where DNS for the host name points), host name, WAF mode and managed rule sets. The gateway's values are null with a public load balancer."
   value = {
-    exposure   = var.ingress.exposure
-    private_ip = var.ingress.private_ip
+    exposure             = var.ingress.exposure
+    private_ip           = var.ingress.private_ip
+    host_name            = local.gateway ? var.ingress.gateway.host_name : null
+    public_ip_address    = local.gateway ? module.ingress_gateway[0].public_ip_address : null
+    backend_ip_addresses = local.gateway ? module.ingress_gateway[0].backend_ip_addresses : null
+    waf_mode             = local.gateway ? module.ingress_gateway[0].waf_mode : null
+    managed_rule_sets    = local.gateway ? module.ingress_gateway[0].managed_rule_sets : null
   }
 }
 

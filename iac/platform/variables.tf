@@ -152,22 +152,39 @@ variable "ingress" {
   type = object({
     exposure   = string
     private_ip = optional(string)
+    gateway = optional(object({
+      subnet_cidr      = string
+      host_name        = string
+      certificate_name = string
+      min_capacity     = number
+      max_capacity     = number
+      waf_mode         = optional(string, "Prevention")
+    }))
   })
-  description = "How public HTTP(S) reaches the ingress controller: public_load_balancer (the managed NGINX's public load balancer; the node NSG admits Internet on 80/443) or firewall_dnat (the firewall's public address forwards 80/443 to the internal ingress load balancer at private_ip; the node NSG admits only the firewall subnet)."
+  description = "How public HTTP(S) reaches the ingress controller: public_load_balancer (the managed NGINX's public load balancer; the node NSG admits Internet on 80/443) or application_gateway (an Application Gateway WAF_v2 in its own subnet forwards to the internal ingress load balancer at private_ip, a node-subnet address; the node NSG admits only the gateway subnet). gateway: the gateway's subnet, the product's host name, the Key Vault certificate of its HTTPS listener, autoscale bounds and WAF mode."
 
   validation {
-    condition     = contains(["public_load_balancer", "firewall_dnat"], var.ingress.exposure) && (var.ingress.exposure == "firewall_dnat") == (var.ingress.private_ip != null)
-    error_message = "ingress.exposure must be public_load_balancer, or firewall_dnat with private_ip (the internal ingress address)."
+    condition     = contains(["public_load_balancer", "application_gateway"], var.ingress.exposure)
+    error_message = "ingress.exposure must be public_load_balancer or application_gateway."
   }
 
   validation {
-    condition     = var.ingress.exposure != "firewall_dnat" || var.egress.mode == "firewall"
-    error_message = "ingress.exposure firewall_dnat needs egress.mode firewall."
+    condition     = (var.ingress.exposure == "application_gateway") == (var.ingress.private_ip != null && var.ingress.gateway != null)
+    error_message = "ingress.exposure application_gateway needs private_ip (the internal ingress load balancer's address) and gateway (its subnet, host name, certificate and capacity); public_load_balancer takes neither."
+  }
+
+  validation {
+    condition = var.ingress.private_ip == null ? true : try(
+      cidrhost("${var.ingress.private_ip}/32", 0) == var.ingress.private_ip &&
+      cidrhost("${var.ingress.private_ip}/${split("/", var.network.node_subnet_cidr)[1]}", 0) == cidrhost(var.network.node_subnet_cidr, 0),
+      false
+    )
+    error_message = "ingress.private_ip must be an address in network.node_subnet_cidr: the internal ingress load balancer takes its frontend address from the node subnet."
   }
 
   validation {
     condition     = var.ingress.exposure != "public_load_balancer" || var.egress.mode != "firewall"
-    error_message = "A public ingress load balancer behind a firewall route answers asymmetrically (replies leave through the firewall): use ingress.exposure firewall_dnat with egress.mode firewall."
+    error_message = "A public ingress load balancer behind a firewall route answers asymmetrically (replies leave through the firewall): use ingress.exposure application_gateway with egress.mode firewall."
   }
 }
 

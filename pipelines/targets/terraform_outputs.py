@@ -57,6 +57,12 @@ OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
 }
 """Terraform output name -> dotted value paths in helm-charts/inventory-platform."""
 
+OPTIONAL_OUTPUT_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ingress", "private_ip"): ("inventory-api.ingress.internalLoadBalancer.address",),
+}
+"""(output, attribute) -> value paths for what only some environments have: a null attribute
+leaves the chart's default (no Application Gateway: no internal ingress address to take)."""
+
 VALUES_FILE = "terraform-values.yaml"
 """The generated values file, written into the deploy stage's report folder."""
 
@@ -195,14 +201,22 @@ def chart_values(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Nested chart values from a `terraform output -json` document ({name: {"value": ...}})."""
     values: dict[str, Any] = {}
     for name, paths in OUTPUT_VALUES.items():
-        value = _output_value(outputs, name, paths)
-        for path in paths:
-            *parents, leaf = path.split(".")
-            node = values
-            for key in parents:
-                node = node.setdefault(key, {})
-            node[leaf] = value
+        _place(values, paths, _output_value(outputs, name, paths))
+    for (name, attribute), paths in OPTIONAL_OUTPUT_VALUES.items():
+        optional = _optional_value(outputs, name, attribute, paths)
+        if optional is not None:
+            _place(values, paths, optional)
     return values
+
+
+def _place(values: dict[str, Any], paths: tuple[str, ...], value: str) -> None:
+    """Set `value` at every dotted path in the nested `values`."""
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node = values
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
 
 
 def _output_value(outputs: Mapping[str, Any], name: str, paths: tuple[str, ...]) -> str:
@@ -215,6 +229,26 @@ def _output_value(outputs: Mapping[str, Any], name: str, paths: tuple[str, ...])
     if not isinstance(value, str) or not value:
         raise MissingOutput(f"terraform output {name} is not a non-empty string ({needed})")
     return value
+
+
+def _optional_value(
+    outputs: Mapping[str, Any], name: str, attribute: str, paths: tuple[str, ...]
+) -> str | None:
+    """Attribute `attribute` of object output `name`: a non-empty string, or None when null;
+    MissingOutput when the output or the attribute is absent or of another kind."""
+    needed = f"needed for {', '.join(paths)}"
+    entry = outputs.get(name)
+    value = entry.get("value") if isinstance(entry, Mapping) else None
+    if not isinstance(value, Mapping) or attribute not in value:
+        raise MissingOutput(f"terraform output {name}.{attribute} is missing ({needed})")
+    found = value[attribute]
+    if found is None:
+        return None
+    if not isinstance(found, str) or not found:
+        raise MissingOutput(
+            f"terraform output {name}.{attribute} is neither null nor a non-empty string ({needed})"
+        )
+    return found
 
 
 def write_values_file(path: Path, outputs: Mapping[str, Any]) -> Path:

@@ -18,25 +18,38 @@ from tests.support.tools import REPO_ROOT
 from tests.terraform.harness import planned_resources
 
 CLUSTER = "azurerm_kubernetes_cluster"
+APP_ROUTING_API = "approuting.kubernetes.azure.com/v1alpha1"
+"""The application routing add-on's API: its NginxIngressController objects run more NGINXs."""
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A cluster attribute whose being on makes AKS serve these APIs and IngressClasses."""
+    """A cluster attribute whose being on makes AKS serve these APIs and IngressClasses; the
+    classes only while the attribute's block does not set `no_classes` (key, value)."""
 
     attribute: str
     api_versions: tuple[str, ...] = ()
     ingress_classes: tuple[str, ...] = ()
+    no_classes: tuple[str, str] | None = None
+
+    def classes(self, value: object) -> tuple[str, ...]:
+        """The IngressClasses the planned attribute `value` makes AKS serve."""
+        if self.no_classes is None or not isinstance(value, list):
+            return self.ingress_classes
+        key, off = self.no_classes
+        return () if any(block.get(key) == off for block in value) else self.ingress_classes
 
 
 FEATURES = (
     # Secrets Store CSI driver with the Azure Key Vault provider (SecretProviderClass).
     Feature("key_vault_secrets_provider", api_versions=("secrets-store.csi.x-k8s.io/v1",)),
-    # Application routing: managed NGINX, its IngressClass and its controller resource.
+    # Application routing: managed NGINX, its IngressClass and its controller resource; no
+    # default controller (and no class) with default_nginx_controller None.
     Feature(
         "web_app_routing",
-        api_versions=("approuting.kubernetes.azure.com/v1alpha1",),
+        api_versions=(APP_ROUTING_API,),
         ingress_classes=("webapprouting.kubernetes.azure.com",),
+        no_classes=("default_nginx_controller", "None"),
     ),
     # Azure Managed Prometheus: the metrics add-on reads ServiceMonitors and PodMonitors of the
     # azmonitoring.coreos.com group (not monitoring.coreos.com, and no PrometheusRule).
@@ -94,5 +107,7 @@ def capabilities(plan: dict[str, Any]) -> Capabilities:
             *(api for feature in on for api in feature.api_versions),
             *PLATFORM_APIS,
         ),
-        ingress_classes=tuple(cls for feature in on for cls in feature.ingress_classes),
+        ingress_classes=tuple(
+            cls for feature in on for cls in feature.classes(cluster.get(feature.attribute))
+        ),
     )

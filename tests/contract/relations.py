@@ -16,6 +16,7 @@ import yaml
 
 from pipelines.core.contract import Contract
 from pipelines.targets.terraform_outputs import OUTPUT_VALUES
+from tests.contract.capabilities import APP_ROUTING_API, Capabilities
 from tests.helm.rendering import Rendered, containers, pod_spec, workloads
 from tests.terraform.harness import planned_resources
 
@@ -24,7 +25,13 @@ CSI_DRIVER = "secrets-store.csi.k8s.io"
 SUBJECTS_OUTPUT = "workload_identity_subjects"
 CLIENT_ID_OUTPUT = re.compile(r"^(?P<identity>[a-z]+)_identity_client_id$")
 SUBJECT = re.compile(r"^system:serviceaccount:(?P<namespace>[^:]+):(?P<name>[^:]+)$")
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "IngressClass"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "IngressClass",
+    "NginxIngressController",
+}
 
 Use = tuple[str, str]  # (identity key, federated subject)
 Names = dict[str, set[str]]  # purpose -> every value the render uses for it
@@ -377,6 +384,22 @@ def backup_alert_drift(rendered: Rendered, prefixes: list[str]) -> list[str]:
 
 # --- IngressClass <-> the cluster's routing add-on -----------------------------------------------
 
+INTERNAL_LOAD_BALANCER = "service.beta.kubernetes.io/azure-load-balancer-internal"
+LOAD_BALANCER_ADDRESS = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+GATEWAY = "azurerm_application_gateway"
+
+
+def served_ingress_classes(rendered: Rendered, offered: Capabilities) -> set[str]:
+    """The classes the planned cluster serves, plus those of the NGINXs the render asks the
+    routing add-on for (NginxIngressController objects, when the add-on's API is served)."""
+    served = set(offered.ingress_classes)
+    if APP_ROUTING_API in offered.api_versions:
+        served |= {
+            str(controller["spec"]["ingressClassName"])
+            for controller in rendered.of_kind("NginxIngressController")
+        }
+    return served
+
 
 def ingress_class_drift(rendered: Rendered, served: Iterable[str]) -> list[str]:
     """Ingresses whose class no controller of the planned cluster serves."""
@@ -388,6 +411,81 @@ def ingress_class_drift(rendered: Rendered, served: Iterable[str]) -> list[str]:
         if cls not in served:
             problems.append(
                 f"Ingress {name} uses class {cls!r}; the cluster serves {sorted(served)}"
+            )
+    return problems
+
+
+# --- Application Gateway backend <-> the ingress controller's internal load balancer ------------
+
+
+def gateway_backends(plan: dict[str, Any]) -> set[str]:
+    """Addresses the planned Application Gateway forwards to (none without a gateway)."""
+    return {
+        str(address)
+        for r in planned_resources(plan)
+        if r.type == GATEWAY
+        for pool in r.values.get("backend_address_pool") or []
+        for address in pool.get("ip_addresses") or []
+    }
+
+
+def gateway_hosts(plan: dict[str, Any]) -> set[str]:
+    """Host names the planned gateway listens for and sends its health probes with."""
+    hosts: set[str] = set()
+    for r in planned_resources(plan):
+        if r.type == GATEWAY:
+            hosts |= {h for listener in r.values["http_listener"] for h in listener["host_names"]}
+            hosts |= {str(probe["host"]) for probe in r.values.get("probe") or []}
+    return hosts
+
+
+def gateway_host_drift(rendered: Rendered, hosts: Iterable[str]) -> list[str]:
+    """Gateway host names no rendered Ingress serves (the gateway would answer 404 for them,
+    or probe a host the controller does not route, and mark the backend unhealthy)."""
+    served = {
+        str(rule.get("host"))
+        for ingress in rendered.of_kind("Ingress")
+        for rule in ingress["spec"].get("rules") or []
+    }
+    return [
+        f"the gateway uses host {host!r}; the Ingress serves {sorted(served)}"
+        for host in sorted(set(hosts) - served)
+    ]
+
+
+def controller_addresses(rendered: Rendered) -> dict[str, str]:
+    """IngressClass -> the internal load-balancer address its rendered controller takes."""
+    addresses = {}
+    for controller in rendered.of_kind("NginxIngressController"):
+        annotations = controller["spec"].get("loadBalancerAnnotations") or {}
+        if (
+            annotations.get(INTERNAL_LOAD_BALANCER) == "true"
+            and LOAD_BALANCER_ADDRESS in annotations
+        ):
+            addresses[str(controller["spec"]["ingressClassName"])] = str(
+                annotations[LOAD_BALANCER_ADDRESS]
+            )
+    return addresses
+
+
+def ingress_address_drift(rendered: Rendered, backends: Iterable[str]) -> list[str]:
+    """Ingresses whose controller does not sit at exactly the address the gateway forwards to,
+    or that a controller pins where no gateway forwards."""
+    backends = set(backends)
+    addresses = controller_addresses(rendered)
+    problems = []
+    for ingress in rendered.of_kind("Ingress"):
+        name, cls = ingress["metadata"]["name"], ingress["spec"].get("ingressClassName")
+        taken = addresses.get(str(cls))
+        if taken is None and backends:
+            problems.append(
+                f"Ingress {name}: the gateway forwards to {sorted(backends)}, but no controller "
+                f"of class {cls!r} takes that address"
+            )
+        elif taken is not None and backends != {taken}:
+            problems.append(
+                f"Ingress {name}: its controller takes {taken}, but the gateway forwards to "
+                f"{sorted(backends) or 'nothing (there is no gateway)'}"
             )
     return problems
 

@@ -12,6 +12,7 @@ import yaml
 
 from tests.contract.conftest import ENVIRONMENTS
 from tests.helm.rendering import (
+    APP_ROUTING_API,
     MONITORING_API,
     NAMESPACE,
     PLATFORM_API_ARGS,
@@ -36,6 +37,7 @@ def chart_rules(renderer: Renderer, env: str, namespace: str) -> dict[str, dict[
         args += ["--values", str(path)]
     args += ["--set", "global.monitoring.provider=prometheus-operator"]
     args += ["--api-versions", MONITORING_API, *PLATFORM_API_ARGS]
+    args += ["--api-versions", APP_ROUTING_API]  # every AKS cluster runs application routing
     docs = [d for d in yaml.safe_load_all(renderer.run(*args)) if d]
     return {
         str(rule.get("alert") or rule["record"]): rule

@@ -129,8 +129,59 @@ def test_the_failed_backup_alert_matches_exactly_the_backup_jobs(
 def test_the_ingress_class_is_served_by_the_clusters_routing_add_on(
     deployments: dict[str, Deployment], env: str
 ) -> None:
-    served = deployments[env].capabilities.ingress_classes
-    assert relations.ingress_class_drift(deployments[env].rendered, served) == []
+    deployment = deployments[env]
+    served = relations.served_ingress_classes(deployment.rendered, deployment.capabilities)
+    assert relations.ingress_class_drift(deployment.rendered, served) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_gateway_forwards_to_the_address_the_ingress_controller_takes(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """Behind an Application Gateway the Ingress's controller sits at exactly the gateway's
+    backend; without one, no controller pins an address nobody forwards to."""
+    backends = relations.gateway_backends(plans[env])
+    assert relations.ingress_address_drift(deployments[env].rendered, backends) == []
+    gateway = plans[env]["output_changes"]["ingress"]["after"]["exposure"] == "application_gateway"
+    assert bool(backends) is gateway
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_gateway_listens_for_and_probes_the_ingress_host(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    hosts = relations.gateway_hosts(plans[env])
+    assert relations.gateway_host_drift(deployments[env].rendered, hosts) == []
+
+
+def test_a_gateway_host_the_ingress_does_not_serve_is_reported(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """prod's gateway planned for another host than the chart's Ingress serves."""
+    plan = copy.deepcopy(plans["prod"])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.GATEWAY:
+            gateway = change["change"]["after"]
+            for listener in gateway["http_listener"]:
+                listener["host_names"] = ["shop.example.org"]
+            for probe in gateway["probe"]:
+                probe["host"] = "shop.example.org"
+    drift = relations.gateway_host_drift(
+        deployments["prod"].rendered, relations.gateway_hosts(plan)
+    )
+    assert len(drift) == 1
+    assert drift[0].startswith("the gateway uses host 'shop.example.org'; the Ingress serves")
+
+
+def test_prod_takes_its_ingress_address_through_the_pipeline(
+    deployments: dict[str, Deployment],
+) -> None:
+    """prod's render (deploy's values from its planned outputs) asks for an internal load
+    balancer at the output's ingress.private_ip."""
+    private_ip = deployments["prod"].outputs["ingress"]["value"]["private_ip"]
+    assert set(relations.controller_addresses(deployments["prod"].rendered).values()) == {
+        private_ip
+    }
 
 
 def _platform_outputs() -> dict[str, str]:
@@ -299,10 +350,38 @@ def test_an_alert_on_another_prefix_never_sees_the_backup_jobs(
 def test_an_ingress_class_no_controller_serves_is_reported(
     broken: dict[str, Deployment], deployments: dict[str, Deployment]
 ) -> None:
-    served = deployments[BROKEN_ENV].capabilities.ingress_classes
-    drift = relations.ingress_class_drift(broken["other-ingress-class"].rendered, served)
+    deployment = broken["other-ingress-class"]
+    served = relations.served_ingress_classes(deployment.rendered, deployment.capabilities)
+    drift = relations.ingress_class_drift(deployment.rendered, served)
     assert len(drift) == 1
     assert "uses class 'nginx'" in drift[0]
+
+
+def test_a_controller_at_another_address_than_the_gateways_backend_is_reported(
+    broken: dict[str, Deployment],
+    deployments: dict[str, Deployment],
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    """The chart pinned where no gateway forwards (dev with an address), and prod's gateway
+    forwarding somewhere its controller does not sit."""
+    pinned = broken["other-ingress-address"]
+    drift = relations.ingress_address_drift(
+        pinned.rendered, relations.gateway_backends(plans[BROKEN_ENV])
+    )
+    assert [problem.split(": ", 1)[1] for problem in drift] == [
+        "its controller takes 10.30.7.251, "
+        "but the gateway forwards to nothing (there is no gateway)"
+    ]
+    plan = copy.deepcopy(plans["prod"])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.GATEWAY:
+            for pool in change["change"]["after"]["backend_address_pool"]:
+                pool["ip_addresses"] = ["10.30.7.9"]
+    drift = relations.ingress_address_drift(
+        deployments["prod"].rendered, relations.gateway_backends(plan)
+    )
+    assert len(drift) == 1
+    assert "but the gateway forwards to ['10.30.7.9']" in drift[0]
 
 
 def test_without_the_routing_add_on_the_class_is_not_served(

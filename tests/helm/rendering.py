@@ -35,6 +35,8 @@ TRAEFIK_API = ingress.CRD_API
 PLATFORM_APIS = platform_api_versions(CHARTS_SRC)
 """What the platform releases the deploy stage installs first serve (cert-manager.io/v1)."""
 PLATFORM_API_ARGS = [arg for api in PLATFORM_APIS for arg in ("--api-versions", api)]
+APP_ROUTING_API = "approuting.kubernetes.azure.com/v1alpha1"
+"""The AKS application routing add-on (on in every Azure environment)."""
 CONTRACT = contract.load()
 RELEASE = CONTRACT.release
 """The release the deploy stage installs, so rendered names are the deployed names."""
@@ -183,11 +185,14 @@ class Renderer:
 
     def values_files(self, chart: str, env: str | None) -> list[Path]:
         """The values files the pipeline passes for `env` (ids and image digests for Azure envs,
-        the local token issuer's values locally), and for the umbrella the contract's names,
-        last as the deploy stage passes them."""
+        plus what only that environment's outputs carry; the local token issuer's values locally),
+        and for the umbrella the contract's names, last as the deploy stage passes them."""
         files = [] if env is None else [self.chart_dir(chart) / f"values-{env}.yaml"]
         if env in AZURE_ENVIRONMENTS:
             files.append(FIXTURES / "pipeline-outputs.yaml")
+            own = FIXTURES / f"pipeline-outputs-{env}.yaml"
+            if own.is_file():
+                files.append(own)
         if env == "local":
             files.append(self.workdir / local_issuer.VALUES_FILE)
         if chart == UMBRELLA:
@@ -204,6 +209,7 @@ class Renderer:
         monitoring_crds: bool = False,
         platform_apis: bool = False,
         managed_prometheus_crds: bool = False,
+        app_routing_crds: bool = False,
         traefik_crds: bool = False,
     ) -> list[str]:
         args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
@@ -218,6 +224,8 @@ class Renderer:
             args += PLATFORM_API_ARGS
         if managed_prometheus_crds:
             args += ["--api-versions", MANAGED_PROMETHEUS_API]
+        if app_routing_crds or env in AZURE_ENVIRONMENTS:  # every AKS cluster runs app routing
+            args += ["--api-versions", APP_ROUTING_API]
         if traefik_crds:
             args += ["--api-versions", TRAEFIK_API]
         return args
@@ -232,6 +240,7 @@ class Renderer:
         monitoring_crds: bool = False,
         platform_apis: bool = False,
         managed_prometheus_crds: bool = False,
+        app_routing_crds: bool = False,
         traefik_crds: bool = False,
     ) -> Rendered:
         key = (
@@ -242,6 +251,7 @@ class Renderer:
             monitoring_crds,
             platform_apis,
             managed_prometheus_crds,
+            app_routing_crds,
             traefik_crds,
         )
         if key not in self._cache:
@@ -253,6 +263,7 @@ class Renderer:
                 monitoring_crds=monitoring_crds,
                 platform_apis=platform_apis,
                 managed_prometheus_crds=managed_prometheus_crds,
+                app_routing_crds=app_routing_crds,
                 traefik_crds=traefik_crds,
             )
             out = self.run(*args)

@@ -13,6 +13,7 @@ CUSTOM_KINDS = {
     "SecretProviderClass",
     "Certificate",
     "Issuer",
+    "NginxIngressController",
     "Middleware",  # against Traefik's own CRD schema in test_ingress_limits
 }
 

@@ -15,6 +15,7 @@ from pipelines.stages.deploy import contract_values, image_values, install_args,
 from pipelines.stages.publish import remote_reference
 from pipelines.targets.terraform_outputs import OUTPUT_VALUES, write_values_file
 from tests.helm.rendering import (
+    APP_ROUTING_API,
     MANAGED_PROMETHEUS_API,
     NAMESPACE,
     PLATFORM_API_ARGS,
@@ -46,15 +47,21 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_values_file(work / "terraform-values.yaml", load(document))
 
 
-@pytest.fixture(scope="module")
-def prod(renderer: Renderer, generated: Path) -> Rendered:
+def deployed_prod(renderer: Renderer, generated: Path, *apis: str) -> Rendered:
     """The umbrella exactly as `deploy --target azure --env prod` passes it to helm."""
     chart = renderer.chart_dir(UMBRELLA)
     values = values_files(chart, "prod", [generated, contract_values(generated.parent)])
     args = ["template", *install_args(chart, values, image_values(PUBLISHED))]
     args += ["--kube-version", "1.33.0", "--api-versions", MANAGED_PROMETHEUS_API]
     args += PLATFORM_API_ARGS
+    for api in apis:
+        args += ["--api-versions", api]
     return Rendered(tuple(d for d in yaml.safe_load_all(renderer.run(*args)) if d))
+
+
+@pytest.fixture(scope="module")
+def prod(renderer: Renderer, generated: Path) -> Rendered:
+    return deployed_prod(renderer, generated)
 
 
 def client_ids(rendered: Rendered) -> set[str]:
@@ -80,6 +87,22 @@ def test_the_tenant_and_client_ids_reach_the_key_vault_secret_providers(prod: Re
         "postgresql": IDS["database_identity_client_id"],
     }
     assert {p["tenantId"] for p in parameters.values()} == {IDS["tenant_id"]}
+
+
+def test_the_internal_ingress_address_reaches_the_controllers_load_balancer(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    """Behind the Application Gateway the output's ingress.private_ip becomes the address of
+    prod's own controller's internal load balancer."""
+    terraform = require_tool("terraform", "make tools")
+    document = terraform_output_json(terraform, tmp_path / "tf", ingress_private_ip="10.30.7.250")
+    generated = write_values_file(tmp_path / "terraform-values.yaml", load(document))
+    (controller,) = deployed_prod(renderer, generated, APP_ROUTING_API).of_kind(
+        "NginxIngressController"
+    )
+    annotations = controller["spec"]["loadBalancerAnnotations"]
+    assert annotations["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == "10.30.7.250"
+    assert annotations["service.beta.kubernetes.io/azure-load-balancer-internal"] == "true"
 
 
 def test_every_built_image_runs_and_nothing_else(prod: Rendered) -> None:

@@ -30,14 +30,27 @@ output "aks_zones" {
 """
 
 
-def terraform_output_json(terraform: str, workdir: Path, omit: str | None = None) -> str:
-    """Apply a config with the IDS outputs (except `omit`) and return `terraform output -json`."""
+def ingress_output(private_ip: str | None) -> str:
+    """The platform's `ingress` output: an internal address only behind an Application Gateway."""
+    exposure = "public_load_balancer" if private_ip is None else "application_gateway"
+    address = "null" if private_ip is None else f'"{private_ip}"'
+    value = f'{{ exposure = "{exposure}", private_ip = {address} }}'
+    return f'output "ingress" {{\n  value = {value}\n}}\n'
+
+
+def terraform_output_json(
+    terraform: str, workdir: Path, omit: str | None = None, ingress_private_ip: str | None = None
+) -> str:
+    """Apply a config with the IDS outputs and `ingress` (except `omit`) and return
+    `terraform output -json`."""
     workdir.mkdir(parents=True, exist_ok=True)
     blocks = [
         f'output "{name}" {{\n  value = "{value}"\n}}\n'
         for name, value in IDS.items()
         if name != omit
     ]
+    if omit != "ingress":
+        blocks.append(ingress_output(ingress_private_ip))
     (workdir / "outputs.tf").write_text("\n".join(blocks) + OTHER_OUTPUTS, encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     for argv in (["init", "-input=false"], ["apply", "-input=false", "-auto-approve"]):

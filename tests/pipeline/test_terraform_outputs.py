@@ -12,6 +12,7 @@ import yaml
 from pipelines.cli import main
 from pipelines.stages.build import IMAGES_FILE
 from pipelines.targets.terraform_outputs import (
+    OPTIONAL_OUTPUT_VALUES,
     OUTPUT_VALUES,
     REGISTRY_OUTPUT,
     MissingOutput,
@@ -82,6 +83,33 @@ def test_a_missing_output_fails_naming_it_and_its_values(
         chart_values(outputs)
     assert str(missing.value).startswith(f"terraform output {name} is missing (needed for ")
     assert OUTPUT_VALUES[name][0] in str(missing.value)
+
+
+def test_the_internal_ingress_address_reaches_the_chart_only_where_there_is_one(
+    terraform: str, tmp_path: Path
+) -> None:
+    """Behind an Application Gateway the chart's controller takes ingress.private_ip; with a
+    public load balancer the output's null leaves the chart's default."""
+    path = OPTIONAL_OUTPUT_VALUES[("ingress", "private_ip")][0]
+    gateway = load(
+        terraform_output_json(terraform, tmp_path / "gw", ingress_private_ip="10.30.7.250")
+    )
+    assert leaves(chart_values(gateway))[path] == "10.30.7.250"
+    public = load(terraform_output_json(terraform, tmp_path / "lb"))
+    assert path not in leaves(chart_values(public))
+
+
+def test_a_missing_ingress_output_fails_naming_it(terraform: str, tmp_path: Path) -> None:
+    outputs = load(terraform_output_json(terraform, tmp_path / "tf", omit="ingress"))
+    with pytest.raises(MissingOutput, match=r"terraform output ingress\.private_ip is missing"):
+        chart_values(outputs)
+
+
+def test_an_ingress_address_of_another_kind_is_refused(document: str) -> None:
+    outputs = load(document)
+    outputs["ingress"]["value"]["private_ip"] = ""
+    with pytest.raises(MissingOutput, match="is neither null nor a non-empty string"):
+        chart_values(outputs)
 
 
 def test_an_empty_output_is_refused(document: str) -> None:

@@ -35,8 +35,10 @@ RULE_GROUPS = sum(
     for doc in map(rule_source.source, rule_source.RULE_FILES)
 )
 # + the backup passphrase secret and its reader (the database identity, which backup jobs share)
-# + the peering to the CI network where private endpoints are on
-TOTAL_COUNTS = {"dev": 58 + RULE_GROUPS, "staging": 77 + RULE_GROUPS, "prod": 82 + RULE_GROUPS}
+# + the peering to the CI network where private endpoints are on; prod: + the Application
+# Gateway and its subnet, NSG, association, public IP, WAF policy, identity, certificate reader
+# and diagnostic setting
+TOTAL_COUNTS = {"dev": 58 + RULE_GROUPS, "staging": 77 + RULE_GROUPS, "prod": 91 + RULE_GROUPS}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
@@ -51,6 +53,9 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_route_table": 0,
         "azurerm_public_ip": 0,
         "azurerm_monitor_diagnostic_setting": 4,
+        "azurerm_application_gateway": 0,
+        "azurerm_web_application_firewall_policy": 0,
+        "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
     },
     "staging": {
         "azurerm_private_endpoint": 3,
@@ -64,6 +69,9 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_route_table": 0,
         "azurerm_public_ip": 1,
         "azurerm_monitor_diagnostic_setting": 4,
+        "azurerm_application_gateway": 0,
+        "azurerm_web_application_firewall_policy": 0,
+        "azurerm_user_assigned_identity": 5,
     },
     "prod": {
         "azurerm_private_endpoint": 3,
@@ -75,8 +83,11 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_nat_gateway": 0,
         "azurerm_firewall": 1,
         "azurerm_route_table": 1,
-        "azurerm_public_ip": 1,
-        "azurerm_monitor_diagnostic_setting": 5,  # + the firewall's logs
+        "azurerm_public_ip": 2,  # firewall egress, gateway ingress
+        "azurerm_monitor_diagnostic_setting": 6,  # + the firewall's and the gateway's logs
+        "azurerm_application_gateway": 1,
+        "azurerm_web_application_firewall_policy": 1,
+        "azurerm_user_assigned_identity": 6,  # + the gateway's (Key Vault certificate)
     },
 }
 COMMON_COUNTS = {
@@ -86,7 +97,6 @@ COMMON_COUNTS = {
     "azurerm_key_vault": 1,
     "azurerm_key_vault_secret": 2,  # database password, backup passphrase
     "azurerm_storage_account": 1,
-    "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
     # api: inventory-api + migrations; database: postgresql + backup; backup: backup
     "azurerm_federated_identity_credential": 5,
     "azurerm_monitor_metric_alert": 3,
@@ -122,6 +132,8 @@ NAME_PREFIXES = {
     "azurerm_route_table": "rt-",
     "azurerm_resource_policy_assignment": "pa-",
     "azurerm_consumption_budget_resource_group": "budget-",
+    "azurerm_application_gateway": "agw-",
+    "azurerm_web_application_firewall_policy": "waf-",
 }
 AZURE_MANDATED_NAMES = {"AzureFirewallSubnet"}
 GLOBALLY_UNIQUE = ("azurerm_container_registry", "azurerm_key_vault", "azurerm_storage_account")
@@ -183,8 +195,10 @@ def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, 
     # spot pool), NAT gateway + its IP + 2 associations.
     assert staging - dev == 12 + 1 + 2 + 4
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
-    # table, association, diagnostic setting) instead of the NAT gateway's 4.
-    assert prod - staging == 1 + 8 - 4
+    # table, association, diagnostic setting) instead of the NAT gateway's 4; an Application
+    # Gateway (subnet, NSG, association, IP, WAF policy, identity, certificate reader, gateway,
+    # diagnostic setting).
+    assert prod - staging == 1 + 8 - 4 + 9
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -239,7 +253,8 @@ def test_cluster_baseline(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert cluster["key_vault_secrets_provider"][0]["secret_rotation_enabled"] is True
     (routing,) = cluster["web_app_routing"]  # the add-on behind the charts' IngressClass
     public = _tfvars(env)["ingress"]["exposure"] == "public_load_balancer"
-    assert routing["default_nginx_controller"] == ("External" if public else "Internal")
+    # behind the gateway the chart's controller is the only one (at the gateway's backend)
+    assert routing["default_nginx_controller"] == ("External" if public else "None")
     assert cluster["automatic_upgrade_channel"] == "patch"
     assert cluster["maintenance_window_auto_upgrade"][0]["frequency"] == "Weekly"
 
@@ -361,16 +376,23 @@ def test_backup_storage(plans: dict[str, dict[str, Any]], env: str) -> None:
 def test_only_the_api_and_database_identities_read_the_password(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
+    """The vault's secret readers; the gateway's identity reads its certificate's secret only
+    (the role assignment of the ingress-gateway module, scoped to that one secret)."""
     readers = sorted(
         r.address
         for r in _resources(plans, env, "azurerm_role_assignment")
         if r.values["role_definition_name"] == "Key Vault Secrets User"
     )
-    assert readers == [
-        'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
-        'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
-        'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
-    ]
+    gateway = _tfvars(env)["ingress"]["exposure"] == "application_gateway"
+    certificate = ["module.ingress_gateway[0].azurerm_role_assignment.certificate_reader"]
+    assert readers == sorted(
+        [
+            'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
+            'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
+            'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
+            *(certificate if gateway else []),
+        ]
+    )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -5,6 +5,7 @@ and cost controls. A broken combination of values is refused by the root's valid
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from policies.offline_plan import environment_subscription
 from tests.terraform.conftest import ENVIRONMENTS, PLATFORM
-from tests.terraform.harness import Workspace
+from tests.terraform.harness import Workspace, planned_resources
 from tests.terraform.test_plan import _one, _pool, _resources, _tfvars
 
 pytestmark = pytest.mark.slow
@@ -24,6 +25,22 @@ OUTBOUND_TYPES = {
     "firewall": "userDefinedRouting",
 }
 FIREWALLED = [env for env in ENVIRONMENTS if _tfvars(env)["egress"]["mode"] == "firewall"]
+GATEWAYED = [
+    env for env in ENVIRONMENTS if _tfvars(env)["ingress"]["exposure"] == "application_gateway"
+]
+GATEWAY_MODULE = "module.ingress_gateway[0]."
+# What Application Gateway v2's subnet must admit (its management plane, Azure's probes, the
+# clients) and the explicit deny of everything else: (name, access, source, protocol, ports).
+GATEWAY_NSG_RULES = {
+    ("allow-gateway-manager", "Allow", "GatewayManager", "Tcp", ("65200-65535",)),
+    ("allow-azure-load-balancer", "Allow", "AzureLoadBalancer", "*", ("*",)),
+    ("allow-internet-http", "Allow", "Internet", "Tcp", ("443", "80")),
+    ("deny-all-inbound", "Deny", "*", "*", ("*",)),
+}
+MANAGED_RULE_SET = ("Microsoft_DefaultRuleSet", "2.1")
+NODE_ROUTE_ASSOCIATION = "module.egress[0].azurerm_subnet_route_table_association.nodes[0]"
+HEALTH_PATH = "/healthz"
+"""The API's liveness endpoint (application/src/inventory_api/handlers/ops.py)."""
 RESTRICTED_POD_SECURITY = (
     "/providers/Microsoft.Authorization/policySetDefinitions/42b8ef37-b724-4e24-bbc8-7a7708edfe00"
 )
@@ -40,6 +57,10 @@ def _output(plans: dict[str, dict[str, Any]], env: str, name: str) -> Any:
 
 def test_prod_egress_is_filtered() -> None:
     assert "prod" in FIREWALLED
+
+
+def test_prod_ingress_goes_through_the_waf() -> None:
+    assert "prod" in GATEWAYED
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -75,6 +96,7 @@ def test_firewall_admits_only_aks_its_add_ons_and_the_listed_fqdns(
         assert set(wanted) <= fqdns, purpose
     assert "*" not in fqdns
     assert not [rule for rule in app_rules if rule.get("destination_addresses")]
+    assert not group.get("nat_rule_collection")  # no inbound path through the firewall
 
     network_rules = [rule for c in group["network_rule_collection"] for rule in c["rule"]]
     assert all(rule["source_addresses"] == [nodes] for rule in network_rules)
@@ -100,33 +122,251 @@ def test_node_nsg_admits_exactly_the_ingress_path(
     (allow,) = allowed
     assert sorted(allow["destination_port_ranges"]) == ["443", "80"]
     assert allow["protocol"] == "Tcp"
+    denies = sorted(
+        (r["priority"], r["source_address_prefix"], r["destination_address_prefix"])
+        for r in rules
+        if r["access"] == "Deny"
+    )
     if ingress["exposure"] == "public_load_balancer":
         assert allow["source_address_prefix"] == "Internet"
+        assert denies == [(4096, "Internet", "*")]
     else:
-        assert allow["source_address_prefix"] == tfvars["egress"]["firewall_subnet_cidr"]
-        assert allow["destination_address_prefix"] == ingress["private_ip"]
-    denies = [r for r in rules if r["access"] == "Deny"]
-    assert [(r["source_address_prefix"], r["priority"]) for r in denies] == [("Internet", 4096)]
+        address = ingress["private_ip"]
+        assert allow["source_address_prefix"] == ingress["gateway"]["subnet_cidr"]
+        assert allow["destination_address_prefix"] == address
+        # the rest of the network, peered networks included, cannot go around the WAF
+        (around,) = [r for r in rules if r["access"] == "Deny" and r["priority"] < 4096]
+        assert sorted(around["destination_port_ranges"]) == ["443", "80"]
+        assert around["priority"] > allow["priority"]
+        assert denies == [(around["priority"], "VirtualNetwork", address), (4096, "Internet", "*")]
     assert allow["priority"] < 4096
 
 
-@pytest.mark.parametrize("env", FIREWALLED)
-def test_firewall_forwards_public_http_to_the_internal_ingress(
+def _gateway(plans: dict[str, dict[str, Any]], env: str) -> dict[str, Any]:
+    return _one(plans, env, "azurerm_application_gateway")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_gateway_exists_exactly_where_the_environment_asks(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    ingress = _output(plans, env, "ingress")
+    gateway = env in GATEWAYED
+    assert ingress["exposure"] == _tfvars(env)["ingress"]["exposure"]
+    assert bool(_resources(plans, env, "azurerm_application_gateway")) is gateway
+    assert bool(_resources(plans, env, "azurerm_web_application_firewall_policy")) is gateway
+    if not gateway:
+        assert (ingress["waf_mode"], ingress["backend_ip_addresses"]) == (None, None)
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_waf_blocks_with_the_managed_rule_set(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    wanted = _tfvars(env)["ingress"]["gateway"].get("waf_mode", "Prevention")
+    policy = _one(plans, env, "azurerm_web_application_firewall_policy")
+    (settings,) = policy["policy_settings"]
+    assert (settings["enabled"], settings["mode"]) == (True, wanted)
+    assert settings["request_body_check"] is True
+    (managed,) = policy["managed_rules"]
+    (rule_set,) = managed["managed_rule_set"]
+    assert (rule_set["type"], rule_set["version"]) == MANAGED_RULE_SET
+    assert not rule_set.get("rule_group_override")  # no managed rule turned off
+    assert not policy.get("custom_rules")  # no allow rule ahead of the managed set
+    ingress = _output(plans, env, "ingress")
+    assert ingress["waf_mode"] == wanted
+    assert ingress["managed_rule_sets"] == ["/".join(MANAGED_RULE_SET)]
+    (gateway_sku,) = _gateway(plans, env)["sku"]
+    assert (gateway_sku["name"], gateway_sku["tier"]) == ("WAF_v2", "WAF_v2")
+
+
+def test_prod_waf_is_in_prevention_mode(plans: dict[str, dict[str, Any]]) -> None:
+    assert _output(plans, "prod", "ingress")["waf_mode"] == "Prevention"
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_forwards_only_to_the_internal_ingress_address(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
     ingress = _tfvars(env)["ingress"]
-    group = _one(plans, env, "azurerm_firewall_policy_rule_collection_group")
-    if ingress["exposure"] != "firewall_dnat":
-        assert not group.get("nat_rule_collection")
-        return
-    (collection,) = group["nat_rule_collection"]
-    forwarded = sorted(
-        (rule["destination_ports"][0], rule["translated_address"], str(rule["translated_port"]))
-        for rule in collection["rule"]
+    gateway = _gateway(plans, env)
+    (pool,) = gateway["backend_address_pool"]
+    assert pool["ip_addresses"] == [ingress["private_ip"]]
+    assert not pool.get("fqdns")
+    assert _output(plans, env, "ingress")["backend_ip_addresses"] == [ingress["private_ip"]]
+    assert _output(plans, env, "ingress")["private_ip"] == ingress["private_ip"]
+    rules = gateway["request_routing_rule"]
+    assert {rule["backend_address_pool_name"] for rule in rules} == {pool["name"]}
+    assert not [rule for rule in rules if rule.get("redirect_configuration_name")]
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_listens_for_the_host_and_probes_the_api_health(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    settings = _tfvars(env)["ingress"]["gateway"]
+    host = settings["host_name"]
+    gateway = _gateway(plans, env)
+    ports = {port["name"]: port["port"] for port in gateway["frontend_port"]}
+    listeners = {
+        (listener["protocol"], ports[listener["frontend_port_name"]]): listener
+        for listener in gateway["http_listener"]
+    }
+    assert set(listeners) == {("Https", 443), ("Http", 80)}
+    assert all(listener["host_names"] == [host] for listener in listeners.values())
+    (certificate,) = gateway["ssl_certificate"]
+    assert certificate["name"] == settings["certificate_name"]
+    assert listeners[("Https", 443)]["ssl_certificate_name"] == settings["certificate_name"]
+    assert not certificate.get("data")  # the certificate lives in Key Vault only
+    (policy,) = gateway["ssl_policy"]
+    assert (policy["policy_type"], policy["policy_name"]) == (
+        "Predefined",
+        "AppGwSslPolicy20220101S",
     )
-    ip = ingress["private_ip"]
-    assert forwarded == [("443", ip, "443"), ("80", ip, "80")]
-    assert _output(plans, env, "ingress")["private_ip"] == ip
+    probes = {probe["name"]: probe for probe in gateway["probe"]}
+    for backend in gateway["backend_http_settings"]:
+        probe = probes[backend["probe_name"]]
+        assert (probe["protocol"], probe["host"], probe["path"]) == (
+            backend["protocol"],
+            host,
+            HEALTH_PATH,
+        )
+        assert backend["host_name"] == host
+    assert {(b["protocol"], b["port"]) for b in gateway["backend_http_settings"]} == {
+        ("Https", 443),
+        ("Http", 80),
+    }
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_spans_the_zones_and_autoscales_within_its_bounds(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    tfvars = _tfvars(env)
+    zones = sorted(tfvars["aks"]["zones"])
+    gateway = _gateway(plans, env)
+    assert sorted(gateway["zones"]) == zones
+    (autoscale,) = gateway["autoscale_configuration"]
+    settings = tfvars["ingress"]["gateway"]
+    assert (autoscale["min_capacity"], autoscale["max_capacity"]) == (
+        settings["min_capacity"],
+        settings["max_capacity"],
+    )
+    assert autoscale["min_capacity"] >= len(zones)
+    (address,) = [
+        r.values
+        for r in _resources(plans, env, "azurerm_public_ip")
+        if r.address.startswith(GATEWAY_MODULE)
+    ]
+    assert (address["sku"], address["allocation_method"]) == ("Standard", "Static")
+    assert sorted(address["zones"]) == zones
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_subnet_admits_exactly_what_the_gateway_needs(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    (subnet,) = [
+        r.values
+        for r in _resources(plans, env, "azurerm_subnet")
+        if r.address.startswith(GATEWAY_MODULE)
+    ]
+    assert subnet["address_prefixes"] == [_tfvars(env)["ingress"]["gateway"]["subnet_cidr"]]
+    (nsg,) = [
+        r.values
+        for r in _resources(plans, env, "azurerm_network_security_group")
+        if r.address.startswith(GATEWAY_MODULE)
+    ]
+    rules = {
+        (
+            rule["name"],
+            rule["access"],
+            rule["source_address_prefix"],
+            rule["protocol"],
+            tuple(sorted(rule["destination_port_ranges"] or [rule["destination_port_range"]])),
+        )
+        for rule in nsg["security_rule"]
+        if rule["direction"] == "Inbound"
+    }
+    assert rules == GATEWAY_NSG_RULES
+    deny = [rule for rule in nsg["security_rule"] if rule["access"] == "Deny"]
+    assert [rule["priority"] for rule in deny] == [4096]
+    assert all(
+        rule["priority"] < 4096 for rule in nsg["security_rule"] if rule["access"] == "Allow"
+    )
+
+
+def gateway_route_problems(plan: dict[str, Any]) -> list[str]:
+    """Routes that would reach the gateway's subnet: a route table or an association in the
+    gateway's module, or any association other than the node subnet's firewall route."""
+    problems = [
+        f"{r.address} routes the gateway's subnet"
+        for r in planned_resources(plan)
+        if r.type in ("azurerm_route_table", "azurerm_subnet_route_table_association")
+        and r.address.startswith(GATEWAY_MODULE)
+    ]
+    problems += [
+        f"{r.address} is a route association other than the node subnet's"
+        for r in planned_resources(plan)
+        if r.type == "azurerm_subnet_route_table_association"
+        and r.address != NODE_ROUTE_ASSOCIATION
+        and not r.address.startswith(GATEWAY_MODULE)
+    ]
+    return problems
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_subnet_gets_no_default_route(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """The firewall's 0.0.0.0/0 route on the gateway's subnet would send the replies to Internet
+    clients through the firewall (asymmetric, dropped) and cut off the gateway's management."""
+    assert gateway_route_problems(plans[env]) == []
+
+
+def test_a_route_on_the_gateway_subnet_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    plan = copy.deepcopy(plans["prod"])
+    (node_route,) = [c for c in plan["resource_changes"] if c["address"] == NODE_ROUTE_ASSOCIATION]
+    routed = copy.deepcopy(node_route)
+    routed.update(address=f"{GATEWAY_MODULE}azurerm_subnet_route_table_association.gateway")
+    plan["resource_changes"].append(routed)
+    assert gateway_route_problems(plan) == [f"{routed['address']} routes the gateway's subnet"]
+
+
+@pytest.mark.parametrize(
+    ("ingress", "message"),
+    [
+        (
+            '{ exposure = "application_gateway", private_ip = "10.30.7.250" }',
+            "ingress.exposure application_gateway needs private_ip",
+        ),
+        (
+            '{ exposure = "application_gateway", private_ip = "10.30.9.10", gateway = { '
+            'subnet_cidr = "10.30.10.0/24", host_name = "inventory.example.org", '
+            'certificate_name = "ingress-tls", min_capacity = 3, max_capacity = 10 } }',
+            "ingress.private_ip must be an address in network.node_subnet_cidr",
+        ),
+        (
+            '{ exposure = "application_gateway", private_ip = "10.30.7.250", gateway = { '
+            'subnet_cidr = "10.30.9.0/24", host_name = "inventory.example.org", '
+            'certificate_name = "ingress-tls", min_capacity = 3, max_capacity = 10 } }',
+            "overlaps another subnet of the network",
+        ),
+        (
+            '{ exposure = "firewall_dnat", private_ip = "10.30.7.250" }',
+            "must be public_load_balancer or application_gateway",
+        ),
+    ],
+    ids=["gateway-without-settings", "address-outside-nodes", "subnet-on-the-firewall", "dnat"],
+)
+def test_a_broken_gateway_setting_is_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]], ingress: str, message: str
+) -> None:
+    """prod's values with one broken ingress setting: the root (or the gateway module it
+    passes the values to) refuses the plan and says what to fix."""
+    run = workspace.plan_runs(PLATFORM, "prod", extra=(f"-var=ingress={ingress}",))["plan"]
+    assert run.status in ("fail", "error")
+    assert any(message in d for d in run.diagnostics), run.diagnostics
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

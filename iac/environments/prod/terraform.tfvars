@@ -98,11 +98,22 @@ egress = {
   }
 }
 
-# Public 80/443 arrive at the firewall's address and are DNATed to the internal ingress load
-# balancer; the node NSG admits only the firewall subnet, to that address and ports.
+# Public 80/443 arrive at an Application Gateway WAF_v2 (Prevention, Microsoft's Default Rule Set)
+# in its own subnet, which forwards to the internal ingress load balancer at private_ip; the
+# node NSG admits only the gateway subnet, to that address and ports. The HTTPS listener serves
+# the Key Vault certificate certificate_name. Three instances always run (one per zone, so a
+# zone outage leaves two serving); ten cap what a traffic spike can cost.
 ingress = {
-  exposure   = "firewall_dnat"
+  exposure   = "application_gateway"
   private_ip = "10.30.7.250"
+  gateway = {
+    subnet_cidr      = "10.30.10.0/24"
+    host_name        = "inventory.example.org"
+    certificate_name = "ingress-tls"
+    min_capacity     = 3
+    max_capacity     = 10
+    waf_mode         = "Prevention"
+  }
 }
 
 cluster_policy = {

@@ -31,6 +31,12 @@ output "names" {
     egress_public_ip         = "pip-egress-${local.suffix}"
     nat_gateway              = "ng-${local.suffix}"
     node_route_table         = "rt-nodes-${local.suffix}"
+    application_gateway      = "agw-${local.suffix}"
+    gateway_subnet           = "snet-agw-${local.suffix}"
+    gateway_nsg              = "nsg-agw-${local.suffix}"
+    gateway_public_ip        = "pip-agw-${local.suffix}"
+    gateway_identity         = "id-agw-${local.suffix}"
+    waf_policy               = "waf-${local.suffix}"
     policy_assignment_prefix = "pa-${local.suffix}"
     budget                   = "budget-${local.suffix}"
     alert_suffix             = local.suffix

@@ -36,7 +36,8 @@ resource "azurerm_subnet" "private_endpoints" {
 }
 
 # AKS does not touch a subnet NSG it did not create, so the ingress path is admitted here:
-# exactly the ports and sources node_ingress names, and every other Internet packet denied
+# exactly the ports and sources node_ingress names (and its Deny rules keep the rest of the
+# network off what only a gateway may reach), and every other Internet packet denied
 # explicitly (ahead of any rule added later). Node-to-node, pod and load-balancer probe traffic
 # keep Azure's default VirtualNetwork and AzureLoadBalancer rules.
 resource "azurerm_network_security_group" "nodes" {
@@ -51,7 +52,7 @@ resource "azurerm_network_security_group" "nodes" {
       name                       = security_rule.key
       priority                   = security_rule.value.priority
       direction                  = "Inbound"
-      access                     = "Allow"
+      access                     = security_rule.value.access
       protocol                   = "Tcp"
       source_port_range          = "*"
       destination_port_ranges    = security_rule.value.ports
