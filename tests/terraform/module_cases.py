@@ -103,7 +103,7 @@ VALID_INPUTS: dict[str, str] = {
     zones                = ["1", "2", "3"]
     tags                 = {{}}
     firewall = {{ subnet_cidr = "10.30.9.0/26" }}
-    workload_fqdns = {{ acme = ["acme-v02.api.letsencrypt.org"] }}
+    workload_fqdns = {{ updates = ["updates.example.org"] }}
     names = {{
       public_ip       = "pip-x"
       firewall        = "afw-x"

@@ -378,8 +378,8 @@ def test_backup_storage(plans: dict[str, dict[str, Any]], env: str) -> None:
 def test_only_the_api_and_database_identities_read_the_password(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
-    """The vault's secret readers; the gateway's identity reads its certificate's secret only
-    (the role assignment of the ingress-gateway module, scoped to that one secret)."""
+    """The vault's secret readers; the gateway's and the routing add-on's identities read the
+    ingress certificate's secret only (tests/terraform/test_ingress_certificate.py)."""
     readers = sorted(
         r.address
         for r in _resources(plans, env, "azurerm_role_assignment")
@@ -390,6 +390,7 @@ def test_only_the_api_and_database_identities_read_the_password(
     assert readers == sorted(
         [
             'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
+            'module.key_vault.azurerm_role_assignment.ingress_certificate_readers["app_routing"]',
             'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
             'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
             *(certificate if gateway else []),
