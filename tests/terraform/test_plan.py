@@ -142,6 +142,8 @@ GLOBALLY_UNIQUE = ("azurerm_container_registry", "azurerm_key_vault", "azurerm_s
 FIXED_NAMES = {
     "azurerm_kubernetes_cluster_node_pool": re.compile(r"^[a-z][a-z0-9]{0,8}$"),
     "azurerm_key_vault_secret": re.compile(r"^(database-password|pgbackrest-passphrase)$"),
+    # A Key Vault object name; that it is the conventions module's: test_ingress_certificate.py.
+    "azurerm_key_vault_certificate": re.compile(r"^[0-9A-Za-z-]{1,127}$"),
     "azurerm_storage_container": re.compile(r"^pgbackrest$"),
     "azurerm_private_dns_zone": re.compile(r"^privatelink\.[a-z.]+$"),
     "azurerm_federated_identity_credential": re.compile(r"^inventory-[a-z0-9-]+$"),
