@@ -159,11 +159,8 @@ module "ingress_gateway" {
     mode = var.ingress.gateway.waf_mode
   }
 
-  tls_certificate = {
-    name          = var.ingress.gateway.certificate_name
-    key_vault_id  = module.key_vault.id
-    key_vault_uri = module.key_vault.vault_uri
-  }
+  # The one ingress certificate of the environment, which the ingress controller serves too.
+  tls_certificate = module.key_vault.ingress_certificate
 }
 
 module "monitoring" {
@@ -384,6 +381,17 @@ module "key_vault" {
   # The database pod (WAL archiving) and the backup jobs both run under the database identity.
   backup_passphrase_reader_principal_ids = {
     database = module.workload_identity.principal_ids["database"]
+  }
+
+  # The ingress certificate: imported before the first apply, or self-signed by Key Vault where
+  # the environment asks for it; the application routing add-on loads it into the ingress
+  # controller (the Ingress names it by kubernetes.azure.com/tls-cert-keyvault-uri).
+  ingress_certificate = {
+    name        = local.names.ingress_certificate
+    self_signed = var.ingress.certificate.source == "self_signed" ? { dns_names = var.ingress.certificate.dns_names } : null
+  }
+  ingress_certificate_reader_principal_ids = {
+    app_routing = module.aks.web_app_routing_identity.object_id
   }
 
   private_endpoint = var.private_endpoints_enabled ? {

@@ -38,6 +38,16 @@ output "key_vault_name" {
   value       = module.key_vault.name
 }
 
+output "ingress_certificate_name" {
+  description = "Name of the ingress TLS certificate in the Key Vault: the Application Gateway's HTTPS listener and the ingress controller serve it."
+  value       = module.key_vault.ingress_certificate.name
+}
+
+output "ingress_certificate_uri" {
+  description = "Versionless URI of the ingress TLS certificate's secret (https://<vault>.vault.azure.net/secrets/<name>): inventory-api.ingress.tls.keyVaultCertificateUri, which the Ingress hands the application routing add-on (kubernetes.azure.com/tls-cert-keyvault-uri); its identity may read that secret only."
+  value       = module.key_vault.ingress_certificate.secret_uri
+}
+
 output "database_password_secret_name" {
   description = "Name of the Key Vault secret with the database password."
   value       = module.key_vault.database_password_secret_name

@@ -153,15 +153,18 @@ variable "ingress" {
     exposure   = string
     private_ip = optional(string)
     gateway = optional(object({
-      subnet_cidr      = string
-      host_name        = string
-      certificate_name = string
-      min_capacity     = number
-      max_capacity     = number
-      waf_mode         = optional(string, "Prevention")
+      subnet_cidr  = string
+      host_name    = string
+      min_capacity = number
+      max_capacity = number
+      waf_mode     = optional(string, "Prevention")
     }))
+    certificate = optional(object({
+      source    = string
+      dns_names = optional(list(string), [])
+    }), { source = "imported" })
   })
-  description = "How public HTTP(S) reaches the ingress controller: public_load_balancer (the managed NGINX's public load balancer; the node NSG admits Internet on 80/443) or application_gateway (an Application Gateway WAF_v2 in its own subnet forwards to the internal ingress load balancer at private_ip, a node-subnet address; the node NSG admits only the gateway subnet). gateway: the gateway's subnet, the product's host name, the Key Vault certificate of its HTTPS listener, autoscale bounds and WAF mode."
+  description = "How public HTTP(S) reaches the ingress controller: public_load_balancer (the managed NGINX's public load balancer; the node NSG admits Internet on 80/443) or application_gateway (an Application Gateway WAF_v2 in its own subnet forwards to the internal ingress load balancer at private_ip, a node-subnet address; the node NSG admits only the gateway subnet). gateway: the gateway's subnet, the product's host name, autoscale bounds and WAF mode. certificate: how the one ingress TLS certificate (Key Vault, named by the conventions module; the ingress controller and the gateway serve it) gets into the vault: imported (before the first apply, the default) or self_signed (Key Vault issues it for dns_names, the Ingress hosts)."
 
   validation {
     condition     = contains(["public_load_balancer", "application_gateway"], var.ingress.exposure)
@@ -170,7 +173,7 @@ variable "ingress" {
 
   validation {
     condition     = (var.ingress.exposure == "application_gateway") == (var.ingress.private_ip != null && var.ingress.gateway != null)
-    error_message = "ingress.exposure application_gateway needs private_ip (the internal ingress load balancer's address) and gateway (its subnet, host name, certificate and capacity); public_load_balancer takes neither."
+    error_message = "ingress.exposure application_gateway needs private_ip (the internal ingress load balancer's address) and gateway (its subnet, host name and capacity); public_load_balancer takes neither."
   }
 
   validation {
@@ -180,6 +183,11 @@ variable "ingress" {
       false
     )
     error_message = "ingress.private_ip must be an address in network.node_subnet_cidr: the internal ingress load balancer takes its frontend address from the node subnet."
+  }
+
+  validation {
+    condition     = contains(["imported", "self_signed"], var.ingress.certificate.source) && (var.ingress.certificate.source == "self_signed") == (length(var.ingress.certificate.dns_names) > 0)
+    error_message = "ingress.certificate.source must be imported (the certificate is imported into Key Vault before the first apply; no dns_names) or self_signed with dns_names (the Ingress hosts Key Vault issues it for)."
   }
 
   validation {

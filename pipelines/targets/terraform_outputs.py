@@ -3,9 +3,9 @@
 `infra-apply` saves `terraform output -json` as reports/infra-apply/terraform-outputs-<env>.json;
 `deploy --target azure` turns that document into a generated values file (never `--set`
 strings, so ids and Azure names are typed and reviewable in the stage's reports). The Azure names
-(Key Vault, registry login server, backup storage account) end in a suffix only Terraform
-computes, so no values-<env>.yaml carries them. A deploy without infra-apply
-in the same build reads the outputs from the environment's remote state instead
+(Key Vault, registry login server, backup storage account, the ingress certificate's URI) end
+in a suffix only Terraform computes, so no values-<env>.yaml carries them. A deploy without
+infra-apply in the same build reads the outputs from the environment's remote state instead
 (`load_outputs`). Also here: where an environment's Terraform runs (`environment_root`), the
 one root iac/platform with that environment's backend.hcl and terraform.tfvars.
 """
@@ -54,6 +54,7 @@ OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
         "postgresql.pooler.image.registry",
     ),
     "backup_storage_account_name": ("postgresql.backup.azure.account",),
+    "ingress_certificate_uri": ("inventory-api.ingress.tls.keyVaultCertificateUri",),
 }
 """Terraform output name -> dotted value paths in helm-charts/inventory-platform."""
 

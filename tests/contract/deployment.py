@@ -7,8 +7,8 @@ Every argument comes from the pipeline's own functions: the releases in install 
 image settings (`image_values`) of the references `publish` pushes (`remote_reference`). The
 Terraform outputs are the environment's planned outputs, so the Azure names (Key Vault, registry,
 backup storage account) reach the render only from them, as in the deploy stage; outputs Azure
-only knows after apply (client ids, the registry's login server) get stand-ins that follow
-Azure's format.
+only knows after apply (client ids, the registry's login server, the ingress certificate's URI)
+get stand-ins that follow Azure's format.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ LOGIN_SERVER = "acr_login_server"
 """The output naming the registry images are pushed to and pulled from."""
 REGISTRY_SUFFIX = ".azurecr.io"
 """Azure's rule for a registry's login server: <name>.azurecr.io."""
+CERTIFICATE_URI = "ingress_certificate_uri"
+"""The output naming the ingress certificate's secret the Ingress hands the routing add-on."""
+CERTIFICATE_NAME = "ingress_certificate_name"
+"""The output naming that certificate in the vault (known at plan time)."""
+VAULT_SUFFIX = ".vault.azure.net"
+"""Azure's rule for a vault's data-plane host: <name>.vault.azure.net."""
 TAG = "0123456789ab"
 """A stand-in for the git commit the build tags images with."""
 BUILD = "f" * 64
@@ -61,7 +67,12 @@ def outputs_document(plan: dict[str, Any]) -> dict[str, Any]:
     for name, change in plan["output_changes"].items():
         value = change.get("after")
         if change.get("after_unknown") is True:
-            value = login_server(plan) if name == LOGIN_SERVER else stand_in(name)
+            if name == LOGIN_SERVER:
+                value = login_server(plan)
+            elif name == CERTIFICATE_URI:
+                value = certificate_uri(plan)
+            else:
+                value = stand_in(name)
         document[name] = {"value": value, "sensitive": bool(change.get("after_sensitive"))}
     return document
 
@@ -75,6 +86,17 @@ def login_server(plan: dict[str, Any]) -> str:
         r.values["name"] for r in planned_resources(plan) if r.type == "azurerm_container_registry"
     ]
     return f"{name}{REGISTRY_SUFFIX}"
+
+
+def certificate_uri(plan: dict[str, Any]) -> str:
+    """The ingress certificate's versionless secret URI: the planned output, else
+    https://<planned vault name>.vault.azure.net/secrets/<planned certificate name>."""
+    change = plan["output_changes"][CERTIFICATE_URI]
+    if change.get("after_unknown") is not True and change.get("after"):
+        return str(change["after"])
+    (vault,) = [r.values["name"] for r in planned_resources(plan) if r.type == "azurerm_key_vault"]
+    name = plan["output_changes"][CERTIFICATE_NAME]["after"]
+    return f"https://{vault}{VAULT_SUFFIX}/secrets/{name}"
 
 
 def published_images(plan: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

@@ -536,3 +536,69 @@ def unserved_certificates(rendered: Rendered, platform: Rendered) -> list[str]:
                 f"{doc['kind']} {name} is in {namespace!r}; cert-manager serves {served!r}"
             )
     return problems
+
+
+# --- the ingress certificate: Ingress <-> the routing add-on's grant <-> Application Gateway ----
+
+KEYVAULT_CERTIFICATE = "kubernetes.azure.com/tls-cert-keyvault-uri"
+CERTIFICATE_NAME_OUTPUT = "ingress_certificate_name"
+CERTIFICATE_URI_OUTPUT = "ingress_certificate_uri"
+SECRETS_USER = "Key Vault Secrets User"
+ADD_ON_GRANT = 'module.key_vault.azurerm_role_assignment.ingress_certificate_readers["app_routing"]'
+GATEWAY_GRANT = "module.ingress_gateway[0].azurerm_role_assignment.certificate_reader"
+SELF_SIGNED = "azurerm_key_vault_certificate"
+
+
+def certificate_drift(
+    rendered: Rendered, plan: dict[str, Any], outputs: dict[str, Any]
+) -> list[str]:
+    """Where the certificate each Ingress names differs from the one Terraform grants the
+    routing add-on (and, with a gateway, the one the gateway serves and is granted): one
+    Key Vault certificate, by its versionless secret URI, read through its secret only."""
+    name = str(outputs[CERTIFICATE_NAME_OUTPUT]["value"])
+    uri = str(outputs[CERTIFICATE_URI_OUTPUT]["value"])
+    secret = f"/secrets/{name}"
+    problems = [] if uri.endswith(secret) else [f"{CERTIFICATE_URI_OUTPUT} {uri!r} is not {name}'s"]
+    ingresses = rendered.of_kind("Ingress")
+    if not ingresses:
+        problems.append("the render has no Ingress")
+    for ingress in ingresses:
+        ingress_name = ingress["metadata"]["name"]
+        named = (ingress["metadata"].get("annotations") or {}).get(KEYVAULT_CERTIFICATE)
+        if named != uri:
+            problems.append(
+                f"Ingress {ingress_name} names certificate {named!r}; Terraform grants {uri!r}"
+            )
+        served = sorted(str(tls["secretName"]) for tls in ingress["spec"].get("tls") or [])
+        if served != [f"keyvault-{ingress_name}"]:
+            problems.append(
+                f"Ingress {ingress_name} serves Secrets {served}; "
+                f"the add-on writes keyvault-{ingress_name}"
+            )
+    resources = planned_resources(plan)
+    grants = {r.address: r.values for r in resources if r.type == "azurerm_role_assignment"}
+    gateways = [r.values for r in resources if r.type == GATEWAY]
+    for address in [ADD_ON_GRANT, *([GATEWAY_GRANT] if gateways else [])]:
+        grant = grants.get(address)
+        if grant is None or grant.get("role_definition_name") != SECRETS_USER:
+            problems.append(f"the plan has no {SECRETS_USER} grant {address}")
+        elif isinstance(grant.get("scope"), str) and not grant["scope"].endswith(secret):
+            problems.append(f"{address} grants {grant['scope']!r}, not the secret of {name!r}")
+    for gateway in gateways:
+        for certificate in gateway.get("ssl_certificate") or []:
+            known = certificate.get("key_vault_secret_id")
+            if certificate["name"] != name or known not in (None, uri):
+                problems.append(
+                    f"the gateway serves {certificate['name']!r} ({known}), not {uri!r}"
+                )
+    hosts = {str(r.get("host")) for i in ingresses for r in i["spec"].get("rules") or []}
+    for issued in (r.values for r in resources if r.type == SELF_SIGNED):
+        (policy,) = issued["certificate_policy"]
+        (x509,) = policy["x509_certificate_properties"]
+        dns_names = {n for alt in x509["subject_alternative_names"] for n in alt["dns_names"]}
+        if issued["name"] != name or not hosts <= dns_names:
+            problems.append(
+                f"Key Vault issues {issued['name']!r} for {sorted(dns_names)}; "
+                f"the Ingress serves {sorted(hosts)} with {name!r}"
+            )
+    return problems

@@ -4,7 +4,8 @@ Each environment is planned (offline with real provider schemas, or against Azur
 INVENTORY_PLAN_MODE=azure) and rendered exactly as the deploy stage installs it, against the
 API versions its planned cluster serves (tests/contract/capabilities.py). The relations:
 ServiceAccounts <-> federated subjects, the contract's names, the namespace, Azure names,
-backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on, the cert-manager
+backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on, the Ingress's
+Key Vault certificate <-> the add-on's grant and the gateway's certificate, the cert-manager
 release <-> the Issuers and Certificates it must serve. After the
 per-environment checks come the broken fixtures: one input that breaks each relation, to show
 its check reports it.
@@ -182,6 +183,14 @@ def test_prod_takes_its_ingress_address_through_the_pipeline(
     assert set(relations.controller_addresses(deployments["prod"].rendered).values()) == {
         private_ip
     }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_ingress_serves_the_certificate_terraform_grants_the_add_on_and_the_gateway(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    deployment = deployments[env]
+    assert relations.certificate_drift(deployment.rendered, plans[env], deployment.outputs) == []
 
 
 def _platform_outputs() -> dict[str, str]:
@@ -422,3 +431,51 @@ def test_a_cert_manager_serving_another_namespace_is_reported(
     )
     assert len(drift) == len(certificates) > 0
     assert all("cert-manager serves 'elsewhere'" in problem for problem in drift)
+
+
+def test_an_ingress_naming_another_certificate_is_reported(
+    broken: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    deployment = broken["other-certificate"]
+    drift = relations.certificate_drift(deployment.rendered, plans[BROKEN_ENV], deployment.outputs)
+    assert len(drift) == 1
+    assert (
+        "names certificate 'https://kv-inventorydevweu0a1b.vault.azure.net/secrets/other-tls'"
+        in drift[0]
+    )
+
+
+def test_a_certificate_the_add_on_or_the_gateway_is_not_granted_is_reported(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """prod planned without the add-on's grant, and with its gateway serving another
+    certificate: both are reported."""
+    plan = copy.deepcopy(plans["prod"])
+    plan["resource_changes"] = [
+        change for change in plan["resource_changes"] if change["address"] != relations.ADD_ON_GRANT
+    ]
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.GATEWAY:
+            for certificate in change["change"]["after"]["ssl_certificate"]:
+                certificate["name"] = "other-tls"
+    deployment = deployments["prod"]
+    drift = relations.certificate_drift(deployment.rendered, plan, deployment.outputs)
+    assert len(drift) == 2
+    assert drift[0] == f"the plan has no Key Vault Secrets User grant {relations.ADD_ON_GRANT}"
+    assert drift[1].startswith("the gateway serves 'other-tls'")
+
+
+def test_a_self_signed_certificate_for_other_hosts_is_reported(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """dev's Key Vault issuing its certificate for a host the Ingress does not serve."""
+    plan = copy.deepcopy(plans["dev"])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.SELF_SIGNED:
+            (policy,) = change["change"]["after"]["certificate_policy"]
+            (x509,) = policy["x509_certificate_properties"]
+            x509["subject_alternative_names"] = [{"dns_names": ["shop.example.org"]}]
+    deployment = deployments["dev"]
+    drift = relations.certificate_drift(deployment.rendered, plan, deployment.outputs)
+    assert len(drift) == 1
+    assert "Key Vault issues 'ingress-tls' for ['shop.example.org']" in drift[0]

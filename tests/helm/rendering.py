@@ -63,6 +63,7 @@ class Apis(TypedDict, total=False):
     monitoring_crds: bool
     managed_prometheus_crds: bool
     platform_apis: bool
+    app_routing_crds: bool
     traefik_crds: bool
 
 

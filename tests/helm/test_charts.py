@@ -247,8 +247,8 @@ def test_ingress_class_hosts_and_tls(renderer: Renderer) -> None:
             "ingress.className=internal",
             "ingress.hosts[0].host=api.example.org",
             "ingress.hosts[0].paths[0]=/api/",
-            "ingress.tls[0].secretName=api-tls",
-            "ingress.tls[0].hosts[0]=api.example.org",
+            "ingress.tls.enabled=true",
+            "ingress.tls.secretName=api-tls",
         ],
     )
     ingress = rendered.one("Ingress", API)

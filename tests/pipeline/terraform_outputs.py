@@ -20,6 +20,7 @@ IDS = {
     "key_vault_name": "kv-inventoryprdweu0a1b",
     "acr_login_server": "crinventoryprdweu0a1b.azurecr.io",
     "backup_storage_account_name": "stinventoryprdweu0a1bbak",
+    "ingress_certificate_uri": "https://kv-inventoryprdweu0a1b.vault.azure.net/secrets/ingress-tls",
 }
 """Output values; the same as tests/helm/fixtures/pipeline-outputs.yaml."""
 

@@ -65,6 +65,7 @@ def test_every_output_lands_on_its_chart_values(document: str) -> None:
         "postgresql.exporter.image.registry": IDS["acr_login_server"],
         "postgresql.pooler.image.registry": IDS["acr_login_server"],
         "postgresql.backup.azure.account": IDS["backup_storage_account_name"],
+        "inventory-api.ingress.tls.keyVaultCertificateUri": IDS["ingress_certificate_uri"],
     }
 
 

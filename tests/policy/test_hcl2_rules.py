@@ -258,8 +258,8 @@ BREAKAGES = [
     Breakage(
         "INV_HCL_010",
         "environments/prod/terraform.tfvars",
-        'waf_mode         = "Prevention"',
-        'waf_mode         = "Detection"',
+        'waf_mode     = "Prevention"',
+        'waf_mode     = "Detection"',
         'ingress.gateway.waf_mode must be "Prevention"',
     ),
     Breakage(

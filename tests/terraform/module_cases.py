@@ -103,7 +103,7 @@ VALID_INPUTS: dict[str, str] = {
     zones                = ["1", "2", "3"]
     tags                 = {{}}
     firewall = {{ subnet_cidr = "10.30.9.0/26" }}
-    workload_fqdns = {{ acme = ["acme-v02.api.letsencrypt.org"] }}
+    workload_fqdns = {{ updates = ["updates.example.org"] }}
     names = {{
       public_ip       = "pip-x"
       firewall        = "afw-x"
@@ -130,9 +130,9 @@ VALID_INPUTS: dict[str, str] = {
     }}
     autoscale = {{ min_capacity = 3, max_capacity = 10 }}
     tls_certificate = {{
-      name          = "ingress-tls"
-      key_vault_id  = "{ARM}/Microsoft.KeyVault/vaults/kv-x"
-      key_vault_uri = "https://kv-x.vault.azure.net/"
+      name         = "ingress-tls"
+      secret_scope = "{ARM}/Microsoft.KeyVault/vaults/kv-x/secrets/ingress-tls"
+      secret_uri   = "https://kv-x.vault.azure.net/secrets/ingress-tls"
     }}
     names = {{
       gateway    = "agw-x"
@@ -171,6 +171,7 @@ VALID_INPUTS: dict[str, str] = {
     tenant_id           = "{GUID}"
     deployer_object_id  = "{GUID}"
     node_subnet_id      = "{SUBNET_ID}"
+    ingress_certificate = {{ name = "ingress-tls" }}
     tags                = {{}}
 """,
     "monitoring": f"""
@@ -453,11 +454,11 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             "backend_ip_address must be an IPv4 address",
         ),
         BadInput(
-            "vault_uri_without_slash",
-            f'tls_certificate = {{ name = "ingress-tls", key_vault_id = '
+            "vault_instead_of_secret",
+            f'tls_certificate = {{ name = "ingress-tls", secret_scope = '
             f'"{ARM}/Microsoft.KeyVault/vaults/kv-x", '
-            'key_vault_uri = "https://kv-x.vault.azure.net" }',
-            "with the trailing slash",
+            'secret_uri = "https://kv-x.vault.azure.net/secrets/ingress-tls" }',
+            "the certificate secret's resource ID",
         ),
         BadInput("zone_twice", 'zones = ["1", "1"]', "zones must be distinct values"),
     ],
@@ -505,6 +506,22 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             "open_firewall", 'allowed_ip_ranges = ["0.0.0.0/0"]', "must not contain 0.0.0.0/0"
         ),
         BadInput("password_version_zero", "database_password_version = 0", "positive whole number"),
+        BadInput(
+            "certificate_name_with_dot",
+            'ingress_certificate = { name = "ingress.tls" }',
+            "ingress_certificate.name must be a Key Vault object name",
+        ),
+        BadInput(
+            "self_signed_for_no_host",
+            'ingress_certificate = { name = "ingress-tls", self_signed = { dns_names = [] } }',
+            "must list at least one lowercase DNS name",
+        ),
+        BadInput(
+            "self_signed_for_years",
+            'ingress_certificate = { name = "ingress-tls", self_signed = '
+            '{ dns_names = ["inventory.dev.example.org"], validity_months = 36 } }',
+            "validity_months must be a whole number from 1 to 24",
+        ),
     ],
     "monitoring": [
         BadInput("retention_too_short", "log_retention_days = 7", "between 30 and 730"),

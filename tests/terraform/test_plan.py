@@ -37,8 +37,9 @@ RULE_GROUPS = sum(
 # + the backup passphrase secret and its reader (the database identity, which backup jobs share)
 # + the peering to the CI network where private endpoints are on; prod: + the Application
 # Gateway and its subnet, NSG, association, public IP, WAF policy, identity, certificate reader
-# and diagnostic setting
-TOTAL_COUNTS = {"dev": 58 + RULE_GROUPS, "staging": 77 + RULE_GROUPS, "prod": 91 + RULE_GROUPS}
+# and diagnostic setting; + the routing add-on's read grant on the ingress certificate, and in dev
+# (self-signed) the certificate and the deployer's Certificates Officer grant
+TOTAL_COUNTS = {"dev": 61 + RULE_GROUPS, "staging": 78 + RULE_GROUPS, "prod": 92 + RULE_GROUPS}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
@@ -141,6 +142,8 @@ GLOBALLY_UNIQUE = ("azurerm_container_registry", "azurerm_key_vault", "azurerm_s
 FIXED_NAMES = {
     "azurerm_kubernetes_cluster_node_pool": re.compile(r"^[a-z][a-z0-9]{0,8}$"),
     "azurerm_key_vault_secret": re.compile(r"^(database-password|pgbackrest-passphrase)$"),
+    # A Key Vault object name; that it is the conventions module's: test_ingress_certificate.py.
+    "azurerm_key_vault_certificate": re.compile(r"^[0-9A-Za-z-]{1,127}$"),
     "azurerm_storage_container": re.compile(r"^pgbackrest$"),
     "azurerm_private_dns_zone": re.compile(r"^privatelink\.[a-z.]+$"),
     "azurerm_federated_identity_credential": re.compile(r"^inventory-[a-z0-9-]+$"),
@@ -192,8 +195,9 @@ def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, 
     dev, staging, prod = (len(_resources(plans, env)) for env in ("dev", "staging", "prod"))
     # staging: 3 private endpoints + 3 DNS zones + 3 zone links to its own network and 3 to the
     # CI network + the peering to the CI network, 2 more pools (3 database pools instead of dev's
-    # spot pool), NAT gateway + its IP + 2 associations.
-    assert staging - dev == 12 + 1 + 2 + 4
+    # spot pool), NAT gateway + its IP + 2 associations; dev alone has its self-signed ingress
+    # certificate and the deployer's grant to create it.
+    assert staging - dev == 12 + 1 + 2 + 4 - 2
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
     # table, association, diagnostic setting) instead of the NAT gateway's 4; an Application
     # Gateway (subnet, NSG, association, IP, WAF policy, identity, certificate reader, gateway,
@@ -376,8 +380,8 @@ def test_backup_storage(plans: dict[str, dict[str, Any]], env: str) -> None:
 def test_only_the_api_and_database_identities_read_the_password(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
-    """The vault's secret readers; the gateway's identity reads its certificate's secret only
-    (the role assignment of the ingress-gateway module, scoped to that one secret)."""
+    """The vault's secret readers; the gateway's and the routing add-on's identities read the
+    ingress certificate's secret only (tests/terraform/test_ingress_certificate.py)."""
     readers = sorted(
         r.address
         for r in _resources(plans, env, "azurerm_role_assignment")
@@ -388,6 +392,7 @@ def test_only_the_api_and_database_identities_read_the_password(
     assert readers == sorted(
         [
             'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
+            'module.key_vault.azurerm_role_assignment.ingress_certificate_readers["app_routing"]',
             'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
             'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
             *(certificate if gateway else []),

@@ -215,8 +215,8 @@ def test_the_gateway_listens_for_the_host_and_probes_the_api_health(
     assert set(listeners) == {("Https", 443), ("Http", 80)}
     assert all(listener["host_names"] == [host] for listener in listeners.values())
     (certificate,) = gateway["ssl_certificate"]
-    assert certificate["name"] == settings["certificate_name"]
-    assert listeners[("Https", 443)]["ssl_certificate_name"] == settings["certificate_name"]
+    assert certificate["name"] == _output(plans, env, "ingress_certificate_name")
+    assert listeners[("Https", 443)]["ssl_certificate_name"] == certificate["name"]
     assert not certificate.get("data")  # the certificate lives in Key Vault only
     (policy,) = gateway["ssl_policy"]
     assert (policy["policy_type"], policy["policy_name"]) == (
@@ -343,13 +343,13 @@ def test_a_route_on_the_gateway_subnet_is_reported(plans: dict[str, dict[str, An
         (
             '{ exposure = "application_gateway", private_ip = "10.30.9.10", gateway = { '
             'subnet_cidr = "10.30.10.0/24", host_name = "inventory.example.org", '
-            'certificate_name = "ingress-tls", min_capacity = 3, max_capacity = 10 } }',
+            "min_capacity = 3, max_capacity = 10 } }",
             "ingress.private_ip must be an address in network.node_subnet_cidr",
         ),
         (
             '{ exposure = "application_gateway", private_ip = "10.30.7.250", gateway = { '
             'subnet_cidr = "10.30.9.0/24", host_name = "inventory.example.org", '
-            'certificate_name = "ingress-tls", min_capacity = 3, max_capacity = 10 } }',
+            "min_capacity = 3, max_capacity = 10 } }",
             "overlaps another subnet of the network",
         ),
         (

@@ -395,3 +395,11 @@ items:
 {{- $factor := get (dict "" 1 "k" 1024 "m" 1048576 "g" 1073741824) $unit -}}
 {{- mul (trimSuffix $unit $size | atoi) $factor -}}
 {{- end -}}
+
+{{/* True when an AKS application routing controller serves the Ingress (the add-on's class, or the
+chart's own controller of ingress.internalLoadBalancer): it loads TLS certificates from Key Vault. */}}
+{{- define "inventory-api.appRouting" -}}
+{{- if or (eq .Values.ingress.className "webapprouting.kubernetes.azure.com") .Values.ingress.internalLoadBalancer.address -}}
+true
+{{- end -}}
+{{- end -}}

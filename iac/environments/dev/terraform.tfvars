@@ -67,9 +67,15 @@ egress = {
   mode = "loadBalancer"
 }
 
-# The managed NGINX's public load balancer; the node NSG admits Internet on 80/443 only.
+# The managed NGINX's public load balancer; the node NSG admits Internet on 80/443 only. Its
+# TLS certificate is self-signed by Key Vault for the Ingress host (dev has no public one):
+# Terraform creates and Key Vault renews it; clients must trust it explicitly.
 ingress = {
   exposure = "public_load_balancer"
+  certificate = {
+    source    = "self_signed"
+    dns_names = ["inventory.dev.example.org"]
+  }
 }
 
 # Audit: dev reports pods that break the restricted standard or pull from elsewhere, refuses none.

@@ -92,27 +92,27 @@ aks = {
 egress = {
   mode                 = "firewall"
   firewall_subnet_cidr = "10.30.9.0/26"
-  workload_fqdns = {
-    # cert-manager's ACME issuer for the Ingress certificate.
-    acme = ["acme-v02.api.letsencrypt.org"]
-  }
 }
 
 # Public 80/443 arrive at an Application Gateway WAF_v2 (Prevention, Microsoft's Default Rule Set)
 # in its own subnet, which forwards to the internal ingress load balancer at private_ip; the
-# node NSG admits only the gateway subnet, to that address and ports. The HTTPS listener serves
-# the Key Vault certificate certificate_name. Three instances always run (one per zone, so a
-# zone outage leaves two serving); ten cap what a traffic spike can cost.
+# node NSG admits only the gateway subnet, to that address and ports. Three instances always
+# run (one per zone, so a zone outage leaves two serving); ten cap what a traffic spike can cost.
+# One TLS certificate, imported into the environment's Key Vault before the first apply under
+# the name the conventions module gives it (ingress-tls): the gateway's HTTPS listener serves
+# it, and the internal NGINX serves it again to the gateway, which re-encrypts to it.
 ingress = {
   exposure   = "application_gateway"
   private_ip = "10.30.7.250"
   gateway = {
-    subnet_cidr      = "10.30.10.0/24"
-    host_name        = "inventory.example.org"
-    certificate_name = "ingress-tls"
-    min_capacity     = 3
-    max_capacity     = 10
-    waf_mode         = "Prevention"
+    subnet_cidr  = "10.30.10.0/24"
+    host_name    = "inventory.example.org"
+    min_capacity = 3
+    max_capacity = 10
+    waf_mode     = "Prevention"
+  }
+  certificate = {
+    source = "imported"
   }
 }
 

@@ -92,8 +92,14 @@ egress = {
   mode = "nat_gateway"
 }
 
+# The managed NGINX's public load balancer. Its TLS certificate (a public one for the Ingress
+# host) is imported into the environment's Key Vault before the first apply, under the name the
+# conventions module gives it (ingress-tls); renewals are imported as new versions.
 ingress = {
   exposure = "public_load_balancer"
+  certificate = {
+    source = "imported"
+  }
 }
 
 # Deny, as in prod: a pod prod would refuse fails here first.

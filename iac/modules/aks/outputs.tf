@@ -27,6 +27,11 @@ output "key_vault_secrets_provider_identity" {
   value       = azurerm_kubernetes_cluster.this.key_vault_secrets_provider[0].secret_identity[0]
 }
 
+output "web_app_routing_identity" {
+  description = "Managed identity of the application routing add-on (client_id, object_id, user_assigned_identity_id), null with the add-on off: it loads the Key Vault certificates Ingresses name (kubernetes.azure.com/tls-cert-keyvault-uri) and needs read access on each."
+  value       = try(azurerm_kubernetes_cluster.this.web_app_routing[0].web_app_routing_identity[0], null)
+}
+
 output "zones" {
   description = "Availability zones of the system pool as planned (sorted; the user pool takes the same)."
   value       = try(sort(azurerm_kubernetes_cluster.this.default_node_pool[0].zones), [])

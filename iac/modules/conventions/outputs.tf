@@ -1,5 +1,5 @@
 output "names" {
-  description = "Resource names by purpose, following <abbreviation>-<workload>-<environment>-<region>; the globally unique ones (registry, Key Vault, storage account) are <abbreviation><workload><environment code><region code><unique suffix>, without hyphens."
+  description = "Resource names by purpose, following <abbreviation>-<workload>-<environment>-<region>; the globally unique ones (registry, Key Vault, storage account) are <abbreviation><workload><environment code><region code><unique suffix>, without hyphens; ingress_certificate is the Key Vault certificate the Application Gateway and the ingress controller serve."
   value = {
     resource_group           = "rg-${local.suffix}"
     virtual_network          = "vnet-${local.suffix}"
@@ -15,6 +15,7 @@ output "names" {
     container_registry       = "cr${local.unique}"
     container_registry_host  = "cr${local.unique}.azurecr.io"
     key_vault                = "kv-${local.unique}"
+    ingress_certificate      = "ingress-tls"
     log_analytics            = "log-${local.suffix}"
     monitor_workspace        = "amw-${local.suffix}"
     action_group             = "ag-${local.suffix}"

@@ -120,7 +120,7 @@ resource "azurerm_user_assigned_identity" "gateway" {
 }
 
 resource "azurerm_role_assignment" "certificate_reader" {
-  scope                = "${var.tls_certificate.key_vault_id}/secrets/${var.tls_certificate.name}"
+  scope                = var.tls_certificate.secret_scope
   role_definition_name = "Key Vault Secrets User"
   principal_id         = azurerm_user_assigned_identity.gateway.principal_id
   principal_type       = "ServicePrincipal"
@@ -178,7 +178,7 @@ resource "azurerm_application_gateway" "this" {
   # Versionless: the gateway picks up a renewed certificate from the vault by itself.
   ssl_certificate {
     name                = var.tls_certificate.name
-    key_vault_secret_id = "${var.tls_certificate.key_vault_uri}secrets/${var.tls_certificate.name}"
+    key_vault_secret_id = var.tls_certificate.secret_uri
   }
 
   http_listener {
@@ -191,8 +191,7 @@ resource "azurerm_application_gateway" "this" {
     require_sni                    = true
   }
 
-  # Port 80 reaches the ingress controller too: it answers ACME HTTP-01 challenges and
-  # redirects every other request to HTTPS.
+  # Port 80 reaches the ingress controller too, which redirects every request to HTTPS.
   http_listener {
     name                           = local.http
     frontend_ip_configuration_name = local.frontend
@@ -206,8 +205,9 @@ resource "azurerm_application_gateway" "this" {
     ip_addresses = [var.backend_ip_address]
   }
 
-  # TLS again from the gateway to the ingress controller, which presents the host's
-  # certificate (SNI and the certificate's name are the host name).
+  # TLS again from the gateway to the ingress controller, which presents the same Key Vault
+  # certificate (loaded by the application routing add-on; SNI and the certificate's name are
+  # the host name): traffic stays encrypted inside the virtual network too.
   backend_http_settings {
     name                  = local.https
     protocol              = "Https"

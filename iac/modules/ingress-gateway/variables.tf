@@ -169,11 +169,11 @@ variable "backend_ip_address" {
 
 variable "tls_certificate" {
   type = object({
-    name          = string
-    key_vault_id  = string
-    key_vault_uri = string
+    name         = string
+    secret_scope = string
+    secret_uri   = string
   })
-  description = "The HTTPS listener's certificate: a Key Vault certificate by name, in the vault with this ID and data-plane URI. The gateway reads its versionless secret, so a renewal in the vault reaches the gateway without a plan."
+  description = "The HTTPS listener's Key Vault certificate (the keyvault module's ingress_certificate output): its name, the resource ID of its secret (the one scope the gateway's identity may read) and the secret's versionless URI, so a renewal in the vault reaches the gateway without a plan."
 
   validation {
     condition     = can(regex("^[0-9A-Za-z-]{1,127}$", var.tls_certificate.name))
@@ -181,8 +181,8 @@ variable "tls_certificate" {
   }
 
   validation {
-    condition     = can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.KeyVault/vaults/[^/]+$", var.tls_certificate.key_vault_id)) && startswith(var.tls_certificate.key_vault_uri, "https://") && endswith(var.tls_certificate.key_vault_uri, "/")
-    error_message = "tls_certificate needs the vault's resource ID and its URI (https://<vault>.vault.azure.net/, with the trailing slash)."
+    condition     = can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.KeyVault/vaults/[^/]+/secrets/[^/]+$", var.tls_certificate.secret_scope)) && can(regex("^https://[^/]+/secrets/[^/]+$", var.tls_certificate.secret_uri))
+    error_message = "tls_certificate needs the certificate secret's resource ID (<vault ID>/secrets/<name>) and its versionless URI (https://<vault>.vault.azure.net/secrets/<name>)."
   }
 }
 

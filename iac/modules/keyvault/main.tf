@@ -1,5 +1,13 @@
 locals {
-  private = var.private_endpoint != null
+  private     = var.private_endpoint != null
+  self_signed = var.ingress_certificate.self_signed != null
+
+  # The ingress certificate as its readers address it: through its secret (the part that holds
+  # the private key), versionless, so a renewal in the vault reaches every reader without a plan.
+  # A self-signed certificate is created here; an imported one is named only.
+  ingress_certificate_name  = local.self_signed ? azurerm_key_vault_certificate.ingress[0].name : var.ingress_certificate.name
+  ingress_certificate_scope = "${azurerm_key_vault.this.id}/secrets/${local.ingress_certificate_name}"
+  ingress_certificate_uri   = local.self_signed ? azurerm_key_vault_certificate.ingress[0].versionless_secret_id : "${azurerm_key_vault.this.vault_uri}secrets/${var.ingress_certificate.name}"
 }
 
 resource "azurerm_key_vault" "this" {
@@ -83,6 +91,76 @@ resource "azurerm_role_assignment" "backup_passphrase_readers" {
   for_each = var.backup_passphrase_reader_principal_ids
 
   scope                = azurerm_key_vault_secret.backup_passphrase.resource_versionless_id
+  role_definition_name = "Key Vault Secrets User"
+  principal_id         = each.value
+  principal_type       = "ServicePrincipal"
+}
+
+# Only where Terraform creates the ingress certificate itself (self-signed); an imported
+# certificate is written by whoever imports it, never by the pipeline's identity.
+resource "azurerm_role_assignment" "deployer_certificates_officer" {
+  count = local.self_signed ? 1 : 0
+
+  scope                = azurerm_key_vault.this.id
+  role_definition_name = "Key Vault Certificates Officer"
+  principal_id         = var.deployer_object_id
+}
+
+# A self-signed ingress certificate for an environment without a public one: Key Vault issues
+# and renews it; the ingress controller serves it like an imported one.
+resource "azurerm_key_vault_certificate" "ingress" {
+  count = local.self_signed ? 1 : 0
+
+  name         = var.ingress_certificate.name
+  key_vault_id = azurerm_key_vault.this.id
+  tags         = var.tags
+
+  certificate_policy {
+    issuer_parameters {
+      name = "Self"
+    }
+
+    key_properties {
+      exportable = true # the ingress controller loads the private key through the secret
+      key_type   = "RSA"
+      key_size   = 2048
+      reuse_key  = false
+    }
+
+    lifetime_action {
+      action {
+        action_type = "AutoRenew"
+      }
+
+      trigger {
+        days_before_expiry = 30
+      }
+    }
+
+    secret_properties {
+      content_type = "application/x-pkcs12"
+    }
+
+    x509_certificate_properties {
+      subject            = "CN=${var.ingress_certificate.self_signed.dns_names[0]}"
+      key_usage          = ["digitalSignature", "keyEncipherment"]
+      extended_key_usage = ["1.3.6.1.5.5.7.3.1"] # TLS server authentication
+      validity_in_months = var.ingress_certificate.self_signed.validity_months
+
+      subject_alternative_names {
+        dns_names = var.ingress_certificate.self_signed.dns_names
+      }
+    }
+  }
+
+  depends_on = [azurerm_role_assignment.deployer_certificates_officer, azurerm_private_endpoint.this]
+}
+
+# Least privilege: the ingress certificate's readers get its one secret, nothing else.
+resource "azurerm_role_assignment" "ingress_certificate_readers" {
+  for_each = var.ingress_certificate_reader_principal_ids
+
+  scope                = local.ingress_certificate_scope
   role_definition_name = "Key Vault Secrets User"
   principal_id         = each.value
   principal_type       = "ServicePrincipal"

@@ -27,3 +27,12 @@ output "private_endpoint_enabled" {
   description = "Whether the vault is reachable only through its private endpoint."
   value       = local.private
 }
+
+output "ingress_certificate" {
+  description = "The ingress TLS certificate: its name, the resource ID of its secret (the scope its readers are granted) and the secret's versionless URI (what the Application Gateway and the application routing add-on load; a renewal reaches them without a plan)."
+  value = {
+    name         = local.ingress_certificate_name
+    secret_scope = local.ingress_certificate_scope
+    secret_uri   = local.ingress_certificate_uri
+  }
+}

@@ -112,6 +112,39 @@ variable "backup_passphrase_version" {
   }
 }
 
+variable "ingress_certificate" {
+  type = object({
+    name = string
+    self_signed = optional(object({
+      dns_names       = list(string)
+      validity_months = optional(number, 12)
+    }))
+  })
+  description = "The ingress TLS certificate in the vault, by name (from the conventions module). self_signed null: the certificate is imported into the vault before the first apply and only referenced here; set: Terraform has Key Vault issue and renew a self-signed certificate for these DNS names (the first is the subject), valid this many months."
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z-]{1,127}$", var.ingress_certificate.name))
+    error_message = "ingress_certificate.name must be a Key Vault object name: 1-127 letters, digits and hyphens."
+  }
+
+  validation {
+    condition     = var.ingress_certificate.self_signed == null ? true : length(var.ingress_certificate.self_signed.dns_names) > 0 && alltrue([for name in var.ingress_certificate.self_signed.dns_names : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", name))])
+    error_message = "ingress_certificate.self_signed.dns_names must list at least one lowercase DNS name such as inventory.dev.example.org (the Ingress hosts)."
+  }
+
+  validation {
+    condition     = var.ingress_certificate.self_signed == null ? true : floor(var.ingress_certificate.self_signed.validity_months) == var.ingress_certificate.self_signed.validity_months && var.ingress_certificate.self_signed.validity_months >= 1 && var.ingress_certificate.self_signed.validity_months <= 24
+    error_message = "ingress_certificate.self_signed.validity_months must be a whole number from 1 to 24."
+  }
+}
+
+variable "ingress_certificate_reader_principal_ids" {
+  type        = map(string)
+  description = "Principals (by a stable name) that get Key Vault Secrets User on the ingress certificate's secret only: the application routing add-on's identity, which loads it into the ingress controller."
+  default     = {}
+  nullable    = false
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags for every resource (from the conventions module)."
