@@ -61,6 +61,19 @@ module "conventions" {
   cost_center = var.cost_center
 }
 
+# The same conventions for the paired region of the second backup repository (repo2): its
+# account and identity are named after the region they live in.
+module "conventions_repo2" {
+  source = "../modules/conventions"
+  count  = var.backup.secondary_location == null ? 0 : 1
+
+  workload    = var.workload
+  environment = var.environment
+  location    = var.backup.secondary_location
+  owner       = var.owner
+  cost_center = var.cost_center
+}
+
 module "resource_group" {
   source = "../modules/resource-group"
 
@@ -146,7 +159,10 @@ module "monitoring" {
       resource_id     = "${module.backup_storage.storage_account_id}/blobServices/default"
       category_groups = ["audit"]
     }
-    }, var.egress.mode == "firewall" ? tomap({
+    }, { for repo in module.backup_repo2 : "backup_repo2_blobs" => {
+      resource_id     = "${repo.storage_account_id}/blobServices/default"
+      category_groups = ["audit"]
+      } }, var.egress.mode == "firewall" ? tomap({
       firewall = {
         resource_id     = module.egress[0].firewall_id
         category_groups = ["allLogs"]
@@ -362,5 +378,52 @@ module "backup_storage" {
   private_endpoint = var.private_endpoints_enabled ? {
     subnet_id           = module.network.private_endpoint_subnet_id
     private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.blob]
+  } : null
+}
+
+# The second pgBackRest repository (repo2) in the paired region: the same module and protection
+# as the primary, its own account, container and identity (federated to the same backup
+# ServiceAccount, Storage Blob Data Contributor on its own container only). Reached like the
+# primary: through a private endpoint in the environment's own network, or the firewalled public
+# endpoint (node subnet via its Microsoft.Storage service endpoint, CI ranges).
+module "backup_repo2" {
+  source = "../modules/backup-storage"
+  count  = var.backup.secondary_location == null ? 0 : 1
+
+  resource_group_name = module.resource_group.name
+  location            = var.backup.secondary_location
+  environment         = var.environment
+  replication_type    = var.backup.replication_type
+  soft_delete_days    = var.backup.soft_delete_days
+  allowed_ip_ranges   = local.firewall_ip_ranges
+  node_subnet_id      = module.network.node_subnet_id
+  oidc_issuer_url     = module.aks.oidc_issuer_url
+  tags                = local.tags
+
+  names = {
+    storage_account  = module.conventions_repo2[0].names.backup_storage
+    identity         = module.conventions_repo2[0].names.backup_identity
+    private_endpoint = "${local.names.private_endpoint_prefix}-backup-repo2-blob"
+  }
+
+  immutability = {
+    period_days = var.backup.immutability_days
+    locked      = var.backup.immutability_locked
+  }
+
+  lifecycle_rules = {
+    cool_after_days            = var.backup.cool_after_days
+    delete_versions_after_days = var.backup.delete_versions_after_days
+  }
+
+  service_account = {
+    namespace = local.namespace
+    name      = local.service_accounts.backup
+  }
+
+  private_endpoint = var.private_endpoints_enabled ? {
+    subnet_id           = module.network.private_endpoint_subnet_id
+    private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.blob]
+    location            = var.location
   } : null
 }
