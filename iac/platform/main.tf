@@ -135,6 +135,9 @@ module "monitoring" {
   aks_cluster_name      = module.aks.name
   tags                  = local.tags
 
+  # The second repository's rule group exists where the repository does.
+  backup_repo2_alerts_enabled = var.backup.secondary_location != null
+
   # The charts' fullnames from the contract: they fill the rule files' scrape-job selectors.
   workload_names = {
     namespace = local.namespace

@@ -41,8 +41,16 @@ OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
     "api_client_id": ("inventory-api.auth.audience",),
     "database_identity_client_id": ("postgresql.auth.keyVault.clientId",),
     "backup_identity_client_id": ("postgresql.backup.serviceAccount.clientId",),
+    "backup_repo2_storage_account_name": ("postgresql.backup.repo2.azure.account",),
+    "backup_repo2_identity_client_id": ("postgresql.backup.repo2.clientId",),
 }
 """Terraform output name -> dotted value paths in helm-charts/inventory-platform."""
+
+OPTIONAL_OUTPUTS = frozenset(
+    {"backup_repo2_storage_account_name", "backup_repo2_identity_client_id"}
+)
+"""Outputs an environment may leave null (Terraform then omits them): no second backup
+repository (backup.secondary_location = null). Their chart values stay unset."""
 
 VALUES_FILE = "terraform-values.yaml"
 """The generated values file, written into the deploy stage's report folder."""
@@ -173,6 +181,8 @@ def chart_values(outputs: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, paths in OUTPUT_VALUES.items():
         value = _output_value(outputs, name, paths)
+        if value is None:
+            continue
         for path in paths:
             *parents, leaf = path.split(".")
             node = values
@@ -182,10 +192,13 @@ def chart_values(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _output_value(outputs: Mapping[str, Any], name: str, paths: tuple[str, ...]) -> str:
-    """The non-empty string value of output `name`, or MissingOutput naming it and its use."""
+def _output_value(outputs: Mapping[str, Any], name: str, paths: tuple[str, ...]) -> str | None:
+    """The non-empty string value of output `name` (None for an optional output the environment
+    leaves null), or MissingOutput naming it and its use."""
     needed = f"needed for {', '.join(paths)}"
     entry = outputs.get(name)
+    if name in OPTIONAL_OUTPUTS and (entry is None or entry.get("value") is None):
+        return None
     if not isinstance(entry, Mapping) or "value" not in entry:
         raise MissingOutput(f"terraform output {name} is missing ({needed})")
     value = entry["value"]

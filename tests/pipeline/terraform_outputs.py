@@ -17,6 +17,8 @@ IDS = {
     "database_identity_client_id": "66666666-7777-8888-9999-000000000000",
     "backup_identity_client_id": "bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
     "api_client_id": "cccccccc-dddd-4eee-8fff-000000000000",
+    "backup_repo2_storage_account_name": "stinventoryprodneubak",
+    "backup_repo2_identity_client_id": "dddddddd-eeee-4fff-8000-111111111111",
 }
 """Output values; the same ids as tests/helm/fixtures/pipeline-outputs.yaml."""
 
@@ -31,11 +33,14 @@ output "key_vault_name" {
 """
 
 
-def terraform_output_json(terraform: str, workdir: Path, omit: str | None = None) -> str:
-    """Apply a config with the IDS outputs (except `omit`) and return `terraform output -json`."""
+def terraform_output_json(
+    terraform: str, workdir: Path, omit: str | None = None, null: str | None = None
+) -> str:
+    """Apply a config with the IDS outputs (except `omit`; `null` with a null value, as an
+    environment without that resource has it) and return `terraform output -json`."""
     workdir.mkdir(parents=True, exist_ok=True)
     blocks = [
-        f'output "{name}" {{\n  value = "{value}"\n}}\n'
+        f'output "{name}" {{\n  value = {"null" if name == null else json.dumps(value)}\n}}\n'
         for name, value in IDS.items()
         if name != omit
     ]

@@ -11,6 +11,7 @@ import yaml
 
 from pipelines.cli import main
 from pipelines.targets.terraform_outputs import (
+    OPTIONAL_OUTPUTS,
     OUTPUT_VALUES,
     MissingOutput,
     chart_values,
@@ -55,6 +56,8 @@ def test_every_output_lands_on_its_chart_values(document: str) -> None:
         "postgresql.auth.keyVault.tenantId": IDS["tenant_id"],
         "postgresql.auth.keyVault.clientId": IDS["database_identity_client_id"],
         "postgresql.backup.serviceAccount.clientId": IDS["backup_identity_client_id"],
+        "postgresql.backup.repo2.azure.account": IDS["backup_repo2_storage_account_name"],
+        "postgresql.backup.repo2.clientId": IDS["backup_repo2_identity_client_id"],
     }
 
 
@@ -64,7 +67,7 @@ def test_generated_paths_are_the_ones_the_chart_fixture_stands_in_for(document: 
     assert {path: fixture[path] for path in generated} == generated
 
 
-@pytest.mark.parametrize("name", list(OUTPUT_VALUES))
+@pytest.mark.parametrize("name", sorted(set(OUTPUT_VALUES) - OPTIONAL_OUTPUTS))
 def test_a_missing_output_fails_naming_it_and_its_values(
     name: str, terraform: str, tmp_path: Path
 ) -> None:
@@ -73,6 +76,27 @@ def test_a_missing_output_fails_naming_it_and_its_values(
         chart_values(outputs)
     assert str(missing.value).startswith(f"terraform output {name} is missing (needed for ")
     assert OUTPUT_VALUES[name][0] in str(missing.value)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONAL_OUTPUTS))
+def test_an_optional_output_left_null_leaves_its_values_unset(
+    name: str, terraform: str, tmp_path: Path
+) -> None:
+    """An environment without a second backup repository: the output is null (what terraform
+    output -json then shows, if anything, comes from the real CLI), and the chart values it
+    feeds stay unset (the chart then renders one repository)."""
+    outputs = load(terraform_output_json(terraform, tmp_path / "tf", null=name))
+    assert (outputs.get(name) or {}).get("value") is None
+    values = leaves(chart_values(outputs))
+    assert OUTPUT_VALUES[name][0] not in values
+    assert len(values) == len(leaves(chart_values({**outputs, name: {"value": IDS[name]}}))) - 1
+
+
+def test_an_empty_optional_output_is_refused(document: str) -> None:
+    outputs = load(document)
+    outputs["backup_repo2_identity_client_id"]["value"] = ""
+    with pytest.raises(MissingOutput, match="backup_repo2_identity_client_id is not a non-empty"):
+        chart_values(outputs)
 
 
 def test_an_empty_output_is_refused(document: str) -> None:
