@@ -32,6 +32,29 @@ locals {
 
   firewall_ip_ranges = var.private_endpoints_enabled ? [] : var.ci_ip_ranges
 
+  # What both backup repositories share: protection, the ServiceAccount their identities trust
+  # and the private endpoint in the environment's own network (also for repo2's account in the
+  # paired region).
+  backup_repository = {
+    immutability = {
+      period_days = var.backup.immutability_days
+      locked      = var.backup.immutability_locked
+    }
+    lifecycle_rules = {
+      cool_after_days            = var.backup.cool_after_days
+      delete_versions_after_days = var.backup.delete_versions_after_days
+    }
+    service_account = {
+      namespace = local.namespace
+      name      = local.service_accounts.backup
+    }
+    private_endpoint = var.private_endpoints_enabled ? {
+      subnet_id           = module.network.private_endpoint_subnet_id
+      private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.blob]
+      location            = var.location
+    } : null
+  }
+
   # The node subnet admits exactly the ingress path: Internet on 80/443 to a public ingress load
   # balancer, or only the firewall's (SNATed) DNAT traffic to the internal ingress address.
   node_ingress = var.ingress.exposure == "firewall_dnat" ? tomap({
@@ -363,25 +386,10 @@ module "backup_storage" {
     private_endpoint = "${local.names.private_endpoint_prefix}-backup-blob"
   }
 
-  immutability = {
-    period_days = var.backup.immutability_days
-    locked      = var.backup.immutability_locked
-  }
-
-  lifecycle_rules = {
-    cool_after_days            = var.backup.cool_after_days
-    delete_versions_after_days = var.backup.delete_versions_after_days
-  }
-
-  service_account = {
-    namespace = local.namespace
-    name      = local.service_accounts.backup
-  }
-
-  private_endpoint = var.private_endpoints_enabled ? {
-    subnet_id           = module.network.private_endpoint_subnet_id
-    private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.blob]
-  } : null
+  immutability     = local.backup_repository.immutability
+  lifecycle_rules  = local.backup_repository.lifecycle_rules
+  service_account  = local.backup_repository.service_account
+  private_endpoint = local.backup_repository.private_endpoint
 }
 
 # The second pgBackRest repository (repo2) in the paired region: the same module and protection
@@ -409,24 +417,8 @@ module "backup_repo2" {
     private_endpoint = "${local.names.private_endpoint_prefix}-backup-repo2-blob"
   }
 
-  immutability = {
-    period_days = var.backup.immutability_days
-    locked      = var.backup.immutability_locked
-  }
-
-  lifecycle_rules = {
-    cool_after_days            = var.backup.cool_after_days
-    delete_versions_after_days = var.backup.delete_versions_after_days
-  }
-
-  service_account = {
-    namespace = local.namespace
-    name      = local.service_accounts.backup
-  }
-
-  private_endpoint = var.private_endpoints_enabled ? {
-    subnet_id           = module.network.private_endpoint_subnet_id
-    private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.blob]
-    location            = var.location
-  } : null
+  immutability     = local.backup_repository.immutability
+  lifecycle_rules  = local.backup_repository.lifecycle_rules
+  service_account  = local.backup_repository.service_account
+  private_endpoint = local.backup_repository.private_endpoint
 }
