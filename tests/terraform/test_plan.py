@@ -401,29 +401,27 @@ def test_backup_storage(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert "Owner" not in roles
 
 
-def _module_call(plan: dict[str, Any], address: str) -> dict[str, Any]:
-    """The configuration of a root module call (`module.<name>[0]` -> its module block)."""
-    name = address.removeprefix("module.").split("[", 1)[0]
-    call: dict[str, Any] = plan["configuration"]["root_module"]["module_calls"][name]
-    return call
-
-
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_each_backup_identity_may_write_only_its_own_container(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
-    """Least privilege per repository: the role is scoped to the module's own container and
-    granted to the module's own identity (the configuration's references; ids are unknown until
-    apply)."""
+    """Least privilege per repository: each repository's module instance grants exactly one
+    role, and the module scopes it to its own container for its own identity (the module's
+    configuration: ids are unknown until apply)."""
     for module in backup_repositories(env):
-        resources = _module_call(plans[env], module)["module"]["resources"]
-        (role,) = [r for r in resources if r["type"] == "azurerm_role_assignment"]
-        expressions = role["expressions"]
-        assert "azurerm_storage_container.backup.id" in expressions["scope"]["references"]
-        assert (
-            "azurerm_user_assigned_identity.backup.principal_id"
-            in (expressions["principal_id"]["references"])
-        )
+        roles = [
+            r.values["role_definition_name"]
+            for r in _resources(plans, env, "azurerm_role_assignment")
+            if r.address.startswith(f"{module}.")
+        ]
+        assert roles == ["Storage Blob Data Contributor"], module
+    (role,) = [
+        block["azurerm_role_assignment"]["backup_blob_data"]
+        for block in _hcl("modules/backup-storage/main.tf")["resource"]
+        if "azurerm_role_assignment" in block
+    ]
+    assert role["scope"] == "${azurerm_storage_container.backup.id}"
+    assert role["principal_id"] == "${azurerm_user_assigned_identity.backup.principal_id}"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
