@@ -266,10 +266,18 @@ def test_a_repo2_account_and_identity_terraform_does_not_create_are_reported(
     without = broken[REPO2_FIXTURE]
     terraform = relations.terraform_names(plans[BROKEN_ENV], login_server(plans[BROKEN_ENV]))
     drift = relations.name_drift(relations.chart_names(without.rendered), terraform)
-    assert drift == [f"repo2 storage account: the chart uses {account!r}, Terraform creates none"]
-    unknown = _identity_problems(without, plans[BROKEN_ENV], names.namespace)
-    assert unknown
-    assert all(f"client id {client_id!r} is no Terraform identity output" in p for p in unknown)
+    assert drift == [
+        f"repo2 container: the chart uses {repo2['azure']['container']!r}, Terraform creates none",
+        f"repo2 storage account: the chart uses {account!r}, Terraform creates none",
+    ]
+    problems = _identity_problems(without, plans[BROKEN_ENV], names.namespace)
+    unknown = [p for p in problems if client_id in p]
+    assert {p.split(": ", 1)[0] for p in unknown} >= {
+        f"StatefulSet/{names.fullnames['postgresql']} {relations.REPO2_CLIENT_ID}"
+    }
+    assert all(
+        p.endswith(f"client id {client_id!r} is no Terraform identity output") for p in unknown
+    )
 
     env = _repo2_environment(plans)
     fixture = FIXTURES / f"{REPO2_FIXTURE}.yaml"
