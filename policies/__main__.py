@@ -1,4 +1,4 @@
-"""Command line: `python -m policies --iac iac --reports DIR`.
+"""Command line: `python -m policies --iac iac --reports DIR [--offline-plans | --plan ENV=FILE]`.
 
 Exit status 0 when the gate passes, 1 when it fails, 2 when it cannot run.
 """
@@ -10,10 +10,25 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from pipelines.core.environments import IncompleteEnvironment, environments_in
 from policies.checkov_runner import DEFAULT_CHECKOV, CheckovError
 from policies.gate import DEFAULT_WAIVERS, run_gate
 from policies.hcl2.engine import HclParseError
+from policies.offline_plan import OfflinePlanError, plan_environments
+from policies.plans import PlanInputError
 from policies.waivers import WaiverError
+
+PLANS_DIR = "plans"
+"""Where --offline-plans writes each environment's plan document, under --reports."""
+
+
+def _plan_argument(value: str) -> tuple[str, Path]:
+    env, separator, path = value.partition("=")
+    if not separator or not env or not path:
+        raise argparse.ArgumentTypeError(
+            f"--plan takes ENV=FILE (a `terraform show -json` document), not {value!r}"
+        )
+    return env, Path(path)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +46,20 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_CHECKOV,
         help="checkov executable (default: %(default)s)",
     )
+    plans = parser.add_mutually_exclusive_group()
+    plans.add_argument(
+        "--plan",
+        type=_plan_argument,
+        action="append",
+        default=[],
+        metavar="ENV=FILE",
+        help="an environment's plan as `terraform show -json` prints it (repeat per environment)",
+    )
+    plans.add_argument(
+        "--offline-plans",
+        action="store_true",
+        help="plan every environment offline (terraform test, mocked azurerm) and scan the plans",
+    )
     parser.add_argument(
         "--today",
         type=dt.date.fromisoformat,
@@ -47,22 +76,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"policy gate: --iac {args.iac} is not a directory", file=sys.stderr)
         return 2
     try:
-        result = run_gate(args.iac, args.reports, args.waivers, args.checkov, args.today)
-    except (CheckovError, HclParseError, WaiverError) as error:
+        plans = dict(args.plan)
+        if args.offline_plans:
+            environments = environments_in(args.iac / "environments")
+            plans = plan_environments(args.iac, environments, args.reports / PLANS_DIR)
+        result = run_gate(
+            args.iac, args.reports, args.waivers, args.checkov, args.today, plans=plans
+        )
+    except (
+        CheckovError,
+        HclParseError,
+        WaiverError,
+        PlanInputError,
+        OfflinePlanError,
+        IncompleteEnvironment,
+    ) as error:
         print(f"policy gate: cannot run: {error}", file=sys.stderr)
         return 2
     verdict = "PASSED" if result.passed else "FAILED"
     print(
         f"policy gate {verdict}: {result.resource_count} resources, "
         f"{len(result.failures)} unwaived failures, "
-        f"{len(result.waived)} waived, {len(result.expired_waivers)} expired waivers"
+        f"{len(result.waived)} waived, {len(result.cleared)} cleared by the plans of "
+        f"{', '.join(sorted(result.plan_resource_counts)) or 'no environment'}, "
+        f"{len(result.expired_waivers)} expired waivers"
     )
     for message in result.errors:
         print(f"  error: {message}")
     for finding in result.failures:
         print(
-            f"  FAILED {finding.rule_id} {finding.resource} ({finding.location}): "
-            f"{finding.message or finding.title}"
+            f"  FAILED {finding.rule_id} {finding.resource} "
+            f"({finding.origin}, {finding.location}): {finding.message or finding.title}"
         )
     for waiver in result.expired_waivers:
         print(f"  EXPIRED waiver {waiver.label}")

@@ -1,4 +1,8 @@
-"""Run checkov as a subprocess (it lives in its own virtualenv) and turn its JSON into Findings."""
+"""Run checkov as a subprocess (it lives in its own virtualenv) and turn its JSON into Findings.
+
+One runner for both inputs: the HCL under a directory (framework `terraform`) and plan
+documents (`terraform show -json`, framework `terraform_plan`) found in a directory.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ POLICIES_DIR = Path(__file__).resolve().parent
 CONFIG_FILE = POLICIES_DIR / ".checkov.yaml"
 CUSTOM_CHECKS_DIR = POLICIES_DIR / "checkov"
 DEFAULT_CHECKOV = POLICIES_DIR.parent / ".tools" / "bin" / "checkov"
+HCL = "terraform"
+PLAN = "terraform_plan"
+"""checkov frameworks: Terraform source, and plan JSON documents."""
 
 
 class CheckovError(RuntimeError):
@@ -54,22 +61,27 @@ def _finding(record: dict[str, Any], status: Status) -> Finding:
     )
 
 
-def _terraform_report(document: Any) -> dict[str, Any]:
+def _framework_report(document: Any, framework: str) -> dict[str, Any]:
     reports = document if isinstance(document, list) else [document]
     for report in reports:
-        if isinstance(report, dict) and report.get("check_type") == "terraform":
+        if isinstance(report, dict) and report.get("check_type") == framework:
             return report
     # checkov prints a bare summary when it found nothing to scan.
     for report in reports:
         if isinstance(report, dict) and "resource_count" in report:
             return {"summary": report, "results": {}}
-    raise CheckovError("checkov output holds no terraform report")
+    raise CheckovError(f"checkov output holds no {framework} report")
 
 
 def run_checkov(
-    iac_dir: Path, checkov: Path = DEFAULT_CHECKOV, checks: Sequence[str] = ()
+    directory: Path,
+    checkov: Path = DEFAULT_CHECKOV,
+    checks: Sequence[str] = (),
+    framework: str = HCL,
+    skip_checks: Sequence[str] = (),
 ) -> CheckovResult:
-    """Scan `iac_dir` with the project config and custom checks (only `checks` if given)."""
+    """Scan `directory` (HCL, or the plan documents in it with `framework=PLAN`) with the
+    project config and custom checks (only `checks` if given, never `skip_checks`)."""
     if not checkov.exists():
         raise CheckovError(f"checkov not found at {checkov}; build it with: make tools")
     command = [
@@ -77,7 +89,9 @@ def run_checkov(
         "--config-file",
         str(CONFIG_FILE),
         "--directory",
-        str(iac_dir),
+        str(directory),
+        "--framework",
+        framework,
         "--external-checks-dir",
         str(CUSTOM_CHECKS_DIR),
         "--output",
@@ -85,7 +99,13 @@ def run_checkov(
     ]
     if checks:
         command += ["--check", ",".join(checks)]
+    if skip_checks:
+        command += ["--skip-check", ",".join(skip_checks)]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
+    if framework == PLAN:
+        # A value known only after apply (an id of a resource the same plan creates) counts as
+        # set: checks that it exists pass, checks of a concrete value still fail.
+        env["EVAL_TF_PLAN_AFTER_UNKNOWN"] = "true"
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     # checkov exits 1 when a check fails; anything else without JSON is a crash.
     try:
@@ -95,7 +115,7 @@ def run_checkov(
         raise CheckovError(
             f"checkov exited {completed.returncode} without a JSON report:\n{tail}"
         ) from error
-    report = _terraform_report(document)
+    report = _framework_report(document, framework)
     summary = report.get("summary", {})
     results = report.get("results", {})
     findings = [_finding(record, Status.PASSED) for record in results.get("passed_checks", [])]

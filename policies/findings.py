@@ -5,6 +5,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+HCL_SOURCE = "hcl"
+PLAN_PREFIX = "plan:"
+
+
+def plan_source(environment: str) -> str:
+    """The source of a finding from `environment`'s plan."""
+    return f"{PLAN_PREFIX}{environment}"
+
 
 class Severity(enum.StrEnum):
     """How much a failure matters; the gate fails on any unwaived failure regardless."""
@@ -21,6 +29,8 @@ class Status(enum.StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     WAIVED = "waived"
+    CLEARED = "cleared"
+    """An HCL failure the plans of every environment resolve (the check passes there)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,18 @@ class Finding:
     resource: str
     message: str = ""
     waiver: str = ""
+    source: str = HCL_SOURCE
+    """`hcl` (the Terraform source) or `plan:<env>` (that environment's plan)."""
+
+    @property
+    def environment(self) -> str | None:
+        """The environment whose plan produced this finding; None for the source."""
+        return self.source.removeprefix(PLAN_PREFIX) if self.source != HCL_SOURCE else None
+
+    @property
+    def origin(self) -> str:
+        """`HCL` or `plan of <env>`, as reports show it."""
+        return "HCL" if self.environment is None else f"plan of {self.environment}"
 
     @property
     def location(self) -> str:

@@ -18,7 +18,7 @@ import yaml
 
 FRAMEWORKS = ("terraform", "kubernetes", "helm", "hcl2")
 _REQUIRED = ("check", "reason", "owner", "expires")
-_OPTIONAL = ("framework", "resources", "paths")
+_OPTIONAL = ("framework", "resources", "paths", "environments")
 _OWNER = re.compile(r"^[^@\s]+@[^@\s]+$|^[a-z][a-z0-9-]+$")
 
 
@@ -37,15 +37,23 @@ class Waiver:
     framework: str = "terraform"
     resources: tuple[str, ...] = ("*",)
     paths: tuple[str, ...] = ("*",)
+    environments: tuple[str, ...] | None = None
+    """Only findings of these environments' plans (globs); None: the HCL and every plan."""
 
     def is_expired(self, today: dt.date) -> bool:
         """A waiver is valid through its expiry date and expired the day after."""
         return today > self.expires
 
-    def matches(self, check: str, resource: str, path: str) -> bool:
-        """Whether this waiver covers `check` on `resource` declared in `path`."""
+    def matches(self, check: str, resource: str, path: str, environment: str | None = None) -> bool:
+        """Whether this waiver covers `check` on `resource` declared in `path`, found in
+        `environment`'s plan (None: in the HCL)."""
+        in_scope = self.environments is None or (
+            environment is not None
+            and any(fnmatch.fnmatchcase(environment, glob) for glob in self.environments)
+        )
         return (
             check == self.check
+            and in_scope
             and any(fnmatch.fnmatchcase(resource, glob) for glob in self.resources)
             and any(fnmatch.fnmatchcase(path, glob) for glob in self.paths)
         )
@@ -100,6 +108,7 @@ def _parse_entry(entry: object, index: int) -> Waiver:
         framework=framework,
         resources=_globs(entry, "resources", where),
         paths=_globs(entry, "paths", where),
+        environments=_globs(entry, "environments", where) if "environments" in entry else None,
     )
 
 

@@ -56,13 +56,24 @@ locals {
   }
 
   # The node subnet admits exactly the ingress path: Internet on 80/443 to a public ingress load
-  # balancer, or only the firewall's (SNATed) DNAT traffic to the internal ingress address.
-  node_ingress = var.ingress.exposure == "firewall_dnat" ? tomap({
-    ingress-via-firewall = {
+  # balancer, or only the Application Gateway's subnet to the internal ingress address. The rest
+  # of the network (peered ones included, which Azure's default rules admit) is denied that
+  # address, so nothing inside reaches the API around the WAF.
+  gateway = var.ingress.exposure == "application_gateway"
+  node_ingress = local.gateway ? tomap({
+    ingress-via-gateway = {
       priority    = 200
-      source      = var.egress.firewall_subnet_cidr
+      source      = var.ingress.gateway.subnet_cidr
       destination = var.ingress.private_ip
       ports       = ["80", "443"]
+      access      = "Allow"
+    }
+    ingress-around-gateway = {
+      priority    = 210
+      source      = "VirtualNetwork"
+      destination = var.ingress.private_ip
+      ports       = ["80", "443"]
+      access      = "Deny"
     }
     }) : tomap({
     ingress-from-internet = {
@@ -70,6 +81,7 @@ locals {
       source      = "Internet"
       destination = "*"
       ports       = ["80", "443"]
+      access      = "Allow"
     }
   })
 }
@@ -77,11 +89,12 @@ locals {
 module "conventions" {
   source = "../modules/conventions"
 
-  workload    = var.workload
-  environment = var.environment
-  location    = var.location
-  owner       = var.owner
-  cost_center = var.cost_center
+  subscription_id = var.subscription_id
+  workload        = var.workload
+  environment     = var.environment
+  location        = var.location
+  owner           = var.owner
+  cost_center     = var.cost_center
 }
 
 # The same conventions for the paired region of the second backup repository (repo2): its
@@ -90,11 +103,12 @@ module "conventions_repo2" {
   source = "../modules/conventions"
   count  = var.backup.secondary_location == null ? 0 : 1
 
-  workload    = var.workload
-  environment = var.environment
-  location    = var.backup.secondary_location
-  owner       = var.owner
-  cost_center = var.cost_center
+  subscription_id = var.subscription_id
+  workload        = var.workload
+  environment     = var.environment
+  location        = var.backup.secondary_location
+  owner           = var.owner
+  cost_center     = var.cost_center
 }
 
 module "resource_group" {
@@ -117,7 +131,7 @@ module "network" {
   private_endpoint_subnet_cidr = var.network.private_endpoint_subnet_cidr
   private_dns_zones            = var.private_endpoints_enabled ? toset(values(local.private_dns_zones)) : toset([])
   node_ingress                 = local.node_ingress
-  linked_virtual_network_ids   = var.ci_virtual_network_id == null ? tomap({}) : tomap({ ci-hub = var.ci_virtual_network_id })
+  hub_virtual_network_ids      = var.ci_virtual_network_ids
   tags                         = local.tags
 }
 
@@ -137,10 +151,56 @@ module "egress" {
   tags                 = local.tags
 
   firewall = var.egress.mode == "firewall" ? {
-    subnet_cidr        = var.egress.firewall_subnet_cidr
-    sku_tier           = var.egress.firewall_sku_tier
-    ingress_private_ip = var.ingress.private_ip
+    subnet_cidr = var.egress.firewall_subnet_cidr
+    sku_tier    = var.egress.firewall_sku_tier
   } : null
+}
+
+module "ingress_gateway" {
+  source = "../modules/ingress-gateway"
+  count  = local.gateway ? 1 : 0
+
+  resource_group_name  = module.resource_group.name
+  location             = var.location
+  virtual_network_name = module.network.virtual_network_name
+  address_space        = var.network.address_space
+  subnet_cidr          = var.ingress.gateway.subnet_cidr
+  zones                = var.aks.zones
+  host_name            = var.ingress.gateway.host_name
+  backend_ip_address   = var.ingress.private_ip
+  tags                 = local.tags
+
+  names = {
+    gateway    = local.names.application_gateway
+    subnet     = local.names.gateway_subnet
+    nsg        = local.names.gateway_nsg
+    public_ip  = local.names.gateway_public_ip
+    waf_policy = local.names.waf_policy
+    identity   = local.names.gateway_identity
+  }
+
+  other_subnet_cidrs = {
+    for purpose, cidr in {
+      nodes             = var.network.node_subnet_cidr
+      private_endpoints = var.network.private_endpoint_subnet_cidr
+      firewall          = var.egress.firewall_subnet_cidr
+    } : purpose => cidr if cidr != null
+  }
+
+  autoscale = {
+    min_capacity = var.ingress.gateway.min_capacity
+    max_capacity = var.ingress.gateway.max_capacity
+  }
+
+  waf = {
+    mode = var.ingress.gateway.waf_mode
+  }
+
+  tls_certificate = {
+    name          = var.ingress.gateway.certificate_name
+    key_vault_id  = module.key_vault.id
+    key_vault_uri = module.key_vault.vault_uri
+  }
 }
 
 module "monitoring" {
@@ -193,6 +253,12 @@ module "monitoring" {
         resource_id     = module.egress[0].firewall_id
         category_groups = ["allLogs"]
       }
+      }) : tomap({}), local.gateway ? tomap({
+      # WAF matches and blocks, access and health logs.
+      application_gateway = {
+        resource_id     = module.ingress_gateway[0].id
+        category_groups = ["allLogs"]
+      }
   }) : tomap({}))
 }
 
@@ -222,8 +288,11 @@ module "aks" {
   monitor_workspace_id            = module.monitoring.monitor_workspace_id
   tags                            = local.tags
 
+  # Behind the Application Gateway the charts create the one controller (an internal load
+  # balancer at ingress.private_ip, the gateway's backend); the add-on's default would be a
+  # second, unpinned one.
   web_app_routing = {
-    default_nginx_controller = var.ingress.exposure == "firewall_dnat" ? "Internal" : "External"
+    default_nginx_controller = local.gateway ? "None" : "External"
   }
 
   # The cluster is created only once its subnet's egress path (route or NAT gateway) exists.

@@ -29,12 +29,12 @@ output "aks_private_cluster" {
 }
 
 output "acr_login_server" {
-  description = "Registry login server, the prefix of every image reference."
+  description = "Registry login server (its name ends in the conventions suffix): where publish pushes, and the charts' image registries (inventory-api.image.registry, postgresql.image.registry, postgresql.exporter.image.registry, postgresql.pooler.image.registry)."
   value       = module.acr.login_server
 }
 
 output "key_vault_name" {
-  description = "Key Vault holding the database password (SecretProviderClass keyvaultName)."
+  description = "Key Vault holding the database password (its name ends in the conventions suffix): the charts' inventory-api.database.keyVault.name and postgresql.auth.keyVault.name (SecretProviderClass keyvaultName)."
   value       = module.key_vault.name
 }
 
@@ -63,7 +63,7 @@ output "workload_identity_subjects" {
 }
 
 output "backup_storage_account_name" {
-  description = "Storage account pgBackRest writes to."
+  description = "Storage account pgBackRest writes to (its name ends in the conventions suffix): postgresql.backup.azure.account."
   value       = module.backup_storage.storage_account_name
 }
 
@@ -100,6 +100,11 @@ output "backup_repo2_location" {
 output "backup_repo2_identity_client_id" {
   description = "Client ID of the second repository's identity (postgresql.backup.repo2.clientId: the backup ServiceAccount mints repo2's SAS with it); null without one."
   value       = one(module.backup_repo2[*].identity_client_id)
+}
+
+output "virtual_network_id" {
+  description = "The environment's virtual network: the remote network of the hub's half of each CI peering (ci_virtual_network_ids)."
+  value       = module.network.virtual_network_id
 }
 
 output "private_endpoints" {
@@ -157,10 +162,15 @@ output "egress" {
 }
 
 output "ingress" {
-  description = "How public HTTP(S) reaches the ingress controller: exposure, and for firewall_dnat the internal address the platform's ingress load balancer must take (service.beta.kubernetes.io/azure-load-balancer-ipv4)."
+  description = "How public HTTP(S) reaches the ingress controller: exposure; with application_gateway, the internal address the platform's ingress load balancer must take (service.beta.kubernetes.io/azure-load-balancer-ipv4), the gateway's backend addresses (that same address), its public address (where DNS for the host name points), host name, WAF mode and managed rule sets. The gateway's values are null with a public load balancer."
   value = {
-    exposure   = var.ingress.exposure
-    private_ip = var.ingress.private_ip
+    exposure             = var.ingress.exposure
+    private_ip           = var.ingress.private_ip
+    host_name            = local.gateway ? var.ingress.gateway.host_name : null
+    public_ip_address    = local.gateway ? module.ingress_gateway[0].public_ip_address : null
+    backend_ip_addresses = local.gateway ? module.ingress_gateway[0].backend_ip_addresses : null
+    waf_mode             = local.gateway ? module.ingress_gateway[0].waf_mode : null
+    managed_rule_sets    = local.gateway ? module.ingress_gateway[0].managed_rule_sets : null
   }
 }
 

@@ -62,14 +62,25 @@ variable "private_endpoints_enabled" {
   description = "Reach Key Vault, the registry and backup storage only through private endpoints (public access disabled)."
 }
 
-variable "ci_virtual_network_id" {
-  type        = string
-  description = "The peered CI/hub virtual network whose agents reach the private endpoints (they write the database secret in Key Vault and push images to the registry); the private DNS zones are linked to it. Required with private endpoints."
-  default     = null
+variable "ci_virtual_network_ids" {
+  type        = map(string)
+  description = "The virtual networks the CI agents run in, by a short name (e.g. ci-hub = <VNet resource ID>). With private endpoints, Key Vault and the registry refuse public access, yet the agents write the database password secret and push images: each network is peered from the environment's network and linked to every private DNS zone, so both go through the private endpoints. Required with private endpoints, empty without."
+  default     = {}
+  nullable    = false
 
   validation {
-    condition     = var.private_endpoints_enabled == (var.ci_virtual_network_id != null)
-    error_message = "With private endpoints, ci_virtual_network_id must name the CI/hub network (its agents write the database secret and push images through them); without private endpoints it must be null."
+    condition     = alltrue([for name, id in var.ci_virtual_network_ids : can(regex("^[a-z][a-z0-9-]{0,40}$", name)) && can(regex("(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+/providers/Microsoft\\.Network/virtualNetworks/[^/]+$", id))])
+    error_message = "ci_virtual_network_ids must map short lowercase names (letters, digits, hyphens) to virtual network resource IDs (/subscriptions/<GUID>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)."
+  }
+
+  validation {
+    condition     = !var.private_endpoints_enabled || length(var.ci_virtual_network_ids) > 0
+    error_message = "private_endpoints_enabled turns public network access off on Key Vault and the registry, so the CI agents (which write the database password secret and push images) reach them only from a network peered and linked here: set ci_virtual_network_ids to the VNet(s) the agents run in."
+  }
+
+  validation {
+    condition     = var.private_endpoints_enabled || length(var.ci_virtual_network_ids) == 0
+    error_message = "ci_virtual_network_ids is only for private endpoints (they are off here, and the CI agents use the public endpoints behind their firewalls): leave it empty."
   }
 }
 
@@ -141,22 +152,39 @@ variable "ingress" {
   type = object({
     exposure   = string
     private_ip = optional(string)
+    gateway = optional(object({
+      subnet_cidr      = string
+      host_name        = string
+      certificate_name = string
+      min_capacity     = number
+      max_capacity     = number
+      waf_mode         = optional(string, "Prevention")
+    }))
   })
-  description = "How public HTTP(S) reaches the ingress controller: public_load_balancer (the managed NGINX's public load balancer; the node NSG admits Internet on 80/443) or firewall_dnat (the firewall's public address forwards 80/443 to the internal ingress load balancer at private_ip; the node NSG admits only the firewall subnet)."
+  description = "How public HTTP(S) reaches the ingress controller: public_load_balancer (the managed NGINX's public load balancer; the node NSG admits Internet on 80/443) or application_gateway (an Application Gateway WAF_v2 in its own subnet forwards to the internal ingress load balancer at private_ip, a node-subnet address; the node NSG admits only the gateway subnet). gateway: the gateway's subnet, the product's host name, the Key Vault certificate of its HTTPS listener, autoscale bounds and WAF mode."
 
   validation {
-    condition     = contains(["public_load_balancer", "firewall_dnat"], var.ingress.exposure) && (var.ingress.exposure == "firewall_dnat") == (var.ingress.private_ip != null)
-    error_message = "ingress.exposure must be public_load_balancer, or firewall_dnat with private_ip (the internal ingress address)."
+    condition     = contains(["public_load_balancer", "application_gateway"], var.ingress.exposure)
+    error_message = "ingress.exposure must be public_load_balancer or application_gateway."
   }
 
   validation {
-    condition     = var.ingress.exposure != "firewall_dnat" || var.egress.mode == "firewall"
-    error_message = "ingress.exposure firewall_dnat needs egress.mode firewall."
+    condition     = (var.ingress.exposure == "application_gateway") == (var.ingress.private_ip != null && var.ingress.gateway != null)
+    error_message = "ingress.exposure application_gateway needs private_ip (the internal ingress load balancer's address) and gateway (its subnet, host name, certificate and capacity); public_load_balancer takes neither."
+  }
+
+  validation {
+    condition = var.ingress.private_ip == null ? true : try(
+      cidrhost("${var.ingress.private_ip}/32", 0) == var.ingress.private_ip &&
+      cidrhost("${var.ingress.private_ip}/${split("/", var.network.node_subnet_cidr)[1]}", 0) == cidrhost(var.network.node_subnet_cidr, 0),
+      false
+    )
+    error_message = "ingress.private_ip must be an address in network.node_subnet_cidr: the internal ingress load balancer takes its frontend address from the node subnet."
   }
 
   validation {
     condition     = var.ingress.exposure != "public_load_balancer" || var.egress.mode != "firewall"
-    error_message = "A public ingress load balancer behind a firewall route answers asymmetrically (replies leave through the firewall): use ingress.exposure firewall_dnat with egress.mode firewall."
+    error_message = "A public ingress load balancer behind a firewall route answers asymmetrically (replies leave through the firewall): use ingress.exposure application_gateway with egress.mode firewall."
   }
 }
 

@@ -12,6 +12,10 @@ import yaml
 
 CHARTS = Path("helm-charts")
 UMBRELLA = "inventory-platform"
+CERT_MANAGER = "cert-manager"
+"""The platform chart the deploy stage installs, as its own release, before the umbrella."""
+CRD_FILES = "files/crds/*.yaml"
+"""Where a platform chart keeps the CustomResourceDefinitions it installs."""
 
 
 def chart_dirs(charts: Path) -> list[Path]:
@@ -40,3 +44,16 @@ def staged_charts(root: Path) -> Iterator[Path]:
         copy = Path(scratch) / CHARTS.name
         shutil.copytree(root / CHARTS, copy)
         yield copy
+
+
+def served_api_versions(chart: Path) -> tuple[str, ...]:
+    """`group/version` of every version the chart's CRDs serve: the APIs a cluster has once the
+    chart is installed (what `.Capabilities.APIVersions` then holds), sorted, each once."""
+    served = set()
+    for path in sorted(chart.glob(CRD_FILES)):
+        crd = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if crd.get("kind") != "CustomResourceDefinition":
+            raise ValueError(f"{path} is not a CustomResourceDefinition")
+        spec = crd["spec"]
+        served |= {f"{spec['group']}/{v['name']}" for v in spec["versions"] if v.get("served")}
+    return tuple(sorted(served))

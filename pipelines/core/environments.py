@@ -22,7 +22,12 @@ class IncompleteEnvironment(ValueError):
 def azure_environments(root: Path = REPO_ROOT) -> tuple[str, ...]:
     """The environment names under `root`/iac/environments, sorted; raises IncompleteEnvironment
     when a folder lacks one of REQUIRED_FILES."""
-    folder = root / ENVIRONMENTS_DIR
+    return environments_in(root / ENVIRONMENTS_DIR)
+
+
+def environments_in(folder: Path) -> tuple[str, ...]:
+    """The environment folders under `folder` (an IaC tree's environments/), validated as
+    azure_environments does; none when `folder` does not exist."""
     names = (
         sorted(path.name for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else []
     )

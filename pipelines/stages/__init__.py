@@ -27,10 +27,18 @@ STAGES: tuple[Stage, ...] = (
     Stage("app-tests", "API tests on PostgreSQL, backup/restore tests on Azurite", app_tests.run),
     Stage("infra-plan", "saved Terraform plan of the Azure environment (artifact)", infra_plan.run),
     Stage("infra-apply", "apply exactly the approved saved plan", infra_apply.run),
-    Stage("build", "API, PostgreSQL and exporter images tagged with the commit", build.run),
+    Stage(
+        "build",
+        "API, PostgreSQL and exporter images tagged with the commit; the cert-manager image",
+        build.run,
+    ),
     Stage(
         "publish", "push to the environment's ACR, or import into the local cluster", publish.run
     ),
-    Stage("deploy", "helm upgrade --install --atomic --wait of the umbrella chart", deploy.run),
+    Stage(
+        "deploy",
+        "helm upgrade --install --atomic --wait of cert-manager, then the umbrella chart",
+        deploy.run,
+    ),
     Stage("smoke", "smoke suite through the ingress; roll back on failure", smoke.run),
 )

@@ -1,26 +1,44 @@
-"""Stage `deploy`: `helm upgrade --install --atomic --wait` of the umbrella chart.
+"""Stage `deploy`: `helm upgrade --install --atomic --wait` of cert-manager, then the umbrella.
 
-Deploys the environment's values with the image references just published, prints the
-release status, and records the previous revision so `smoke` can roll back to it. On the azure
-target the identity ids come from the Terraform outputs (saved by `infra-apply`, else read from
-the environment's state), as a generated values file (reports/deploy/terraform-values.yaml;
-mapping in pipelines/targets/terraform_outputs),
-and every image is pinned by the digest `publish` recorded. On the local target the stand-in for
-the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, TLS Secrets.
+The platform release comes first (`releases`): cert-manager (helm-charts/cert-manager, release
+and namespace from iac/contract.yaml) serves `cert-manager.io/v1`, which the umbrella's
+Certificates need, and issues the pgBackRest TLS Secrets into the workloads' namespace, on every
+target. Then the umbrella chart with the environment's values and the image references just
+published; the stage prints the umbrella's status and records its previous revision so `smoke`
+can roll back to it. On the azure target the identity ids and the Azure names (Key Vault,
+registry, backup storage account) come from the Terraform outputs (saved by `infra-apply`, else
+read from the environment's state), as a generated values file
+(reports/deploy/terraform-values.yaml; mapping in pipelines/targets/terraform_outputs), and
+every image is pinned by the digest `publish` recorded. On the local target the stand-in for
+the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, its
+TLS Secrets, the token issuer and the monitoring APIs; the values that make the API trust that
+issuer are a generated values file too (reports/deploy/local-issuer-values.yaml, from
+pipelines/targets/local_issuer). After the install, the local monitoring
+(pipelines/targets/local_monitoring) configures Prometheus and Alertmanager from the release's
+ServiceMonitors and PrometheusRules.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipelines.core import contract
-from pipelines.core.charts import CHARTS, UMBRELLA, has_dependencies, staged_charts
+from pipelines.core.charts import (
+    CERT_MANAGER,
+    CHARTS,
+    UMBRELLA,
+    has_dependencies,
+    served_api_versions,
+    staged_charts,
+)
 from pipelines.core.stage import StageContext
-from pipelines.targets import local_platform
-from pipelines.targets.cluster import NAMESPACE, RELEASE, find_cluster
+from pipelines.stages.build import CERT_MANAGER_IMAGE
+from pipelines.targets import local_issuer, local_monitoring, local_platform
+from pipelines.targets.cluster import NAMESPACE, RELEASE, ensure_namespace, find_cluster
 from pipelines.targets.terraform_outputs import (
     VALUES_FILE,
     MissingOutput,
@@ -34,44 +52,78 @@ IMAGE_VALUES = {
     "api": "inventory-api.image",
     "postgresql": "postgresql.image",
     "postgres-exporter": "postgresql.exporter.image",
+    "pgbouncer": "postgresql.pooler.image",
 }
 """Where each image's registry, repository and tag go in the umbrella chart's values."""
+CERT_MANAGER_IMAGE_VALUES = {CERT_MANAGER_IMAGE: "image"}
+"""Where the controller image goes in the cert-manager chart's values."""
 RELEASE_FILE = "release.json"
+PLATFORM_CHARTS = (CERT_MANAGER,)
+"""Charts installed, each as its own release, before the umbrella (in this order)."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """One `helm upgrade --install`: what is installed, where, with which values and images."""
+
+    name: str
+    namespace: str
+    chart: Path
+    values: tuple[Path, ...]
+    images: tuple[str, ...]
+
+    def args(self) -> list[str]:
+        """What follows `helm upgrade --install` for this release."""
+        return install_args(
+            self.chart, self.values, self.images, release=self.name, namespace=self.namespace
+        )
 
 
 def run(ctx: StageContext) -> None:
-    """Upgrade or install the release, then record revisions in reports/deploy/release.json."""
+    """Upgrade or install cert-manager, then the umbrella release; record the umbrella's
+    revisions in reports/deploy/release.json."""
     published = ctx.read_json("publish", "published.json", "the publish stage")
     values_name = f"values-{ctx.deploy_env}.yaml"
     ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "each deploy environment has one")
-    generated = [*_terraform_values(ctx), contract_values(ctx.report_dir)]
+    generated = [*_terraform_values(ctx), *_local_values(ctx), contract_values(ctx.report_dir)]
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
     helm = ctx.require_tool("helm", env, "run `make tools`")
     digests = published.get("digests") or {}
     if ctx.options.target == "azure" and set(digests) != set(published["images"]):
         ctx.fail("publish recorded no digest for some images: run publish --target azure again")
+    ensure_namespace(ctx, cluster, NAMESPACE)  # cert-manager's Role lives there
     if ctx.options.target == "local":
-        local_platform.prepare(ctx, cluster)
+        local_platform.prepare(ctx, cluster, published["images"]["api"])
+        local_monitoring.install_api(ctx, cluster)
     previous = _current_revision(ctx, helm, env)
     release = [RELEASE, "--namespace", NAMESPACE]
-    images = image_values(published["images"], digests)
+    platform_values = cert_manager_values(ctx.report_dir)
     with staged_charts(ctx.root) as charts:
-        chart = charts / UMBRELLA
-        if has_dependencies(chart):
+        plan = releases(
+            charts,
+            ctx.deploy_env,
+            generated=generated,
+            platform_values=platform_values,
+            images=published["images"],
+            digests=digests,
+        )
+        for step in plan:
+            if has_dependencies(step.chart):
+                ctx.run(
+                    f"helm dependency build {step.name}",
+                    [helm, "dependency", "build", "--skip-refresh", str(step.chart)],
+                    timeout=TIMEOUT,
+                    env=env,
+                )
             ctx.run(
-                "helm dependency build",
-                [helm, "dependency", "build", "--skip-refresh", str(chart)],
+                f"helm upgrade {step.name}",
+                [helm, "upgrade", "--install", *step.args()],
                 timeout=TIMEOUT,
                 env=env,
             )
-        values = values_files(chart, ctx.deploy_env, generated)
-        ctx.run(
-            "helm upgrade",
-            [helm, "upgrade", "--install", *install_args(chart, values, images)],
-            timeout=TIMEOUT,
-            env=env,
-        )
+    if ctx.options.target == "local":
+        local_monitoring.deploy(ctx, cluster)
     status = ctx.run("helm status", [helm, "status", *release], timeout=120, env=env)
     for line in status.tail[:8]:
         ctx.note(line)
@@ -80,11 +132,57 @@ def run(ctx: StageContext) -> None:
     ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous})
 
 
-def install_args(chart: Path, values: Sequence[Path], images: Sequence[str]) -> list[str]:
+def releases(
+    charts: Path,
+    env: str,
+    *,
+    generated: Sequence[Path],
+    platform_values: Path,
+    images: dict[str, str],
+    digests: dict[str, str],
+) -> list[Release]:
+    """The releases in install order: cert-manager, whose API and Secrets the workloads need,
+    then the umbrella. `charts` is the staged helm-charts folder."""
+    names = contract.load().cert_manager
+    (platform,) = (charts / chart for chart in PLATFORM_CHARTS)
+    own = platform / f"values-{env}.yaml"
+    cert_manager = Release(
+        name=names["release"],
+        namespace=names["namespace"],
+        chart=platform,
+        values=(*([own] if own.is_file() else []), platform_values),
+        images=tuple(image_values(images, digests, CERT_MANAGER_IMAGE_VALUES)),
+    )
+    umbrella = charts / UMBRELLA
+    workloads = Release(
+        name=RELEASE,
+        namespace=NAMESPACE,
+        chart=umbrella,
+        values=tuple(values_files(umbrella, env, generated)),
+        images=tuple(image_values(images, digests)),
+    )
+    return [cert_manager, workloads]
+
+
+def platform_api_versions(charts: Path) -> tuple[str, ...]:
+    """The APIs the cluster serves once the platform releases are in, before the workloads:
+    what their charts' CRDs serve (`charts`: a helm-charts folder)."""
+    apis = {api for chart in PLATFORM_CHARTS for api in served_api_versions(charts / chart)}
+    return tuple(sorted(apis))
+
+
+def install_args(
+    chart: Path,
+    values: Sequence[Path],
+    images: Sequence[str],
+    *,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+) -> list[str]:
     """What follows `helm upgrade --install`: release, chart, namespace, values files in order,
     image settings, and the atomic wait (`helm template` takes the same arguments)."""
     return [
-        *[RELEASE, str(chart), "--namespace", NAMESPACE, "--create-namespace"],
+        *[release, str(chart), "--namespace", namespace, "--create-namespace"],
         *[arg for path in values for arg in ("--values", str(path))],
         *images,
         *["--atomic", "--wait", "--timeout", HELM_TIMEOUT],
@@ -99,6 +197,12 @@ def values_files(chart: Path, env: str, generated: Sequence[Path]) -> list[Path]
 def contract_values(report_dir: Path) -> Path:
     """The values file that sets the contract's names in the chart (iac/contract.yaml)."""
     return contract.write_values_file(report_dir / contract.VALUES_FILE, contract.load())
+
+
+def cert_manager_values(report_dir: Path) -> Path:
+    """The values file that points the cert-manager release at the workloads' namespace."""
+    values = contract.cert_manager_values(contract.load())
+    return contract.write_values(report_dir / contract.CERT_MANAGER_VALUES_FILE, values)
 
 
 def terraform_values(report_dir: Path, outputs: Mapping[str, Any]) -> Path:
@@ -120,16 +224,36 @@ def _terraform_values(ctx: StageContext) -> list[Path]:
     return [path]
 
 
-def image_values(images: dict[str, str], digests: dict[str, str] | None = None) -> list[str]:
+def local_values(report_dir: Path) -> Path:
+    """The values file that makes the API trust the local token issuer (local_issuer)."""
+    return local_issuer.write_values_file(report_dir / local_issuer.VALUES_FILE)
+
+
+def _local_values(ctx: StageContext) -> list[Path]:
+    """On local, the local token issuer's values file; none on azure."""
+    if ctx.options.target != "local":
+        return []
+    path = local_values(ctx.report_dir)
+    ctx.note(f"local token issuer as chart values: {ctx.shown(path)}")
+    return [path]
+
+
+def image_values(
+    images: dict[str, str],
+    digests: dict[str, str] | None = None,
+    keys: Mapping[str, str] = IMAGE_VALUES,
+) -> list[str]:
     """`--set` arguments putting each published reference (and digest, when the registry gave
-    one) into the chart's image values."""
+    one) of the images a chart takes (`keys`: image -> values key) into its image values."""
     arguments = []
     for image, reference in images.items():
+        if image not in keys:
+            continue  # another release's image
         name, tag = reference.rsplit(":", 1)
         first, _, rest = name.partition("/")
         is_host = rest and ("." in first or ":" in first or first == "localhost")
         registry, repository = (first, rest) if is_host else ("", name)
-        key = IMAGE_VALUES[image]
+        key = keys[image]
         for field, value in (("registry", registry), ("repository", repository), ("tag", tag)):
             arguments += ["--set-string", f"{key}.{field}={value}"]
         if digests and image in digests:

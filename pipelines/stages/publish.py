@@ -1,10 +1,11 @@
 """Stage `publish`: put the built images where the target's cluster pulls them from.
 
-Azure: push to the environment's ACR (Jenkins logs podman in first) and record each pushed
-manifest digest, so `deploy` pins the exact images (a tag in a registry can be moved; a digest
-cannot). Local: import an OCI archive of each image into the local cluster's containerd
-(`k8s.io` namespace, the one the kubelet's CRI uses), so no registry is needed anywhere; the
-images never leave the host, so the tag (the git commit) is what pins them there.
+Azure: push to the environment's ACR, the Terraform output acr_login_server (Jenkins logs
+podman in first), and record each pushed manifest digest, so `deploy` pins the exact images (a
+tag in a registry can be moved; a digest cannot). Local: import an OCI archive of each image
+into the local cluster's containerd (`k8s.io` namespace, the one the kubelet's CRI uses), so no
+registry is needed anywhere; the images never leave the host, so the tag (the git commit) is
+what pins them there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import re
 
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import IMAGES_FILE
-from pipelines.targets.cluster import containerd_address, find_cluster, registry
+from pipelines.targets.cluster import containerd_address, find_cluster
+from pipelines.targets.terraform_outputs import registry
 from tools.containers.podman import podman_binary, podman_env
 
 TIMEOUT = 20 * 60.0

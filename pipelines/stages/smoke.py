@@ -7,6 +7,12 @@ against the local cluster and AKS. Its backup checks differ by target (SMOKE_BAC
 - azure (`recent`): environments are long-lived and back up on their schedules, so each backup
   CronJob's `lastSuccessfulTime` must be no older than its schedule's latest due run; starting
   a full backup on every deploy would load production and churn retention.
+Its incident checks (SMOKE_ALERTS) run where the pipeline runs the monitoring itself: locally,
+Alertmanager's one receiver is the suite's webhook on the node (pipelines/targets/
+local_monitoring); on Azure alerts go to the environment's action groups, so they are off.
+The API checks bearer tokens on both: on azure SMOKE_API_TOKEN comes from the environment (a
+token Entra ID issued); on local the stage mints one with the local token issuer's key
+(pipelines/targets/local_issuer), with both roles, valid for the suite's run only.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from __future__ import annotations
 from pipelines.core.stage import StageContext, StageFailed
 from pipelines.core.testsuite import run_pytest
 from pipelines.stages.deploy import RELEASE_FILE
-from pipelines.targets.cluster import find_cluster, ingress_url
+from pipelines.targets import local_issuer, local_platform
+from pipelines.targets.cluster import Cluster, find_cluster, ingress_url
+from pipelines.targets.local_monitoring import RECEIVER_PORT
+from tools.localcluster.interface import detect_node_ip
 
 ROLLBACK_TIMEOUT = "10m"
 BACKUP_MODES = {"local": "run-job", "azure": "recent"}
@@ -25,6 +34,22 @@ def backup_mode(target: str) -> str:
     return BACKUP_MODES[target]
 
 
+def alert_receiver(target: str) -> str:
+    """The suite's SMOKE_ALERTS: `<node address>:<port>` the local Alertmanager sends to, or
+    `off` on Azure (see the module docstring)."""
+    return f"{detect_node_ip()}:{RECEIVER_PORT}" if target == "local" else "off"
+
+
+def token_env(ctx: StageContext, cluster: Cluster) -> dict[str, str]:
+    """SMOKE_API_TOKEN minted by the local token issuer on local; on azure nothing is set here
+    (the caller's SMOKE_API_TOKEN, if any, passes through)."""
+    if ctx.options.target != "local":
+        return {}
+    token = local_issuer.mint_token(local_platform.signing_key(ctx, cluster))
+    ctx.note(f"SMOKE_API_TOKEN: minted by {local_issuer.ISSUER} ({', '.join(local_issuer.ROLES)})")
+    return {"SMOKE_API_TOKEN": token}
+
+
 def run(ctx: StageContext) -> None:
     """Run tests/smoke; on failure roll the release back to the revision before this deploy."""
     cluster = find_cluster(ctx)
@@ -33,6 +58,8 @@ def run(ctx: StageContext) -> None:
             **cluster.env(),
             "INGRESS_URL": ingress_url(ctx),
             "SMOKE_BACKUP_MODE": backup_mode(ctx.options.target),
+            "SMOKE_ALERTS": alert_receiver(ctx.options.target),
+            **token_env(ctx, cluster),
         }
     )
     result = run_pytest(ctx, ["tests/smoke"], env=env, check=False)

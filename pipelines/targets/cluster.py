@@ -4,9 +4,9 @@ Local target: the single-node cluster of `make cluster-up` keeps its state where
 `tools.localcluster.interface` says (`.state/localcluster/` unless INVENTORY_CLUSTER_STATE
 overrides it): `admin.kubeconfig`, `ingress-url`, `containerd/containerd.sock`. Any other cluster
 can be named with KUBECONFIG (plus INGRESS_URL and CONTAINERD_ADDRESS). Azure target: Jenkins
-fetches AKS credentials into KUBECONFIG and names the environment's registry in ACR_LOGIN_SERVER;
-the public address is the ingress host of the environment's values file unless INGRESS_URL says
-otherwise.
+fetches AKS credentials into KUBECONFIG and logs podman in to the environment's registry (which
+`publish` finds in the Terraform outputs, pipelines/targets/terraform_outputs); the public
+address is the ingress host of the environment's values file unless INGRESS_URL says otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import yaml
 from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.core.stage import StageContext
+from tools.kube.kubectl import Kubectl
 from tools.localcluster.interface import Paths, kubectl_path, state_paths
 
 INGRESS_URL_FILE = "ingress-url"
@@ -126,6 +127,26 @@ def kubectl_binary(ctx: StageContext, env: dict[str, str]) -> str:
     )
 
 
+def ensure_namespace(ctx: StageContext, cluster: Cluster, name: str) -> None:
+    """Namespace `name` exists before any release puts objects in it (server-side apply, so
+    an existing namespace is kept as it is): the cert-manager release's Role lives in the
+    workloads' namespace, which the umbrella release would otherwise create only after it."""
+    env = ctx.tool_env(cluster.env())
+    kubectl = Kubectl(kubectl_binary(ctx, env), env=env)
+    manifest = ctx.write_json(
+        f"namespace-{name}.json",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+    )
+    ctx.run(
+        f"namespace {name}",
+        kubectl.argv(
+            "apply", "--server-side", "--field-manager=inventory-pipeline", "-f", str(manifest)
+        ),
+        timeout=120,
+        env=env,
+    )
+
+
 def _first_ingress_host(values: Path) -> str | None:
     """inventory-api.ingress.hosts[0].host from an umbrella values file, if present."""
     if not values.is_file():
@@ -146,17 +167,6 @@ def containerd_address(ctx: StageContext) -> str:
             "`make cluster-up`, or set CONTAINERD_ADDRESS"
         )
     return str(socket)
-
-
-def registry(ctx: StageContext) -> str:
-    """The environment's container registry (ACR login server) on the azure target."""
-    server = os.environ.get("ACR_LOGIN_SERVER")
-    if not server:
-        ctx.fail(
-            f"ACR_LOGIN_SERVER is not set: Jenkins sets it to the {ctx.deploy_env} registry "
-            "(terraform output acr_login_server) and logs podman in with `az acr login`"
-        )
-    return server
 
 
 def terraform_env(ctx: StageContext) -> dict[str, str]:

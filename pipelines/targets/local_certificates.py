@@ -1,10 +1,10 @@
-"""Certificates of the local platform stand-in: what cert-manager and Azure give the real one.
+"""Certificates of the local platform stand-in: what Azure Storage's public chain gives AKS.
 
-Why: the local cluster has no cert-manager and no Azure Storage, so the pipeline issues, from one
-throwaway CA, the pgBackRest TLS server and client certificates (the Secrets the postgresql
-chart's `backup.tlsServer.*Secret` values name) and Azurite's HTTPS certificate, whose CA
-pgBackRest then trusts (`backup.local.storageCASecret`). The CA key is never stored: the
-Secrets are made once and kept, and a new set (new CA) is issued only when one is missing.
+Why: the local cluster has no Azure Storage, so the pipeline issues, from a throwaway CA,
+Azurite's HTTPS certificate, whose CA pgBackRest then trusts (`backup.local.storageCASecret`).
+The CA key is never stored: the Secrets are made once and kept, and a new set (new CA) is
+issued only when one is missing. (The pgBackRest TLS certificates come from cert-manager, on
+the local target as on AKS.)
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The local stand-in for the Azure platform, made before `deploy --target local` installs.
 
-In Azure, Terraform and the cluster add-ons provide what the umbrella chart expects to exist:
-Key Vault holds the database password, a storage account holds the pgBackRest repository,
-cert-manager issues the pgBackRest TLS certificates. The local cluster has none of them, so this
-module makes their local equivalents in the release's namespace, once, and keeps them:
+In Azure, Terraform provides what the umbrella chart expects to exist: Key Vault holds the
+database password, a storage account holds the pgBackRest repository. The local cluster has
+neither, so this module makes their local equivalents in the release's namespace, once, and
+keeps them (the pgBackRest TLS certificates come from cert-manager on both targets: the deploy
+stage installs it before the workloads):
 
 - Secret `inventory-db-credentials` (key `password`): random, created once, never printed;
 - Secret `inventory-backup-cipher-pass` (key `passphrase`): the pgBackRest repository
@@ -17,8 +18,12 @@ module makes their local equivalents in the release's namespace, once, and keeps
   Azurite itself may connect nowhere. The host's own traffic (the container creation below,
   kubelet's probes) is not a pod and needs no rule: kube-router accepts traffic whose source is
   an address of the pod's own node (its "local node" rule), as policy engines commonly do;
-- the pgBackRest TLS server/client Secrets and Azurite's certificate from one throwaway CA,
-  whose certificate is Secret `inventory-backup-storage-ca` (see local_certificates).
+- Azurite's HTTPS certificate from a throwaway CA, whose certificate is Secret
+  `inventory-backup-storage-ca`, the CA pgBackRest trusts for the repository (see
+  local_certificates).
+- the token issuer the API trusts on this target (Entra ID's part on AKS): Secret
+  `inventory-token-issuer-key` (its RSA key, created once and kept) and its published keys as
+  ConfigMap, Deployment, Service and NetworkPolicy `inventory-token-issuer` (see local_issuer).
 
 helm-charts/inventory-platform/values-local.yaml names the same objects; tests/pipeline holds
 them equal. Secret material goes to kubectl through files in a private temporary directory and
@@ -37,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.core import contract
 from pipelines.core.stage import StageContext
+from pipelines.targets import local_issuer
 from pipelines.targets.blob_container import Endpoint, create_container
 from pipelines.targets.cluster import NAMESPACE, RELEASE, Cluster, kubectl_binary, local_paths
 from pipelines.targets.local_certificates import issue_set, service_names
@@ -54,25 +59,15 @@ DB_SECRET = "inventory-db-credentials"  # noqa: S105
 STORAGE_KEY_SECRET = "inventory-backup-storage-key"  # noqa: S105
 CIPHER_PASS_SECRET = "inventory-backup-cipher-pass"  # noqa: S105
 STORAGE_CA_SECRET = "inventory-backup-storage-ca"  # noqa: S105
-PGBACKREST_TLS_SECRET = "inventory-pgbackrest-tls"  # noqa: S105
-PGBACKREST_CLIENT_TLS_SECRET = "inventory-pgbackrest-client-tls"  # noqa: S105
-PGBACKREST_CLIENT_CN = "pgbackrest-client"
 AZURITE = "azurite"
 AZURITE_TLS_SECRET = "azurite-tls"  # noqa: S105
 AZURITE_PORT = 10000
 AZURITE_VERSION = "3.35.0"
 ACCOUNT = "inventorylocal"
 CONTAINER = "pgbackrest"
-DATABASE_POD = contract.load().database_pod
-DATABASE_HEADLESS = contract.load().services["database_headless"]
 MANIFEST_FILE = "local-platform.json"
 TIMEOUT = 300.0
-CERTIFICATE_SECRETS = (
-    PGBACKREST_TLS_SECRET,
-    PGBACKREST_CLIENT_TLS_SECRET,
-    AZURITE_TLS_SECRET,
-    STORAGE_CA_SECRET,
-)
+CERTIFICATE_SECRETS = (AZURITE_TLS_SECRET, STORAGE_CA_SECRET)
 LABELS = {
     "app.kubernetes.io/name": AZURITE,
     "app.kubernetes.io/instance": AZURITE,
@@ -95,14 +90,7 @@ def azurite_image_tag(context: Path = CATALOG[AZURITE].context) -> str:
 
 def certificate_specs() -> dict[str, harness.CertSpec]:
     """The certificates the stand-in issues, by the Secret that holds each."""
-    database = (DATABASE_POD, *service_names(f"{DATABASE_POD}.{DATABASE_HEADLESS}", NAMESPACE))
     return {
-        PGBACKREST_TLS_SECRET: harness.CertSpec(
-            "pgbackrest-server", DATABASE_POD, server=True, dns_names=database
-        ),
-        PGBACKREST_CLIENT_TLS_SECRET: harness.CertSpec(
-            "pgbackrest-client", PGBACKREST_CLIENT_CN, client=True
-        ),
         AZURITE_TLS_SECRET: harness.CertSpec(
             AZURITE, AZURITE, server=True, dns_names=service_names(AZURITE, NAMESPACE)
         ),
@@ -143,7 +131,8 @@ def azurite_network_policy(selector: dict[str, str]) -> dict[str, Any]:
 
 
 def azurite_manifests(image: str) -> list[dict[str, Any]]:
-    """Namespace, PVC, NetworkPolicy, Deployment and Service of Azurite (blob only, HTTPS)."""
+    """PVC, NetworkPolicy, Deployment and Service of Azurite (blob only, HTTPS), in the
+    release's namespace (the deploy stage makes it before this stand-in)."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
     selector = {"app.kubernetes.io/name": AZURITE, "app.kubernetes.io/instance": AZURITE}
     tls = "/etc/azurite/tls"
@@ -192,11 +181,6 @@ def azurite_manifests(image: str) -> list[dict[str, Any]]:
         ],
     }
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": NAMESPACE, "labels": {"kubernetes.io/metadata.name": NAMESPACE}},
-        },
         {
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
@@ -289,45 +273,64 @@ class NamespaceSteps:
         return base64.b64decode(data[key])
 
 
-def prepare(ctx: StageContext, cluster: Cluster) -> None:
-    """Make (or keep) every stand-in object; idempotent, so every local deploy runs it."""
+def namespace_steps(ctx: StageContext, cluster: Cluster) -> NamespaceSteps:
+    """kubectl for the local cluster, in the release's namespace."""
     env = ctx.tool_env(cluster.env())
-    kubectl = NamespaceSteps(ctx, Kubectl(kubectl_binary(ctx, env), namespace=NAMESPACE, env=env))
-    image = _azurite_image(ctx)
-    manifests = azurite_manifests(image)
-    kubectl.apply(manifests[:1])  # the namespace, before the Secrets that live in it
-    _ensure_secrets(ctx, kubectl)
-    kubectl.apply(manifests)
-    kubectl.run(
-        "rollout azurite",
-        *["rollout", "status", f"deployment/{AZURITE}", f"--timeout={int(TIMEOUT)}s"],
-    )
+    return NamespaceSteps(ctx, Kubectl(kubectl_binary(ctx, env), namespace=NAMESPACE, env=env))
+
+
+def prepare(ctx: StageContext, cluster: Cluster, api_image: str) -> None:
+    """Make (or keep) every stand-in object; idempotent, so every local deploy runs it.
+    `api_image` (the release's API image) also serves the token issuer's keys."""
+    kubectl = namespace_steps(ctx, cluster)
+    manifests = azurite_manifests(_azurite_image(ctx))
+    _ensure_secrets(ctx, kubectl)  # the namespace exists: the deploy stage made it first
+    signing_key = kubectl.secret_value(local_issuer.KEY_SECRET, local_issuer.KEY_FILE)
+    kubectl.apply([*manifests, *local_issuer.manifests(api_image, signing_key)])
+    for deployment in (AZURITE, local_issuer.NAME):
+        kubectl.run(
+            f"rollout {deployment}",
+            *["rollout", "status", f"deployment/{deployment}", f"--timeout={int(TIMEOUT)}s"],
+        )
     _ensure_container(ctx, kubectl)
 
 
+def signing_key(ctx: StageContext, cluster: Cluster) -> bytes:
+    """The local token issuer's private key (PEM), read from its Secret, never logged."""
+    return namespace_steps(ctx, cluster).secret_value(
+        local_issuer.KEY_SECRET, local_issuer.KEY_FILE
+    )
+
+
 def _azurite_image(ctx: StageContext) -> str:
-    """Azurite's image in the cluster's containerd: built and imported only when missing."""
-    tag = azurite_image_tag()
-    reference = CATALOG[AZURITE].reference(tag)
-    if not image_exists(reference):
-        ctx.run(
-            "build azurite",
-            [ctx.python, "-m", "tools.containers", "build", AZURITE, "--tag", tag],
-            timeout=30 * 60.0,
-        )
-    if not is_imported(local_paths().containerd_socket, reference):
-        ctx.run(
-            "import azurite",
-            [ctx.python, "-m", "tools.localcluster", "import", reference],
-            timeout=TIMEOUT,
-        )
+    """Azurite's image in the cluster's containerd."""
+    reference = local_image(ctx, AZURITE, azurite_image_tag())
     ctx.note(f"azurite: {reference}")
     return reference
 
 
+def local_image(ctx: StageContext, name: str, tag: str) -> str:
+    """Catalog image `name`:`tag` in the cluster's containerd: built and imported only when
+    missing (stand-ins are not release images, so the build stage does not make them)."""
+    reference = CATALOG[name].reference(tag)
+    if not image_exists(reference):
+        ctx.run(
+            f"build {name}",
+            [ctx.python, "-m", "tools.containers", "build", name, "--tag", tag],
+            timeout=30 * 60.0,
+        )
+    if not is_imported(local_paths().containerd_socket, reference):
+        ctx.run(
+            f"import {name}",
+            [ctx.python, "-m", "tools.localcluster", "import", reference],
+            timeout=TIMEOUT,
+        )
+    return reference
+
+
 def _ensure_secrets(ctx: StageContext, kubectl: NamespaceSteps) -> None:
-    """The password, passphrase, storage key and certificate Secrets: created when missing,
-    else kept."""
+    """The password, passphrase, storage key, signing key and certificate Secrets: created when
+    missing, else kept."""
     if not kubectl.exists("secret", DB_SECRET):
         password = secrets.token_urlsafe(32).encode()
         kubectl.create_secret(DB_SECRET, {"password": password})
@@ -341,6 +344,10 @@ def _ensure_secrets(ctx: StageContext, kubectl: NamespaceSteps) -> None:
         accounts = f"{ACCOUNT}:".encode() + key
         kubectl.create_secret(STORAGE_KEY_SECRET, {"key": key, "accounts": accounts})
         ctx.note(f"created Secret {STORAGE_KEY_SECRET} (random key of account {ACCOUNT})")
+    if not kubectl.exists("secret", local_issuer.KEY_SECRET):
+        key = local_issuer.new_signing_key()
+        kubectl.create_secret(local_issuer.KEY_SECRET, {local_issuer.KEY_FILE: key})
+        ctx.note(f"created Secret {local_issuer.KEY_SECRET} (new token signing key)")
     missing = [name for name in CERTIFICATE_SECRETS if not kubectl.exists("secret", name)]
     if missing:
         ca_pem, issued = issue_set(certificate_specs())

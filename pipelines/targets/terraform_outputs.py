@@ -2,7 +2,9 @@
 
 `infra-apply` saves `terraform output -json` as reports/infra-apply/terraform-outputs-<env>.json;
 `deploy --target azure` turns that document into a generated values file (never `--set`
-strings, so ids are typed and reviewable in the stage's reports). A deploy without infra-apply
+strings, so ids and Azure names are typed and reviewable in the stage's reports). The Azure names
+(Key Vault, registry login server, backup storage account) end in a suffix only Terraform
+computes, so no values-<env>.yaml carries them. A deploy without infra-apply
 in the same build reads the outputs from the environment's remote state instead
 (`load_outputs`). Also here: where an environment's Terraform runs (`environment_root`), the
 one root iac/platform with that environment's backend.hcl and terraform.tfvars.
@@ -31,6 +33,9 @@ LOCK_FILE = ".terraform.lock.hcl"
 OUTPUT_TIMEOUT = 5 * 60.0
 INIT_TIMEOUT = 30 * 60.0
 
+REGISTRY_OUTPUT = "acr_login_server"
+"""The output naming the environment's registry: where `publish` pushes, what the charts pull."""
+
 OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
     "api_identity_client_id": ("inventory-api.serviceAccount.clientId",),
     "tenant_id": (
@@ -41,6 +46,14 @@ OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
     "api_client_id": ("inventory-api.auth.audience",),
     "database_identity_client_id": ("postgresql.auth.keyVault.clientId",),
     "backup_identity_client_id": ("postgresql.backup.serviceAccount.clientId",),
+    "key_vault_name": ("inventory-api.database.keyVault.name", "postgresql.auth.keyVault.name"),
+    REGISTRY_OUTPUT: (
+        "inventory-api.image.registry",
+        "postgresql.image.registry",
+        "postgresql.exporter.image.registry",
+        "postgresql.pooler.image.registry",
+    ),
+    "backup_storage_account_name": ("postgresql.backup.azure.account",),
     "backup_repo2_storage_account_name": ("postgresql.backup.repo2.azure.account",),
     "backup_repo2_identity_client_id": ("postgresql.backup.repo2.clientId",),
 }
@@ -51,6 +64,12 @@ OPTIONAL_OUTPUTS = frozenset(
 )
 """Outputs an environment may leave null (Terraform then omits them): no second backup
 repository (backup.secondary_location = null). Their chart values stay unset."""
+
+OPTIONAL_OUTPUT_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ingress", "private_ip"): ("inventory-api.ingress.internalLoadBalancer.address",),
+}
+"""(output, attribute) -> value paths for what only some environments have: a null attribute
+leaves the chart's default (no Application Gateway: no internal ingress address to take)."""
 
 VALUES_FILE = "terraform-values.yaml"
 """The generated values file, written into the deploy stage's report folder."""
@@ -164,6 +183,16 @@ def load_outputs(ctx: StageContext, env: str) -> dict[str, Any]:
     return save_outputs(ctx, root, env)
 
 
+def registry(ctx: StageContext) -> str:
+    """The environment's registry (ACR login server) from its Terraform outputs: the name ends
+    in a suffix only Terraform computes (iac/modules/conventions)."""
+    outputs = load_outputs(ctx, ctx.deploy_env)
+    try:
+        return _output_value(outputs, REGISTRY_OUTPUT, ("publish --target azure",))
+    except MissingOutput as missing:
+        ctx.fail(f"{missing}: check iac/platform/outputs.tf and run infra-apply again")
+
+
 def parse_output_log(log: Path) -> dict[str, Any]:
     """The JSON object in a step log of `terraform output -json` (after the `$ command` line)."""
     text = log.read_text(encoding="utf-8")
@@ -180,31 +209,62 @@ def chart_values(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Nested chart values from a `terraform output -json` document ({name: {"value": ...}})."""
     values: dict[str, Any] = {}
     for name, paths in OUTPUT_VALUES.items():
-        value = _output_value(outputs, name, paths)
-        if value is None:
+        if name in OPTIONAL_OUTPUTS and _left_null(outputs, name):
             continue
-        for path in paths:
-            *parents, leaf = path.split(".")
-            node = values
-            for key in parents:
-                node = node.setdefault(key, {})
-            node[leaf] = value
+        _place(values, paths, _output_value(outputs, name, paths))
+    for (name, attribute), paths in OPTIONAL_OUTPUT_VALUES.items():
+        optional = _optional_value(outputs, name, attribute, paths)
+        if optional is not None:
+            _place(values, paths, optional)
     return values
 
 
-def _output_value(outputs: Mapping[str, Any], name: str, paths: tuple[str, ...]) -> str | None:
-    """The non-empty string value of output `name` (None for an optional output the environment
-    leaves null), or MissingOutput naming it and its use."""
+def _place(values: dict[str, Any], paths: tuple[str, ...], value: str) -> None:
+    """Set `value` at every dotted path in the nested `values`."""
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node = values
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+
+
+def _left_null(outputs: Mapping[str, Any], name: str) -> bool:
+    """Whether output `name` is null (Terraform omits a null output from the document)."""
+    entry = outputs.get(name)
+    return entry is None or (isinstance(entry, Mapping) and entry.get("value") is None)
+
+
+def _output_value(outputs: Mapping[str, Any], name: str, paths: tuple[str, ...]) -> str:
+    """The non-empty string value of output `name`, or MissingOutput naming it and its use."""
     needed = f"needed for {', '.join(paths)}"
     entry = outputs.get(name)
-    if name in OPTIONAL_OUTPUTS and (entry is None or entry.get("value") is None):
-        return None
     if not isinstance(entry, Mapping) or "value" not in entry:
         raise MissingOutput(f"terraform output {name} is missing ({needed})")
     value = entry["value"]
     if not isinstance(value, str) or not value:
         raise MissingOutput(f"terraform output {name} is not a non-empty string ({needed})")
     return value
+
+
+def _optional_value(
+    outputs: Mapping[str, Any], name: str, attribute: str, paths: tuple[str, ...]
+) -> str | None:
+    """Attribute `attribute` of object output `name`: a non-empty string, or None when null;
+    MissingOutput when the output or the attribute is absent or of another kind."""
+    needed = f"needed for {', '.join(paths)}"
+    entry = outputs.get(name)
+    value = entry.get("value") if isinstance(entry, Mapping) else None
+    if not isinstance(value, Mapping) or attribute not in value:
+        raise MissingOutput(f"terraform output {name}.{attribute} is missing ({needed})")
+    found = value[attribute]
+    if found is None:
+        return None
+    if not isinstance(found, str) or not found:
+        raise MissingOutput(
+            f"terraform output {name}.{attribute} is neither null nor a non-empty string ({needed})"
+        )
+    return found
 
 
 def write_values_file(path: Path, outputs: Mapping[str, Any]) -> Path:

@@ -416,7 +416,8 @@ def naming_and_layout(project: Project) -> Iterator[Violation]:
 
 def prod_resilience(project: Project) -> Iterator[Violation]:
     """prod: geo-redundant locked immutable backups, three zones, private endpoints and API,
-    egress through the firewall, cluster policy that denies."""
+    egress through the firewall, public ingress through the WAF in Prevention mode (stated in
+    the tfvars, not left to a default), cluster policy that denies."""
     for directory in project.environments:
         tfvars = project.file(f"{directory}/terraform.tfvars")
         if tfvars is None or tfvars.body.get("environment") != "prod":
@@ -424,6 +425,7 @@ def prod_resilience(project: Project) -> Iterator[Violation]:
         body = tfvars.body
         backup = body.get("backup") or {}
         aks = body.get("aks") or {}
+        ingress = body.get("ingress") or {}
         expectations = [
             (
                 "backup",
@@ -454,6 +456,16 @@ def prod_resilience(project: Project) -> Iterator[Violation]:
                 "egress",
                 (body.get("egress") or {}).get("mode") == "firewall",
                 'egress.mode must be "firewall" (filtered egress)',
+            ),
+            (
+                "ingress",
+                ingress.get("exposure") == "application_gateway",
+                'ingress.exposure must be "application_gateway" (the WAF in front of the ingress)',
+            ),
+            (
+                "ingress",
+                (ingress.get("gateway") or {}).get("waf_mode") == "Prevention",
+                'ingress.gateway.waf_mode must be "Prevention" (blocking, not only logging)',
             ),
             (
                 "cluster_policy",
@@ -542,7 +554,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "INV_HCL_010",
         "prod is resilient: geo-redundant immutable backups, 3 zones, private access, "
-        "filtered egress, denying cluster policy",
+        "filtered egress, a blocking WAF in front of the ingress, denying cluster policy",
         Severity.HIGH,
         prod_resilience,
     ),

@@ -20,6 +20,8 @@ def test_defaults_and_overrides() -> None:
         {"DATABASE_URL": URL, "PORT": "9000", "DB_POOL_SIZE": "8", "DB_MAX_OVERFLOW": "2"}
     )
     assert (tuned.port, tuned.db_workers) == (9000, 10)
+    assert settings.transaction_pooler is False
+    assert load_settings({"DATABASE_URL": URL, "DB_TRANSACTION_POOLER": "true"}).transaction_pooler
 
 
 def test_plain_postgresql_scheme_means_pg8000() -> None:
@@ -41,6 +43,7 @@ def test_plain_postgresql_scheme_means_pg8000() -> None:
         ({"DATABASE_URL": URL, "DB_STATEMENT_TIMEOUT_MS": "5s"}, "DB_STATEMENT_TIMEOUT_MS"),
         ({"DATABASE_URL": URL, "READINESS_TIMEOUT_SECONDS": "nan"}, "READINESS_TIMEOUT_SECONDS"),
         ({"DATABASE_URL": URL, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"DATABASE_URL": URL, "DB_TRANSACTION_POOLER": "yes"}, "DB_TRANSACTION_POOLER"),
         ({"DATABASE_URL": URL, "HOST": "localhost"}, "HOST"),
         (
             {"DATABASE_URL": URL, "DATABASE_PASSWORD_FILE": "/nonexistent/pw"},

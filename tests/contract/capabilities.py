@@ -12,28 +12,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.core.charts import CHARTS
+from pipelines.stages.deploy import platform_api_versions
+from tests.support.tools import REPO_ROOT
 from tests.terraform.harness import planned_resources
 
 CLUSTER = "azurerm_kubernetes_cluster"
+APP_ROUTING_API = "approuting.kubernetes.azure.com/v1alpha1"
+"""The application routing add-on's API: its NginxIngressController objects run more NGINXs."""
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A cluster attribute whose being on makes AKS serve these APIs and IngressClasses."""
+    """A cluster attribute whose being on makes AKS serve these APIs and IngressClasses; the
+    classes only while the attribute's block does not set `no_classes` (key, value)."""
 
     attribute: str
     api_versions: tuple[str, ...] = ()
     ingress_classes: tuple[str, ...] = ()
+    no_classes: tuple[str, str] | None = None
+
+    def classes(self, value: object) -> tuple[str, ...]:
+        """The IngressClasses the planned attribute `value` makes AKS serve."""
+        if self.no_classes is None or not isinstance(value, list):
+            return self.ingress_classes
+        key, off = self.no_classes
+        return () if any(block.get(key) == off for block in value) else self.ingress_classes
 
 
 FEATURES = (
     # Secrets Store CSI driver with the Azure Key Vault provider (SecretProviderClass).
     Feature("key_vault_secrets_provider", api_versions=("secrets-store.csi.x-k8s.io/v1",)),
-    # Application routing: managed NGINX, its IngressClass and its controller resource.
+    # Application routing: managed NGINX, its IngressClass and its controller resource; no
+    # default controller (and no class) with default_nginx_controller None.
     Feature(
         "web_app_routing",
-        api_versions=("approuting.kubernetes.azure.com/v1alpha1",),
+        api_versions=(APP_ROUTING_API,),
         ingress_classes=("webapprouting.kubernetes.azure.com",),
+        no_classes=("default_nginx_controller", "None"),
     ),
     # Azure Managed Prometheus: the metrics add-on reads ServiceMonitors and PodMonitors of the
     # azmonitoring.coreos.com group (not monitoring.coreos.com, and no PrometheusRule).
@@ -46,11 +62,10 @@ FEATURES = (
 )
 
 
-# APIs the charts require that no planned feature provides: the platform must install them before
-# the workloads, and nothing in iac/ or pipelines/ does so yet (cert-manager, for the pgBackRest
-# TLS certificates). Without them the charts refuse to render, as a real deploy would fail; the
-# contract renders as if they were installed so the other relations stay checked.
-PLATFORM_PREREQUISITES = ("cert-manager.io/v1",)
+# APIs no planned feature provides but the deploy stage's platform releases install before the
+# workloads (cert-manager.io/v1, for the pgBackRest TLS certificates): what their charts' CRDs
+# serve, so a chart that stops installing an API the workloads need fails the render here.
+PLATFORM_APIS = platform_api_versions(REPO_ROOT / CHARTS)
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,9 @@ def capabilities(plan: dict[str, Any]) -> Capabilities:
         kube_version=version if version.count(".") == 2 else f"{version}.0",
         api_versions=(
             *(api for feature in on for api in feature.api_versions),
-            *PLATFORM_PREREQUISITES,
+            *PLATFORM_APIS,
         ),
-        ingress_classes=tuple(cls for feature in on for cls in feature.ingress_classes),
+        ingress_classes=tuple(
+            cls for feature in on for cls in feature.classes(cluster.get(feature.attribute))
+        ),
     )

@@ -18,6 +18,7 @@ from dbops.common import repo_env
 
 from pipelines.core.contract import Contract
 from pipelines.targets.terraform_outputs import OUTPUT_VALUES
+from tests.contract.capabilities import APP_ROUTING_API, Capabilities
 from tests.helm.rendering import Rendered, containers, pod_spec, workloads
 from tests.terraform.harness import planned_resources
 
@@ -28,7 +29,13 @@ CLIENT_ID_OUTPUT = re.compile(r"^(?P<identity>[a-z][a-z0-9_]*)_identity_client_i
 REPO2_CLIENT_ID = client_id_variable(2)
 """The container variable naming the second backup repository's own identity."""
 SUBJECT = re.compile(r"^system:serviceaccount:(?P<namespace>[^:]+):(?P<name>[^:]+)$")
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "IngressClass"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "IngressClass",
+    "NginxIngressController",
+}
 
 Use = tuple[str, str]  # (identity key, federated subject)
 Names = dict[str, set[str]]  # purpose -> every value the render uses for it
@@ -179,8 +186,8 @@ def client_id_source_drift(outputs: dict[str, str]) -> list[str]:
 
 
 def contract_name_drift(rendered: Rendered, contract: Contract) -> list[str]:
-    """Rendered ServiceAccounts, the accounts pods run under, the database Services and the
-    API's database host, against the contract."""
+    """Rendered ServiceAccounts, the accounts pods run under and the contract's Services, against
+    the contract."""
     declared = set(contract.service_accounts.values())
     accounts = {sa["metadata"]["name"] for sa in rendered.of_kind("ServiceAccount")}
     problems = [
@@ -198,13 +205,36 @@ def contract_name_drift(rendered: Rendered, contract: Contract) -> list[str]:
         for role, name in sorted(contract.services.items())
         if name not in services
     ]
-    for workload in rendered.of_kind("Deployment"):
+    return problems
+
+
+def database_endpoint_drift(rendered: Rendered, contract: Contract) -> list[str]:
+    """Where each DATABASE_URL points, against the contract: the serving pods (Deployments) at
+    the pooler's Service when the pooler runs, else the database's; the migrations Job (a Job)
+    always at the database's. The port must be one the named Service exposes."""
+    ports = {
+        svc["metadata"]["name"]: {int(p["port"]) for p in svc["spec"]["ports"]}
+        for svc in rendered.of_kind("Service")
+    }
+    pooled = contract.services["pooler"] in ports
+    expected = {
+        "Deployment": contract.services["pooler" if pooled else "database"],
+        "Job": contract.services["database"],
+    }
+    problems = []
+    for workload in workloads(rendered):
+        where = f"{workload['kind']}/{workload['metadata']['name']}"
         for container in containers(workload):
             for variable in container.get("env", []):
-                if variable["name"] == "DATABASE_URL":
-                    host = str(variable["value"]).split("@", 1)[-1].split(":", 1)[0]
-                    if host != contract.services["database"]:
-                        problems.append(f"the API's database host is {host}, not the contract's")
+                if variable["name"] != "DATABASE_URL":
+                    continue
+                address = str(variable["value"]).split("@", 1)[-1].split("/", 1)[0]
+                host, _, port = address.partition(":")
+                want = expected.get(workload["kind"])
+                if want is not None and host != want:
+                    problems.append(f"{where} connects to {host}, not the contract's {want}")
+                if int(port) not in ports.get(host, set()):
+                    problems.append(f"{where} connects to port {port}, which {host} lacks")
     return problems
 
 
@@ -344,6 +374,22 @@ def name_drift(chart: Names, terraform: dict[str, set[str]]) -> list[str]:
     return problems
 
 
+def hand_set_outputs(values: dict[str, Any]) -> list[str]:
+    """Chart values a values file sets although the deploy stage generates them from Terraform
+    outputs (OUTPUT_VALUES): a second source of a name Terraform decides, overridden unseen."""
+    problems = []
+    for output, paths in sorted(OUTPUT_VALUES.items()):
+        for path in paths:
+            node: Any = values
+            for key in path.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            if node is not None:
+                problems.append(
+                    f"{path} = {node!r} is set by hand: it is the Terraform output {output}"
+                )
+    return problems
+
+
 # --- backup Jobs <-> the failed-backup log alert -------------------------------------------------
 
 BACKUP_MODULE = "dbops.backup"
@@ -395,6 +441,22 @@ def backup_alert_drift(rendered: Rendered, prefixes: list[str]) -> list[str]:
 
 # --- IngressClass <-> the cluster's routing add-on -----------------------------------------------
 
+INTERNAL_LOAD_BALANCER = "service.beta.kubernetes.io/azure-load-balancer-internal"
+LOAD_BALANCER_ADDRESS = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+GATEWAY = "azurerm_application_gateway"
+
+
+def served_ingress_classes(rendered: Rendered, offered: Capabilities) -> set[str]:
+    """The classes the planned cluster serves, plus those of the NGINXs the render asks the
+    routing add-on for (NginxIngressController objects, when the add-on's API is served)."""
+    served = set(offered.ingress_classes)
+    if APP_ROUTING_API in offered.api_versions:
+        served |= {
+            str(controller["spec"]["ingressClassName"])
+            for controller in rendered.of_kind("NginxIngressController")
+        }
+    return served
+
 
 def ingress_class_drift(rendered: Rendered, served: Iterable[str]) -> list[str]:
     """Ingresses whose class no controller of the planned cluster serves."""
@@ -406,5 +468,128 @@ def ingress_class_drift(rendered: Rendered, served: Iterable[str]) -> list[str]:
         if cls not in served:
             problems.append(
                 f"Ingress {name} uses class {cls!r}; the cluster serves {sorted(served)}"
+            )
+    return problems
+
+
+# --- Application Gateway backend <-> the ingress controller's internal load balancer ------------
+
+
+def gateway_backends(plan: dict[str, Any]) -> set[str]:
+    """Addresses the planned Application Gateway forwards to (none without a gateway)."""
+    return {
+        str(address)
+        for r in planned_resources(plan)
+        if r.type == GATEWAY
+        for pool in r.values.get("backend_address_pool") or []
+        for address in pool.get("ip_addresses") or []
+    }
+
+
+def gateway_hosts(plan: dict[str, Any]) -> set[str]:
+    """Host names the planned gateway listens for and sends its health probes with."""
+    hosts: set[str] = set()
+    for r in planned_resources(plan):
+        if r.type == GATEWAY:
+            hosts |= {h for listener in r.values["http_listener"] for h in listener["host_names"]}
+            hosts |= {str(probe["host"]) for probe in r.values.get("probe") or []}
+    return hosts
+
+
+def gateway_host_drift(rendered: Rendered, hosts: Iterable[str]) -> list[str]:
+    """Gateway host names no rendered Ingress serves (the gateway would answer 404 for them,
+    or probe a host the controller does not route, and mark the backend unhealthy)."""
+    served = {
+        str(rule.get("host"))
+        for ingress in rendered.of_kind("Ingress")
+        for rule in ingress["spec"].get("rules") or []
+    }
+    return [
+        f"the gateway uses host {host!r}; the Ingress serves {sorted(served)}"
+        for host in sorted(set(hosts) - served)
+    ]
+
+
+def controller_addresses(rendered: Rendered) -> dict[str, str]:
+    """IngressClass -> the internal load-balancer address its rendered controller takes."""
+    addresses = {}
+    for controller in rendered.of_kind("NginxIngressController"):
+        annotations = controller["spec"].get("loadBalancerAnnotations") or {}
+        if (
+            annotations.get(INTERNAL_LOAD_BALANCER) == "true"
+            and LOAD_BALANCER_ADDRESS in annotations
+        ):
+            addresses[str(controller["spec"]["ingressClassName"])] = str(
+                annotations[LOAD_BALANCER_ADDRESS]
+            )
+    return addresses
+
+
+def ingress_address_drift(rendered: Rendered, backends: Iterable[str]) -> list[str]:
+    """Ingresses whose controller does not sit at exactly the address the gateway forwards to,
+    or that a controller pins where no gateway forwards."""
+    backends = set(backends)
+    addresses = controller_addresses(rendered)
+    problems = []
+    for ingress in rendered.of_kind("Ingress"):
+        name, cls = ingress["metadata"]["name"], ingress["spec"].get("ingressClassName")
+        taken = addresses.get(str(cls))
+        if taken is None and backends:
+            problems.append(
+                f"Ingress {name}: the gateway forwards to {sorted(backends)}, but no controller "
+                f"of class {cls!r} takes that address"
+            )
+        elif taken is not None and backends != {taken}:
+            problems.append(
+                f"Ingress {name}: its controller takes {taken}, but the gateway forwards to "
+                f"{sorted(backends) or 'nothing (there is no gateway)'}"
+            )
+    return problems
+
+
+# --- cert-manager release <-> the umbrella's Issuers and Certificates ----------------------------
+
+CERT_MANAGER_KINDS = ("Issuer", "Certificate")
+
+
+def _granted_namespaces(platform: Rendered, account: tuple[str, str]) -> set[str]:
+    """Namespaces where a RoleBinding gives `account` (namespace, name) a Role over
+    cert-manager.io Certificates."""
+    roles = {
+        (role["metadata"]["namespace"], role["metadata"]["name"])
+        for role in platform.of_kind("Role")
+        for rule in role["rules"]
+        if "cert-manager.io" in rule["apiGroups"] and "certificates" in rule["resources"]
+    }
+    return {
+        binding["metadata"]["namespace"]
+        for binding in platform.of_kind("RoleBinding")
+        if (binding["metadata"]["namespace"], binding["roleRef"]["name"]) in roles
+        and any(
+            (subject.get("namespace"), subject["name"]) == account
+            for subject in binding["subjects"]
+        )
+    }
+
+
+def unserved_certificates(rendered: Rendered, platform: Rendered) -> list[str]:
+    """Issuers and Certificates of the umbrella that the cert-manager release does not serve:
+    outside its controller's `--namespace`, or where its ServiceAccount holds no Role."""
+    (controller,) = platform.of_kind("Deployment")
+    (container,) = pod_spec(controller)["containers"]
+    flags = dict(arg.removeprefix("--").partition("=")[::2] for arg in container["args"])
+    served = flags.get("namespace", "")
+    account = (controller["metadata"]["namespace"], pod_spec(controller)["serviceAccountName"])
+    granted = _granted_namespaces(platform, account)
+    problems = [] if served in granted else [f"the controller's Role does not cover {served!r}"]
+    objects = [d for kind in CERT_MANAGER_KINDS for d in rendered.of_kind(kind)]
+    if not objects:
+        problems.append("the render has no Issuer or Certificate")
+    for doc in objects:
+        namespace = doc["metadata"].get("namespace")
+        if namespace != served:
+            name = doc["metadata"]["name"]
+            problems.append(
+                f"{doc['kind']} {name} is in {namespace!r}; cert-manager serves {served!r}"
             )
     return problems

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.contract.capabilities import capabilities
 from tests.contract.conftest import ENVIRONMENTS
-from tests.contract.deployment import deploy_args
+from tests.contract.deployment import planned_releases, template_args
 from tests.helm.rendering import MONITORING_API, Renderer
 from tests.terraform.harness import planned_resources
 
@@ -26,10 +27,11 @@ def chart_rules(
     renderer: Renderer, plan: dict[str, Any], env: str, workdir: Path
 ) -> dict[str, dict[str, Any]]:
     """The umbrella's rules as the deploy stage installs `env` (its arguments, the values its
-    Terraform outputs generate: the second backup repository's alerts where the plan has one),
-    but for a Prometheus Operator (which renders them as PrometheusRule), keyed by alert or
-    record name."""
-    args = deploy_args(renderer, plan, env, workdir)
+    Terraform outputs generate: the second backup repository's alerts where the plan has one,
+    against the APIs the planned cluster and the platform releases serve), but for a Prometheus
+    Operator (which renders them as PrometheusRule), keyed by alert or record name."""
+    _, umbrella = planned_releases(renderer, plan, env, workdir)
+    args = template_args(umbrella, capabilities(plan))
     args += ["--set", "global.monitoring.provider=prometheus-operator"]
     args += ["--api-versions", MONITORING_API]
     docs = [d for d in yaml.safe_load_all(renderer.run(*args)) if d]

@@ -4,7 +4,8 @@ Each environment is planned (offline with real provider schemas, or against Azur
 INVENTORY_PLAN_MODE=azure) and rendered exactly as the deploy stage installs it, against the
 API versions its planned cluster serves (tests/contract/capabilities.py). The relations:
 ServiceAccounts <-> federated subjects, the contract's names, the namespace, Azure names,
-backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on. After the
+backup Jobs <-> the failed-backup alert, IngressClass <-> the routing add-on, the cert-manager
+release <-> the Issuers and Certificates it must serve. After the
 per-environment checks come the broken fixtures: one input that breaks each relation, to show
 its check reports it.
 """
@@ -25,7 +26,7 @@ from tests.contract import relations
 from tests.contract.capabilities import CLUSTER, capabilities
 from tests.contract.conftest import ENVIRONMENTS
 from tests.contract.deployment import Deployment, login_server, render
-from tests.helm.rendering import Renderer
+from tests.helm.rendering import CHARTS_SRC, UMBRELLA, Renderer
 from tests.terraform.conftest import IAC, PLATFORM
 
 pytestmark = pytest.mark.slow
@@ -86,6 +87,17 @@ def test_the_rendered_names_are_the_contracts(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_api_reaches_the_database_through_the_contracts_services(
+    deployments: dict[str, Deployment],
+    backups_off: dict[str, Deployment],
+    names: Contract,
+    env: str,
+) -> None:
+    for deployment in (deployments[env], backups_off[env]):
+        assert relations.database_endpoint_drift(deployment.rendered, names) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_objects_and_federated_subjects_share_the_contract_namespace(
     deployments: dict[str, Deployment],
     plans: dict[str, dict[str, Any]],
@@ -117,8 +129,59 @@ def test_the_failed_backup_alert_matches_exactly_the_backup_jobs(
 def test_the_ingress_class_is_served_by_the_clusters_routing_add_on(
     deployments: dict[str, Deployment], env: str
 ) -> None:
-    served = deployments[env].capabilities.ingress_classes
-    assert relations.ingress_class_drift(deployments[env].rendered, served) == []
+    deployment = deployments[env]
+    served = relations.served_ingress_classes(deployment.rendered, deployment.capabilities)
+    assert relations.ingress_class_drift(deployment.rendered, served) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_gateway_forwards_to_the_address_the_ingress_controller_takes(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """Behind an Application Gateway the Ingress's controller sits at exactly the gateway's
+    backend; without one, no controller pins an address nobody forwards to."""
+    backends = relations.gateway_backends(plans[env])
+    assert relations.ingress_address_drift(deployments[env].rendered, backends) == []
+    gateway = plans[env]["output_changes"]["ingress"]["after"]["exposure"] == "application_gateway"
+    assert bool(backends) is gateway
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_gateway_listens_for_and_probes_the_ingress_host(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    hosts = relations.gateway_hosts(plans[env])
+    assert relations.gateway_host_drift(deployments[env].rendered, hosts) == []
+
+
+def test_a_gateway_host_the_ingress_does_not_serve_is_reported(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """prod's gateway planned for another host than the chart's Ingress serves."""
+    plan = copy.deepcopy(plans["prod"])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.GATEWAY:
+            gateway = change["change"]["after"]
+            for listener in gateway["http_listener"]:
+                listener["host_names"] = ["shop.example.org"]
+            for probe in gateway["probe"]:
+                probe["host"] = "shop.example.org"
+    drift = relations.gateway_host_drift(
+        deployments["prod"].rendered, relations.gateway_hosts(plan)
+    )
+    assert len(drift) == 1
+    assert drift[0].startswith("the gateway uses host 'shop.example.org'; the Ingress serves")
+
+
+def test_prod_takes_its_ingress_address_through_the_pipeline(
+    deployments: dict[str, Deployment],
+) -> None:
+    """prod's render (deploy's values from its planned outputs) asks for an internal load
+    balancer at the output's ingress.private_ip."""
+    private_ip = deployments["prod"].outputs["ingress"]["value"]["private_ip"]
+    assert set(relations.controller_addresses(deployments["prod"].rendered).values()) == {
+        private_ip
+    }
 
 
 def _platform_outputs() -> dict[str, str]:
@@ -147,6 +210,14 @@ def test_a_client_id_output_reading_another_identity_is_reported() -> None:
 # --- broken fixtures: each relation's check reports the break ------------------------------------
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_cert_manager_release_serves_every_certificate(
+    deployments: dict[str, Deployment], env: str
+) -> None:
+    deployment = deployments[env]
+    assert relations.unserved_certificates(deployment.rendered, deployment.platform) == []
+
+
 @pytest.fixture(scope="module")
 def broken(
     renderer: Renderer, plans: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
@@ -170,6 +241,18 @@ def test_a_renamed_service_account_is_unfederated_and_off_contract(
     assert f"backup identity federates {names.subject('backup')}: no chart uses it" in problems
     drift = relations.contract_name_drift(deployment.rendered, names)
     assert "ServiceAccount postgresql-archiver is not in the contract's service_accounts" in drift
+
+
+def test_serving_pods_past_the_pooler_are_reported(
+    broken: dict[str, Deployment], names: Contract
+) -> None:
+    drift = relations.database_endpoint_drift(broken["api-past-the-pooler"].rendered, names)
+    serving = f"Deployment/{names.fullnames['inventory-api']}"
+    database = names.services["database"]
+    assert drift == [
+        f"{serving} connects to {database}, not the contract's {names.services['pooler']}",
+        f"{serving} connects to port 6432, which {database} lacks",
+    ]
 
 
 def test_a_credential_the_subjects_output_leaves_out_is_reported(
@@ -203,6 +286,20 @@ def test_a_release_in_another_namespace_is_reported(
     assert relations.namespace_drift(deployment.rendered, planned, "elsewhere") == [
         f"the {key} identity federates {subject}, outside 'elsewhere'"
         for key, subject in sorted(planned)
+    ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_values_file_sets_what_the_terraform_outputs_set(env: str) -> None:
+    values = yaml.safe_load((CHARTS_SRC / UMBRELLA / f"values-{env}.yaml").read_text())
+    assert relations.hand_set_outputs(values) == []
+
+
+def test_a_vault_name_set_by_hand_is_reported() -> None:
+    values = yaml.safe_load((FIXTURES / "foreign-key-vault.yaml").read_text())
+    assert relations.hand_set_outputs(values) == [
+        "inventory-api.database.keyVault.name = 'kv-elsewhere' is set by hand: it is the "
+        "Terraform output key_vault_name"
     ]
 
 
@@ -337,10 +434,38 @@ def test_an_alert_on_another_prefix_never_sees_the_backup_jobs(
 def test_an_ingress_class_no_controller_serves_is_reported(
     broken: dict[str, Deployment], deployments: dict[str, Deployment]
 ) -> None:
-    served = deployments[BROKEN_ENV].capabilities.ingress_classes
-    drift = relations.ingress_class_drift(broken["other-ingress-class"].rendered, served)
+    deployment = broken["other-ingress-class"]
+    served = relations.served_ingress_classes(deployment.rendered, deployment.capabilities)
+    drift = relations.ingress_class_drift(deployment.rendered, served)
     assert len(drift) == 1
     assert "uses class 'nginx'" in drift[0]
+
+
+def test_a_controller_at_another_address_than_the_gateways_backend_is_reported(
+    broken: dict[str, Deployment],
+    deployments: dict[str, Deployment],
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    """The chart pinned where no gateway forwards (dev with an address), and prod's gateway
+    forwarding somewhere its controller does not sit."""
+    pinned = broken["other-ingress-address"]
+    drift = relations.ingress_address_drift(
+        pinned.rendered, relations.gateway_backends(plans[BROKEN_ENV])
+    )
+    assert [problem.split(": ", 1)[1] for problem in drift] == [
+        "its controller takes 10.30.7.251, "
+        "but the gateway forwards to nothing (there is no gateway)"
+    ]
+    plan = copy.deepcopy(plans["prod"])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.GATEWAY:
+            for pool in change["change"]["after"]["backend_address_pool"]:
+                pool["ip_addresses"] = ["10.30.7.9"]
+    drift = relations.ingress_address_drift(
+        deployments["prod"].rendered, relations.gateway_backends(plan)
+    )
+    assert len(drift) == 1
+    assert "but the gateway forwards to ['10.30.7.9']" in drift[0]
 
 
 def test_without_the_routing_add_on_the_class_is_not_served(
@@ -368,3 +493,16 @@ def test_the_api_versions_follow_what_the_plan_enables(plans: dict[str, dict[str
     after = capabilities(plan)
     assert "azmonitoring.coreos.com/v1" not in after.api_versions
     assert after.kube_version == "1.34.0"
+
+
+def test_a_cert_manager_serving_another_namespace_is_reported(
+    renderer: Renderer, plans: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    fixture = FIXTURES / "platform" / "cert-manager-elsewhere.yaml"
+    deployment = render(renderer, plans[BROKEN_ENV], BROKEN_ENV, tmp_path, platform_extra=[fixture])
+    drift = relations.unserved_certificates(deployment.rendered, deployment.platform)
+    certificates = deployment.rendered.of_kind("Issuer") + deployment.rendered.of_kind(
+        "Certificate"
+    )
+    assert len(drift) == len(certificates) > 0
+    assert all("cert-manager serves 'elsewhere'" in problem for problem in drift)

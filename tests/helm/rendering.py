@@ -11,13 +11,16 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import yaml
 
 from pipelines.core import contract
 from pipelines.core.environments import azure_environments
-from pipelines.stages.deploy import contract_values
+from pipelines.stages.deploy import contract_values, local_values, platform_api_versions
+from pipelines.targets import local_issuer
+from pipelines.targets.local_monitoring import SERVED_APIS as LOCAL_MONITORING_APIS
+from tools.localcluster import ingress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SRC = REPO_ROOT / "helm-charts"
@@ -27,7 +30,13 @@ AZURE_ENVIRONMENTS = azure_environments()
 ENVIRONMENTS = (*AZURE_ENVIRONMENTS, "local")
 MONITORING_API = "monitoring.coreos.com/v1"
 MANAGED_PROMETHEUS_API = "azmonitoring.coreos.com/v1"
-CERT_MANAGER_API = "cert-manager.io/v1"
+TRAEFIK_API = ingress.CRD_API
+"""What the local cluster's Traefik serves (its kubernetescrd provider's CRDs)."""
+PLATFORM_APIS = platform_api_versions(CHARTS_SRC)
+"""What the platform releases the deploy stage installs first serve (cert-manager.io/v1)."""
+PLATFORM_API_ARGS = [arg for api in PLATFORM_APIS for arg in ("--api-versions", api)]
+APP_ROUTING_API = "approuting.kubernetes.azure.com/v1alpha1"
+"""The AKS application routing add-on (on in every Azure environment)."""
 CONTRACT = contract.load()
 RELEASE = CONTRACT.release
 """The release the deploy stage installs, so rendered names are the deployed names."""
@@ -41,10 +50,33 @@ DIGEST_SETS = {
     "postgresql": [
         "image.digest=sha256:" + "2" * 64,
         "exporter.image.digest=sha256:" + "3" * 64,
+        "pooler.image.digest=sha256:" + "4" * 64,
     ],
 }
 
 Manifest = dict[str, Any]
+
+
+class Apis(TypedDict, total=False):
+    """The API groups a render offers, as render()'s keyword flags."""
+
+    monitoring_crds: bool
+    managed_prometheus_crds: bool
+    platform_apis: bool
+    traefik_crds: bool
+
+
+def env_apis(env: str) -> Apis:
+    """The API groups `env`'s cluster serves, as render() flags: every target runs the platform
+    releases (cert-manager), Azure clusters the managed Prometheus (monitor_metrics), the local
+    one the APIs its monitoring installs and its Traefik's CRD provider."""
+    azure = env in AZURE_ENVIRONMENTS
+    return Apis(
+        monitoring_crds=env == "local" and MONITORING_API in LOCAL_MONITORING_APIS,
+        managed_prometheus_crds=azure,
+        platform_apis=True,
+        traefik_crds=not azure,
+    )
 
 
 class RenderError(Exception):
@@ -132,11 +164,13 @@ class Renderer:
 
     def prepare(self) -> None:
         """Copy the charts, build the umbrella's file:// dependencies in the copy, and write the
-        contract's values file the deploy stage passes to the umbrella."""
+        values files the deploy stage generates for the umbrella (the contract's names, and the
+        local token issuer's values the local target adds)."""
         target = self.workdir / "helm-charts"
         shutil.copytree(CHARTS_SRC, target, ignore=shutil.ignore_patterns("charts", "*.tgz"))
         self.run("dependency", "build", str(target / UMBRELLA))
         contract_values(self.workdir)
+        local_values(self.workdir)
 
     def chart_dir(self, chart: str) -> Path:
         return self.workdir / "helm-charts" / chart
@@ -150,11 +184,17 @@ class Renderer:
         return proc.stdout
 
     def values_files(self, chart: str, env: str | None) -> list[Path]:
-        """The values files the pipeline passes for `env` (ids and image digests for Azure envs),
+        """The values files the pipeline passes for `env` (ids and image digests for Azure envs,
+        plus what only that environment's outputs carry; the local token issuer's values locally),
         and for the umbrella the contract's names, last as the deploy stage passes them."""
         files = [] if env is None else [self.chart_dir(chart) / f"values-{env}.yaml"]
         if env in AZURE_ENVIRONMENTS:
             files.append(FIXTURES / "pipeline-outputs.yaml")
+            own = FIXTURES / f"pipeline-outputs-{env}.yaml"
+            if own.is_file():
+                files.append(own)
+        if env == "local":
+            files.append(self.workdir / local_issuer.VALUES_FILE)
         if chart == UMBRELLA:
             files.append(self.workdir / contract.VALUES_FILE)
         return files
@@ -167,8 +207,10 @@ class Renderer:
         sets: Sequence[str] = (),
         *,
         monitoring_crds: bool = False,
-        cert_manager_crds: bool = False,
+        platform_apis: bool = False,
         managed_prometheus_crds: bool = False,
+        app_routing_crds: bool = False,
+        traefik_crds: bool = False,
     ) -> list[str]:
         args = ["template", RELEASE, str(self.chart_dir(chart)), "--namespace", NAMESPACE]
         args += ["--kube-version", "1.33.0"]
@@ -178,10 +220,14 @@ class Renderer:
             args += ["--set", item]
         if monitoring_crds:
             args += ["--api-versions", MONITORING_API]
-        if cert_manager_crds:
-            args += ["--api-versions", CERT_MANAGER_API]
+        if platform_apis:
+            args += PLATFORM_API_ARGS
         if managed_prometheus_crds:
             args += ["--api-versions", MANAGED_PROMETHEUS_API]
+        if app_routing_crds or env in AZURE_ENVIRONMENTS:  # every AKS cluster runs app routing
+            args += ["--api-versions", APP_ROUTING_API]
+        if traefik_crds:
+            args += ["--api-versions", TRAEFIK_API]
         return args
 
     def render(
@@ -192,8 +238,10 @@ class Renderer:
         sets: Sequence[str] = (),
         *,
         monitoring_crds: bool = False,
-        cert_manager_crds: bool = False,
+        platform_apis: bool = False,
         managed_prometheus_crds: bool = False,
+        app_routing_crds: bool = False,
+        traefik_crds: bool = False,
     ) -> Rendered:
         key = (
             chart,
@@ -201,8 +249,10 @@ class Renderer:
             tuple(values),
             tuple(sets),
             monitoring_crds,
-            cert_manager_crds,
+            platform_apis,
             managed_prometheus_crds,
+            app_routing_crds,
+            traefik_crds,
         )
         if key not in self._cache:
             args = self.template_args(
@@ -211,8 +261,10 @@ class Renderer:
                 values,
                 sets,
                 monitoring_crds=monitoring_crds,
-                cert_manager_crds=cert_manager_crds,
+                platform_apis=platform_apis,
                 managed_prometheus_crds=managed_prometheus_crds,
+                app_routing_crds=app_routing_crds,
+                traefik_crds=traefik_crds,
             )
             out = self.run(*args)
             docs = tuple(d for d in yaml.safe_load_all(out) if d)
@@ -220,17 +272,22 @@ class Renderer:
         return self._cache[key]
 
     def render_error(
-        self, chart: str, sets: Sequence[str] = (), values: Sequence[Path] = ()
+        self,
+        chart: str,
+        sets: Sequence[str] = (),
+        values: Sequence[Path] = (),
+        **apis: Unpack[Apis],
     ) -> str:
-        """Render input that must be refused; return helm's message."""
+        """Render input that must be refused, against a cluster the platform releases are in
+        (so the refusal is the input's own); return helm's message."""
+        offered: Apis = {"platform_apis": True}
+        offered.update(apis)
         try:
-            self.run(*self.template_args(chart, values=values, sets=sets))
+            self.run(*self.template_args(chart, values=values, sets=sets, **offered))
         except RenderError as refused:
             return str(refused)
         raise AssertionError(f"helm accepted {chart} with {list(sets)} {list(values)}")
 
     def env_render(self, env: str) -> Rendered:
-        """The umbrella as deployed to `env`; Azure clusters run the managed Prometheus
-        (monitor_metrics) and cert-manager."""
-        azure = env in AZURE_ENVIRONMENTS
-        return self.render(UMBRELLA, env, managed_prometheus_crds=azure, cert_manager_crds=azure)
+        """The umbrella as deployed to `env`."""
+        return self.render(UMBRELLA, env, **env_apis(env))

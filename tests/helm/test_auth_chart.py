@@ -10,6 +10,7 @@ import yaml
 from inventory_api.auth.settings import AuthSettings, load_auth_settings
 from inventory_api.routes import ROUTES
 
+from pipelines.targets import local_issuer
 from tests.helm.rendering import (
     API,
     AZURE_ENVIRONMENTS,
@@ -22,6 +23,7 @@ from tests.helm.rendering import (
 CHART = "inventory-api"
 NGINX_LIMITS = {
     "nginx.ingress.kubernetes.io/limit-rps": "requestsPerSecond",
+    "nginx.ingress.kubernetes.io/limit-burst-multiplier": "burstMultiplier",
     "nginx.ingress.kubernetes.io/limit-connections": "connections",
     "nginx.ingress.kubernetes.io/proxy-body-size": "bodySize",
 }
@@ -59,15 +61,16 @@ def test_every_environment_hands_the_api_settings_it_accepts(
     env_manifests: Rendered, env: str
 ) -> None:
     settings = load_auth_settings(container_env(env_manifests))  # the API's own validation
-    if env not in AZURE_ENVIRONMENTS:
-        assert not settings.enabled  # the local target: no issuer there yet
+    assert settings.enabled
+    assert settings.rate_limit_per_second == chart_values()["rateLimit"]["requestsPerSecond"]
+    if env not in AZURE_ENVIRONMENTS:  # the local target trusts the local token issuer
+        assert (settings.issuer, settings.jwks_url) == (local_issuer.ISSUER, local_issuer.JWKS_URL)
+        assert settings.audiences == (local_issuer.AUDIENCE,)
         return
     ids = yaml.safe_load((FIXTURES / "pipeline-outputs.yaml").read_text())[CHART]["auth"]
-    assert settings.enabled
     assert settings.issuer == f"https://login.microsoftonline.com/{ids['tenantId']}/v2.0"
     assert settings.jwks_url.startswith("https://login.microsoftonline.com/" + ids["tenantId"])
     assert settings.audiences == (ids["audience"],)
-    assert settings.rate_limit_per_second == chart_values()["rateLimit"]["requestsPerSecond"]
 
 
 def test_the_public_ingress_serves_the_api_but_never_metrics(env_manifests: Rendered) -> None:
@@ -89,11 +92,22 @@ def test_azure_ingresses_have_tls_and_controller_limits(env_manifests: Rendered,
     }
 
 
-def test_keys_egress_only_where_tokens_are_checked(env_manifests: Rendered, env: str) -> None:
-    policy = env_manifests.one("NetworkPolicy", API)
-    ports = {port["port"] for rule in policy["spec"]["egress"] for port in rule.get("ports", [])}
-    keys_port = chart_values()["auth"]["keysEgress"]["port"]
-    assert (keys_port in ports) == (env in AZURE_ENVIRONMENTS)
+def test_keys_egress_reaches_the_issuer_of_each_environment(
+    env_manifests: Rendered, env: str
+) -> None:
+    """Entra ID's public addresses on Azure; on local only the local token issuer's pods."""
+    egress = env_manifests.one("NetworkPolicy", API)["spec"]["egress"]
+    keys = chart_values()["auth"]["keysEgress"]
+    if env not in AZURE_ENVIRONMENTS:
+        keys = local_issuer.chart_values()[CHART]["auth"]["keysEgress"]
+    assert {"to": keys["to"], "ports": [{"port": keys["port"], "protocol": "TCP"}]} in egress
+
+
+def test_keys_egress_only_where_tokens_are_checked(renderer: Renderer) -> None:
+    off = renderer.render(CHART, sets=["networkPolicy.enabled=true"])
+    assert load_auth_settings(container_env(off)).enabled is False
+    egress = off.one("NetworkPolicy", API)["spec"]["egress"]
+    assert all("ipBlock" not in peer for rule in egress for peer in rule["to"])
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,9 @@
 """cert-manager creates the pgBackRest TLS Secrets the database pod and backup jobs mount.
 
 The chain is the standard bootstrap: selfSigned Issuer -> CA Certificate -> CA Issuer ->
-server and client Certificates. Asked for without the cert-manager.io/v1 API, the render
-fails with what to install; the local target supplies the Secrets itself and says so with
-backup.tlsServer.certManager.enabled=false.
+server and client Certificates, on every target (the deploy stage installs cert-manager
+before the workloads). Asked for without the cert-manager.io/v1 API, the render fails with what
+to install.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.rendering import AZURE_ENVIRONMENTS, DB, Manifest, Renderer, RenderError, pod_spec
+from tests.helm.rendering import DB, ENVIRONMENTS, Manifest, Renderer, RenderError, pod_spec
 
 SERVER_SECRET = "inventory-pgbackrest-tls"
 CLIENT_SECRET = "inventory-pgbackrest-client-tls"
@@ -35,12 +35,8 @@ def env_value(workload: Manifest, name: str) -> str:
     return str(values[name])
 
 
-def test_local_has_no_cert_manager_objects(renderer: Renderer) -> None:
-    assert CERT_KINDS.isdisjoint(renderer.env_render("local").kinds())
-
-
-@pytest.mark.parametrize("env", AZURE_ENVIRONMENTS)
-def test_azure_certificates_create_the_secrets_the_pods_mount(renderer: Renderer, env: str) -> None:
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_certificates_create_the_secrets_the_pods_mount(renderer: Renderer, env: str) -> None:
     rendered = renderer.env_render(env)
     server = rendered.one("Certificate", f"{DB}-pgbackrest-server")
     client = rendered.one("Certificate", f"{DB}-pgbackrest-client")
@@ -63,7 +59,7 @@ def test_azure_certificates_create_the_secrets_the_pods_mount(renderer: Renderer
     assert pg_host in server["spec"]["dnsNames"], "pgBackRest checks the server name"
 
 
-@pytest.mark.parametrize("env", AZURE_ENVIRONMENTS)
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_issuer_chain_is_self_signed_ca_then_ca_issuer(renderer: Renderer, env: str) -> None:
     rendered = renderer.env_render(env)
     issuers = {i["metadata"]["name"]: i["spec"] for i in rendered.of_kind("Issuer")}
@@ -100,7 +96,7 @@ def test_certificates_are_gated_on_the_value_and_the_crds(
         "postgresql",
         values=[fixtures_dir / "backup-enabled.yaml"],
         sets=sets,
-        cert_manager_crds=crds,
+        platform_apis=crds,
     )
     assert bool(CERT_KINDS & rendered.kinds()) is created
 

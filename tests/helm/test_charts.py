@@ -11,6 +11,7 @@ import yaml
 
 from tests.helm.rendering import (
     API,
+    APP_ROUTING_API,
     DB,
     MANAGED_PROMETHEUS_API,
     MONITORING_API,
@@ -20,6 +21,7 @@ from tests.helm.rendering import (
     Renderer,
     RenderError,
     containers,
+    env_apis,
     pod_spec,
     restricted_context_problems,
 )
@@ -204,6 +206,16 @@ def test_service_monitors_select_the_metrics_ports(renderer: Renderer) -> None:
         <= client["metadata"]["labels"].items()
     )
     assert "metrics" in {p["name"] for p in headless["spec"]["ports"]}
+    pooled = renderer.render(
+        "postgresql", sets=["monitoring.enabled=true", "pooler.enabled=true"], monitoring_crds=True
+    )
+    pooler = pooled.one("Service", f"{DB}-pooler")
+    scraping = [
+        m["metadata"]["name"]
+        for m in pooled.of_kind("ServiceMonitor")
+        if m["spec"]["selector"]["matchLabels"].items() <= pooler["metadata"]["labels"].items()
+    ]
+    assert scraping == [f"{DB}-pooler"]
     api = renderer.render("inventory-api", sets=["monitoring.enabled=true"], monitoring_crds=True)
     assert api.one("ServiceMonitor")["spec"]["endpoints"][0] == {
         "port": "http",
@@ -245,6 +257,43 @@ def test_ingress_class_hosts_and_tls(renderer: Renderer) -> None:
     assert ingress["spec"]["rules"][0]["host"] == "api.example.org"
 
 
+INTERNAL_INGRESS = [
+    "ingress.enabled=true",
+    "ingress.className=inventory-internal",
+    "ingress.internalLoadBalancer.address=10.30.7.250",
+]
+
+
+def test_an_internal_ingress_address_gets_its_own_controller_there(renderer: Renderer) -> None:
+    """Behind a gateway in the VNet: an app-routing NGINX for the class, on an internal load
+    balancer at the address the gateway forwards to; the Ingress keeps the nginx limits."""
+    rendered = renderer.render("inventory-api", sets=INTERNAL_INGRESS, app_routing_crds=True)
+    (controller,) = rendered.of_kind("NginxIngressController")
+    assert controller["apiVersion"] == APP_ROUTING_API
+    assert controller["spec"]["ingressClassName"] == "inventory-internal"
+    assert controller["spec"]["loadBalancerAnnotations"] == {
+        "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+        "service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.30.7.250",
+    }
+    ingress = rendered.one("Ingress", API)
+    assert ingress["spec"]["ingressClassName"] == "inventory-internal"
+    assert "nginx.ingress.kubernetes.io/limit-rps" in ingress["metadata"]["annotations"]
+    assert "NginxIngressController" not in renderer.render("inventory-api").kinds()
+
+
+def test_an_internal_ingress_address_without_the_routing_add_on_is_refused(
+    renderer: Renderer,
+) -> None:
+    message = renderer.render_error("inventory-api", sets=INTERNAL_INGRESS)
+    assert "the cluster serves no approuting.kubernetes.azure.com/v1alpha1 API" in message
+
+
+def test_an_internal_ingress_address_must_be_an_ipv4_address(renderer: Renderer) -> None:
+    sets = [*INTERNAL_INGRESS[:2], "ingress.internalLoadBalancer.address=10.30.7"]
+    message = renderer.render_error("inventory-api", sets=sets)
+    assert "at '/ingress/internalLoadBalancer/address'" in message
+
+
 def test_without_hpa_the_deployment_sets_replicas(renderer: Renderer) -> None:
     rendered = renderer.render(
         "inventory-api", sets=["autoscaling.enabled=false", "replicaCount=4"]
@@ -268,7 +317,9 @@ def test_replica_count_with_the_hpa_on_fails_the_render(renderer: Renderer) -> N
 
 def test_replica_count_with_the_hpa_on_fails_through_the_umbrella(renderer: Renderer) -> None:
     local = renderer.chart_dir(UMBRELLA) / "values-local.yaml"
-    message = renderer.render_error(UMBRELLA, values=[local], sets=["inventory-api.replicaCount=3"])
+    message = renderer.render_error(
+        UMBRELLA, values=[local], sets=["inventory-api.replicaCount=3"], **env_apis("local")
+    )
     assert HPA_OWNS_REPLICAS in message
 
 

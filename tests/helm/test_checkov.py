@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pipelines.core.charts import CERT_MANAGER
+from pipelines.stages.deploy import cert_manager_values
 from policies.waivers import Waiver, load_waivers
 from tests.helm.rendering import API, DIGEST_SETS, ENVIRONMENTS, REPO_ROOT, Rendered, Renderer
 from tests.support.tools import require_tool
@@ -78,8 +80,9 @@ def _privileged(deploy: dict[str, Any]) -> dict[str, Any]:
 def checkov_failures(
     renderer: Renderer, fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> list[dict[str, Any]]:
-    """One checkov run over every environment, the backup-enabled database chart and one
-    deliberately bad manifest (proving the scan bites)."""
+    """One checkov run over every environment, the backup-enabled database chart, the
+    cert-manager release as deployed (by digest) and one deliberately bad manifest (proving the
+    scan bites)."""
     checkov = require_tool("checkov", "make tools")
     scan_dir = tmp_path_factory.mktemp("checkov")
     for env in ENVIRONMENTS:
@@ -88,6 +91,12 @@ def checkov_failures(
         "postgresql", values=[fixtures_dir / "backup-enabled.yaml"], sets=DIGEST_SETS["postgresql"]
     )
     _write(scan_dir / "postgresql-backup.yaml", backup)
+    platform = renderer.render(
+        CERT_MANAGER,
+        values=[cert_manager_values(tmp_path_factory.mktemp("cert-manager"))],
+        sets=["image.digest=sha256:" + "4" * 64],
+    )
+    _write(scan_dir / "cert-manager.yaml", platform)
     bad = _privileged(dict(renderer.env_render("local").one("Deployment", API)))
     (scan_dir / BAD_FILE).write_text(yaml.safe_dump(bad), encoding="utf-8")
     return _scan(checkov, scan_dir)

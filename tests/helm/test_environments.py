@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from pipelines.targets.local_monitoring import MONITORING_NAMESPACE
 from tests.helm.rendering import (
     API,
     CHARTS_SRC,
@@ -14,17 +15,21 @@ from tests.helm.rendering import (
     DB,
     FIXTURES,
     MANAGED_PROMETHEUS_API,
+    MONITORING_API,
     RELEASE,
     UMBRELLA,
     Manifest,
     Rendered,
+    Renderer,
     containers,
+    env_apis,
     pod_spec,
     restricted_context_problems,
     workloads,
 )
 
 BACKUP_SA = CONTRACT.service_accounts["backup"]
+DATABASE_SERVICE, POOLER_SERVICE = CONTRACT.services["database"], CONTRACT.services["pooler"]
 # What each Azure environment promises (prod: docs/disaster-recovery.md): schedules of the full and
 # differential backups, heartbeat and restore drill, and the full/differential backups kept.
 BACKUP_PLAN = {
@@ -35,6 +40,8 @@ BACKUP_PLAN = {
     "prod": ({"full": "15 1 * * 0", "diff": "15 1 * * 1-6", "heartbeat": "* * * * *",
               "restore-drill": "45 3 * * *"}, ("4", "18")),
 }  # fmt: skip
+PIPELINE_OUTPUTS = yaml.safe_load((FIXTURES / "pipeline-outputs.yaml").read_text())
+"""What the pipeline generates for an Azure environment (Terraform outputs, image digests)."""
 PINNED_IMAGE = re.compile(r"^[a-z0-9.:/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]*(@sha256:[a-f0-9]{64})?$")
 
 
@@ -68,7 +75,8 @@ def test_database_service_is_cluster_ip_only(env_manifests: Rendered) -> None:
         for s in env_manifests.of_kind("Service")
         if s["metadata"]["labels"].get("app.kubernetes.io/name") == "postgresql"
     ]
-    assert len(db_services) == 2
+    # The client, headless and pooler Services of the contract, and no other way in.
+    assert {s["metadata"]["name"] for s in db_services} == set(CONTRACT.services.values())
     for svc in db_services:
         assert svc["spec"]["type"] == "ClusterIP"
         assert "externalIPs" not in svc["spec"]
@@ -110,8 +118,30 @@ def test_api_probes_hit_health_endpoints(env_manifests: Rendered) -> None:
     assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
     env = {e["name"]: e.get("value") for e in api["env"]}
     assert env["PORT"] == "8080"
-    assert env["DATABASE_URL"] == f"postgresql+pg8000://inventory@{DB}:5432/inventory"
     assert env["DATABASE_PASSWORD_FILE"] == "/run/secrets/database/password"
+
+
+def _service_port(rendered: Rendered, name: str, port_name: str) -> int:
+    ports = rendered.one("Service", name)["spec"]["ports"]
+    return int(next(p["port"] for p in ports if p["name"] == port_name))
+
+
+def _env(workload: Manifest) -> dict[str, str | None]:
+    return {e["name"]: e.get("value") for c in containers(workload) for e in c.get("env", [])}
+
+
+def test_the_api_connects_through_the_pooler_and_migrates_directly(env_manifests: Rendered) -> None:
+    """The serving pods reach the pooler's Service on its port, in transaction-pooler mode; the
+    migrations Job keeps a session of its own on the database's Service."""
+    pooler_port = _service_port(env_manifests, POOLER_SERVICE, "pgbouncer")
+    database_port = _service_port(env_manifests, DATABASE_SERVICE, "postgresql")
+    serving = _env(env_manifests.one("Deployment", API))
+    migrations = _env(env_manifests.one("Job", f"{API}-migrations"))
+    url = "postgresql+pg8000://inventory@{}:{}/inventory"
+    assert serving["DATABASE_URL"] == url.format(POOLER_SERVICE, pooler_port)
+    assert serving["DB_TRANSACTION_POOLER"] == "true"
+    assert migrations["DATABASE_URL"] == url.format(DATABASE_SERVICE, database_port)
+    assert "DB_TRANSACTION_POOLER" not in migrations
 
 
 def test_images_are_pinned(env_manifests: Rendered) -> None:
@@ -122,6 +152,16 @@ def test_images_are_pinned(env_manifests: Rendered) -> None:
             assert not image.split("@")[0].endswith(":latest"), image
 
 
+def test_local_images_are_never_pulled(env_manifests: Rendered, env: str) -> None:
+    """The local cluster has no registry: every image was imported into its containerd."""
+    policies = {
+        (c["image"].split("/", 1)[0], c["imagePullPolicy"])
+        for workload in workloads(env_manifests)
+        for c in containers(workload)
+    }
+    assert (policies == {("localhost", "Never")}) is (env == "local"), policies
+
+
 def test_no_inline_secrets(env_manifests: Rendered) -> None:
     assert not env_manifests.of_kind("Secret"), "passwords come from existing Secrets or Key Vault"
     for workload in workloads(env_manifests):
@@ -130,7 +170,28 @@ def test_no_inline_secrets(env_manifests: Rendered) -> None:
                 assert "PASSWORD" not in e["name"] or e["name"].endswith("_FILE"), e
 
 
-def test_database_network_policy_admits_only_api_and_backup_pods(env_manifests: Rendered) -> None:
+def test_without_the_pooler_the_serving_pods_connect_directly(renderer: Renderer) -> None:
+    """global.pooler.enabled=false, the one switch: no pooler objects, the serving pods back on
+    the database's Service in plain mode, and the database's policy admitting them."""
+    sets = ["global.pooler.enabled=false"]
+    rendered = renderer.render(UMBRELLA, "local", sets=sets, **env_apis("local"))
+    assert not [d for d in rendered.docs if d["metadata"]["name"] == POOLER_SERVICE]
+    serving = rendered.one("Deployment", API)
+    database_port = _service_port(rendered, DATABASE_SERVICE, "postgresql")
+    env = _env(serving)
+    assert env["DATABASE_URL"] == (
+        f"postgresql+pg8000://inventory@{DATABASE_SERVICE}:{database_port}/inventory"
+    )
+    assert "DB_TRANSACTION_POOLER" not in env
+    peers = [p for r in rendered.one("NetworkPolicy", DB)["spec"]["ingress"] for p in r["from"]]
+    assert any(_matches(p["podSelector"], _pod_labels(serving)) for p in peers)
+    egress = rendered.one("NetworkPolicy", API)["spec"]["egress"][0]
+    assert _matches(egress["to"][0]["podSelector"], _pod_labels(rendered.one("StatefulSet", DB)))
+
+
+def test_database_network_policy_admits_only_migrations_pooler_and_backup_pods(
+    env_manifests: Rendered,
+) -> None:
     policy = env_manifests.one("NetworkPolicy", DB)
     sts = env_manifests.one("StatefulSet", DB)
     assert _matches(policy["spec"]["podSelector"], _pod_labels(sts))
@@ -143,18 +204,50 @@ def test_database_network_policy_admits_only_api_and_backup_pods(env_manifests: 
     assert all("namespaceSelector" not in p and "ipBlock" not in p for p in peers)
     api_pods = _pod_labels(env_manifests.one("Deployment", API))
     migration_pods = _pod_labels(env_manifests.one("Job", f"{API}-migrations"))
+    pooler_pods = _pod_labels(env_manifests.one("Deployment", POOLER_SERVICE))
     backup_pod = {
         "app.kubernetes.io/name": "postgresql",
         "app.kubernetes.io/instance": RELEASE,
         "app.kubernetes.io/component": "backup",
     }
     stranger = {"app.kubernetes.io/name": "debug", "app.kubernetes.io/instance": RELEASE}
-    for labels in (api_pods, migration_pods, backup_pod):
+    for labels in (migration_pods, pooler_pods, backup_pod):
         assert any(_matches(p["podSelector"], labels) for p in peers), labels
-    assert not any(_matches(p["podSelector"], stranger) for p in peers)
+    for labels in (api_pods, stranger):
+        assert not any(_matches(p["podSelector"], labels) for p in peers), labels
 
 
-def test_api_network_policy_ingress_from_controller_egress_to_db_and_dns(
+def test_pooler_network_policy_admits_only_the_serving_pods(env_manifests: Rendered) -> None:
+    policy = env_manifests.one("NetworkPolicy", POOLER_SERVICE)
+    assert _matches(
+        policy["spec"]["podSelector"], _pod_labels(env_manifests.one("Deployment", POOLER_SERVICE))
+    )
+    port = {"port": _service_port(env_manifests, POOLER_SERVICE, "pgbouncer"), "protocol": "TCP"}
+    peers = [p for r in policy["spec"]["ingress"] if port in r["ports"] for p in r["from"]]
+    assert all("namespaceSelector" not in p and "ipBlock" not in p for p in peers)
+    api_pods = _pod_labels(env_manifests.one("Deployment", API))
+    migration_pods = _pod_labels(env_manifests.one("Job", f"{API}-migrations"))
+    assert any(_matches(p["podSelector"], api_pods) for p in peers)
+    assert not any(_matches(p["podSelector"], migration_pods) for p in peers)
+
+
+def test_migrations_network_policy_admits_nothing_and_reaches_only_the_database(
+    env_manifests: Rendered,
+) -> None:
+    policy = env_manifests.one("NetworkPolicy", f"{API}-migrations")
+    job = env_manifests.one("Job", f"{API}-migrations")
+    serving = env_manifests.one("Deployment", API)
+    assert _matches(policy["spec"]["podSelector"], _pod_labels(job))
+    assert not _matches(policy["spec"]["podSelector"], _pod_labels(serving))
+    assert policy["spec"]["ingress"] == []
+    db_rule = policy["spec"]["egress"][0]
+    database = env_manifests.one("StatefulSet", DB)
+    assert _matches(db_rule["to"][0]["podSelector"], _pod_labels(database))
+    port = _service_port(env_manifests, DATABASE_SERVICE, "postgresql")
+    assert db_rule["ports"] == [{"port": port, "protocol": "TCP"}]
+
+
+def test_api_network_policy_ingress_from_controller_egress_to_pooler_and_dns(
     env_manifests: Rendered, env: str
 ) -> None:
     policy = env_manifests.one("NetworkPolicy", API)
@@ -165,15 +258,21 @@ def test_api_network_policy_ingress_from_controller_egress_to_db_and_dns(
         for r in policy["spec"]["ingress"]
         for p in r["from"]
     }
-    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", "kube-system"}
+    # Ingress controllers, and the scrapers: AKS's managed one (kube-system), the local one.
+    scrapers = {"kube-system", MONITORING_NAMESPACE}
+    assert ingress_ns <= {"ingress-nginx", "app-routing-system", "traefik", *scrapers}
     assert all(r["ports"] == [{"port": 8080, "protocol": "TCP"}] for r in policy["spec"]["ingress"])
-    # Azure environments check tokens: a third rule admits the issuer's keys (test_auth_chart).
+    # Every environment checks tokens: a third rule admits the issuer's keys (test_auth_chart).
     egress = policy["spec"]["egress"]
-    assert len(egress) == (2 if env == "local" else 3)
-    db_rule, dns_rule = egress[:2]
-    sts = env_manifests.one("StatefulSet", DB)
-    assert _matches(db_rule["to"][0]["podSelector"], _pod_labels(sts))
-    assert db_rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    assert len(egress) == 3
+    pooler_rule, dns_rule = egress[:2]
+    pooler = env_manifests.one("Deployment", POOLER_SERVICE)
+    assert _matches(pooler_rule["to"][0]["podSelector"], _pod_labels(pooler))
+    assert not _matches(
+        pooler_rule["to"][0]["podSelector"], _pod_labels(env_manifests.one("StatefulSet", DB))
+    )
+    port = _service_port(env_manifests, POOLER_SERVICE, "pgbouncer")
+    assert pooler_rule["ports"] == [{"port": port, "protocol": "TCP"}]
     # The local CoreDNS listens on 1053 (unprivileged) behind the kube-dns Service's 53.
     assert {p["port"] for p in dns_rule["ports"]} == ({53, 1053} if env == "local" else {53})
 
@@ -221,17 +320,19 @@ def test_azure_identities_only_outside_local(env_manifests: Rendered, env: str) 
     else:
         assert annotated
         assert {s["spec"]["parameters"]["keyvaultName"] for s in spcs} == {
-            f"kv-inventory-{env}-weu"
+            PIPELINE_OUTPUTS["inventory-api"]["database"]["keyVault"]["name"],
+            PIPELINE_OUTPUTS["postgresql"]["auth"]["keyVault"]["name"],
         }
 
 
-def test_monitoring_objects_on_azure_only(env_manifests: Rendered, env: str) -> None:
-    """Azure: scrape objects for the managed Prometheus (its rules are Terraform's), none
-    locally yet."""
+def test_monitoring_objects_for_each_targets_prometheus(env_manifests: Rendered, env: str) -> None:
+    """Azure: scrape objects for the managed Prometheus (its rules are Terraform's). Local: the
+    Operator's scrape objects and rules, which the local monitoring turns into its config."""
     monitoring = {"ServiceMonitor", "PrometheusRule"} & env_manifests.kinds()
-    assert monitoring == (set() if env == "local" else {"ServiceMonitor"})
+    local = env == "local"
+    assert monitoring == ({"ServiceMonitor", "PrometheusRule"} if local else {"ServiceMonitor"})
     for monitor in env_manifests.of_kind("ServiceMonitor"):
-        assert monitor["apiVersion"] == MANAGED_PROMETHEUS_API
+        assert monitor["apiVersion"] == (MONITORING_API if local else MANAGED_PROMETHEUS_API)
 
 
 def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
@@ -243,12 +344,20 @@ def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
         yaml.safe_load((CHARTS_SRC / UMBRELLA / name).read_text(encoding="utf-8"))
         for name in ("values.yaml", f"values-{env}.yaml")
     )
-    scraper = own.get("global", base["global"])["monitoring"]["scraper"]
+    scraper = {**base["global"]["monitoring"]["scraper"]}
+    own_scraper = own.get("global", {}).get("monitoring", {}).get("scraper", {})
+    labels = {**scraper["podLabels"], **own_scraper.get("podLabels", {})}
+    # helm merges the environment's labels into the defaults; an empty value drops a default's.
     expected = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": scraper["namespace"]}},
-        "podSelector": {"matchLabels": scraper["podLabels"]},
+        "namespaceSelector": {
+            "matchLabels": {
+                "kubernetes.io/metadata.name": own_scraper.get("namespace", scraper["namespace"])
+            }
+        },
+        "podSelector": {"matchLabels": {k: v for k, v in labels.items() if v}},
     }
-    for name, port in ((DB, 9187), (API, 8080)):
+    pooler_metrics = _service_port(env_manifests, POOLER_SERVICE, "metrics")
+    for name, port in ((DB, 9187), (API, 8080), (POOLER_SERVICE, pooler_metrics)):
         policy = env_manifests.one("NetworkPolicy", name)
         peers = [
             peer
@@ -256,7 +365,21 @@ def test_metrics_ports_admit_the_scraper_the_umbrella_declares(
             if {"port": port, "protocol": "TCP"} in rule["ports"]
             for peer in rule["from"]
         ]
-        assert (expected in peers) is (env != "local"), name
+        assert expected in peers, name
+
+
+def test_the_pooler_is_scraped(env_manifests: Rendered) -> None:
+    """A ServiceMonitor selects the pooler's Service and scrapes a port that Service exposes."""
+    service = env_manifests.one("Service", POOLER_SERVICE)
+    monitors = [
+        m
+        for m in env_manifests.of_kind("ServiceMonitor")
+        if m["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    ]
+    assert len(monitors) == 1
+    for monitor in monitors:
+        ports = {p["name"] for p in service["spec"]["ports"]}
+        assert {e["port"] for e in monitor["spec"]["endpoints"]} <= ports
 
 
 def test_migrations_hook_runs_after_install_and_before_upgrade(env_manifests: Rendered) -> None:
@@ -305,9 +428,8 @@ def test_backups_and_restore_drill_run_in_every_azure_environment(
     assert {n: c["spec"]["schedule"] for n, c in cronjobs.items()} == {
         _cronjob_name(job): cron for job, cron in schedules.items()
     }
-    client_id = yaml.safe_load((FIXTURES / "pipeline-outputs.yaml").read_text())["postgresql"][
-        "backup"
-    ]["serviceAccount"]["clientId"]
+    backup = PIPELINE_OUTPUTS["postgresql"]["backup"]
+    client_id = backup["serviceAccount"]["clientId"]
     sa = env_manifests.one("ServiceAccount", BACKUP_SA)
     annotations = sa["metadata"].get("annotations", {})
     assert annotations.get("azure.workload.identity/client-id") == client_id, "no backup identity"
@@ -320,7 +442,7 @@ def test_backups_and_restore_drill_run_in_every_azure_environment(
             assert "PGBACKREST_REPO1_AZURE_KEY" not in env_vars, "no storage key outside local"
             assert all("secretKeyRef" not in e.get("valueFrom", {}) for e in env_vars.values())
             if "BACKUP_AZURE_ACCOUNT" in env_vars:
-                assert env_vars["BACKUP_AZURE_ACCOUNT"]["value"] == f"stinventory{env}weubak"
+                assert env_vars["BACKUP_AZURE_ACCOUNT"]["value"] == backup["azure"]["account"]
                 assert env_vars["BACKUP_AZURE_KEY_TYPE"]["value"] == "sas"
                 assert env_vars["BACKUP_RETENTION_FULL"]["value"] == keep_full
                 assert env_vars["BACKUP_RETENTION_DIFF"]["value"] == keep_diff

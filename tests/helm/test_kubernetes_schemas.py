@@ -8,32 +8,18 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
+from pipelines.core.charts import CERT_MANAGER
 from tests.helm.rendering import API, Rendered, Renderer
+from tests.helm.schemas import CUSTOM_KINDS, validate_all
 
 # Kubernetes minors AKS supports as of this writing (standard support plus the LTS window);
 # kubernetes-validate bundles the schemas 1.25-1.37. Revisit when AKS retires or adds one.
 AKS_MINORS = ("1.31", "1.32", "1.33", "1.34", "1.35", "1.36")
 
-# Custom resources have no upstream schema; they are checked by their own tests.
-CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule", "SecretProviderClass", "Certificate", "Issuer"}
-
-
-def _validate_all(rendered: Rendered, minor: str) -> list[str]:
-    problems = []
-    for doc in rendered.docs:
-        if doc["kind"] in CUSTOM_KINDS:
-            continue
-        try:
-            kubernetes_validate.validate(doc, f"{minor}.0", strict=True)
-        except kubernetes_validate.ValidationError as error:
-            where = f"{doc['kind']}/{doc['metadata']['name']}"
-            problems.append(f"{where}: {'.'.join(map(str, error.path))}: {error.message}")
-    return problems
-
 
 @pytest.mark.parametrize("minor", AKS_MINORS)
 def test_environment_manifests_are_valid(env_manifests: Rendered, minor: str) -> None:
-    assert _validate_all(env_manifests, minor) == []
+    assert validate_all(env_manifests, minor) == []
 
 
 @pytest.mark.parametrize("minor", AKS_MINORS)
@@ -48,7 +34,13 @@ def test_optional_objects_are_valid(renderer: Renderer, fixtures_dir: Path, mino
         "inventory-api",
         sets=["autoscaling.enabled=false", "replicaCount=2", "ingress.enabled=true"],
     )
-    assert _validate_all(rendered, minor) + _validate_all(api, minor) == []
+    assert validate_all(rendered, minor) + validate_all(api, minor) == []
+
+
+@pytest.mark.parametrize("minor", AKS_MINORS)
+def test_the_cert_manager_release_is_valid(renderer: Renderer, minor: str) -> None:
+    """The platform release the deploy stage installs first (its CRDs included)."""
+    assert validate_all(renderer.render(CERT_MANAGER), minor) == []
 
 
 def test_strict_validation_bites(renderer: Renderer) -> None:

@@ -11,13 +11,15 @@ from tests.helm.rendering import UMBRELLA, Renderer
 
 # Lint cannot simulate installed CRDs, so the templates that need them are forced on to be linted
 # too (without, a required API that is missing fails the render).
-FORCE_MONITORING = [
+FORCE_CUSTOM_RESOURCES = [
     "--set",
     "inventory-api.monitoring.forceCreate=true",
     "--set",
     "postgresql.monitoring.forceCreate=true",
     "--set",
     "postgresql.backup.tlsServer.certManager.forceCreate=true",
+    "--set",
+    "inventory-api.ingress.internalLoadBalancer.forceCreate=true",
 ]
 
 
@@ -38,7 +40,7 @@ def _lint_problems(renderer: Renderer, *args: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("chart", ["inventory-api", "postgresql"])
+@pytest.mark.parametrize("chart", ["inventory-api", "postgresql", "cert-manager"])
 def test_chart_lints_with_defaults(renderer: Renderer, chart: str) -> None:
     assert _lint_problems(renderer, str(renderer.chart_dir(chart))) == []
 
@@ -52,7 +54,8 @@ def test_database_chart_lints_with_backups_on(renderer: Renderer, fixtures_dir: 
 def test_umbrella_lints_per_environment(renderer: Renderer, env: str) -> None:
     files = [arg for f in renderer.values_files(UMBRELLA, env) for arg in ("--values", str(f))]
     assert (
-        _lint_problems(renderer, str(renderer.chart_dir(UMBRELLA)), *files, *FORCE_MONITORING) == []
+        _lint_problems(renderer, str(renderer.chart_dir(UMBRELLA)), *files, *FORCE_CUSTOM_RESOURCES)
+        == []
     )
 
 

@@ -9,23 +9,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 from dbops.patroni_config import SCOPE_LABEL
 
 from tests.helm.rendering import (
-    AZURE_ENVIRONMENTS,
     CHARTS_SRC,
     CONTRACT,
     UMBRELLA,
     Manifest,
     Rendered,
     Renderer,
+    env_apis,
     pod_spec,
     restricted_context_problems,
     workloads,
 )
+from tests.helm.schemas import validate_all
 
 DB = CONTRACT.fullnames["postgresql"]  # the release's database name, from the one source
 ROLE_RULES = CHARTS_SRC / "postgresql" / "files" / "patroni-role-rules.yaml"
@@ -36,11 +36,7 @@ SYNCHRONOUS = {"prod": "strict", "staging": "on", "dev": "off", "local": "on"}
 
 @pytest.fixture(scope="session")
 def ha(renderer: Renderer, env: str) -> Rendered:
-    azure = env in AZURE_ENVIRONMENTS
-    return renderer.render(
-        UMBRELLA, env, sets=("postgresql.ha.enabled=true",),
-        managed_prometheus_crds=azure, cert_manager_crds=azure,
-    )  # fmt: skip
+    return renderer.render(UMBRELLA, env, sets=("postgresql.ha.enabled=true",), **env_apis(env))
 
 
 def _postgres(ha: Rendered) -> Manifest:
@@ -156,19 +152,7 @@ def test_without_ha_the_single_server_is_unchanged(env_manifests: Rendered) -> N
 
 def test_manifests_validate_against_the_kubernetes_schemas(ha: Rendered) -> None:
     """Strict schema validation (unknown fields fail) of every non-custom object rendered."""
-    problems = []
-    for doc in ha.docs:
-        if (
-            doc["apiVersion"]
-            .split("/")[0]
-            .endswith((".coreos.com", "cert-manager.io", ".x-k8s.io"))
-        ):
-            continue
-        try:
-            kubernetes_validate.validate(doc, "1.33.0", strict=True)
-        except kubernetes_validate.ValidationError as error:
-            problems.append(f"{doc['kind']}/{doc['metadata']['name']}: {error.message}")
-    assert problems == []
+    assert validate_all(ha, "1.33") == []
 
 
 @pytest.mark.parametrize(

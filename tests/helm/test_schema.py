@@ -35,7 +35,9 @@ def test_umbrella_rejects_bad_values_files(
         ("postgresql", "resources.limits.memory=2G", "at '/resources/limits/memory'"),
         ("postgresql", "tuning.sharedBuffersPercent=80", "at '/tuning/sharedBuffersPercent'"),
         ("postgresql", "auth.username=postgres", "at '/auth/username'"),
-        ("postgresql", "backup.enabled=true", "at '/backup/azure/account'"),
+        ("postgresql", "backup.azure.account=st-inventory", "at '/backup/azure/account'"),
+        ("postgresql", "auth.keyVault.name=1kv", "at '/auth/keyVault/name'"),
+        ("inventory-api", "database.keyVault.name=kv-inventory-", "at '/database/keyVault/name'"),
         ("postgresql", "extraConfig.log_line_prefix=a'b", "at '/extraConfig/log_line_prefix'"),
         ("inventory-api", "image.tag=latest", "at '/image/tag'"),
         ("inventory-api", "replicaCount=1", "at '/replicaCount'"),
@@ -86,6 +88,29 @@ def test_chart_schema_rejects_unsafe_settings(
                 "database.keyVault.tenantId=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
             ],
             "needs serviceAccount.clientId (workload identity) and database.keyVault.tenantId",
+        ),
+        (
+            "inventory-api",
+            [
+                "database.keyVault.enabled=true",
+                "database.keyVault.objectName=pw",
+                "database.keyVault.tenantId=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                "serviceAccount.clientId=11111111-2222-3333-4444-555555555555",
+            ],
+            "database.keyVault.name is required with database.keyVault.enabled: on Azure the "
+            "deploy stage sets it from the Terraform output key_vault_name",
+        ),
+        (
+            "postgresql",
+            [
+                "auth.existingSecret=",
+                "auth.keyVault.enabled=true",
+                "auth.keyVault.objectName=pw",
+                "auth.keyVault.tenantId=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                "auth.keyVault.clientId=11111111-2222-3333-4444-555555555555",
+            ],
+            "auth.keyVault.name is required with auth.keyVault.enabled: on Azure the deploy "
+            "stage sets it from the Terraform output key_vault_name",
         ),
     ],
 )

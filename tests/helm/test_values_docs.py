@@ -49,12 +49,12 @@ def _schema_keys(node: dict[str, Any], prefix: str = "") -> set[str]:
     return keys
 
 
-@pytest.mark.parametrize("chart", ["inventory-api", "postgresql"])
+@pytest.mark.parametrize("chart", ["inventory-api", "postgresql", "cert-manager"])
 def test_every_value_has_a_comment(chart: str) -> None:
     assert _undocumented(CHARTS_SRC / chart / "values.yaml") == []
 
 
-@pytest.mark.parametrize("chart", ["inventory-api", "postgresql"])
+@pytest.mark.parametrize("chart", ["inventory-api", "postgresql", "cert-manager"])
 def test_schema_forbids_unknown_top_level_keys(chart: str) -> None:
     schema = json.loads((CHARTS_SRC / chart / "values.schema.json").read_text(encoding="utf-8"))
     assert schema["additionalProperties"] is False

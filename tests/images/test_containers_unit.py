@@ -14,11 +14,14 @@ from tools.containers.podman import write_config
 
 
 def test_catalog_names_match_the_contract_and_the_chart_repositories() -> None:
-    assert set(CATALOG) == {"api", "postgresql", "postgres-exporter", "azurite", "pgbouncer"}
+    assert set(CATALOG) == {
+        *("api", "postgresql", "postgres-exporter", "azurite", "pgbouncer", "prometheus")
+    }
     assert CATALOG["api"].reference("abc") == "localhost/inventory-api:abc"
     assert CATALOG["postgresql"].repository == "inventory-postgresql"
     assert CATALOG["postgres-exporter"].repository == "inventory-postgres-exporter"
     assert CATALOG["azurite"].repository == "inventory-azurite"
+    assert CATALOG["prometheus"].repository == "inventory-prometheus"
 
 
 def test_build_args_pass_the_base_the_ca_secret_and_oci_labels() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tools.localcluster.build import inputs_digest, verify_pin
-from tools.localcluster.catalog import COMPONENTS, Component
+from tools.localcluster.catalog import CERT_MANAGER, COMPONENTS, Component
 from tools.localcluster.images import build_id
 from tools.localcluster.trim import PreparedCopy
 from tools.toolchain.process import ToolchainError
@@ -26,7 +26,7 @@ def _component(directory: Path) -> Component:
 
 
 def test_the_repository_modules_match_the_catalog() -> None:
-    for component in COMPONENTS:
+    for component in (*COMPONENTS, CERT_MANAGER):
         verify_pin(component)
 
 

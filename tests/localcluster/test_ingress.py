@@ -69,12 +69,14 @@ def test_readiness_is_the_ping_endpoint_on_the_admin_port() -> None:
     assert f"--entryPoints.traefik.address=:{admin['containerPort']}" in container["args"]
 
 
-def test_only_the_kubernetes_ingress_provider_and_only_its_class() -> None:
+def test_only_the_kubernetes_providers_only_its_class_and_no_cross_namespace_middlewares() -> None:
     (container,) = _pod()["containers"]
     providers = {a.split("=")[0].split(".")[1] for a in container["args"] if "--providers." in a}
-    assert providers == {"kubernetesingress"}
+    assert providers == {"kubernetesingress", "kubernetescrd"}
     assert "--providers.kubernetesingress=true" in container["args"]
     assert "--providers.kubernetesingress.ingressClass=traefik" in container["args"]
+    assert "--providers.kubernetescrd=true" in container["args"]
+    assert "--providers.kubernetescrd.allowCrossNamespace=false" in container["args"]
     assert not any(a.startswith("--api") for a in container["args"])  # no dashboard
 
 
@@ -96,11 +98,15 @@ def test_rbac_reads_what_the_provider_watches_and_writes_only_ingress_status() -
         "services",
         "secrets",
         "nodes",
+        "configmaps",
         "endpointslices",
         "ingresses",
         "ingressclasses",
         "ingresses/status",
+        *ingress.CRD_RESOURCES,
     }
+    (crd_rule,) = [r for r in rules if r["apiGroups"] == [ingress.CRD_GROUP]]
+    assert crd_rule["verbs"] == ["get", "list", "watch"]
     assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in rules)
     binding = _by_kind("ClusterRoleBinding")
     assert binding["subjects"] == [
@@ -113,3 +119,11 @@ def test_every_object_carries_the_standard_labels() -> None:
         labels = document["metadata"]["labels"]
         assert labels["app.kubernetes.io/name"] == "traefik", document["kind"]
         assert "app.kubernetes.io/version" in labels
+
+
+def test_the_buffering_middleware_has_a_writable_tmp_on_a_read_only_root() -> None:
+    (container,) = _pod()["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    (volume,) = _pod()["volumes"]
+    assert volume == {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}

@@ -28,10 +28,15 @@ def test_the_pipeline_installs_the_contracts_release_into_its_namespace() -> Non
     [
         ({"release": "Inventory"}, "release = 'Inventory' is not a valid Kubernetes name"),
         ({"namespace": None}, "namespace = None is not a valid Kubernetes name"),
+        ({"cert_manager": {"release": "cert-manager"}}, "cert_manager must name exactly release"),
+        (
+            {"cert_manager": {"release": "cert-manager", "namespace": "Cert_Manager"}},
+            "cert_manager.namespace = 'Cert_Manager' is not a valid Kubernetes name",
+        ),
         ({"service_accounts": {"api": "a"}}, "service_accounts must name exactly api, migrations"),
         (
             {"services": {"database": "db"}},
-            "services must name exactly database, database_headless",
+            "services must name exactly database, database_headless, pooler",
         ),
         ({"backup_job_prefix": "db-backup"}, "backup_job_prefix = 'db-backup' is not a valid"),
         ({"fullnames": {"inventory-api": "x" * 64, "postgresql": "db"}}, "is not a valid"),
@@ -55,6 +60,7 @@ def test_the_chart_values_set_every_shared_name() -> None:
         database["backup"]["serviceAccount"]["name"],
     } == set(names.service_accounts.values())
     assert api["database"]["host"] == names.services["database"]
+    assert api["database"]["pooler"]["host"] == names.services["pooler"]
     assert (api["fullnameOverride"], database["fullnameOverride"]) == (
         names.fullnames["inventory-api"],
         names.fullnames["postgresql"],
@@ -73,3 +79,8 @@ def test_the_contract_values_come_last_so_no_environment_file_overrides_them(
     assert args[:5] == [RELEASE, str(chart), "--namespace", NAMESPACE, "--create-namespace"]
     written = yaml.safe_load(generated[-1].read_text(encoding="utf-8"))
     assert written == contract.chart_values(contract.load())
+
+
+def test_the_cert_manager_values_serve_the_release_namespace() -> None:
+    names = contract.load()
+    assert contract.cert_manager_values(names) == {"servedNamespace": names.namespace}

@@ -1,31 +1,28 @@
 """The local stand-in for the Azure platform: it makes exactly what values-local.yaml names.
 
 The chart is rendered as `deploy --target local` installs it (release `inventory-platform`,
-namespace `inventory`, values-local.yaml), so a renamed Secret, host or certificate name on
-either side fails here instead of on the cluster.
+namespace `inventory`, values-local.yaml, after the platform releases: cert-manager.io/v1
+served), so a renamed Secret, host or certificate name on either side fails here instead of on
+the cluster. Every Secret the release uses is made by the stand-in or issued by cert-manager
+from one of the release's own Certificates.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pipelines.core import contract
-from pipelines.core.charts import UMBRELLA, staged_charts
-from pipelines.stages.deploy import contract_values, install_args, values_files
 from pipelines.targets import local_platform as lp
 from pipelines.targets.cluster import NAMESPACE
 from pipelines.targets.local_certificates import issue_set
-from tests.support.tools import REPO_ROOT, require_tool
+from tests.pipeline.local_release import Manifest, one, pod_labels, render_local, selects
+from tests.support.tools import REPO_ROOT
 
-Manifest = dict[str, Any]
 DB = contract.load().fullnames["postgresql"]
 API = contract.load().fullnames["inventory-api"]
 
@@ -33,36 +30,7 @@ API = contract.load().fullnames["inventory-api"]
 @pytest.fixture(scope="module")
 def local_release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
     """The umbrella rendered with the local values, as the deploy stage installs it."""
-    helm = require_tool("helm", "make tools")
-    generated = [contract_values(tmp_path_factory.mktemp("deploy"))]
-    with staged_charts(REPO_ROOT) as charts:
-        chart = charts / UMBRELLA
-        subprocess.run(
-            [helm, "dependency", "build", "--skip-refresh", str(chart)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        out = subprocess.run(
-            [
-                *[
-                    helm,
-                    "template",
-                    *install_args(chart, values_files(chart, "local", generated), []),
-                ],
-                *["--kube-version", "1.34.2"],
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
-
-
-def _one(docs: list[Manifest], kind: str, name: str) -> Manifest:
-    (found,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
-    return found
+    return render_local(tmp_path_factory.mktemp("deploy"))
 
 
 def _pod(workload: Manifest) -> Manifest:
@@ -96,29 +64,32 @@ def _secrets_used(docs: list[Manifest]) -> set[str]:
     return names
 
 
-def test_every_secret_the_release_uses_is_one_the_stand_in_makes(
+def _issued(docs: list[Manifest]) -> dict[str, Manifest]:
+    """The release's cert-manager Certificates, by the Secret each is issued into."""
+    return {d["spec"]["secretName"]: d for d in docs if d["kind"] == "Certificate"}
+
+
+def test_every_secret_the_release_uses_is_made_or_issued(
     local_release: list[Manifest],
 ) -> None:
-    made = {
-        lp.DB_SECRET,
-        lp.CIPHER_PASS_SECRET,
-        lp.STORAGE_KEY_SECRET,
-        lp.STORAGE_CA_SECRET,
-        *lp.CERTIFICATE_SECRETS,
-    }
-    assert _secrets_used(local_release) <= made
+    made = {lp.DB_SECRET, lp.CIPHER_PASS_SECRET, lp.STORAGE_KEY_SECRET, *lp.CERTIFICATE_SECRETS}
+    issued = set(_issued(local_release))
+    assert not made & issued, "cert-manager and the stand-in would fight over a Secret"
+    assert _secrets_used(local_release) <= made | issued
     assert _secrets_used(local_release) >= {
         lp.DB_SECRET,
         lp.CIPHER_PASS_SECRET,
         lp.STORAGE_KEY_SECRET,
         lp.STORAGE_CA_SECRET,
-        lp.PGBACKREST_TLS_SECRET,
-        lp.PGBACKREST_CLIENT_TLS_SECRET,
     }
+    tls = one(local_release, "StatefulSet", DB)
+    assert {v["secret"]["secretName"] for v in _pod(tls)["volumes"] if "secret" in v} & issued, (
+        "the database pod mounts a Secret cert-manager issues"
+    )
 
 
 def test_backups_point_at_the_in_cluster_azurite(local_release: list[Manifest]) -> None:
-    backup = _one(local_release, "CronJob", f"{DB}-backup-full")
+    backup = one(local_release, "CronJob", f"{DB}-backup-full")
     (container,) = _pod(backup)["containers"]
     env = _env(container)
     assert env["BACKUP_AZURE_ACCOUNT"] == lp.ACCOUNT
@@ -130,27 +101,35 @@ def test_backups_point_at_the_in_cluster_azurite(local_release: list[Manifest]) 
     assert "PGBACKREST_REPO1_AZURE_KEY" not in env, "the key is a file, not an env variable"
 
 
-def _sans(spec_secret: str) -> set[str]:
-    spec = lp.certificate_specs()[spec_secret]
-    return set(spec.dns_names)
-
-
 def test_certificates_name_the_hosts_pgbackrest_connects_to(
     local_release: list[Manifest],
 ) -> None:
-    backup = _one(local_release, "CronJob", f"{DB}-backup-full")
+    backup = one(local_release, "CronJob", f"{DB}-backup-full")
     env = _env(_pod(backup)["containers"][0])
-    assert env["BACKUP_PG_HOST"] in _sans(lp.PGBACKREST_TLS_SECRET)
-    assert env["BACKUP_AZURE_STORAGE_HOST"] in _sans(lp.AZURITE_TLS_SECRET)
-    client = lp.certificate_specs()[lp.PGBACKREST_CLIENT_TLS_SECRET]
-    assert client.common_name == env["BACKUP_TLS_CLIENT_CN"]
+    mounted = {v["name"]: v for v in _pod(backup)["volumes"]}
+    certificates = _issued(local_release)
+    server = next(
+        c for c in certificates.values() if env["BACKUP_PG_HOST"] in c["spec"].get("dnsNames", [])
+    )
+    assert "server auth" in server["spec"]["usages"]
+    client = next(
+        c
+        for c in certificates.values()
+        if c["spec"].get("commonName") == env["BACKUP_TLS_CLIENT_CN"]
+    )
+    assert "client auth" in client["spec"]["usages"]
+    assert client["spec"]["secretName"] in {
+        v.get("secret", {}).get("secretName") for v in mounted.values()
+    }
+    azurite = lp.certificate_specs()[lp.AZURITE_TLS_SECRET]
+    assert env["BACKUP_AZURE_STORAGE_HOST"] in azurite.dns_names
 
 
 def test_ingress_is_served_by_the_harness_traefik(local_release: list[Manifest]) -> None:
-    ingress = _one(local_release, "Ingress", API)
+    ingress = one(local_release, "Ingress", API)
     assert ingress["spec"]["ingressClassName"] == "traefik"
     assert [rule["host"] for rule in ingress["spec"]["rules"]] == ["inventory.localtest"]
-    policy = _one(local_release, "NetworkPolicy", API)
+    policy = one(local_release, "NetworkPolicy", API)
     sources = policy["spec"]["ingress"][0]["from"]
     assert sources[0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "traefik"
@@ -161,7 +140,7 @@ def test_database_policy_allows_dns_on_the_local_coredns_port(
     local_release: list[Manifest],
 ) -> None:
     for name in (DB, API):
-        policy = _one(local_release, "NetworkPolicy", name)
+        policy = one(local_release, "NetworkPolicy", name)
         dns = [
             rule
             for rule in policy["spec"]["egress"]
@@ -182,16 +161,12 @@ def test_issued_certificates_chain_to_one_ca_with_the_right_usages() -> None:
         assert b"PRIVATE KEY" in files.key
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         usages[name] = set(eku)
-    assert usages[lp.PGBACKREST_TLS_SECRET] == {ExtendedKeyUsageOID.SERVER_AUTH}
-    assert usages[lp.PGBACKREST_CLIENT_TLS_SECRET] == {ExtendedKeyUsageOID.CLIENT_AUTH}
-    assert usages[lp.AZURITE_TLS_SECRET] == {ExtendedKeyUsageOID.SERVER_AUTH}
+    assert usages == {lp.AZURITE_TLS_SECRET: {ExtendedKeyUsageOID.SERVER_AUTH}}
 
 
 def test_azurite_runs_non_root_read_only_without_a_token() -> None:
     manifests = {m["kind"]: m for m in lp.azurite_manifests("localhost/inventory-azurite:t")}
-    assert set(manifests) == {
-        "Namespace", "PersistentVolumeClaim", "NetworkPolicy", "Deployment", "Service"
-    }  # fmt: skip
+    assert set(manifests) == {"PersistentVolumeClaim", "NetworkPolicy", "Deployment", "Service"}
     pod = manifests["Deployment"]["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -221,31 +196,13 @@ def test_azurite_image_tag_changes_with_the_recipe(tmp_path: Path) -> None:
     assert lp.azurite_image_tag(context) != before
 
 
-def _pod_labels(workload: Manifest) -> dict[str, str]:
-    spec = workload["spec"]
-    if workload["kind"] == "CronJob":
-        spec = spec["jobTemplate"]["spec"]
-    return dict(spec["template"]["metadata"]["labels"])
-
-
-def _selects(selector: Manifest, labels: dict[str, str]) -> bool:
-    """Kubernetes label-selector semantics for matchLabels and `In` expressions."""
-    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
-        return False
-    for expression in selector.get("matchExpressions", []):
-        assert expression["operator"] == "In", expression
-        if labels.get(expression["key"]) not in expression["values"]:
-            return False
-    return True
-
-
 def test_only_the_database_and_backup_jobs_may_reach_azurite(
     local_release: list[Manifest],
 ) -> None:
     manifests = lp.azurite_manifests("localhost/inventory-azurite:t")
-    policy = _one(manifests, "NetworkPolicy", lp.AZURITE)["spec"]
-    deployment = _one(manifests, "Deployment", lp.AZURITE)
-    assert _selects(policy["podSelector"], _pod_labels(deployment))
+    policy = one(manifests, "NetworkPolicy", lp.AZURITE)["spec"]
+    deployment = one(manifests, "Deployment", lp.AZURITE)
+    assert selects(policy["podSelector"], pod_labels(deployment))
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     assert policy["egress"] == []  # Azurite connects nowhere
     (rule,) = policy["ingress"]
@@ -255,7 +212,7 @@ def test_only_the_database_and_backup_jobs_may_reach_azurite(
         doc["metadata"]["name"]
         for doc in local_release
         if doc["kind"] in ("Deployment", "StatefulSet", "CronJob")
-        and _selects(source["podSelector"], _pod_labels(doc))
+        and selects(source["podSelector"], pod_labels(doc))
     }
     assert allowed == {
         DB,

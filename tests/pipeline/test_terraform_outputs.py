@@ -10,9 +10,12 @@ import pytest
 import yaml
 
 from pipelines.cli import main
+from pipelines.stages.build import IMAGES_FILE
 from pipelines.targets.terraform_outputs import (
+    OPTIONAL_OUTPUT_VALUES,
     OPTIONAL_OUTPUTS,
     OUTPUT_VALUES,
+    REGISTRY_OUTPUT,
     MissingOutput,
     chart_values,
     outputs_file,
@@ -56,6 +59,13 @@ def test_every_output_lands_on_its_chart_values(document: str) -> None:
         "postgresql.auth.keyVault.tenantId": IDS["tenant_id"],
         "postgresql.auth.keyVault.clientId": IDS["database_identity_client_id"],
         "postgresql.backup.serviceAccount.clientId": IDS["backup_identity_client_id"],
+        "inventory-api.database.keyVault.name": IDS["key_vault_name"],
+        "postgresql.auth.keyVault.name": IDS["key_vault_name"],
+        "inventory-api.image.registry": IDS["acr_login_server"],
+        "postgresql.image.registry": IDS["acr_login_server"],
+        "postgresql.exporter.image.registry": IDS["acr_login_server"],
+        "postgresql.pooler.image.registry": IDS["acr_login_server"],
+        "postgresql.backup.azure.account": IDS["backup_storage_account_name"],
         "postgresql.backup.repo2.azure.account": IDS["backup_repo2_storage_account_name"],
         "postgresql.backup.repo2.clientId": IDS["backup_repo2_identity_client_id"],
     }
@@ -101,6 +111,33 @@ def test_an_empty_optional_output_is_refused(document: str) -> None:
     outputs = load(document)
     outputs["backup_repo2_identity_client_id"]["value"] = ""
     with pytest.raises(MissingOutput, match="backup_repo2_identity_client_id is not a non-empty"):
+        chart_values(outputs)
+
+
+def test_the_internal_ingress_address_reaches_the_chart_only_where_there_is_one(
+    terraform: str, tmp_path: Path
+) -> None:
+    """Behind an Application Gateway the chart's controller takes ingress.private_ip; with a
+    public load balancer the output's null leaves the chart's default."""
+    path = OPTIONAL_OUTPUT_VALUES[("ingress", "private_ip")][0]
+    gateway = load(
+        terraform_output_json(terraform, tmp_path / "gw", ingress_private_ip="10.30.7.250")
+    )
+    assert leaves(chart_values(gateway))[path] == "10.30.7.250"
+    public = load(terraform_output_json(terraform, tmp_path / "lb"))
+    assert path not in leaves(chart_values(public))
+
+
+def test_a_missing_ingress_output_fails_naming_it(terraform: str, tmp_path: Path) -> None:
+    outputs = load(terraform_output_json(terraform, tmp_path / "tf", omit="ingress"))
+    with pytest.raises(MissingOutput, match=r"terraform output ingress\.private_ip is missing"):
+        chart_values(outputs)
+
+
+def test_an_ingress_address_of_another_kind_is_refused(document: str) -> None:
+    outputs = load(document)
+    outputs["ingress"]["value"]["private_ip"] = ""
+    with pytest.raises(MissingOutput, match="is neither null nor a non-empty string"):
         chart_values(outputs)
 
 
@@ -172,3 +209,23 @@ def test_azure_deploy_fails_naming_the_missing_output(
         "(needed for postgresql.backup.serviceAccount.clientId)"
     ) in capsys.readouterr().out
     assert not (reports / "deploy" / "terraform-values.yaml").exists()
+
+
+def test_azure_publish_fails_naming_the_missing_registry_output(
+    document: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The registry's name ends in Terraform's suffix, so publish takes it from the outputs."""
+    outputs = load(document)
+    del outputs[REGISTRY_OUTPUT]
+    reports = azure_deploy(tmp_path, outputs)
+    (reports / "build").mkdir()
+    built = {"tag": "0a1b2c3d", "images": {"api": "localhost/inventory-api:0a1b2c3d"}}
+    (reports / "build" / IMAGES_FILE).write_text(json.dumps(built), encoding="utf-8")
+    status = main(
+        ["publish", "--target", "azure", "--env", "prod", "--reports", str(reports)], root=tmp_path
+    )
+    assert status != 0
+    assert (
+        f"terraform output {REGISTRY_OUTPUT} is missing (needed for publish --target azure)"
+    ) in capsys.readouterr().out
+    assert not (reports / "publish" / "published.json").exists()

@@ -16,7 +16,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.core.stage import Options, Stage, StageContext, StageFailed
 from pipelines.targets.terraform_outputs import chart_values, load_outputs, outputs_file
-from tests.pipeline.terraform_outputs import IDS
+from tests.pipeline.terraform_outputs import IDS, ingress_output
 from tests.support.git import git
 from tests.support.tools import require_tool
 
@@ -46,7 +46,7 @@ def tiny_repository(root: Path, applied: dict[str, dict[str, str]]) -> Path:
     outputs = "".join(
         f'\noutput "{name}" {{\n  value = var.identities["{name}"]\n}}\n' for name in IDS
     )
-    (platform / "main.tf").write_text(ROOT + outputs, encoding="utf-8")
+    (platform / "main.tf").write_text(ROOT + outputs + ingress_output(None), encoding="utf-8")
     for env, identities in applied.items():
         folder = root / "iac" / "environments" / env
         folder.mkdir(parents=True)

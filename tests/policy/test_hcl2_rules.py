@@ -249,6 +249,20 @@ BREAKAGES = [
         'cluster_policy.effect must be "Deny"',
     ),
     Breakage(
+        "INV_HCL_010",
+        "environments/prod/terraform.tfvars",
+        'exposure   = "application_gateway"',
+        'exposure   = "public_load_balancer"',
+        'ingress.exposure must be "application_gateway"',
+    ),
+    Breakage(
+        "INV_HCL_010",
+        "environments/prod/terraform.tfvars",
+        'waf_mode         = "Prevention"',
+        'waf_mode         = "Detection"',
+        'ingress.gateway.waf_mode must be "Prevention"',
+    ),
+    Breakage(
         "INV_HCL_011",
         "environments/prod/terraform.tfvars",
         'sku_tier                = "Standard"',

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from policies.findings import Finding, Severity, Status
+from policies.findings import Finding, Severity, Status, plan_source
 from policies.gate import DEFAULT_WAIVERS, apply_waivers
 from policies.waivers import Waiver, WaiverError, load_waivers
 
@@ -134,3 +135,28 @@ def test_waiver_for_another_framework_does_not_apply(tmp_path: Path) -> None:
     waivers = load_waivers(_write(tmp_path, VALID + "    framework: kubernetes\n"))
     (finding,) = apply_waivers([_failure()], waivers, dt.date(2026, 12, 1))
     assert finding.status is Status.FAILED
+
+
+def test_waiver_scoped_to_environments_covers_only_their_plans(tmp_path: Path) -> None:
+    waivers = load_waivers(_write(tmp_path, VALID + '    environments: ["dev", "stag*"]\n'))
+    findings = [
+        replace(_failure(), source=plan_source("dev")),
+        replace(_failure(), source=plan_source("staging")),
+        replace(_failure(), source=plan_source("prod")),
+        _failure(),
+    ]
+    statuses = [f.status for f in apply_waivers(findings, waivers, dt.date(2026, 12, 1))]
+    assert statuses == [Status.WAIVED, Status.WAIVED, Status.FAILED, Status.FAILED]
+
+
+def test_unscoped_waiver_covers_the_hcl_and_every_plan_and_instance_keys(tmp_path: Path) -> None:
+    waivers = load_waivers(_write(tmp_path, VALID))
+    indexed = "module.backup_storage[0].azurerm_storage_account.backup[0]"
+    findings = [_failure(), replace(_failure(resource=indexed), source=plan_source("prod"))]
+    waived = apply_waivers(findings, waivers, dt.date(2026, 12, 1))
+    assert [f.status for f in waived] == [Status.WAIVED, Status.WAIVED]
+
+
+def test_environments_must_be_a_list_of_globs(tmp_path: Path) -> None:
+    with pytest.raises(WaiverError, match="'environments' must be a non-empty list"):
+        load_waivers(_write(tmp_path, VALID + "    environments: dev\n"))

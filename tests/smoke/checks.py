@@ -97,22 +97,28 @@ def selects(selector: Any, labels: dict[str, str]) -> bool:
     return True
 
 
-def allowed_client_labels(policies: list[Any], database_labels: dict[str, str]) -> dict[str, str]:
-    """The matchLabels of a same-namespace pod peer allowed to reach DATABASE_PORT."""
+def allowed_client_labels(
+    policies: list[Any],
+    target_labels: dict[str, str],
+    port: int = DATABASE_PORT,
+    port_name: str = "postgresql",
+) -> dict[str, str]:
+    """The matchLabels of a same-namespace pod peer allowed to reach `port` (or the port named
+    `port_name`) of the pods labelled `target_labels`: the database's by default."""
     for policy in policies:
-        if not selects(policy.spec.pod_selector, database_labels):
+        if not selects(policy.spec.pod_selector, target_labels):
             continue
         for rule in policy.spec.ingress or []:
             ports = {p.port for p in rule.ports or []}
-            if ports and DATABASE_PORT not in ports and "postgresql" not in ports:
+            if ports and port not in ports and port_name not in ports:
                 continue
             for peer in rule.var_from or []:
                 plain = peer.pod_selector and not peer.pod_selector.match_expressions
                 if plain and peer.namespace_selector is None and peer.pod_selector.match_labels:
                     return dict(peer.pod_selector.match_labels)
     raise AssertionError(
-        "no NetworkPolicy selecting the database pods admits a labelled pod to port "
-        f"{DATABASE_PORT}: the chart's policy is missing or changed"
+        f"no NetworkPolicy selecting the pods labelled {target_labels} admits a labelled pod to "
+        f"port {port}: the chart's policy is missing or changed"
     )
 
 

@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "failover: disrupts the database on purpose; runs only with SMOKE_FAILOVER=run"
     )
+    config.addinivalue_line(
+        "markers", "incidents: causes incidents and waits for their alerts; needs SMOKE_ALERTS"
+    )
     try:
         wanted = opted_in(config.args, os.environ, config.invocation_params.dir)
         config.stash[OPTED_IN] = wanted
@@ -51,8 +54,9 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the backup tests of the other SMOKE_BACKUP_MODE, and the failover tests unless
-    SMOKE_FAILOVER=run (reported as deselected)."""
+    """Deselect the backup tests of the other SMOKE_BACKUP_MODE, the failover tests unless
+    SMOKE_FAILOVER=run, and the incident tests when SMOKE_ALERTS is off (reported as
+    deselected)."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return
@@ -64,7 +68,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         unwanted_failover = (
             item.get_closest_marker("failover") is not None and not settings.failover
         )
-        (drop if other_mode or unwanted_failover else keep).append(item)
+        unwanted_incident = (
+            item.get_closest_marker("incidents") is not None and settings.alert_receiver is None
+        )
+        unwanted = other_mode or unwanted_failover or unwanted_incident
+        (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -126,7 +134,8 @@ def release_pods(kube: Kube, settings: SmokeSettings) -> list[Any]:
 
 @pytest.fixture(scope="session")
 def database_services(kube: Kube, settings: SmokeSettings) -> list[Any]:
-    """The database's Services (client and headless), found by the standard labels."""
+    """The database chart's Services (client, headless, replicas, the pooler's), found by the
+    standard labels: each is a way to the database."""
     from tests.smoke.kube import DATABASE_NAME, INSTANCE, NAME, selector  # noqa: PLC0415
 
     labels = {NAME: DATABASE_NAME, INSTANCE: settings.release}
@@ -143,18 +152,33 @@ def database_services(kube: Kube, settings: SmokeSettings) -> list[Any]:
 
 @pytest.fixture(scope="session")
 def database_service(database_services: list[Any]) -> Any:
-    """The database's client Service: the one with a cluster IP that is not Patroni's
+    """The database's client Service: the database's one with a cluster IP that is not Patroni's
     read-only Service (which selects `role: replica`)."""
+    from tests.smoke.kube import COMPONENT  # noqa: PLC0415
+
     client_services = [
         s
         for s in database_services
-        if s.spec.cluster_ip not in (None, "None") and "role" not in (s.spec.selector or {})
+        if s.spec.cluster_ip not in (None, "None")
+        and "role" not in (s.spec.selector or {})
+        and (s.metadata.labels or {}).get(COMPONENT) == "database"
     ]
     assert len(client_services) == 1, (
         "expected exactly one database Service with a cluster IP, found "
         f"{[s.metadata.name for s in client_services]}"
     )
     return client_services[0]
+
+
+@pytest.fixture(scope="session")
+def pooler_service(database_services: list[Any]) -> Any | None:
+    """The pooler's Service (PgBouncer in front of the database), None where it does not run."""
+    from tests.smoke.kube import COMPONENT  # noqa: PLC0415
+
+    poolers = [s for s in database_services if (s.metadata.labels or {}).get(COMPONENT) == "pooler"]
+    names = [s.metadata.name for s in poolers]
+    assert len(poolers) <= 1, f"expected at most one pooler Service, found {names}"
+    return poolers[0] if poolers else None
 
 
 @pytest.fixture(scope="session")

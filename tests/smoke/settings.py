@@ -31,7 +31,9 @@ HELP = (
     "SMOKE_NETWORKPOLICY (enforced|not-enforced), SMOKE_JOB_TIMEOUT_SECONDS (default "
     f"{DEFAULT_JOB_TIMEOUT_SECONDS}), SMOKE_API_TOKEN (a bearer token with the read and write "
     "roles, needed where the API checks tokens), SMOKE_FAILOVER (off|run: delete the database "
-    "primary and switch over under a writer). The pipeline sets them: "
+    "primary and switch over under a writer), SMOKE_ALERTS (off, or HOST:PORT: the incident "
+    "checks stop the database and fail a restore drill, and receive the alerts Alertmanager "
+    "sends to http://HOST:PORT, an address of this machine). The pipeline sets them: "
     "`python -m pipelines smoke --target local`"
 )
 
@@ -68,6 +70,8 @@ class SmokeSettings:
     job_timeout_seconds: int
     api_token: str = ""
     failover: bool = False  # SMOKE_FAILOVER=run: delete the primary and switch over on purpose
+    alert_receiver: tuple[str, int] | None = None
+    """SMOKE_ALERTS=HOST:PORT: where the incident checks receive Alertmanager's webhooks."""
 
 
 def opted_in(args: Sequence[str], env: Mapping[str, str], invocation_dir: Path) -> bool:
@@ -126,6 +130,19 @@ def _ingress_url_problem(url: str) -> str | None:
     return None
 
 
+def parse_alert_receiver(value: str) -> tuple[str, int] | None:
+    """`off` -> None; `HOST:PORT` -> (host, port); anything else is a ConfigError saying so."""
+    if value == "off":
+        return None
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(
+            f"SMOKE_ALERTS must be off or HOST:PORT (the address Alertmanager sends to), "
+            f"got {value!r}"
+        )
+    return host, int(port)
+
+
 def load_settings(env: Mapping[str, str]) -> SmokeSettings:
     """The settings from `env`, or ConfigError listing every problem and the help text."""
     problems = []
@@ -161,6 +178,11 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
     failover = env.get("SMOKE_FAILOVER") or "off"
     if failover not in ("off", "run"):
         problems.append(f"SMOKE_FAILOVER must be off or run, got {failover!r}")
+    receiver = None
+    try:
+        receiver = parse_alert_receiver(env.get("SMOKE_ALERTS") or "off")
+    except ConfigError as error:
+        problems.append(str(error))
     state = NetworkPolicyState(True, "", "unchecked")
     try:
         state = networkpolicy_state(env, kubeconfig)
@@ -178,4 +200,5 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
         job_timeout_seconds=timeout,
         api_token=env.get("SMOKE_API_TOKEN", "").strip(),
         failover=failover == "run",
+        alert_receiver=receiver,
     )

@@ -1,5 +1,5 @@
-"""Through the public ingress: writes need a token where the release checks tokens, the
-per-client limit answers 429 with Retry-After, and /metrics is not routed at all.
+"""Through the public ingress: an anonymous write is refused and one with the suite's token goes
+through, the per-client limit answers 429 with Retry-After, and /metrics is not routed at all.
 
 What to expect is read from the deployed API's own settings (its Deployment's environment,
 judged by the API's validation), so the suite tests the release as configured.
@@ -50,16 +50,12 @@ def anonymous(settings: SmokeSettings, api_host: str | None) -> Iterator[Api]:
     client.session.close()
 
 
-def test_an_anonymous_write_is_refused_where_tokens_are_checked(
+def test_an_anonymous_write_is_refused_and_an_authorised_one_succeeds(
     anonymous: Api, auth: AuthSettings, settings: SmokeSettings
 ) -> None:
-    body = {"sku": f"smoke-anon-{uuid.uuid4().hex[:12]}", "name": "Anonymous", "price_cents": 1}
+    assert auth.enabled, "the API does not check tokens (AUTH_MODE=off): every write is open"
+    body = {"sku": f"smoke-auth-{uuid.uuid4().hex[:12]}", "name": "Authorised", "price_cents": 1}
     response = anonymous.call("POST", PRODUCTS, json=body)
-    if not auth.enabled:
-        # AUTH_MODE=off (the local target): the write goes through, and is cleaned up.
-        assert response.status_code == 201, explain(response)
-        anonymous.call("DELETE", f"{PRODUCTS}/{response.json()['id']}")
-        return
     problems = challenge_problems(response.status_code, response.headers, response.text)
     assert problems == [], f"{explain(response)}: {'; '.join(problems)}"
     if not settings.api_token:
@@ -68,6 +64,12 @@ def test_an_anonymous_write_is_refused_where_tokens_are_checked(
             f"{auth.read_role} and {auth.write_role} roles so the authorised writes can run",
             pytrace=False,
         )
+    authorised = Api(settings.ingress_url, anonymous.host, settings.api_token)
+    with authorised.session:
+        created = authorised.call("POST", PRODUCTS, json=body)
+        assert created.status_code == 201, explain(created)
+        deleted = authorised.call("DELETE", f"{PRODUCTS}/{created.json()['id']}")
+        assert deleted.status_code == 204, explain(deleted)
 
 
 def test_metrics_are_not_routed_by_the_public_ingress(anonymous: Api) -> None:

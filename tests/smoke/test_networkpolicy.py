@@ -1,10 +1,12 @@
-"""The database's NetworkPolicy: only the pods it names reach port 5432, when the cluster enforces
-it. Whether it does is declared (SMOKE_NETWORKPOLICY or the local harness's file) and checked
-against what a throwaway pod observes, so a wrong declaration fails too."""
+"""The database's and the pooler's NetworkPolicies: only the pods each names reach its port (5432;
+the pooler's Service port), when the cluster enforces them. Whether it does is declared
+(SMOKE_NETWORKPOLICY or the local harness's file) and checked against what throwaway pods
+observe, so a wrong declaration fails too."""
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -28,9 +30,20 @@ PROBE_WINDOW = 15.0
 POD_TIMEOUT = 90.0
 
 
+@dataclass(frozen=True)
+class Target:
+    """What the probes aim at: a Service, the pods behind it and the port their policy names."""
+
+    name: str
+    service: Any
+    pod_labels: dict[str, str]
+    port: int
+    port_name: str
+
+
 @pytest.fixture(scope="module")
-def probes(kube: Kube, settings: SmokeSettings, database_service: Any) -> dict[str, ProbeResult]:
-    """Two pods try TCP to the database Service: one without labels, one with the allowed ones."""
+def database_pods(kube: Kube, settings: SmokeSettings, database_service: Any) -> Any:
+    """The pod template of the database StatefulSet behind the client Service."""
     statefulsets = kube.apps.list_namespaced_stateful_set(
         settings.namespace, label_selector=f"app.kubernetes.io/instance={settings.release}"
     ).items
@@ -47,20 +60,47 @@ def probes(kube: Kube, settings: SmokeSettings, database_service: Any) -> dict[s
         )
     ]
     assert database, f"no StatefulSet behind Service {database_service.metadata.name}"
-    template = database[0].spec.template
+    return database[0].spec.template
+
+
+@pytest.fixture(scope="module", params=["database", "pooler"])
+def target(
+    request: pytest.FixtureRequest,
+    database_service: Any,
+    pooler_service: Any | None,
+    database_pods: Any,
+) -> Target:
+    """The database (its pods' port 5432) and, where it runs, the pooler (its Service's port:
+    the pooler's pods listen on the same)."""
+    if request.param == "database":
+        labels = dict(database_pods.metadata.labels or {})
+        return Target("database", database_service, labels, DATABASE_PORT, "postgresql")
+    if pooler_service is None:
+        pytest.skip("no pooler runs in this release")
+    (port,) = [p for p in pooler_service.spec.ports if p.name == "pgbouncer"]
+    labels = dict(pooler_service.spec.selector)
+    return Target("pooler", pooler_service, labels, port.port, port.name)
+
+
+@pytest.fixture(scope="module")
+def probes(
+    kube: Kube, settings: SmokeSettings, target: Target, database_pods: Any
+) -> dict[str, ProbeResult]:
+    """Two pods try TCP to the target's Service: one without labels, one with the allowed ones.
+    Both run the database image (already on every node that ran the database)."""
     policies = kube.networking.list_namespaced_network_policy(settings.namespace).items
-    allowed = allowed_client_labels(policies, dict(template.metadata.labels or {}))
-    container = template.spec.containers[0]
-    context = template.spec.security_context
+    allowed = allowed_client_labels(policies, target.pod_labels, target.port, target.port_name)
+    container = database_pods.spec.containers[0]
+    context = database_pods.spec.security_context
     image = ProbeImage(
         image=container.image,
         pull_policy=container.image_pull_policy or "IfNotPresent",
-        pull_secrets=[{"name": s.name} for s in template.spec.image_pull_secrets or []],
+        pull_secrets=[{"name": s.name} for s in database_pods.spec.image_pull_secrets or []],
         run_as_user=(context.run_as_user if context else None) or 65532,
         run_as_group=(context.run_as_group if context else None) or 65532,
     )
     token = short_token()
-    target = {"host": database_service.spec.cluster_ip, "port": DATABASE_PORT}
+    address = {"host": target.service.spec.cluster_ip, "port": target.port}
     manifests = {
         "denied": probe_pod_manifest(
             f"smoke-np-denied-{token}",
@@ -68,7 +108,7 @@ def probes(kube: Kube, settings: SmokeSettings, database_service: Any) -> dict[s
             image=image,
             timeout=CONNECT_TIMEOUT,
             window=PROBE_WINDOW,
-            **target,
+            **address,
         ),
         "allowed": probe_pod_manifest(
             f"smoke-np-allowed-{token}",
@@ -76,7 +116,7 @@ def probes(kube: Kube, settings: SmokeSettings, database_service: Any) -> dict[s
             image=image,
             timeout=CONNECT_TIMEOUT,
             window=PROBE_WINDOW,
-            **target,
+            **address,
         ),
     }
     results = run_probe_pods(kube, settings.namespace, manifests.values(), POD_TIMEOUT)
@@ -98,27 +138,30 @@ def test_networkpolicy_enforcement_is_reported(
         )
 
 
-def test_allowed_client_reaches_the_database(
-    probes: dict[str, ProbeResult], record_testsuite_property: Any
+def test_allowed_client_reaches_the_target(
+    target: Target, probes: dict[str, ProbeResult], record_testsuite_property: Any
 ) -> None:
     """Positive control: a pod with the labels the policy allows opens a TCP connection."""
-    record_testsuite_property("allowed_pod_to_database", probes["allowed"].log)
+    record_testsuite_property(f"allowed_pod_to_{target.name}", probes["allowed"].log)
     assert probes["allowed"].connected, (
-        "a pod with the allowed labels cannot reach the database: " + probes["allowed"].log
+        f"a pod with the allowed labels cannot reach the {target.name}: " + probes["allowed"].log
     )
 
 
 def test_unlabelled_pod_matches_the_declared_enforcement(
-    settings: SmokeSettings, probes: dict[str, ProbeResult], record_testsuite_property: Any
+    settings: SmokeSettings,
+    target: Target,
+    probes: dict[str, ProbeResult],
+    record_testsuite_property: Any,
 ) -> None:
     """Enforced: a pod without the allowed labels is blocked. Not enforced: it connects, which
     is recorded and warned about (and a block would mean the declaration is wrong)."""
     denied, state = probes["denied"], settings.networkpolicy
-    record_testsuite_property("unlabelled_pod_to_database", denied.log)
+    record_testsuite_property(f"unlabelled_pod_to_{target.name}", denied.log)
     if state.enforced:
         assert not denied.connected, (
             f"NetworkPolicy is declared {state.describe()} but a pod without the allowed "
-            f"labels reached the database: {denied.log}"
+            f"labels reached the {target.name}: {denied.log}"
         )
         return
     assert denied.connected, (
@@ -126,7 +169,7 @@ def test_unlabelled_pod_matches_the_declared_enforcement(
         f"blocked ({denied.log}): the cluster enforces it; fix the declaration"
     )
     warnings.warn(
-        "NetworkPolicy not enforced: a pod without the allowed labels reached the database "
+        f"NetworkPolicy not enforced: a pod without the allowed labels reached the {target.name} "
         f"({denied.log})",
         UserWarning,
         stacklevel=1,

@@ -4,7 +4,8 @@ Every environment is planned with the one root iac/platform and its own data:
 `-var-file=../environments/<env>/terraform.tfvars` (and, against Azure,
 `-backend-config=../environments/<env>/backend.hcl`). Plans run offline by default:
 `terraform test` with `mock_provider` blocks gives real provider schemas and validation without
-Azure credentials, and `-json -verbose` hands back the plan as JSON. With
+Azure credentials, and `-json -verbose` hands back the plan as JSON (policies/offline_plan.py,
+shared with the policy gate's plan scan). With
 INVENTORY_PLAN_MODE=azure (Jenkins, where ARM_* credentials exist) the same plan is made against
 the real subscription with the environment's backend, and the same assertions run.
 """
@@ -13,40 +14,30 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import tftest
 
+from policies.offline_plan import (
+    PLAN_RUN,
+    PLAN_TEST_FILE,
+    RunResult,
+    copy_iac,
+    environment_subscription,
+    mock_plan_tests,
+    parse_test_events,
+    var_file,
+)
 from tools.toolchain import tool_env
 
-MOCK_PLAN_TESTS = Path(__file__).resolve().parent / "mocks" / "environment.tftest.hcl"
 PLAN_MODE_VARIABLE = "INVENTORY_PLAN_MODE"
-
-
-def var_file(env: str) -> str:
-    """The environment's values, relative to the platform root (terraform runs in it)."""
-    return f"-var-file=../environments/{env}/terraform.tfvars"
 
 
 def backend_config(env: str) -> str:
     """The environment's state location, relative to the platform root."""
     return f"-backend-config=../environments/{env}/backend.hcl"
-
-
-def environment_subscription(iac: Path, env: str) -> str:
-    """The subscription an environment pins in its tfvars (what its credentials must match)."""
-    text = (iac / "environments" / env / "terraform.tfvars").read_text(encoding="utf-8")
-    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    return str(hcl2.loads(text, serialization_options=options)["subscription_id"])
-
-
-def mock_plan_tests(subscription_id: str) -> str:
-    """The offline plan test, its mocked credentials standing for `subscription_id`."""
-    return MOCK_PLAN_TESTS.read_text(encoding="utf-8").replace("SUBSCRIPTION_ID", subscription_id)
 
 
 def plan_mode() -> str:
@@ -55,44 +46,6 @@ def plan_mode() -> str:
     if mode not in ("mock", "azure"):
         raise ValueError(f"{PLAN_MODE_VARIABLE} must be 'mock' or 'azure', not {mode!r}")
     return mode
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """One `run` block's outcome and the diagnostics it produced."""
-
-    name: str
-    status: str
-    diagnostics: list[str] = field(default_factory=list)
-    plan: dict[str, Any] | None = None
-
-
-def parse_test_events(stdout: str) -> dict[str, RunResult]:
-    """Fold `terraform test -json -verbose` events into one RunResult per run block."""
-    statuses: dict[str, str] = {}
-    diagnostics: dict[str, list[str]] = {}
-    plans: dict[str, dict[str, Any]] = {}
-    for line in stdout.splitlines():
-        if not line.startswith("{"):
-            continue
-        event = json.loads(line)
-        run = event.get("@testrun")
-        if run is None:
-            continue
-        kind = event.get("type")
-        if kind == "test_run" and event["test_run"].get("progress") == "complete":
-            statuses[run] = event["test_run"]["status"]
-        elif kind == "diagnostic":
-            diagnostic = event["diagnostic"]
-            diagnostics.setdefault(run, []).append(
-                f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}"
-            )
-        elif kind == "test_plan":
-            plans[run] = event["test_plan"]
-    return {
-        run: RunResult(run, status, diagnostics.get(run, []), plans.get(run))
-        for run, status in statuses.items()
-    }
 
 
 @dataclass
@@ -106,14 +59,7 @@ class Workspace:
     _initialised: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        shutil.copytree(
-            self.source,
-            self.root,
-            ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
-        )
-        # The monitoring module reads the charts' alert rule files (one source for both).
-        for rules in self.source.parent.glob("helm-charts/*/rules"):
-            shutil.copytree(rules, self.root.parent / rules.relative_to(self.source.parent))
+        copy_iac(self.source, self.root)
         self.plugin_cache.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -182,15 +128,15 @@ class Workspace:
         """The offline plan of one environment's values, with mocked credentials for
         `subscription_id` (default: the environment's own) and extra CLI arguments."""
         subscription = subscription_id or environment_subscription(self.root, env)
-        self.add_test_file(directory, "plan.tftest.hcl", mock_plan_tests(subscription))
-        return self.test(directory, test_filter="plan.tftest.hcl", extra=(var_file(env), *extra))
+        self.add_test_file(directory, PLAN_TEST_FILE, mock_plan_tests(subscription))
+        return self.test(directory, test_filter=PLAN_TEST_FILE, extra=(var_file(env), *extra))
 
     def plan_with_mocks(self, directory: str, env: str) -> dict[str, Any]:
         """Plan the root offline with one environment's values and return the plan JSON."""
         runs = self.plan_runs(directory, env)
-        run = runs.get("plan")
+        run = runs.get(PLAN_RUN)
         if run is None or run.status != "pass" or run.plan is None:
-            detail = "\n".join(run.diagnostics) if run else f"no 'plan' run in {sorted(runs)}"
+            detail = "\n".join(run.diagnostics) if run else f"no '{PLAN_RUN}' run in {sorted(runs)}"
             raise AssertionError(f"offline plan of {directory} for {env} failed:\n{detail}")
         return run.plan
 

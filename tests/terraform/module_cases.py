@@ -30,12 +30,13 @@ class BadInput:
 
 
 VALID_INPUTS: dict[str, str] = {
-    "conventions": """
-    workload    = "inventory"
-    environment = "dev"
-    location    = "westeurope"
-    owner       = "platform-team@example.org"
-    cost_center = "CC-1001"
+    "conventions": f"""
+    subscription_id = "{GUID}"
+    workload        = "inventory"
+    environment     = "dev"
+    location        = "westeurope"
+    owner           = "platform-team@example.org"
+    cost_center     = "CC-1001"
 """,
     "resource-group": """
     name     = "rg-inventory-dev-weu"
@@ -49,7 +50,7 @@ VALID_INPUTS: dict[str, str] = {
     node_subnet_cidr             = "10.10.0.0/22"
     private_endpoint_subnet_cidr = "10.10.8.0/24"
     private_dns_zones            = ["privatelink.vaultcore.azure.net"]
-    linked_virtual_network_ids   = {{ ci-hub = "{ARM}/Microsoft.Network/virtualNetworks/vnet-ci" }}
+    hub_virtual_network_ids      = {{ ci-hub = "{ARM}/Microsoft.Network/virtualNetworks/vnet-ci" }}
     tags                         = {{}}
     names = {{
       virtual_network         = "vnet-x"
@@ -101,7 +102,7 @@ VALID_INPUTS: dict[str, str] = {
     node_subnet_cidr     = "10.30.0.0/21"
     zones                = ["1", "2", "3"]
     tags                 = {{}}
-    firewall = {{ subnet_cidr = "10.30.9.0/26", ingress_private_ip = "10.30.7.250" }}
+    firewall = {{ subnet_cidr = "10.30.9.0/26" }}
     workload_fqdns = {{ acme = ["acme-v02.api.letsencrypt.org"] }}
     names = {{
       public_ip       = "pip-x"
@@ -110,6 +111,36 @@ VALID_INPUTS: dict[str, str] = {
       firewall_rules  = "rcg-x"
       route_table     = "rt-x"
       nat_gateway     = "ng-x"
+    }}
+""",
+    "ingress-gateway": f"""
+    resource_group_name  = "rg"
+    location             = "westeurope"
+    virtual_network_name = "vnet-x"
+    address_space        = "10.30.0.0/16"
+    subnet_cidr          = "10.30.10.0/24"
+    zones                = ["1", "2", "3"]
+    host_name            = "inventory.example.org"
+    backend_ip_address   = "10.30.7.250"
+    tags                 = {{}}
+    other_subnet_cidrs = {{
+      nodes             = "10.30.0.0/21"
+      private_endpoints = "10.30.8.0/24"
+      firewall          = "10.30.9.0/26"
+    }}
+    autoscale = {{ min_capacity = 3, max_capacity = 10 }}
+    tls_certificate = {{
+      name          = "ingress-tls"
+      key_vault_id  = "{ARM}/Microsoft.KeyVault/vaults/kv-x"
+      key_vault_uri = "https://kv-x.vault.azure.net/"
+    }}
+    names = {{
+      gateway    = "agw-x"
+      subnet     = "snet-agw-x"
+      nsg        = "nsg-agw-x"
+      public_ip  = "pip-agw-x"
+      waf_policy = "waf-x"
+      identity   = "id-agw-x"
     }}
 """,
     "cluster-policy": f"""
@@ -129,14 +160,14 @@ VALID_INPUTS: dict[str, str] = {
     "acr": f"""
     resource_group_name = "rg"
     location            = "westeurope"
-    name                = "crinventorydevweu"
+    name                = "crinventorydevweu0a1b"
     kubelet_object_id   = "{GUID}"
     tags                = {{}}
 """,
     "keyvault": f"""
     resource_group_name = "rg"
     location            = "westeurope"
-    name                = "kv-inventory-dev-weu"
+    name                = "kv-inventorydevweu0a1b"
     tenant_id           = "{GUID}"
     deployer_object_id  = "{GUID}"
     node_subnet_id      = "{SUBNET_ID}"
@@ -174,7 +205,7 @@ VALID_INPUTS: dict[str, str] = {
     oidc_issuer_url     = "{ISSUER}"
     tags                = {{}}
     names = {{
-      storage_account  = "stinventoryprodweubak"
+      storage_account  = "stinventoryprdweu0a1bbak"
       identity         = "id-backup-x"
       private_endpoint = "pe-x"
     }}
@@ -200,8 +231,11 @@ VALID_INPUTS: dict[str, str] = {
 BAD_INPUTS: dict[str, list[BadInput]] = {
     "conventions": [
         BadInput("workload_uppercase", 'workload = "Inventory"', "workload must be 3-9 lowercase"),
+        BadInput("workload_too_long", 'workload = "inventorys"', "workload must be 3-9 lowercase"),
         BadInput(
-            "workload_too_long", 'workload = "inventorysvc"', "workload must be 3-9 lowercase"
+            "subscription_uppercase",
+            'subscription_id = "1D0A5B2E-6C3F-4E8A-9B1D-2F7C8E9A0D01"',
+            "subscription_id must be a lowercase GUID",
         ),
         BadInput(
             "unknown_environment",
@@ -218,8 +252,8 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
     ],
     "network": [
         BadInput(
-            "linked_network_not_an_id",
-            'linked_virtual_network_ids = { ci-hub = "vnet-ci-hub" }',
+            "hub_network_not_an_id",
+            'hub_virtual_network_ids = { ci-hub = "vnet-ci-hub" }',
             "must map lowercase names to virtual network resource IDs",
         ),
         BadInput(
@@ -233,6 +267,12 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             'node_ingress = { web = { priority = 200, source = "Internet", destination = "*", '
             'ports = ["1-65535"] } }',
             "at least one single destination port",
+        ),
+        BadInput(
+            "ingress_rule_neither_allow_nor_deny",
+            'node_ingress = { web = { priority = 200, source = "Internet", destination = "*", '
+            'ports = ["443"], access = "Log" } }',
+            "node_ingress access must be Allow or Deny.",
         ),
         BadInput("address_space_too_small", 'address_space = "10.10.0.0/25"', "/24 or larger"),
         BadInput("node_subnet_too_small", 'node_subnet_cidr = "10.10.0.0/27"', "/26 or larger"),
@@ -358,15 +398,68 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             "firewall.sku_tier must be Standard or Premium.",
         ),
         BadInput(
-            "ingress_ip_not_an_address",
-            'firewall = { subnet_cidr = "10.30.9.0/26", ingress_private_ip = "ingress" }',
-            "firewall.ingress_private_ip must be an IPv4 address.",
-        ),
-        BadInput(
             "fqdn_wildcard_everything",
             'workload_fqdns = { anything = ["*"] }',
             "never * alone",
         ),
+    ],
+    "ingress-gateway": [
+        BadInput(
+            "subnet_outside_network",
+            'subnet_cidr = "10.31.10.0/24"',
+            "must lie inside the virtual network's address_space 10.30.0.0/16",
+        ),
+        BadInput(
+            "subnet_overlaps_nodes",
+            'subnet_cidr = "10.30.4.0/24"',
+            "overlaps another subnet of the network",
+        ),
+        BadInput(
+            "subnet_contains_firewall",
+            'subnet_cidr = "10.30.8.0/22"',
+            "overlaps another subnet of the network",
+        ),
+        BadInput("subnet_too_small", 'subnet_cidr = "10.30.10.0/27"', "/26 or larger"),
+        BadInput(
+            "capacity_beyond_subnet",
+            'subnet_cidr = "10.30.10.0/26"\n'
+            "    autoscale = { min_capacity = 3, max_capacity = 60 }",
+            "does not fit subnet 10.30.10.0/26",
+        ),
+        BadInput(
+            "min_above_max",
+            "autoscale = { min_capacity = 5, max_capacity = 4 }",
+            "1 <= min_capacity <= max_capacity",
+        ),
+        BadInput(
+            "fewer_instances_than_zones",
+            "autoscale = { min_capacity = 2, max_capacity = 10 }",
+            "is below the 3 zones",
+        ),
+        BadInput("waf_off", 'waf = { mode = "Off" }', "waf.mode must be Prevention or Detection."),
+        BadInput(
+            "retired_rule_set",
+            'waf = { rule_set_type = "OWASP", rule_set_version = "2.2.9" }',
+            "is not offered: use Microsoft_DefaultRuleSet 2.1 or OWASP 3.2",
+        ),
+        BadInput(
+            "host_with_scheme",
+            'host_name = "https://inventory.example.org"',
+            "host_name must be a lowercase DNS name",
+        ),
+        BadInput(
+            "backend_not_an_address",
+            'backend_ip_address = "ingress"',
+            "backend_ip_address must be an IPv4 address",
+        ),
+        BadInput(
+            "vault_uri_without_slash",
+            f'tls_certificate = {{ name = "ingress-tls", key_vault_id = '
+            f'"{ARM}/Microsoft.KeyVault/vaults/kv-x", '
+            'key_vault_uri = "https://kv-x.vault.azure.net" }',
+            "with the trailing slash",
+        ),
+        BadInput("zone_twice", 'zones = ["1", "1"]', "zones must be distinct values"),
     ],
     "cluster-policy": [
         BadInput("effect_disabled", 'effect = "Disabled"', "effect must be Deny or Audit."),
@@ -403,6 +496,10 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         BadInput(
             "name_too_long", 'name = "kv-inventory-staging-westeu"', "name must be 3-24 lowercase"
         ),
+        BadInput(
+            "name_consecutive_hyphens", 'name = "kv-inventory--dev"', "no two hyphens in a row"
+        ),
+        BadInput("name_trailing_hyphen", 'name = "kv-inventory-"', "name must be 3-24 lowercase"),
         BadInput("soft_delete_too_long", "soft_delete_retention_days = 120", "between 7 and 90"),
         BadInput(
             "open_firewall", 'allowed_ip_ranges = ["0.0.0.0/0"]', "must not contain 0.0.0.0/0"

@@ -10,9 +10,10 @@ import hcl2
 import pytest
 import yaml
 
+from policies.offline_plan import environment_subscription
 from tests.support.tools import REPO_ROOT
 from tests.terraform.conftest import ENVIRONMENTS, IAC
-from tests.terraform.harness import Workspace, environment_subscription, planned_resources
+from tests.terraform.harness import Workspace, planned_resources
 
 pytestmark = pytest.mark.slow
 

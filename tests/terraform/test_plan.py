@@ -6,6 +6,7 @@ INVENTORY_PLAN_MODE=azure switches to real plans with the environment's backend 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -39,13 +40,15 @@ RULE_GROUPS = sum(
 REPO2_RULE_GROUPS = len(rule_source.source("postgresql")["repo2_backup_groups"])
 REPO2_MODULE = "module.backup_repo2[0]"
 """Address of the second backup repository's module instance (backup.secondary_location)."""
-# + the backup passphrase secret and its reader (the database identity, which backup jobs share);
-# staging/prod: + the second repository (account, container, lifecycle policy, identity,
-# credential, role, private endpoint, diagnostic setting) and its rule group.
+# + the backup passphrase secret and its reader (the database identity, which backup jobs share)
+# + the peering to the CI network where private endpoints are on; staging/prod: + the second
+# repository (account, container, lifecycle policy, identity, credential, role, private endpoint,
+# diagnostic setting) and its rule group; prod: + the Application Gateway and its subnet, NSG,
+# association, public IP, WAF policy, identity, certificate reader and diagnostic setting
 TOTAL_COUNTS = {
     "dev": 58 + RULE_GROUPS,
-    "staging": 84 + RULE_GROUPS + REPO2_RULE_GROUPS,
-    "prod": 89 + RULE_GROUPS + REPO2_RULE_GROUPS,
+    "staging": 85 + RULE_GROUPS + REPO2_RULE_GROUPS,
+    "prod": 99 + RULE_GROUPS + REPO2_RULE_GROUPS,
 }
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
@@ -57,6 +60,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS,
         "azurerm_private_endpoint": 0,
         "azurerm_private_dns_zone": 0,
+        "azurerm_private_dns_zone_virtual_network_link": 0,
+        "azurerm_virtual_network_peering": 0,
         "azurerm_management_lock": 0,
         "azurerm_kubernetes_cluster_node_pool": 2,  # user + spot
         "azurerm_nat_gateway": 0,
@@ -64,6 +69,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_route_table": 0,
         "azurerm_public_ip": 0,
         "azurerm_monitor_diagnostic_setting": 4,
+        "azurerm_application_gateway": 0,
+        "azurerm_web_application_firewall_policy": 0,
     },
     "staging": {
         "azurerm_storage_account": 2,  # + repo2 in the paired region
@@ -72,6 +79,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS + REPO2_RULE_GROUPS,
         "azurerm_private_endpoint": 4,  # vault, registry, backup, repo2
         "azurerm_private_dns_zone": 3,
+        "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
+        "azurerm_virtual_network_peering": 1,  # to the CI network
         "azurerm_management_lock": 0,
         "azurerm_kubernetes_cluster_node_pool": 4,  # user + one database pool per zone
         "azurerm_nat_gateway": 1,
@@ -79,21 +88,28 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_route_table": 0,
         "azurerm_public_ip": 1,
         "azurerm_monitor_diagnostic_setting": 5,  # + repo2's blob audit
+        "azurerm_application_gateway": 0,
+        "azurerm_web_application_firewall_policy": 0,
     },
     "prod": {
         "azurerm_storage_account": 2,
-        "azurerm_user_assigned_identity": 6,
+        "azurerm_user_assigned_identity": 7,  # + repo2's, the gateway's (Key Vault certificate)
         "azurerm_federated_identity_credential": 6,
         "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS + REPO2_RULE_GROUPS,
         "azurerm_private_endpoint": 4,
         "azurerm_private_dns_zone": 3,
+        "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
+        "azurerm_virtual_network_peering": 1,  # to the CI network
         "azurerm_management_lock": 1,
         "azurerm_kubernetes_cluster_node_pool": 4,
         "azurerm_nat_gateway": 0,
         "azurerm_firewall": 1,
         "azurerm_route_table": 1,
-        "azurerm_public_ip": 1,
-        "azurerm_monitor_diagnostic_setting": 6,  # + repo2's blob audit, the firewall's logs
+        "azurerm_public_ip": 2,  # firewall egress, gateway ingress
+        # + repo2's blob audit, the firewall's and the gateway's logs
+        "azurerm_monitor_diagnostic_setting": 7,
+        "azurerm_application_gateway": 1,
+        "azurerm_web_application_firewall_policy": 1,
     },
 }
 COMMON_COUNTS = {
@@ -134,8 +150,12 @@ NAME_PREFIXES = {
     "azurerm_route_table": "rt-",
     "azurerm_resource_policy_assignment": "pa-",
     "azurerm_consumption_budget_resource_group": "budget-",
+    "azurerm_application_gateway": "agw-",
+    "azurerm_web_application_firewall_policy": "waf-",
 }
 AZURE_MANDATED_NAMES = {"AzureFirewallSubnet"}
+GLOBALLY_UNIQUE = ("azurerm_container_registry", "azurerm_key_vault", "azurerm_storage_account")
+"""Resource types whose names Azure keeps unique across every subscription."""
 FIXED_NAMES = {
     "azurerm_kubernetes_cluster_node_pool": re.compile(r"^[a-z][a-z0-9]{0,8}$"),
     "azurerm_key_vault_secret": re.compile(r"^(database-password|pgbackrest-passphrase)$"),
@@ -189,12 +209,15 @@ def test_resource_counts(plans: dict[str, dict[str, Any]], env: str) -> None:
 def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, Any]]) -> None:
     dev, staging, prod = (len(_resources(plans, env)) for env in ("dev", "staging", "prod"))
     # staging: 3 private endpoints + 3 DNS zones + 3 zone links to its own network and 3 to the
-    # CI network, 2 more pools (3 database pools instead of dev's spot pool), NAT gateway + its
-    # IP + 2 associations, the second backup repository (8) and its rule group.
-    assert staging - dev == 12 + 2 + 4 + 8 + REPO2_RULE_GROUPS
+    # CI network + the peering to the CI network, 2 more pools (3 database pools instead of dev's
+    # spot pool), NAT gateway + its IP + 2 associations, the second backup repository (8) and its
+    # rule group.
+    assert staging - dev == 12 + 1 + 2 + 4 + 8 + REPO2_RULE_GROUPS
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
-    # table, association, diagnostic setting) instead of the NAT gateway's 4.
-    assert prod - staging == 1 + 8 - 4
+    # table, association, diagnostic setting) instead of the NAT gateway's 4; an Application
+    # Gateway (subnet, NSG, association, IP, WAF policy, identity, certificate reader, gateway,
+    # diagnostic setting).
+    assert prod - staging == 1 + 8 - 4 + 9
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -249,7 +272,8 @@ def test_cluster_baseline(plans: dict[str, dict[str, Any]], env: str) -> None:
     assert cluster["key_vault_secrets_provider"][0]["secret_rotation_enabled"] is True
     (routing,) = cluster["web_app_routing"]  # the add-on behind the charts' IngressClass
     public = _tfvars(env)["ingress"]["exposure"] == "public_load_balancer"
-    assert routing["default_nginx_controller"] == ("External" if public else "Internal")
+    # behind the gateway the chart's controller is the only one (at the gateway's backend)
+    assert routing["default_nginx_controller"] == ("External" if public else "None")
     assert cluster["automatic_upgrade_channel"] == "patch"
     assert cluster["maintenance_window_auto_upgrade"][0]["frequency"] == "Weekly"
 
@@ -469,16 +493,23 @@ def test_the_second_repository_follows_the_environments_choice(
 def test_only_the_api_and_database_identities_read_the_password(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
+    """The vault's secret readers; the gateway's identity reads its certificate's secret only
+    (the role assignment of the ingress-gateway module, scoped to that one secret)."""
     readers = sorted(
         r.address
         for r in _resources(plans, env, "azurerm_role_assignment")
         if r.values["role_definition_name"] == "Key Vault Secrets User"
     )
-    assert readers == [
-        'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
-        'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
-        'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
-    ]
+    gateway = _tfvars(env)["ingress"]["exposure"] == "application_gateway"
+    certificate = ["module.ingress_gateway[0].azurerm_role_assignment.certificate_reader"]
+    assert readers == sorted(
+        [
+            'module.key_vault.azurerm_role_assignment.backup_passphrase_readers["database"]',
+            'module.key_vault.azurerm_role_assignment.secret_readers["api"]',
+            'module.key_vault.azurerm_role_assignment.secret_readers["database"]',
+            *(certificate if gateway else []),
+        ]
+    )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -511,25 +542,51 @@ def _region_code(location: str) -> str:
     return str(locals_block["region_codes"][location])
 
 
+def _workload(env: str) -> str:
+    """The environment's workload: its tfvars' value, else the root's default."""
+    (default,) = [
+        b["workload"]["default"]
+        for b in _hcl(f"{PLATFORM}/variables.tf")["variable"]
+        if "workload" in b
+    ]
+    return str(_tfvars(env).get("workload", default))
+
+
+def unique_stem(env: str, location: str) -> str:
+    """How the conventions module starts globally unique names in `location` after their
+    abbreviation: the workload, the environment and region codes of its own tables, then the
+    first 4 hex digits of sha256(subscription/workload/environment/location)."""
+    tfvars, workload = _tfvars(env), _workload(env)
+    (codes,) = _hcl("modules/conventions/main.tf")["locals"]
+    seed = "/".join([tfvars["subscription_id"], workload, env, location])
+    suffix = hashlib.sha256(seed.encode()).hexdigest()[:4]
+    return f"{workload}{codes['environment_codes'][env]}{_region_code(location)}{suffix}"
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str) -> None:
-    """<abbreviation>-<workload>-<env>-<region>: the environment's region, and the paired
-    region's for what the second repository keeps there (its account and identity)."""
-    regions = {module: _region_code(region) for module, region in backup_repositories(env).items()}
-    primary = _region_code(_tfvars(env)["location"])
+    """<abbreviation>-<workload>-<env>-<region> (globally unique names: <abbreviation> + the
+    unique stem): the environment's region, and the paired region's for what the second
+    repository keeps there (its account and identity)."""
+    workload, primary = _workload(env), _tfvars(env)["location"]
+    repositories = backup_repositories(env)
     wrong = []
     for resource in _resources(plans, env):
         name = resource.values.get("name")
         if not isinstance(name, str):
             continue
         module = resource.address.rsplit(".azurerm_", 1)[0]
-        codes = {primary, regions.get(module, primary)}
-        suffixes = {f"inventory-{env}-{code}" for code in codes}
-        suffixes |= {f"inventory{env}{code}" for code in codes}
+        locations = {primary, repositories.get(module, primary)}
+        suffixes = {f"{workload}-{env}-{_region_code(location)}" for location in locations}
         if name in AZURE_MANDATED_NAMES:
             ok = True
         elif resource.type in FIXED_NAMES:
             ok = bool(FIXED_NAMES[resource.type].match(name))
+        elif resource.type in GLOBALLY_UNIQUE:
+            ok = any(
+                name.startswith(NAME_PREFIXES[resource.type] + unique_stem(env, location))
+                for location in locations
+            )
         else:
             ok = any(suffix in name for suffix in suffixes) and name.startswith(
                 NAME_PREFIXES.get(resource.type, "")
@@ -537,6 +594,19 @@ def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str)
         if not ok:
             wrong.append(f"{resource.address}: {name}")
     assert wrong == []
+
+
+def test_globally_unique_names_differ_between_environments(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    """Across environments and regions: the second repository's account in the paired region
+    is global too."""
+    for resource_type in GLOBALLY_UNIQUE:
+        names = [
+            r.values["name"] for env in ENVIRONMENTS for r in _resources(plans, env, resource_type)
+        ]
+        assert len(names) >= len(ENVIRONMENTS)
+        assert len(set(names)) == len(names), names
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

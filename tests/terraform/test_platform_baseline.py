@@ -5,14 +5,16 @@ and cost controls. A broken combination of values is refused by the root's valid
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
 
 import pytest
 
+from policies.offline_plan import environment_subscription
 from tests.terraform.conftest import ENVIRONMENTS, PLATFORM
-from tests.terraform.harness import Workspace, environment_subscription
+from tests.terraform.harness import Workspace, planned_resources
 from tests.terraform.test_plan import _one, _pool, _resources, _tfvars
 
 pytestmark = pytest.mark.slow
@@ -23,6 +25,22 @@ OUTBOUND_TYPES = {
     "firewall": "userDefinedRouting",
 }
 FIREWALLED = [env for env in ENVIRONMENTS if _tfvars(env)["egress"]["mode"] == "firewall"]
+GATEWAYED = [
+    env for env in ENVIRONMENTS if _tfvars(env)["ingress"]["exposure"] == "application_gateway"
+]
+GATEWAY_MODULE = "module.ingress_gateway[0]."
+# What Application Gateway v2's subnet must admit (its management plane, Azure's probes, the
+# clients) and the explicit deny of everything else: (name, access, source, protocol, ports).
+GATEWAY_NSG_RULES = {
+    ("allow-gateway-manager", "Allow", "GatewayManager", "Tcp", ("65200-65535",)),
+    ("allow-azure-load-balancer", "Allow", "AzureLoadBalancer", "*", ("*",)),
+    ("allow-internet-http", "Allow", "Internet", "Tcp", ("443", "80")),
+    ("deny-all-inbound", "Deny", "*", "*", ("*",)),
+}
+MANAGED_RULE_SET = ("Microsoft_DefaultRuleSet", "2.1")
+NODE_ROUTE_ASSOCIATION = "module.egress[0].azurerm_subnet_route_table_association.nodes[0]"
+HEALTH_PATH = "/healthz"
+"""The API's liveness endpoint (application/src/inventory_api/handlers/ops.py)."""
 RESTRICTED_POD_SECURITY = (
     "/providers/Microsoft.Authorization/policySetDefinitions/42b8ef37-b724-4e24-bbc8-7a7708edfe00"
 )
@@ -39,6 +57,10 @@ def _output(plans: dict[str, dict[str, Any]], env: str, name: str) -> Any:
 
 def test_prod_egress_is_filtered() -> None:
     assert "prod" in FIREWALLED
+
+
+def test_prod_ingress_goes_through_the_waf() -> None:
+    assert "prod" in GATEWAYED
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -74,6 +96,7 @@ def test_firewall_admits_only_aks_its_add_ons_and_the_listed_fqdns(
         assert set(wanted) <= fqdns, purpose
     assert "*" not in fqdns
     assert not [rule for rule in app_rules if rule.get("destination_addresses")]
+    assert not group.get("nat_rule_collection")  # no inbound path through the firewall
 
     network_rules = [rule for c in group["network_rule_collection"] for rule in c["rule"]]
     assert all(rule["source_addresses"] == [nodes] for rule in network_rules)
@@ -99,33 +122,251 @@ def test_node_nsg_admits_exactly_the_ingress_path(
     (allow,) = allowed
     assert sorted(allow["destination_port_ranges"]) == ["443", "80"]
     assert allow["protocol"] == "Tcp"
+    denies = sorted(
+        (r["priority"], r["source_address_prefix"], r["destination_address_prefix"])
+        for r in rules
+        if r["access"] == "Deny"
+    )
     if ingress["exposure"] == "public_load_balancer":
         assert allow["source_address_prefix"] == "Internet"
+        assert denies == [(4096, "Internet", "*")]
     else:
-        assert allow["source_address_prefix"] == tfvars["egress"]["firewall_subnet_cidr"]
-        assert allow["destination_address_prefix"] == ingress["private_ip"]
-    denies = [r for r in rules if r["access"] == "Deny"]
-    assert [(r["source_address_prefix"], r["priority"]) for r in denies] == [("Internet", 4096)]
+        address = ingress["private_ip"]
+        assert allow["source_address_prefix"] == ingress["gateway"]["subnet_cidr"]
+        assert allow["destination_address_prefix"] == address
+        # the rest of the network, peered networks included, cannot go around the WAF
+        (around,) = [r for r in rules if r["access"] == "Deny" and r["priority"] < 4096]
+        assert sorted(around["destination_port_ranges"]) == ["443", "80"]
+        assert around["priority"] > allow["priority"]
+        assert denies == [(around["priority"], "VirtualNetwork", address), (4096, "Internet", "*")]
     assert allow["priority"] < 4096
 
 
-@pytest.mark.parametrize("env", FIREWALLED)
-def test_firewall_forwards_public_http_to_the_internal_ingress(
+def _gateway(plans: dict[str, dict[str, Any]], env: str) -> dict[str, Any]:
+    return _one(plans, env, "azurerm_application_gateway")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_gateway_exists_exactly_where_the_environment_asks(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    ingress = _output(plans, env, "ingress")
+    gateway = env in GATEWAYED
+    assert ingress["exposure"] == _tfvars(env)["ingress"]["exposure"]
+    assert bool(_resources(plans, env, "azurerm_application_gateway")) is gateway
+    assert bool(_resources(plans, env, "azurerm_web_application_firewall_policy")) is gateway
+    if not gateway:
+        assert (ingress["waf_mode"], ingress["backend_ip_addresses"]) == (None, None)
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_waf_blocks_with_the_managed_rule_set(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    wanted = _tfvars(env)["ingress"]["gateway"].get("waf_mode", "Prevention")
+    policy = _one(plans, env, "azurerm_web_application_firewall_policy")
+    (settings,) = policy["policy_settings"]
+    assert (settings["enabled"], settings["mode"]) == (True, wanted)
+    assert settings["request_body_check"] is True
+    (managed,) = policy["managed_rules"]
+    (rule_set,) = managed["managed_rule_set"]
+    assert (rule_set["type"], rule_set["version"]) == MANAGED_RULE_SET
+    assert not rule_set.get("rule_group_override")  # no managed rule turned off
+    assert not policy.get("custom_rules")  # no allow rule ahead of the managed set
+    ingress = _output(plans, env, "ingress")
+    assert ingress["waf_mode"] == wanted
+    assert ingress["managed_rule_sets"] == ["/".join(MANAGED_RULE_SET)]
+    (gateway_sku,) = _gateway(plans, env)["sku"]
+    assert (gateway_sku["name"], gateway_sku["tier"]) == ("WAF_v2", "WAF_v2")
+
+
+def test_prod_waf_is_in_prevention_mode(plans: dict[str, dict[str, Any]]) -> None:
+    assert _output(plans, "prod", "ingress")["waf_mode"] == "Prevention"
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_forwards_only_to_the_internal_ingress_address(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
     ingress = _tfvars(env)["ingress"]
-    group = _one(plans, env, "azurerm_firewall_policy_rule_collection_group")
-    if ingress["exposure"] != "firewall_dnat":
-        assert not group.get("nat_rule_collection")
-        return
-    (collection,) = group["nat_rule_collection"]
-    forwarded = sorted(
-        (rule["destination_ports"][0], rule["translated_address"], str(rule["translated_port"]))
-        for rule in collection["rule"]
+    gateway = _gateway(plans, env)
+    (pool,) = gateway["backend_address_pool"]
+    assert pool["ip_addresses"] == [ingress["private_ip"]]
+    assert not pool.get("fqdns")
+    assert _output(plans, env, "ingress")["backend_ip_addresses"] == [ingress["private_ip"]]
+    assert _output(plans, env, "ingress")["private_ip"] == ingress["private_ip"]
+    rules = gateway["request_routing_rule"]
+    assert {rule["backend_address_pool_name"] for rule in rules} == {pool["name"]}
+    assert not [rule for rule in rules if rule.get("redirect_configuration_name")]
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_listens_for_the_host_and_probes_the_api_health(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    settings = _tfvars(env)["ingress"]["gateway"]
+    host = settings["host_name"]
+    gateway = _gateway(plans, env)
+    ports = {port["name"]: port["port"] for port in gateway["frontend_port"]}
+    listeners = {
+        (listener["protocol"], ports[listener["frontend_port_name"]]): listener
+        for listener in gateway["http_listener"]
+    }
+    assert set(listeners) == {("Https", 443), ("Http", 80)}
+    assert all(listener["host_names"] == [host] for listener in listeners.values())
+    (certificate,) = gateway["ssl_certificate"]
+    assert certificate["name"] == settings["certificate_name"]
+    assert listeners[("Https", 443)]["ssl_certificate_name"] == settings["certificate_name"]
+    assert not certificate.get("data")  # the certificate lives in Key Vault only
+    (policy,) = gateway["ssl_policy"]
+    assert (policy["policy_type"], policy["policy_name"]) == (
+        "Predefined",
+        "AppGwSslPolicy20220101S",
     )
-    ip = ingress["private_ip"]
-    assert forwarded == [("443", ip, "443"), ("80", ip, "80")]
-    assert _output(plans, env, "ingress")["private_ip"] == ip
+    probes = {probe["name"]: probe for probe in gateway["probe"]}
+    for backend in gateway["backend_http_settings"]:
+        probe = probes[backend["probe_name"]]
+        assert (probe["protocol"], probe["host"], probe["path"]) == (
+            backend["protocol"],
+            host,
+            HEALTH_PATH,
+        )
+        assert backend["host_name"] == host
+    assert {(b["protocol"], b["port"]) for b in gateway["backend_http_settings"]} == {
+        ("Https", 443),
+        ("Http", 80),
+    }
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_spans_the_zones_and_autoscales_within_its_bounds(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    tfvars = _tfvars(env)
+    zones = sorted(tfvars["aks"]["zones"])
+    gateway = _gateway(plans, env)
+    assert sorted(gateway["zones"]) == zones
+    (autoscale,) = gateway["autoscale_configuration"]
+    settings = tfvars["ingress"]["gateway"]
+    assert (autoscale["min_capacity"], autoscale["max_capacity"]) == (
+        settings["min_capacity"],
+        settings["max_capacity"],
+    )
+    assert autoscale["min_capacity"] >= len(zones)
+    (address,) = [
+        r.values
+        for r in _resources(plans, env, "azurerm_public_ip")
+        if r.address.startswith(GATEWAY_MODULE)
+    ]
+    assert (address["sku"], address["allocation_method"]) == ("Standard", "Static")
+    assert sorted(address["zones"]) == zones
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_subnet_admits_exactly_what_the_gateway_needs(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    (subnet,) = [
+        r.values
+        for r in _resources(plans, env, "azurerm_subnet")
+        if r.address.startswith(GATEWAY_MODULE)
+    ]
+    assert subnet["address_prefixes"] == [_tfvars(env)["ingress"]["gateway"]["subnet_cidr"]]
+    (nsg,) = [
+        r.values
+        for r in _resources(plans, env, "azurerm_network_security_group")
+        if r.address.startswith(GATEWAY_MODULE)
+    ]
+    rules = {
+        (
+            rule["name"],
+            rule["access"],
+            rule["source_address_prefix"],
+            rule["protocol"],
+            tuple(sorted(rule["destination_port_ranges"] or [rule["destination_port_range"]])),
+        )
+        for rule in nsg["security_rule"]
+        if rule["direction"] == "Inbound"
+    }
+    assert rules == GATEWAY_NSG_RULES
+    deny = [rule for rule in nsg["security_rule"] if rule["access"] == "Deny"]
+    assert [rule["priority"] for rule in deny] == [4096]
+    assert all(
+        rule["priority"] < 4096 for rule in nsg["security_rule"] if rule["access"] == "Allow"
+    )
+
+
+def gateway_route_problems(plan: dict[str, Any]) -> list[str]:
+    """Routes that would reach the gateway's subnet: a route table or an association in the
+    gateway's module, or any association other than the node subnet's firewall route."""
+    problems = [
+        f"{r.address} routes the gateway's subnet"
+        for r in planned_resources(plan)
+        if r.type in ("azurerm_route_table", "azurerm_subnet_route_table_association")
+        and r.address.startswith(GATEWAY_MODULE)
+    ]
+    problems += [
+        f"{r.address} is a route association other than the node subnet's"
+        for r in planned_resources(plan)
+        if r.type == "azurerm_subnet_route_table_association"
+        and r.address != NODE_ROUTE_ASSOCIATION
+        and not r.address.startswith(GATEWAY_MODULE)
+    ]
+    return problems
+
+
+@pytest.mark.parametrize("env", GATEWAYED)
+def test_the_gateway_subnet_gets_no_default_route(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """The firewall's 0.0.0.0/0 route on the gateway's subnet would send the replies to Internet
+    clients through the firewall (asymmetric, dropped) and cut off the gateway's management."""
+    assert gateway_route_problems(plans[env]) == []
+
+
+def test_a_route_on_the_gateway_subnet_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    plan = copy.deepcopy(plans["prod"])
+    (node_route,) = [c for c in plan["resource_changes"] if c["address"] == NODE_ROUTE_ASSOCIATION]
+    routed = copy.deepcopy(node_route)
+    routed.update(address=f"{GATEWAY_MODULE}azurerm_subnet_route_table_association.gateway")
+    plan["resource_changes"].append(routed)
+    assert gateway_route_problems(plan) == [f"{routed['address']} routes the gateway's subnet"]
+
+
+@pytest.mark.parametrize(
+    ("ingress", "message"),
+    [
+        (
+            '{ exposure = "application_gateway", private_ip = "10.30.7.250" }',
+            "ingress.exposure application_gateway needs private_ip",
+        ),
+        (
+            '{ exposure = "application_gateway", private_ip = "10.30.9.10", gateway = { '
+            'subnet_cidr = "10.30.10.0/24", host_name = "inventory.example.org", '
+            'certificate_name = "ingress-tls", min_capacity = 3, max_capacity = 10 } }',
+            "ingress.private_ip must be an address in network.node_subnet_cidr",
+        ),
+        (
+            '{ exposure = "application_gateway", private_ip = "10.30.7.250", gateway = { '
+            'subnet_cidr = "10.30.9.0/24", host_name = "inventory.example.org", '
+            'certificate_name = "ingress-tls", min_capacity = 3, max_capacity = 10 } }',
+            "overlaps another subnet of the network",
+        ),
+        (
+            '{ exposure = "firewall_dnat", private_ip = "10.30.7.250" }',
+            "must be public_load_balancer or application_gateway",
+        ),
+    ],
+    ids=["gateway-without-settings", "address-outside-nodes", "subnet-on-the-firewall", "dnat"],
+)
+def test_a_broken_gateway_setting_is_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]], ingress: str, message: str
+) -> None:
+    """prod's values with one broken ingress setting: the root (or the gateway module it
+    passes the values to) refuses the plan and says what to fix."""
+    run = workspace.plan_runs(PLATFORM, "prod", extra=(f"-var=ingress={ingress}",))["plan"]
+    assert run.status in ("fail", "error")
+    assert any(message in d for d in run.diagnostics), run.diagnostics
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -283,34 +524,91 @@ def test_every_environment_pins_its_own_subscription() -> None:
     assert len(set(subscriptions)) == len(ENVIRONMENTS)
 
 
+HUB_LINKS = "module.network.azurerm_private_dns_zone_virtual_network_link.hub"
+HUB_KEY = re.compile(r'^\["(?P<zone>[^"/]+)/(?P<network>[^"]+)"\]$')
+
+
+def ci_networks(env: str) -> dict[str, str]:
+    """The CI agents' networks an environment declares, by short name."""
+    return dict(_tfvars(env).get("ci_virtual_network_ids", {}))
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_private_dns_zones_resolve_in_the_ci_network(
+def test_every_private_dns_zone_is_linked_to_every_ci_network(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
-    """Where services hide behind private endpoints, the CI agents that write the database
-    secret and push images resolve them too: every zone is linked to the CI/hub network."""
-    tfvars = _tfvars(env)
+    """Where Key Vault and the registry hide behind private endpoints, the CI agents that write
+    the database secret and push images resolve their names too: each zone, each CI network."""
     zones = {z.values["name"] for z in _resources(plans, env, "azurerm_private_dns_zone")}
-    linked = [
-        link.values
-        for link in _resources(plans, env, "azurerm_private_dns_zone_virtual_network_link")
-        if link.values.get("virtual_network_id") == tfvars.get("ci_virtual_network_id")
-    ]
-    if not tfvars["private_endpoints_enabled"]:
-        assert tfvars.get("ci_virtual_network_id") is None
+    links: dict[tuple[str, str], dict[str, Any]] = {}
+    for resource in _resources(plans, env, "azurerm_private_dns_zone_virtual_network_link"):
+        key = HUB_KEY.match(resource.address.removeprefix(HUB_LINKS))
+        if resource.address.startswith(HUB_LINKS) and key:
+            links[(key["zone"], key["network"])] = resource.values
+    networks = ci_networks(env)
+    if not _tfvars(env)["private_endpoints_enabled"]:
+        assert networks == {}
         assert zones == set()
+        assert links == {}
         return
-    assert len(linked) == len(zones) == 3
-    assert all(link["registration_enabled"] is False for link in linked)
+    assert zones
+    assert networks
+    assert set(links) == {(zone, name) for zone in zones for name in networks}
+    for (_, name), link in links.items():
+        assert link["virtual_network_id"] == networks[name]
+        assert link["registration_enabled"] is False
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_environment_network_peers_with_every_ci_network_and_nothing_more(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """The agents need a route to the private addresses: this network's half of a peering to
+    each CI network, carrying only traffic between the two (no forwarding, no gateways)."""
+    peerings = [p.values for p in _resources(plans, env, "azurerm_virtual_network_peering")]
+    assert sorted(p["remote_virtual_network_id"] for p in peerings) == sorted(
+        ci_networks(env).values()
+    )
+    network = _one(plans, env, "azurerm_virtual_network")["name"]
+    for peering in peerings:
+        assert peering["virtual_network_name"] == network
+        assert peering["allow_virtual_network_access"] is True
+        assert peering["allow_forwarded_traffic"] is False
+        assert peering["allow_gateway_transit"] is False
+        assert peering["use_remote_gateways"] is False
 
 
 def test_private_endpoints_without_a_ci_network_are_refused(
     workspace: Workspace, plans: dict[str, dict[str, Any]]
 ) -> None:
-    """staging turned public while it still names a CI network, a contradiction the root
-    refuses; the same validation refuses private endpoints that no CI network can reach."""
+    """staging without the CI network: Key Vault and the registry would refuse public access
+    and no agent could write the secret or push an image, so the root refuses the plan."""
+    run = workspace.plan_runs(PLATFORM, "staging", extra=("-var=ci_virtual_network_ids={}",))[
+        "plan"
+    ]
+    assert run.status in ("fail", "error")
+    assert any(
+        "set ci_virtual_network_ids to the VNet(s) the agents run in" in d for d in run.diagnostics
+    ), run.diagnostics
+
+
+def test_a_ci_network_without_private_endpoints_is_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    """staging turned public while it still names a CI network: a contradiction the root
+    refuses, so a peering never outlives the endpoints it was made for."""
     run = workspace.plan_runs(PLATFORM, "staging", extra=("-var=private_endpoints_enabled=false",))[
         "plan"
     ]
     assert run.status in ("fail", "error")
-    assert any("ci_virtual_network_id" in d for d in run.diagnostics), run.diagnostics
+    assert any("ci_virtual_network_ids is only for private endpoints" in d for d in run.diagnostics)
+
+
+def test_a_ci_network_that_is_not_a_network_id_is_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]]
+) -> None:
+    run = workspace.plan_runs(
+        PLATFORM, "prod", extra=('-var=ci_virtual_network_ids={ ci-hub = "vnet-ci-hub-weu" }',)
+    )["plan"]
+    assert run.status in ("fail", "error")
+    assert any("to virtual network resource IDs" in d for d in run.diagnostics), run.diagnostics

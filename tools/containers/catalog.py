@@ -42,5 +42,11 @@ CATALOG: dict[str, ImageSpec] = {
         ),
         _spec("azurite", "images/azurite", "inventory-azurite", "Azurite (local backup storage)"),
         _spec("pgbouncer", "images/pgbouncer", "inventory-pgbouncer", "PgBouncer (pooler)"),
+        _spec(
+            "prometheus",
+            "images/prometheus",
+            "inventory-prometheus",
+            "Prometheus and Alertmanager (local monitoring)",
+        ),
     )
 }

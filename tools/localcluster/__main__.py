@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tools.localcluster import cluster, images, verify
+from tools.localcluster import certmanager, cluster, images, verify
 from tools.localcluster.build import build_all
 from tools.localcluster.settings import Paths, default_state_dir
 from tools.toolchain.process import ToolchainError
@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.localcluster")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="build the cluster's binaries (cached)")
+    commands.add_parser(
+        "cert-manager-image",
+        help="build cert-manager's controller (cached) and its image; print the reference",
+    )
     commands.add_parser("up", help="start the cluster (idempotent)")
     commands.add_parser("status", help="show processes and node readiness")
     down = commands.add_parser("down", help="stop the cluster and clean the host")
@@ -33,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             build_all()
+        elif args.command == "cert-manager-image":
+            print(certmanager.build_image(), flush=True)
         elif args.command == "up":
             cluster.up(paths)
         elif args.command == "status":

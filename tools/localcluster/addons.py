@@ -38,7 +38,8 @@ COREFILE = f"""\
 }}
 """
 
-_LABELS = {"k8s-app": "kube-dns", "app.kubernetes.io/name": "coredns"}
+DNS_SELECTOR = {"k8s-app": "kube-dns"}
+_LABELS = {**DNS_SELECTOR, "app.kubernetes.io/name": "coredns"}
 _META = {"namespace": "kube-system", "labels": _LABELS}
 
 

@@ -22,6 +22,7 @@ PAUSE_VERSION = "1.0.0"  # our own pause program (go/pause), not upstream's
 TRAEFIK_VERSION = "3.7.13"  # newest of the 3.7 releases the proxy serves (3.7.11-3.7.13)
 KUBE_ROUTER_VERSION = "2.1.0"  # the only v2 release the Go module proxy serves
 KUBE_STATE_METRICS_VERSION = "2.18.0"  # built against client-go 0.34 (Kubernetes 1.34)
+CERT_MANAGER_VERSION = "1.21.2"  # newest of the 1.21.0-1.21.2 the proxy serves
 
 
 def _version_ldflags(version: str) -> tuple[str, ...]:
@@ -165,6 +166,23 @@ KUBE_STATE_METRICS = Component(
     # The image is FROM scratch: embed the zone database, or a CronJob schedule with
     # CRON_TZ=... makes the cronjob collector panic ("unknown time zone Etc/UTC").
     tags=("timetzdata",),
+)
+
+# The proxy serves cert-manager's main module but not its cmd/controller module (in no version),
+# so go/cert-manager is our own main over the main module's exported controller packages. Not
+# in COMPONENTS: the pipeline's build stage builds it, for the local cluster and AKS alike
+# (certmanager.py), and the chart helm-charts/cert-manager installs it.
+CERT_MANAGER = Component(
+    name="cert-manager",
+    version=CERT_MANAGER_VERSION,
+    module_dir="cert-manager",
+    module="github.com/cert-manager/cert-manager",
+    module_version=f"v{CERT_MANAGER_VERSION}",
+    packages=(("cert-manager-controller", "."),),
+    ldflags=(
+        # what upstream's make/00_mod.mk stamps: the version in the User-Agent and field manager
+        f"-X github.com/cert-manager/cert-manager/pkg/util.AppVersion=v{CERT_MANAGER_VERSION}",
+    ),
 )
 
 COMPONENTS = (

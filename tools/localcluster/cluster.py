@@ -55,6 +55,7 @@ from tools.localcluster.settings import (
     default_state_dir,
     detect_node_ip,
 )
+from tools.localcluster.trim import module_source
 from tools.toolchain.links import ensure_file
 from tools.toolchain.paths import Layout
 
@@ -247,11 +248,21 @@ def install_state_metrics(paths: Paths, since: Since) -> None:
 
 
 def install_ingress(paths: Paths, since: Since) -> None:
-    """Traefik on the host loopback: image imported once, manifests applied, Available
-    awaited, then an answer through the host port, then `ingress-url` written."""
-    program = artifact_dir(TRAEFIK, Layout.default()) / "traefik"
+    """Traefik on the host loopback: image imported once, its CRDs (from the module the build
+    compiled) applied and Established, manifests applied, Available awaited, then an answer
+    through the host port, then `ingress-url` written."""
+    layout = Layout.default()
+    program = artifact_dir(TRAEFIK, layout) / "traefik"
     images.ensure_scratch_image(paths, ingress.TRAEFIK_IMAGE, program)
     started = time.monotonic()
+    source = module_source(TRAEFIK.module, TRAEFIK.module_version, layout)
+    crds = ingress.crd_manifests(source)
+    kubectl(
+        paths, "apply", "--server-side", "--field-manager=inventory-localcluster", "-f", "-",
+        stdin=addons.manifest_list(crds),
+    )  # fmt: skip
+    names = [f"crd/{name}" for name in ingress.crd_names()]
+    kubectl(paths, "wait", "--for=condition=Established", "--timeout=60s", *names)
     _apply_and_wait(paths, ingress.manifests(), ingress.NAMESPACE, "traefik", since)
     log = paths.logs / "kubelet.log"
     wait_for(lambda: _answers(ingress.INGRESS_URL), f"Traefik at {ingress.INGRESS_URL}", 120, log)

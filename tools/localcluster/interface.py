@@ -1,16 +1,30 @@
 """The local cluster harness as the pipeline sees it: the one module of tools/localcluster the
 orchestrator imports (tests/pipeline/test_layout.py keeps it so), so the harness can change
 behind it. Where the cluster keeps its state, which kubectl matches its API server, its DNS
-domain, and the throwaway CA that issues the local target's certificates."""
+domain, the throwaway CA that issues the local target's certificates, what a local
+Prometheus and its NetworkPolicy need (node address, DNS and kube-state-metrics pods), and the
+name of the cert-manager controller image it builds for both targets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from tools.localcluster.addons import DNS_PORT, DNS_SELECTOR
 from tools.localcluster.build import binary
 from tools.localcluster.catalog import KUBERNETES
+from tools.localcluster.certmanager import REFERENCE as CERT_MANAGER_REFERENCE
 from tools.localcluster.pki import CertSpec, ensure_ca, issue
-from tools.localcluster.settings import CLUSTER_DOMAIN, Paths, default_state_dir
+from tools.localcluster.settings import (
+    CLUSTER_DOMAIN,
+    Paths,
+    default_state_dir,
+    detect_node_ip,
+)
+from tools.localcluster.statemetrics import METRICS_PORT as STATE_METRICS_CONTAINER_PORT
+from tools.localcluster.statemetrics import METRICS_PORT_NAME as STATE_METRICS_PORT
+from tools.localcluster.statemetrics import NAME as STATE_METRICS_NAME
+from tools.localcluster.statemetrics import NAMESPACE as STATE_METRICS_NAMESPACE
+from tools.localcluster.statemetrics import SELECTOR as STATE_METRICS_SELECTOR
 
 
 def state_paths() -> Paths:
@@ -24,9 +38,18 @@ def kubectl_path() -> Path:
 
 
 __all__ = [
+    "CERT_MANAGER_REFERENCE",
     "CLUSTER_DOMAIN",
+    "DNS_PORT",
+    "DNS_SELECTOR",
+    "STATE_METRICS_CONTAINER_PORT",
+    "STATE_METRICS_NAME",
+    "STATE_METRICS_NAMESPACE",
+    "STATE_METRICS_PORT",
+    "STATE_METRICS_SELECTOR",
     "CertSpec",
     "Paths",
+    "detect_node_ip",
     "ensure_ca",
     "issue",
     "kubectl_path",

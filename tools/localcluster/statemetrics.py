@@ -16,6 +16,7 @@ IMAGE = f"localhost/inventory-platform/kube-state-metrics:{KUBE_STATE_METRICS_VE
 NAMESPACE = "kube-system"
 NAME = "kube-state-metrics"
 METRICS_PORT = 8080
+METRICS_PORT_NAME = "http-metrics"
 TELEMETRY_PORT = 8081
 
 # collector name (--resources) -> (API group, resource) its informer lists and watches
@@ -69,11 +70,11 @@ def _container() -> dict[str, Any]:
             f"--resources={','.join(sorted(COLLECTORS))}",
         ],
         "ports": [
-            {"name": "http-metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+            {"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "protocol": "TCP"},
             {"name": "telemetry", "containerPort": TELEMETRY_PORT, "protocol": "TCP"},
         ],
         "livenessProbe": {
-            "httpGet": {"path": "/livez", "port": "http-metrics"},
+            "httpGet": {"path": "/livez", "port": METRICS_PORT_NAME},
             "initialDelaySeconds": 5,
         },
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "telemetry"}},
@@ -126,7 +127,11 @@ def manifests() -> list[dict[str, Any]]:
                 "type": "ClusterIP",
                 "selector": SELECTOR,
                 "ports": [
-                    {"name": "http-metrics", "port": METRICS_PORT, "targetPort": "http-metrics"},
+                    {
+                        "name": METRICS_PORT_NAME,
+                        "port": METRICS_PORT,
+                        "targetPort": METRICS_PORT_NAME,
+                    },
                     {"name": "telemetry", "port": TELEMETRY_PORT, "targetPort": "telemetry"},
                 ],
             },

@@ -40,6 +40,7 @@ class Settings:
     pool_timeout_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
     statement_timeout_ms: int = 5000
+    transaction_pooler: bool = False
     readiness_timeout_seconds: float = 2.0
     shutdown_timeout_seconds: float = 20.0
     log_level: str = "INFO"
@@ -61,6 +62,13 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(name, f"must be between {low} and {high}, got {value}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw not in ("", "true", "false"):
+        raise ConfigError(name, f"must be true or false, got {raw!r}")
+    return raw == "true"
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -144,6 +152,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pool_timeout_seconds=_seconds(env, "DB_POOL_TIMEOUT_SECONDS", 5.0, 0.1, 60),
         connect_timeout_seconds=_seconds(env, "DB_CONNECT_TIMEOUT_SECONDS", 5.0, 0.1, 60),
         statement_timeout_ms=statement_timeout_ms,
+        transaction_pooler=_bool(env, "DB_TRANSACTION_POOLER"),
         readiness_timeout_seconds=_seconds(env, "READINESS_TIMEOUT_SECONDS", 2.0, 0.1, 30),
         shutdown_timeout_seconds=_seconds(env, "SHUTDOWN_TIMEOUT_SECONDS", 20.0, 0, 300),
         log_level=log_level,

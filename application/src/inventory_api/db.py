@@ -9,6 +9,12 @@ Round trips: pooled connections sit in driver autocommit mode, so the pre-ping a
 statement read each cost one round trip (no BEGIN/ROLLBACK around them; one statement is atomic
 on its own). Writes switch the connection to transactional mode for their unit of work, so
 everything a write does commits or rolls back together.
+
+Behind a transaction pooler (PgBouncer, pool_mode=transaction) a read is wrapped in BEGIN and
+COMMIT, both sent as simple queries: pg8000 sends a statement with parameters as Parse, Sync,
+Describe, Sync, Bind, Execute, Sync, and at each Sync outside a transaction the pooler may give
+the server connection to another client, so the Bind could run another client's unnamed
+statement. Inside the transaction the pooler keeps one server connection for all three.
 """
 
 from __future__ import annotations
@@ -71,8 +77,9 @@ def make_engine(settings: Settings) -> Engine:
 class Database:
     """The engine, a session factory and the executor that runs blocking work off the IOLoop."""
 
-    def __init__(self, engine: Engine, workers: int) -> None:
+    def __init__(self, engine: Engine, workers: int, *, transaction_pooler: bool = False) -> None:
         self.engine = engine
+        self.transaction_pooler = transaction_pooler
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
         self.workers = workers
@@ -112,7 +119,13 @@ class Database:
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         with self.engine.connect() as connection:
-            return work(connection)
+            if not self.transaction_pooler:
+                return work(connection)
+            # Statements without parameters go as simple queries: one message, one server.
+            connection.exec_driver_sql("BEGIN")
+            result = work(connection)
+            connection.exec_driver_sql("COMMIT")
+            return result
 
     def ping(self) -> None:
         """A round trip to the server (readiness)."""

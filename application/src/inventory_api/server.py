@@ -34,7 +34,9 @@ SERVER_MAX_BUFFER_BYTES = 1024 * 1024
 
 def build_state(settings: Settings, auth: AuthSettings) -> AppState:
     """Database, metrics, auth guard and OpenAPI document for one process."""
-    database = Database(make_engine(settings), settings.db_workers)
+    database = Database(
+        make_engine(settings), settings.db_workers, transaction_pooler=settings.transaction_pooler
+    )
     document = secure_document(build_document(), auth)
     return AppState(settings, database, Metrics(database), Guard.from_settings(auth), document)
 

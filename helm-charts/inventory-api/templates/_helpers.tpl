@@ -30,7 +30,7 @@
 {{- default (printf "%s-migrations" (include "inventory-api.fullname" .) | trunc 63 | trimSuffix "-") .Values.migrations.serviceAccountName -}}
 {{- end -}}
 
-{{/* Labels shared by the API pods and the migration pods (the database NetworkPolicy admits both). */}}
+{{/* Labels shared by the API pods and the migration pods. */}}
 {{- define "inventory-api.baseSelectorLabels" -}}
 app.kubernetes.io/name: {{ include "inventory-api.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -75,7 +75,14 @@ global.monitoring for both charts; this chart's own monitoring.provider/scraper 
 {{- if not (hasKey $apis $provider) -}}
 {{- fail (printf "monitoring.provider %q: choose prometheus-operator or azure-managed" $provider) -}}
 {{- end -}}
-{{- toYaml (dict "provider" $provider "api" (get $apis $provider) "scraper" ($g.scraper | default .Values.monitoring.scraper)) -}}
+{{- $scraper := deepCopy ($g.scraper | default .Values.monitoring.scraper) -}}
+{{- /* An empty label value drops that label: helm ignores null over a global's default. */ -}}
+{{- $labels := dict -}}
+{{- range $k, $v := $scraper.podLabels -}}
+{{- if $v -}}{{- $_ := set $labels $k $v -}}{{- end -}}
+{{- end -}}
+{{- $_ := set $scraper "podLabels" $labels -}}
+{{- toYaml (dict "provider" $provider "api" (get $apis $provider) "scraper" $scraper) -}}
 {{- end -}}
 
 {{/* "true" when the monitoring objects are rendered: monitoring.enabled and the provider's API is
@@ -116,19 +123,78 @@ from the release, the rest from monitoring.ruleParameters over the file's parame
 {{- toYaml $src.groups -}}
 {{- end -}}
 
-{{/* Environment of the API and migration containers. */}}
+{{/* The pooler the serving pods connect through, as YAML (enabled, host, port): the platform
+declares its switch and port once in global.pooler for both charts; database.pooler applies
+otherwise. */}}
+{{- define "inventory-api.pooler" -}}
+{{- $g := (.Values.global | default dict).pooler | default dict -}}
+{{- $p := .Values.database.pooler -}}
+{{- $enabled := ternary $g.enabled $p.enabled (hasKey $g "enabled") -}}
+{{- toYaml (dict "enabled" $enabled "host" (tpl $p.host .) "port" (int ($g.port | default $p.port))) -}}
+{{- end -}}
+
+{{/* Where the serving pods connect, as YAML (host, port): the pooler when it runs, else the
+database. */}}
+{{- define "inventory-api.servingDatabase" -}}
+{{- $pooler := include "inventory-api.pooler" . | fromYaml -}}
+{{- if $pooler.enabled -}}
+{{- toYaml (dict "host" $pooler.host "port" $pooler.port) -}}
+{{- else -}}
+{{- toYaml (dict "host" (tpl .Values.database.host .) "port" (int .Values.database.port)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment of the API and migration containers. Call with (dict "ctx" . "serving" BOOL): the
+serving pods connect through the pooler when it runs, the migrations Job always directly. */}}
 {{- define "inventory-api.env" -}}
+{{- $ctx := .ctx -}}
+{{- $db := $ctx.Values.database -}}
+{{- $target := dict "host" (tpl $db.host $ctx) "port" (int $db.port) -}}
+{{- if .serving }}{{ $target = include "inventory-api.servingDatabase" $ctx | fromYaml }}{{ end -}}
 - name: PORT
-  value: {{ .Values.containerPort | quote }}
+  value: {{ $ctx.Values.containerPort | quote }}
 - name: DATABASE_URL
-  value: {{ printf "postgresql+pg8000://%s@%s:%v/%s" .Values.database.user (tpl .Values.database.host .) .Values.database.port .Values.database.name | quote }}
+  value: {{ printf "postgresql+pg8000://%s@%s:%d/%s" $db.user $target.host (int $target.port) $db.name | quote }}
 - name: DATABASE_PASSWORD_FILE
   value: /run/secrets/database/password
-{{- include "inventory-api.authEnv" . }}
-{{- range .Values.extraEnv }}
+{{- if and .serving (include "inventory-api.pooler" $ctx | fromYaml).enabled }}
+- name: DB_TRANSACTION_POOLER
+  value: "true"
+{{- end }}
+{{- include "inventory-api.authEnv" $ctx }}
+{{- range $ctx.Values.extraEnv }}
 - name: {{ .name }}
   value: {{ .value | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* NetworkPolicy egress rule to the DNS pods in kube-system. */}}
+{{- define "inventory-api.dnsEgress" -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          {{- toYaml .Values.networkPolicy.dnsPodLabels | nindent 10 }}
+  ports:
+    {{- range .Values.networkPolicy.dnsPorts }}
+    - port: {{ . }}
+      protocol: UDP
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+{{- end -}}
+
+{{/* NetworkPolicy egress rule to the database pods on the database port. */}}
+{{- define "inventory-api.databaseEgress" -}}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- toYaml .Values.networkPolicy.databasePodLabels | nindent 10 }}
+  ports:
+    - port: {{ .Values.database.port }}
+      protocol: TCP
 {{- end -}}
 
 {{/* Entra ID's issuer and key set URLs for auth.tenantId, unless auth.issuer/jwksUrl name another issuer. */}}
@@ -231,7 +297,7 @@ spec:
   parameters:
     usePodIdentity: "false"
     clientID: {{ .ctx.Values.serviceAccount.clientId | quote }}
-    keyvaultName: {{ $kv.name | quote }}
+    keyvaultName: {{ required "database.keyVault.name is required with database.keyVault.enabled: on Azure the deploy stage sets it from the Terraform output key_vault_name" $kv.name | quote }}
     tenantId: {{ $kv.tenantId | quote }}
     objects: |
       array:
@@ -274,7 +340,7 @@ spec:
 {{- end -}}
 {{- if eq .Values.auth.mode "jwt" -}}
 {{- if not .Values.auth.audience -}}
-{{- fail "auth.mode=jwt needs auth.audience, the API app registration's client id (the pipeline passes it from the Terraform output api_client_id)" -}}
+{{- fail "auth.mode=jwt needs auth.audience, the API app registration's client id (the pipeline passes it from the Terraform output api_client_id; on the local target, from the local token issuer's values)" -}}
 {{- end -}}
 {{- if not (or .Values.auth.tenantId (and .Values.auth.issuer .Values.auth.jwksUrl)) -}}
 {{- fail "auth.mode=jwt needs auth.tenantId (the pipeline passes it from the Terraform output tenant_id), or auth.issuer and auth.jwksUrl for another issuer" -}}
@@ -286,4 +352,46 @@ spec:
 {{- if and .Values.database.keyVault.enabled (not (and .Values.serviceAccount.clientId .Values.database.keyVault.tenantId)) -}}
 {{- fail "database.keyVault.enabled needs serviceAccount.clientId (workload identity) and database.keyVault.tenantId (the pipeline passes them from Terraform outputs)" -}}
 {{- end -}}
+{{- end -}}
+
+{{/* True when ingress.limits are rendered as Traefik Middlewares: an Ingress of class traefik on a
+cluster that serves Traefik's CRD API (its kubernetescrd provider). */}}
+{{- define "inventory-api.traefikLimits" -}}
+{{- if and .Values.ingress.enabled (eq .Values.ingress.className "traefik") (.Capabilities.APIVersions.Has "traefik.io/v1alpha1") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* ingress.limits as Traefik Middlewares ({items: [{name, spec}]}, in the order the router applies
+them), the counterparts of the nginx annotations: limit-connections, limit-rps with its burst
+multiplier, proxy-body-size. Each limit is per client address (Traefik's default source). */}}
+{{- define "inventory-api.traefikMiddlewares" -}}
+{{- $fullname := include "inventory-api.fullname" . -}}
+{{- $limits := .Values.ingress.limits -}}
+{{- $bodyBytes := include "inventory-api.bodySizeBytes" . | atoi -}}
+items:
+  - name: {{ $fullname }}-in-flight
+    spec:
+      inFlightReq:
+        amount: {{ $limits.connections }}
+  - name: {{ $fullname }}-rate-limit
+    spec:
+      rateLimit:
+        average: {{ $limits.requestsPerSecond }}
+        burst: {{ mul $limits.requestsPerSecond $limits.burstMultiplier }}
+        period: 1s
+  - name: {{ $fullname }}-body-size
+    spec:
+      # Bodies are held in memory up to the limit (never spilled to disk); larger ones get 413.
+      buffering:
+        maxRequestBodyBytes: {{ $bodyBytes }}
+        memRequestBodyBytes: {{ $bodyBytes }}
+{{- end -}}
+
+{{/* ingress.limits.bodySize (nginx's size syntax: bytes, or a k/m/g suffix) in bytes. */}}
+{{- define "inventory-api.bodySizeBytes" -}}
+{{- $size := .Values.ingress.limits.bodySize -}}
+{{- $unit := regexFind "[kmg]$" $size -}}
+{{- $factor := get (dict "" 1 "k" 1024 "m" 1048576 "g" 1073741824) $unit -}}
+{{- mul (trimSuffix $unit $size | atoi) $factor -}}
 {{- end -}}

@@ -10,7 +10,7 @@ variable, the mount and the volume, so archive-push, backups, drills and restore
 {{- fail "backup.encryption: set keyVaultObjectName (Azure) or passphraseSecret (local), not both" -}}
 {{- else if $e.keyVaultObjectName -}}
 {{- if not .Values.auth.keyVault.name -}}
-{{- fail "backup.encryption.keyVaultObjectName needs auth.keyVault.name (the vault holding the passphrase)" -}}
+{{- fail "backup.encryption.keyVaultObjectName needs auth.keyVault.name (the vault holding the passphrase): on Azure the deploy stage sets it from the Terraform output key_vault_name" -}}
 {{- end -}}
 keyVault
 {{- else if $e.passphraseSecret -}}

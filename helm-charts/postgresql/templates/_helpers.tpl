@@ -77,7 +77,14 @@ global.monitoring for both charts; this chart's own monitoring.provider/scraper 
 {{- if not (hasKey $apis $provider) -}}
 {{- fail (printf "monitoring.provider %q: choose prometheus-operator or azure-managed" $provider) -}}
 {{- end -}}
-{{- toYaml (dict "provider" $provider "api" (get $apis $provider) "scraper" ($g.scraper | default .Values.monitoring.scraper)) -}}
+{{- $scraper := deepCopy ($g.scraper | default .Values.monitoring.scraper) -}}
+{{- /* An empty label value drops that label: helm ignores null over a global's default. */ -}}
+{{- $labels := dict -}}
+{{- range $k, $v := $scraper.podLabels -}}
+{{- if $v -}}{{- $_ := set $labels $k $v -}}{{- end -}}
+{{- end -}}
+{{- $_ := set $scraper "podLabels" $labels -}}
+{{- toYaml (dict "provider" $provider "api" (get $apis $provider) "scraper" $scraper) -}}
 {{- end -}}
 
 {{/* "true" when the monitoring objects are rendered: monitoring.enabled and the provider's API is
@@ -162,6 +169,7 @@ storage key comes from a Secret; in Azure the image turns the workload identity 
   value: /tmp/pgbackrest/pgbackrest.conf
 - name: BACKUP_STANZA
   value: {{ $b.stanza | quote }}
+{{- $_ := required "backup.azure.account is required with backup.enabled: on Azure the deploy stage sets it from the Terraform output backup_storage_account_name" $b.azure.account }}
 {{ include "postgresql.repoEnv" (dict "prefix" "BACKUP_" "azure" $b.azure "keyType" (ternary "shared" "sas" (not (empty $b.local.storageKeySecret)))) }}
 {{- if include "postgresql.repo2Enabled" . }}
 {{ include "postgresql.repoEnv" (dict "prefix" "BACKUP_REPO2_" "azure" $b.repo2.azure "keyType" "sas") }}
@@ -302,4 +310,39 @@ cutting an outage short at a fixed 4 GiB. The data and max_wal_size must keep at
 {{- fail (printf "WAL budget: archive queue %dMiB (backup.archiveQueuePercent %d%% of persistence.size %s) plus tuning.maxWalSizeMB %d exceed half the volume (%dMiB); lower either or grow the volume" $queue (int .Values.backup.archiveQueuePercent) $size (int .Values.tuning.maxWalSizeMB) (div $volume 2)) -}}
 {{- end -}}
 {{- $queue -}}
+{{- end -}}
+
+{{/* A ServiceMonitor scraping the `metrics` port of the Services labelled `selector`, in the
+monitoring target's API group. Call with (dict "ctx" . "name" NAME "selector" LABELS). */}}
+{{- define "postgresql.serviceMonitor" -}}
+{{- $t := include "postgresql.monitoringTarget" .ctx | fromYaml -}}
+apiVersion: {{ $t.api }}
+kind: ServiceMonitor
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "postgresql.labels" .ctx | nindent 4 }}
+    app.kubernetes.io/component: metrics
+    {{- with .ctx.Values.monitoring.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  {{- if eq $t.provider "azure-managed" }}
+  # The managed scraper drops series beyond these limits (its documented custom-resource template).
+  labelLimit: 63
+  labelNameLengthLimit: 511
+  labelValueLengthLimit: 1023
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- toYaml .selector | nindent 6 }}
+  namespaceSelector:
+    matchNames:
+      - {{ .ctx.Release.Namespace }}
+  endpoints:
+    - port: metrics
+      path: /metrics
+      interval: {{ .ctx.Values.monitoring.interval }}
+      scrapeTimeout: 10s
 {{- end -}}

@@ -18,10 +18,13 @@ network = {
 
 private_endpoints_enabled = true
 
-# The CI agents run in the peered hub network: Terraform writes the database secret and the
-# publish stage pushes images through the private endpoints from there, so the private DNS
-# zones are linked to it (placeholder ID).
-ci_virtual_network_id = "/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourceGroups/rg-ci-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-ci-hub-weu"
+# The CI agents run in the hub network: Terraform writes the database secret and the publish
+# stage pushes images through the private endpoints from there, so the environment's network
+# peers with it and every private DNS zone is linked to it (placeholder ID; the hub creates its
+# own half of the peering to the virtual_network_id output).
+ci_virtual_network_ids = {
+  ci-hub = "/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourceGroups/rg-ci-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-ci-hub-weu"
+}
 
 # Private cluster and private endpoints: CI agents run inside the peered network.
 ci_ip_ranges = []
@@ -95,11 +98,22 @@ egress = {
   }
 }
 
-# Public 80/443 arrive at the firewall's address and are DNATed to the internal ingress load
-# balancer; the node NSG admits only the firewall subnet, to that address and ports.
+# Public 80/443 arrive at an Application Gateway WAF_v2 (Prevention, Microsoft's Default Rule Set)
+# in its own subnet, which forwards to the internal ingress load balancer at private_ip; the
+# node NSG admits only the gateway subnet, to that address and ports. The HTTPS listener serves
+# the Key Vault certificate certificate_name. Three instances always run (one per zone, so a
+# zone outage leaves two serving); ten cap what a traffic spike can cost.
 ingress = {
-  exposure   = "firewall_dnat"
+  exposure   = "application_gateway"
   private_ip = "10.30.7.250"
+  gateway = {
+    subnet_cidr      = "10.30.10.0/24"
+    host_name        = "inventory.example.org"
+    certificate_name = "ingress-tls"
+    min_capacity     = 3
+    max_capacity     = 10
+    waf_mode         = "Prevention"
+  }
 }
 
 cluster_policy = {

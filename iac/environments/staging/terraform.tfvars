@@ -18,10 +18,13 @@ network = {
 
 private_endpoints_enabled = true
 
-# The CI agents run in the peered hub network: Terraform writes the database secret and the
-# publish stage pushes images through the private endpoints from there, so the private DNS
-# zones are linked to it (placeholder ID).
-ci_virtual_network_id = "/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourceGroups/rg-ci-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-ci-hub-weu"
+# The CI agents run in the hub network: Terraform writes the database secret and the publish
+# stage pushes images through the private endpoints from there, so the environment's network
+# peers with it and every private DNS zone is linked to it (placeholder ID; the hub creates its
+# own half of the peering to the virtual_network_id output).
+ci_virtual_network_ids = {
+  ci-hub = "/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourceGroups/rg-ci-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-ci-hub-weu"
+}
 
 ci_ip_ranges = ["203.0.113.0/28", "198.51.100.0/28"]
 

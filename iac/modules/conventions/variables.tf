@@ -18,6 +18,16 @@ variable "environment" {
   }
 }
 
+variable "subscription_id" {
+  type        = string
+  description = "Subscription the environment lives in; with workload, environment and location it decides the suffix of the globally unique names."
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.subscription_id))
+    error_message = "subscription_id must be a lowercase GUID (the environment's subscription, as in its terraform.tfvars)."
+  }
+}
+
 variable "location" {
   type        = string
   description = "Azure region of the environment (a region this module has a short code for)."

@@ -64,28 +64,6 @@ resource "azurerm_firewall_policy_rule_collection_group" "egress" {
   firewall_policy_id = azurerm_firewall_policy.this[0].id
   priority           = 200
 
-  dynamic "nat_rule_collection" {
-    for_each = var.firewall.ingress_private_ip == null ? [] : [true]
-    content {
-      name     = "ingress"
-      priority = 100
-      action   = "Dnat"
-
-      dynamic "rule" {
-        for_each = toset(["80", "443"])
-        content {
-          name                = "ingress-${rule.value}"
-          protocols           = ["TCP"]
-          source_addresses    = ["*"]
-          destination_address = azurerm_public_ip.egress.ip_address
-          destination_ports   = [rule.value]
-          translated_address  = var.firewall.ingress_private_ip
-          translated_port     = rule.value
-        }
-      }
-    }
-  }
-
   network_rule_collection {
     name     = "aks-network"
     priority = 200

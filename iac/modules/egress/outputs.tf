@@ -4,18 +4,13 @@ output "outbound_type" {
 }
 
 output "public_ip_address" {
-  description = "The one public address the nodes' traffic leaves from (and, with a firewall ingress path, arrives at)."
+  description = "The one public address the nodes' traffic leaves from."
   value       = azurerm_public_ip.egress.ip_address
 }
 
 output "firewall_id" {
   description = "Resource ID of the firewall (null with a NAT gateway): the diagnostic setting's target."
   value       = local.firewall ? azurerm_firewall.this[0].id : null
-}
-
-output "firewall_subnet_cidr" {
-  description = "CIDR the firewall's SNATed inbound traffic comes from (null with a NAT gateway): the node NSG's ingress source."
-  value       = local.firewall ? var.firewall.subnet_cidr : null
 }
 
 output "application_rules" {

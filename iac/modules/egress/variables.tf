@@ -64,11 +64,10 @@ variable "zones" {
 
 variable "firewall" {
   type = object({
-    subnet_cidr        = string
-    sku_tier           = optional(string, "Standard")
-    ingress_private_ip = optional(string)
+    subnet_cidr = string
+    sku_tier    = optional(string, "Standard")
   })
-  description = "Firewall settings (mode firewall): its subnet (/26 or larger), tier, and the internal ingress address that DNAT rules forward public 80/443 to (null: no inbound path). Threat intelligence always denies."
+  description = "Firewall settings (mode firewall): its subnet (/26 or larger) and tier. Threat intelligence always denies. The firewall carries no inbound path: public HTTP(S) reaches the cluster through the ingress-gateway module."
   default     = null
 
   validation {
@@ -79,11 +78,6 @@ variable "firewall" {
   validation {
     condition     = var.firewall == null ? true : contains(["Standard", "Premium"], var.firewall.sku_tier)
     error_message = "firewall.sku_tier must be Standard or Premium."
-  }
-
-  validation {
-    condition     = var.firewall == null ? true : var.firewall.ingress_private_ip == null || can(cidrhost("${coalesce(var.firewall.ingress_private_ip, "x")}/32", 0))
-    error_message = "firewall.ingress_private_ip must be an IPv4 address."
   }
 }
 

@@ -10,11 +10,16 @@ variable "location" {
 
 variable "name" {
   type        = string
-  description = "Vault name (from the conventions module): 3-24 characters, globally unique."
+  description = "Vault name (from the conventions module): 3-24 lowercase letters, digits and hyphens, a letter first, no two hyphens in a row, no hyphen at the end; globally unique."
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name))
-    error_message = "name must be 3-24 lowercase letters, digits and hyphens, starting with a letter."
+    error_message = "name must be 3-24 lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit."
+  }
+
+  validation {
+    condition     = !strcontains(var.name, "--")
+    error_message = "name must have no two hyphens in a row (Azure refuses such vault names)."
   }
 }
 

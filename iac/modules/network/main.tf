@@ -36,7 +36,8 @@ resource "azurerm_subnet" "private_endpoints" {
 }
 
 # AKS does not touch a subnet NSG it did not create, so the ingress path is admitted here:
-# exactly the ports and sources node_ingress names, and every other Internet packet denied
+# exactly the ports and sources node_ingress names (and its Deny rules keep the rest of the
+# network off what only a gateway may reach), and every other Internet packet denied
 # explicitly (ahead of any rule added later). Node-to-node, pod and load-balancer probe traffic
 # keep Azure's default VirtualNetwork and AzureLoadBalancer rules.
 resource "azurerm_network_security_group" "nodes" {
@@ -51,7 +52,7 @@ resource "azurerm_network_security_group" "nodes" {
       name                       = security_rule.key
       priority                   = security_rule.value.priority
       direction                  = "Inbound"
-      access                     = "Allow"
+      access                     = security_rule.value.access
       protocol                   = "Tcp"
       source_port_range          = "*"
       destination_port_ranges    = security_rule.value.ports
@@ -133,18 +134,40 @@ resource "azurerm_private_dns_zone_virtual_network_link" "this" {
   tags                 = var.tags
 }
 
-# The same zones linked to the networks that reach the private endpoints from outside this one
-# (the peered CI/hub network whose agents write the database secret and push images), so the
-# service names resolve to the private addresses there too.
-resource "azurerm_private_dns_zone_virtual_network_link" "linked" {
+# The hub networks whose hosts use the private endpoints from outside this network (the CI
+# agents that write the database secret and push images). Each needs two things: a route to the
+# private addresses, which is this network's half of the peering (the hub's half belongs to the
+# hub), and the same zones linked to it, so the service names resolve to those addresses there.
+# The peering carries only traffic between the two address spaces: no forwarded traffic and no
+# gateway in either direction.
+resource "azurerm_virtual_network_peering" "hub" {
+  for_each = var.hub_virtual_network_ids
+
+  name                         = "peer-${var.names.virtual_network}-to-${each.key}"
+  resource_group_name          = var.resource_group_name
+  virtual_network_name         = azurerm_virtual_network.this.name
+  remote_virtual_network_id    = each.value
+  allow_virtual_network_access = true
+  allow_forwarded_traffic      = false
+  allow_gateway_transit        = false
+  use_remote_gateways          = false
+}
+
+resource "azurerm_private_dns_zone_virtual_network_link" "hub" {
   for_each = {
-    for pair in setproduct(var.private_dns_zones, keys(var.linked_virtual_network_ids)) :
+    for pair in setproduct(var.private_dns_zones, keys(var.hub_virtual_network_ids)) :
     "${pair[0]}/${pair[1]}" => { zone = pair[0], network = pair[1] }
   }
 
   name                 = "link-${each.value.network}-${var.names.virtual_network}"
   private_dns_zone_id  = azurerm_private_dns_zone.this[each.value.zone].id
-  virtual_network_id   = var.linked_virtual_network_ids[each.value.network]
+  virtual_network_id   = var.hub_virtual_network_ids[each.value.network]
   registration_enabled = false
   tags                 = var.tags
+}
+
+# The hub links were called "linked" before the hub networks were peered too.
+moved {
+  from = azurerm_private_dns_zone_virtual_network_link.linked
+  to   = azurerm_private_dns_zone_virtual_network_link.hub
 }

@@ -19,6 +19,6 @@ output "private_dns_zone_ids" {
 }
 
 output "virtual_network_name" {
-  description = "Name of the virtual network (where the egress module adds the firewall subnet)."
+  description = "Name of the virtual network (where the egress and ingress-gateway modules add the firewall's and the gateway's subnets)."
   value       = azurerm_virtual_network.this.name
 }

@@ -61,15 +61,15 @@ variable "private_dns_zones" {
   }
 }
 
-variable "linked_virtual_network_ids" {
+variable "hub_virtual_network_ids" {
   type        = map(string)
-  description = "Other virtual networks (by a short name) that resolve the private DNS zones, e.g. the peered CI/hub network whose agents use the private endpoints."
+  description = "Hub virtual networks (by a short name) whose hosts use this network's private endpoints, e.g. the CI agents' network: each is peered from this network and linked to every private DNS zone."
   default     = {}
   nullable    = false
 
   validation {
-    condition     = alltrue([for name, id in var.linked_virtual_network_ids : can(regex("^[a-z][a-z0-9-]{0,40}$", name)) && can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/virtualNetworks/[^/]+$", id))])
-    error_message = "linked_virtual_network_ids must map lowercase names to virtual network resource IDs."
+    condition     = alltrue([for name, id in var.hub_virtual_network_ids : can(regex("^[a-z][a-z0-9-]{0,40}$", name)) && can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/virtualNetworks/[^/]+$", id))])
+    error_message = "hub_virtual_network_ids must map lowercase names to virtual network resource IDs."
   }
 }
 
@@ -79,14 +79,20 @@ variable "node_ingress" {
     source      = string
     destination = string
     ports       = list(string)
+    access      = optional(string, "Allow")
   }))
-  description = "Inbound TCP the node subnet admits, by rule name: the ingress path and nothing else (every other Internet packet is denied at priority 4096)."
+  description = "Inbound TCP rules of the node subnet, by rule name: the ingress path (Allow) and what must not bypass it (Deny, e.g. the rest of the network to an address only a gateway may reach); every other Internet packet is denied at priority 4096."
   default     = {}
   nullable    = false
 
   validation {
     condition     = alltrue([for rule in values(var.node_ingress) : rule.priority >= 100 && rule.priority < 4096 && length(rule.ports) > 0 && alltrue([for port in rule.ports : can(regex("^[0-9]{1,5}$", port))])])
     error_message = "node_ingress rules need a priority from 100 to 4095 and at least one single destination port (no ranges, no *)."
+  }
+
+  validation {
+    condition     = alltrue([for rule in values(var.node_ingress) : contains(["Allow", "Deny"], rule.access)])
+    error_message = "node_ingress access must be Allow or Deny."
   }
 
   validation {

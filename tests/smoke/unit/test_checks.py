@@ -151,8 +151,23 @@ def test_policies_for_other_pods_or_ports_do_not_count() -> None:
         {"matchLabels": {"app.kubernetes.io/name": "something-else"}},
     )
     other_port = policy([{"from": [API_PEER], "ports": [{"port": 8432}]}])
-    with pytest.raises(AssertionError, match="no NetworkPolicy selecting the database pods"):
+    with pytest.raises(AssertionError, match="no NetworkPolicy selecting the pods labelled"):
         allowed_client_labels([other_pods, other_port], DATABASE_LABELS)
+
+
+def test_the_pooler_port_admits_its_own_peers_only() -> None:
+    pooler_labels = {**DATABASE_LABELS, "app.kubernetes.io/component": "pooler"}
+    serving = {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "api"}}}
+    pooler_policy = policy(
+        [{"from": [serving], "ports": [{"port": 6432}]}],
+        {"matchLabels": {"app.kubernetes.io/component": "pooler"}},
+    )
+    policies = [policy([{"from": [API_PEER], "ports": [{"port": 5432}]}]), pooler_policy]
+    assert allowed_client_labels(policies, pooler_labels, 6432, "pgbouncer") == {
+        "app.kubernetes.io/component": "api"
+    }
+    with pytest.raises(AssertionError, match="admits a labelled pod to port 6432"):
+        allowed_client_labels(policies[:1], pooler_labels, 6432, "pgbouncer")
 
 
 @pytest.mark.parametrize(

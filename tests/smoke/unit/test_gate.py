@@ -25,7 +25,11 @@ SMOKE_VARIABLES = ("KUBECONFIG", "INGRESS_URL", "PYTHONPATH")
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repository-shaped tree: tests/{other,smoke,smoke/unit} with one test each."""
-    root = tmp_path_factory.mktemp("gate")
+    return make_tree(tmp_path_factory.mktemp("gate"))
+
+
+def make_tree(root: Path) -> Path:
+    """The tree of `tree` under `root`."""
     (root / "pytest.ini").write_text("[pytest]\npythonpath = .\n", encoding="utf-8")
     for package in ("tests", "tests/other", "tests/smoke", "tests/smoke/unit"):
         (root / package).mkdir(exist_ok=True)
@@ -117,3 +121,20 @@ def test_bad_smoke_flag_is_refused(tree: Path) -> None:
     result = collect(tree, "tests/smoke/unit", SMOKE="yes")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert "SMOKE must be 1 (run the smoke suite) or 0/unset, got 'yes'" in result.stderr
+
+
+INCIDENT_TEST = "tests/smoke/test_incident.py::test_incident"
+
+
+def test_incident_tests_are_collected_only_with_a_receiver(tmp_path: Path) -> None:
+    root = make_tree(tmp_path)
+    (root / "tests/smoke/test_incident.py").write_text(
+        "import pytest\n\n\n@pytest.mark.incidents\ndef test_incident():\n    pass\n",
+        encoding="utf-8",
+    )
+    off = collect(root, "tests/smoke", **configured(root))
+    on = collect(root, "tests/smoke", SMOKE_ALERTS="192.0.2.1:19093", **configured(root))
+    assert off.returncode == on.returncode == 0, off.stdout + on.stdout
+    assert INCIDENT_TEST not in collected(off)
+    assert "1 deselected" in off.stdout
+    assert INCIDENT_TEST in collected(on)

@@ -13,6 +13,7 @@ from tests.smoke.settings import (
     load_settings,
     networkpolicy_state,
     opted_in,
+    parse_alert_receiver,
     parse_networkpolicy,
 )
 
@@ -34,6 +35,7 @@ def test_defaults(kubeconfig: Path) -> None:
     assert settings.backup_mode == "run-job"
     assert settings.job_timeout_seconds == 600
     assert settings.networkpolicy.enforced, "assumed enforced until declared otherwise"
+    assert settings.alert_receiver is None, "no incidents unless a receiver address is given"
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
@@ -116,3 +118,17 @@ def test_not_enforced_without_reason_says_so() -> None:
 )
 def test_opting_in(args: list[str], env: dict[str, str], wanted: bool) -> None:
     assert opted_in(args, env, SMOKE_DIR.parents[1]) is wanted
+
+
+def test_alert_receiver_address(kubeconfig: Path) -> None:
+    env = {"KUBECONFIG": str(kubeconfig), "INGRESS_URL": "http://127.0.0.1:8088"}
+    settings = load_settings({**env, "SMOKE_ALERTS": "192.0.2.7:19093"})
+    assert settings.alert_receiver == ("192.0.2.7", 19093)
+    assert parse_alert_receiver("off") is None
+
+
+@pytest.mark.parametrize("value", ["on", "192.0.2.7", "192.0.2.7:0", ":19093", "host:http"])
+def test_a_bad_alert_receiver_says_what_to_set(kubeconfig: Path, value: str) -> None:
+    env = {"KUBECONFIG": str(kubeconfig), "INGRESS_URL": "http://127.0.0.1:8088"}
+    with pytest.raises(ConfigError, match=re.escape("SMOKE_ALERTS must be off or HOST:PORT")):
+        load_settings({**env, "SMOKE_ALERTS": value})

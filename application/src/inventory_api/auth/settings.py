@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from inventory_api.config import ConfigError, _int, _seconds
+from inventory_api.config import ConfigError, _bool, _int, _seconds
 
 MODES = ("jwt", "off")
 # Asymmetric algorithms only: with a symmetric one (HS*) the public key would become a secret
@@ -61,13 +61,6 @@ def _url(env: Mapping[str, str], name: str, example: str, allow_http: bool) -> s
         hint = "" if allow_http else " (http only with AUTH_JWKS_ALLOW_HTTP=true)"
         raise ConfigError(name, f"must be an https:// URL{hint}, got {raw!r}")
     return raw
-
-
-def _bool(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw not in ("", "true", "false"):
-        raise ConfigError(name, f"must be true or false, got {raw!r}")
-    return raw == "true"
 
 
 def _role(env: Mapping[str, str], name: str, default: str) -> str:

@@ -1,9 +1,9 @@
 # Offline plan of the platform root with one environment's values (terraform test
 # -var-file=../environments/<env>/terraform.tfvars): the real provider schemas and validation,
-# with azurerm's behaviour mocked, so no Azure credentials are needed. The harness replaces
-# SUBSCRIPTION_ID with the subscription the mocked credentials stand for (the environment's own,
-# or another one to prove the root refuses it). The Python tests read the
-# plan (terraform test -json -verbose) and assert on it; the asserts here cover the outputs.
+# with azurerm's behaviour mocked, so no Azure credentials are needed. policies/offline_plan.py
+# replaces SUBSCRIPTION_ID with the subscription the mocked credentials stand for (the
+# environment's own, or another one to prove the root refuses it). The plan tests and the
+# policy gate read the plan (terraform test -json -verbose); the asserts here cover the outputs.
 
 mock_provider "azurerm" {
   mock_data "azurerm_client_config" {

@@ -1,0 +1,124 @@
+"""The deploy stage's releases: cert-manager first, serving the workloads' namespace, then the
+umbrella, whose charts need the APIs the platform release installs."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.core import contract
+from pipelines.core.charts import CHARTS, CRD_FILES, UMBRELLA, staged_charts
+from pipelines.stages.build import CERT_MANAGER_IMAGE, IMAGES
+from pipelines.stages.deploy import (
+    PLATFORM_CHARTS,
+    Release,
+    cert_manager_values,
+    contract_values,
+    local_values,
+    platform_api_versions,
+    releases,
+)
+from tests.pipeline.local_release import API_VERSIONS as LOCAL_APIS
+from tests.support.tools import REPO_ROOT, require_tool
+from tools.containers.catalog import CATALOG
+from tools.localcluster.certmanager import REFERENCE
+
+PUBLISHED = {
+    **{image: CATALOG[image].reference("0123abcd") for image in IMAGES},
+    CERT_MANAGER_IMAGE: f"{REFERENCE}:1.21.2-0123456789ab",
+}
+
+
+def _plan(work: Path, env: str, charts: Path = REPO_ROOT / CHARTS) -> list[Release]:
+    """The deploy stage's releases, with the values files it generates for `env` (locally the
+    token issuer's too; on Azure the Terraform outputs' are left out: these tests need none)."""
+    local = [local_values(work)] if env == "local" else []
+    return releases(
+        charts,
+        env,
+        generated=[*local, contract_values(work)],
+        platform_values=cert_manager_values(work),
+        images=PUBLISHED,
+        digests={},
+    )
+
+
+def test_cert_manager_is_installed_before_the_workloads(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, "local")
+    assert [step.chart.name for step in plan] == [*PLATFORM_CHARTS, UMBRELLA]
+    names = contract.load()
+    assert [(step.name, step.namespace) for step in plan] == [
+        (names.cert_manager["release"], names.cert_manager["namespace"]),
+        (names.release, names.namespace),
+    ]
+
+
+def test_the_platform_release_serves_the_workloads_namespace(tmp_path: Path) -> None:
+    platform, workloads = _plan(tmp_path, "prod")
+    generated = yaml.safe_load(platform.values[-1].read_text(encoding="utf-8"))
+    assert generated["servedNamespace"] == workloads.namespace
+    assert platform.values == (cert_manager_values(tmp_path),), "no values-prod.yaml to add"
+
+
+def test_the_local_platform_release_takes_its_environment_file_first(tmp_path: Path) -> None:
+    platform, _ = _plan(tmp_path, "local")
+    assert [path.name for path in platform.values] == [
+        "values-local.yaml",
+        contract.CERT_MANAGER_VALUES_FILE,
+    ]
+
+
+def _repositories(step: Release) -> set[str]:
+    return {arg.split("=", 1)[1] for arg in step.images if ".repository=" in arg}
+
+
+def test_each_release_gets_only_its_own_images(tmp_path: Path) -> None:
+    platform, workloads = _plan(tmp_path, "local")
+    controller = PUBLISHED[CERT_MANAGER_IMAGE].split(":")[0].removeprefix("localhost/")
+    assert _repositories(platform) == {controller}
+    assert controller not in _repositories(workloads)
+    assert len(_repositories(workloads)) == len(IMAGES)
+
+
+def _render_umbrella(
+    helm: str, charts: Path, work: Path, env: str
+) -> subprocess.CompletedProcess[str]:
+    """The umbrella as the plan installs it on the local target, against what the cluster serves
+    there before it (Traefik's CRDs, the monitoring APIs) and what the platform releases serve."""
+    (*_, workloads) = _plan(work, env, charts)
+    subprocess.run(
+        [helm, "dependency", "build", "--skip-refresh", str(workloads.chart)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    served = (*LOCAL_APIS, *platform_api_versions(charts))
+    apis = [arg for api in served for arg in ("--api-versions", api)]
+    return subprocess.run(
+        [helm, "template", *workloads.args(), "--kube-version", "1.34.2", *apis],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("drop_crds", [False, True], ids=["platform", "platform-without-crds"])
+def test_the_workloads_render_only_after_a_platform_that_serves_their_apis(
+    tmp_path: Path, drop_crds: bool
+) -> None:
+    helm = require_tool("helm", "make tools")
+    with staged_charts(REPO_ROOT) as charts:
+        if drop_crds:
+            for path in charts.glob(f"{PLATFORM_CHARTS[0]}/{CRD_FILES}"):
+                path.unlink()
+        result = _render_umbrella(helm, charts, tmp_path, "local")
+    if drop_crds:
+        assert result.returncode != 0
+        assert "the cluster serves no cert-manager.io/v1 API" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert "kind: Certificate" in result.stdout
