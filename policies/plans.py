@@ -24,6 +24,7 @@ PLAN_BLIND_CHECKS = {
     "CKV2_AZURE_31": "a subnet's NSG association",
     "CKV2_AZURE_32": "a Key Vault's private endpoint",
     "CKV2_AZURE_33": "a storage account's private endpoint",
+    "CKV_AZURE_120": "an Application Gateway's WAF policy",
 }
 """Connection checks not run on plans: each follows a reference from another resource (the
 one named), which only the plan's `configuration` block records, and a `terraform test` plan

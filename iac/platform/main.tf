@@ -32,6 +32,29 @@ locals {
 
   firewall_ip_ranges = var.private_endpoints_enabled ? [] : var.ci_ip_ranges
 
+  # What both backup repositories share: protection, the ServiceAccount their identities trust
+  # and the private endpoint in the environment's own network (also for repo2's account in the
+  # paired region).
+  backup_repository = {
+    immutability = {
+      period_days = var.backup.immutability_days
+      locked      = var.backup.immutability_locked
+    }
+    lifecycle_rules = {
+      cool_after_days            = var.backup.cool_after_days
+      delete_versions_after_days = var.backup.delete_versions_after_days
+    }
+    service_account = {
+      namespace = local.namespace
+      name      = local.service_accounts.backup
+    }
+    private_endpoint = var.private_endpoints_enabled ? {
+      subnet_id           = module.network.private_endpoint_subnet_id
+      private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.blob]
+      location            = var.location
+    } : null
+  }
+
   # The node subnet admits exactly the ingress path: Internet on 80/443 to a public ingress load
   # balancer, or only the Application Gateway's subnet to the internal ingress address. The rest
   # of the network (peered ones included, which Azure's default rules admit) is denied that
@@ -70,6 +93,20 @@ module "conventions" {
   workload        = var.workload
   environment     = var.environment
   location        = var.location
+  owner           = var.owner
+  cost_center     = var.cost_center
+}
+
+# The same conventions for the paired region of the second backup repository (repo2): its
+# account and identity are named after the region they live in.
+module "conventions_repo2" {
+  source = "../modules/conventions"
+  count  = var.backup.secondary_location == null ? 0 : 1
+
+  subscription_id = var.subscription_id
+  workload        = var.workload
+  environment     = var.environment
+  location        = var.backup.secondary_location
   owner           = var.owner
   cost_center     = var.cost_center
 }
@@ -178,6 +215,9 @@ module "monitoring" {
   aks_cluster_name      = module.aks.name
   tags                  = local.tags
 
+  # The second repository's rule group exists where the repository does.
+  backup_repo2_alerts_enabled = var.backup.secondary_location != null
+
   # The charts' fullnames from the contract: they fill the rule files' scrape-job selectors.
   workload_names = {
     namespace = local.namespace
@@ -202,7 +242,10 @@ module "monitoring" {
       resource_id     = "${module.backup_storage.storage_account_id}/blobServices/default"
       category_groups = ["audit"]
     }
-    }, var.egress.mode == "firewall" ? tomap({
+    }, { for repo in module.backup_repo2 : "backup_repo2_blobs" => {
+      resource_id     = "${repo.storage_account_id}/blobServices/default"
+      category_groups = ["audit"]
+      } }, var.egress.mode == "firewall" ? tomap({
       firewall = {
         resource_id     = module.egress[0].firewall_id
         category_groups = ["allLogs"]
@@ -420,23 +463,39 @@ module "backup_storage" {
     private_endpoint = "${local.names.private_endpoint_prefix}-backup-blob"
   }
 
-  immutability = {
-    period_days = var.backup.immutability_days
-    locked      = var.backup.immutability_locked
+  immutability     = local.backup_repository.immutability
+  lifecycle_rules  = local.backup_repository.lifecycle_rules
+  service_account  = local.backup_repository.service_account
+  private_endpoint = local.backup_repository.private_endpoint
+}
+
+# The second pgBackRest repository (repo2) in the paired region: the same module and protection
+# as the primary, its own account, container and identity (federated to the same backup
+# ServiceAccount, Storage Blob Data Contributor on its own container only). Reached like the
+# primary: through a private endpoint in the environment's own network, or the firewalled public
+# endpoint (node subnet via its Microsoft.Storage service endpoint, CI ranges).
+module "backup_repo2" {
+  source = "../modules/backup-storage"
+  count  = var.backup.secondary_location == null ? 0 : 1
+
+  resource_group_name = module.resource_group.name
+  location            = var.backup.secondary_location
+  environment         = var.environment
+  replication_type    = var.backup.replication_type
+  soft_delete_days    = var.backup.soft_delete_days
+  allowed_ip_ranges   = local.firewall_ip_ranges
+  node_subnet_id      = module.network.node_subnet_id
+  oidc_issuer_url     = module.aks.oidc_issuer_url
+  tags                = local.tags
+
+  names = {
+    storage_account  = module.conventions_repo2[0].names.backup_storage
+    identity         = module.conventions_repo2[0].names.backup_identity
+    private_endpoint = "${local.names.private_endpoint_prefix}-backup-repo2-blob"
   }
 
-  lifecycle_rules = {
-    cool_after_days            = var.backup.cool_after_days
-    delete_versions_after_days = var.backup.delete_versions_after_days
-  }
-
-  service_account = {
-    namespace = local.namespace
-    name      = local.service_accounts.backup
-  }
-
-  private_endpoint = var.private_endpoints_enabled ? {
-    subnet_id           = module.network.private_endpoint_subnet_id
-    private_dns_zone_id = local.dns_zone_ids[local.private_dns_zones.blob]
-  } : null
+  immutability     = local.backup_repository.immutability
+  lifecycle_rules  = local.backup_repository.lifecycle_rules
+  service_account  = local.backup_repository.service_account
+  private_endpoint = local.backup_repository.private_endpoint
 }

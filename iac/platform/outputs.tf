@@ -65,7 +65,11 @@ output "database_identity_client_id" {
 
 output "workload_identity_subjects" {
   description = "ServiceAccounts (system:serviceaccount:<namespace>:<name>) each identity trusts, keyed like the <key>_identity_client_id outputs."
-  value       = merge(module.workload_identity.subjects, { backup = module.backup_storage.identity_subjects })
+  value = merge(
+    module.workload_identity.subjects,
+    { backup = module.backup_storage.identity_subjects },
+    { for repo in module.backup_repo2 : "backup_repo2" => repo.identity_subjects },
+  )
 }
 
 output "backup_storage_account_name" {
@@ -88,6 +92,26 @@ output "backup_identity_client_id" {
   value       = module.backup_storage.identity_client_id
 }
 
+output "backup_repo2_storage_account_name" {
+  description = "Storage account of the second pgBackRest repository in the paired region (postgresql.backup.repo2.azure.account); null without one."
+  value       = one(module.backup_repo2[*].storage_account_name)
+}
+
+output "backup_repo2_container_name" {
+  description = "Blob container of the second repository (postgresql.backup.repo2.azure.container); null without one."
+  value       = one(module.backup_repo2[*].container_name)
+}
+
+output "backup_repo2_location" {
+  description = "Paired region of the second repository; null without one."
+  value       = one(module.backup_repo2[*].location)
+}
+
+output "backup_repo2_identity_client_id" {
+  description = "Client ID of the second repository's identity (postgresql.backup.repo2.clientId: the backup ServiceAccount mints repo2's SAS with it); null without one."
+  value       = one(module.backup_repo2[*].identity_client_id)
+}
+
 output "virtual_network_id" {
   description = "The environment's virtual network: the remote network of the hub's half of each CI peering (ci_virtual_network_ids)."
   value       = module.network.virtual_network_id
@@ -99,6 +123,7 @@ output "private_endpoints" {
     key_vault      = module.key_vault.private_endpoint_enabled
     registry       = module.acr.private_endpoint_enabled
     backup_storage = module.backup_storage.private_endpoint_enabled
+    backup_repo2   = one(module.backup_repo2[*].private_endpoint_enabled)
   }
 }
 

@@ -250,8 +250,22 @@ variable "backup" {
     immutability_locked        = bool
     cool_after_days            = number
     delete_versions_after_days = number
+    secondary_location         = string
   })
-  description = "Database backup storage: replication, soft delete, immutability and lifecycle."
+  description = "Database backup storage: replication, soft delete, immutability and lifecycle; secondary_location is the paired region of a second pgBackRest repository (repo2: its own account, container and identity, the same protection) or null for none."
+
+  validation {
+    condition     = var.backup.secondary_location != var.location
+    error_message = "backup.secondary_location must be another region than location: a second repository in the primary's region does not survive the loss of that region."
+  }
+
+  # The Azure region pairs among the regions the conventions module names: the node subnet's
+  # Microsoft.Storage service endpoint reaches an account in the paired region, and Azure
+  # recovers a pair one region at a time.
+  validation {
+    condition     = var.backup.secondary_location == null || lookup({ westeurope = "northeurope", northeurope = "westeurope" }, var.location, "") == var.backup.secondary_location
+    error_message = "backup.secondary_location must be the paired region of location (westeurope <-> northeurope), or null for no second repository."
+  }
 }
 
 variable "api_client_id" {

@@ -55,8 +55,16 @@ OUTPUT_VALUES: dict[str, tuple[str, ...]] = {
     ),
     "backup_storage_account_name": ("postgresql.backup.azure.account",),
     "ingress_certificate_uri": ("inventory-api.ingress.tls.keyVaultCertificateUri",),
+    "backup_repo2_storage_account_name": ("postgresql.backup.repo2.azure.account",),
+    "backup_repo2_identity_client_id": ("postgresql.backup.repo2.clientId",),
 }
 """Terraform output name -> dotted value paths in helm-charts/inventory-platform."""
+
+OPTIONAL_OUTPUTS = frozenset(
+    {"backup_repo2_storage_account_name", "backup_repo2_identity_client_id"}
+)
+"""Outputs an environment may leave null (Terraform then omits them): no second backup
+repository (backup.secondary_location = null). Their chart values stay unset."""
 
 OPTIONAL_OUTPUT_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("ingress", "private_ip"): ("inventory-api.ingress.internalLoadBalancer.address",),
@@ -202,6 +210,8 @@ def chart_values(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Nested chart values from a `terraform output -json` document ({name: {"value": ...}})."""
     values: dict[str, Any] = {}
     for name, paths in OUTPUT_VALUES.items():
+        if name in OPTIONAL_OUTPUTS and _left_null(outputs, name):
+            continue
         _place(values, paths, _output_value(outputs, name, paths))
     for (name, attribute), paths in OPTIONAL_OUTPUT_VALUES.items():
         optional = _optional_value(outputs, name, attribute, paths)
@@ -218,6 +228,12 @@ def _place(values: dict[str, Any], paths: tuple[str, ...], value: str) -> None:
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
+
+
+def _left_null(outputs: Mapping[str, Any], name: str) -> bool:
+    """Whether output `name` is null (Terraform omits a null output from the document)."""
+    entry = outputs.get(name)
+    return entry is None or (isinstance(entry, Mapping) and entry.get("value") is None)
 
 
 def _output_value(outputs: Mapping[str, Any], name: str, paths: tuple[str, ...]) -> str:

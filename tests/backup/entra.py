@@ -8,7 +8,9 @@ it answers with a JWT carrying the claims Azurite's `--oauth basic` mode validat
 storage audience, lifetime) plus the oid/tid that Get User Delegation Key binds the key to.
 Azurite then plays the blob service for real: it issues the delegation key and verifies every
 SAS signed with it. Setting `fail` makes the endpoint answer like Entra ID does for a federated
-credential that does not match (HTTP 401, AADSTS700213).
+credential that does not match (HTTP 401, AADSTS700213). Further identities federated to the
+same ServiceAccount token (`add_identity`: the second repository's own) get tokens with their own
+object id, so the delegation key, and the SAS signed with it, show which identity minted it.
 """
 
 from __future__ import annotations
@@ -45,9 +47,20 @@ class TokenEndpoint:
     fail: bool = False
     issued: int = 0
     refused: int = 0
+    others: dict[str, str] = field(default_factory=dict)
+    """Client id -> object id of further identities that trust the same federated token."""
 
-    def access_token(self) -> str:
-        """A one-hour JWT with the claims Azurite checks (signature unchecked in basic mode)."""
+    def add_identity(self) -> tuple[str, str]:
+        """Federate one more identity with the token; returns its (client id, object id)."""
+        client_id, object_id = str(uuid.uuid4()), str(uuid.uuid4())
+        self.others[client_id] = object_id
+        return client_id, object_id
+
+    def access_token(self, client_id: str | None = None) -> str:
+        """A one-hour JWT of `client_id` (default: the first identity) with the claims Azurite
+        checks (signature unchecked in basic mode)."""
+        client_id = client_id or self.client_id
+        object_id = self.others.get(client_id, self.object_id)
         now = int(time.time())
         claims = {
             "aud": "https://storage.azure.com",
@@ -55,10 +68,10 @@ class TokenEndpoint:
             "iat": now,
             "nbf": now - 60,
             "exp": now + 3600,
-            "appid": self.client_id,
-            "oid": self.object_id,
+            "appid": client_id,
+            "oid": object_id,
             "tid": self.tenant_id,
-            "sub": self.object_id,
+            "sub": object_id,
         }
         header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         payload = _b64url(json.dumps(claims).encode())
@@ -68,9 +81,10 @@ class TokenEndpoint:
         """(status, JSON body) for one token request, checked like Entra ID checks it."""
         if path != f"/{self.tenant_id}/oauth2/v2.0/token":
             return 404, {"error": "invalid_request", "error_description": f"no tenant at {path}"}
+        client_id = form.get("client_id", "")
         expected = {
             "grant_type": "client_credentials",
-            "client_id": self.client_id,
+            "client_id": client_id if client_id in self.others else self.client_id,
             "scope": STORAGE_SCOPE,
             "client_assertion_type": ASSERTION_TYPE,
         }
@@ -88,7 +102,7 @@ class TokenEndpoint:
         return 200, {
             "token_type": "Bearer",
             "expires_in": 3599,
-            "access_token": self.access_token(),
+            "access_token": self.access_token(client_id),
         }
 
 

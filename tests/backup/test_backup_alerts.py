@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from dbops.common import repo_job
 
 from tests.helm import rule_source
 from tests.support.tools import REPO_ROOT, require_tool
@@ -22,10 +23,12 @@ from tools.toolchain import tool_env
 
 CHART = REPO_ROOT / "helm-charts" / "postgresql"
 QUERIES = REPO_ROOT / "images" / "postgres-exporter" / "queries.yaml"
-# The backup-of-the-backups alerts: those of the rule file's backup groups that read job records.
+# The backup-of-the-backups alerts: those of the rule file's backup groups (the second
+# repository's included) that read job records.
 BACKUP_ALERTS = {
     str(rule["alert"])
-    for group in rule_source.source("postgresql")["backup_groups"]
+    for key in ("backup_groups", "repo2_backup_groups")
+    for group in rule_source.source("postgresql")[key]
     for rule in group["rules"]
     if "dbops_" in rule["expr"] or "last_archive_age" in rule["expr"]
 }
@@ -33,12 +36,14 @@ BACKUP_ALERTS = {
 # pg_up for the connection itself).
 BUILT_IN = {"pg_stat_archiver_last_archive_age", "pg_up"}
 METRIC = re.compile(r"\b((?:dbops|pg)_[a-z_]+)\{")
-JOB_NAME = re.compile(r'job_name="([a-z-]+)"')
+JOB_NAME = re.compile(r'job_name(=~?)"([^"]+)"')
+REPO2 = "2"
+"""The second repository's number, as BACKUP_TARGET_REPO / DRILL_REPO name it."""
 
 
 @pytest.fixture(scope="module")
 def backup_rules() -> dict[str, dict[str, Any]]:
-    """The backup alerts of the rendered PrometheusRule (backup and monitoring on)."""
+    """The backup alerts of the rendered PrometheusRule (backup, repo2 and monitoring on)."""
     sets = {
         "monitoring.enabled": "true",
         "monitoring.forceCreate": "true",
@@ -48,6 +53,9 @@ def backup_rules() -> dict[str, dict[str, Any]]:
         "backup.tlsServer.certificateSecret": "pgbackrest-server-tls",
         "backup.tlsServer.clientCertificateSecret": "pgbackrest-client-tls",
         "backup.encryption.passphraseSecret": "pgbackrest-cipher-pass",
+        "backup.serviceAccount.clientId": "12345678-1234-1234-1234-123456789abc",
+        "backup.repo2.azure.account": "stinventorybackupneu",
+        "backup.repo2.clientId": "87654321-4321-4321-4321-cba987654321",
     }
     args = [a for key, value in sets.items() for a in ("--set", f"{key}={value}")]
     rendered = subprocess.run(
@@ -94,13 +102,21 @@ def test_backup_alerts_read_only_series_the_exporter_produces(
 
 
 def test_backup_alerts_name_jobs_the_scripts_record(
-    backup_rules: dict[str, dict[str, Any]],
+    backup_rules: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """job_name values in the rules are the job names dbops passes to job_main/record_job
-    (the backup script records backup-<type> for each type it accepts)."""
+    (the backup script records backup-<type> for each type it accepts), for repo2 as
+    dbops.common.repo_job names them; a pattern matches one job of every repository."""
     sources = "".join(p.read_text() for p in (REPO_ROOT / "images/postgresql/dbops").glob("*.py"))
     recorded = {f"backup-{kind}" for kind in backup_types()}
+    recorded |= set(re.findall(r'"([a-z]+-[a-z-]+)"', sources))  # string literals
+    monkeypatch.setenv("BACKUP_TARGET_REPO", REPO2)
+    both = {job: {job, repo_job(job, "BACKUP_TARGET_REPO")} for job in recorded}
     for name, rule in backup_rules.items():
-        for job in JOB_NAME.findall(rule["expr"]):
-            known = f'"{job}"' in sources or job in recorded
-            assert known, f"{name} watches job {job!r}, which no script records"
+        for operator, job in JOB_NAME.findall(rule["expr"]):
+            if operator == "=":
+                known = any(job in jobs for jobs in both.values())
+                assert known, f"{name} watches job {job!r}, which no script records"
+            else:
+                matched = {j for jobs in both.values() for j in jobs if re.fullmatch(job, j)}
+                assert matched in both.values(), f"{name}: {job!r} matches {sorted(matched)}"

@@ -73,10 +73,20 @@ def test_both_repositories_hold_backups_and_wal(paired: Paired) -> None:
         assert any("/archive/main/" in n and n.endswith(".lz4") for n in names), (container, names)
 
 
+def test_each_repository_records_its_backups_under_its_own_job_name(paired: Paired) -> None:
+    """The backup alerts watch each repository's own series (job_name backup-full-repo2), so
+    a repo1 backup can never hide a missing repo2 one."""
+    rows = paired.lab.app_sql(
+        "SELECT job, succeeded FROM dbops.job_runs WHERE job LIKE 'backup-%' ORDER BY id"
+    )
+    assert rows == [["backup-full", True], ["backup-full-repo2", True]]
+
+
 def test_drill_restores_from_the_paired_repository_with_the_primary_region_gone(
     paired: Paired,
 ) -> None:
-    """repo1 unreachable (closed port, wrong key): the repo2 drill needs nothing from it."""
+    """repo1 unreachable (closed port, wrong key): the repo2 drill needs nothing from it, and
+    records itself and its verify under repo2's own job names."""
     gone = {"BACKUP_AZURE_STORAGE_PORT": str(free_port()), "PGBACKREST_REPO1_AZURE_KEY": "bm9uZQ=="}
     result = paired.lab.run_job(
         "restore_drill", env=drill_env(paired.lab, "repo2", DRILL_REPO="2", **gone)
@@ -86,6 +96,14 @@ def test_drill_restores_from_the_paired_repository_with_the_primary_region_gone(
     canary = result.report["tables"]["public.canary"]
     assert (canary["rows"], canary["md5"]) == paired.latest
     assert result.report["checksum_blocks_verified"] > 0
+    recorded = paired.lab.app_sql(
+        "SELECT job, succeeded FROM dbops.job_runs WHERE job LIKE '%-repo2' "
+        "AND job NOT LIKE 'backup-%' ORDER BY id DESC LIMIT 2"
+    )
+    assert sorted(map(tuple, recorded)) == [
+        ("repository-verify-repo2", True),
+        ("restore-drill-repo2", True),
+    ]
 
 
 def test_paired_repository_has_its_own_passphrase(paired: Paired) -> None:

@@ -127,7 +127,7 @@ def paired_env(tmp_path: Path) -> dict[str, str]:
     key.write_text("cGFpcmVkLWtleQ==\n")
     secret.write_text("p" * 40 + "\n")
     return {
-        "BACKUP_REPO2_AZURE_ACCOUNT": "stinventoryprodneubak",
+        "BACKUP_REPO2_AZURE_ACCOUNT": "stinventoryprdneu2c3dbak",
         "BACKUP_REPO2_AZURE_CONTAINER": "pgbackrest",
         "BACKUP_REPO2_AZURE_KEY_FILE": str(key),
         "BACKUP_REPO2_CIPHER_PASS_FILE": str(secret),
@@ -139,7 +139,7 @@ def test_db_role_archives_to_both_repositories(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     conf = options(tmp_path)
     assert conf["repo1-azure-account"] == "stinventorybackup"
-    assert conf["repo2-azure-account"] == "stinventoryprodneubak"
+    assert conf["repo2-azure-account"] == "stinventoryprdneu2c3dbak"
     assert conf["repo2-azure-key"] == "cGFpcmVkLWtleQ=="
     assert conf["repo2-cipher-pass"] == "p" * 40
     assert conf["repo2-retention-full"] == conf["repo1-retention-full"]
@@ -150,7 +150,7 @@ def test_drill_role_renders_only_the_repository_it_restores_from(tmp_path: Path)
     result = render(tmp_path, "drill", **env)
     assert result.returncode == 0, result.stderr
     conf = options(tmp_path)
-    assert conf["repo1-azure-account"] == "stinventoryprodneubak"  # repo2, as the file's only
+    assert conf["repo1-azure-account"] == "stinventoryprdneu2c3dbak"  # repo2, as the file's only
     assert conf["repo1-azure-key"] == "cGFpcmVkLWtleQ=="
     assert conf["repo1-cipher-pass"] == "p" * 40
     assert not [key for key in conf if key.startswith("repo2-")]

@@ -31,6 +31,7 @@ from tests.support.postgres import PostgresServer, running_postgres
 from tests.support.tools import require_tool
 
 CONTAINER = "pgbackrest"
+REPO2_CONTAINER = "pgbackrest-repo2"
 AZURITE_SAS_VERSION = "2025-11-05"
 # The refresher sleeps BACKUP_SAS_REFRESH_MINUTES (at least 5) between rewrites; the test runs
 # the entrypoint's own loop with time.sleep scaled down by this factor (5 min -> 2 s).
@@ -76,12 +77,13 @@ class SasLab:
         )  # fmt: skip
 
 
-def sas_in(conf: Path) -> str:
-    """The repo1-azure-key (the SAS) written into a pgbackrest.conf."""
+def sas_in(conf: Path, repo: int = 1) -> str:
+    """The repo<N>-azure-key (the SAS) written into a pgbackrest.conf."""
+    option = f"repo{repo}-azure-key="
     for line in conf.read_text().splitlines():
-        if line.startswith("repo1-azure-key="):
-            return line.removeprefix("repo1-azure-key=")
-    raise AssertionError(f"no repo1-azure-key in {conf}")
+        if line.startswith(option):
+            return line.removeprefix(option)
+    raise AssertionError(f"no {option} in {conf}")
 
 
 def expiry(sas: str) -> dt.datetime:
@@ -117,7 +119,8 @@ def sas_lab() -> Iterator[SasLab]:
             running_azurite(work / "azurite", OAUTH_ARGS) as azurite,
             running_postgres(prefix="inventory-sas-pg-") as server,
         ):
-            azurite.create_container(CONTAINER)  # shared key: the container is Terraform's job
+            for container in (CONTAINER, REPO2_CONTAINER):  # shared key: Terraform's job
+                azurite.create_container(container)
             token_file = work / "azure-identity-token"
             token_file.write_text(entra.federated_token + "\n")
             token_file.chmod(0o600)
@@ -188,6 +191,34 @@ def test_minted_sas_lets_pgbackrest_write_and_read_the_repository(
     read = sas_lab.pgbackrest("repo-get", "backup/main/backup.info")
     assert read.returncode == 0, read.stderr
     assert "db-system-id" in read.stdout
+
+
+def test_the_second_repository_mints_its_sas_with_its_own_identity(
+    sas_lab: SasLab, entra_ok: TokenEndpoint
+) -> None:
+    """repo2 (the paired region's account) exchanges the same ServiceAccount token as
+    BACKUP_REPO2_AZURE_CLIENT_ID, another identity federated to it: its SAS is bound to that
+    identity (never repo1's), scoped to repo2's container, and pgBackRest writes repo2 with it."""
+    client_id, object_id = entra_ok.add_identity()
+    repo1 = {name: value for name, value in sas_lab.env.items() if name.startswith("BACKUP_AZURE_")}
+    repo2 = {
+        **{name.replace("BACKUP_", "BACKUP_REPO2_", 1): value for name, value in repo1.items()},
+        "BACKUP_REPO2_AZURE_CONTAINER": REPO2_CONTAINER,
+        "BACKUP_REPO2_STORAGE_CA_FILE": sas_lab.env["BACKUP_STORAGE_CA_FILE"],
+        "BACKUP_REPO2_AZURE_CLIENT_ID": client_id,
+    }
+    issued = entra_ok.issued
+    rendered = sas_lab.render(**repo2)
+    assert rendered.returncode == 0, rendered.stderr
+    assert entra_ok.issued == issued + 2  # one token per repository's identity
+    signed = {repo: parse_qs(sas_in(sas_lab.conf, repo)) for repo in (1, 2)}
+    assert signed[1]["skoid"] == [entra_ok.object_id]
+    assert signed[2]["skoid"] == [object_id]
+
+    created = sas_lab.pgbackrest("stanza-create")
+    assert created.returncode == 0, created.stdout + created.stderr
+    written = set(sas_lab.azurite.blob_names(REPO2_CONTAINER, "inventory/"))
+    assert "inventory/backup/main/backup.info" in written
 
 
 def test_a_tampered_sas_is_refused_by_the_blob_service(

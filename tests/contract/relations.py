@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import yaml
+from dbops.azure_sas import client_id_variable
+from dbops.common import repo_env
 
 from pipelines.core.contract import Contract
 from pipelines.targets.terraform_outputs import OUTPUT_VALUES
@@ -23,7 +25,9 @@ from tests.terraform.harness import planned_resources
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 SUBJECTS_OUTPUT = "workload_identity_subjects"
-CLIENT_ID_OUTPUT = re.compile(r"^(?P<identity>[a-z]+)_identity_client_id$")
+CLIENT_ID_OUTPUT = re.compile(r"^(?P<identity>[a-z][a-z0-9_]*)_identity_client_id$")
+REPO2_CLIENT_ID = client_id_variable(2)
+"""The container variable naming the second backup repository's own identity."""
 SUBJECT = re.compile(r"^system:serviceaccount:(?P<namespace>[^:]+):(?P<name>[^:]+)$")
 CLUSTER_SCOPED = {
     "Namespace",
@@ -42,12 +46,14 @@ Names = dict[str, set[str]]  # purpose -> every value the render uses for it
 
 def client_id_identities(outputs: dict[str, Any]) -> dict[str, str]:
     """Client id -> identity key, for every `<key>_identity_client_id` output the pipeline maps
-    into the chart (pipelines/core/terraform_outputs.OUTPUT_VALUES)."""
+    into the chart (pipelines/core/terraform_outputs.OUTPUT_VALUES) and the environment has (an
+    optional identity, the second backup repository's, is null where it is not planned)."""
     identities = {}
     for name in OUTPUT_VALUES:
         match = CLIENT_ID_OUTPUT.match(name)
-        if match:
-            identities[str(outputs[name]["value"])] = match["identity"]
+        value = (outputs.get(name) or {}).get("value")
+        if match and value is not None:
+            identities[str(value)] = match["identity"]
     return identities
 
 
@@ -57,7 +63,9 @@ def chart_identity_uses(
     """(identity, subject) pairs the render needs, and client ids no identity output supplies.
 
     A ServiceAccount annotated with a client id uses that identity; so does every pod that mounts
-    a Key Vault secret through the CSI driver (its SecretProviderClass names the client id).
+    a Key Vault secret through the CSI driver (its SecretProviderClass names the client id), and
+    every pod whose containers mint the second backup repository's SAS (REPO2_CLIENT_ID) with
+    the pod's ServiceAccount token.
     """
     uses: set[Use] = set()
     unknown: list[str] = []
@@ -88,6 +96,11 @@ def chart_identity_uses(
                 continue
             client_id = str(classes[name]["spec"]["parameters"].get("clientID", ""))
             need(client_id, pod.get("serviceAccountName", "default"), f"{where} via {name}")
+        for container in containers(workload):
+            for variable in container.get("env", []):
+                if variable["name"] == REPO2_CLIENT_ID:
+                    account = pod.get("serviceAccountName", "default")
+                    need(str(variable.get("value", "")), account, f"{where} {REPO2_CLIENT_ID}")
     return uses, unknown
 
 
@@ -132,8 +145,11 @@ def identity_drift(chart: Iterable[Use], planned: Iterable[Use]) -> list[str]:
 
 
 CLIENT_ID_SOURCE = re.compile(
-    r'^\$\{module\.(?P<module>\w+)\.(?:client_ids\["(?P<key>\w+)"\]|identity_client_id)\}$'
+    r'^\$\{(?:module\.(?P<module>\w+)\.(?:client_ids\["(?P<key>\w+)"\]|identity_client_id)'
+    r"|one\(module\.(?P<optional>\w+)\[\*\]\.identity_client_id\))\}$"
 )
+"""A client id output's expression: a workload identity, a module's identity, or the identity of
+a module that exists in some environments only (count; null where it is not planned)."""
 
 
 def client_id_source_drift(outputs: dict[str, str]) -> list[str]:
@@ -148,6 +164,12 @@ def client_id_source_drift(outputs: dict[str, str]) -> list[str]:
         key, source = wanted["identity"], CLIENT_ID_SOURCE.match(value)
         if source is None:
             same = False
+        elif source["optional"]:
+            listed = (
+                rf"for\s+(\w+)\s+in\s+module\.{source['optional']}\s*:\s*\"{key}\"\s*=>"
+                rf"\s*\1\.identity_subjects\b"
+            )
+            same = re.search(listed, subjects) is not None
         elif source["key"]:
             same = source["key"] == key and f"module.{source['module']}.subjects" in subjects
         else:
@@ -234,32 +256,59 @@ def namespace_drift(rendered: Rendered, planned: Iterable[Use], namespace: str) 
 # --- Azure names: Key Vault, secret, registry, backup storage ------------------------------------
 
 REGISTRY = "image registry"
-# Purpose -> (planned resource type, attribute, environment output carrying the same name).
+# Purpose -> (module, planned resource type, attribute, environment output with the same name).
 SECRETS = "key vault secret"
+REPO2_ACCOUNT, REPO2_CONTAINER = "repo2 storage account", "repo2 container"
 PLANNED_NAMES = {
-    "key vault": ("azurerm_key_vault", "name", "key_vault_name"),
-    SECRETS: ("azurerm_key_vault_secret", "name", "database_password_secret_name"),
-    "backup storage account": ("azurerm_storage_account", "name", "backup_storage_account_name"),
-    "backup container": ("azurerm_storage_container", "name", "backup_container_name"),
-}
-# Container environment variable -> the purpose of the name it carries.
+    "key vault": ("module.key_vault", "azurerm_key_vault", "name", "key_vault_name"),
+    SECRETS: (
+        "module.key_vault", "azurerm_key_vault_secret", "name", "database_password_secret_name"
+    ),
+    "backup storage account": (
+        "module.backup_storage", "azurerm_storage_account", "name", "backup_storage_account_name"
+    ),
+    "backup container": (
+        "module.backup_storage", "azurerm_storage_container", "name", "backup_container_name"
+    ),
+    REPO2_ACCOUNT: (
+        "module.backup_repo2[0]", "azurerm_storage_account", "name",
+        "backup_repo2_storage_account_name",
+    ),
+    REPO2_CONTAINER: (
+        "module.backup_repo2[0]", "azurerm_storage_container", "name", "backup_repo2_container_name"
+    ),
+}  # fmt: skip
+OPTIONAL_PURPOSES = {REPO2_ACCOUNT, REPO2_CONTAINER}
+"""Names of the second backup repository: planned only where the environment has one."""
+# Container environment variable -> the purpose of the name it carries (the names the image
+# reads, dbops.common.repo_env).
 BACKUP_ENV = {
-    "BACKUP_AZURE_ACCOUNT": "backup storage account",
-    "BACKUP_AZURE_CONTAINER": "backup container",
+    repo_env(1, "AZURE_ACCOUNT"): "backup storage account",
+    repo_env(1, "AZURE_CONTAINER"): "backup container",
+    repo_env(2, "AZURE_ACCOUNT"): REPO2_ACCOUNT,
+    repo_env(2, "AZURE_CONTAINER"): REPO2_CONTAINER,
 }
 
 
-def planned_names(plan: dict[str, Any], resource_type: str, attribute: str) -> set[str]:
-    """Every planned resource's name of one type (all known at plan time)."""
-    values = [r.values.get(attribute) for r in planned_resources(plan) if r.type == resource_type]
-    assert values, f"no {resource_type} in the plan"
+def planned_names(
+    plan: dict[str, Any], module: str, resource_type: str, attribute: str
+) -> set[str]:
+    """Every name of one resource type the plan creates in `module` (known at plan time)."""
+    values = [
+        r.values.get(attribute)
+        for r in planned_resources(plan)
+        if r.type == resource_type and r.address.startswith(f"{module}.")
+    ]
+    assert values, f"no {resource_type} in {module} in the plan"
     assert all(isinstance(v, str) for v in values), f"{resource_type}.{attribute} is unknown"
     return {str(value) for value in values}
 
 
-def planned_name(plan: dict[str, Any], resource_type: str, attribute: str, output: str) -> str:
+def planned_name(
+    plan: dict[str, Any], module: str, resource_type: str, attribute: str, output: str
+) -> str:
     """The one planned resource's name; an output the plan already knows must agree with it."""
-    values = planned_names(plan, resource_type, attribute)
+    values = planned_names(plan, module, resource_type, attribute)
     assert len(values) == 1, f"expected one {resource_type} in the plan, found {len(values)}"
     (value,) = values
     change = plan["output_changes"][output]
@@ -270,14 +319,16 @@ def planned_name(plan: dict[str, Any], resource_type: str, attribute: str, outpu
 
 def terraform_names(plan: dict[str, Any], login_server: str) -> dict[str, set[str]]:
     """Each Azure name the chart may use, by purpose, as the environment's plan creates it
-    (one vault holds several secrets: the database password, the backup passphrase)."""
+    (one vault holds several secrets: the database password, the backup passphrase; the second
+    backup repository's names only where its module is planned)."""
+    planned_modules = {r.address.split(".azurerm_", 1)[0] for r in planned_resources(plan)}
     names = {
         purpose: {planned_name(plan, *source)}
         for purpose, source in PLANNED_NAMES.items()
-        if purpose != SECRETS
+        if purpose != SECRETS and (purpose not in OPTIONAL_PURPOSES or source[0] in planned_modules)
     }
-    secret_type, attribute, output = PLANNED_NAMES[SECRETS]
-    secrets = planned_names(plan, secret_type, attribute)
+    module, secret_type, attribute, output = PLANNED_NAMES[SECRETS]
+    secrets = planned_names(plan, module, secret_type, attribute)
     assert plan["output_changes"][output].get("after") in (None, *secrets), output
     names[SECRETS] = secrets
     names[REGISTRY] = {login_server}
@@ -303,8 +354,14 @@ def chart_names(rendered: Rendered) -> Names:
 
 
 def name_drift(chart: Names, terraform: dict[str, set[str]]) -> list[str]:
-    """Differences between the chart's Azure names and Terraform's."""
-    problems = []
+    """Differences between the chart's Azure names and Terraform's (also names of a resource
+    Terraform does not create in this environment at all)."""
+    problems = [
+        f"{purpose}: the chart uses {value!r}, Terraform creates none"
+        for purpose, found in sorted(chart.items())
+        if purpose not in terraform
+        for value in sorted(found)
+    ]
     for purpose, expected in sorted(terraform.items()):
         found = chart.get(purpose, set())
         creates = ", ".join(repr(name) for name in sorted(expected))

@@ -324,6 +324,90 @@ def test_a_key_vault_terraform_does_not_create_is_reported(
     assert drift == [f"key vault: the chart uses 'kv-elsewhere', Terraform creates {vault!r}"]
 
 
+REPO2_FIXTURE = "foreign-repo2-account"
+
+
+def _repo2_fixture() -> dict[str, Any]:
+    """backup.repo2 as the fixture sets it (tests/contract/fixtures/foreign-repo2-account.yaml)."""
+    values = yaml.safe_load((FIXTURES / f"{REPO2_FIXTURE}.yaml").read_text(encoding="utf-8"))
+    return dict(values["postgresql"]["backup"]["repo2"])
+
+
+def _repo2_environment(plans: dict[str, dict[str, Any]]) -> str:
+    """The first environment whose plan has a second backup repository."""
+    return next(
+        env
+        for env in ENVIRONMENTS
+        if plans[env]["output_changes"]["backup_repo2_location"].get("after") is not None
+    )
+
+
+def test_the_second_repository_is_planned_where_its_environment_says(
+    deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """With repo2 the render carries its planned account and federates its identity; without,
+    neither (the per-environment checks above hold both to the plan)."""
+    env = _repo2_environment(plans)
+    terraform = relations.terraform_names(plans[env], login_server(plans[env]))
+    chart = relations.chart_names(deployments[env].rendered)
+    assert chart[relations.REPO2_ACCOUNT] == terraform[relations.REPO2_ACCOUNT] != set()
+    assert "backup_repo2" in plans[env]["output_changes"][relations.SUBJECTS_OUTPUT]["after"]
+    assert relations.REPO2_ACCOUNT not in relations.terraform_names(
+        plans[BROKEN_ENV], login_server(plans[BROKEN_ENV])
+    )
+    assert relations.chart_names(deployments[BROKEN_ENV].rendered)[relations.REPO2_ACCOUNT] == set()
+
+
+def test_a_repo2_account_and_identity_terraform_does_not_create_are_reported(
+    renderer: Renderer,
+    broken: dict[str, Deployment],
+    plans: dict[str, dict[str, Any]],
+    names: Contract,
+    tmp_path: Path,
+) -> None:
+    """In an environment without repo2 the chart's repo2 is wholly foreign; in one with repo2 it
+    replaces the planned account and identity, which then no chart uses."""
+    repo2 = _repo2_fixture()
+    account, client_id = repo2["azure"]["account"], repo2["clientId"]
+    without = broken[REPO2_FIXTURE]
+    terraform = relations.terraform_names(plans[BROKEN_ENV], login_server(plans[BROKEN_ENV]))
+    drift = relations.name_drift(relations.chart_names(without.rendered), terraform)
+    assert drift == [
+        f"repo2 container: the chart uses {repo2['azure']['container']!r}, Terraform creates none",
+        f"repo2 storage account: the chart uses {account!r}, Terraform creates none",
+    ]
+    problems = _identity_problems(without, plans[BROKEN_ENV], names.namespace)
+    unknown = [p for p in problems if client_id in p]
+    assert {p.split(": ", 1)[0] for p in unknown} >= {
+        f"StatefulSet/{names.fullnames['postgresql']} {relations.REPO2_CLIENT_ID}"
+    }
+    assert all(
+        p.endswith(f"client id {client_id!r} is no Terraform identity output") for p in unknown
+    )
+
+    env = _repo2_environment(plans)
+    fixture = FIXTURES / f"{REPO2_FIXTURE}.yaml"
+    replaced = render(renderer, plans[env], env, tmp_path, [fixture])
+    terraform = relations.terraform_names(plans[env], login_server(plans[env]))
+    (planned,) = terraform[relations.REPO2_ACCOUNT]
+    assert relations.name_drift(relations.chart_names(replaced.rendered), terraform) == [
+        f"repo2 storage account: the chart uses {account!r}, Terraform creates {planned!r}"
+    ]
+    problems = _identity_problems(replaced, plans[env], names.namespace)
+    assert f"backup_repo2 identity federates {names.subject('backup')}: no chart uses it" in (
+        problems
+    )
+
+
+def test_a_repo2_client_id_output_reading_repo1s_identity_is_reported() -> None:
+    outputs = _platform_outputs()
+    outputs["backup_repo2_identity_client_id"] = outputs["backup_identity_client_id"]
+    assert relations.client_id_source_drift(outputs) == [
+        "backup_repo2_identity_client_id reads another identity than the subjects listed under "
+        "backup_repo2: " + outputs["backup_identity_client_id"]
+    ]
+
+
 def test_backup_jobs_under_another_prefix_are_silent_to_the_alert(
     broken: dict[str, Deployment], plans: dict[str, dict[str, Any]], names: Contract
 ) -> None:

@@ -31,6 +31,12 @@ VERIFY_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="repo
 VERIFY_FAIL = f'dbops_job_last_failure_timestamp_seconds{{{DB_SEL}, job_name="repository-verify"}}'
 FULL_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="backup-full"}}'
 DIFF_OK = f'dbops_job_last_success_timestamp_seconds{{{DB_SEL}, job_name="backup-diff"}}'
+# The second repository's own series (dbops.common.repo_job: <job>-repo2).
+FULL2_OK = FULL_OK.replace('"backup-full"', '"backup-full-repo2"')
+DRILL2_OK = DRILL_OK.replace('"restore-drill"', '"restore-drill-repo2"')
+DRILL2_FAIL = DRILL_FAIL.replace('"restore-drill"', '"restore-drill-repo2"')
+VERIFY2_OK = VERIFY_OK.replace('"repository-verify"', '"repository-verify-repo2"')
+VERIFY2_FAIL = VERIFY_FAIL.replace('"repository-verify"', '"repository-verify-repo2"')
 PG_UP = f"pg_up{{{DB_SEL}}}"
 TABLE = f'{DB_SEL}, schemaname="public", relname="products"'
 
@@ -323,6 +329,43 @@ CASES: tuple[AlertCase, ...] = (
         Scenario({VERIFY_OK: "1000x10", VERIFY_FAIL: "2000x10"}, "5m"),
         Scenario({VERIFY_OK: "2000x10", VERIFY_FAIL: "1000x10"}, "5m"),
         {**_DB, "job_name": "repository-verify", "severity": "critical"},
+    ),
+    # repo2: a fresh repo1 record hides no stale or failed repo2 one.
+    AlertCase(
+        "PostgresFullBackupTooOld",
+        Scenario({FULL_OK: "0+60x200", FULL2_OK: "0x200"}, "3h"),
+        Scenario({FULL_OK: "0+60x200", FULL2_OK: "0+60x200"}, "3h"),
+        {**_DB, "job_name": "backup-full-repo2", "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresRepo2FullBackupMissing",  # only repo1 fulls on record
+        Scenario({PG_UP: "1x200", FULL_OK: "0+60x200"}, "3h"),
+        Scenario({PG_UP: "1x200", FULL2_OK: "0+60x200"}, "3h"),
+        {**_DB, "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresRestoreDrillFailed",
+        Scenario({DRILL_OK: "2000x10", DRILL2_OK: "1000x10", DRILL2_FAIL: "2000x10"}, "5m"),
+        Scenario({DRILL_OK: "2000x10", DRILL2_OK: "2000x10", DRILL2_FAIL: "1000x10"}, "5m"),
+        {**_DB, "job_name": "restore-drill-repo2", "severity": "critical"},
+    ),
+    AlertCase(
+        "PostgresRestoreDrillTooOld",
+        Scenario({DRILL_OK: "0+60x200", DRILL2_OK: "0x200"}, "3h"),
+        Scenario({DRILL_OK: "0+60x200", DRILL2_OK: "0+60x200"}, "3h"),
+        {**_DB, "job_name": "restore-drill-repo2", "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresRepo2RestoreDrillMissing",  # only repo1 drills on record
+        Scenario({PG_UP: "1x200", DRILL_OK: "0+60x200"}, "3h"),
+        Scenario({PG_UP: "1x200", DRILL2_OK: "0+60x200"}, "3h"),
+        {**_DB, "severity": "warning"},
+    ),
+    AlertCase(
+        "PostgresBackupRepositoryUnverifiable",
+        Scenario({VERIFY_OK: "2000x10", VERIFY2_OK: "1000x10", VERIFY2_FAIL: "2000x10"}, "5m"),
+        Scenario({VERIFY_OK: "2000x10", VERIFY2_OK: "2000x10", VERIFY2_FAIL: "1000x10"}, "5m"),
+        {**_DB, "job_name": "repository-verify-repo2", "severity": "critical"},
     ),
     AlertCase(
         "InventoryApiDown",

@@ -44,9 +44,9 @@ def parameters(chart: str) -> dict[str, str]:
 
 
 def rules(chart: str) -> list[dict[str, Any]]:
-    """Every rule of the file, backup groups included."""
+    """Every rule of the file, backup groups (also the second repository's) included."""
     doc = source(chart)
-    groups = [*doc["groups"], *doc.get("backup_groups", [])]
+    groups = [*doc["groups"], *doc.get("backup_groups", []), *doc.get("repo2_backup_groups", [])]
     return [rule for group in groups for rule in group["rules"]]
 
 

@@ -38,14 +38,14 @@ def _values_file(directory: Path, values: dict[str, Any]) -> Path:
 def rule_groups(
     renderer: Renderer, fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> list[dict[str, Any]]:
-    """Rule groups of both charts with every optional alert switched on (backups on), the
+    """Rule groups of both charts with every optional alert switched on (backups on, repo2 too), the
     backup ages shortened through monitoring.ruleParameters."""
     short = _values_file(
         tmp_path_factory.mktemp("short-ages"), {"monitoring": {"ruleParameters": SHORT_AGES}}
     )
     db = renderer.render(
         "postgresql",
-        values=[fixtures_dir / "backup-enabled.yaml", short],
+        values=[fixtures_dir / "backup-enabled.yaml", fixtures_dir / "backup-repo2.yaml", short],
         sets=["monitoring.enabled=true"],
         monitoring_crds=True,
     )

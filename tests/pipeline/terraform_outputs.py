@@ -21,8 +21,11 @@ IDS = {
     "acr_login_server": "crinventoryprdweu0a1b.azurecr.io",
     "backup_storage_account_name": "stinventoryprdweu0a1bbak",
     "ingress_certificate_uri": "https://kv-inventoryprdweu0a1b.vault.azure.net/secrets/ingress-tls",
+    "backup_repo2_storage_account_name": "stinventoryprdneu2c3dbak",
+    "backup_repo2_identity_client_id": "dddddddd-eeee-4fff-8000-111111111111",
 }
-"""Output values; the same as tests/helm/fixtures/pipeline-outputs.yaml."""
+"""Output values; the same as tests/helm/fixtures/pipeline-outputs.yaml (repo2's as
+backup-repo2.yaml)."""
 
 OTHER_OUTPUTS = """
 output "aks_zones" {
@@ -40,13 +43,17 @@ def ingress_output(private_ip: str | None) -> str:
 
 
 def terraform_output_json(
-    terraform: str, workdir: Path, omit: str | None = None, ingress_private_ip: str | None = None
+    terraform: str,
+    workdir: Path,
+    omit: str | None = None,
+    null: str | None = None,
+    ingress_private_ip: str | None = None,
 ) -> str:
-    """Apply a config with the IDS outputs and `ingress` (except `omit`) and return
-    `terraform output -json`."""
+    """Apply a config with the IDS outputs and `ingress` (except `omit`; `null` with a null
+    value, as an environment without that resource has it) and return `terraform output -json`."""
     workdir.mkdir(parents=True, exist_ok=True)
     blocks = [
-        f'output "{name}" {{\n  value = "{value}"\n}}\n'
+        f'output "{name}" {{\n  value = {"null" if name == null else json.dumps(value)}\n}}\n'
         for name, value in IDS.items()
         if name != omit
     ]

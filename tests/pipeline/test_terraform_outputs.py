@@ -13,6 +13,7 @@ from pipelines.cli import main
 from pipelines.stages.build import IMAGES_FILE
 from pipelines.targets.terraform_outputs import (
     OPTIONAL_OUTPUT_VALUES,
+    OPTIONAL_OUTPUTS,
     OUTPUT_VALUES,
     REGISTRY_OUTPUT,
     MissingOutput,
@@ -24,9 +25,9 @@ from pipelines.targets.terraform_outputs import (
 from tests.pipeline.terraform_outputs import IDS, load, terraform_output_json
 from tests.support.tools import require_tool
 
-PIPELINE_OUTPUTS = (
-    Path(__file__).resolve().parents[1] / "helm" / "fixtures" / "pipeline-outputs.yaml"
-)
+CHART_FIXTURES = Path(__file__).resolve().parents[1] / "helm" / "fixtures"
+PIPELINE_OUTPUTS = CHART_FIXTURES / "pipeline-outputs.yaml"
+REPO2_FIXTURE = CHART_FIXTURES / "backup-repo2.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +67,23 @@ def test_every_output_lands_on_its_chart_values(document: str) -> None:
         "postgresql.pooler.image.registry": IDS["acr_login_server"],
         "postgresql.backup.azure.account": IDS["backup_storage_account_name"],
         "inventory-api.ingress.tls.keyVaultCertificateUri": IDS["ingress_certificate_uri"],
+        "postgresql.backup.repo2.azure.account": IDS["backup_repo2_storage_account_name"],
+        "postgresql.backup.repo2.clientId": IDS["backup_repo2_identity_client_id"],
     }
 
 
-def test_generated_paths_are_the_ones_the_chart_fixture_stands_in_for(document: str) -> None:
+def test_generated_paths_are_the_ones_the_chart_fixtures_stand_in_for(document: str) -> None:
+    """Every environment's outputs in pipeline-outputs.yaml; the optional second repository's
+    in backup-repo2.yaml (the postgresql chart's repo2 fixture), so neither may drift."""
+    optional = {path for name in OPTIONAL_OUTPUTS for path in OUTPUT_VALUES[name]}
     fixture = leaves(yaml.safe_load(PIPELINE_OUTPUTS.read_text(encoding="utf-8")))
+    repo2 = leaves(yaml.safe_load(REPO2_FIXTURE.read_text(encoding="utf-8")), "postgresql.")
     generated = leaves(chart_values(load(document)))
-    assert {path: fixture[path] for path in generated} == generated
+    assert {path for path in generated if path not in fixture} == optional
+    assert {path: (fixture | repo2)[path] for path in generated} == generated
 
 
-@pytest.mark.parametrize("name", list(OUTPUT_VALUES))
+@pytest.mark.parametrize("name", sorted(set(OUTPUT_VALUES) - OPTIONAL_OUTPUTS))
 def test_a_missing_output_fails_naming_it_and_its_values(
     name: str, terraform: str, tmp_path: Path
 ) -> None:
@@ -84,6 +92,27 @@ def test_a_missing_output_fails_naming_it_and_its_values(
         chart_values(outputs)
     assert str(missing.value).startswith(f"terraform output {name} is missing (needed for ")
     assert OUTPUT_VALUES[name][0] in str(missing.value)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONAL_OUTPUTS))
+def test_an_optional_output_left_null_leaves_its_values_unset(
+    name: str, terraform: str, tmp_path: Path
+) -> None:
+    """An environment without a second backup repository: the output is null (what terraform
+    output -json then shows, if anything, comes from the real CLI), and the chart values it
+    feeds stay unset (the chart then renders one repository)."""
+    outputs = load(terraform_output_json(terraform, tmp_path / "tf", null=name))
+    assert (outputs.get(name) or {}).get("value") is None
+    values = leaves(chart_values(outputs))
+    assert OUTPUT_VALUES[name][0] not in values
+    assert len(values) == len(leaves(chart_values({**outputs, name: {"value": IDS[name]}}))) - 1
+
+
+def test_an_empty_optional_output_is_refused(document: str) -> None:
+    outputs = load(document)
+    outputs["backup_repo2_identity_client_id"]["value"] = ""
+    with pytest.raises(MissingOutput, match="backup_repo2_identity_client_id is not a non-empty"):
+        chart_values(outputs)
 
 
 def test_the_internal_ingress_address_reaches_the_chart_only_where_there_is_one(

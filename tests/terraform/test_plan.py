@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from pipelines.core import contract
 from tests.helm import rule_source
 from tests.terraform.conftest import ENVIRONMENTS, IAC, PLATFORM
 from tests.terraform.harness import (
@@ -29,20 +31,35 @@ pytestmark = pytest.mark.slow
 
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
 GEO_REDUNDANT = {"GRS", "RAGRS", "GZRS", "RAGZRS"}
-# One Azure Prometheus rule group per group of the charts' rule files (backups are on everywhere).
+# One Azure Prometheus rule group per group of the charts' rule files (backups are on everywhere;
+# the second repository's groups where it is).
 RULE_GROUPS = sum(
     len(doc["groups"]) + len(doc.get("backup_groups", []))
     for doc in map(rule_source.source, rule_source.RULE_FILES)
 )
+REPO2_RULE_GROUPS = len(rule_source.source("postgresql")["repo2_backup_groups"])
+REPO2_MODULE = "module.backup_repo2[0]"
+"""Address of the second backup repository's module instance (backup.secondary_location)."""
 # + the backup passphrase secret and its reader (the database identity, which backup jobs share)
-# + the peering to the CI network where private endpoints are on; prod: + the Application
-# Gateway and its subnet, NSG, association, public IP, WAF policy, identity, certificate reader
-# and diagnostic setting; + the routing add-on's read grant on the ingress certificate, and in dev
-# (self-signed) the certificate and the deployer's Certificates Officer grant
-TOTAL_COUNTS = {"dev": 61 + RULE_GROUPS, "staging": 78 + RULE_GROUPS, "prod": 92 + RULE_GROUPS}
+# + the peering to the CI network where private endpoints are on; staging/prod: + the second
+# repository (account, container, lifecycle policy, identity, credential, role, private endpoint,
+# diagnostic setting) and its rule group; prod: + the Application Gateway and its subnet, NSG,
+# association, public IP, WAF policy, identity, certificate reader and diagnostic setting; + the
+# routing add-on's read grant on the ingress certificate, and in dev (self-signed) the
+# certificate and the deployer's Certificates Officer grant
+TOTAL_COUNTS = {
+    "dev": 61 + RULE_GROUPS,
+    "staging": 86 + RULE_GROUPS + REPO2_RULE_GROUPS,
+    "prod": 100 + RULE_GROUPS + REPO2_RULE_GROUPS,
+}
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
+        "azurerm_storage_account": 1,
+        "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
+        # api: inventory-api + migrations; database: postgresql + backup; backup: backup
+        "azurerm_federated_identity_credential": 5,
+        "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS,
         "azurerm_private_endpoint": 0,
         "azurerm_private_dns_zone": 0,
         "azurerm_private_dns_zone_virtual_network_link": 0,
@@ -56,10 +73,13 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_monitor_diagnostic_setting": 4,
         "azurerm_application_gateway": 0,
         "azurerm_web_application_firewall_policy": 0,
-        "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
     },
     "staging": {
-        "azurerm_private_endpoint": 3,
+        "azurerm_storage_account": 2,  # + repo2 in the paired region
+        "azurerm_user_assigned_identity": 6,  # + repo2's identity
+        "azurerm_federated_identity_credential": 6,  # + repo2's identity trusts backup
+        "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS + REPO2_RULE_GROUPS,
+        "azurerm_private_endpoint": 4,  # vault, registry, backup, repo2
         "azurerm_private_dns_zone": 3,
         "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
         "azurerm_virtual_network_peering": 1,  # to the CI network
@@ -69,13 +89,16 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_firewall": 0,
         "azurerm_route_table": 0,
         "azurerm_public_ip": 1,
-        "azurerm_monitor_diagnostic_setting": 4,
+        "azurerm_monitor_diagnostic_setting": 5,  # + repo2's blob audit
         "azurerm_application_gateway": 0,
         "azurerm_web_application_firewall_policy": 0,
-        "azurerm_user_assigned_identity": 5,
     },
     "prod": {
-        "azurerm_private_endpoint": 3,
+        "azurerm_storage_account": 2,
+        "azurerm_user_assigned_identity": 7,  # + repo2's, the gateway's (Key Vault certificate)
+        "azurerm_federated_identity_credential": 6,
+        "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS + REPO2_RULE_GROUPS,
+        "azurerm_private_endpoint": 4,
         "azurerm_private_dns_zone": 3,
         "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
         "azurerm_virtual_network_peering": 1,  # to the CI network
@@ -85,10 +108,10 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_firewall": 1,
         "azurerm_route_table": 1,
         "azurerm_public_ip": 2,  # firewall egress, gateway ingress
-        "azurerm_monitor_diagnostic_setting": 6,  # + the firewall's and the gateway's logs
+        # + repo2's blob audit, the firewall's and the gateway's logs
+        "azurerm_monitor_diagnostic_setting": 7,
         "azurerm_application_gateway": 1,
         "azurerm_web_application_firewall_policy": 1,
-        "azurerm_user_assigned_identity": 6,  # + the gateway's (Key Vault certificate)
     },
 }
 COMMON_COUNTS = {
@@ -96,16 +119,12 @@ COMMON_COUNTS = {
     "azurerm_kubernetes_cluster": 1,
     "azurerm_container_registry": 1,
     "azurerm_key_vault": 1,
-    "azurerm_key_vault_secret": 2,  # database password, backup passphrase
-    "azurerm_storage_account": 1,
-    # api: inventory-api + migrations; database: postgresql + backup; backup: backup
-    "azurerm_federated_identity_credential": 5,
+    "azurerm_key_vault_secret": 2,  # database password, backup passphrase (repo2 shares it)
     "azurerm_monitor_metric_alert": 3,
     "azurerm_monitor_scheduled_query_rules_alert_v2": 2,
     "azurerm_resource_policy_assignment": 2,  # restricted pod security, allowed registries
     "azurerm_consumption_budget_resource_group": 2,  # platform and node resource groups
     "azurerm_monitor_action_group": 2,  # critical, warning
-    "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS,
 }
 NAME_PREFIXES = {
     "azurerm_resource_group": "rg-",
@@ -195,9 +214,9 @@ def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, 
     dev, staging, prod = (len(_resources(plans, env)) for env in ("dev", "staging", "prod"))
     # staging: 3 private endpoints + 3 DNS zones + 3 zone links to its own network and 3 to the
     # CI network + the peering to the CI network, 2 more pools (3 database pools instead of dev's
-    # spot pool), NAT gateway + its IP + 2 associations; dev alone has its self-signed ingress
-    # certificate and the deployer's grant to create it.
-    assert staging - dev == 12 + 1 + 2 + 4 - 2
+    # spot pool), NAT gateway + its IP + 2 associations, the second backup repository (8) and its
+    # rule group; dev alone has its self-signed ingress certificate and the deployer's grant.
+    assert staging - dev == 12 + 1 + 2 + 4 + 8 + REPO2_RULE_GROUPS - 2
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
     # table, association, diagnostic setting) instead of the NAT gateway's 4; an Application
     # Gateway (subnet, NSG, association, IP, WAF policy, identity, certificate reader, gateway,
@@ -270,19 +289,17 @@ def test_prod_is_private_and_dev_has_public_endpoints(plans: dict[str, dict[str,
     for resource_type in (
         "azurerm_key_vault",
         "azurerm_container_registry",
-        "azurerm_storage_account",
+        "azurerm_storage_account",  # both backup repositories in prod
     ):
-        assert _one(plans, "prod", resource_type)["public_network_access_enabled"] is False, (
-            resource_type
-        )
-        assert _one(plans, "dev", resource_type)["public_network_access_enabled"] is True, (
-            resource_type
-        )
+        for env, public in (("prod", False), ("dev", True)):
+            planned = _resources(plans, env, resource_type)
+            assert planned, (env, resource_type)
+            assert {r.values["public_network_access_enabled"] for r in planned} == {public}
     endpoints = _resources(plans, "prod", "azurerm_private_endpoint")
     subresources = sorted(
         e.values["private_service_connection"][0]["subresource_names"][0] for e in endpoints
     )
-    assert subresources == ["blob", "registry", "vault"]
+    assert subresources == ["blob", "blob", "registry", "vault"]
 
 
 def firewall_gaps(plan: dict[str, Any], ci_ranges: list[str]) -> list[str]:
@@ -303,20 +320,29 @@ def firewall_gaps(plan: dict[str, Any], ci_ranges: list[str]) -> list[str]:
         ("azurerm_key_vault", "network_acls"),
         ("azurerm_storage_account", "network_rules"),
     ):
-        values = _only(plan, resource_type)
-        if not values["public_network_access_enabled"]:
-            continue
-        (acl,) = values[rules]
-        if acl["default_action"] != "Deny" or sorted(acl["ip_rules"]) != sorted(ci_ranges):
-            gaps.append(f"{resource_type} admits {acl['default_action']} / {acl['ip_rules']}")
-        if len(acl["virtual_network_subnet_ids"] or []) != 1:
-            gaps.append(f"{resource_type} admits subnets {acl['virtual_network_subnet_ids']}")
+        for values in [r.values for r in planned_resources(plan) if r.type == resource_type]:
+            gaps += _firewall_gaps(resource_type, values, rules, ci_ranges)
     registry = _only(plan, "azurerm_container_registry")
     if registry["public_network_access_enabled"]:
         if registry["anonymous_pull_enabled"] or registry["admin_enabled"]:
             gaps.append("azurerm_container_registry is public and not Entra-only")
         if not registry.get("network_rule_set"):
             gaps.append("azurerm_container_registry is public with no firewall")
+    return gaps
+
+
+def _firewall_gaps(
+    resource_type: str, values: dict[str, Any], rules: str, ci_ranges: list[str]
+) -> list[str]:
+    """One firewalled resource's gaps: none when it has no public endpoint."""
+    if not values["public_network_access_enabled"]:
+        return []
+    gaps = []
+    (acl,) = values[rules]
+    if acl["default_action"] != "Deny" or sorted(acl["ip_rules"]) != sorted(ci_ranges):
+        gaps.append(f"{resource_type} admits {acl['default_action']} / {acl['ip_rules']}")
+    if len(acl["virtual_network_subnet_ids"] or []) != 1:
+        gaps.append(f"{resource_type} admits subnets {acl['virtual_network_subnet_ids']}")
     return gaps
 
 
@@ -353,27 +379,118 @@ def test_an_endpoint_open_beyond_the_ci_ranges_is_a_gap(plans: dict[str, dict[st
     ]
 
 
+def backup_repositories(env: str) -> dict[str, str]:
+    """Module address -> region of each backup repository the environment's tfvars ask for."""
+    tfvars = _tfvars(env)
+    secondary = tfvars["backup"]["secondary_location"]
+    primary = {"module.backup_storage": tfvars["location"]}
+    return primary if secondary is None else {**primary, REPO2_MODULE: secondary}
+
+
+def _in_module(
+    plans: dict[str, dict[str, Any]], env: str, module: str, resource_type: str
+) -> dict[str, Any]:
+    (resource,) = [r for r in _resources(plans, env, resource_type) if r.address.startswith(module)]
+    return resource.values
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_backup_storage(plans: dict[str, dict[str, Any]], env: str) -> None:
-    account = _one(plans, env, "azurerm_storage_account")
+    """Each repository (repo1, and repo2 in the paired region where the environment has one)
+    has the same protection: replication, Entra-only access, versioning, soft delete and the
+    write-once window."""
     backup = _tfvars(env)["backup"]
-    assert account["account_replication_type"] == backup["replication_type"]
-    assert account["shared_access_key_enabled"] is False
-    assert account["blob_properties"][0]["versioning_enabled"] is True
-    policy = account["immutability_policy"][0]
-    assert policy["period_since_creation_in_days"] == backup["immutability_days"]
-    if env == "prod":
-        assert account["account_replication_type"] in GEO_REDUNDANT
-        assert policy["state"] == "Locked"
-    if env == "dev":
-        assert account["account_replication_type"] == "LRS"
-        assert policy["state"] == "Unlocked"
+    repositories = backup_repositories(env)
+    accounts = _resources(plans, env, "azurerm_storage_account")
+    assert sorted(a.address.rsplit(".azurerm_", 1)[0] for a in accounts) == sorted(repositories)
+    for module, region in repositories.items():
+        account = _in_module(plans, env, module, "azurerm_storage_account")
+        assert account["location"] == region
+        assert account["account_replication_type"] == backup["replication_type"]
+        assert account["shared_access_key_enabled"] is False
+        blob = account["blob_properties"][0]
+        assert blob["versioning_enabled"] is True
+        assert blob["delete_retention_policy"][0]["days"] == backup["soft_delete_days"]
+        policy = account["immutability_policy"][0]
+        assert policy["period_since_creation_in_days"] == backup["immutability_days"]
+        assert account["network_rules"][0]["default_action"] == "Deny"
+        assert _in_module(plans, env, module, "azurerm_storage_container")["name"] == "pgbackrest"
+        if env == "prod":
+            assert account["account_replication_type"] in GEO_REDUNDANT
+            assert policy["state"] == "Locked"
+        if env == "dev":
+            assert account["account_replication_type"] == "LRS"
+            assert policy["state"] == "Unlocked"
     roles = [
         r.values["role_definition_name"] for r in _resources(plans, env, "azurerm_role_assignment")
     ]
-    assert roles.count("Storage Blob Data Contributor") == 1
+    assert roles.count("Storage Blob Data Contributor") == len(repositories)
     assert "Storage Account Contributor" not in roles
     assert "Owner" not in roles
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_backup_identity_may_write_only_its_own_container(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """Least privilege per repository: each repository's module instance grants exactly one
+    role, and the module scopes it to its own container for its own identity (the module's
+    configuration: ids are unknown until apply)."""
+    for module in backup_repositories(env):
+        roles = [
+            r.values["role_definition_name"]
+            for r in _resources(plans, env, "azurerm_role_assignment")
+            if r.address.startswith(f"{module}.")
+        ]
+        assert roles == ["Storage Blob Data Contributor"], module
+    (role,) = [
+        block["azurerm_role_assignment"]["backup_blob_data"]
+        for block in _hcl("modules/backup-storage/main.tf")["resource"]
+        if "azurerm_role_assignment" in block
+    ]
+    assert role["scope"] == "${azurerm_storage_container.backup.id}"
+    assert role["principal_id"] == "${azurerm_user_assigned_identity.backup.principal_id}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_second_repository_follows_the_environments_choice(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """repo2 lives in backup.secondary_location, its identity trusts the backup ServiceAccount
+    of the contract, it is reached like repo1 (a private endpoint in the environment's own
+    network where repo1 has one), and its outputs carry it, or are null without it."""
+    tfvars = _tfvars(env)
+    secondary = tfvars["backup"]["secondary_location"]
+    outputs = plans[env]["output_changes"]
+    if secondary is None:
+        assert outputs["backup_repo2_location"]["after"] is None
+        assert outputs["backup_repo2_storage_account_name"]["after"] is None
+        assert "backup_repo2" not in outputs["workload_identity_subjects"]["after"]
+        assert not [r for r in _resources(plans, env) if r.address.startswith(REPO2_MODULE)]
+        return
+    assert secondary != tfvars["location"]
+    assert outputs["backup_repo2_location"]["after"] == secondary
+    account = _in_module(plans, env, REPO2_MODULE, "azurerm_storage_account")
+    assert outputs["backup_repo2_storage_account_name"]["after"] == account["name"]
+    assert (
+        _in_module(plans, env, REPO2_MODULE, "azurerm_user_assigned_identity")["location"]
+        == secondary
+    )
+    subject = contract.load().subject("backup")
+    credential = _in_module(plans, env, REPO2_MODULE, "azurerm_federated_identity_credential")
+    assert credential["subject"] == subject
+    assert outputs["workload_identity_subjects"]["after"]["backup_repo2"] == [subject]
+    endpoints = [
+        r.values
+        for r in _resources(plans, env, "azurerm_private_endpoint")
+        if r.address.startswith(REPO2_MODULE)
+    ]
+    if tfvars["private_endpoints_enabled"]:
+        (endpoint,) = endpoints
+        assert endpoint["location"] == tfvars["location"]  # the environment's own network
+        assert account["public_network_access_enabled"] is False
+    else:
+        assert endpoints == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -424,6 +541,12 @@ def test_every_taggable_resource_carries_the_standard_tags(
     assert taggable >= 25
 
 
+def _region_code(location: str) -> str:
+    """The conventions module's short code of a region (its region_codes table)."""
+    (locals_block,) = _hcl("modules/conventions/main.tf")["locals"]
+    return str(locals_block["region_codes"][location])
+
+
 def _workload(env: str) -> str:
     """The environment's workload: its tfvars' value, else the root's default."""
     (default,) = [
@@ -434,34 +557,45 @@ def _workload(env: str) -> str:
     return str(_tfvars(env).get("workload", default))
 
 
-def unique_stem(env: str) -> str:
-    """How the conventions module starts globally unique names after their abbreviation: the
-    workload, the environment and region codes of its own tables, then the first 4 hex digits of
-    sha256(subscription/workload/environment/location)."""
+def unique_stem(env: str, location: str) -> str:
+    """How the conventions module starts globally unique names in `location` after their
+    abbreviation: the workload, the environment and region codes of its own tables, then the
+    first 4 hex digits of sha256(subscription/workload/environment/location)."""
     tfvars, workload = _tfvars(env), _workload(env)
     (codes,) = _hcl("modules/conventions/main.tf")["locals"]
-    location = tfvars["location"]
     seed = "/".join([tfvars["subscription_id"], workload, env, location])
     suffix = hashlib.sha256(seed.encode()).hexdigest()[:4]
-    return f"{workload}{codes['environment_codes'][env]}{codes['region_codes'][location]}{suffix}"
+    return f"{workload}{codes['environment_codes'][env]}{_region_code(location)}{suffix}"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str) -> None:
-    suffix, unique = f"{_workload(env)}-{env}-weu", unique_stem(env)
+    """<abbreviation>-<workload>-<env>-<region> (globally unique names: <abbreviation> + the
+    unique stem): the environment's region, and the paired region's for what the second
+    repository keeps there (its account and identity)."""
+    workload, primary = _workload(env), _tfvars(env)["location"]
+    repositories = backup_repositories(env)
     wrong = []
     for resource in _resources(plans, env):
         name = resource.values.get("name")
         if not isinstance(name, str):
             continue
+        module = resource.address.rsplit(".azurerm_", 1)[0]
+        locations = {primary, repositories.get(module, primary)}
+        suffixes = {f"{workload}-{env}-{_region_code(location)}" for location in locations}
         if name in AZURE_MANDATED_NAMES:
             ok = True
         elif resource.type in FIXED_NAMES:
             ok = bool(FIXED_NAMES[resource.type].match(name))
         elif resource.type in GLOBALLY_UNIQUE:
-            ok = name.startswith(NAME_PREFIXES[resource.type] + unique)
+            ok = any(
+                name.startswith(NAME_PREFIXES[resource.type] + unique_stem(env, location))
+                for location in locations
+            )
         else:
-            ok = suffix in name and name.startswith(NAME_PREFIXES.get(resource.type, ""))
+            ok = any(suffix in name for suffix in suffixes) and name.startswith(
+                NAME_PREFIXES.get(resource.type, "")
+            )
         if not ok:
             wrong.append(f"{resource.address}: {name}")
     assert wrong == []
@@ -470,9 +604,14 @@ def test_names_follow_the_convention(plans: dict[str, dict[str, Any]], env: str)
 def test_globally_unique_names_differ_between_environments(
     plans: dict[str, dict[str, Any]],
 ) -> None:
+    """Across environments and regions: the second repository's account in the paired region
+    is global too."""
     for resource_type in GLOBALLY_UNIQUE:
-        names = [_one(plans, env, resource_type)["name"] for env in ENVIRONMENTS]
-        assert len(set(names)) == len(ENVIRONMENTS), names
+        names = [
+            r.values["name"] for env in ENVIRONMENTS for r in _resources(plans, env, resource_type)
+        ]
+        assert len(names) >= len(ENVIRONMENTS)
+        assert len(set(names)) == len(names), names
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -597,3 +736,32 @@ def test_unknown_plan_mode_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
         ValueError, match="INVENTORY_PLAN_MODE must be 'mock' or 'azure', not 'aws'"
     ):
         plan_mode()
+
+
+def _backup_with(env: str, **overrides: object) -> str:
+    """`-var=backup={...}`: the environment's backup object with `overrides` (JSON literals are
+    HCL literals for strings, numbers, booleans and null)."""
+    backup = {**_tfvars(env)["backup"], **overrides}
+    fields = ", ".join(f"{key} = {json.dumps(value)}" for key, value in backup.items())
+    return f"-var=backup={{{fields}}}"
+
+
+@pytest.mark.parametrize(
+    ("secondary", "message"),
+    [
+        ("location", "must be another region than location"),
+        ("swedencentral", "must be the paired region of location"),
+    ],
+)
+def test_a_second_repository_outside_the_paired_region_is_refused(
+    workspace: Workspace, plans: dict[str, dict[str, Any]], secondary: str, message: str
+) -> None:
+    """prod's repo2 moved into prod's own region (a region loss takes both), or into a region
+    that is not its pair: the root refuses either before any plan."""
+    region = _tfvars("prod")["location"] if secondary == "location" else secondary
+    runs = workspace.plan_runs(
+        PLATFORM, "prod", extra=(_backup_with("prod", secondary_location=region),)
+    )
+    run = runs["plan"]
+    assert run.status in ("fail", "error")
+    assert any(message in d for d in run.diagnostics), run.diagnostics

@@ -20,10 +20,17 @@ secret
 {{- end -}}
 {{- end -}}
 
+{{/* repo2 shares the passphrase: one Key Vault secret, which Key Vault keeps readable in the
+paired region too. */}}
 {{- define "postgresql.cipherEnv" -}}
 {{- $_ := include "postgresql.cipherSource" . -}}
+{{- $file := "/etc/pgbackrest/cipher/passphrase" -}}
 - name: BACKUP_CIPHER_PASS_FILE
-  value: /etc/pgbackrest/cipher/passphrase
+  value: {{ $file }}
+{{- if include "postgresql.repo2Enabled" . }}
+- name: BACKUP_REPO2_CIPHER_PASS_FILE
+  value: {{ $file }}
+{{- end }}
 {{- end -}}
 
 {{- define "postgresql.cipherMount" -}}

@@ -125,6 +125,9 @@ from the release, the rest from monitoring.ruleParameters over the file's parame
 {{- $groups := $src.groups -}}
 {{- if .Values.backup.enabled -}}
 {{- $groups = concat $groups $src.backup_groups -}}
+{{- if include "postgresql.repo2Enabled" . -}}
+{{- $groups = concat $groups $src.repo2_backup_groups -}}
+{{- end -}}
 {{- end -}}
 {{- toYaml $groups -}}
 {{- end -}}
@@ -166,23 +169,12 @@ storage key comes from a Secret; in Azure the image turns the workload identity 
   value: /tmp/pgbackrest/pgbackrest.conf
 - name: BACKUP_STANZA
   value: {{ $b.stanza | quote }}
-- name: BACKUP_AZURE_ACCOUNT
-  value: {{ required "backup.azure.account is required with backup.enabled: on Azure the deploy stage sets it from the Terraform output backup_storage_account_name" $b.azure.account | quote }}
-- name: BACKUP_AZURE_CONTAINER
-  value: {{ $b.azure.container | quote }}
-- name: BACKUP_AZURE_ENDPOINT
-  value: {{ $b.azure.endpoint | quote }}
-- name: BACKUP_AZURE_URI_STYLE
-  value: {{ $b.azure.uriStyle | quote }}
-- name: BACKUP_AZURE_KEY_TYPE
-  value: {{ ternary "shared" "sas" (not (empty $b.local.storageKeySecret)) | quote }}
-{{- with $b.azure.storageHost }}
-- name: BACKUP_AZURE_STORAGE_HOST
-  value: {{ . | quote }}
-{{- end }}
-{{- with $b.azure.storagePort }}
-- name: BACKUP_AZURE_STORAGE_PORT
-  value: {{ . | quote }}
+{{- $_ := required "backup.azure.account is required with backup.enabled: on Azure the deploy stage sets it from the Terraform output backup_storage_account_name" $b.azure.account }}
+{{ include "postgresql.repoEnv" (dict "prefix" "BACKUP_" "azure" $b.azure "keyType" (ternary "shared" "sas" (not (empty $b.local.storageKeySecret)))) }}
+{{- if include "postgresql.repo2Enabled" . }}
+{{ include "postgresql.repoEnv" (dict "prefix" "BACKUP_REPO2_" "azure" $b.repo2.azure "keyType" "sas") }}
+- name: BACKUP_REPO2_AZURE_CLIENT_ID
+  value: {{ $b.repo2.clientId | quote }}
 {{- end }}
 - name: BACKUP_REPO_PATH
   value: {{ $b.repoPath | quote }}
@@ -215,6 +207,53 @@ storage key comes from a Secret; in Azure the image turns the workload identity 
 {{ include "postgresql.cipherEnv" . }}
 {{- end -}}
 
+
+{{/* One repository's storage settings under the names the image reads (dbops.common.repo_env):
+BACKUP_AZURE_* for repo1, BACKUP_REPO2_AZURE_* for repo2. Call with (dict "prefix" "BACKUP_" or
+"BACKUP_REPO2_", "azure" the repository's values, "keyType" shared or sas). */}}
+{{- define "postgresql.repoEnv" -}}
+{{- $a := .azure -}}
+- name: {{ .prefix }}AZURE_ACCOUNT
+  value: {{ $a.account | quote }}
+- name: {{ .prefix }}AZURE_CONTAINER
+  value: {{ $a.container | quote }}
+- name: {{ .prefix }}AZURE_ENDPOINT
+  value: {{ $a.endpoint | quote }}
+- name: {{ .prefix }}AZURE_URI_STYLE
+  value: {{ $a.uriStyle | quote }}
+- name: {{ .prefix }}AZURE_KEY_TYPE
+  value: {{ .keyType | quote }}
+{{- with $a.storageHost }}
+- name: {{ $.prefix }}AZURE_STORAGE_HOST
+  value: {{ . | quote }}
+{{- end }}
+{{- with $a.storagePort }}
+- name: {{ $.prefix }}AZURE_STORAGE_PORT
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* "true" when the second repository (backup.repo2, the paired region's) is configured: its
+account is set. It is Azure only (a SAS minted with its own identity), so it needs both
+workload identities and no local storage key. */}}
+{{- define "postgresql.repo2Enabled" -}}
+{{- $b := .Values.backup -}}
+{{- if and $b.enabled $b.repo2.azure.account -}}
+{{- if not $b.repo2.clientId -}}
+{{- fail "backup.repo2.azure.account needs backup.repo2.clientId: the second repository's SAS is minted with its own identity (the pipeline passes the Terraform output backup_repo2_identity_client_id)" -}}
+{{- end -}}
+{{- if not $b.serviceAccount.clientId -}}
+{{- fail "backup.repo2 needs backup.serviceAccount.clientId: the pods get the federated token that repo2's identity trusts only through workload identity" -}}
+{{- end -}}
+{{- if $b.local.storageKeySecret -}}
+{{- fail "backup.repo2 is Azure only (a workload-identity SAS); the local environment with backup.local.storageKeySecret runs one repository: leave backup.repo2.azure.account empty" -}}
+{{- end -}}
+{{- if eq $b.repo2.azure.account $b.azure.account -}}
+{{- fail (printf "backup.repo2.azure.account %q is repo1's account: the second repository must be the paired region's own account" $b.repo2.azure.account) -}}
+{{- end -}}
+true
+{{- end -}}
+{{- end -}}
 
 {{/* The local storage volume mount (backup.local.*Secret: Azurite's key and CA, as files, never
 environment variables), for every container that talks to the repository. Empty in Azure. */}}

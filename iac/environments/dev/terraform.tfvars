@@ -114,6 +114,9 @@ backup = {
   immutability_locked        = false
   cool_after_days            = 7
   delete_versions_after_days = 14
+  # No second repository: dev holds no production data and is rebuilt at will; a region loss
+  # costs a rebuild, not data anyone needs back.
+  secondary_location = null
 }
 
 # Entra ID app registration of the API (its client id is the tokens' audience).

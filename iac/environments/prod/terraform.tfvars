@@ -151,6 +151,10 @@ backup = {
   immutability_locked        = true
   cool_after_days            = 30
   delete_versions_after_days = 60
+  # The second repository (repo2) in the paired region: archive-push writes every WAL segment to
+  # both, so a region loss costs at most one archive_timeout without waiting for the RA-GRS
+  # account failover (whose replica lags, with no SLA).
+  secondary_location = "northeurope"
 }
 
 # Entra ID app registration of the API (its client id is the tokens' audience).

@@ -138,6 +138,9 @@ backup = {
   immutability_locked        = false
   cool_after_days            = 14
   delete_versions_after_days = 30
+  # A second repository in the paired region: staging is where the region rehearsal (a drill from
+  # repo2 alone) runs before prod relies on it; it costs one more LRS/ZRS account.
+  secondary_location = "northeurope"
 }
 
 # Entra ID app registration of the API (its client id is the tokens' audience).

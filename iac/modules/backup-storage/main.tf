@@ -105,12 +105,14 @@ resource "azurerm_role_assignment" "backup_blob_data" {
   principal_type       = "ServicePrincipal"
 }
 
+# In the environment's virtual network, which may be in another region than the account (the
+# paired region's repository is reached through the primary region's private endpoint subnet).
 resource "azurerm_private_endpoint" "blob" {
   count = local.private ? 1 : 0
 
   name                = var.names.private_endpoint
   resource_group_name = var.resource_group_name
-  location            = var.location
+  location            = coalesce(var.private_endpoint.location, var.location)
   subnet_id           = var.private_endpoint.subnet_id
   tags                = var.tags
 

@@ -1,15 +1,20 @@
+output "location" {
+  description = "Azure region of the backup account."
+  value       = azurerm_storage_account.backup.location
+}
+
 output "storage_account_id" {
   description = "Resource ID of the backup account."
   value       = azurerm_storage_account.backup.id
 }
 
 output "storage_account_name" {
-  description = "Name of the backup account (pgBackRest repo1-azure-account)."
+  description = "Name of the backup account (pgBackRest repo<N>-azure-account)."
   value       = azurerm_storage_account.backup.name
 }
 
 output "container_name" {
-  description = "Blob container pgBackRest writes to (repo1-azure-container)."
+  description = "Blob container pgBackRest writes to (repo<N>-azure-container)."
   value       = azurerm_storage_container.backup.name
 }
 

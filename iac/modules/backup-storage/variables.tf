@@ -120,8 +120,9 @@ variable "private_endpoint" {
   type = object({
     subnet_id           = string
     private_dns_zone_id = string
+    location            = optional(string)
   })
-  description = "Private endpoint (blob) for the account; when set, public network access is disabled. Null keeps a firewalled public endpoint."
+  description = "Private endpoint (blob) for the account; when set, public network access is disabled. Null keeps a firewalled public endpoint. location is the region of the endpoint's subnet (default: the account's location)."
   default     = null
 }
 

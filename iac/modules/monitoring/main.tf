@@ -170,6 +170,7 @@ locals {
       for group in concat(
         document.groups,
         [for group in try(document.backup_groups, []) : group if var.backup_alerts_enabled],
+        [for group in try(document.repo2_backup_groups, []) : group if var.backup_alerts_enabled && var.backup_repo2_alerts_enabled],
       ) : group.name => group
     }
   ]...)

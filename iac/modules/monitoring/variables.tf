@@ -113,6 +113,13 @@ variable "backup_alerts_enabled" {
   default     = true
 }
 
+variable "backup_repo2_alerts_enabled" {
+  type        = bool
+  description = "Create the second backup repository's rule group (repo2_backup_groups of the database rule file); the chart renders it when backup.repo2 is configured."
+  default     = false
+  nullable    = false
+}
+
 variable "node_pressure_thresholds" {
   type = object({
     cpu_percent    = number

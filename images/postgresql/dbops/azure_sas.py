@@ -7,6 +7,11 @@ to the one backup container for a limited time. The SAS inherits the identity's 
 Blob Data Contributor on the container), so no storage key exists anywhere.
 The blob service is addressed with the BACKUP_AZURE_* settings of pgBackRest's configuration
 (URI style, storage host and port, BACKUP_STORAGE_CA_FILE).
+
+Another repository (repo2, the paired region's account) has its own identity: the same
+ServiceAccount token is exchanged with BACKUP_REPO2_AZURE_CLIENT_ID (an identity federated to
+that ServiceAccount too) and the blob service is addressed with the BACKUP_REPO2_* twins, so
+each repository's SAS carries only its own identity's rights.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbops.common import OpsError, setting
+from dbops.common import OpsError, repo_env, setting
 
 SAS_VERSION = "2026-10-06"  # the service version production signs with (BACKUP_SAS_VERSION)
 # Service versions whose user delegation SAS string-to-sign we know, mapped to whether it carries
@@ -130,14 +135,22 @@ def _post(
         raise OpsError(f"{what} at {url}: {error}") from None
 
 
-def storage_token() -> str:
-    """Exchange the federated ServiceAccount token for an Azure Storage access token."""
+def client_id_variable(repo: int) -> str:
+    """The variable naming the identity of repository `repo`: AZURE_CLIENT_ID (set by the
+    workload identity webhook from the ServiceAccount) for repo1, BACKUP_REPO<N>_AZURE_CLIENT_ID
+    for another one."""
+    return "AZURE_CLIENT_ID" if repo == 1 else repo_env(repo, "AZURE_CLIENT_ID")
+
+
+def storage_token(repo: int = 1) -> str:
+    """Exchange the federated ServiceAccount token for an Azure Storage access token of the
+    identity of repository `repo`."""
     assertion = Path(setting("AZURE_FEDERATED_TOKEN_FILE")).read_text().strip()
     authority = setting("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com/")
     url = f"{authority.rstrip('/')}/{setting('AZURE_TENANT_ID')}/oauth2/v2.0/token"
     body = urllib.parse.urlencode(
         {
-            "client_id": setting("AZURE_CLIENT_ID"),
+            "client_id": setting(client_id_variable(repo)),
             "grant_type": "client_credentials",
             "scope": "https://storage.azure.com/.default",
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
@@ -151,31 +164,40 @@ def storage_token() -> str:
         raise OpsError(f"Entra ID token at {url}: no access_token in the response") from None
 
 
-def blob_service_url() -> str:
-    """The blob service URL, built from the BACKUP_AZURE_* settings pgBackRest's config uses.
+def blob_service_url(repo: int = 1) -> str:
+    """The blob service URL of repository `repo`, built from the BACKUP_AZURE_* settings (or
+    their BACKUP_REPO<N>_ twins) pgBackRest's config uses.
 
     Same rules as pgBackRest: host style is `https://ACCOUNT.ENDPOINT`, path style is
     `https://ENDPOINT/ACCOUNT` (Azurite), and BACKUP_AZURE_STORAGE_HOST / _PORT override where
     to connect; so the key is fetched from the endpoint the SAS is then used against.
     """
-    account = setting("BACKUP_AZURE_ACCOUNT")
-    endpoint = setting("BACKUP_AZURE_ENDPOINT", "blob.core.windows.net")
-    path_style = setting("BACKUP_AZURE_URI_STYLE", "host") == "path"
-    host = os.environ.get("BACKUP_AZURE_STORAGE_HOST") or (
+    account = setting(repo_env(repo, "AZURE_ACCOUNT"))
+    endpoint = setting(repo_env(repo, "AZURE_ENDPOINT"), "blob.core.windows.net")
+    path_style = setting(repo_env(repo, "AZURE_URI_STYLE"), "host") == "path"
+    host = os.environ.get(repo_env(repo, "AZURE_STORAGE_HOST")) or (
         endpoint if path_style else f"{account}.{endpoint}"
     )
-    port = setting("BACKUP_AZURE_STORAGE_PORT", "443")
+    port = setting(repo_env(repo, "AZURE_STORAGE_PORT"), "443")
     authority = host if port == "443" else f"{host}:{port}"
     return f"https://{authority}/{account}" if path_style else f"https://{authority}"
 
 
-def storage_tls() -> ssl.SSLContext:
-    """TLS for the blob service: the system CAs, or BACKUP_STORAGE_CA_FILE when set."""
-    return ssl.create_default_context(cafile=os.environ.get("BACKUP_STORAGE_CA_FILE") or None)
+def storage_tls(repo: int = 1) -> ssl.SSLContext:
+    """TLS for the blob service: the system CAs, or BACKUP_STORAGE_CA_FILE (BACKUP_REPO<N>_...)."""
+    return ssl.create_default_context(
+        cafile=os.environ.get(repo_env(repo, "STORAGE_CA_FILE")) or None
+    )
 
 
 def delegation_key(
-    blob_url: str, token: str, start: str, expiry: str, version: str = SAS_VERSION
+    blob_url: str,
+    token: str,
+    start: str,
+    expiry: str,
+    version: str = SAS_VERSION,
+    *,
+    tls: ssl.SSLContext | None = None,
 ) -> DelegationKey:
     """Get User Delegation Key from the blob service with a bearer token."""
     body = f"<KeyInfo><Start>{start}</Start><Expiry>{expiry}</Expiry></KeyInfo>".encode()
@@ -184,7 +206,7 @@ def delegation_key(
         body,
         {"Authorization": f"Bearer {token}", "x-ms-version": version},
         "Get User Delegation Key",
-        storage_tls(),
+        tls or storage_tls(),
     )
     root = ET.fromstring(raw)  # noqa: S314 - the response of our own storage account
 
@@ -200,16 +222,18 @@ def delegation_key(
     )  # fmt: skip
 
 
-def mint_sas(hours: int) -> str:
-    """A container SAS valid for `hours`, minted through workload identity."""
-    account = setting("BACKUP_AZURE_ACCOUNT")
-    container = setting("BACKUP_AZURE_CONTAINER")
+def mint_sas(hours: int, repo: int = 1) -> str:
+    """A container SAS of repository `repo` valid for `hours`, minted through workload identity."""
+    account = setting(repo_env(repo, "AZURE_ACCOUNT"))
+    container = setting(repo_env(repo, "AZURE_CONTAINER"))
     version = setting("BACKUP_SAS_VERSION", SAS_VERSION)
     signs_request_lines(version)  # before any request: a typo is not a network problem
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     start = (now - dt.timedelta(minutes=5)).strftime(TIME_FORMAT)
     expiry = (now + dt.timedelta(hours=hours)).strftime(TIME_FORMAT)
-    key = delegation_key(blob_service_url(), storage_token(), start, expiry, version)
+    key = delegation_key(
+        blob_service_url(repo), storage_token(repo), start, expiry, version, tls=storage_tls(repo)
+    )
     return sign_container_sas(account, container, key, start, expiry, version=version)
 
 

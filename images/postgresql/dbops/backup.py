@@ -19,6 +19,7 @@ from dbops.common import (
     database_endpoint,
     int_setting,
     job_main,
+    repo_job,
     storage_endpoint,
     tls_server_endpoint,
     wait_reachable,
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Take a pgBackRest backup and record it.")
     parser.add_argument("--type", choices=TYPES, required=True)
     args = parser.parse_args(argv)
-    return job_main(f"backup-{args.type}", lambda: backup(args.type))
+    job = repo_job(f"backup-{args.type}", "BACKUP_TARGET_REPO")
+    return job_main(job, lambda: backup(args.type))
 
 
 if __name__ == "__main__":

@@ -153,6 +153,15 @@ def repo_env(repo: int, name: str) -> str:
     return f"BACKUP_{name}" if repo == 1 else f"BACKUP_REPO{repo}_{name}"
 
 
+def repo_job(job: str, variable: str) -> str:
+    """The name a job records in dbops.job_runs for the repository the environment `variable`
+    names (BACKUP_TARGET_REPO, DRILL_REPO): `job` for repo1, `<job>-repo<N>` for another, so each
+    repository's backups and drills have their own series (dbops_job_*{job_name}) and alerts.
+    Read as text: the job body validates the number and records why it is wrong."""
+    repo = os.environ.get(variable, "").strip() or "1"
+    return job if repo == "1" else f"{job}-repo{repo}"
+
+
 def storage_endpoint(repo: int = 1) -> Endpoint | None:
     """The blob service of a repository as pgBackRest addresses it (repoN-storage-host, else
     from the endpoint).

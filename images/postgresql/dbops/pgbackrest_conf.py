@@ -20,8 +20,9 @@ Without the passphrase an encrypted repository cannot be read at all, so the dri
 key is where a restore needs it.
 
 Two repositories: with BACKUP_REPO2_AZURE_ACCOUNT set, repo2 (the paired region's storage
-account, its own key or SAS and its own passphrase: the BACKUP_REPO2_* twins of the settings
-above) is added; archive-push then writes every WAL segment to both, backups go to the
+account, its own key or SAS, minted with its own identity BACKUP_REPO2_AZURE_CLIENT_ID, and its
+own passphrase: the BACKUP_REPO2_* twins of the settings above) is added; archive-push then
+writes every WAL segment to both, backups go to the
 repository BACKUP_TARGET_REPO names, and a drill's file holds only the repository it restores
 from (DRILL_REPO), as its repo1.
 """
@@ -49,20 +50,21 @@ def configured_repos() -> list[int]:
 
 
 def _repo_key(repo: int, key_type: str, prefix: str) -> list[str]:
-    """The storage key or SAS: from a file, from the environment, or minted (repo1 only)."""
+    """The storage key or SAS: from a file, from the environment, or minted with the
+    repository's own identity (azure_sas.client_id_variable)."""
     if key_file := os.environ.get(repo_env(repo, "AZURE_KEY_FILE")):
         return [f"{prefix}-azure-key={_key_from_file(Path(key_file), repo)}"]
     if key := os.environ.get(f"PGBACKREST_REPO{repo}_AZURE_KEY"):
         # pgBackRest reads its own index's variable; under another index it goes into the file.
         return [] if prefix == f"repo{repo}" else [f"{prefix}-azure-key={key}"]
-    if repo != 1 or key_type != "sas" or not azure_sas.workload_identity_available():
+    if key_type != "sas" or not azure_sas.workload_identity_available():
         raise OpsError(
             f"PGBACKREST_REPO{repo}_AZURE_KEY (storage key or SAS token) is not set and no "
             "workload identity (AZURE_FEDERATED_TOKEN_FILE) is available to mint a SAS"
             + ("" if repo == 1 else f"; set {repo_env(repo, 'AZURE_KEY_FILE')}")
         )
     hours = int_setting("BACKUP_SAS_HOURS", 24, minimum=1)
-    return [f"{prefix}-azure-key={azure_sas.mint_sas(hours)}"]
+    return [f"{prefix}-azure-key={azure_sas.mint_sas(hours, repo)}"]
 
 
 def _repo_options(repo: int, index: int | None = None) -> list[str]:

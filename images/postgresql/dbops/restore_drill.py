@@ -35,6 +35,7 @@ from dbops.common import (
     job_main,
     psql,
     record_job,
+    repo_job,
     run,
     setting,
     storage_endpoint,
@@ -246,7 +247,7 @@ def check_page_checksums(data_dir: Path) -> int:
 def _record_verify(started: float, succeeded: bool, detail: dict[str, Any]) -> None:
     """Record the verify outcome; an unreachable primary must not stop a restore (DR)."""
     try:
-        record_job("repository-verify", started, succeeded, detail)
+        record_job(repo_job("repository-verify", "DRILL_REPO"), started, succeeded, detail)
     except OpsError as error:
         print(f"WARNING: {error}", file=sys.stderr)
 
@@ -348,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         target = parse_target(args.target_time) if args.target_time else None
         return drill(target, args.keep)
 
-    return job_main("restore-drill", body)
+    return job_main(repo_job("restore-drill", "DRILL_REPO"), body)
 
 
 if __name__ == "__main__":
