@@ -5,8 +5,10 @@ observe, so a wrong declaration fails too."""
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +30,10 @@ from tests.smoke.settings import SmokeSettings
 CONNECT_TIMEOUT = 3.0
 PROBE_WINDOW = 15.0
 POD_TIMEOUT = 90.0
+POLICY_SETTLE_SECONDS = 20.0
+"""How long a target pod must have been Ready before the probes: a policy engine programs a new
+pod's rules shortly after it starts (kube-router took 1-2 s here), and a database pod the
+incident checks just restarted would otherwise be probed before its rules exist."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +125,24 @@ def probes(
             **address,
         ),
     }
+    _wait_until_settled(kube, settings.namespace, target.pod_labels)
     results = run_probe_pods(kube, settings.namespace, manifests.values(), POD_TIMEOUT)
     return {role: results[m["metadata"]["name"]] for role, m in manifests.items()}
+
+
+def _wait_until_settled(kube: Kube, namespace: str, labels: dict[str, str]) -> None:
+    """Sleep until every pod with `labels` has been Ready for POLICY_SETTLE_SECONDS."""
+    selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+    pods = kube.core.list_namespaced_pod(namespace, label_selector=selector).items
+    ready_since = [
+        condition.last_transition_time
+        for pod in pods
+        for condition in (pod.status.conditions or [])
+        if condition.type == "Ready" and condition.status == "True"
+    ]
+    if ready_since:
+        age = (datetime.now(UTC) - max(ready_since)).total_seconds()
+        time.sleep(max(0.0, POLICY_SETTLE_SECONDS - age))
 
 
 def test_networkpolicy_enforcement_is_reported(
