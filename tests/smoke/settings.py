@@ -33,7 +33,7 @@ HELP = (
     "roles, needed where the API checks tokens), SMOKE_FAILOVER (off|run: delete the database "
     "primary and switch over under a writer), SMOKE_ALERTS (off, or HOST:PORT: the incident "
     "checks stop the database and fail a restore drill, and receive the alerts Alertmanager "
-    "sends to http://HOST:PORT, an address of this machine). The pipeline sets them: "
+    "sends to http://HOST:PORT, an address of the host running the suite). The pipeline sets them: "
     "`python -m pipelines smoke --target local`"
 )
 
