@@ -10,12 +10,17 @@ against the local cluster and AKS. Its backup checks differ by target (SMOKE_BAC
 Its incident checks (SMOKE_ALERTS) run where the pipeline runs the monitoring itself: locally,
 Alertmanager's one receiver is the suite's webhook on the node (pipelines/targets/
 local_monitoring); on Azure alerts go to the environment's action groups, so they are off.
+Its failover checks (SMOKE_FAILOVER) delete the primary, switch over and roll every member under a
+writer: locally on every run; on Azure only when the caller sets SMOKE_FAILOVER=run (a game day
+in a chosen environment, never a side effect of a deploy to production).
 The API checks bearer tokens on both: on azure SMOKE_API_TOKEN comes from the environment (a
 token Entra ID issued); on local the stage mints one with the local token issuer's key
 (pipelines/targets/local_issuer), with both roles, valid for the suite's run only.
 """
 
 from __future__ import annotations
+
+import os
 
 from pipelines.core.stage import StageContext, StageFailed
 from pipelines.core.testsuite import run_pytest
@@ -27,6 +32,7 @@ from tools.localcluster.interface import detect_node_ip
 
 ROLLBACK_TIMEOUT = "10m"
 BACKUP_MODES = {"local": "run-job", "azure": "recent"}
+FAILOVER_MODES = {"local": "run", "azure": "off"}
 
 
 def backup_mode(target: str) -> str:
@@ -38,6 +44,11 @@ def alert_receiver(target: str) -> str:
     """The suite's SMOKE_ALERTS: `<node address>:<port>` the local Alertmanager sends to, or
     `off` on Azure (see the module docstring)."""
     return f"{detect_node_ip()}:{RECEIVER_PORT}" if target == "local" else "off"
+
+
+def failover_mode(target: str) -> str:
+    """The suite's SMOKE_FAILOVER for a target (see the module docstring)."""
+    return FAILOVER_MODES[target]
 
 
 def token_env(ctx: StageContext, cluster: Cluster) -> dict[str, str]:
@@ -59,6 +70,7 @@ def run(ctx: StageContext) -> None:
             "INGRESS_URL": ingress_url(ctx),
             "SMOKE_BACKUP_MODE": backup_mode(ctx.options.target),
             "SMOKE_ALERTS": alert_receiver(ctx.options.target),
+            "SMOKE_FAILOVER": os.environ.get("SMOKE_FAILOVER") or failover_mode(ctx.options.target),
             **token_env(ctx, cluster),
         }
     )

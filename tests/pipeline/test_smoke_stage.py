@@ -1,5 +1,6 @@
-"""The smoke stage checks backups by running them locally and by their schedules on Azure, and
-hands the suite a token: minted by the local token issuer locally, the caller's on Azure.
+"""The smoke stage checks backups by running them locally and by their schedules on Azure,
+disrupts the database only locally or when asked, and hands the suite a token: minted by the
+local token issuer locally, the caller's on Azure.
 
 Why: a fresh local cluster has no backup history, so the suite starts the jobs (`run-job`);
 long-lived Azure environments must not take a full backup on every deploy (`recent`).
@@ -81,6 +82,27 @@ def test_the_suite_runs_with_the_targets_backup_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, env: str | None, mode: str
 ) -> None:
     assert run_stage(tmp_path, monkeypatch, target, env)["SMOKE_BACKUP_MODE"] == mode
+
+
+@pytest.mark.usefixtures("signing_key")
+@pytest.mark.parametrize(
+    ("target", "asked", "mode"),
+    [
+        ("local", None, "run"),
+        ("azure", None, "off"),
+        ("azure", "run", "run"),
+        ("local", "off", "off"),
+    ],
+)
+def test_failover_runs_locally_and_on_azure_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, asked: str | None, mode: str
+) -> None:
+    if asked is None:
+        monkeypatch.delenv("SMOKE_FAILOVER", raising=False)
+    else:
+        monkeypatch.setenv("SMOKE_FAILOVER", asked)
+    env = "staging" if target == "azure" else None
+    assert run_stage(tmp_path, monkeypatch, target, env)["SMOKE_FAILOVER"] == mode
 
 
 def test_locally_the_suite_gets_a_short_lived_token_of_the_local_issuer_with_both_roles(

@@ -102,21 +102,16 @@ def _check(
     )
 
 
-def test_deleting_the_primary_pod_loses_no_acknowledged_write(
-    members: Members,
-    product_url: str,
-    session: requests.Session,
-    record_testsuite_property: Callable[[str, object], None],
-) -> None:
-    old = members.primary()
-    writer = _writer(product_url, session)
+def _disrupted(
+    writer: Writer, disrupt: Callable[[], object], settled: Callable[[], object]
+) -> float:
+    """Run `disrupt` under the writer, wait for `settled` and for writes after it; its start."""
     writer.start()
     try:
         time.sleep(SETTLE_SECONDS)
         started = time.monotonic()
-        assert old is not None
-        members.delete(old)
-        wait_for(lambda: members.primary() not in (None, old), RECOVERY_TIMEOUT, "a new primary")
+        disrupt()
+        settled()
         wait_for(
             lambda: bool(writer.acknowledged) and writer.acknowledged[-1].at > started,
             RECOVERY_TIMEOUT,
@@ -125,16 +120,39 @@ def test_deleting_the_primary_pod_loses_no_acknowledged_write(
         time.sleep(SETTLE_SECONDS)
     finally:
         writer.stop()
-    _check(
-        writer,
-        product_url,
-        session,
-        phase="failover",
-        started=started,
-        record=record_testsuite_property,
+    return started
+
+
+def _all_members_back(members: Members) -> None:
+    wait_for(
+        lambda: (
+            members.primary() is not None
+            and len(members.with_role("replica")) == len(members.pods()) - 1
+        ),
+        RECOVERY_TIMEOUT,
+        "one primary and every other member back as a replica",
     )
-    wait_for(lambda: len(members.with_role("replica")) == len(members.pods()) - 1,
-             RECOVERY_TIMEOUT, "the deleted member back as a replica")  # fmt: skip
+
+
+def test_deleting_the_primary_pod_loses_no_acknowledged_write(
+    members: Members,
+    product_url: str,
+    session: requests.Session,
+    record_testsuite_property: Callable[[str, object], None],
+) -> None:
+    old = members.primary()
+    assert old is not None
+    writer = _writer(product_url, session)
+    started = _disrupted(
+        writer,
+        lambda: members.delete(old),
+        lambda: wait_for(
+            lambda: members.primary() not in (None, old), RECOVERY_TIMEOUT, "a new primary"
+        ),
+    )
+    _check(writer, product_url, session, phase="failover", started=started,
+           record=record_testsuite_property)  # fmt: skip
+    _all_members_back(members)
 
 
 def test_a_planned_switchover_loses_no_acknowledged_write(
@@ -147,25 +165,31 @@ def test_a_planned_switchover_loses_no_acknowledged_write(
     assert leader is not None
     candidate = members.with_role("replica")[0]
     writer = _writer(product_url, session)
-    writer.start()
-    try:
-        time.sleep(SETTLE_SECONDS)
-        started = time.monotonic()
-        members.switchover(leader, candidate)
-        wait_for(lambda: members.primary() == candidate, RECOVERY_TIMEOUT, f"{candidate} primary")
-        wait_for(
-            lambda: bool(writer.acknowledged) and writer.acknowledged[-1].at > started,
-            RECOVERY_TIMEOUT,
-            "writes again",
-        )
-        time.sleep(SETTLE_SECONDS)
-    finally:
-        writer.stop()
-    _check(
+    started = _disrupted(
         writer,
-        product_url,
-        session,
-        phase="switchover",
-        started=started,
-        record=record_testsuite_property,
+        lambda: members.switchover(leader, candidate),
+        lambda: wait_for(
+            lambda: members.primary() == candidate, RECOVERY_TIMEOUT, f"{candidate} primary"
+        ),
     )
+    _check(writer, product_url, session, phase="switchover", started=started,
+           record=record_testsuite_property)  # fmt: skip
+    _all_members_back(members)
+
+
+def test_a_rolling_update_of_the_members_loses_no_acknowledged_write(
+    members: Members,
+    product_url: str,
+    session: requests.Session,
+    record_testsuite_property: Callable[[str, object], None],
+) -> None:
+    """What every chart upgrade that changes the pod template does (a restart-only setting)."""
+    writer = _writer(product_url, session)
+    started = _disrupted(
+        writer,
+        members.restart_all,
+        lambda: wait_for(members.rolled_out, 2 * RECOVERY_TIMEOUT, "the rolling update"),
+    )
+    _check(writer, product_url, session, phase="rolling_update", started=started,
+           record=record_testsuite_property)  # fmt: skip
+    _all_members_back(members)
