@@ -130,13 +130,16 @@ def test_members_spread_over_zones_and_nodes(ha: Rendered, env: str) -> None:
     assert term["labelSelector"]["matchLabels"] == _selector_labels(ha)
 
 
-def test_replication_and_rest_api_open_only_between_members(ha: Rendered) -> None:
+def test_replication_and_rest_api_open_only_to_members_and_backups(ha: Rendered) -> None:
     policy = ha.one("NetworkPolicy", DB)["spec"]
     api_port = int(_env(ha)["HA_API_PORT"])
     members = [{"podSelector": {"matchLabels": _selector_labels(ha)}}]
     peer_rules = [r for r in policy["ingress"] if any(p["port"] == api_port for p in r["ports"])]
-    assert len(peer_rules) == 1
-    assert peer_rules[0]["from"] == members
+    (replication,) = [r for r in peer_rules if r["from"] == members]
+    assert {p["port"] for p in replication["ports"]} == {5432, api_port}
+    # Besides the members only the backup jobs, on the REST API alone (test_backup_ha.py).
+    others = [r for r in peer_rules if r["from"] != members]
+    assert [r["ports"] for r in others] == [[{"port": api_port, "protocol": "TCP"}]]
     egress_peers = [r for r in policy["egress"] if r["to"] == members]
     assert {p["port"] for p in egress_peers[0]["ports"]} == {5432, api_port}
     api_rules = [r for r in policy["egress"] if {p["port"] for p in r["ports"]} == {443, 6443}]

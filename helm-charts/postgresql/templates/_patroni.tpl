@@ -104,3 +104,15 @@ pressure on a node evicts other pods before a database member. Call with (dict "
 {{- toYaml .resources }}
 {{- end -}}
 {{- end -}}
+
+{{/* The database pods by name under the headless Service: every member under Patroni, else the
+one server. The backup jobs list them as pgBackRest's pg1..pgN hosts and the TLS server's
+certificate names each, so a backup reaches whichever member is primary or standby today. */}}
+{{- define "postgresql.memberHosts" -}}
+{{- $fullname := include "postgresql.fullname" . -}}
+{{- $hosts := list -}}
+{{- range $i := until (ternary (int .Values.ha.members) 1 .Values.ha.enabled) -}}
+{{- $hosts = append $hosts (printf "%s-%d.%s-headless" $fullname $i $fullname) -}}
+{{- end -}}
+{{- toJson $hosts -}}
+{{- end -}}

@@ -2,6 +2,8 @@
 
 Runs outside the database pod: with BACKUP_PG_HOST set it reaches the database files through
 pgBackRest's TLS server (role `client`); without it, it runs next to the data (role `db`).
+Under HA BACKUP_PG_HOST lists every member and the files come from a streaming standby when
+one is up, else from the primary (dbops.backup_source); WAL still comes from the primary.
 Expiry per the retention settings happens at the end of every backup.
 """
 
@@ -13,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from dbops import pgbackrest_conf
+from dbops import backup_source, pgbackrest_conf
 from dbops.common import (
     OpsError,
     database_endpoint,
@@ -35,9 +37,14 @@ def backup(backup_type: str) -> dict[str, Any]:
     repo = int_setting("BACKUP_TARGET_REPO", 1, minimum=1)
     if repo not in pgbackrest_conf.configured_repos():
         raise OpsError(f"BACKUP_TARGET_REPO={repo} is not a configured repository")
-    rest = PgBackRest(pgbackrest_conf.write(role), repo)
     storage = [storage_endpoint(n) for n in pgbackrest_conf.configured_repos()]  # check: all
-    wait_reachable([*storage, tls_server_endpoint(), database_endpoint()])
+    # The primary first (its SQL port through the read-write Service): once that answers, the
+    # network policy admits this pod, and Patroni's view of the members can be asked.
+    wait_reachable([*storage, database_endpoint()])
+    source = backup_source.decide(pgbackrest_conf.client_hosts()) if role == "client" else None
+    if source is not None and source.leader:
+        wait_reachable([tls_server_endpoint(source.leader)])
+    rest = PgBackRest(pgbackrest_conf.write(role, source=source), repo)
     rest("stanza-create", what="creating or validating the stanza (pgbackrest stanza-create)")
     rest("check", what="checking WAL archiving end to end (pgbackrest check)")
     started = time.monotonic()
@@ -55,6 +62,7 @@ def backup(backup_type: str) -> dict[str, Any]:
         "database_bytes": latest["info"]["size"],
         "repository_bytes": latest["info"]["repository"]["delta"],
         "backups_retained": len(backups),
+        **(source.report() if source else {}),
     }
 
 

@@ -137,9 +137,8 @@ def database_endpoint() -> Endpoint | None:
     return Endpoint(host, int_setting("PGPORT", 5432, minimum=1), "the database")
 
 
-def tls_server_endpoint() -> Endpoint | None:
-    """pgBackRest's TLS server in the database pod (BACKUP_PG_HOST), when the job uses it."""
-    host = os.environ.get("BACKUP_PG_HOST", "")
+def tls_server_endpoint(host: str) -> Endpoint | None:
+    """pgBackRest's TLS server in a database pod (one of BACKUP_PG_HOST), when the job uses it."""
     if not host:
         return None
     return Endpoint(

@@ -2,8 +2,10 @@
 
 Roles:
 - `db`: inside the database pod (archive-push, and the TLS server the CronJobs talk to).
-- `client`: a backup CronJob; reaches the database files only through the TLS server
-  (`pg1-host-type=tls`), so no job ever needs `kubectl exec` into the database pod.
+- `client`: a backup CronJob (the repository host); reaches the database files only through
+  the TLS servers (`pgN-host-type=tls`), so no job ever needs `kubectl exec` into a database
+  pod. Under HA every member is pg1..pgN and `backup-standby` says whether the files come from
+  a standby (dbops.backup_source decides both per run); without HA pg1 is the one server.
 - `drill`: a restore drill; restores into its own throwaway data directory.
 
 Credentials: a storage key or SAS in PGBACKREST_REPO1_AZURE_KEY stays in the environment
@@ -34,7 +36,7 @@ import os
 import sys
 from pathlib import Path
 
-from dbops import azure_sas
+from dbops import azure_sas, backup_source
 from dbops.common import OpsError, int_setting, repo_env, setting
 
 ROLES = ("db", "client", "drill")
@@ -155,8 +157,31 @@ def drill_repo() -> int:
     return repo
 
 
-def render(role: str) -> str:
-    """The pgbackrest.conf text for `role`; raises OpsError naming any bad setting."""
+def _member_options(index: int, host: str) -> list[str]:
+    """pg<index>: one database pod, through its pgBackRest TLS server."""
+    prefix = f"pg{index}"
+    return [
+        f"{prefix}-host={host}",
+        f"{prefix}-host-type=tls",
+        f"{prefix}-host-port={int_setting('BACKUP_TLS_PORT', 8432, minimum=1)}",
+        *_tls_files(f"{prefix}-host"),
+        f"{prefix}-path={setting('PGDATA', DEFAULT_PGDATA)}",
+        f"{prefix}-socket-path={setting('BACKUP_PG_SOCKET', '/var/run/postgresql')}",
+        f"{prefix}-port={int_setting('PGPORT', 5432, minimum=1)}",
+    ]
+
+
+def client_hosts() -> tuple[str, ...]:
+    """The database pods a backup job knows (BACKUP_PG_HOST: one, or every member under HA)."""
+    return backup_source.pg_hosts(setting("BACKUP_PG_HOST"))
+
+
+def render(role: str, source: backup_source.Source | None = None) -> str:
+    """The pgbackrest.conf text for `role`; raises OpsError naming any bad setting.
+
+    `source` (role `client`): the member order and `backup-standby` of this run; by default
+    every host in BACKUP_PG_HOST's order, from the primary.
+    """
     if role not in ROLES:
         raise OpsError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     stanza = setting("BACKUP_STANZA", "main")
@@ -179,7 +204,9 @@ def render(role: str) -> str:
         "log-level-console=info",
         "log-timestamp=n",
     ]
-    stanza_lines = [f"pg1-port={int_setting('PGPORT', 5432, minimum=1)}"]
+    stanza_lines = (
+        [] if role == "client" else [f"pg1-port={int_setting('PGPORT', 5432, minimum=1)}"]
+    )
     if role == "db":
         global_lines += [
             "archive-async=y",
@@ -198,14 +225,14 @@ def render(role: str) -> str:
             f"pg1-socket-path={setting('BACKUP_PG_SOCKET', '/var/run/postgresql')}",
         ]
     elif role == "client":
-        stanza_lines += [
-            f"pg1-host={setting('BACKUP_PG_HOST')}",
-            "pg1-host-type=tls",
-            f"pg1-host-port={int_setting('BACKUP_TLS_PORT', 8432, minimum=1)}",
-            *_tls_files("pg1-host"),
-            f"pg1-path={setting('PGDATA', DEFAULT_PGDATA)}",
-            f"pg1-socket-path={setting('BACKUP_PG_SOCKET', '/var/run/postgresql')}",
-        ]
+        hosts = client_hosts()
+        if source is None:
+            source = backup_source.Source(hosts, standby=False)
+        elif set(source.hosts) != set(hosts):
+            raise OpsError(f"the backup source lists {source.hosts}, not BACKUP_PG_HOST {hosts}")
+        global_lines.append(f"backup-standby={'y' if source.standby else 'n'}")
+        for index, host in enumerate(source.hosts, start=1):
+            stanza_lines += _member_options(index, host)
     else:
         stanza_lines += [f"pg1-path={setting('DRILL_DATA_DIR')}"]
     return (
@@ -217,12 +244,12 @@ def render(role: str) -> str:
     )
 
 
-def write(role: str, path: Path | None = None) -> Path:
+def write(role: str, path: Path | None = None, source: backup_source.Source | None = None) -> Path:
     """Render and write the file (mode 0600); returns its path."""
     default = "/tmp/pgbackrest/pgbackrest.conf"  # noqa: S108 - the pod's private emptyDir
     target = path or Path(setting("BACKUP_CONFIG", default))
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = render(role)
+    text = render(role, source)
     staging = target.with_name(target.name + ".new")
     staging.touch(mode=0o600)
     staging.chmod(0o600)
