@@ -7,10 +7,13 @@ dbops.patroni_config, the Role's rules from the chart file tests/ha runs its mem
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from dbops import switchover
 from dbops.patroni_config import SCOPE_LABEL
 
 from tests.helm.rendering import (
@@ -26,9 +29,11 @@ from tests.helm.rendering import (
     workloads,
 )
 from tests.helm.schemas import validate_all
+from tests.support.tools import REPO_ROOT
 
 DB = CONTRACT.fullnames["postgresql"]  # the release's database name, from the one source
 ROLE_RULES = CHARTS_SRC / "postgresql" / "files" / "patroni-role-rules.yaml"
+DBOPS = REPO_ROOT / "images" / "postgresql"
 # What the environments promise (docs/adr/0001): members and synchronous replication.
 MEMBERS = {"prod": 3, "staging": 2, "dev": 1, "local": 2}
 SYNCHRONOUS = {"prod": "strict", "staging": "on", "dev": "off", "local": "on"}
@@ -112,7 +117,44 @@ def test_probes_use_patronis_rest_api_and_liveness_ignores_postgres(ha: Rendered
     assert postgres["livenessProbe"]["httpGet"]["path"] == "/liveness"
     assert postgres["startupProbe"]["httpGet"]["path"] == "/liveness"
     assert postgres["readinessProbe"]["httpGet"]["path"] == "/readiness"
-    assert "lifecycle" not in postgres, "Patroni, not a preStop pg_ctl, stops PostgreSQL"
+
+
+def test_a_stopping_primary_switches_over_within_the_grace_period(ha: Rendered) -> None:
+    """preStop runs the image's dbops.switchover (not pg_ctl: Patroni stops PostgreSQL), with
+    the variables it reads, and leaves Patroni's shutdown half of the grace period."""
+    sts = ha.one("StatefulSet", DB)
+    command = _postgres(ha)["lifecycle"]["preStop"]["exec"]["command"]
+    assert command == ["/usr/bin/python3", "-m", "dbops.switchover"]
+    assert (DBOPS / (command[-1].replace(".", "/") + ".py")).is_file()
+    env = _env(ha)
+    assert set(switchover.SETTINGS) <= set(env)
+    grace = pod_spec(sts)["terminationGracePeriodSeconds"]
+    assert 0 < int(env[switchover.TIMEOUT]) <= grace // 2
+    # Rolling, highest ordinal first: the hook relies on replaced members having higher ordinals.
+    assert sts["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert "partition" not in sts["spec"]["updateStrategy"]
+
+
+@pytest.mark.parametrize("ha_enabled", [False, True])
+def test_a_chart_version_bump_leaves_the_pod_template_unchanged(
+    renderer: Renderer, tmp_path: Path, ha_enabled: bool
+) -> None:
+    """The StatefulSet's own labels carry helm.sh/chart; its pod template must not, or every
+    chart release would restart every member (under Patroni, a switchover each time)."""
+    templates = []
+    for version in ("0.1.0", "0.2.0+build.7"):
+        chart = tmp_path / version / "postgresql"
+        shutil.copytree(renderer.chart_dir("postgresql"), chart)
+        meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+        meta["version"] = version
+        (chart / "Chart.yaml").write_text(yaml.safe_dump(meta))
+        out = renderer.run("template", "db", str(chart), "--set", f"ha.enabled={ha_enabled}")
+        (sts,) = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "StatefulSet"]
+        assert sts["metadata"]["labels"]["helm.sh/chart"] == f"postgresql-{version}".replace(
+            "+", "_"
+        )
+        templates.append(sts["spec"]["template"])
+    assert templates[0] == templates[1]
 
 
 def test_members_spread_over_zones_and_nodes(ha: Rendered, env: str) -> None:

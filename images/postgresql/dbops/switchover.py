@@ -37,6 +37,9 @@ CANDIDATE_ROLES = ("replica", "sync_standby", "quorum_standby")
 SYNCHRONOUS_ROLES = ("sync_standby", "quorum_standby")
 LEADER_ROLES = ("leader", "primary", "master")
 ORDINAL = re.compile(r"-(\d+)$")
+# The pod's environment this hook reads (the chart sets them on the postgresql container).
+API_PORT, MEMBER, TIMEOUT = "HA_API_PORT", "HA_MEMBER_NAME", "HA_SWITCHOVER_TIMEOUT"
+SETTINGS = (API_PORT, MEMBER, TIMEOUT)
 
 Fetch = Callable[[str, str, Mapping[str, Any] | None, float], tuple[int, str]]
 
@@ -122,9 +125,9 @@ def main() -> int:
         print(message, file=out, flush=True)
 
     try:
-        api = f"http://127.0.0.1:{int_setting('HA_API_PORT', 8008, minimum=1)}"
-        me = setting("HA_MEMBER_NAME")
-        timeout = int_setting("HA_SWITCHOVER_TIMEOUT", 60, minimum=5)
+        api = f"http://127.0.0.1:{int_setting(API_PORT, 8008, minimum=1)}"
+        me = setting(MEMBER)
+        timeout = int_setting(TIMEOUT, 60, minimum=5)
         log(f"switchover: {hand_over(api, me, timeout, log=log)}")
     except (OpsError, OSError, ValueError) as error:
         log(f"switchover: not switched over ({error}); Patroni's shutdown follows")
