@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from dbops import switchover
+from dbops import patroni_config, switchover
 from dbops.patroni_config import SCOPE_LABEL
 
 from tests.helm.rendering import (
@@ -222,3 +222,40 @@ def test_members_run_restricted_with_all_probes(ha: Rendered) -> None:
     """Restricted everywhere; the one exception is the members' token (Patroni's DCS access)."""
     token = f"StatefulSet/{DB}: service account token mounted"
     assert restricted_context_problems(ha) == [token]
+
+
+def test_a_new_cluster_starts_with_the_charts_connection_budget(
+    ha: Rendered, env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ConfigMap laid out as the pod mounts it, read by the image's Patroni renderer: the
+    dynamic configuration a new cluster is seeded with carries the chart's max_connections and
+    max_worker_processes (Patroni's command line would otherwise impose 100 and 8)."""
+    data = ha.one("ConfigMap", f"{DB}-config")["data"]
+    volume = next(
+        v for v in pod_spec(ha.one("StatefulSet", DB))["volumes"] if v["name"] == "config"
+    )
+    mount = next(m for m in _postgres(ha)["volumeMounts"] if m["name"] == "config")
+    for item in volume["configMap"]["items"]:
+        (tmp_path / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / item["path"]).write_text(data[item["key"]])
+    for name in ("superuser", "replication", "rewind"):
+        (tmp_path / name).write_text(f"{name}-password-long-enough\n")
+        monkeypatch.setenv(f"HA_{name.upper()}_PASSWORD_FILE", str(tmp_path / name))
+    for key, value in _env(ha).items():
+        if isinstance(value, str) and key.startswith("HA_") and "PASSWORD" not in key:
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HA_MEMBER_NAME", f"{DB}-0")
+    monkeypatch.setenv("HA_NAMESPACE", "inventory")
+    monkeypatch.setenv("HA_POD_IP", "10.0.0.4")
+    monkeypatch.setenv("PGDATA", "/var/lib/postgresql/data/pgdata")
+    monkeypatch.delenv("RESTORE_FROM_BACKUP", raising=False)
+    monkeypatch.delenv("BACKUP_AZURE_ACCOUNT", raising=False)
+    main = mount["mountPath"] + "/postgresql.conf"
+    monkeypatch.setenv("HA_BASE_CONF", str(tmp_path / "postgresql.conf"))
+    parameters = patroni_config.render()["bootstrap"]["dcs"]["postgresql"]["parameters"]
+    tuning = dict(
+        line.split(" = ", 1) for line in data["10-tuning.conf"].splitlines() if " = " in line
+    )
+    assert parameters["max_connections"] == tuning["max_connections"]
+    assert parameters["max_worker_processes"] == tuning["max_worker_processes"]
+    assert main == patroni_config.DEFAULT_BASE_CONF  # where the image looks without HA_BASE_CONF
