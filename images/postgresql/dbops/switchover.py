@@ -11,8 +11,10 @@ Which replica: a StatefulSet rolling update replaces pods from the highest ordin
 member with a higher ordinal than this one already runs the new pod template and will not
 restart again in this rollout. The candidate is a streaming member (in synchronous mode only
 a synchronous standby: Patroni refuses the others), the highest ordinal first, then the least
-lag. The primary is thus restarted once, and switched over at most twice (only when it held
-the highest ordinal: every other member still has its own restart to come).
+lag. The primary is thus restarted once, as a replica. Outside synchronous mode a rollout
+switches over at most twice (twice only when the primary held the highest ordinal: every other
+member still has its own restart to come); in synchronous mode the synchronous standby is the
+only candidate, wherever it stands in the order.
 
 Never fatal: with no candidate or a failed switchover it exits 0 and Patroni's own shutdown
 follows; the outcome is written to the container log (PID 1's stdout), where a hook's output
