@@ -2,13 +2,15 @@
 (Debian's python3, as the postgres OS user, on the server's Unix socket) against a real
 PostgreSQL 15: it reloads what reloads, reports what needs a restart, applies role settings and
 follows a rotated password file; and a rotation under a running API process that keeps
-answering."""
+answering; and on a streaming standby (a Patroni replica) it only reloads, until promoted."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +26,13 @@ from sqlalchemy.pool import NullPool
 from tests.api.apiprocess import api_env, start_api
 from tests.api.helpers import PRODUCTS, create_product
 from tests.backup.lab import SCRIPTS, _chown_postgres, as_postgres
-from tests.support.postgres import APP_USER, PostgresServer, running_postgres
+from tests.support.postgres import (
+    APP_USER,
+    PG_BIN,
+    PostgresServer,
+    free_port,
+    running_postgres,
+)
 
 
 @dataclass
@@ -62,9 +70,10 @@ def server() -> Iterator[PostgresServer]:
         yield pg
 
 
-@pytest.fixture
-def reconciler(server: PostgresServer) -> Iterator[Reconciler]:
-    """`python3 -m dbops.reconcile` every second on the server's own configuration directory."""
+@contextlib.contextmanager
+def reconciling(server: PostgresServer, first: str) -> Iterator[Reconciler]:
+    """`python3 -m dbops.reconcile` every second on the server's own configuration directory,
+    once it has logged `first` (its first tick)."""
     files = server.base_dir / "mounted"
     files.mkdir()
     _chown_postgres(files)
@@ -85,10 +94,44 @@ def reconciler(server: PostgresServer) -> Iterator[Reconciler]:
             as_postgres(["/usr/bin/python3", "-m", "dbops.reconcile"]),
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    watched.wait_for(f"set the password of role {APP_USER}")  # the first tick, on start
-    yield watched
-    watched.process.terminate()
-    watched.process.wait(10)
+    try:
+        watched.wait_for(first)
+        yield watched
+    finally:
+        watched.process.terminate()
+        watched.process.wait(10)
+
+
+@pytest.fixture
+def reconciler(server: PostgresServer) -> Iterator[Reconciler]:
+    """The reconciler on a primary: its first tick sets the password."""
+    with reconciling(server, f"set the password of role {APP_USER}") as watched:
+        yield watched
+
+
+@contextlib.contextmanager
+def standby_of(primary: PostgresServer) -> Iterator[PostgresServer]:
+    """A streaming replica of `primary` (pg_basebackup -R), on its own port and socket: a
+    Patroni replica as the reconciler sees it."""
+    standby = PostgresServer(Path(tempfile.mkdtemp(prefix="dbops-standby-")), port=free_port())
+    standby.password = primary.password  # the application role replicates with its password
+    standby.socket_dir.mkdir()
+    _chown_postgres(standby.base_dir, standby.socket_dir)
+    standby.base_dir.chmod(0o755)
+    try:
+        subprocess.run(
+            as_postgres([f"{PG_BIN}/pg_basebackup", "-h", str(primary.socket_dir),
+                         "-p", str(primary.port), "-U", "postgres", "-D", str(standby.data_dir),
+                         "-R", "-X", "stream", "-c", "fast"]),
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        append_setting(standby, f"port = {standby.port}")
+        append_setting(standby, f"unix_socket_directories = '{standby.socket_dir}'")
+        standby.start()
+        assert standby.superuser_sql("SELECT pg_is_in_recovery()") == "t"
+        yield standby
+    finally:
+        standby.destroy()
 
 
 def as_app(server: PostgresServer, sql: str, password: str | None = None) -> str:
@@ -212,3 +255,36 @@ def test_rotation_under_a_running_api_keeps_it_answering(
     assert statuses[-1] == 200, statuses[before:]
     with pytest.raises(pg8000.exceptions.DatabaseError, match="28P01"):
         as_app(server, "SELECT 1", password=server.password)
+
+
+def test_a_standby_reloads_and_leaves_role_settings_and_password_to_the_primary(
+    server: PostgresServer,
+) -> None:
+    """A replica under Patroni: its configuration reloads, but its catalogue is read-only, so
+    role settings and the password wait (no error, nothing recorded as applied) and are applied
+    on the first tick after it is promoted."""
+    spec = {"roles": {APP_USER: {"statement_timeout": "30000"}}}
+    new = secrets.token_urlsafe(18)
+    with (
+        standby_of(server) as standby,
+        reconciling(standby, "standby: role settings and the password come from") as watched,
+    ):
+        watched.write(watched.roles_file, json.dumps(spec))
+        watched.write(watched.password_file, new + "\n")
+        append_setting(standby, "work_mem = '7MB'")
+        watched.wait_for("reconcile: reloaded the configuration")
+        assert standby.superuser_sql("SHOW work_mem") == "7MB"
+        time.sleep(2.5)  # more ticks on the standby
+        log = watched.log.read_text()
+        assert "ERROR" not in log, log
+        assert "applied role settings" not in log, log
+        assert as_app(standby, "SHOW statement_timeout") == "0"
+        assert as_app(standby, "SELECT 1") == "1"  # still the password the primary set
+        subprocess.run(
+            as_postgres([f"{PG_BIN}/pg_ctl", "promote", "-D", str(standby.data_dir), "-w"]),
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        watched.wait_for(f"reconcile: set the password of role {APP_USER}")
+        assert as_app(standby, "SHOW statement_timeout", password=new) == "30s"
+        with pytest.raises(pg8000.exceptions.DatabaseError, match="28P01"):
+            as_app(standby, "SELECT 1", password=server.password)

@@ -7,10 +7,13 @@ dbops.patroni_config, the Role's rules from the chart file tests/ha runs its mem
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from dbops import patroni_config, switchover
 from dbops.patroni_config import SCOPE_LABEL
 
 from tests.helm.rendering import (
@@ -26,9 +29,11 @@ from tests.helm.rendering import (
     workloads,
 )
 from tests.helm.schemas import validate_all
+from tests.support.tools import REPO_ROOT
 
 DB = CONTRACT.fullnames["postgresql"]  # the release's database name, from the one source
 ROLE_RULES = CHARTS_SRC / "postgresql" / "files" / "patroni-role-rules.yaml"
+DBOPS = REPO_ROOT / "images" / "postgresql"
 # What the environments promise (docs/adr/0001): members and synchronous replication.
 MEMBERS = {"prod": 3, "staging": 2, "dev": 1, "local": 2}
 SYNCHRONOUS = {"prod": "strict", "staging": "on", "dev": "off", "local": "on"}
@@ -112,7 +117,44 @@ def test_probes_use_patronis_rest_api_and_liveness_ignores_postgres(ha: Rendered
     assert postgres["livenessProbe"]["httpGet"]["path"] == "/liveness"
     assert postgres["startupProbe"]["httpGet"]["path"] == "/liveness"
     assert postgres["readinessProbe"]["httpGet"]["path"] == "/readiness"
-    assert "lifecycle" not in postgres, "Patroni, not a preStop pg_ctl, stops PostgreSQL"
+
+
+def test_a_stopping_primary_switches_over_within_the_grace_period(ha: Rendered) -> None:
+    """preStop runs the image's dbops.switchover (not pg_ctl: Patroni stops PostgreSQL), with
+    the variables it reads, and leaves Patroni's shutdown half of the grace period."""
+    sts = ha.one("StatefulSet", DB)
+    command = _postgres(ha)["lifecycle"]["preStop"]["exec"]["command"]
+    assert command == ["/usr/bin/python3", "-m", "dbops.switchover"]
+    assert (DBOPS / (command[-1].replace(".", "/") + ".py")).is_file()
+    env = _env(ha)
+    assert set(switchover.SETTINGS) <= set(env)
+    grace = pod_spec(sts)["terminationGracePeriodSeconds"]
+    assert 0 < int(env[switchover.TIMEOUT]) <= grace // 2
+    # Rolling, highest ordinal first: the hook relies on replaced members having higher ordinals.
+    assert sts["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert "partition" not in sts["spec"]["updateStrategy"]
+
+
+@pytest.mark.parametrize("ha_enabled", [False, True])
+def test_a_chart_version_bump_leaves_the_pod_template_unchanged(
+    renderer: Renderer, tmp_path: Path, ha_enabled: bool
+) -> None:
+    """The StatefulSet's own labels carry helm.sh/chart; its pod template must not, or every
+    chart release would restart every member (under Patroni, a switchover each time)."""
+    templates = []
+    for version in ("0.1.0", "0.2.0+build.7"):
+        chart = tmp_path / version / "postgresql"
+        shutil.copytree(renderer.chart_dir("postgresql"), chart)
+        meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+        meta["version"] = version
+        (chart / "Chart.yaml").write_text(yaml.safe_dump(meta))
+        out = renderer.run("template", "db", str(chart), "--set", f"ha.enabled={ha_enabled}")
+        (sts,) = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "StatefulSet"]
+        assert sts["metadata"]["labels"]["helm.sh/chart"] == f"postgresql-{version}".replace(
+            "+", "_"
+        )
+        templates.append(sts["spec"]["template"])
+    assert templates[0] == templates[1]
 
 
 def test_members_spread_over_zones_and_nodes(ha: Rendered, env: str) -> None:
@@ -183,3 +225,40 @@ def test_members_run_restricted_with_all_probes(ha: Rendered) -> None:
     """Restricted everywhere; the one exception is the members' token (Patroni's DCS access)."""
     token = f"StatefulSet/{DB}: service account token mounted"
     assert restricted_context_problems(ha) == [token]
+
+
+def test_a_new_cluster_starts_with_the_charts_connection_budget(
+    ha: Rendered, env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ConfigMap laid out as the pod mounts it, read by the image's Patroni renderer: the
+    dynamic configuration a new cluster is seeded with carries the chart's max_connections and
+    max_worker_processes (Patroni's command line would otherwise impose 100 and 8)."""
+    data = ha.one("ConfigMap", f"{DB}-config")["data"]
+    volume = next(
+        v for v in pod_spec(ha.one("StatefulSet", DB))["volumes"] if v["name"] == "config"
+    )
+    mount = next(m for m in _postgres(ha)["volumeMounts"] if m["name"] == "config")
+    for item in volume["configMap"]["items"]:
+        (tmp_path / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / item["path"]).write_text(data[item["key"]])
+    for name in ("superuser", "replication", "rewind"):
+        (tmp_path / name).write_text(f"{name}-password-long-enough\n")
+        monkeypatch.setenv(f"HA_{name.upper()}_PASSWORD_FILE", str(tmp_path / name))
+    for key, value in _env(ha).items():
+        if isinstance(value, str) and key.startswith("HA_") and "PASSWORD" not in key:
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HA_MEMBER_NAME", f"{DB}-0")
+    monkeypatch.setenv("HA_NAMESPACE", "inventory")
+    monkeypatch.setenv("HA_POD_IP", "10.0.0.4")
+    monkeypatch.setenv("PGDATA", "/var/lib/postgresql/data/pgdata")
+    monkeypatch.delenv("RESTORE_FROM_BACKUP", raising=False)
+    monkeypatch.delenv("BACKUP_AZURE_ACCOUNT", raising=False)
+    main = mount["mountPath"] + "/postgresql.conf"
+    monkeypatch.setenv("HA_BASE_CONF", str(tmp_path / "postgresql.conf"))
+    parameters = patroni_config.render()["bootstrap"]["dcs"]["postgresql"]["parameters"]
+    tuning = dict(
+        line.split(" = ", 1) for line in data["10-tuning.conf"].splitlines() if " = " in line
+    )
+    assert parameters["max_connections"] == tuning["max_connections"]
+    assert parameters["max_worker_processes"] == tuning["max_worker_processes"]
+    assert main == patroni_config.DEFAULT_BASE_CONF  # where the image looks without HA_BASE_CONF

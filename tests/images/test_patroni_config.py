@@ -135,3 +135,40 @@ def test_a_kubeconfig_context_only_when_asked(monkeypatch: pytest.MonkeyPatch) -
     assert "context" not in _config()["kubernetes"]
     monkeypatch.setenv("HA_KUBECONFIG_CONTEXT", "ha-test")
     assert _config()["kubernetes"]["context"] == "ha-test"
+
+
+def _mounted(directory: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text(text)
+    return directory / "postgresql.conf"
+
+
+def test_shared_parameters_are_seeded_from_the_mounted_files(
+    pod_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Patroni's command line would otherwise impose its own max_connections (100) etc. on a
+    new cluster, whatever the chart's tuning and memory budget say."""
+    main = _mounted(pod_env / "etc", {
+        "postgresql.conf": "port = 5432\nmax_connections = 500\ninclude_dir = 'conf.d'\n",
+        "conf.d/10-tuning.conf": "max_connections = 30\nmax_worker_processes = 4  # cores\n",
+        "conf.d/20-chart.conf": "work_mem = '4MB'\nmax_locks_per_transaction = '128'\n",
+    })  # fmt: skip
+    monkeypatch.setenv("HA_BASE_CONF", str(main))
+    config = _config()
+    parameters = config["bootstrap"]["dcs"]["postgresql"]["parameters"]
+    assert parameters["max_connections"] == "30"  # conf.d is read after the main file
+    assert parameters["max_worker_processes"] == "4"
+    assert parameters["max_locks_per_transaction"] == "128"
+    assert "work_mem" not in parameters  # the files apply it themselves (custom_conf)
+    assert parameters["wal_log_hints"] == "on"  # replication settings stay Patroni's
+    assert config["postgresql"]["custom_conf"] == str(main)
+
+
+def test_no_mounted_configuration_seeds_nothing(
+    pod_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HA_BASE_CONF", "")
+    config = _config()
+    assert "max_connections" not in config["bootstrap"]["dcs"]["postgresql"]["parameters"]
+    assert "custom_conf" not in config["postgresql"]

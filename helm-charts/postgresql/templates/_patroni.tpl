@@ -42,6 +42,9 @@ inventory.example.org/cluster: {{ include "postgresql.fullname" . }}
   value: {{ .Values.ha.retryTimeout | quote }}
 - name: HA_API_PORT
   value: {{ .Values.ha.restApiPort | quote }}
+# The preStop switchover's budget: half the grace period, the rest is Patroni's shutdown.
+- name: HA_SWITCHOVER_TIMEOUT
+  value: {{ div .Values.terminationGracePeriodSeconds 2 | quote }}
 - name: HA_SUPERUSER_PASSWORD_FILE
   value: /run/secrets/patroni/superuser
 - name: HA_REPLICATION_PASSWORD_FILE

@@ -16,6 +16,8 @@ Why this shape:
   that archive_command uses. `pgbackrest-server` as the argument runs the TLS server sidecar
   (same image, same rendered config) instead of PostgreSQL; `patroni` runs PostgreSQL under
   Patroni (dbops.patroni_config), which then owns initialisation, replication and failover.
+- Either way dbops.reconcile runs beside the server: configuration reloads, role settings and
+  password rotation (under Patroni the last two on whichever member is the primary).
 """
 
 from __future__ import annotations
@@ -195,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
 
             patroni_file = patroni_config.write()
             print(f"entrypoint: Patroni configuration written to {patroni_file}", flush=True)
+            # Every member reloads its configuration; the primary also applies role settings
+            # and the password (dbops.reconcile), whichever member that is at the time.
+            beside_the_server(reconcile.main)
             patroni = patroni_config.PATRONI_BIN
             os.execv(patroni, [patroni, str(patroni_file)])  # noqa: S606
         if args:

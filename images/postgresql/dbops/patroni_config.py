@@ -16,12 +16,17 @@ Design (docs/adr/0001-self-managed-postgresql-statefulset.md):
   created from the pgBackRest repository when backups are configured, else pg_basebackup.
 - RESTORE_FROM_BACKUP=latest|<ISO 8601 time> makes the first member bootstrap from the
   repository (disaster recovery) instead of initdb.
+- Patroni sets the parameters every member must share (max_connections and the like) from its
+  dynamic configuration, over the mounted configuration files; a new cluster's dynamic
+  configuration is seeded with the files' values (the chart's tuning and memory budget), which
+  later change with `patronictl edit-config`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -36,6 +41,17 @@ REWIND_USER = "rewinder"
 SCOPE_LABEL = "inventory.example.org/cluster"
 DEFAULT_CONFIG = "/tmp/patroni/patroni.json"  # noqa: S108 - the pod's private emptyDir
 PATRONI_BIN = "/opt/patroni/bin/patroni"
+DEFAULT_BASE_CONF = "/etc/postgresql/postgresql.conf"  # the chart mounts its ConfigMap there
+# Parameters Patroni passes on the command line from its dynamic configuration (so the files'
+# values never apply) that the chart tunes; the replication ones bootstrap_section sets itself.
+SHARED_PARAMETERS = (
+    "max_connections",
+    "max_locks_per_transaction",
+    "max_worker_processes",
+    "max_prepared_transactions",
+    "track_commit_timestamp",
+)
+CONF_LINE = re.compile(r"^\s*([a-z_][a-z0-9_.]*)\s*=?\s*('(?:[^']|'')*'|[^\s#]+)")
 
 
 def _bool_setting(name: str, default: bool) -> bool:
@@ -158,8 +174,7 @@ def postgresql_section(backups: bool) -> dict[str, Any]:
         "create_replica_methods": ["basebackup"],
         "basebackup": [{"checkpoint": "fast"}],
     }
-    base_conf = os.environ.get("HA_BASE_CONF", "/etc/postgresql/postgresql.conf")
-    if base_conf:
+    if base_conf := mounted_conf():
         section["custom_conf"] = base_conf
     if backups:
         section["create_replica_methods"] = ["pgbackrest", "basebackup"]
@@ -170,6 +185,30 @@ def postgresql_section(backups: bool) -> dict[str, Any]:
         }
         section["recovery_conf"] = {"restore_command": _pgbackrest("archive-get", "%f", "%p")}
     return section
+
+
+def mounted_conf() -> str:
+    """The mounted main configuration file Patroni includes (HA_BASE_CONF; empty: none)."""
+    return os.environ.get("HA_BASE_CONF", DEFAULT_BASE_CONF)
+
+
+def file_parameters(base_conf: Path, names: tuple[str, ...]) -> dict[str, str]:
+    """The values `names` get from `base_conf` and the conf.d next to it, as PostgreSQL reads
+    them (the main file, then conf.d in name order; the last assignment wins)."""
+    values: dict[str, str] = {}
+    for path in [base_conf, *sorted((base_conf.parent / "conf.d").glob("*.conf"))]:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            match = CONF_LINE.match(line)
+            if match and match.group(1) in names:
+                raw = match.group(2)
+                if raw.startswith("'"):
+                    raw = raw[1:-1].replace("''", "'")
+                values[match.group(1)] = raw
+    return values
 
 
 def bootstrap_section(backups: bool) -> dict[str, Any]:
@@ -192,6 +231,8 @@ def bootstrap_section(backups: bool) -> dict[str, Any]:
             },
         },
     }
+    if base_conf := mounted_conf():
+        dcs["postgresql"]["parameters"].update(file_parameters(Path(base_conf), SHARED_PARAMETERS))
     section: dict[str, Any] = {
         "dcs": dcs,
         "initdb": [

@@ -13,6 +13,12 @@ entrypoint starts it) and closes both gaps:
   reaches the server log. Open sessions stay authenticated; new ones need the new password,
   which the API reads from its own copy of the file for every new connection.
 A failed step is logged and retried on the next tick, never fatal: postgres keeps serving.
+
+Under Patroni the same loop runs beside Patroni on every member. Each member reloads its own
+configuration; role settings and the password are catalogue changes, which only the primary
+can make and which reach the replicas by replication. A replica therefore leaves them alone and
+forgets what it applied before, so a member that becomes primary (failover, switchover) applies
+both on its first tick as primary, whatever the previous primary did or missed.
 """
 
 from __future__ import annotations
@@ -108,6 +114,11 @@ class Reconciler:
             return False
         return True
 
+    def in_recovery(self) -> bool:
+        """True on a standby (a Patroni replica): its catalogue is read-only."""
+        rows = self._sql("SELECT pg_is_in_recovery();", "asking whether the server is a standby")
+        return bool(rows) and rows[0][0] == "t"
+
     def step(self) -> list[str]:
         """Apply whatever changed since the last successful step; the actions taken."""
         actions: list[str] = []
@@ -119,6 +130,15 @@ class Reconciler:
             if pending:
                 actions.append("needs a restart for: " + ", ".join(pending))
         self.applied["config"] = config
+        if self.in_recovery():
+            # Nothing recorded as applied: the first tick as primary applies both again.
+            self.applied.pop("roles", None)
+            self.applied.pop("password", None)
+            if self.applied.get("recovery") != "standby":
+                actions.append("standby: role settings and the password come from the primary")
+            self.applied["recovery"] = "standby"
+            return actions
+        self.applied["recovery"] = "primary"
         roles = fingerprint([self.roles_file])
         if self.roles_file.exists() and self.applied.get("roles") != roles:
             spec = json.loads(self.roles_file.read_text(encoding="utf-8"))
@@ -144,10 +164,11 @@ class Reconciler:
 
 
 def from_environment() -> Reconciler:
-    """The reconciler of this container: the files where the chart mounts them, the socket."""
+    """The reconciler of this container: the files where the chart mounts them, the socket
+    (under Patroni the socket directory and port Patroni's configuration gives the server)."""
     env = dict(os.environ)
-    env.setdefault("PGHOST", "/var/run/postgresql")
-    env.setdefault("PGPORT", "5432")
+    env.setdefault("PGHOST", os.environ.get("HA_SOCKET_DIR", "/var/run/postgresql"))
+    env.setdefault("PGPORT", os.environ.get("HA_PG_PORT", "5432"))
     env.update({"PGUSER": "postgres", "PGDATABASE": "postgres"})
     config_file = Path(setting("POSTGRES_CONFIG_FILE", "/etc/postgresql/postgresql.conf"))
     return Reconciler(
