@@ -109,6 +109,7 @@ so an alert's threshold cannot drift from the setting it watches. */}}
 {{- $members := int .Values.ha.members -}}
 {{- $pooler := include "postgresql.pooler" . | fromYaml -}}
 ha_members: {{ $members | toString | quote }}
+patroni_lag_bytes: {{ .Values.ha.maximumLagOnFailoverBytes | int64 | toString | quote }}
 sync_standbys_expected: {{ min (int .Values.ha.synchronousNodeCount) (sub $members 1) | toString | quote }}
 pooler_pool_size: {{ int $pooler.poolSize | toString | quote }}
 {{- end -}}
@@ -125,7 +126,7 @@ monitoring.ruleParameters over the file's parameters. */}}
 {{- fail (printf "monitoring.ruleParameters.%s: rules/postgresql.yaml has no such parameter" $k) -}}
 {{- end -}}
 {{- if hasKey $fromValues $k -}}
-{{- fail (printf "monitoring.ruleParameters.%s: set from the chart's values (ha.members, ha.synchronousNodeCount, pooler.poolSize), not here" $k) -}}
+{{- fail (printf "monitoring.ruleParameters.%s: set from the chart's values (ha.members, ha.synchronousNodeCount, ha.maximumLagOnFailoverBytes, pooler.poolSize), not here" $k) -}}
 {{- end -}}
 {{- end -}}
 {{- $params := merge (dict "namespace" .Release.Namespace "database" (include "postgresql.fullname" .)) $fromValues .Values.monitoring.ruleParameters $defaults -}}
