@@ -385,7 +385,7 @@ def build(
         rules=rules,
         alertmanager_yaml=dump(config.alertmanager_config(receiver)),
         scraped=(*(target_peer(t) for t in targets), STATE_METRICS_PEER),
-        discovery=tuple(config.discovery_service(t, LABELS) for t in targets),
+        discovery=tuple(config.discovery_services(targets, LABELS)),
     )
 
 

@@ -9,8 +9,11 @@ are therefore exactly what the charts render from their rules/ sources; no copy 
 
 Discovery is DNS: Debian's Prometheus is built without Kubernetes service discovery, so each
 endpoint is found through the SRV records of a headless Service with the selected Service's
-pod selector and port (`discovery_service`): one record per ready pod, with the container's
-port. Records carry no pod name, so local series have no `pod` label.
+pod selector and ports (`discovery_services`, one per selected Service, one port per endpoint
+scraping it): one record per pod, with the container's port. It publishes the pods the selected
+Service publishes (publishNotReadyAddresses), so a pod the Operator would scrape while unready
+is scraped here too and its `up` reads 0. Records carry no pod name, so local series have no
+`pod` label.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Target:
     pod_selector: Mapping[str, str]
     service_port: int
     target_port: int | str
+    publish_not_ready: bool = False
 
     @property
     def discovery(self) -> str:
@@ -117,6 +121,7 @@ def bind(endpoint: Endpoint, services: Sequence[Mapping[str, Any]]) -> list[Targ
                         dict(spec["selector"]),
                         int(port["port"]),
                         port.get("targetPort", port["port"]),
+                        bool(spec.get("publishNotReadyAddresses", False)),
                     )
                 )
     if not targets:
@@ -127,29 +132,42 @@ def bind(endpoint: Endpoint, services: Sequence[Mapping[str, Any]]) -> list[Targ
     return targets
 
 
-def discovery_service(target: Target, labels: Mapping[str, str]) -> dict[str, Any]:
-    """The headless Service listing the target's ready pods (SRV: pod address, container port)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {
-            "name": target.discovery,
-            "namespace": target.endpoint.namespace,
-            "labels": dict(labels),
-        },
-        "spec": {
-            "clusterIP": "None",
-            "selector": dict(target.pod_selector),
-            "ports": [
-                {
-                    "name": target.endpoint.port,
-                    "port": target.service_port,
-                    "targetPort": target.target_port,
-                    "protocol": "TCP",
-                }
-            ],
-        },
-    }
+def discovery_services(
+    targets: Sequence[Target], labels: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The headless Services listing the targets' pods (SRV: pod address, container port): one
+    per selected Service, with a port for each endpoint that scrapes it, so two endpoints on one
+    Service (an exporter and Patroni's REST API) share it instead of clashing on its name."""
+    by_name: dict[tuple[str, str], dict[str, Any]] = {}
+    for target in targets:
+        key = (target.endpoint.namespace, target.discovery)
+        service = by_name.setdefault(
+            key,
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": target.discovery,
+                    "namespace": target.endpoint.namespace,
+                    "labels": dict(labels),
+                },
+                "spec": {
+                    "clusterIP": "None",
+                    "publishNotReadyAddresses": target.publish_not_ready,
+                    "selector": dict(target.pod_selector),
+                    "ports": [],
+                },
+            },
+        )
+        port = {
+            "name": target.endpoint.port,
+            "port": target.service_port,
+            "targetPort": target.target_port,
+            "protocol": "TCP",
+        }
+        if port not in service["spec"]["ports"]:
+            service["spec"]["ports"].append(port)
+    return list(by_name.values())
 
 
 def scrape_job(target: Target, domain: str) -> dict[str, Any]:

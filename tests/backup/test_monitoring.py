@@ -108,12 +108,16 @@ def scraped_names(metrics: str) -> set[str]:
 
 
 def test_every_series_a_database_rule_reads_is_in_a_real_scrape(metrics: str) -> None:
-    """No alert watches a series nothing produces: each one a rule of the rule file reads comes
-    from this scrape, or from a declared non-exporter source (the scraper, the kubelet)."""
+    """No alert watches a series nothing produces: each one a rule of the rule file's
+    postgres_exporter groups reads comes from this scrape, or from a declared non-exporter source
+    (the scraper, the kubelet). Patroni's and the pooler's groups are checked against their own
+    scrapes (tests/ha, tests/images)."""
     scraped = scraped_names(metrics)
     unseen = {
         rule: sorted(names - scraped - rule_source.NON_EXPORTER_SERIES.keys())
-        for rule, names in rule_source.series_read("postgresql").items()
+        for rule, names in rule_source.series_read(
+            "postgresql", rule_source.DATABASE_EXPORTER_GROUPS
+        ).items()
     }
     assert not {rule: names for rule, names in unseen.items() if names}
 

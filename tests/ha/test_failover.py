@@ -18,6 +18,7 @@ from tests.ha.disruptions import SETTLE_SECONDS, Disruption, lose_primary, rejoi
 from tests.ha.kubeapi import KubeApi
 from tests.ha.members import HaCluster, running_cluster
 from tests.ha.workload import PROBE_TABLE, WritableWatcher, Writer
+from tests.helm import rule_source
 
 pytestmark = pytest.mark.slow
 
@@ -117,3 +118,15 @@ def test_patroni_exports_role_sync_and_replication_series(scenario: Scenario) ->
     assert all(r["patroni_replica"] == 1 for r in replicas)
     assert sum(r["patroni_sync_standby"] for r in replicas) == 1, "strict mode: one sync standby"
     assert all(r["patroni_xlog_replayed_location"] > 0 for r in replicas)
+
+
+def test_every_series_the_patroni_alerts_read_is_in_a_members_scrape(scenario: Scenario) -> None:
+    """The HA rule groups watch only series Patroni really serves (besides the scraper's `up`),
+    and the failover and switchover moved the timeline PatroniLeaderChanged compares."""
+    leader = scenario.cluster.member(scenario.switched.after).metrics()
+    unseen = {
+        rule: sorted(names - leader.keys() - rule_source.NON_EXPORTER_SERIES.keys())
+        for rule, names in rule_source.series_read("postgresql", rule_source.PATRONI_GROUPS).items()
+    }
+    assert not {rule: names for rule, names in unseen.items() if names}
+    assert leader["patroni_postgres_timeline"] >= 3, "two promotions: two new timelines"

@@ -4,6 +4,7 @@ one healthy scenario where it must stay quiet. Fed to `promtool test rules`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tests.helm.rendering import API, DB, NAMESPACE
 
@@ -39,6 +40,79 @@ VERIFY2_OK = VERIFY_OK.replace('"repository-verify"', '"repository-verify-repo2"
 VERIFY2_FAIL = VERIFY_FAIL.replace('"repository-verify"', '"repository-verify-repo2"')
 PG_UP = f"pg_up{{{DB_SEL}}}"
 TABLE = f'{DB_SEL}, schemaname="public", relname="products"'
+# The database's exporter target and Patroni's on the same headless Service, told apart by the
+# Operator's `endpoint` label (the Service port's name).
+EXPORTER_UP = f'up{{{DB_SEL}, endpoint="metrics"}}'
+# The values the rules under test are rendered with (Patroni with three members in strict
+# synchronous mode, the pooler): the member, synchronous-standby and pool counts of the rules
+# come from these values, and the scenarios below from the same numbers.
+RULE_VALUES: dict[str, dict[str, Any]] = {
+    "ha": {
+        "enabled": True,
+        "members": 3,
+        "synchronousMode": "strict",
+        "synchronousNodeCount": 1,
+        "maximumLagOnFailoverBytes": 16 * 1024 * 1024,
+    },
+    "pooler": {"enabled": True, "poolSize": 20},
+}
+MEMBERS = int(RULE_VALUES["ha"]["members"])
+LAG_LIMIT = int(RULE_VALUES["ha"]["maximumLagOnFailoverBytes"])
+LEADER_WAL = 10 * LAG_LIMIT
+POOL_SIZE = int(RULE_VALUES["pooler"]["poolSize"])
+PATRONI = f'namespace="{NS}", job="{DB_JOB}"'
+POOLER_JOB = f"{DB}-pooler"
+POOLER = f'namespace="{NS}", job="{POOLER_JOB}"'
+
+
+def member(index: int) -> str:
+    """Labels of member `index`'s series: the scrape's target labels and Patroni's own."""
+    return (
+        f'{PATRONI}, endpoint="patroni", pod="{DB}-{index}", instance="10.0.1.{index}:8008", '
+        f'scope="{DB}", name="{DB}-{index}"'
+    )
+
+
+def members(metric: str, *values: str) -> dict[str, str]:
+    """`metric` of members 0, 1, ... with these values (promtool expanding notation)."""
+    return {f"{metric}{{{member(i)}}}": v for i, v in enumerate(values)}
+
+
+def member_up(*values: str) -> dict[str, str]:
+    """The scraper's `up` of Patroni's targets (members 0, 1, ...)."""
+    return {
+        f'up{{{PATRONI}, endpoint="patroni", pod="{DB}-{i}", instance="10.0.1.{i}:8008"}}': v
+        for i, v in enumerate(values)
+    }
+
+
+def pooler_pod(index: int) -> str:
+    return (
+        f'{POOLER}, endpoint="metrics", pod="{DB}-pooler-{index}", instance="10.0.2.{index}:9127"'
+    )
+
+
+def pooler_up(*values: str) -> dict[str, str]:
+    return {f"up{{{pooler_pod(i)}}}": v for i, v in enumerate(values)}
+
+
+def pgbouncer_up(*values: str) -> dict[str, str]:
+    return {f"pgbouncer_up{{{pooler_pod(i)}}}": v for i, v in enumerate(values)}
+
+
+def pools(column: str, *values: str) -> dict[str, str]:
+    """pgbouncer_pools_<column> of the application's pool on pooler pods 0, 1, ..."""
+    pool = 'database="inventory", user="inventory"'
+    return {f"pgbouncer_pools_{column}{{{pooler_pod(i)}, {pool}}}": v for i, v in enumerate(values)}
+
+
+def _pod_labels(index: int) -> dict[str, str]:
+    return {
+        "namespace": NS,
+        "job": POOLER_JOB,
+        "pod": f"{DB}-pooler-{index}",
+        "instance": f"10.0.2.{index}:9127",
+    }
 
 
 @dataclass(frozen=True)
@@ -73,19 +147,22 @@ def _api_traffic(
 
 _DB = {"namespace": NS, "job": DB_JOB, "pod": POD}
 _API = {"namespace": NS, "job": API_JOB}
+_PATRONI = {"namespace": NS, "job": DB_JOB}
+_POOLER = {"namespace": NS, "job": POOLER_JOB}
 
 CASES: tuple[AlertCase, ...] = (
     AlertCase(
         "PostgresExporterDown",  # the target is there but its scrapes fail
-        Scenario({f"up{{{DB_SEL}}}": "0x20"}, "10m"),
-        Scenario({f"up{{{DB_SEL}}}": "1x20"}, "10m"),
-        {**_DB, "severity": "critical"},
+        Scenario({EXPORTER_UP: "0x20"}, "10m"),
+        # Patroni's REST API failing on the same Service is another alert's business.
+        Scenario({EXPORTER_UP: "1x20", **member_up("0x20")}, "10m"),
+        {**_DB, "endpoint": "metrics", "severity": "critical"},
     ),
     AlertCase(
-        "PostgresExporterDown",  # the target is gone: no `up` at all
-        Scenario({f'up{{namespace="{NS}", job="{API_JOB}"}}': "1x20"}, "10m"),
-        Scenario({f"up{{{DB_SEL}}}": "1x20"}, "10m"),
-        {"namespace": NS, "job": DB_JOB, "severity": "critical"},
+        "PostgresExporterDown",  # the target is gone: no `up` at all (Patroni's does not count)
+        Scenario({f'up{{namespace="{NS}", job="{API_JOB}"}}': "1x20", **member_up("1x20")}, "10m"),
+        Scenario({EXPORTER_UP: "1x20"}, "10m"),
+        {"namespace": NS, "job": DB_JOB, "endpoint": "metrics", "severity": "critical"},
     ),
     AlertCase(
         "PostgresExporterScrapeError",
@@ -366,6 +443,165 @@ CASES: tuple[AlertCase, ...] = (
         Scenario({VERIFY_OK: "2000x10", VERIFY2_OK: "1000x10", VERIFY2_FAIL: "2000x10"}, "5m"),
         Scenario({VERIFY_OK: "2000x10", VERIFY2_OK: "2000x10", VERIFY2_FAIL: "1000x10"}, "5m"),
         {**_DB, "job_name": "repository-verify-repo2", "severity": "critical"},
+    ),
+    AlertCase(
+        "PatroniNoLeader",  # members run, none holds the leader lock
+        Scenario(
+            {
+                **members("patroni_primary", "0x10", "0x10", "0x10"),
+                **members("patroni_cluster_unlocked", "1x10", "1x10", "1x10"),
+            },
+            "5m",
+        ),
+        Scenario(
+            {
+                **members("patroni_primary", "1x10", "0x10", "0x10"),
+                **members("patroni_cluster_unlocked", "0x10", "0x10", "0x10"),
+            },
+            "5m",
+        ),
+        {**_PATRONI, "severity": "critical"},
+    ),
+    AlertCase(
+        "PatroniNoLeader",  # the lock is held but no scraped member is primary
+        Scenario(
+            {
+                **members("patroni_primary", "0x10", "0x10"),
+                **members("patroni_cluster_unlocked", "0x10", "0x10"),
+            },
+            "5m",
+        ),
+        Scenario(
+            {
+                **members("patroni_primary", "0x10", "1x10"),
+                **members("patroni_cluster_unlocked", "0x10", "0x10"),
+            },
+            "5m",
+        ),
+        {**_PATRONI, "severity": "critical"},
+    ),
+    AlertCase(
+        "PatroniNoLeader",  # no member is scraped at all
+        Scenario({EXPORTER_UP: "1x10"}, "5m"),
+        Scenario(members("patroni_primary", "1x10"), "5m"),
+        {**_PATRONI, "severity": "critical"},
+    ),
+    AlertCase(
+        "PatroniLeaderChanged",  # a promotion at minute 20 starts timeline 2
+        Scenario(members("patroni_postgres_timeline", "1x20 2x20", "1x20 2x20"), "25m"),
+        Scenario(members("patroni_postgres_timeline", "2x40", "2x40"), "25m"),
+        {**_PATRONI, "severity": "warning"},
+    ),
+    AlertCase(
+        "PatroniLeaderChanged",  # reported only for the window after the change
+        Scenario(members("patroni_postgres_timeline", "1x20 2x20"), "25m"),
+        Scenario(members("patroni_postgres_timeline", "1x5 2x40"), "40m"),
+        {**_PATRONI, "severity": "warning"},
+    ),
+    AlertCase(
+        "PatroniMemberDown",  # Patroni answers, its PostgreSQL is not running
+        Scenario(
+            {**members("patroni_postgres_running", "1x20", "0x20"), **member_up("1x20", "1x20")},
+            "10m",
+        ),
+        Scenario(
+            {**members("patroni_postgres_running", "1x20", "1x20"), **member_up("1x20", "1x20")},
+            "10m",
+        ),
+        {**_PATRONI, "pod": f"{DB}-1", "severity": "warning"},
+    ),
+    AlertCase(
+        "PatroniMemberDown",  # Patroni's REST API does not answer the scrape
+        Scenario(
+            {**members("patroni_postgres_running", "1x20"), **member_up("1x20", "0x20")}, "10m"
+        ),
+        Scenario(
+            {**members("patroni_postgres_running", "1x20", "1x20"), **member_up("1x20", "1x20")},
+            "10m",
+        ),
+        {**_PATRONI, "pod": f"{DB}-1", "severity": "warning"},
+    ),
+    AlertCase(
+        "PatroniMembersMissing",  # one member of three is not even a target
+        Scenario(member_up(*["1x20"] * (MEMBERS - 1)), "15m"),
+        Scenario(member_up(*["1x20"] * MEMBERS), "15m"),
+        {**_PATRONI, "severity": "warning"},
+    ),
+    AlertCase(
+        "PatroniReplicationLagHigh",  # the replica is twice the failover limit behind
+        Scenario(
+            {
+                **members("patroni_xlog_location", f"{LEADER_WAL}x20", "0x20"),
+                **members(
+                    "patroni_xlog_replayed_location", "0x20", f"{LEADER_WAL - 2 * LAG_LIMIT}x20"
+                ),
+                **members("patroni_replica", "0x20", "1x20"),
+            },
+            "10m",
+        ),
+        Scenario(
+            {
+                # Within the limit: Patroni would still promote it.
+                **members("patroni_xlog_location", f"{LEADER_WAL}x20", "0x20"),
+                **members(
+                    "patroni_xlog_replayed_location", "0x20", f"{LEADER_WAL - LAG_LIMIT // 2}x20"
+                ),
+                **members("patroni_replica", "0x20", "1x20"),
+            },
+            "10m",
+        ),
+        {
+            **_PATRONI,
+            "endpoint": "patroni",
+            "pod": f"{DB}-1",
+            "instance": "10.0.1.1:8008",
+            "scope": DB,
+            "name": f"{DB}-1",
+            "severity": "warning",
+        },
+    ),
+    AlertCase(
+        "PatroniSyncStandbyMissing",  # strict mode, no member is the synchronous standby
+        Scenario(members("patroni_sync_standby", *["0x20"] * MEMBERS), "10m"),
+        Scenario(members("patroni_sync_standby", "0x20", "1x20", "0x20"), "10m"),
+        {**_PATRONI, "severity": "critical"},
+    ),
+    AlertCase(
+        "PoolerDown",  # the pods are scraped, none has a working PgBouncer
+        Scenario({**pooler_up("1x20", "1x20"), **pgbouncer_up("0x20", "0x20")}, "10m"),
+        Scenario({**pooler_up("1x20", "1x20"), **pgbouncer_up("1x20", "0x20")}, "10m"),
+        {**_POOLER, "severity": "critical"},
+    ),
+    AlertCase(
+        "PoolerDown",  # no pod is scraped
+        Scenario(pooler_up("0x20", "0x20"), "10m"),
+        Scenario({**pooler_up("1x20"), **pgbouncer_up("1x20")}, "10m"),
+        {**_POOLER, "severity": "critical"},
+    ),
+    AlertCase(
+        "PoolerInstanceDown",  # one pod's scrape fails
+        Scenario({**pooler_up("1x20", "0x20"), **pgbouncer_up("1x20")}, "10m"),
+        Scenario({**pooler_up("1x20", "1x20"), **pgbouncer_up("1x20", "1x20")}, "10m"),
+        {**_pod_labels(1), "severity": "warning"},
+    ),
+    AlertCase(
+        "PoolerInstanceDown",  # one pod's exporter cannot reach its PgBouncer
+        Scenario({**pooler_up("1x20", "1x20"), **pgbouncer_up("1x20", "0x20")}, "10m"),
+        Scenario({**pooler_up("1x20", "1x20"), **pgbouncer_up("1x20", "1x20")}, "10m"),
+        {**_pod_labels(1), "severity": "warning"},
+    ),
+    AlertCase(
+        "PoolerClientsWaiting",  # a queue that never empties
+        Scenario(pools("cl_waiting", "0x20", "3x20"), "10m"),
+        Scenario(pools("cl_waiting", "0x20", "0x5 4 0x14"), "10m"),  # one burst, served
+        {**_pod_labels(1), "database": "inventory", "severity": "warning"},
+    ),
+    AlertCase(
+        "PoolerPoolNearLimit",  # one pod's server connections nearly all busy
+        Scenario(pools("sv_active", "2x30", f"{POOL_SIZE - 1}x30"), "15m"),
+        # Each pod has its own pool: half of each busy is not near either limit.
+        Scenario(pools("sv_active", f"{POOL_SIZE // 2}x30", f"{POOL_SIZE // 2}x30"), "15m"),
+        {**_pod_labels(1), "database": "inventory", "severity": "warning"},
     ),
     AlertCase(
         "InventoryApiDown",

@@ -22,6 +22,12 @@ NON_EXPORTER_SERIES = {
     "kubelet_volume_stats_available_bytes": "the kubelet",
     "kubelet_volume_stats_capacity_bytes": "the kubelet",
 }
+# The rule file's group lists by the exporter whose series they read: postgres_exporter's (and
+# the scraper's, the kubelet's), Patroni's own /metrics, and the pooler's exporter.
+DATABASE_EXPORTER_GROUPS = ("groups", "backup_groups", "repo2_backup_groups")
+PATRONI_GROUPS = ("ha_groups", "ha_sync_groups")
+POOLER_GROUPS = ("pooler_groups",)
+ALL_GROUPS = (*DATABASE_EXPORTER_GROUPS, *PATRONI_GROUPS, *POOLER_GROUPS)
 _PROMQL_WORDS = {
     "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
     "bool", "offset", "inf", "nan",
@@ -43,10 +49,11 @@ def parameters(chart: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in source(chart)["parameters"].items()}
 
 
-def rules(chart: str) -> list[dict[str, Any]]:
-    """Every rule of the file, backup groups (also the second repository's) included."""
+def rules(chart: str, keys: tuple[str, ...] = ALL_GROUPS) -> list[dict[str, Any]]:
+    """The rules of the file's group lists `keys`: by default every one (backup, second
+    repository, Patroni and pooler groups included)."""
     doc = source(chart)
-    groups = [*doc["groups"], *doc.get("backup_groups", []), *doc.get("repo2_backup_groups", [])]
+    groups = [group for key in keys for group in doc.get(key) or []]
     return [rule for group in groups for rule in group["rules"]]
 
 
@@ -79,6 +86,9 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
-def series_read(chart: str) -> dict[str, set[str]]:
-    """Per rule (alert or record name), the series its expression reads."""
-    return {str(r.get("alert") or r["record"]): metric_names(str(r["expr"])) for r in rules(chart)}
+def series_read(chart: str, keys: tuple[str, ...] = ALL_GROUPS) -> dict[str, set[str]]:
+    """Per rule (alert or record name) of the group lists `keys`, the series its expression
+    reads."""
+    return {
+        str(r.get("alert") or r["record"]): metric_names(str(r["expr"])) for r in rules(chart, keys)
+    }

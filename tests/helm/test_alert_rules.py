@@ -14,7 +14,7 @@ import yaml
 from inventory_api.metrics import LATENCY_BUCKETS
 
 from tests.helm import rule_source
-from tests.helm.alert_cases import CASES, SHORT_AGES, AlertCase, Scenario
+from tests.helm.alert_cases import CASES, RULE_VALUES, SHORT_AGES, AlertCase, Scenario
 from tests.helm.rendering import REPO_ROOT, Renderer, RenderError
 from tests.support.tools import require_tool
 
@@ -38,10 +38,12 @@ def _values_file(directory: Path, values: dict[str, Any]) -> Path:
 def rule_groups(
     renderer: Renderer, fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> list[dict[str, Any]]:
-    """Rule groups of both charts with every optional alert switched on (backups on, repo2 too), the
-    backup ages shortened through monitoring.ruleParameters."""
+    """Rule groups of both charts with every optional alert switched on (backups on, repo2 too,
+    Patroni in strict synchronous mode, the pooler), the backup ages shortened through
+    monitoring.ruleParameters."""
     short = _values_file(
-        tmp_path_factory.mktemp("short-ages"), {"monitoring": {"ruleParameters": SHORT_AGES}}
+        tmp_path_factory.mktemp("short-ages"),
+        {"monitoring": {"ruleParameters": SHORT_AGES}, **RULE_VALUES},
     )
     db = renderer.render(
         "postgresql",
@@ -194,3 +196,85 @@ def test_promtool_tests_bite(
     proc = _promtool(promtool, "test", "rules", str(tests))
     assert proc.returncode != 0
     assert "FAILED" in proc.stdout + proc.stderr
+
+
+def _db_alerts(renderer: Renderer, directory: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """The database chart's alerts rendered with `values` (monitoring on)."""
+    rendered = renderer.render(
+        "postgresql",
+        values=[_values_file(directory, {"monitoring": {"enabled": True}, **values})],
+        monitoring_crds=True,
+    )
+    return _alerts(rendered.one("PrometheusRule")["spec"]["groups"])
+
+
+def _group_alerts(keys: tuple[str, ...]) -> set[str]:
+    return {str(r["alert"]) for r in rule_source.rules("postgresql", keys) if "alert" in r}
+
+
+@pytest.mark.parametrize(
+    ("values", "present"),
+    [
+        ({}, ()),
+        ({"ha": {"enabled": True, "members": 3, "synchronousMode": "off"}}, ("ha_groups",)),
+        ({"ha": {"enabled": True, "members": 3, "synchronousMode": "on"}},
+         ("ha_groups", "ha_sync_groups")),
+        # One member has no standby to wait for: nothing to expect of synchronous mode.
+        ({"ha": {"enabled": True, "members": 1, "synchronousMode": "on"}}, ("ha_groups",)),
+        ({"pooler": {"enabled": True}}, ("pooler_groups",)),
+    ],
+)  # fmt: skip
+def test_patroni_and_pooler_alerts_only_where_they_apply(
+    renderer: Renderer, tmp_path: Path, values: dict[str, Any], present: tuple[str, ...]
+) -> None:
+    """Without Patroni its series do not exist (the absent() of PatroniNoLeader would fire), and
+    without the pooler neither do its: their groups render only with them."""
+    optional = (*rule_source.PATRONI_GROUPS, *rule_source.POOLER_GROUPS)
+    alerts = set(_db_alerts(renderer, tmp_path, values))
+    assert alerts & _group_alerts(optional) == _group_alerts(present)
+
+
+def test_counts_in_the_patroni_and_pooler_alerts_are_the_values(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    """Members, synchronous standbys (capped at members - 1), the failover lag limit and the pool
+    size are read from the values the cluster runs with, never restated in the rule file."""
+    values = {
+        "ha": {
+            "enabled": True,
+            "members": 3,
+            "synchronousMode": "strict",
+            "synchronousNodeCount": 4,
+            "maximumLagOnFailoverBytes": 1048576,
+        },
+        "pooler": {"enabled": True, "poolSize": 7},
+    }
+    alerts = _db_alerts(renderer, tmp_path, values)
+    assert alerts["PatroniMembersMissing"]["expr"].rstrip().endswith("< 3")
+    assert alerts["PatroniSyncStandbyMissing"]["expr"].rstrip().endswith("< 2")
+    assert alerts["PatroniReplicationLagHigh"]["expr"].rstrip().endswith("> 1048576")
+    assert alerts["PoolerPoolNearLimit"]["expr"].rstrip().endswith("* 7")
+    rendered = renderer.render(
+        "postgresql",
+        values=[_values_file(tmp_path, {"monitoring": {"enabled": True}, **values})],
+        monitoring_crds=True,
+    )
+    (postgres,) = [
+        c
+        for c in rendered.one("StatefulSet")["spec"]["template"]["spec"]["containers"]
+        if c["name"] == "postgresql"
+    ]
+    env = {e["name"]: e.get("value") for e in postgres["env"]}
+    assert env["HA_MAXIMUM_LAG_BYTES"] == "1048576", "Patroni and the alert share one limit"
+
+
+def test_parameters_the_values_decide_cannot_be_overridden(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    values = _values_file(
+        tmp_path, {"monitoring": {"enabled": True, "ruleParameters": {"ha_members": "9"}}}
+    )
+    with pytest.raises(
+        RenderError, match=r"ruleParameters\.ha_members: set from the chart's values"
+    ):
+        renderer.render("postgresql", values=[values], monitoring_crds=True)

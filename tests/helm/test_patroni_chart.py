@@ -176,7 +176,13 @@ def test_replication_and_rest_api_open_only_to_members_and_backups(ha: Rendered)
     policy = ha.one("NetworkPolicy", DB)["spec"]
     api_port = int(_env(ha)["HA_API_PORT"])
     members = [{"podSelector": {"matchLabels": _selector_labels(ha)}}]
-    peer_rules = [r for r in policy["ingress"] if any(p["port"] == api_port for p in r["ports"])]
+    # The scraper's rule (from its namespace) is checked in the monitoring tests.
+    peer_rules = [
+        r
+        for r in policy["ingress"]
+        if any(p["port"] == api_port for p in r["ports"])
+        and not any("namespaceSelector" in peer for peer in r["from"])
+    ]
     (replication,) = [r for r in peer_rules if r["from"] == members]
     assert {p["port"] for p in replication["ports"]} == {5432, api_port}
     # Besides the members only the backup jobs, on the REST API alone (test_backup_ha.py).
@@ -186,6 +192,40 @@ def test_replication_and_rest_api_open_only_to_members_and_backups(ha: Rendered)
     assert {p["port"] for p in egress_peers[0]["ports"]} == {5432, api_port}
     api_rules = [r for r in policy["egress"] if {p["port"] for p in r["ports"]} == {443, 6443}]
     assert api_rules, "no egress to the Kubernetes API server"
+
+
+def _scraper_rules(policy: Manifest) -> list[Manifest]:
+    """Ingress rules admitting pods of another namespace: the monitoring target's scraper."""
+    return [
+        r for r in policy["spec"]["ingress"] if any("namespaceSelector" in p for p in r["from"])
+    ]
+
+
+def test_every_member_is_scraped_on_patronis_rest_api(ha: Rendered) -> None:
+    """Patroni's /metrics: the headless Service's `patroni` port is an endpoint of the database's
+    ServiceMonitor, and the scraper (and only it, besides the members) may reach that port."""
+    api_port = int(_env(ha)["HA_API_PORT"])
+    headless = ha.one("Service", f"{DB}-headless")
+    ports = {p["name"]: p["port"] for p in headless["spec"]["ports"]}
+    assert ports["patroni"] == api_port
+    monitor = ha.one("ServiceMonitor", DB)
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= headless["metadata"]["labels"].items()
+    endpoints = {e["port"]: e for e in monitor["spec"]["endpoints"]}
+    assert set(endpoints) == {"metrics", "patroni"}
+    assert endpoints["patroni"]["path"] == "/metrics"
+    (scraper,) = _scraper_rules(ha.one("NetworkPolicy", DB))
+    assert {p["port"] for p in scraper["ports"]} == {ports["metrics"], api_port}
+
+
+def test_without_ha_no_patroni_endpoint_is_scraped(env_manifests: Rendered) -> None:
+    monitor = env_manifests.one("ServiceMonitor", DB)
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
+    headless = env_manifests.one("Service", f"{DB}-headless")
+    assert "patroni" not in {p["name"] for p in headless["spec"]["ports"]}
+    (metrics,) = [p["port"] for p in headless["spec"]["ports"] if p["name"] == "metrics"]
+    (scraper,) = _scraper_rules(env_manifests.one("NetworkPolicy", DB))
+    assert [p["port"] for p in scraper["ports"]] == [metrics]
 
 
 def test_without_ha_the_single_server_is_unchanged(env_manifests: Rendered) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.api.apiprocess import api_env, start_api
 from tests.api.helpers import PRODUCTS, create_product
+from tests.helm import rule_source
 from tests.helm.rendering import Renderer
 from tests.support.pooler import Pooler, running_pooler, wait_for
 from tests.support.postgres import APP_USER, Database, running_postgres
@@ -146,6 +147,12 @@ def test_the_exporter_reports_the_pools(pooler: Pooler) -> None:
     assert re.search(r"^pgbouncer_up 1\.0$", body, re.MULTILINE), body
     assert re.search(rf"^pgbouncer_pools_cl_waiting{{{labels}}} ", body, re.MULTILINE), body
     assert re.search(rf"^pgbouncer_pools_sv_active{{{labels}}} ", body, re.MULTILINE), body
+    served = {line.split("{")[0].split(" ")[0] for line in body.splitlines() if line[:1] != "#"}
+    unseen = {
+        rule: sorted(names - served - rule_source.NON_EXPORTER_SERIES.keys())
+        for rule, names in rule_source.series_read("postgresql", rule_source.POOLER_GROUPS).items()
+    }
+    assert not {rule: names for rule, names in unseen.items() if names}, "pooler alerts' series"
     stats = rf'^pgbouncer_stats_total_xact_count{{database="{pooler.database}"}} (\d+)'
     match = re.search(stats, body, re.MULTILINE)
     assert match, body

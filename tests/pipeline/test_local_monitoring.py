@@ -36,26 +36,44 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "monitoring"
 _JOB_MATCHER = re.compile(r'\bjob="([^"]+)"')
 
 
+# The rule-source keys the local release renders: it runs backups and the pooler, not Patroni
+# (HA_GROUPS, checked against a release with ha.enabled) nor a second repository.
+LOCAL_GROUPS = ("groups", "backup_groups", "pooler_groups")
+HA_GROUPS = ("ha_groups", "ha_sync_groups")
+
+
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
     return render_local(tmp_path_factory.mktemp("deploy"))
 
 
-def alerts_in(documents: list[dict[str, Any]]) -> set[str]:
-    """Alert names of rule files or rule sources (groups and backup_groups)."""
+@pytest.fixture(scope="module")
+def ha_release(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
+    """The local release with the database under Patroni (values-local's members and mode)."""
+    work = tmp_path_factory.mktemp("deploy-ha")
+    values = work / "ha.yaml"
+    values.write_text(yaml.safe_dump({"postgresql": {"ha": {"enabled": True}}}), encoding="utf-8")
+    return render_local(work, extra=[values])
+
+
+def alerts_in(documents: list[dict[str, Any]], keys: tuple[str, ...] = LOCAL_GROUPS) -> set[str]:
+    """Alert names of rule files or rule sources (the group lists under `keys`)."""
     return {
         str(rule["alert"])
         for doc in documents
-        for key in ("groups", "backup_groups")
+        for key in keys
         for group in doc.get(key) or []
         for rule in group["rules"]
         if "alert" in rule
     }
 
 
-def unloaded_alerts(monitoring: lm.Monitoring, sources: list[Path]) -> set[str]:
-    """Alerts some rule source declares that no rule file of the configuration loads."""
-    declared = alerts_in([yaml.safe_load(p.read_text(encoding="utf-8")) for p in sources])
+def unloaded_alerts(
+    monitoring: lm.Monitoring, sources: list[Path], keys: tuple[str, ...] = LOCAL_GROUPS
+) -> set[str]:
+    """Alerts some rule source declares (under `keys`) that no rule file of the configuration
+    loads."""
+    declared = alerts_in([yaml.safe_load(p.read_text(encoding="utf-8")) for p in sources], keys)
     loaded = alerts_in([yaml.safe_load(text) for text in monitoring.rules.values()])
     return declared - loaded
 
@@ -100,19 +118,21 @@ def test_promtool_accepts_the_configuration_and_its_rule_files(
     assert f"{len(monitoring.rules)} files found" in result.stdout or "SUCCESS" in result.stdout
 
 
-def scraped_jobs(monitoring: lm.Monitoring) -> dict[str, Manifest]:
-    """The `job` label of each scrape job, with the discovery Service its SRV record names."""
+def scraped_jobs(monitoring: lm.Monitoring) -> dict[str, list[tuple[Manifest, Manifest]]]:
+    """The `job` label of each scrape job, with the discovery Service and port its SRV record
+    names (one per endpoint: a Service scraped on two ports is one job on two records)."""
     by_record = {
-        f"_{d['spec']['ports'][0]['name']}._tcp.{d['metadata']['name']}."
-        f"{d['metadata']['namespace']}.svc.{harness.CLUSTER_DOMAIN}": d
+        f"_{port['name']}._tcp.{d['metadata']['name']}."
+        f"{d['metadata']['namespace']}.svc.{harness.CLUSTER_DOMAIN}": (d, port)
         for d in monitoring.discovery
+        for port in d["spec"]["ports"]
     }
-    jobs = {}
+    jobs: dict[str, list[tuple[Manifest, Manifest]]] = {}
     for job in yaml.safe_load(monitoring.prometheus_yaml)["scrape_configs"]:
         for sd in job.get("dns_sd_configs", []):
             labels = {r["target_label"]: r["replacement"] for r in job["relabel_configs"]}
             (record,) = sd["names"]
-            jobs[labels["job"]] = by_record[record]
+            jobs.setdefault(labels["job"], []).append(by_record[record])
     return jobs
 
 
@@ -134,11 +154,83 @@ def test_every_job_the_rules_select_is_a_scraped_service(release: list[Manifest]
     jobs = scraped_jobs(monitoring)
     assert rule_jobs(monitoring) <= set(jobs)
     named = {s["metadata"]["name"]: s for s in services(release)}
-    for job, discovery in jobs.items():
-        assert discovery["spec"]["clusterIP"] == "None"
-        assert discovery["spec"]["selector"] == named[job]["spec"]["selector"]
-        (port,) = discovery["spec"]["ports"]
-        assert port in [{**p, "protocol": "TCP"} for p in named[job]["spec"]["ports"]]
+    for job, records in jobs.items():
+        for discovery, port in records:
+            assert discovery["spec"]["clusterIP"] == "None"
+            assert discovery["spec"]["selector"] == named[job]["spec"]["selector"]
+            assert port in [{**p, "protocol": "TCP"} for p in named[job]["spec"]["ports"]]
+            published = named[job]["spec"].get("publishNotReadyAddresses", False)
+            assert discovery["spec"]["publishNotReadyAddresses"] is published
+
+
+def test_patroni_members_are_scraped_beside_the_exporter(ha_release: list[Manifest]) -> None:
+    """Under Patroni the headless Service is scraped on two ports: one discovery Service carries
+    both (two of one name could not both be applied), and every HA alert is loaded."""
+    monitoring = build(ha_release)
+    names = [(d["metadata"]["namespace"], d["metadata"]["name"]) for d in monitoring.discovery]
+    assert len(names) == len(set(names)), names
+    headless = next(
+        s for s in services(ha_release) if s["metadata"]["name"].endswith("-postgresql-headless")
+    )
+    records = scraped_jobs(monitoring)[headless["metadata"]["name"]]
+    assert {port["name"] for _, port in records} == {"metrics", "patroni"}
+    (discovery,) = {id(d): d for d, _ in records}.values()
+    assert discovery["spec"]["publishNotReadyAddresses"] is True
+    assert rule_jobs(monitoring) <= set(scraped_jobs(monitoring))
+    assert unloaded_alerts(monitoring, RULE_SOURCES, HA_GROUPS) == set()
+
+
+def test_the_ha_releases_policies_admit_prometheus_to_patronis_port(
+    ha_release: list[Manifest],
+) -> None:
+    policies = of_kind(ha_release, "NetworkPolicy")
+    headless = next(
+        s for s in services(ha_release) if s["metadata"]["name"].endswith("-postgresql-headless")
+    )
+    members = lm.Peer(NAMESPACE, headless["spec"]["selector"], "patroni")
+    peers = release_peers(ha_release)
+    assert (dict(members.pod_labels), container_port(ha_release, members)) in peers
+    for labels, port in peers:
+        assert admitted(policies, labels, port, lm.MONITORING_NAMESPACE, lm.PROMETHEUS_SELECTOR), (
+            labels,
+            port,
+        )
+
+
+def test_two_endpoints_of_one_service_share_its_discovery_service() -> None:
+    """The translation, without the charts: a Service scraped on two ports gets one discovery
+    Service with both, and publishes unready pods exactly when the Service does."""
+    service: dict[str, Any] = {
+        "metadata": {"name": "db", "namespace": "inventory", "labels": {"app": "db"}},
+        "spec": {
+            "selector": {"app": "db"},
+            "publishNotReadyAddresses": True,
+            "ports": [
+                {"name": "metrics", "port": 9187, "targetPort": "metrics"},
+                {"name": "patroni", "port": 8008, "targetPort": "patroni"},
+            ],
+        },
+    }
+    monitor = {
+        "metadata": {"name": "db", "namespace": "inventory"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "db"}},
+            "endpoints": [{"port": "metrics"}, {"port": "patroni"}],
+        },
+    }
+    targets = [
+        target
+        for endpoint in config.monitor_endpoints(monitor)
+        for target in config.bind(endpoint, [service])
+    ]
+    (discovery,) = config.discovery_services(targets, {"team": "x"})
+    assert discovery["metadata"]["name"] == "db-scrape"
+    assert [p["name"] for p in discovery["spec"]["ports"]] == ["metrics", "patroni"]
+    assert discovery["spec"]["publishNotReadyAddresses"] is True
+    del service["spec"]["publishNotReadyAddresses"]
+    ready_only = [t for e in config.monitor_endpoints(monitor) for t in config.bind(e, [service])]
+    (discovery,) = config.discovery_services(ready_only, {})
+    assert discovery["spec"]["publishNotReadyAddresses"] is False
 
 
 def test_rules_reading_a_job_without_its_service_monitor_are_caught(

@@ -103,17 +103,33 @@ true
 {{- end -}}
 {{- end -}}
 
+{{/* The rule parameters the chart's values decide (name: value and the value it comes from),
+so an alert's threshold cannot drift from the setting it watches. */}}
+{{- define "postgresql.valueRuleParameters" -}}
+{{- $members := int .Values.ha.members -}}
+{{- $pooler := include "postgresql.pooler" . | fromYaml -}}
+ha_members: {{ $members | toString | quote }}
+patroni_lag_bytes: {{ .Values.ha.maximumLagOnFailoverBytes | int64 | toString | quote }}
+sync_standbys_expected: {{ min (int .Values.ha.synchronousNodeCount) (sub $members 1) | toString | quote }}
+pooler_pool_size: {{ int $pooler.poolSize | toString | quote }}
+{{- end -}}
+
 {{/* The rule groups of rules/postgresql.yaml, its placeholders filled: namespace and database
-from the release, the rest from monitoring.ruleParameters over the file's parameters. */}}
+from the release, those of postgresql.valueRuleParameters from the values, the rest from
+monitoring.ruleParameters over the file's parameters. */}}
 {{- define "postgresql.ruleGroups" -}}
 {{- $raw := .Files.Get "rules/postgresql.yaml" -}}
 {{- $defaults := (fromYaml $raw).parameters -}}
+{{- $fromValues := include "postgresql.valueRuleParameters" . | fromYaml -}}
 {{- range $k, $v := .Values.monitoring.ruleParameters -}}
 {{- if not (hasKey $defaults $k) -}}
 {{- fail (printf "monitoring.ruleParameters.%s: rules/postgresql.yaml has no such parameter" $k) -}}
 {{- end -}}
+{{- if hasKey $fromValues $k -}}
+{{- fail (printf "monitoring.ruleParameters.%s: set from the chart's values (ha.members, ha.synchronousNodeCount, ha.maximumLagOnFailoverBytes, pooler.poolSize), not here" $k) -}}
 {{- end -}}
-{{- $params := merge (dict "namespace" .Release.Namespace "database" (include "postgresql.fullname" .)) .Values.monitoring.ruleParameters $defaults -}}
+{{- end -}}
+{{- $params := merge (dict "namespace" .Release.Namespace "database" (include "postgresql.fullname" .)) $fromValues .Values.monitoring.ruleParameters $defaults -}}
 {{- $text := $raw -}}
 {{- range $k, $v := $params -}}
 {{- $text = replace (printf "${%s}" $k) (toString $v) $text -}}
@@ -128,6 +144,15 @@ from the release, the rest from monitoring.ruleParameters over the file's parame
 {{- if include "postgresql.repo2Enabled" . -}}
 {{- $groups = concat $groups $src.repo2_backup_groups -}}
 {{- end -}}
+{{- end -}}
+{{- if .Values.ha.enabled -}}
+{{- $groups = concat $groups $src.ha_groups -}}
+{{- if and (ne (toString .Values.ha.synchronousMode) "off") (gt (int $fromValues.sync_standbys_expected) 0) -}}
+{{- $groups = concat $groups $src.ha_sync_groups -}}
+{{- end -}}
+{{- end -}}
+{{- if (include "postgresql.pooler" . | fromYaml).enabled -}}
+{{- $groups = concat $groups $src.pooler_groups -}}
 {{- end -}}
 {{- toYaml $groups -}}
 {{- end -}}
@@ -312,8 +337,9 @@ cutting an outage short at a fixed 4 GiB. The data and max_wal_size must keep at
 {{- $queue -}}
 {{- end -}}
 
-{{/* A ServiceMonitor scraping the `metrics` port of the Services labelled `selector`, in the
-monitoring target's API group. Call with (dict "ctx" . "name" NAME "selector" LABELS). */}}
+{{/* A ServiceMonitor scraping /metrics on the named `ports` of the Services labelled `selector`,
+in the monitoring target's API group.
+Call with (dict "ctx" . "name" NAME "selector" LABELS "ports" (list "metrics" ...)). */}}
 {{- define "postgresql.serviceMonitor" -}}
 {{- $t := include "postgresql.monitoringTarget" .ctx | fromYaml -}}
 apiVersion: {{ $t.api }}
@@ -341,8 +367,10 @@ spec:
     matchNames:
       - {{ .ctx.Release.Namespace }}
   endpoints:
-    - port: metrics
+    {{- range .ports }}
+    - port: {{ . }}
       path: /metrics
-      interval: {{ .ctx.Values.monitoring.interval }}
+      interval: {{ $.ctx.Values.monitoring.interval }}
       scrapeTimeout: 10s
+    {{- end }}
 {{- end -}}

@@ -40,6 +40,8 @@ inventory.example.org/cluster: {{ include "postgresql.fullname" . }}
   value: {{ .Values.ha.loopWait | quote }}
 - name: HA_RETRY_TIMEOUT
   value: {{ .Values.ha.retryTimeout | quote }}
+- name: HA_MAXIMUM_LAG_BYTES
+  value: {{ .Values.ha.maximumLagOnFailoverBytes | int64 | toString | quote }}
 - name: HA_API_PORT
   value: {{ .Values.ha.restApiPort | quote }}
 # The preStop switchover's budget: half the grace period, the rest is Patroni's shutdown.
