@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=8, help="fixed before the run")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--rows", type=int, default=200_000, help="products")
+    parser.add_argument("--rows", type=int, default=app_workload.ROWS, help="products")
     parser.add_argument("--memory", default="2Gi", help="the pod's memory limit (Mi or Gi)")
     parser.add_argument("--cpu", default="2")
     parser.add_argument(
