@@ -28,6 +28,8 @@ from benchmarks.postgres.chart_tuning import parse_conf
 from tests.helm.rendering import DB, Renderer
 from tests.support.postgres import FAST_SETTINGS, PostgresServer, running_postgres
 
+pytestmark = pytest.mark.slow  # a real server and the benchmark's catalogue
+
 ENVIRONMENT = "prod"
 # At the benchmark's catalogue each statement costs at most this fraction of the threshold (the
 # search page, the only one that grows, levels off near a third of it on larger catalogues).
