@@ -52,8 +52,10 @@ class Writer(BackgroundLoop):
                 time.sleep(0.05)
 
     def longest_gap(self, since: float, until: float) -> float:
-        """The write outage inside [since, until]."""
-        return longest_gap(self.acknowledged.values(), since, until)
+        """The write outage inside [since, until], while the writer may still be adding."""
+        # list() copies the view in one step under the GIL; iterating the live view from this
+        # thread fails as soon as the writer inserts ("dictionary changed size").
+        return longest_gap(list(self.acknowledged.values()), since, until)
 
 
 @dataclass
