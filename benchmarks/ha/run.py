@@ -52,10 +52,12 @@ def main(argv: list[str] | None = None) -> int:
                 watcher.start()
                 for round_number in range(1, args.rounds + 1):
                     for graceful, outages in ((True, deletions), (False, failovers)):
-                        lost_member = lose_primary(cluster, writer, graceful=graceful)
+                        lost_member = lose_primary(
+                            cluster, writer, graceful=graceful, watcher=watcher
+                        )
                         outages.append(lost_member.outage)
                         rejoin(cluster, lost_member.before)
-                    switchovers.append(switch_over(cluster, writer).outage)
+                    switchovers.append(switch_over(cluster, writer, watcher).outage)
                     print(
                         f"round {round_number}: stopped {deletions[-1]:.1f} s, killed "
                         f"{failovers[-1]:.1f} s, switchover {switchovers[-1]:.1f} s",

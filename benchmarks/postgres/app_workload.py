@@ -22,10 +22,17 @@ from tests.support.postgres import PostgresServer
 
 VARIABLES = ("product_id", "delta", "quantity")
 READS_PER_ADJUSTMENT = 9
+ROWS = 200_000  # products loaded by default: the catalogue the benchmark and the JIT test plan on
 LEDGER = insert(StockMovement).values(
     product_id=bindparam("product_id"), delta=bindparam("delta"),
     quantity_after=bindparam("quantity"), reason="benchmark",
 )  # fmt: skip
+# Every statement the scripts send, by name: the JIT test explains exactly these.
+STATEMENTS: dict[str, ClauseElement] = {
+    "get_product": GET_PRODUCT,
+    "adjust_quantity": ADJUST_QUANTITY,
+    "ledger_insert": LEDGER,
+}
 
 
 def pgbench_sql(statement: ClauseElement) -> str:
@@ -44,12 +51,13 @@ def scripts(directory: Path) -> list[str]:
     """Write the two scripts; return pgbench's -f arguments with their weights."""
     choose = "\\set product_id random(1, :rows)\n"
     read = directory / "get_product.sql"
-    read.write_text(choose + pgbench_sql(GET_PRODUCT) + ";\n")
+    sql = {name: pgbench_sql(statement) for name, statement in STATEMENTS.items()}
+    read.write_text(choose + sql["get_product"] + ";\n")
     adjust = directory / "adjust_stock.sql"
     adjust.write_text(
         choose + "\\set delta random(1, 5)\nBEGIN;\n"
-        + pgbench_sql(ADJUST_QUANTITY) + " \\gset\n"
-        + pgbench_sql(LEDGER) + ";\nCOMMIT;\n"
+        + sql["adjust_quantity"] + " \\gset\n"
+        + sql["ledger_insert"] + ";\nCOMMIT;\n"
     )  # fmt: skip
     return ["-f", f"{read}@{READS_PER_ADJUSTMENT}", "-f", f"{adjust}@1"]
 

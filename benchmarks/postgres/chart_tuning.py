@@ -28,8 +28,13 @@ def chart_tuning(memory: str = "2Gi", cpu: str = "2") -> dict[str, str]:
         for doc in yaml.safe_load_all(rendered.stdout)
         if doc and "10-tuning.conf" in doc["data"]
     )
+    return parse_conf(config_map["data"]["10-tuning.conf"])
+
+
+def parse_conf(text: str) -> dict[str, str]:
+    """`key = value` lines of a rendered postgresql.conf fragment, comments skipped."""
     settings: dict[str, str] = {}
-    for line in config_map["data"]["10-tuning.conf"].splitlines():
+    for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep and not line.lstrip().startswith("#"):
             settings[key.strip()] = value.strip()

@@ -10,10 +10,13 @@ import time
 from dataclasses import dataclass
 
 from tests.ha.members import HaCluster, wait_until
-from tests.ha.workload import Writer
+from tests.ha.workload import WritableWatcher, Writer
 
 SETTLE_SECONDS = 3.0
 RECOVERY_TIMEOUT = 120.0
+# Samples of the writability watcher each disruption waits for: the watcher's pace depends on
+# the host's load, so the scenario waits for it instead of assuming a rate.
+WATCHED_SAMPLES = 2
 
 
 @dataclass(frozen=True)
@@ -23,27 +26,38 @@ class Disruption:
     before: str
     after: str
     outage: float
+    watched: int = 0  # watcher samples that began after the disruption started
 
 
 def _resumed(writer: Writer, since: float) -> bool:
     return bool(writer.acknowledged) and max(writer.acknowledged.values()) > since
 
 
-def _measure(cluster: HaCluster, writer: Writer, before: str, started: float) -> Disruption:
+def _measure(
+    cluster: HaCluster, writer: Writer, before: str, started: float,
+    watcher: WritableWatcher | None,
+) -> Disruption:  # fmt: skip
     wait_until(lambda: cluster.leader_name() not in (None, before), RECOVERY_TIMEOUT, "a leader")
     wait_until(lambda: _resumed(writer, started), RECOVERY_TIMEOUT, "writes again")
     time.sleep(SETTLE_SECONDS)
+    outage = writer.longest_gap(started, time.monotonic())
+    if watcher is not None:
+        wait_until(lambda: watcher.samples_since(started) >= WATCHED_SAMPLES, RECOVERY_TIMEOUT,
+                   f"{WATCHED_SAMPLES} writability samples")  # fmt: skip
     after = cluster.leader_name() or ""
-    return Disruption(before, after, writer.longest_gap(started, time.monotonic()))
+    watched = watcher.samples_since(started) if watcher is not None else 0
+    return Disruption(before, after, outage, watched)
 
 
-def lose_primary(cluster: HaCluster, writer: Writer, *, graceful: bool) -> Disruption:
+def lose_primary(
+    cluster: HaCluster, writer: Writer, *, graceful: bool, watcher: WritableWatcher | None = None
+) -> Disruption:
     """Stop the primary with SIGTERM (what a pod deletion does: Patroni releases the lock) or
     kill it with SIGKILL (a node loss: the lock must expire). It stays down."""
     leader = cluster.wait_healthy(timeout=180)
     started = time.monotonic()
     (cluster.stop if graceful else cluster.kill)(cluster.member(leader))
-    return _measure(cluster, writer, leader, started)
+    return _measure(cluster, writer, leader, started, watcher)
 
 
 def rejoin(cluster: HaCluster, name: str) -> str:
@@ -53,12 +67,14 @@ def rejoin(cluster: HaCluster, name: str) -> str:
     return str(cluster.member(name).rest().get("role", ""))
 
 
-def switch_over(cluster: HaCluster, writer: Writer) -> Disruption:
+def switch_over(
+    cluster: HaCluster, writer: Writer, watcher: WritableWatcher | None = None
+) -> Disruption:
     """`patronictl switchover` from the leader to a streaming replica."""
     leader = cluster.wait_healthy(timeout=180)
     candidate = next(m.name for m in cluster.members if m.name != leader)
     started = time.monotonic()
     cluster.patronictl("switchover", "--leader", leader, "--candidate", candidate, "--force")
-    disruption = _measure(cluster, writer, leader, started)
+    disruption = _measure(cluster, writer, leader, started, watcher)
     assert disruption.after == candidate, f"{disruption.after} leads, not {candidate}"
     return disruption

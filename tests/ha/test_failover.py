@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.ha.disruptions import SETTLE_SECONDS, Disruption, lose_primary, rejoin, switch_over
+from tests.ha.disruptions import (
+    SETTLE_SECONDS,
+    WATCHED_SAMPLES,
+    Disruption,
+    lose_primary,
+    rejoin,
+    switch_over,
+)
 from tests.ha.kubeapi import KubeApi
 from tests.ha.members import HaCluster, running_cluster
 from tests.ha.workload import PROBE_TABLE, WritableWatcher, Writer
@@ -46,11 +53,11 @@ def _run_scenario(cluster: HaCluster) -> Scenario:
     writer.start()
     watcher.start()
     time.sleep(SETTLE_SECONDS)
-    stopped = lose_primary(cluster, writer, graceful=True)
+    stopped = lose_primary(cluster, writer, graceful=True, watcher=watcher)
     rejoin(cluster, stopped.before)
-    killed = lose_primary(cluster, writer, graceful=False)
+    killed = lose_primary(cluster, writer, graceful=False, watcher=watcher)
     rejoined_role = rejoin(cluster, killed.before)  # same data directory: rewind, then follow
-    switched = switch_over(cluster, writer)
+    switched = switch_over(cluster, writer, watcher)
     writer.stop()
     watcher.stop()
     final = cluster.connect(cluster.member(switched.after))
@@ -84,7 +91,8 @@ def test_no_acknowledged_commit_is_lost_in_strict_synchronous_mode(scenario: Sce
 
 
 def test_no_member_accepts_writes_while_another_holds_the_lock(scenario: Scenario) -> None:
-    assert scenario.watcher.samples > 50
+    for disruption in (scenario.stopped, scenario.killed, scenario.switched):
+        assert disruption.watched >= WATCHED_SAMPLES, f"unwatched: {disruption}"
     assert not scenario.watcher.violations, scenario.watcher.violations[:5]
 
 

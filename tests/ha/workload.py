@@ -52,8 +52,10 @@ class Writer(BackgroundLoop):
                 time.sleep(0.05)
 
     def longest_gap(self, since: float, until: float) -> float:
-        """The write outage inside [since, until]."""
-        return longest_gap(self.acknowledged.values(), since, until)
+        """The write outage inside [since, until], while the writer may still be adding."""
+        # list() copies the view in one step under the GIL; iterating the live view from this
+        # thread fails as soon as the writer inserts ("dictionary changed size").
+        return longest_gap(list(self.acknowledged.values()), since, until)
 
 
 @dataclass
@@ -62,7 +64,15 @@ class WritableWatcher(BackgroundLoop):
 
     cluster: HaCluster
     violations: list[str] = field(default_factory=list)
-    samples: int = 0
+    started_at: list[float] = field(default_factory=list)  # when each finished sample began
+
+    @property
+    def samples(self) -> int:
+        return len(self.started_at)
+
+    def samples_since(self, since: float) -> int:
+        """Finished samples that began at or after `since` (monotonic clock)."""
+        return sum(1 for at in self.started_at if at >= since)
 
     def _writable(self, member: Member) -> bool:
         try:
@@ -80,10 +90,11 @@ class WritableWatcher(BackgroundLoop):
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            began = time.monotonic()
             before = self.cluster.leader_name()
             writable = [m.name for m in self.cluster.members if self._writable(m)]
             after = self.cluster.leader_name()
-            self.samples += 1
+            self.started_at.append(began)
             if len(writable) > 1:
                 self.violations.append(f"several writable members {writable}")
             for name in writable:

@@ -35,6 +35,7 @@ _PROMQL_WORDS = {
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _MATCHERS = re.compile(r"\{[^}]*\}")
 _RANGE = re.compile(r"\[[^\]]*\]")
+_OFFSET = re.compile(r"\boffset\s+[^\s()]+")  # `offset 15m`, or a placeholder before the unit
 _LABEL_LIST = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 _IDENTIFIER = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
@@ -69,6 +70,7 @@ def metric_names(expr: str) -> set[str]:
     """The series names a PromQL expression reads: identifiers left once strings, label
     matchers, ranges and label lists are removed, that are neither functions nor keywords."""
     text = _STRING.sub('""', expr)
+    text = _OFFSET.sub(" ", text)
     text = _MATCHERS.sub(" ", text)
     text = _RANGE.sub(" ", text)
     text = _LABEL_LIST.sub(" ", text)

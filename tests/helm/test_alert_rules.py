@@ -168,9 +168,10 @@ def test_series_names_are_read_from_expressions() -> None:
     """The extraction the real-scrape test relies on finds every series and nothing else."""
     expr = (
         'sum by (namespace, pod) (rate(pg_a_total{job="x", le="0.25"}[5m])) / on (pod) '
-        'max(pg_b) > 1e9 and absent(up{job="y"}) unless 2.5 * pg_c'
+        'max(pg_b) > 1e9 and absent(up{job="y"}) unless 2.5 * pg_c '
+        "> pg_d offset ${window}m"
     )
-    assert rule_source.metric_names(expr) == {"pg_a_total", "pg_b", "up", "pg_c"}
+    assert rule_source.metric_names(expr) == {"pg_a_total", "pg_b", "up", "pg_c", "pg_d"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.alert)

@@ -1,4 +1,5 @@
-"""Backups under Patroni, rendered for the HA environments (prod 3 members, staging and local 2).
+"""Backups under Patroni, rendered for every environment (prod 3 members, staging and local 2,
+dev 1), and without Patroni.
 
 The backup jobs know every member (pgBackRest pg1..pgN through the headless Service, each
 named in the TLS server's certificate) and may ask Patroni's REST API which one streams; the
@@ -25,8 +26,8 @@ from tests.helm.rendering import (
     pod_spec,
 )
 
-HA_ENVIRONMENTS = ("prod", "staging", "local")
-MEMBERS = {"prod": 3, "staging": 2, "local": 2}  # what the environments promise (docs/adr/0001)
+MEMBERS = {"prod": 3, "staging": 2, "local": 2, "dev": 1}  # what each promises (docs/adr/0001)
+HA_ENVIRONMENTS = tuple(MEMBERS)
 BACKUPS = (f"{DB}-backup-full", f"{DB}-backup-diff")
 
 
@@ -37,9 +38,7 @@ def ha_env(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def ha(renderer: Renderer, ha_env: str) -> Rendered:
-    return renderer.render(
-        UMBRELLA, ha_env, sets=("postgresql.ha.enabled=true",), **env_apis(ha_env)
-    )
+    return renderer.render(UMBRELLA, ha_env, **env_apis(ha_env))
 
 
 def job_env(workload: Manifest) -> dict[str, Any]:
@@ -118,7 +117,10 @@ def test_only_backup_jobs_and_members_reach_patronis_rest_api(ha: Rendered) -> N
     assert "backup" in components_allowed(policy, tls_port), "every member's TLS server"
 
 
-def test_without_ha_the_backup_talks_to_the_one_server(env_manifests: Rendered) -> None:
+def test_without_ha_the_backup_talks_to_the_one_server(renderer: Renderer, ha_env: str) -> None:
+    env_manifests = renderer.render(
+        UMBRELLA, ha_env, sets=("postgresql.ha.enabled=false",), **env_apis(ha_env)
+    )
     for name in BACKUPS:
         env = job_env(env_manifests.one("CronJob", name))
         assert env["BACKUP_PG_HOST"] == f"{DB}-0.{DB}-headless"

@@ -19,7 +19,6 @@ no Patroni answer, the backup runs from the primary, as without HA.
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import sys
@@ -28,12 +27,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dbops import patroni_members
 from dbops.common import OpsError, int_setting
-
-# Patroni's member roles: the primary, and the replicas it may hand a backup to.
-LEADER_ROLES = frozenset({"leader", "primary", "master"})
-STANDBY_ROLES = frozenset({"replica", "sync_standby", "quorum_standby"})
-STREAMING = "streaming"
 
 
 @dataclass(frozen=True)
@@ -69,11 +64,6 @@ def member_host(name: str, hosts: Iterable[str]) -> str | None:
     return next((host for host in hosts if host == name or host.startswith(f"{name}.")), None)
 
 
-def _lag(member: Mapping[str, Any]) -> float:
-    lag = member.get("lag")
-    return float(lag) if isinstance(lag, int | float) else math.inf
-
-
 def choose(
     hosts: Sequence[str],
     cluster: Mapping[str, Any] | None,
@@ -89,15 +79,10 @@ def choose(
         return Source(hosts, False, hosts[0] if hosts else None, (), "one member")
     if cluster is None:
         return Source(hosts, False, None, (), "Patroni did not answer: from the primary")
-    members = [m for m in cluster.get("members", []) if isinstance(m, Mapping)]
-    leader = next(
-        (member_host(str(m.get("name")), hosts) for m in members if m.get("role") in LEADER_ROLES),
-        None,
-    )
-    streaming = sorted(
-        (m for m in members if m.get("role") in STANDBY_ROLES and m.get("state") == STREAMING),
-        key=_lag,
-    )
+    members = patroni_members.members(cluster)
+    lead = patroni_members.leader(members)
+    leader = member_host(str(lead.get("name")), hosts) if lead is not None else None
+    streaming = patroni_members.streaming_standbys(members)
     standbys = tuple(
         host
         for host in (member_host(str(m.get("name")), hosts) for m in streaming)

@@ -33,11 +33,9 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
+from dbops import patroni_members
 from dbops.common import OpsError, int_setting, setting
 
-CANDIDATE_ROLES = ("replica", "sync_standby", "quorum_standby")
-SYNCHRONOUS_ROLES = ("sync_standby", "quorum_standby")
-LEADER_ROLES = ("leader", "primary", "master")
 ORDINAL = re.compile(r"-(\d+)$")
 # The pod's environment this hook reads (the chart sets them on the postgresql container).
 API_PORT, MEMBER, TIMEOUT = "HA_API_PORT", "HA_MEMBER_NAME", "HA_SWITCHOVER_TIMEOUT"
@@ -64,26 +62,18 @@ def _ordinal(name: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-def _lag(member: Mapping[str, Any]) -> int:
-    lag = member.get("lag")
-    return lag if isinstance(lag, int) else sys.maxsize  # "unknown" sorts last
-
-
 def choose_candidate(members: Sequence[Mapping[str, Any]], leader: str) -> str | None:
     """The replica to hand over to (see the module docstring), or None when there is none."""
     streaming = [
         m
-        for m in members
-        if m.get("name") != leader
-        and m.get("role") in CANDIDATE_ROLES
-        and m.get("state") == "streaming"
-        and not (m.get("tags") or {}).get("nofailover")
+        for m in patroni_members.streaming_standbys(members)
+        if m.get("name") != leader and not (m.get("tags") or {}).get("nofailover")
     ]
-    synchronous = [m for m in streaming if m.get("role") in SYNCHRONOUS_ROLES]
+    synchronous = [m for m in streaming if m.get("role") in patroni_members.SYNCHRONOUS_ROLES]
     pool = synchronous or streaming
     if not pool:
         return None
-    best = max(pool, key=lambda m: (_ordinal(str(m["name"])), -_lag(m)))
+    best = max(pool, key=lambda m: (_ordinal(str(m["name"])), -patroni_members.lag(m)))
     return str(best["name"])
 
 
@@ -94,8 +84,8 @@ def hand_over(
     status, text = fetch("GET", f"{api}/cluster", None, 10)
     if status != 200:
         raise OpsError(f"GET /cluster answered {status}: {text[:200]}")
-    members = json.loads(text).get("members", [])
-    leader = next((m for m in members if m.get("role") in LEADER_ROLES), None)
+    members = patroni_members.members(json.loads(text))
+    leader = patroni_members.leader(members)
     if leader is None or leader.get("name") != me:
         return f"{me} is not the primary: nothing to hand over"
     candidate = choose_candidate(members, me)
