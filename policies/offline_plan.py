@@ -93,11 +93,17 @@ def parse_test_events(stdout: str) -> dict[str, RunResult]:
 
 
 def copy_iac(source: Path, destination: Path) -> Path:
-    """Copy the IaC tree without Terraform working files, plus the charts' alert rule files
-    next to it (the monitoring module reads them: one source for both layers)."""
+    """Copy the IaC tree without Terraform working files, plus the charts' alert rule files and
+    values files next to it (the platform root reads the database chart's values and the
+    monitoring module the rule files: one source for both layers)."""
     stage_iac(source, destination)
-    for rules in source.parent.glob("helm-charts/*/rules"):
+    charts = source.parent / "helm-charts"
+    for rules in charts.glob("*/rules"):
         shutil.copytree(rules, destination.parent / rules.relative_to(source.parent))
+    for values in charts.glob("*/values*.yaml"):
+        target = destination.parent / values.relative_to(source.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(values, target)
     return destination
 
 

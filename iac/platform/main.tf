@@ -23,6 +23,25 @@ locals {
   names = module.conventions.names
   tags  = module.conventions.tags
 
+  # The database chart's values as the release installs them in this environment: the postgresql
+  # chart's defaults, then the umbrella's values.yaml, then its values-<environment>.yaml (later
+  # wins, as in helm). They are the one source of the Patroni and pooler alert figures the chart
+  # renders into its PrometheusRule and the monitoring module into Azure's rule groups. Only
+  # top-level keys of `ha` and `pooler` are read, so merging those maps one level deep is helm's
+  # merge.
+  umbrella_values = [
+    for file_name in ["values.yaml", "values-${var.environment}.yaml"] :
+    yamldecode(file("${path.module}/../../helm-charts/inventory-platform/${file_name}"))
+  ]
+  database_values = concat(
+    [yamldecode(file("${path.module}/../../helm-charts/postgresql/values.yaml"))],
+    [for values in local.umbrella_values : try(values.postgresql, {})],
+  )
+  database_ha     = merge([for values in local.database_values : try(values.ha, {})]...)
+  database_pooler = merge([for values in local.database_values : try(values.pooler, {})]...)
+  # global.pooler.enabled, declared once in the umbrella for both charts, wins over pooler.enabled.
+  global_pooler = merge([for values in local.umbrella_values : try(values.global.pooler, {})]...)
+
   private_dns_zones = {
     key_vault = "privatelink.vaultcore.azure.net"
     registry  = "privatelink.azurecr.io"
@@ -217,6 +236,17 @@ module "monitoring" {
 
   # The second repository's rule group exists where the repository does.
   backup_repo2_alerts_enabled = var.backup.secondary_location != null
+
+  # The Patroni, synchronous-standby and pooler rule groups follow the database chart's values.
+  database_alerts = {
+    ha_enabled             = local.database_ha.enabled
+    members                = local.database_ha.members
+    synchronous_mode       = local.database_ha.synchronousMode
+    synchronous_node_count = local.database_ha.synchronousNodeCount
+    lag_bytes              = local.database_ha.maximumLagOnFailoverBytes
+    pooler_enabled         = try(local.global_pooler.enabled, local.database_pooler.enabled)
+    pool_size              = local.database_pooler.poolSize
+  }
 
   # The charts' fullnames from the contract: they fill the rule files' scrape-job selectors.
   workload_names = {

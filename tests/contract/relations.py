@@ -35,6 +35,7 @@ CLUSTER_SCOPED = {
     "ClusterRoleBinding",
     "IngressClass",
     "NginxIngressController",
+    "PriorityClass",
 }
 
 Use = tuple[str, str]  # (identity key, federated subject)

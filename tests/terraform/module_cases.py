@@ -20,6 +20,29 @@ ACR_ZONE = "privatelink.azurecr.io"
 ISSUER = "https://westeurope.oic.prod-aks.azure.com/11111111/22222222/"
 
 
+def database_alerts(**changes: object) -> str:
+    """The monitoring module's database_alerts (a three-member strict Patroni cluster behind the
+    pooler) as HCL, with `changes` to single attributes."""
+    values: dict[str, object] = {
+        "ha_enabled": True,
+        "members": 3,
+        "synchronous_mode": "strict",
+        "synchronous_node_count": 1,
+        "lag_bytes": 16777216,
+        "pooler_enabled": True,
+        "pool_size": 20,
+        **changes,
+    }
+    hcl = {
+        k: str(v).lower() if isinstance(v, bool) else f'"{v}"' if isinstance(v, str) else str(v)
+        for k, v in values.items()
+    }
+    return "{ " + ", ".join(f"{k} = {v}" for k, v in hcl.items()) + " }"
+
+
+DATABASE_ALERTS = database_alerts()
+
+
 @dataclass(frozen=True)
 class BadInput:
     """One variable override (HCL) and the error text Terraform must report."""
@@ -188,6 +211,7 @@ VALID_INPUTS: dict[str, str] = {
       database  = "{contract.load().fullnames["postgresql"]}"
       api       = "{contract.load().fullnames["inventory-api"]}"
     }}
+    database_alerts = {DATABASE_ALERTS}
     names = {{
       log_analytics      = "log-x"
       monitor_workspace  = "amw-x"
@@ -550,6 +574,31 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             "backup_job_prefix_without_hyphen",
             'backup_job_prefix = "db-backup"',
             "backup_job_prefix must be a Kubernetes name prefix ending in '-'",
+        ),
+        BadInput(
+            "no_database_members",
+            f"database_alerts = {database_alerts(members=0)}",
+            "database_alerts.members must be a whole number from 1 to 9",
+        ),
+        BadInput(
+            "synchronous_mode_unknown",
+            f"database_alerts = {database_alerts(synchronous_mode='remote_apply')}",
+            "database_alerts.synchronous_mode must be off, on or strict",
+        ),
+        BadInput(
+            "no_synchronous_standbys",
+            f"database_alerts = {database_alerts(synchronous_node_count=0)}",
+            "database_alerts.synchronous_node_count must be a whole number from 1 to 8",
+        ),
+        BadInput(
+            "fractional_lag",
+            f"database_alerts = {database_alerts(lag_bytes=0.5)}",
+            "database_alerts.lag_bytes must be a whole number of bytes",
+        ),
+        BadInput(
+            "empty_pool",
+            f"database_alerts = {database_alerts(pool_size=0)}",
+            "database_alerts.pool_size must be a whole number from 1 to 1000",
         ),
         BadInput(
             "diagnostics_without_logs",

@@ -38,6 +38,25 @@ RULE_GROUPS = sum(
     for doc in map(rule_source.source, rule_source.RULE_FILES)
 )
 REPO2_RULE_GROUPS = len(rule_source.source("postgresql")["repo2_backup_groups"])
+# The database rule file's Patroni, synchronous-standby and pooler group lists each environment's
+# values turn on: Patroni and the pooler run everywhere; dev's one member has no standby to wait
+# for, staging (on) and prod (strict) replicate synchronously.
+DATABASE_VALUE_GROUPS = {
+    "dev": ("ha_groups", "pooler_groups"),
+    "staging": ("ha_groups", "ha_sync_groups", "pooler_groups"),
+    "prod": ("ha_groups", "ha_sync_groups", "pooler_groups"),
+}
+VALUE_RULE_GROUPS = {
+    env: [group["name"] for key in keys for group in rule_source.source("postgresql")[key]]
+    for env, keys in DATABASE_VALUE_GROUPS.items()
+}
+"""Per environment, the names of those groups."""
+PLANNED_RULE_GROUPS = {
+    "dev": RULE_GROUPS + len(VALUE_RULE_GROUPS["dev"]),
+    "staging": RULE_GROUPS + REPO2_RULE_GROUPS + len(VALUE_RULE_GROUPS["staging"]),
+    "prod": RULE_GROUPS + REPO2_RULE_GROUPS + len(VALUE_RULE_GROUPS["prod"]),
+}
+"""Azure Prometheus rule groups per environment (the second repository's in staging and prod)."""
 REPO2_MODULE = "module.backup_repo2[0]"
 """Address of the second backup repository's module instance (backup.secondary_location)."""
 # + the backup passphrase secret and its reader (the database identity, which backup jobs share)
@@ -48,9 +67,9 @@ REPO2_MODULE = "module.backup_repo2[0]"
 # routing add-on's read grant on the ingress certificate, and in dev (self-signed) the
 # certificate and the deployer's Certificates Officer grant
 TOTAL_COUNTS = {
-    "dev": 61 + RULE_GROUPS,
-    "staging": 86 + RULE_GROUPS + REPO2_RULE_GROUPS,
-    "prod": 100 + RULE_GROUPS + REPO2_RULE_GROUPS,
+    "dev": 61 + PLANNED_RULE_GROUPS["dev"],
+    "staging": 86 + PLANNED_RULE_GROUPS["staging"],
+    "prod": 100 + PLANNED_RULE_GROUPS["prod"],
 }
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
@@ -59,7 +78,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
         # api: inventory-api + migrations; database: postgresql + backup; backup: backup
         "azurerm_federated_identity_credential": 5,
-        "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS,
+        "azurerm_monitor_alert_prometheus_rule_group": PLANNED_RULE_GROUPS["dev"],
         "azurerm_private_endpoint": 0,
         "azurerm_private_dns_zone": 0,
         "azurerm_private_dns_zone_virtual_network_link": 0,
@@ -78,7 +97,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_storage_account": 2,  # + repo2 in the paired region
         "azurerm_user_assigned_identity": 6,  # + repo2's identity
         "azurerm_federated_identity_credential": 6,  # + repo2's identity trusts backup
-        "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS + REPO2_RULE_GROUPS,
+        "azurerm_monitor_alert_prometheus_rule_group": PLANNED_RULE_GROUPS["staging"],
         "azurerm_private_endpoint": 4,  # vault, registry, backup, repo2
         "azurerm_private_dns_zone": 3,
         "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
@@ -97,7 +116,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_storage_account": 2,
         "azurerm_user_assigned_identity": 7,  # + repo2's, the gateway's (Key Vault certificate)
         "azurerm_federated_identity_credential": 6,
-        "azurerm_monitor_alert_prometheus_rule_group": RULE_GROUPS + REPO2_RULE_GROUPS,
+        "azurerm_monitor_alert_prometheus_rule_group": PLANNED_RULE_GROUPS["prod"],
         "azurerm_private_endpoint": 4,
         "azurerm_private_dns_zone": 3,
         "azurerm_private_dns_zone_virtual_network_link": 6,  # own network + the CI network
@@ -215,13 +234,34 @@ def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, 
     # staging: 3 private endpoints + 3 DNS zones + 3 zone links to its own network and 3 to the
     # CI network + the peering to the CI network, 2 more pools (3 database pools instead of dev's
     # spot pool), NAT gateway + its IP + 2 associations, the second backup repository (8) and its
-    # rule group; dev alone has its self-signed ingress certificate and the deployer's grant.
-    assert staging - dev == 12 + 1 + 2 + 4 + 8 + REPO2_RULE_GROUPS - 2
+    # rule group, the synchronous-standby rule group (dev's one member has no standby); dev alone
+    # has its self-signed ingress certificate and the deployer's grant.
+    sync_groups = len(VALUE_RULE_GROUPS["staging"]) - len(VALUE_RULE_GROUPS["dev"])
+    assert staging - dev == 12 + 1 + 2 + 4 + 8 + REPO2_RULE_GROUPS + sync_groups - 2
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
     # table, association, diagnostic setting) instead of the NAT gateway's 4; an Application
     # Gateway (subnet, NSG, association, IP, WAF policy, identity, certificate reader, gateway,
     # diagnostic setting).
     assert prod - staging == 1 + 8 - 4 + 9
+
+
+RULE_GROUP_KEY = re.compile(r'\["([^"]+)"\]$')
+"""The rule file group a planned rule group is made from: its for_each key."""
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_patroni_and_pooler_rule_groups_follow_the_values(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """AKS evaluates the Patroni, synchronous-standby and pooler alerts of exactly the groups the
+    environment's values turn on (which figures fill them: tests/contract)."""
+    planned = {
+        match.group(1)
+        for resource in _resources(plans, env, "azurerm_monitor_alert_prometheus_rule_group")
+        if (match := RULE_GROUP_KEY.search(resource.address))
+    }
+    every_value_group = {name for names in VALUE_RULE_GROUPS.values() for name in names}
+    assert planned & every_value_group == set(VALUE_RULE_GROUPS[env])
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -149,28 +149,48 @@ resource "azurerm_monitor_scheduled_query_rules_alert_v2" "this" {
 # cluster's managed Prometheus writes to (it evaluates no PrometheusRule objects). The files are
 # the ones the charts render as PrometheusRule for a Prometheus Operator: one source, two readers.
 locals {
+  # Synchronous standbys the database rules expect: the chart's figure (postgresql.valueRuleParameters),
+  # synchronousNodeCount capped at the standbys there are (members - 1).
+  sync_standbys = min(var.database_alerts.synchronous_node_count, var.database_alerts.members - 1)
   rule_sources = {
     postgresql = {
       file  = "${path.module}/../../../helm-charts/postgresql/rules/postgresql.yaml"
       names = { namespace = var.workload_names.namespace, database = var.workload_names.database }
+      # The parameters the chart sets from its values (those the file marks "from values"), as
+      # strings the way the chart prints them.
+      from_values = {
+        ha_members             = tostring(var.database_alerts.members)
+        patroni_lag_bytes      = tostring(var.database_alerts.lag_bytes)
+        sync_standbys_expected = tostring(local.sync_standbys)
+        pooler_pool_size       = tostring(var.database_alerts.pool_size)
+      }
     }
     inventory-api = {
-      file  = "${path.module}/../../../helm-charts/inventory-api/rules/inventory-api.yaml"
-      names = { namespace = var.workload_names.namespace, api = var.workload_names.api }
+      file        = "${path.module}/../../../helm-charts/inventory-api/rules/inventory-api.yaml"
+      names       = { namespace = var.workload_names.namespace, api = var.workload_names.api }
+      from_values = {}
     }
   }
-  # The file's own parameters fill its placeholders, the release's names fill namespace/database/api.
+  # The file's own parameters fill its placeholders, the database chart's values those marked
+  # "from values", the release's names namespace/database/api.
   rule_documents = {
     for source, rule_source in local.rule_sources : source => yamldecode(templatefile(
-      rule_source.file, merge(yamldecode(file(rule_source.file)).parameters, rule_source.names)
+      rule_source.file,
+      merge(yamldecode(file(rule_source.file)).parameters, rule_source.from_values, rule_source.names)
     ))
   }
+  # The groups the chart renders for the same values: backups where they are on (repo2's where
+  # the second repository is), Patroni's under ha, the synchronous ones where its mode is on or
+  # strict with a standby to wait for, the pooler's where it runs.
   prometheus_rule_groups = merge([
     for source, document in local.rule_documents : {
       for group in concat(
         document.groups,
         [for group in try(document.backup_groups, []) : group if var.backup_alerts_enabled],
         [for group in try(document.repo2_backup_groups, []) : group if var.backup_alerts_enabled && var.backup_repo2_alerts_enabled],
+        [for group in try(document.ha_groups, []) : group if var.database_alerts.ha_enabled],
+        [for group in try(document.ha_sync_groups, []) : group if var.database_alerts.ha_enabled && var.database_alerts.synchronous_mode != "off" && local.sync_standbys > 0],
+        [for group in try(document.pooler_groups, []) : group if var.database_alerts.pooler_enabled],
       ) : group.name => group
     }
   ]...)

@@ -120,6 +120,45 @@ variable "backup_repo2_alerts_enabled" {
   nullable    = false
 }
 
+variable "database_alerts" {
+  type = object({
+    ha_enabled             = bool
+    members                = number
+    synchronous_mode       = string
+    synchronous_node_count = number
+    lag_bytes              = number
+    pooler_enabled         = bool
+    pool_size              = number
+  })
+  description = "The database chart's values the Patroni and pooler rule groups follow, as the release sets them (ha.enabled, ha.members, ha.synchronousMode, ha.synchronousNodeCount, ha.maximumLagOnFailoverBytes, the pooler's switch and pooler.poolSize): they decide which of ha_groups, ha_sync_groups and pooler_groups exist and fill the rule file's parameters marked \"from values\", as the chart does for its PrometheusRule."
+  nullable    = false
+
+  validation {
+    condition     = floor(var.database_alerts.members) == var.database_alerts.members && var.database_alerts.members >= 1 && var.database_alerts.members <= 9
+    error_message = "database_alerts.members must be a whole number from 1 to 9 (ha.members)."
+  }
+
+  validation {
+    condition     = contains(["off", "on", "strict"], var.database_alerts.synchronous_mode)
+    error_message = "database_alerts.synchronous_mode must be off, on or strict (ha.synchronousMode)."
+  }
+
+  validation {
+    condition     = floor(var.database_alerts.synchronous_node_count) == var.database_alerts.synchronous_node_count && var.database_alerts.synchronous_node_count >= 1 && var.database_alerts.synchronous_node_count <= 8
+    error_message = "database_alerts.synchronous_node_count must be a whole number from 1 to 8 (ha.synchronousNodeCount)."
+  }
+
+  validation {
+    condition     = floor(var.database_alerts.lag_bytes) == var.database_alerts.lag_bytes && var.database_alerts.lag_bytes >= 0
+    error_message = "database_alerts.lag_bytes must be a whole number of bytes, 0 or more (ha.maximumLagOnFailoverBytes)."
+  }
+
+  validation {
+    condition     = floor(var.database_alerts.pool_size) == var.database_alerts.pool_size && var.database_alerts.pool_size >= 1 && var.database_alerts.pool_size <= 1000
+    error_message = "database_alerts.pool_size must be a whole number from 1 to 1000 (pooler.poolSize)."
+  }
+}
+
 variable "node_pressure_thresholds" {
   type = object({
     cpu_percent    = number
