@@ -4,6 +4,12 @@ Patroni runs it once, on the member that initialised a new cluster, with a super
 string as its only argument; replicas receive the result by replication. The SQL is the one the
 single-server entrypoint uses (dbops.entrypoint.bootstrap_sql), so both paths create the same
 roles.
+
+Patroni runs it after a bootstrap from the backup repository too (RESTORE_FROM_BACKUP, the
+disaster-recovery path), where the restored catalogue already holds the roles and the database:
+creating them again would fail the script, and Patroni would discard the restored data. So an
+existing application database means "restored": nothing is created (the reconciler sets the
+password from the mounted file once the member leads).
 """
 
 from __future__ import annotations
@@ -11,8 +17,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dbops.common import OpsError, read_password, run, setting
+from dbops.common import OpsError, read_password, run, setting, sql_literal
 from dbops.entrypoint import bootstrap_sql, identifier
+
+
+def database_exists(connstring: str, database: str) -> bool:
+    """Whether the cluster behind `connstring` already has `database`."""
+    found = run(
+        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", connstring, "-c",
+         f"SELECT 1 FROM pg_database WHERE datname = {sql_literal(database)}"],  # noqa: S608
+        "looking for the application database",
+        timeout=60,
+    )  # fmt: skip
+    return found.strip() == "1"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         user = identifier(setting("POSTGRES_USER", "inventory"), "POSTGRES_USER")
         database = identifier(setting("POSTGRES_DB", "inventory"), "POSTGRES_DB")
         password = read_password(Path(setting("POSTGRES_PASSWORD_FILE")))
+        if database_exists(args[0], database):
+            print(
+                f"post_bootstrap: database {database} exists (restored from the repository): "
+                "nothing to create",
+                flush=True,
+            )
+            return 0
         run(
             ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", args[0], "-f", "-"],
             "creating roles and database after bootstrap",
