@@ -25,12 +25,6 @@ def is_imported(socket: Path, reference: str) -> bool:
     return result.returncode == 0 and reference in result.stdout.split()
 
 
-IMPORT_ATTEMPTS = 3
-# containerd 1.6 sometimes loses a freshly written blob during the first import of an image
-# (`ctr: content digest sha256:...: not found`); the same archive imports on the next try.
-TRANSIENT_IMPORT_ERROR = "content digest"
-
-
 def _save_and_import(
     socket: Path, reference: str, archive: Path
 ) -> subprocess.CompletedProcess[str]:
@@ -42,32 +36,23 @@ def _save_and_import(
     )
     if saved.returncode != 0:
         raise RuntimeError(f"podman save {reference} failed: {saved.stderr.strip()}")
-    return ctr(
-        socket,
-        *["images", "import", "--index-name", reference, "--snapshotter", "overlayfs"],
-        str(archive),
-    )
+    # No --index-name: the archive's own `org.opencontainers.image.ref.name` annotation (podman
+    # writes the full reference) already names the image, pointing at its manifest. Naming the
+    # index the same made two records of one name: the second retargets the name to the
+    # manifest, the index just written is left unreferenced, and containerd's garbage collector
+    # may remove it before ctr unpacks it (`ctr: content digest sha256:<index>: not found`).
+    return ctr(socket, "images", "import", "--snapshotter", "overlayfs", str(archive))
 
 
 def import_image(socket: Path, reference: str, workdir: Path) -> None:
     """Copy `reference` from podman's store into containerd (the archive lives in `workdir`
-    only while it is imported); raises RuntimeError saying which step failed and why.
-    A lost-content error is retried (bounded, each retry said); any other error is final."""
+    only while it is imported); raises RuntimeError saying which step failed and why."""
     workdir.mkdir(parents=True, exist_ok=True)
     archive = workdir / f"{reference.replace('/', '_').replace(':', '_')}.oci.tar"
     try:
-        for attempt in range(1, IMPORT_ATTEMPTS + 1):
-            result = _save_and_import(socket, reference, archive)
-            if result.returncode == 0:
-                break
-            error = result.stderr.strip()
-            if TRANSIENT_IMPORT_ERROR not in error or attempt == IMPORT_ATTEMPTS:
-                raise RuntimeError(f"ctr images import {reference} failed: {error}")
-            print(
-                f"ctr images import {reference}: {error}; "
-                f"retrying ({attempt + 1}/{IMPORT_ATTEMPTS})",
-                flush=True,
-            )
+        result = _save_and_import(socket, reference, archive)
+        if result.returncode != 0:
+            raise RuntimeError(f"ctr images import {reference} failed: {result.stderr.strip()}")
     finally:
         archive.unlink(missing_ok=True)
     if not is_imported(socket, reference):
