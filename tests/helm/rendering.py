@@ -123,6 +123,23 @@ def workloads(rendered: Rendered) -> list[Manifest]:
     return [d for d in rendered.docs if d["kind"] in WORKLOAD_KINDS]
 
 
+def is_token_volume(volume: Manifest) -> bool:
+    """A projected volume carrying a ServiceAccount token (a credential for the API server)."""
+    return any("serviceAccountToken" in s for s in volume.get("projected", {}).get("sources", []))
+
+
+def token_holders(rendered: Rendered) -> set[str]:
+    """`Kind/name/container` of every container that mounts a projected API token: with
+    auto-mounting off everywhere, these are the only processes able to call the API server."""
+    holders = set()
+    for workload in workloads(rendered):
+        tokens = {v["name"] for v in pod_spec(workload).get("volumes", []) if is_token_volume(v)}
+        for c in containers(workload):
+            if tokens & {m["name"] for m in c.get("volumeMounts", [])}:
+                holders.add(f"{workload['kind']}/{workload['metadata']['name']}/{c['name']}")
+    return holders
+
+
 def restricted_context_problems(rendered: Rendered) -> list[str]:
     """Containers lacking resources, probes (long-running ones) or the restricted profile;
     container settings win over pod settings, as in Kubernetes."""

@@ -25,6 +25,7 @@ from tests.helm.rendering import (
     env_apis,
     pod_spec,
     restricted_context_problems,
+    token_holders,
     workloads,
 )
 
@@ -69,14 +70,34 @@ def _pod_labels(workload: Manifest) -> dict[str, str]:
     return dict(spec["template"]["metadata"]["labels"])
 
 
+def _patroni_containers(rendered: Rendered) -> list[Manifest]:
+    """The database containers Patroni runs in (the image's `patroni` command)."""
+    pod = pod_spec(rendered.one("StatefulSet", DB))
+    return [c for c in pod["containers"] if c.get("args") == ["patroni"]]
+
+
+def test_every_environment_runs_the_database_under_patroni(env_manifests: Rendered) -> None:
+    """The premise of the HA assertions below: no environment runs the plain server."""
+    (patroni,) = _patroni_containers(env_manifests)
+    assert patroni["name"] == "postgresql"
+    assert env_manifests.of_kind("Role"), "Patroni's Role"
+
+
 def test_database_service_is_cluster_ip_only(env_manifests: Rendered) -> None:
     db_services = [
         s
         for s in env_manifests.of_kind("Service")
         if s["metadata"]["labels"].get("app.kubernetes.io/name") == "postgresql"
     ]
-    # The client, headless and pooler Services of the contract, and no other way in.
-    assert {s["metadata"]["name"] for s in db_services} == set(CONTRACT.services.values())
+    # The client, headless and pooler Services of the contract, Patroni's read-only Service
+    # (no one outside the chart names it, so it is not in the contract), and no other way in.
+    names = {s["metadata"]["name"] for s in db_services}
+    assert set(CONTRACT.services.values()) <= names
+    members = env_manifests.one("StatefulSet", DB)["spec"]["selector"]["matchLabels"]
+    (read_only,) = [
+        s for s in db_services if s["metadata"]["name"] not in CONTRACT.services.values()
+    ]
+    assert read_only["spec"]["selector"] == {**members, "role": "replica"}
     for svc in db_services:
         assert svc["spec"]["type"] == "ClusterIP"
         assert "externalIPs" not in svc["spec"]
@@ -109,6 +130,9 @@ def test_every_container_has_resources_probes_and_restricted_context(
     env_manifests: Rendered,
 ) -> None:
     assert restricted_context_problems(env_manifests) == []
+    # The one API token: Patroni's, in its own container (test_patroni_chart checks the mount).
+    patroni = {f"StatefulSet/{DB}/{c['name']}" for c in _patroni_containers(env_manifests)}
+    assert token_holders(env_manifests) == patroni
 
 
 def test_api_probes_hit_health_endpoints(env_manifests: Rendered) -> None:
@@ -162,8 +186,29 @@ def test_local_images_are_never_pulled(env_manifests: Rendered, env: str) -> Non
     assert (policies == {("localhost", "Never")}) is (env == "local"), policies
 
 
+def _generated_secrets(rendered: Rendered) -> list[Manifest]:
+    """The Secrets the chart renders: only the members' internal passwords, generated in the
+    cluster on first install and kept (never from values), and only the files Patroni reads."""
+    (patroni,) = _patroni_containers(rendered)
+    (volume,) = [v for v in pod_spec(rendered.one("StatefulSet", DB))["volumes"]
+                 if v.get("secret", {}).get("secretName", "").endswith("-patroni")]  # fmt: skip
+    (mount,) = [m for m in patroni["volumeMounts"] if m["name"] == volume["name"]]
+    files = {
+        e["value"].removeprefix(mount["mountPath"] + "/")
+        for e in patroni["env"]
+        if e["name"].endswith("_PASSWORD_FILE") and e["value"].startswith(mount["mountPath"])
+    }
+    secrets = rendered.of_kind("Secret")
+    assert [s["metadata"]["name"] for s in secrets] == [volume["secret"]["secretName"]]
+    (secret,) = secrets
+    assert set(secret["data"]) == files, "a Secret key no member reads"
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    return secrets
+
+
 def test_no_inline_secrets(env_manifests: Rendered) -> None:
-    assert not env_manifests.of_kind("Secret"), "passwords come from existing Secrets or Key Vault"
+    # Passwords come from existing Secrets or Key Vault; the members' own ones from the cluster.
+    assert _generated_secrets(env_manifests)
     for workload in workloads(env_manifests):
         for c in containers(workload):
             for e in c.get("env", []):
@@ -199,9 +244,16 @@ def test_database_network_policy_admits_only_migrations_pooler_and_backup_pods(
     rules_5432 = [
         r for r in policy["spec"]["ingress"] if {"port": 5432, "protocol": "TCP"} in r["ports"]
     ]
-    assert len(rules_5432) == 1
-    peers = rules_5432[0]["from"]
-    assert all("namespaceSelector" not in p and "ipBlock" not in p for p in peers)
+    member_pods = _pod_labels(sts)
+    # Replication between the members (Patroni), apart from the clients' rule.
+    (replication,) = [r for r in rules_5432 if r["from"] == [{"podSelector": {"matchLabels":
+                      sts["spec"]["selector"]["matchLabels"]}}]]  # fmt: skip
+    (clients,) = [r for r in rules_5432 if r is not replication]
+    peers = clients["from"]
+    assert all(
+        "namespaceSelector" not in p and "ipBlock" not in p for r in rules_5432 for p in r["from"]
+    )
+    assert not any(_matches(p["podSelector"], member_pods) for p in peers)
     api_pods = _pod_labels(env_manifests.one("Deployment", API))
     migration_pods = _pod_labels(env_manifests.one("Job", f"{API}-migrations"))
     pooler_pods = _pod_labels(env_manifests.one("Deployment", POOLER_SERVICE))
@@ -214,7 +266,8 @@ def test_database_network_policy_admits_only_migrations_pooler_and_backup_pods(
     for labels in (migration_pods, pooler_pods, backup_pod):
         assert any(_matches(p["podSelector"], labels) for p in peers), labels
     for labels in (api_pods, stranger):
-        assert not any(_matches(p["podSelector"], labels) for p in peers), labels
+        admitted = [p for r in rules_5432 for p in r["from"] if _matches(p["podSelector"], labels)]
+        assert not admitted, labels
 
 
 def test_pooler_network_policy_admits_only_the_serving_pods(env_manifests: Rendered) -> None:
@@ -285,10 +338,9 @@ def test_database_statefulset_storage_and_shutdown(env_manifests: Rendered, env:
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     pod = pod_spec(sts)
     postgres = next(c for c in pod["containers"] if c["name"] == "postgresql")
+    # Patroni stops PostgreSQL; the hook switches a primary over first (test_patroni_chart).
     pre_stop = postgres["lifecycle"]["preStop"]["exec"]["command"]
-    assert pre_stop[:2] == ["/usr/lib/postgresql/15/bin/pg_ctl", "stop"]
-    assert pre_stop[pre_stop.index("-m") + 1] == "fast"
-    assert int(pre_stop[pre_stop.index("-t") + 1]) < pod["terminationGracePeriodSeconds"]
+    assert pre_stop[:2] == ["/usr/bin/python3", "-m"]
     mounts = {m["mountPath"]: m for m in postgres["volumeMounts"]}
     assert mounts["/var/lib/postgresql/data"]["name"] == "data"
     assert mounts["/etc/postgresql"]["readOnly"] is True
@@ -446,7 +498,7 @@ def test_backups_and_restore_drill_run_in_every_azure_environment(
                 assert env_vars["BACKUP_AZURE_KEY_TYPE"]["value"] == "sas"
                 assert env_vars["BACKUP_RETENTION_FULL"]["value"] == keep_full
                 assert env_vars["BACKUP_RETENTION_DIFF"]["value"] == keep_diff
-    assert not env_manifests.of_kind("Secret"), "no storage-key Secret"
+    assert _generated_secrets(env_manifests), "no storage-key Secret"
     drill = pod_spec(cronjobs[f"{DB}-restore-drill"])
     (restore,) = [v for v in drill["volumes"] if v["name"] == "restore"]
     drill_size = restore["ephemeral"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]

@@ -24,8 +24,10 @@ from tests.helm.rendering import (
     Rendered,
     Renderer,
     env_apis,
+    is_token_volume,
     pod_spec,
     restricted_context_problems,
+    token_holders,
     workloads,
 )
 from tests.helm.schemas import validate_all
@@ -42,6 +44,12 @@ SYNCHRONOUS = {"prod": "strict", "staging": "on", "dev": "off", "local": "on"}
 @pytest.fixture(scope="session")
 def ha(renderer: Renderer, env: str) -> Rendered:
     return renderer.render(UMBRELLA, env, sets=("postgresql.ha.enabled=true",), **env_apis(env))
+
+
+@pytest.fixture(scope="session")
+def single(renderer: Renderer, env: str) -> Rendered:
+    """The environment with Patroni switched off: the one plain server the chart still offers."""
+    return renderer.render(UMBRELLA, env, sets=("postgresql.ha.enabled=false",), **env_apis(env))
 
 
 def _postgres(ha: Rendered) -> Manifest:
@@ -91,11 +99,23 @@ def test_role_holds_only_patronis_rules_and_binds_the_database_pods(ha: Rendered
     assert binding["subjects"][0]["name"] == sts_pod["serviceAccountName"]
 
 
-def test_only_the_database_pods_mount_a_service_account_token(ha: Rendered) -> None:
+def test_only_the_patroni_container_holds_an_api_token(ha: Rendered) -> None:
+    """Nothing auto-mounts a token; the one projected token goes to the container that runs
+    Patroni, at the path its in-cluster client reads, and not to the members' sidecars."""
     for workload in workloads(ha):
-        mounted = pod_spec(workload).get("automountServiceAccountToken", True)
-        is_db = workload["kind"] == "StatefulSet" and workload["metadata"]["name"] == DB
-        assert mounted is is_db, f"{workload['kind']}/{workload['metadata']['name']}"
+        assert pod_spec(workload)["automountServiceAccountToken"] is False, workload["metadata"]
+    sts = ha.one("StatefulSet", DB)
+    patroni = [c["name"] for c in pod_spec(sts)["containers"] if c.get("args") == ["patroni"]]
+    assert token_holders(ha) == {f"StatefulSet/{DB}/{name}" for name in patroni}
+    assert len(pod_spec(sts)["containers"]) > len(patroni), "the sidecars are checked too"
+    (token,) = [v for v in pod_spec(sts)["volumes"] if is_token_volume(v)]
+    (mount,) = [m for m in _postgres(ha)["volumeMounts"] if m["name"] == token["name"]]
+    assert mount["mountPath"] == "/var/run/secrets/kubernetes.io/serviceaccount"
+    assert mount["readOnly"] is True
+    (source,) = [s["serviceAccountToken"] for s in token["projected"]["sources"]
+                 if "serviceAccountToken" in s]  # fmt: skip
+    assert "audience" not in source, "the API server's own audience"
+    assert source["expirationSeconds"] <= 3607, "bound and rotated like the kubelet's own"
 
 
 def test_disruption_budget_and_priority_above_the_api(ha: Rendered) -> None:
@@ -218,7 +238,8 @@ def test_every_member_is_scraped_on_patronis_rest_api(ha: Rendered) -> None:
     assert {p["port"] for p in scraper["ports"]} == {ports["metrics"], api_port}
 
 
-def test_without_ha_no_patroni_endpoint_is_scraped(env_manifests: Rendered) -> None:
+def test_without_ha_no_patroni_endpoint_is_scraped(single: Rendered) -> None:
+    env_manifests = single
     monitor = env_manifests.one("ServiceMonitor", DB)
     assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
     headless = env_manifests.one("Service", f"{DB}-headless")
@@ -228,11 +249,22 @@ def test_without_ha_no_patroni_endpoint_is_scraped(env_manifests: Rendered) -> N
     assert [p["port"] for p in scraper["ports"]] == [metrics]
 
 
-def test_without_ha_the_single_server_is_unchanged(env_manifests: Rendered) -> None:
+def test_without_ha_the_single_server_is_unchanged(single: Rendered) -> None:
+    env_manifests = single
     assert env_manifests.one("StatefulSet", DB)["spec"]["replicas"] == 1
     assert "selector" in env_manifests.one("Service", DB)["spec"]
     assert not env_manifests.of_kind("Role")
     assert pod_spec(env_manifests.one("StatefulSet", DB))["automountServiceAccountToken"] is False
+    assert token_holders(env_manifests) == set(), "no API token without Patroni"
+    # The plain server stops itself: a fast shutdown (rolls back, clean checkpoint) in the grace.
+    pod = pod_spec(env_manifests.one("StatefulSet", DB))
+    (postgres,) = [c for c in pod["containers"] if c["name"] == "postgresql"]
+    pre_stop = postgres["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[:2] == ["/usr/lib/postgresql/15/bin/pg_ctl", "stop"]
+    assert pre_stop[pre_stop.index("-m") + 1] == "fast"
+    assert int(pre_stop[pre_stop.index("-t") + 1]) < pod["terminationGracePeriodSeconds"]
+    assert not env_manifests.of_kind("Secret"), "no member passwords without Patroni"
+    assert restricted_context_problems(env_manifests) == []
 
 
 def test_manifests_validate_against_the_kubernetes_schemas(ha: Rendered) -> None:
@@ -262,9 +294,8 @@ def test_members_are_guaranteed_qos(ha: Rendered) -> None:
 
 
 def test_members_run_restricted_with_all_probes(ha: Rendered) -> None:
-    """Restricted everywhere; the one exception is the members' token (Patroni's DCS access)."""
-    token = f"StatefulSet/{DB}: service account token mounted"
-    assert restricted_context_problems(ha) == [token]
+    """Restricted everywhere, token auto-mounting included (Patroni's is projected)."""
+    assert restricted_context_problems(ha) == []
 
 
 def test_a_new_cluster_starts_with_the_charts_connection_budget(
