@@ -108,8 +108,9 @@ def test_certificates_name_the_hosts_pgbackrest_connects_to(
     env = _env(_pod(backup)["containers"][0])
     mounted = {v["name"]: v for v in _pod(backup)["volumes"]}
     certificates = _issued(local_release)
+    hosts = env["BACKUP_PG_HOST"].split(",")  # every member under Patroni
     server = next(
-        c for c in certificates.values() if env["BACKUP_PG_HOST"] in c["spec"].get("dnsNames", [])
+        c for c in certificates.values() if set(hosts) <= set(c["spec"].get("dnsNames", []))
     )
     assert "server auth" in server["spec"]["usages"]
     client = next(
