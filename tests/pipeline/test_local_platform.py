@@ -55,7 +55,8 @@ def _secrets_used(docs: list[Manifest]) -> set[str]:
             if "secret" in volume:
                 names.add(volume["secret"]["secretName"])
             for source in volume.get("projected", {}).get("sources", []):
-                names.add(source["secret"]["name"])
+                if "secret" in source:  # besides tokens, ConfigMaps and the downward API
+                    names.add(source["secret"]["name"])
         for container in pod["containers"]:
             for item in container.get("env", []):
                 ref = item.get("valueFrom", {}).get("secretKeyRef")
