@@ -42,7 +42,7 @@ class Acknowledged:
 class Writer(BackgroundLoop):
     """Posts adjustments to one product until stopped; thread-safe enough for one writer."""
 
-    post: Callable[[str, str], requests.Response]
+    post: Callable[[str], requests.Response]  # one adjustment; its body follows from the key
     acknowledged: list[Acknowledged] = field(default_factory=list)
     statuses: collections.Counter[str] = field(default_factory=collections.Counter)
 
@@ -53,7 +53,7 @@ class Writer(BackgroundLoop):
             key = f"smoke-failover-{uuid.uuid4().hex[:12]}-{number}"
             started = time.monotonic()
             try:
-                response = self.post(key, f"failover write {number}")
+                response = self.post(key)
             except requests.RequestException as error:
                 self.statuses[type(error).__name__] += 1
                 time.sleep(0.1)
@@ -72,7 +72,10 @@ class Writer(BackgroundLoop):
 def lost_acknowledgements(
     acknowledged: list[Acknowledged], replay: Callable[[str], requests.Response]
 ) -> list[str]:
-    """Keys whose replay does not return the acknowledged movement (the commit was lost)."""
+    """Keys whose replay does not return the acknowledged movement (the commit was lost).
+
+    `replay` must send the very request that was acknowledged: the API answers a key that
+    comes back with another body with a conflict, not with the recorded movement."""
     lost = []
     for ack in acknowledged:
         response = replay(ack.key)

@@ -52,6 +52,9 @@ def alerts(settings: SmokeSettings) -> Iterator[AlertLog]:
     receiver.close()
 
 
+HEADLESS_LABEL = "inventory.example.org/service"  # the chart's label on its headless Service
+
+
 def expected(alert: str, namespace: str, job: str) -> tuple[dict[str, str], dict[str, Any]]:
     """The labels the notification must carry, and the rule it comes from."""
     rule = alert_rule(alert)
@@ -60,7 +63,11 @@ def expected(alert: str, namespace: str, job: str) -> tuple[dict[str, str], dict
 
 def headless_service(database_services: list[Any]) -> str:
     """The database's headless Service: the scrape job its rules select."""
-    (name,) = [s.metadata.name for s in database_services if s.spec.cluster_ip == "None"]
+    (name,) = [
+        s.metadata.name
+        for s in database_services
+        if (s.metadata.labels or {}).get(HEADLESS_LABEL) == "headless"
+    ]  # not Patroni's `<scope>-config`, headless too
     return str(name)
 
 

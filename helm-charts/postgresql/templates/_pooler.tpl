@@ -56,6 +56,11 @@ server_tls_sslmode = {{ $p.serverTlsSslmode }}
 server_idle_timeout = 600
 server_lifetime = 1800
 query_wait_timeout = {{ int $p.queryWaitTimeoutSeconds }}
+# A failover moves the read-write Service to another member: a connect to the old address must
+# fail fast, and the next attempt must follow at once (the default waits 15 s after a failed
+# login, which would add 15 s to every failover's outage).
+server_connect_timeout = 3
+server_login_retry = 1
 # A client idle inside a transaction holds its server connection from every other client.
 idle_transaction_timeout = {{ int $p.idleTransactionTimeoutSeconds }}
 # Session settings the API sends at connect would leak between clients in transaction mode; the

@@ -57,7 +57,7 @@ def test_only_success_and_the_apis_503_are_expected() -> None:
 def test_writer_records_acknowledgements_and_statuses() -> None:
     answers = iter([_response(503), _response(200, {"movement_id": 1})])
 
-    def post(_key: str, _reason: str) -> requests.Response:
+    def post(_key: str) -> requests.Response:
         try:
             return next(answers)
         except StopIteration:
@@ -72,6 +72,28 @@ def test_writer_records_acknowledgements_and_statuses() -> None:
     assert [a.movement_id for a in writer.acknowledged] == [1]
     assert writer.statuses["503"] == 1
     assert writer.statuses["200"] == 1
+
+
+def test_a_replay_is_the_acknowledged_request_itself() -> None:
+    """The API answers a known key with another body with 409, so the check must resend the
+    acknowledged request: through the writer's own `post` nothing counts as lost."""
+    first: dict[str, int] = {}
+
+    def post(key: str) -> requests.Response:
+        movement = first.setdefault(key, len(first) + 1)
+        return _response(200, {"movement_id": movement})
+
+    writer = Writer(post)
+    writer.start()
+    deadline = time.monotonic() + 5
+    while len(writer.acknowledged) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.stop()
+    assert len(writer.acknowledged) >= 3
+    assert lost_acknowledgements(writer.acknowledged, writer.post) == []
+    assert lost_acknowledgements(writer.acknowledged, lambda _key: _response(409, {})) == [
+        a.key for a in writer.acknowledged
+    ]
 
 
 def test_smoke_failover_setting_is_validated() -> None:
