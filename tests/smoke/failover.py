@@ -11,7 +11,6 @@ shows up as what it is.
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
@@ -29,7 +28,6 @@ from tests.support.outage import BackgroundLoop, longest_gap
 INTERVAL_SECONDS = 0.1
 ROLE_LABEL = "role"  # set by Patroni on each member: primary | replica
 PATRONI_CONFIG = "/tmp/patroni/patroni.json"
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # what `kubectl rollout restart` sets
 
 
 @dataclass
@@ -106,32 +104,6 @@ class Members:
             self.kube.core.list_namespaced_pod(
                 self.namespace, label_selector=selector(labels)
             ).items
-        )
-
-    def statefulset(self) -> Any:
-        labels = {NAME: DATABASE_NAME, INSTANCE: self.release, COMPONENT: "database"}
-        (found,) = self.kube.apps.list_namespaced_stateful_set(
-            self.namespace, label_selector=selector(labels)
-        ).items
-        return found
-
-    def restart_all(self) -> None:
-        """A new pod template (as `kubectl rollout restart` makes): every member is replaced."""
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
-        self.kube.apps.patch_namespaced_stateful_set(
-            self.statefulset().metadata.name, self.namespace, patch
-        )
-
-    def rolled_out(self) -> bool:
-        """Every member runs the newest template and is ready."""
-        found = self.statefulset()
-        status, wanted = found.status, found.spec.replicas
-        return bool(
-            (status.observed_generation or 0) >= found.metadata.generation
-            and status.update_revision == status.current_revision
-            and (status.updated_replicas or 0) == wanted
-            and (status.ready_replicas or 0) == wanted
         )
 
     def with_role(self, role: str) -> list[str]:

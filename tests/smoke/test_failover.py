@@ -170,21 +170,3 @@ def test_a_planned_switchover_loses_no_acknowledged_write(
     _check(writer, product_url, session, phase="switchover", started=started,
            record=record_testsuite_property)  # fmt: skip
     _all_members_back(members)
-
-
-def test_a_rolling_update_of_the_members_loses_no_acknowledged_write(
-    members: Members,
-    product_url: str,
-    session: requests.Session,
-    record_testsuite_property: Callable[[str, object], None],
-) -> None:
-    """What every chart upgrade that changes the pod template does (a restart-only setting)."""
-    writer = _writer(product_url, session)
-    started = _disrupted(
-        writer,
-        members.restart_all,
-        lambda: wait_for(members.rolled_out, 2 * RECOVERY_TIMEOUT, "the rolling update"),
-    )
-    _check(writer, product_url, session, phase="rolling_update", started=started,
-           record=record_testsuite_property)  # fmt: skip
-    _all_members_back(members)
