@@ -8,7 +8,6 @@ validates the configuration), so an option or value that version refuses fails h
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -20,6 +19,8 @@ from typing import Any
 import pytest
 from dbops import backup_source, pgbackrest_conf
 from dbops.common import OpsError
+
+from tests.support.tools import require_tool
 
 HOSTS = {n: tuple(f"db-{i}.db-headless" for i in range(n)) for n in (1, 2, 3)}
 
@@ -83,10 +84,9 @@ def pg_hosts(conf: Mapping[str, str]) -> list[str]:
 
 def pgbackrest_current(path: Path, option: str) -> str:
     """The value pgBackRest 2.45 reads for a backup option from the file."""
-    if not shutil.which("pgbackrest"):
-        pytest.skip("pgbackrest is not installed on this host")
+    pgbackrest = require_tool("pgbackrest", "make bootstrap  (Debian package pgbackrest)")
     result = subprocess.run(
-        ["pgbackrest", f"--config={path}", "--stanza=main", "help", "backup", option],
+        [pgbackrest, f"--config={path}", "--stanza=main", "help", "backup", option],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
