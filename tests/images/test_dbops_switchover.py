@@ -1,9 +1,11 @@
 """The preStop switchover (images/postgresql/dbops/switchover.py) against a stand-in for
-Patroni's REST API: which member it hands over to, and that it never blocks a pod's shutdown.
+Patroni's REST API: which member it hands over to, that in synchronous mode it waits for a
+synchronous standby, and that it never blocks a pod's shutdown.
 
 The stand-in answers GET /cluster with the members a test gives it (the shape of Patroni 4's
-/cluster) and records POST /switchover; the hook runs as the pod runs it (Debian's python3,
-`python3 -m dbops.switchover`)."""
+/cluster), GET /config with the dynamic configuration, and records POST /switchover; the hook
+runs as the pod runs it (Debian's python3, `python3 -m dbops.switchover`). Real Patroni members
+run the same hook in the cluster's smoke suite (a rolling update under a writer)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbops.switchover import choose_candidate
+from dbops.switchover import choose_candidate, synchronous_mode
 
 from tests.support.tools import REPO_ROOT
 
@@ -31,6 +33,10 @@ class FakePatroni:
     """Members to report, the switchover answer, and the requests received."""
 
     members: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    # from the n-th GET /cluster on, report these members instead (a standby turning synchronous)
+    later: tuple[int, list[dict[str, Any]]] | None = None
+    cluster_reads: int = 0
     answer: tuple[int, str] = (200, 'Successfully switched over to "db-2"')
     switchovers: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
@@ -55,6 +61,12 @@ def patroni() -> Iterator[FakePatroni]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            if self.path == "/config":
+                self._send(200, json.dumps(fake.config))
+                return
+            fake.cluster_reads += 1
+            if fake.later is not None and fake.cluster_reads >= fake.later[0]:
+                fake.members = fake.later[1]
             self._send(200, json.dumps({"members": fake.members}))
 
         def do_POST(self) -> None:
@@ -140,3 +152,57 @@ def test_an_unreachable_api_does_not_block_the_stop(tmp_path: Path) -> None:
 )
 def test_candidate_choice(members: list[dict[str, Any]], expected: str | None) -> None:
     assert choose_candidate(members, ME) == expected
+
+
+SYNCHRONOUS = {"synchronous_mode": True, "synchronous_mode_strict": False}
+
+
+def test_in_synchronous_mode_it_waits_for_the_restarted_standby_to_become_synchronous(
+    patroni: FakePatroni, tmp_path: Path
+) -> None:
+    """A rolling update: db-2 streams again (ready), Patroni names it synchronous a loop later."""
+    patroni.config = SYNCHRONOUS
+    patroni.members = [member(ME, "leader", "running"), member("db-2")]
+    patroni.later = (4, [member(ME, "leader", "running"), member("db-2", "sync_standby")])
+    log = run_hook(patroni.port, tmp_path / "log", HA_SWITCHOVER_TIMEOUT="30")
+    assert patroni.switchovers == [{"leader": ME, "candidate": "db-2"}]
+    assert patroni.cluster_reads >= 4
+    assert "waits up to 30 s for a synchronous standby" in log
+
+
+def test_in_synchronous_mode_it_never_hands_over_to_an_asynchronous_standby(
+    patroni: FakePatroni, tmp_path: Path
+) -> None:
+    """Only a member in Patroni's /sync key holds every acknowledged commit."""
+    patroni.config = {"synchronous_mode": "on"}
+    patroni.members = [member(ME, "leader", "running"), member("db-2")]
+    log = run_hook(patroni.port, tmp_path / "log", HA_SWITCHOVER_TIMEOUT="5")
+    assert patroni.switchovers == []
+    assert "no standby became synchronous within 5 s" in log
+
+
+def test_in_synchronous_mode_without_a_streaming_standby_it_does_not_wait(
+    patroni: FakePatroni, tmp_path: Path
+) -> None:
+    patroni.config = SYNCHRONOUS
+    patroni.members = [member(ME, "leader", "running"), member("db-2", state="starting")]
+    log = run_hook(patroni.port, tmp_path / "log", HA_SWITCHOVER_TIMEOUT="60")
+    assert patroni.switchovers == []
+    assert patroni.cluster_reads == 1
+    assert "no synchronous standby is streaming" in log
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        ("on", True),
+        ("quorum", True),
+        ("TRUE", True),
+        (False, False),
+        ("off", False),
+        (None, False),
+    ],
+)
+def test_synchronous_mode_is_read_as_patroni_reads_it(value: object, expected: bool) -> None:
+    assert synchronous_mode({"synchronous_mode": value}) is expected

@@ -3,14 +3,17 @@
 The writer posts numbered stock adjustments (delta 1, one Idempotency-Key each) and records
 every acknowledgement with its movement id. Afterwards each acknowledged key is replayed: the
 API answers a replay from its idempotency record, so the same movement id proves the
-acknowledged commit survived, and a different one (or none) proves it was lost. Responses
-during the outage are counted by status, so a 404 from the ingress (no ready API pod) or a 500
-shows up as what it is.
+acknowledged commit survived, and a different one (or a refusal) proves it was lost. A replay
+answered 429, 5xx or not at all proves neither, so it is asked again, paced, until a deadline;
+what is still unanswered then is reported as unchecked, never counted as lost or as kept.
+Responses during the outage are counted by status, so a 404 from the ingress (no ready API
+pod) or a 500 shows up as what it is.
 """
 
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
@@ -26,8 +29,13 @@ from tests.support.outage import BackgroundLoop, longest_gap
 # One request per 100 ms: an outage measured to a tenth of a second, and well under the API's
 # per-client rate limit (a writer that ran flat out would be answered 429, not measured).
 INTERVAL_SECONDS = 0.1
+# Replays at most ~16 a second, under the API's per-client limit of 20 (burst 40).
+REPLAY_INTERVAL_SECONDS = 0.06
+# How long replays answered 429/5xx are asked again, over the whole check.
+REPLAY_PATIENCE_SECONDS = 90.0
 ROLE_LABEL = "role"  # set by Patroni on each member: primary | replica
 PATRONI_CONFIG = "/tmp/patroni/patroni.json"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # what `kubectl rollout restart` sets
 
 
 @dataclass
@@ -69,19 +77,52 @@ class Writer(BackgroundLoop):
         return longest_gap((a.at for a in self.acknowledged), since, until)
 
 
-def lost_acknowledgements(
-    acknowledged: list[Acknowledged], replay: Callable[[str], requests.Response]
-) -> list[str]:
-    """Keys whose replay does not return the acknowledged movement (the commit was lost).
+@dataclass(frozen=True)
+class Replayed:
+    """The verdict on every acknowledged key."""
+
+    lost: list[str]  # answered with another movement, or refused: the commit is gone
+    unchecked: dict[str, str]  # key -> the last answer (429, 5xx, an error) at the deadline
+
+
+def _transient(response: requests.Response) -> bool:
+    return response.status_code == 429 or response.status_code >= 500
+
+
+def replay_acknowledgements(
+    acknowledged: list[Acknowledged],
+    replay: Callable[[str], requests.Response],
+    patience: float = REPLAY_PATIENCE_SECONDS,
+    interval: float = REPLAY_INTERVAL_SECONDS,
+) -> Replayed:
+    """Replay each acknowledged key until the API answers it for certain (see the module).
 
     `replay` must send the very request that was acknowledged: the API answers a key that
     comes back with another body with a conflict, not with the recorded movement."""
-    lost = []
+    lost: list[str] = []
+    unchecked: dict[str, str] = {}
+    deadline = time.monotonic() + patience
     for ack in acknowledged:
-        response = replay(ack.key)
-        if response.status_code != 200 or response.json().get("movement_id") != ack.movement_id:
-            lost.append(ack.key)
-    return lost
+        while True:
+            sent = time.monotonic()
+            try:
+                response = replay(ack.key)
+            except requests.RequestException as error:
+                answer = type(error).__name__
+            else:
+                answer = str(response.status_code)
+                if not _transient(response):
+                    if response.status_code != 200 or (
+                        response.json().get("movement_id") != ack.movement_id
+                    ):
+                        lost.append(ack.key)
+                    break
+            if time.monotonic() >= deadline:
+                unchecked[ack.key] = answer
+                break
+            time.sleep(max(0.0, interval - (time.monotonic() - sent)))
+        time.sleep(max(0.0, interval - (time.monotonic() - sent)))
+    return Replayed(lost, unchecked)
 
 
 def unexpected_statuses(statuses: collections.Counter[str]) -> dict[str, int]:
@@ -104,6 +145,32 @@ class Members:
             self.kube.core.list_namespaced_pod(
                 self.namespace, label_selector=selector(labels)
             ).items
+        )
+
+    def statefulset(self) -> Any:
+        labels = {NAME: DATABASE_NAME, INSTANCE: self.release, COMPONENT: "database"}
+        (found,) = self.kube.apps.list_namespaced_stateful_set(
+            self.namespace, label_selector=selector(labels)
+        ).items
+        return found
+
+    def restart_all(self) -> None:
+        """A new pod template (as `kubectl rollout restart` makes): every member is replaced."""
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
+        self.kube.apps.patch_namespaced_stateful_set(
+            self.statefulset().metadata.name, self.namespace, patch
+        )
+
+    def rolled_out(self) -> bool:
+        """Every member runs the newest template and is ready."""
+        found = self.statefulset()
+        status, wanted = found.status, found.spec.replicas
+        return bool(
+            (status.observed_generation or 0) >= found.metadata.generation
+            and status.update_revision == status.current_revision
+            and (status.updated_replicas or 0) == wanted
+            and (status.ready_replicas or 0) == wanted
         )
 
     def with_role(self, role: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Losing the primary and a planned switchover, under a writer through the ingress.
+"""Losing the primary, a planned switchover and a rolling update, under a writer through the
+ingress.
 
 Runs only with SMOKE_FAILOVER=run (it disrupts the database on purpose) against a release whose
 database runs under Patroni with at least two members (postgresql.ha.enabled). Each phase:
@@ -8,6 +9,7 @@ reported as a JUnit property; clients saw only successes and the API's own 503s.
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 import uuid
@@ -19,7 +21,7 @@ import requests
 from tests.smoke.failover import (
     Members,
     Writer,
-    lost_acknowledgements,
+    replay_acknowledgements,
     unexpected_statuses,
     wait_for,
 )
@@ -90,8 +92,13 @@ def _check(
     record(f"{phase}_write_outage_seconds", f"{outage:.1f}")
     record(f"{phase}_acknowledged", str(len(writer.acknowledged)))
     record(f"{phase}_statuses", json.dumps(dict(writer.statuses), sort_keys=True))
-    lost = lost_acknowledgements(writer.acknowledged, writer.post)
+    replayed = replay_acknowledgements(writer.acknowledged, writer.post)
+    lost, unchecked = replayed.lost, replayed.unchecked
     assert not lost, f"{phase}: {len(lost)} acknowledged adjustments lost, e.g. {lost[:5]}"
+    assert not unchecked, (
+        f"{phase}: {len(unchecked)} acknowledged adjustments could not be checked: their replays "
+        f"were answered {dict(collections.Counter(unchecked.values()))} until the deadline"
+    )
     assert not unexpected_statuses(writer.statuses), (
         f"{phase}: clients saw {dict(writer.statuses)} (only 200 and the API's 503 are fine)"
     )
@@ -168,5 +175,23 @@ def test_a_planned_switchover_loses_no_acknowledged_write(
         ),
     )
     _check(writer, product_url, session, phase="switchover", started=started,
+           record=record_testsuite_property)  # fmt: skip
+    _all_members_back(members)
+
+
+def test_a_rolling_update_of_the_members_loses_no_acknowledged_write(
+    members: Members,
+    product_url: str,
+    session: requests.Session,
+    record_testsuite_property: Callable[[str, object], None],
+) -> None:
+    """What every chart upgrade that changes the pod template does (a restart-only setting)."""
+    writer = _writer(product_url, session)
+    started = _disrupted(
+        writer,
+        members.restart_all,
+        lambda: wait_for(members.rolled_out, 2 * RECOVERY_TIMEOUT, "the rolling update"),
+    )
+    _check(writer, product_url, session, phase="rolling_update", started=started,
            record=record_testsuite_property)  # fmt: skip
     _all_members_back(members)

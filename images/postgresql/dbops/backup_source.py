@@ -22,12 +22,11 @@ import json
 import os
 import socket
 import sys
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbops import patroni_members
+from dbops import patroni_api, patroni_members
 from dbops.common import OpsError, int_setting
 
 
@@ -99,13 +98,14 @@ def fetch_cluster(hosts: Sequence[str], port: int, timeout: float = 3.0) -> dict
     for host in hosts:
         url = f"http://{host}:{port}/cluster"
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                document = json.loads(response.read().decode("utf-8"))
+            status, text = patroni_api.request("GET", url, None, timeout)
+            document = json.loads(text) if status == 200 else None
         except (OSError, ValueError) as error:
             print(f"Patroni at {url} did not answer: {error}", file=sys.stderr)
             continue
         if isinstance(document, dict):
             return document
+        print(f"Patroni at {url} answered {status}", file=sys.stderr)
     return None
 
 

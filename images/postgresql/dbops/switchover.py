@@ -9,12 +9,17 @@ nothing.
 
 Which replica: a StatefulSet rolling update replaces pods from the highest ordinal down, so a
 member with a higher ordinal than this one already runs the new pod template and will not
-restart again in this rollout. The candidate is a streaming member (in synchronous mode only
-a synchronous standby: Patroni refuses the others), the highest ordinal first, then the least
-lag. The primary is thus restarted once, as a replica. Outside synchronous mode a rollout
-switches over at most twice (twice only when the primary held the highest ordinal: every other
-member still has its own restart to come); in synchronous mode the synchronous standby is the
-only candidate, wherever it stands in the order.
+restart again in this rollout. The candidate is a streaming member, the highest ordinal first,
+then the least lag. The primary is thus restarted once, as a replica. Outside synchronous mode
+a rollout switches over at most twice (twice only when the primary held the highest ordinal:
+every other member still has its own restart to come).
+
+In synchronous mode only a synchronous standby may take over (Patroni refuses the others, and
+only a member in its /sync key holds every acknowledged commit). A rolling update restarts a
+standby just before the primary: the StatefulSet moves on once it streams again (readiness),
+but Patroni names it synchronous a loop later. So the hook waits, within its timeout, for a
+synchronous standby before it switches over; without one Patroni's shutdown follows and no
+member is promoted until this one is back (a longer write pause, never a lost commit).
 
 Never fatal: with no candidate or a failed switchover it exits 0 and Patroni's own shutdown
 follows; the outcome is written to the container log (PID 1's stdout), where a hook's output
@@ -28,12 +33,10 @@ import os
 import re
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from dbops import patroni_members
+from dbops import patroni_api, patroni_members
 from dbops.common import OpsError, int_setting, setting
 
 ORDINAL = re.compile(r"-(\d+)$")
@@ -42,19 +45,8 @@ API_PORT, MEMBER, TIMEOUT = "HA_API_PORT", "HA_MEMBER_NAME", "HA_SWITCHOVER_TIME
 SETTINGS = (API_PORT, MEMBER, TIMEOUT)
 
 Fetch = Callable[[str, str, Mapping[str, Any] | None, float], tuple[int, str]]
-
-
-def http(method: str, url: str, body: Mapping[str, Any] | None, timeout: float) -> tuple[int, str]:
-    """One request to Patroni's REST API: (status, body text); a refused connection raises."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - the URL is this pod's own REST API
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return int(response.status), response.read().decode(errors="replace")
-    except urllib.error.HTTPError as error:  # Patroni answers 412/503 with a reason
-        return int(error.code), error.read().decode(errors="replace")
+POLL_SECONDS = 1.0
+SYNCHRONOUS_VALUES = frozenset({"on", "true", "yes", "1", "quorum"})
 
 
 def _ordinal(name: str) -> int:
@@ -62,7 +54,9 @@ def _ordinal(name: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-def choose_candidate(members: Sequence[Mapping[str, Any]], leader: str) -> str | None:
+def choose_candidate(
+    members: Sequence[Mapping[str, Any]], leader: str, synchronous_only: bool = False
+) -> str | None:
     """The replica to hand over to (see the module docstring), or None when there is none."""
     streaming = [
         m
@@ -70,31 +64,59 @@ def choose_candidate(members: Sequence[Mapping[str, Any]], leader: str) -> str |
         if m.get("name") != leader and not (m.get("tags") or {}).get("nofailover")
     ]
     synchronous = [m for m in streaming if m.get("role") in patroni_members.SYNCHRONOUS_ROLES]
-    pool = synchronous or streaming
+    pool = synchronous if synchronous_only else synchronous or streaming
     if not pool:
         return None
     best = max(pool, key=lambda m: (_ordinal(str(m["name"])), -patroni_members.lag(m)))
     return str(best["name"])
 
 
+def _get(fetch: Fetch, url: str) -> Any:
+    status, text = fetch("GET", url, None, 10)
+    if status != 200:
+        raise OpsError(f"GET {url.rsplit('/', 1)[-1]} answered {status}: {text[:200]}")
+    return json.loads(text)
+
+
+def synchronous_mode(config: Mapping[str, Any]) -> bool:
+    """Whether Patroni's dynamic configuration (GET /config) asks for synchronous replication,
+    read as Patroni reads it (its parse_bool, or `quorum`); `strict` is synchronous_mode too."""
+    return str(config.get("synchronous_mode")).lower() in SYNCHRONOUS_VALUES
+
+
 def hand_over(
-    api: str, me: str, timeout: float, fetch: Fetch = http, log: Callable[[str], None] = print
+    api: str,
+    me: str,
+    timeout: float,
+    *,
+    fetch: Fetch = patroni_api.request,
+    log: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Switch over from `me` when it leads; what happened, in one sentence."""
-    status, text = fetch("GET", f"{api}/cluster", None, 10)
-    if status != 200:
-        raise OpsError(f"GET /cluster answered {status}: {text[:200]}")
-    members = patroni_members.members(json.loads(text))
+    deadline = time.monotonic() + timeout
+    members = patroni_members.members(_get(fetch, f"{api}/cluster"))
     leader = patroni_members.leader(members)
     if leader is None or leader.get("name") != me:
         return f"{me} is not the primary: nothing to hand over"
-    candidate = choose_candidate(members, me)
+    synchronous_only = synchronous_mode(_get(fetch, f"{api}/config"))
+    candidate = choose_candidate(members, me, synchronous_only)
+    if synchronous_only and candidate is None and patroni_members.streaming_standbys(members):
+        log(f"switchover: {me} waits up to {timeout:.0f} s for a synchronous standby")
+        while candidate is None and time.monotonic() + POLL_SECONDS < deadline:
+            sleep(POLL_SECONDS)
+            members = patroni_members.members(_get(fetch, f"{api}/cluster"))
+            candidate = choose_candidate(members, me, synchronous_only)
+        if candidate is None:
+            return (f"{me} is the primary and no standby became synchronous within "
+                    f"{timeout:.0f} s: Patroni's shutdown follows")  # fmt: skip
     if candidate is None:
-        return f"{me} is the primary but no replica is streaming: Patroni's shutdown follows"
+        kind = "synchronous standby" if synchronous_only else "replica"
+        return f"{me} is the primary but no {kind} is streaming: Patroni's shutdown follows"
     log(f"switchover: {me} hands over to {candidate}")
     started = time.monotonic()
     status, text = fetch("POST", f"{api}/switchover", {"leader": me, "candidate": candidate},
-                         timeout)  # fmt: skip
+                         max(5.0, deadline - started))  # fmt: skip
     took = time.monotonic() - started
     if status != 200:
         raise OpsError(f"switchover to {candidate} refused ({status}): {text.strip()[:200]}")

@@ -11,8 +11,9 @@ import requests
 
 from tests.smoke.failover import (
     Acknowledged,
+    Replayed,
     Writer,
-    lost_acknowledgements,
+    replay_acknowledgements,
     unexpected_statuses,
 )
 from tests.smoke.settings import ConfigError, load_settings
@@ -40,13 +41,40 @@ def test_distribution_summary() -> None:
 
 
 def test_a_replay_with_another_movement_is_a_lost_write() -> None:
-    acks = [Acknowledged("a", 10, 0.0), Acknowledged("b", 11, 0.1), Acknowledged("c", 12, 0.2)]
+    acks = [Acknowledged(key, 10 + n, 0.1 * n) for n, key in enumerate("abcd")]
     answers = {
         "a": _response(200, {"movement_id": 10}),
         "b": _response(200, {"movement_id": 99}),  # applied anew: the first commit was lost
-        "c": _response(503),
+        "c": _response(422, {"error": "invalid"}),  # refused what it once acknowledged
+        "d": _response(200, {"movement_id": 13}),
     }
-    assert lost_acknowledgements(acks, answers.__getitem__) == ["b", "c"]
+    replayed = replay_acknowledgements(acks, answers.__getitem__, interval=0)
+    assert replayed.lost == ["b", "c"]
+    assert replayed.unchecked == {}
+
+
+def test_a_replay_answered_503_is_asked_again_not_counted_as_lost() -> None:
+    """While the database settles the API answers 503: that proves neither way."""
+    answers = {"a": [_response(503), _response(429), _response(200, {"movement_id": 10})]}
+
+    def replay(key: str) -> requests.Response:
+        return answers[key].pop(0)
+
+    replayed = replay_acknowledgements([Acknowledged("a", 10, 0.0)], replay, interval=0)
+    assert replayed == Replayed([], {})
+    assert answers["a"] == []
+
+
+def test_replays_still_unanswered_at_the_deadline_are_unchecked() -> None:
+    def replay(key: str) -> requests.Response:
+        if key == "b":
+            raise requests.ConnectionError("reset")
+        return _response(503)
+
+    acks = [Acknowledged("a", 1, 0.0), Acknowledged("b", 2, 0.1)]
+    replayed = replay_acknowledgements(acks, replay, patience=0.05, interval=0.01)
+    assert replayed.lost == []
+    assert replayed.unchecked == {"a": "503", "b": "ConnectionError"}
 
 
 def test_only_success_and_the_apis_503_are_expected() -> None:
@@ -90,10 +118,11 @@ def test_a_replay_is_the_acknowledged_request_itself() -> None:
         time.sleep(0.01)
     writer.stop()
     assert len(writer.acknowledged) >= 3
-    assert lost_acknowledgements(writer.acknowledged, writer.post) == []
-    assert lost_acknowledgements(writer.acknowledged, lambda _key: _response(409, {})) == [
-        a.key for a in writer.acknowledged
-    ]
+    assert replay_acknowledgements(writer.acknowledged, writer.post, interval=0).lost == []
+    conflict = replay_acknowledgements(
+        writer.acknowledged, lambda _key: _response(409, {}), interval=0
+    )
+    assert conflict.lost == [a.key for a in writer.acknowledged]
 
 
 def test_smoke_failover_setting_is_validated() -> None:
