@@ -35,7 +35,7 @@ from pipelines.core.charts import (
     served_api_versions,
     staged_charts,
 )
-from pipelines.core.stage import StageContext
+from pipelines.core.stage import StageContext, StageFailed
 from pipelines.stages.build import CERT_MANAGER_IMAGE
 from pipelines.targets import local_issuer, local_monitoring, local_platform
 from pipelines.targets.cluster import NAMESPACE, RELEASE, ensure_namespace, find_cluster
@@ -58,6 +58,8 @@ IMAGE_VALUES = {
 CERT_MANAGER_IMAGE_VALUES = {CERT_MANAGER_IMAGE: "image"}
 """Where the controller image goes in the cert-manager chart's values."""
 RELEASE_FILE = "release.json"
+IMMUTABLE_STATEFULSET = "Forbidden: updates to statefulset spec for fields other than"
+"""What the API server answers when an upgrade changes a StatefulSet field fixed at creation."""
 PLATFORM_CHARTS = (CERT_MANAGER,)
 """Charts installed, each as its own release, before the umbrella (in this order)."""
 
@@ -116,12 +118,18 @@ def run(ctx: StageContext) -> None:
                     timeout=TIMEOUT,
                     env=env,
                 )
-            ctx.run(
+            upgraded = ctx.run(
                 f"helm upgrade {step.name}",
                 [helm, "upgrade", "--install", *step.args()],
                 timeout=TIMEOUT,
                 env=env,
+                check=False,
             )
+            if not upgraded.ok:
+                hint = upgrade_hint(upgraded.tail)
+                if hint:
+                    ctx.fail(hint)
+                raise StageFailed(ctx.steps[-1].message)
     if ctx.options.target == "local":
         local_monitoring.deploy(ctx, cluster)
     status = ctx.run("helm status", [helm, "status", *release], timeout=120, env=env)
@@ -130,6 +138,19 @@ def run(ctx: StageContext) -> None:
     current = _current_revision(ctx, helm, env)
     record = {"release": RELEASE, "namespace": NAMESPACE, "revision": current}
     ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous})
+
+
+def upgrade_hint(output: Sequence[str]) -> str | None:
+    """What to do about a failed upgrade whose cause has a known remedy, else None."""
+    if any(IMMUTABLE_STATEFULSET in line for line in output):
+        return (
+            "A StatefulSet field that Kubernetes fixes at creation differs from the running "
+            "release (a database moving from one server to Patroni members changes "
+            "podManagementPolicy and serviceName). helm cannot change it in place: move the "
+            "environment into a fresh release by the restore-from-backup path of "
+            "docs/disaster-recovery.md, then deploy again."
+        )
+    return None
 
 
 def releases(

@@ -20,6 +20,7 @@ from pipelines.stages.deploy import (
     local_values,
     platform_api_versions,
     releases,
+    upgrade_hint,
 )
 from tests.pipeline.local_release import API_VERSIONS as LOCAL_APIS
 from tests.support.tools import REPO_ROOT, require_tool
@@ -122,3 +123,24 @@ def test_the_workloads_render_only_after_a_platform_that_serves_their_apis(
     else:
         assert result.returncode == 0, result.stderr
         assert "kind: Certificate" in result.stdout
+
+
+# What the API server answers when an upgrade turns a one-server release into Patroni members.
+IMMUTABLE = (
+    'Error: UPGRADE FAILED: cannot patch "inventory-platform-postgresql" with kind StatefulSet: '
+    'StatefulSet.apps "inventory-platform-postgresql" is invalid: spec: Forbidden: updates to '
+    "statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+)
+
+
+def test_an_upgrade_refused_for_an_immutable_statefulset_field_says_what_to_do() -> None:
+    hint = upgrade_hint(["Upgrading inventory-platform", IMMUTABLE])
+    assert hint is not None
+    assert "podManagementPolicy" in hint
+    assert "docs/disaster-recovery.md" in hint
+    assert (REPO_ROOT / "docs" / "disaster-recovery.md").is_file()
+
+
+def test_other_upgrade_failures_get_no_hint() -> None:
+    assert upgrade_hint(["Error: UPGRADE FAILED: context deadline exceeded"]) is None
