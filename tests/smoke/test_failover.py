@@ -84,14 +84,34 @@ def _writer(product_url: str, session: requests.Session) -> Writer:
     return Writer(post)
 
 
+def _quantity(session: requests.Session, product_url: str) -> int:
+    """The product's quantity as the primary has it (asked again while the API answers 503)."""
+    answers: list[requests.Response] = []
+
+    def answered() -> bool:
+        answers.append(session.get(product_url, timeout=TIMEOUT))
+        return answers[-1].status_code == 200
+
+    wait_for(answered, RECOVERY_TIMEOUT, "the product's quantity")
+    return int(answers[-1].json()["quantity"])
+
+
 def _check(
     writer: Writer, product_url: str, session: requests.Session, *, phase: str, started: float,
-    record: Callable[[str, object], None],
+    quantity_before: int, record: Callable[[str, object], None],
 ) -> None:  # fmt: skip
+    """Every acknowledgement checked twice: the ledger's sum (each adjustment adds one, so the
+    quantity rises at least by the number acknowledged), then each key's replay."""
     outage = writer.outage(started, time.monotonic())
     record(f"{phase}_write_outage_seconds", f"{outage:.1f}")
     record(f"{phase}_acknowledged", str(len(writer.acknowledged)))
     record(f"{phase}_statuses", json.dumps(dict(writer.statuses), sort_keys=True))
+    gained = _quantity(session, product_url) - quantity_before
+    record(f"{phase}_quantity_gained", str(gained))
+    assert gained >= len(writer.acknowledged), (
+        f"{phase}: the quantity rose by {gained} for {len(writer.acknowledged)} acknowledged "
+        "adjustments of one each: committed adjustments are gone"
+    )
     replayed = replay_acknowledgements(writer.acknowledged, writer.post)
     lost, unchecked = replayed.lost, replayed.unchecked
     assert not lost, f"{phase}: {len(lost)} acknowledged adjustments lost, e.g. {lost[:5]}"
@@ -145,6 +165,7 @@ def test_deleting_the_primary_pod_loses_no_acknowledged_write(
     old = members.primary()
     assert old is not None
     writer = _writer(product_url, session)
+    before = _quantity(session, product_url)
     started = _disrupted(
         writer,
         lambda: members.delete(old),
@@ -153,7 +174,7 @@ def test_deleting_the_primary_pod_loses_no_acknowledged_write(
         ),
     )
     _check(writer, product_url, session, phase="failover", started=started,
-           record=record_testsuite_property)  # fmt: skip
+           quantity_before=before, record=record_testsuite_property)  # fmt: skip
     _all_members_back(members)
 
 
@@ -167,6 +188,7 @@ def test_a_planned_switchover_loses_no_acknowledged_write(
     assert leader is not None
     candidate = members.with_role("replica")[0]
     writer = _writer(product_url, session)
+    before = _quantity(session, product_url)
     started = _disrupted(
         writer,
         lambda: members.switchover(leader, candidate),
@@ -175,7 +197,7 @@ def test_a_planned_switchover_loses_no_acknowledged_write(
         ),
     )
     _check(writer, product_url, session, phase="switchover", started=started,
-           record=record_testsuite_property)  # fmt: skip
+           quantity_before=before, record=record_testsuite_property)  # fmt: skip
     _all_members_back(members)
 
 
@@ -187,11 +209,12 @@ def test_a_rolling_update_of_the_members_loses_no_acknowledged_write(
 ) -> None:
     """What every chart upgrade that changes the pod template does (a restart-only setting)."""
     writer = _writer(product_url, session)
+    before = _quantity(session, product_url)
     started = _disrupted(
         writer,
         members.restart_all,
         lambda: wait_for(members.rolled_out, 2 * RECOVERY_TIMEOUT, "the rolling update"),
     )
     _check(writer, product_url, session, phase="rolling_update", started=started,
-           record=record_testsuite_property)  # fmt: skip
+           quantity_before=before, record=record_testsuite_property)  # fmt: skip
     _all_members_back(members)
