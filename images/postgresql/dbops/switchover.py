@@ -43,6 +43,8 @@ ORDINAL = re.compile(r"-(\d+)$")
 # The pod's environment this hook reads (the chart sets them on the postgresql container).
 API_PORT, MEMBER, TIMEOUT = "HA_API_PORT", "HA_MEMBER_NAME", "HA_SWITCHOVER_TIMEOUT"
 SETTINGS = (API_PORT, MEMBER, TIMEOUT)
+API_LISTEN = "HA_API_LISTEN"  # where Patroni's REST API listens (patroni_config); optional
+WILDCARDS = frozenset({"0.0.0.0", "::", "*"})  # noqa: S104 - listen addresses, not binds
 
 Fetch = Callable[[str, str, Mapping[str, Any] | None, float], tuple[int, str]]
 POLL_SECONDS = 1.0
@@ -123,6 +125,13 @@ def hand_over(
     return f"{text.strip()} in {took:.1f} s"
 
 
+def api_host() -> str:
+    """This member's own REST API: the loopback address when Patroni listens on every address
+    (the pod), else the one address it listens on."""
+    listen = os.environ.get(API_LISTEN, "")
+    return "127.0.0.1" if listen in WILDCARDS or not listen else listen
+
+
 def _container_log() -> TextIO:
     """HA_HOOK_LOG (default PID 1's stdout: the container log) when writable, else our own."""
     try:
@@ -139,7 +148,7 @@ def main() -> int:
         print(message, file=out, flush=True)
 
     try:
-        api = f"http://127.0.0.1:{int_setting(API_PORT, 8008, minimum=1)}"
+        api = f"http://{api_host()}:{int_setting(API_PORT, 8008, minimum=1)}"
         me = setting(MEMBER)
         timeout = int_setting(TIMEOUT, 60, minimum=5)
         log(f"switchover: {hand_over(api, me, timeout, log=log)}")
