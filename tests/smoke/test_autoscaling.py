@@ -4,7 +4,9 @@ load through the ingress, and back in after it.
 Runs only with SMOKE_AUTOSCALING=run (it loads the API on purpose). The load stays under the
 API's per-client rate limit, read from its Deployment (every request of the suite comes from one
 client address), is bounded in time and in requests, and stops as soon as the HPA wants more
-replicas. The times are JUnit suite properties; the only timing assertion is "within the
+replicas. Each request reads a full page of products the module created for it (200, deleted
+afterwards), so a request costs the API a page of rows to load and serialise, not just its
+routing. The times are JUnit suite properties; the only timing assertion is "within the
 timeout". The scale-in waits for the HPA's scale-down window (values-local.yaml shortens it).
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,6 +40,7 @@ SCALE_OUT_TIMEOUT = 300.0  # also the load's longest duration
 SCALE_IN_TIMEOUT = 600.0  # the scale-down window, then the pods' graceful termination
 THREADS = 4
 LIST_LIMIT = 200  # a full page of products: the heavier of the API's reads
+SEED_SECONDS = 120.0  # bound on creating (and on deleting) the page of products
 
 
 def _labels(settings: SmokeSettings) -> str:
@@ -73,30 +77,69 @@ def read_hpa(kube: Kube, settings: SmokeSettings, hpa_name: str) -> Callable[[],
 
 
 @pytest.fixture(scope="module")
-def rate_limit(kube: Kube, settings: SmokeSettings) -> float:
-    """The API's per-client requests per second, from its Deployment's environment."""
+def rate(kube: Kube, settings: SmokeSettings) -> float:
+    """Requests per second of the load: under the API's per-client limit, read from its
+    Deployment's environment (every request of the suite comes from one client address)."""
     (deployment,) = kube.apps.list_namespaced_deployment(
         settings.namespace, label_selector=_labels(settings)
     ).items
     container = next(c for c in deployment.spec.template.spec.containers if c.name == "api")
-    return float(deployed_settings(container.env or []).rate_limit_per_second)
+    return load_rate(float(deployed_settings(container.env or []).rate_limit_per_second))
 
 
 @pytest.fixture(scope="module")
-def read_products(settings: SmokeSettings, api_host: str | None) -> Iterator[Callable[[], int]]:
-    """One read of a full page of products through the ingress (its Host header and, where the
-    API checks them, the suite's token); returns the status code."""
-    url = settings.ingress_url + PRODUCTS
-    with requests.Session() as reads:
+def session(settings: SmokeSettings, api_host: str | None) -> Iterator[requests.Session]:
+    """Requests through the ingress with its Host header and, where the API checks them, the
+    suite's token."""
+    with requests.Session() as api:
         if api_host:
-            reads.headers["Host"] = api_host
+            api.headers["Host"] = api_host
         if settings.api_token:
-            reads.headers["Authorization"] = f"Bearer {settings.api_token}"
+            api.headers["Authorization"] = f"Bearer {settings.api_token}"
+        yield api
 
-        def read() -> int:
-            return reads.get(url, params={"limit": LIST_LIMIT}, timeout=TIMEOUT).status_code
 
-        yield read
+def _paced(rate: float, count: int) -> Iterator[int]:
+    """0..count-1 at most `rate` a second (the load's pacer, one caller), within SEED_SECONDS."""
+    pacer = Pacer(rate, max_requests=count, duration=SEED_SECONDS)
+    for number in range(count):
+        slot = pacer.next_slot()
+        if slot is None:
+            raise AssertionError(f"only {number} of {count} requests fit in {SEED_SECONDS:.0f} s")
+        time.sleep(max(0.0, slot - time.monotonic()))
+        yield number
+
+
+@pytest.fixture(scope="module")
+def seeded(settings: SmokeSettings, session: requests.Session, rate: float) -> Iterator[str]:
+    """A page of products (LIST_LIMIT) sharing a unique SKU prefix, deleted afterwards."""
+    prefix = f"smoke-autoscaling-{uuid.uuid4().hex[:8]}-"
+    url = settings.ingress_url + PRODUCTS
+    created: list[str] = []
+    try:
+        for number in _paced(rate, LIST_LIMIT):
+            body = {"sku": f"{prefix}{number:03d}", "name": "Autoscaling load", "price_cents": 1}
+            answer = session.post(url, json=body, timeout=TIMEOUT)
+            assert answer.status_code == 201, f"creating {body['sku']}: {answer.status_code}"
+            created.append(f"{url}/{answer.json()['id']}")
+        yield prefix
+    finally:
+        for number in _paced(rate, len(created)):
+            session.delete(created[number], timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def read_products(
+    settings: SmokeSettings, session: requests.Session, seeded: str
+) -> Callable[[], int]:
+    """One read of the seeded page of products through the ingress; its status code."""
+    url = settings.ingress_url + PRODUCTS
+    params = {"q": seeded, "limit": str(LIST_LIMIT)}
+
+    def read() -> int:
+        return session.get(url, params=params, timeout=TIMEOUT).status_code
+
+    return read
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +179,11 @@ def test_the_hpa_scales_on_a_live_cpu_metric(
 def test_under_a_bounded_load_it_scales_out(
     read_products: Callable[[], int],
     read_hpa: Callable[[], dict[str, Any]],
-    rate_limit: float,
+    rate: float,
     timeline: dict[str, float],
     record_testsuite_property: Callable[[str, object], None],
 ) -> None:
     minimum, _, _ = _replicas(read_hpa())
-    rate = load_rate(rate_limit)
     pacer = Pacer(rate, max_requests=int(rate * SCALE_OUT_TIMEOUT), duration=SCALE_OUT_TIMEOUT)
     load = Load(read_products, pacer, threads=THREADS)
     peak = {"cpu": 0, "desired": 0}
