@@ -142,13 +142,12 @@ def _start_and_wait(service: Service, paths: Paths, signal: Signal) -> None:
     start(service, paths.pids, paths.logs)
     readiness.wait(signal, paths)
     took = f"{time.monotonic() - started:.1f} s"
-    state = (
-        f"restarted with its new command line in {took}"
-        if changed
-        else "running"
-        if was_running
-        else f"started in {took}"
-    )
+    if changed:
+        state = f"restarted with its new command line in {took}"
+    elif was_running:
+        state = "running"
+    else:
+        state = f"started in {took}"
     print(f"{service.name}: {state}, ready", flush=True)
 
 
