@@ -13,6 +13,10 @@ local_monitoring); on Azure alerts go to the environment's action groups, so the
 Its failover checks (SMOKE_FAILOVER) delete the primary, switch over and roll every member under a
 writer: locally on every run; on Azure only when the caller sets SMOKE_FAILOVER=run (a game day
 in a chosen environment, never a side effect of a deploy to production).
+Its autoscaling checks (SMOKE_AUTOSCALING) load the API through the ingress until its HPA scales
+out and wait for the scale-in: locally on every run (the harness runs metrics-server, and the
+local values shorten the scale-down window); on Azure only when the caller sets
+SMOKE_AUTOSCALING=run (a load test is a decision, not a side effect of a deploy).
 The API checks bearer tokens on both: on azure SMOKE_API_TOKEN comes from the environment (a
 token Entra ID issued); on local the stage mints one with the local token issuer's key
 (pipelines/targets/local_issuer), with both roles, valid for the suite's run only.
@@ -33,6 +37,7 @@ from tools.localcluster.interface import detect_node_ip
 ROLLBACK_TIMEOUT = "10m"
 BACKUP_MODES = {"local": "run-job", "azure": "recent"}
 FAILOVER_MODES = {"local": "run", "azure": "off"}
+AUTOSCALING_MODES = {"local": "run", "azure": "off"}
 
 
 def backup_mode(target: str) -> str:
@@ -49,6 +54,11 @@ def alert_receiver(target: str) -> str:
 def failover_mode(target: str) -> str:
     """The suite's SMOKE_FAILOVER for a target (see the module docstring)."""
     return FAILOVER_MODES[target]
+
+
+def autoscaling_mode(target: str) -> str:
+    """The suite's SMOKE_AUTOSCALING for a target (see the module docstring)."""
+    return AUTOSCALING_MODES[target]
 
 
 def token_env(ctx: StageContext, cluster: Cluster) -> dict[str, str]:
@@ -71,6 +81,9 @@ def run(ctx: StageContext) -> None:
             "SMOKE_BACKUP_MODE": backup_mode(ctx.options.target),
             "SMOKE_ALERTS": alert_receiver(ctx.options.target),
             "SMOKE_FAILOVER": os.environ.get("SMOKE_FAILOVER") or failover_mode(ctx.options.target),
+            "SMOKE_AUTOSCALING": (
+                os.environ.get("SMOKE_AUTOSCALING") or autoscaling_mode(ctx.options.target)
+            ),
             **token_env(ctx, cluster),
         }
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tools.localcluster import pki
@@ -69,3 +70,31 @@ def test_a_certificate_without_a_usage_is_refused(pki_dir: Path) -> None:
     ca = pki.ensure_ca(pki_dir)
     with pytest.raises(ValueError, match="server or client"):
         pki.issue(pki.CertSpec("useless", "nobody"), ca)
+
+
+def test_the_proxy_client_is_signed_by_the_front_proxy_ca_only(pki_dir: Path) -> None:
+    """Extension API servers trust request headers from the front-proxy CA's clients: a client
+    certificate of the cluster CA (admin, kubelet) must not pass as the aggregator."""
+    client = _load(pki_dir / f"{pki.FRONT_PROXY_CLIENT}.crt")
+    client.verify_directly_issued_by(_load(pki_dir / f"{pki.FRONT_PROXY_CA_NAME}.crt"))
+    with pytest.raises((ValueError, InvalidSignature)):
+        client.verify_directly_issued_by(_load(pki_dir / "ca.crt"))
+    with pytest.raises((ValueError, InvalidSignature)):
+        _load(pki_dir / "admin.crt").verify_directly_issued_by(
+            _load(pki_dir / f"{pki.FRONT_PROXY_CA_NAME}.crt")
+        )
+    names = client.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    assert [a.value for a in names] == [pki.FRONT_PROXY_CLIENT]
+    usages = client.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert list(usages.value) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+
+
+def test_an_existing_pki_gains_the_front_proxy_files_and_keeps_the_rest(tmp_path: Path) -> None:
+    ca = pki.ensure_ca(tmp_path)
+    for spec in pki.cluster_specs("node-a", "192.0.2.7", "10.96.0.1"):
+        pki.ensure_cert(tmp_path, spec, ca)
+    before = (tmp_path / "apiserver.crt").read_bytes()
+    pki.ensure_pki(tmp_path, "node-a", "192.0.2.7", "10.96.0.1")
+    assert (tmp_path / "apiserver.crt").read_bytes() == before
+    assert (tmp_path / f"{pki.FRONT_PROXY_CA_NAME}.crt").is_file()
+    assert (tmp_path / f"{pki.FRONT_PROXY_CLIENT}.key").is_file()

@@ -12,8 +12,8 @@ import pytest
 
 from tools.localcluster import readiness
 from tools.localcluster.catalog import KUBERNETES
-from tools.localcluster.cluster import SERVICE_ORDER
-from tools.localcluster.processes import Service, start, stop
+from tools.localcluster.cluster import SERVICE_ORDER, _start_and_wait
+from tools.localcluster.processes import Service, running_pid, runs_as, start, stop
 from tools.localcluster.readiness import NotReady, Signal
 from tools.localcluster.settings import Paths
 
@@ -139,3 +139,47 @@ def test_every_host_process_has_a_signal_in_start_order(paths: Paths) -> None:
 def test_signals_of_a_state_without_certificates_fail_instead_of_raising(paths: Paths) -> None:
     assert not readiness.etcd_healthy(paths)
     assert not readiness.api_ready(paths)
+
+
+def test_an_api_service_is_ready_only_when_available_is_true() -> None:
+    def service(*conditions: dict[str, str]) -> dict[str, Any]:
+        return {"status": {"conditions": list(conditions)}}
+
+    assert readiness.api_service_problem(service({"type": "Available", "status": "True"})) is None
+    assert readiness.api_service_problem({}) == "no Available condition yet"
+    missing = {
+        "type": "Available",
+        "status": "False",
+        "reason": "MissingEndpoints",
+        "message": "endpoints for service/metrics-server in kube-system have no addresses",
+    }
+    problem = readiness.api_service_problem(service(missing))
+    assert problem is not None
+    assert problem.startswith("Available=False (MissingEndpoints: endpoints")
+    assert readiness.api_service_problem(service({"type": "Available", "status": "Unknown"})) == (
+        "Available=Unknown"
+    )
+
+
+def test_a_running_component_with_other_flags_is_restarted_with_the_new_ones(
+    paths: Paths,
+) -> None:
+    """New flags (the aggregation layer's) must reach a running cluster: `up` restarts a
+    process whose command line differs, and keeps one that runs as wanted."""
+    program = "import time; time.sleep(60)"
+    old = Service("apiserver-like", (sys.executable, "-c", program, "--old"))
+    new = Service("apiserver-like", (sys.executable, "-c", program, "--new"))
+    ready = Signal("apiserver-like", "nothing", lambda: True, 5)
+    first = start(old, paths.pids, paths.logs)
+    try:
+        assert runs_as(paths.pids, old)
+        assert not runs_as(paths.pids, new)
+        _start_and_wait(old, paths, ready)
+        assert running_pid(paths.pids, "apiserver-like") == first  # unchanged: kept
+        _start_and_wait(new, paths, ready)
+        second = running_pid(paths.pids, "apiserver-like")
+        assert second not in (None, first)
+        assert runs_as(paths.pids, new)
+    finally:
+        stop("apiserver-like", paths.pids)
+    assert not runs_as(paths.pids, new)  # stopped

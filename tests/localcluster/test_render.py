@@ -6,7 +6,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from tools.localcluster import components, render
+from tools.localcluster import components, pki, render
 from tools.localcluster.settings import BRIDGE, CNI_NETWORK, PAUSE_IMAGE, POD_CIDR, Paths
 
 PATHS = Paths(Path("/state"))
@@ -67,3 +67,21 @@ def test_api_server_is_secure_by_default() -> None:
     etcd = components.etcd(Path("/bin"), PATHS).argv
     assert "--client-cert-auth=true" in etcd
     assert "--listen-client-urls=https://127.0.0.1:2379" in etcd
+
+
+def test_api_server_aggregation_layer_trusts_only_the_front_proxy_client() -> None:
+    """The requestheader CA is the front-proxy CA (not the cluster CA), the allowed name is the
+    proxy client certificate's CN, and that certificate is what the API server presents."""
+    argv = components.kube_apiserver(Path("/bin"), PATHS, "192.0.2.7").argv
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in argv[1:])
+    assert flags["requestheader-client-ca-file"] == str(
+        PATHS.pki / f"{pki.FRONT_PROXY_CA_NAME}.crt"
+    )
+    assert flags["requestheader-client-ca-file"] != flags["client-ca-file"]
+    (client,) = pki.front_proxy_specs()
+    assert flags["requestheader-allowed-names"] == client.common_name
+    assert flags["proxy-client-cert-file"] == str(PATHS.pki / f"{client.name}.crt")
+    assert flags["proxy-client-key-file"] == str(PATHS.pki / f"{client.name}.key")
+    assert flags["requestheader-username-headers"] == "X-Remote-User"
+    assert flags["requestheader-group-headers"] == "X-Remote-Group"
+    assert flags["requestheader-extra-headers-prefix"] == "X-Remote-Extra-"

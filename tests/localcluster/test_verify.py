@@ -47,3 +47,24 @@ def test_the_pod_security_proof_drops_only_the_host_port() -> None:
     template = original["spec"]["template"]["spec"]
     assert container["securityContext"] == template["containers"][0]["securityContext"]
     assert any("hostPort" in p for p in template["containers"][0]["ports"])  # untouched
+
+
+def test_metrics_usage_needs_cpu_and_memory_of_nodes_and_pods() -> None:
+    nodes = {
+        "items": [
+            {"metadata": {"name": "n1"}, "usage": {"cpu": "250m", "memory": "900Mi"}},
+            {"metadata": {"name": "n2"}, "usage": {"cpu": "1m"}},  # no memory: not counted
+        ]
+    }
+    assert verify.metrics_usage(nodes) == {"n1": {"cpu": "250m", "memory": "900Mi"}}
+    pods = {
+        "items": [
+            {
+                "metadata": {"name": "coredns-1"},
+                "containers": [{"name": "coredns", "usage": {"cpu": "2m", "memory": "20Mi"}}],
+            },
+            {"metadata": {"name": "starting"}, "containers": []},
+        ]
+    }
+    assert verify.metrics_usage(pods) == {"coredns-1": {"cpu": "2m", "memory": "20Mi"}}
+    assert verify.metrics_usage({"items": []}) == {}

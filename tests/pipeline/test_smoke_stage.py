@@ -105,6 +105,27 @@ def test_failover_runs_locally_and_on_azure_only_when_asked(
     assert run_stage(tmp_path, monkeypatch, target, env)["SMOKE_FAILOVER"] == mode
 
 
+@pytest.mark.usefixtures("signing_key")
+@pytest.mark.parametrize(
+    ("target", "asked", "mode"),
+    [
+        ("local", None, "run"),
+        ("azure", None, "off"),
+        ("azure", "run", "run"),
+        ("local", "off", "off"),
+    ],
+)
+def test_autoscaling_runs_locally_and_on_azure_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, asked: str | None, mode: str
+) -> None:
+    if asked is None:
+        monkeypatch.delenv("SMOKE_AUTOSCALING", raising=False)
+    else:
+        monkeypatch.setenv("SMOKE_AUTOSCALING", asked)
+    env = "staging" if target == "azure" else None
+    assert run_stage(tmp_path, monkeypatch, target, env)["SMOKE_AUTOSCALING"] == mode
+
+
 def test_locally_the_suite_gets_a_short_lived_token_of_the_local_issuer_with_both_roles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signing_key: bytes
 ) -> None:

@@ -32,6 +32,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "failover: disrupts the database on purpose; runs only with SMOKE_FAILOVER=run"
     )
     config.addinivalue_line(
+        "markers",
+        "autoscaling: loads the API until it scales; runs only with SMOKE_AUTOSCALING=run",
+    )
+    config.addinivalue_line(
         "markers", "incidents: causes incidents and waits for their alerts; needs SMOKE_ALERTS"
     )
     try:
@@ -55,8 +59,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the backup tests of the other SMOKE_BACKUP_MODE, the failover tests unless
-    SMOKE_FAILOVER=run, and the incident tests when SMOKE_ALERTS is off (reported as
-    deselected)."""
+    SMOKE_FAILOVER=run, the autoscaling tests unless SMOKE_AUTOSCALING=run, and the incident
+    tests when SMOKE_ALERTS is off (reported as deselected)."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return
@@ -71,7 +75,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         unwanted_incident = (
             item.get_closest_marker("incidents") is not None and settings.alert_receiver is None
         )
-        unwanted = other_mode or unwanted_failover or unwanted_incident
+        unwanted_autoscaling = (
+            item.get_closest_marker("autoscaling") is not None and not settings.autoscaling
+        )
+        unwanted = other_mode or unwanted_failover or unwanted_autoscaling or unwanted_incident
         (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

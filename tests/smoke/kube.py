@@ -45,6 +45,7 @@ class Kube:
     apps: Any
     batch: Any
     networking: Any
+    autoscaling: Any  # autoscaling/v2: the API's HorizontalPodAutoscaler
 
 
 def connect(kubeconfig: str) -> Kube:
@@ -55,6 +56,7 @@ def connect(kubeconfig: str) -> Kube:
         apps=client.AppsV1Api(api),
         batch=client.BatchV1Api(api),
         networking=client.NetworkingV1Api(api),
+        autoscaling=client.AutoscalingV2Api(api),
     )
 
 

@@ -31,8 +31,10 @@ HELP = (
     "SMOKE_NETWORKPOLICY (enforced|not-enforced), SMOKE_JOB_TIMEOUT_SECONDS (default "
     f"{DEFAULT_JOB_TIMEOUT_SECONDS}), SMOKE_API_TOKEN (a bearer token with the read and write "
     "roles, needed where the API checks tokens), SMOKE_FAILOVER (off|run: delete the database "
-    "primary and switch over under a writer), SMOKE_ALERTS (off, or HOST:PORT: the incident "
-    "checks stop the database and fail a restore drill, and receive the alerts Alertmanager "
+    "primary and switch over under a writer), SMOKE_AUTOSCALING (off|run: load the API through "
+    "the ingress until its HPA scales out, then wait for the scale-in), SMOKE_ALERTS (off, or "
+    "HOST:PORT: the incident checks stop the database and fail a restore drill, and receive the "
+    "alerts Alertmanager "
     "sends to http://HOST:PORT, an address of the host running the suite). The pipeline sets them: "
     "`python -m pipelines smoke --target local`"
 )
@@ -70,6 +72,7 @@ class SmokeSettings:
     job_timeout_seconds: int
     api_token: str = ""
     failover: bool = False  # SMOKE_FAILOVER=run: delete the primary and switch over on purpose
+    autoscaling: bool = False  # SMOKE_AUTOSCALING=run: load the API until its HPA scales out
     alert_receiver: tuple[str, int] | None = None
     """SMOKE_ALERTS=HOST:PORT: where the incident checks receive Alertmanager's webhooks."""
 
@@ -178,6 +181,9 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
     failover = env.get("SMOKE_FAILOVER") or "off"
     if failover not in ("off", "run"):
         problems.append(f"SMOKE_FAILOVER must be off or run, got {failover!r}")
+    autoscaling = env.get("SMOKE_AUTOSCALING") or "off"
+    if autoscaling not in ("off", "run"):
+        problems.append(f"SMOKE_AUTOSCALING must be off or run, got {autoscaling!r}")
     receiver = None
     try:
         receiver = parse_alert_receiver(env.get("SMOKE_ALERTS") or "off")
@@ -200,5 +206,6 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
         job_timeout_seconds=timeout,
         api_token=env.get("SMOKE_API_TOKEN", "").strip(),
         failover=failover == "run",
+        autoscaling=autoscaling == "run",
         alert_receiver=receiver,
     )

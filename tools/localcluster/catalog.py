@@ -22,6 +22,9 @@ PAUSE_VERSION = "1.0.0"  # our own pause program (go/pause), not upstream's
 TRAEFIK_VERSION = "3.7.13"  # newest of the 3.7 releases the proxy serves (3.7.11-3.7.13)
 KUBE_ROUTER_VERSION = "2.1.0"  # the only v2 release the Go module proxy serves
 KUBE_STATE_METRICS_VERSION = "2.18.0"  # built against client-go 0.34 (Kubernetes 1.34)
+# 0.8.0 is the only 0.8 release the proxy serves (0.8.1 is refused); its k8s.io/* are raised
+# from 0.33.2 to the 0.34.2 the Kubernetes build uses (0.9.0 would need 0.36)
+METRICS_SERVER_VERSION = "0.8.0"
 CERT_MANAGER_VERSION = "1.21.2"  # newest of the 1.21.0-1.21.2 the proxy serves
 
 
@@ -168,6 +171,20 @@ KUBE_STATE_METRICS = Component(
     tags=("timetzdata",),
 )
 
+METRICS_SERVER = Component(
+    name="metrics-server",
+    version=METRICS_SERVER_VERSION,
+    module_dir="metrics-server",
+    module="sigs.k8s.io/metrics-server",
+    module_version=f"v{METRICS_SERVER_VERSION}",
+    packages=(("metrics-server", "sigs.k8s.io/metrics-server/cmd/metrics-server"),),
+    # what upstream's Makefile stamps (client-go's version package, read by /version)
+    ldflags=(
+        f"-X k8s.io/client-go/pkg/version.gitVersion=v{METRICS_SERVER_VERSION}",
+        "-X k8s.io/client-go/pkg/version.buildDate=1970-01-01T00:00:00Z",
+    ),
+)
+
 # The proxy serves cert-manager's main module but not its cmd/controller module (in no version),
 # so go/cert-manager is our own main over the main module's exported controller packages. Not
 # in COMPONENTS: the pipeline's build stage builds it, for the local cluster and AKS alike
@@ -194,4 +211,5 @@ COMPONENTS = (
     TRAEFIK,
     KUBE_ROUTER,
     KUBE_STATE_METRICS,
+    METRICS_SERVER,
 )

@@ -3,7 +3,9 @@
 `up` starts what is not running (etcd, API server, controller manager, scheduler, containerd,
 kubelet, kube-proxy, kube-router's NetworkPolicy firewall) and waits for each to be healthy,
 then for the node to be Ready, then applies the add-ons (CoreDNS, local-path provisioner,
-Traefik on 127.0.0.1:8088, kube-state-metrics) and writes `ingress-url` and `networkpolicy`.
+Traefik on 127.0.0.1:8088, kube-state-metrics, metrics-server) and writes `ingress-url` and
+`networkpolicy`. A running process whose command line differs from the one `up` would start
+(e.g. new API server flags) is restarted with the new one.
 `down` stops them in reverse, kills the pods' containers, and removes the host objects the
 cluster made (iptables chains, bridge, network namespaces, mounts); `--purge` also deletes
 the state directory (certificates, etcd data, images).
@@ -27,6 +29,7 @@ from tools.localcluster import (
     images,
     ingress,
     kuberouter,
+    metricsserver,
     network,
     pki,
     readiness,
@@ -41,9 +44,18 @@ from tools.localcluster.catalog import (
     KUBE_STATE_METRICS,
     KUBERNETES,
     LOCAL_PATH,
+    METRICS_SERVER,
     TRAEFIK,
 )
-from tools.localcluster.processes import Service, run, running_pid, start, stop, wait_for
+from tools.localcluster.processes import (
+    Service,
+    run,
+    running_pid,
+    runs_as,
+    start,
+    stop,
+    wait_for,
+)
 from tools.localcluster.readiness import Signal, kubectl
 from tools.localcluster.settings import (
     API_PORT,
@@ -108,6 +120,8 @@ def write_configs(paths: Paths, node_ip: str) -> None:
         )
         ensure_file(paths.kubeconfig(user), text)
     ensure_file(paths.admin_kubeconfig, paths.kubeconfig("admin").read_text(encoding="utf-8"))
+    ca = pki.ensure_ca(paths.pki)
+    pki.ensure_cert(paths.pki, metricsserver.SERVING_CERT, ca)
     ensure_file(paths.config / "containerd.toml", render.containerd_config(paths))
     ensure_file(paths.config / "kubelet.json", render.kubelet_config(paths))
     ensure_file(paths.config / "kube-proxy.json", render.kube_proxy_config(paths))
@@ -122,9 +136,18 @@ def write_configs(paths: Paths, node_ip: str) -> None:
 def _start_and_wait(service: Service, paths: Paths, signal: Signal) -> None:
     started = time.monotonic()
     was_running = running_pid(paths.pids, service.name) is not None
+    changed = was_running and not runs_as(paths.pids, service)
+    if changed:  # new flags (e.g. the aggregation layer's) reach a running cluster this way
+        stop(service.name, paths.pids)
     start(service, paths.pids, paths.logs)
     readiness.wait(signal, paths)
-    state = "running" if was_running else f"started in {time.monotonic() - started:.1f} s"
+    took = f"{time.monotonic() - started:.1f} s"
+    if changed:
+        state = f"restarted with its new command line in {took}"
+    elif was_running:
+        state = "running"
+    else:
+        state = f"started in {took}"
     print(f"{service.name}: {state}, ready", flush=True)
 
 
@@ -161,7 +184,7 @@ def up(paths: Paths | None = None) -> None:
 
     # etcd keeps the last status: only a heartbeat from this kubelet proves the node Ready.
     kubelet_since = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    if running_pid(paths.pids, "kubelet") is not None:
+    if runs_as(paths.pids, components.kubelet(kube_bin, paths, node_ip)):  # kept running
         kubelet_since = datetime.datetime.min.replace(tzinfo=datetime.UTC)
     signals = {s.component: s for s in readiness.process_signals(paths, kubelet_since)}
     for service in (
@@ -185,6 +208,7 @@ def up(paths: Paths | None = None) -> None:
     install_local_path(paths, kubelet_since)
     install_ingress(paths, kubelet_since)
     install_state_metrics(paths, kubelet_since)
+    install_metrics_server(paths, kubelet_since)
     print(f"cluster up: KUBECONFIG={paths.admin_kubeconfig}", flush=True)
 
 
@@ -193,6 +217,7 @@ ADDON_WORKLOADS = (  # (namespace, Deployment), in install order
     (addons.LOCAL_PATH_NAMESPACE, "local-path-provisioner"),
     (ingress.NAMESPACE, "traefik"),
     (statemetrics.NAMESPACE, statemetrics.NAME),
+    (metricsserver.NAMESPACE, metricsserver.NAME),
 )
 
 
@@ -245,6 +270,22 @@ def install_state_metrics(paths: Paths, since: Since) -> None:
     images.ensure_scratch_image(paths, statemetrics.IMAGE, program)
     manifests = statemetrics.manifests()
     _apply_and_wait(paths, manifests, statemetrics.NAMESPACE, statemetrics.NAME, since)
+
+
+def install_metrics_server(paths: Paths, since: Since) -> None:
+    """metrics-server in kube-system: image imported once, applied with its serving certificate,
+    Available awaited, then its APIService Available (the aggregator reached it)."""
+    program = artifact_dir(METRICS_SERVER, Layout.default()) / "metrics-server"
+    images.ensure_scratch_image(paths, metricsserver.IMAGE, program)
+    name = metricsserver.SERVING_CERT.name
+    manifests = metricsserver.manifests(
+        (paths.pki / f"{pki.CA_NAME}.crt").read_bytes(),
+        (paths.pki / f"{name}.crt").read_bytes(),
+        (paths.pki / f"{name}.key").read_bytes(),
+    )
+    _apply_and_wait(paths, manifests, metricsserver.NAMESPACE, metricsserver.NAME, since)
+    waited = readiness.wait_api_service(paths, metricsserver.API_SERVICE)
+    print(f"apiservice/{metricsserver.API_SERVICE}: available ({waited:.1f} s)", flush=True)
 
 
 def install_ingress(paths: Paths, since: Since) -> None:
@@ -386,6 +427,10 @@ def status(paths: Paths | None = None) -> bool:
         )
         healthy &= problem is None
         print(f"{namespace + '/' + name:<40} {'available' if problem is None else problem}")
+    api_service = metricsserver.API_SERVICE
+    problem = readiness.api_service_status(paths, api_service) if healthy else "cluster down"
+    healthy &= problem is None
+    print(f"{'apiservice/' + api_service:<40} {'available' if problem is None else problem}")
     router = running_pid(paths.pids, "kube-router")
     recorded = (
         paths.networkpolicy.read_text(encoding="utf-8").strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tools.localcluster.pki import FRONT_PROXY_CA_NAME, FRONT_PROXY_CLIENT
 from tools.localcluster.processes import Service
 from tools.localcluster.settings import (
     API_PORT,
@@ -63,6 +64,16 @@ def kube_apiserver(bin_dir: Path, paths: Paths, node_ip: str) -> Service:
             f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
             f"--kubelet-certificate-authority={pki / 'ca.crt'}",
             "--kubelet-preferred-address-types=InternalIP",
+            # the aggregation layer (metrics.k8s.io from metrics-server): the proxy client and
+            # the CA extension API servers verify it with; Services are reachable from the host
+            # through kube-proxy, so no --enable-aggregator-routing
+            f"--requestheader-client-ca-file={pki / f'{FRONT_PROXY_CA_NAME}.crt'}",
+            f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-username-headers=X-Remote-User",
+            f"--proxy-client-cert-file={pki / f'{FRONT_PROXY_CLIENT}.crt'}",
+            f"--proxy-client-key-file={pki / f'{FRONT_PROXY_CLIENT}.key'}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki / 'service-account.pub'}",
             f"--service-account-signing-key-file={pki / 'service-account.key'}",

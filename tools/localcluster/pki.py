@@ -2,8 +2,11 @@
 
 Identities follow the upstream conventions the authorizers expect (system:masters for the
 admin, system:node:<name> in system:nodes for the kubelet, system:kube-* for the control
-plane). Files are written once and reused, so a second `up` keeps trust intact; keys are
-0600. ECDSA P-256 keeps generation fast.
+plane). The aggregation layer has a CA of its own, as upstream: the front-proxy CA signs only
+the API server's proxy client, so an extension API server (metrics-server) trusts request
+headers from that one identity and not from every client certificate the cluster CA signed.
+Files are written once and reused, so a second `up` keeps trust intact; keys are 0600.
+ECDSA P-256 keeps generation fast.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALIDITY = datetime.timedelta(days=365)
 CA_NAME = "ca"
+FRONT_PROXY_CA_NAME = "front-proxy-ca"
+FRONT_PROXY_CLIENT = "front-proxy-client"  # the CN --requestheader-allowed-names admits
 SERVICE_ACCOUNT_KEY = "service-account"
 
 Key = ec.EllipticCurvePrivateKey
@@ -68,15 +73,18 @@ def _load_key(path: Path) -> Key:
 
 
 def ensure_ca(
-    directory: Path, now: datetime.datetime | None = None
+    directory: Path,
+    now: datetime.datetime | None = None,
+    name: str = CA_NAME,
+    common_name: str = "inventory-localcluster-ca",
 ) -> tuple[x509.Certificate, Key]:
-    """The cluster CA, created on first use."""
-    cert_path, key_path = directory / f"{CA_NAME}.crt", directory / f"{CA_NAME}.key"
+    """A CA (the cluster's by default), created on first use."""
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
     if cert_path.exists() and key_path.exists():
         return x509.load_pem_x509_certificate(cert_path.read_bytes()), _load_key(key_path)
     now = now or datetime.datetime.now(datetime.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = _name("inventory-localcluster-ca")
+    subject = _name(common_name)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -223,10 +231,26 @@ def cluster_specs(node_name: str, node_ip: str, service_ip: str) -> tuple[CertSp
     )
 
 
+def front_proxy_specs() -> tuple[CertSpec, ...]:
+    """What the front-proxy CA signs: the API server's client towards extension API servers."""
+    return (CertSpec(FRONT_PROXY_CLIENT, FRONT_PROXY_CLIENT, client=True),)
+
+
+def ensure_front_proxy_ca(directory: Path) -> tuple[x509.Certificate, Key]:
+    """The aggregation layer's CA (`--requestheader-client-ca-file`), created on first use."""
+    return ensure_ca(
+        directory, name=FRONT_PROXY_CA_NAME, common_name="inventory-localcluster-front-proxy-ca"
+    )
+
+
 def ensure_pki(directory: Path, node_name: str, node_ip: str, service_ip: str) -> None:
-    """The whole PKI under `directory`; existing files are kept (idempotent)."""
+    """The whole PKI under `directory`; existing files are kept (idempotent), and files added
+    since a cluster was first started (the front proxy's) are created on its next start."""
     directory.mkdir(parents=True, exist_ok=True)
     ca = ensure_ca(directory)
     for spec in cluster_specs(node_name, node_ip, service_ip):
         ensure_cert(directory, spec, ca)
+    front_proxy_ca = ensure_front_proxy_ca(directory)
+    for spec in front_proxy_specs():
+        ensure_cert(directory, spec, front_proxy_ca)
     ensure_service_account_key(directory)

@@ -44,6 +44,24 @@ def running_pid(pids: Path, name: str) -> int | None:
     return pid
 
 
+def command_line(pid: int) -> tuple[str, ...] | None:
+    """The argv a running process was started with (/proc/PID/cmdline), None when unreadable."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return tuple(part.decode(errors="surrogateescape") for part in raw.split(b"\0")[:-1])
+
+
+def runs_as(pids: Path, service: Service) -> bool:
+    """True when `service` runs with exactly its wanted command line (False when stopped).
+
+    A component whose flags changed since it started (a new harness version) must be
+    restarted: `start` alone keeps the running process."""
+    pid = running_pid(pids, service.name)
+    return pid is not None and command_line(pid) == service.argv
+
+
 def start(service: Service, pids: Path, logs: Path) -> int:
     """Start `service` unless already running; return its PID."""
     existing = running_pid(pids, service.name)

@@ -301,3 +301,41 @@ def wait_workload(
             f" ({problem}); last lines of its log:\n"
             + ("\n".join(f"  | {line}" for line in logs.splitlines()) or "  | (empty)")
         ) from None
+
+
+def api_service_problem(document: dict[str, Any]) -> str | None:
+    """Why an APIService is not Available (its condition's reason and message), or None.
+
+    The aggregator sets Available=True only once it reached the backing Service and got its
+    discovery document, so this is the signal that `kubectl top` and the HPA controller work."""
+    conditions = document.get("status", {}).get("conditions", [])
+    available = next((c for c in conditions if c.get("type") == "Available"), None)
+    if available is None:
+        return "no Available condition yet"
+    if available.get("status") == "True":
+        return None
+    detail = ": ".join(p for p in (available.get("reason"), available.get("message")) if p)
+    return f"Available={available.get('status')}" + (f" ({detail})" if detail else "")
+
+
+def api_service_status(paths: Paths, name: str) -> str | None:
+    """Why the APIService `name` is not Available on the live cluster, or None."""
+    output = kubectl(paths, "get", "apiservice", name, "-o", "json", check=False)
+    try:
+        return api_service_problem(json.loads(output))
+    except ValueError:
+        return "not found"
+
+
+def wait_api_service(paths: Paths, name: str, timeout: float = 180) -> float:
+    """Wait until the APIService `name` is Available; on timeout say its last condition."""
+    waits_for = f"APIService {name} to be Available"
+
+    def problem() -> str | None:
+        return api_service_status(paths, name)
+
+    signal = Signal(f"apiservice/{name}", waits_for, lambda: problem() is None, timeout)
+    try:
+        return wait(signal, paths, log=paths.logs / "kube-apiserver.log")
+    except NotReady as error:
+        raise RuntimeError(f"{error}\n  last condition: {problem()}") from None

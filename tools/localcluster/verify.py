@@ -9,6 +9,8 @@ base image with bash's /dev/tcp as the client), so nothing is pulled.
 - networkpolicy: a client reaches a server; after a default-deny plus allow-by-label policy,
   the labelled client still does and the unlabelled one does not.
 - kube-state-metrics: its Service serves object-state series for the cluster's Deployments.
+- metrics-server: `metrics.k8s.io` (through the aggregation layer) reports CPU and memory of
+  the node and of the kube-system pods, what the HPA and `kubectl top` read.
 - pod-security: the API server admits the add-on pods in a namespace enforcing `restricted`
   (Traefik's pod with its hostPort removed: the one control it cannot meet).
 """
@@ -24,7 +26,7 @@ from typing import Any
 
 from tools.containers.base import BASE_REFERENCE
 from tools.kube.security import RESTRICTED_CONTAINER, restricted_pod
-from tools.localcluster import ingress, kuberouter, statemetrics
+from tools.localcluster import ingress, kuberouter, metricsserver, statemetrics
 from tools.localcluster.addons import manifest_list
 from tools.localcluster.readiness import kubectl
 from tools.localcluster.settings import Paths, detect_node_ip
@@ -300,6 +302,35 @@ def verify_state_metrics(paths: Paths) -> list[str]:
     return [f"{url}: {lines[0]}", f"{url}: {len(text.splitlines())} lines"]
 
 
+def metrics_usage(listing: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """`name -> {cpu, memory}` from a metrics.k8s.io NodeMetricsList (each node's usage) or
+    PodMetricsList (each pod's first container that has a usage); items without both left out."""
+    found: dict[str, dict[str, str]] = {}
+    for item in listing.get("items", []):
+        usage = item.get("usage") or next(
+            (c.get("usage") for c in item.get("containers", []) if c.get("usage")), None
+        )
+        if usage and "cpu" in usage and "memory" in usage:
+            found[item["metadata"]["name"]] = {"cpu": usage["cpu"], "memory": usage["memory"]}
+    return found
+
+
+def verify_metrics_server(paths: Paths) -> list[str]:
+    """The node and the kube-system pods have CPU and memory in metrics.k8s.io."""
+    base = f"/apis/{metricsserver.GROUP}/{metricsserver.VERSION}"
+    lines = []
+    for what, path in (
+        ("nodes", f"{base}/nodes"),
+        ("kube-system pods", f"{base}/namespaces/{metricsserver.NAMESPACE}/pods"),
+    ):
+        usage = metrics_usage(json.loads(kubectl(paths, "get", "--raw", path)))
+        if not usage:
+            raise VerifyError(f"{path}: no {what} with CPU and memory usage")
+        name, values = sorted(usage.items())[0]
+        lines.append(f"{path}: {len(usage)} {what}, e.g. {name} cpu {values['cpu']}")
+    return lines
+
+
 def _pod_of(documents: list[dict[str, Any]], namespace: str) -> dict[str, Any]:
     """The Deployment's pod template as a Pod in `namespace`, without its hostPort."""
     (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
@@ -347,5 +378,6 @@ PROOFS: dict[str, Callable[[Paths], list[str]]] = {
     "ingress": verify_ingress,
     "networkpolicy": verify_networkpolicy,
     "kube-state-metrics": verify_state_metrics,
+    "metrics-server": verify_metrics_server,
     "pod-security": verify_pod_security,
 }

@@ -138,3 +138,20 @@ def test_incident_tests_are_collected_only_with_a_receiver(tmp_path: Path) -> No
     assert INCIDENT_TEST not in collected(off)
     assert "1 deselected" in off.stdout
     assert INCIDENT_TEST in collected(on)
+
+
+AUTOSCALING_TEST = "tests/smoke/test_scaling.py::test_scaling"
+
+
+def test_autoscaling_tests_are_collected_only_when_asked(tmp_path: Path) -> None:
+    root = make_tree(tmp_path)
+    (root / "tests/smoke/test_scaling.py").write_text(
+        "import pytest\n\n\n@pytest.mark.autoscaling\ndef test_scaling():\n    pass\n",
+        encoding="utf-8",
+    )
+    off = collect(root, "tests/smoke", **configured(root))
+    on = collect(root, "tests/smoke", SMOKE_AUTOSCALING="run", **configured(root))
+    assert off.returncode == on.returncode == 0, off.stdout + on.stdout
+    assert AUTOSCALING_TEST not in collected(off)
+    assert "1 deselected" in off.stdout
+    assert AUTOSCALING_TEST in collected(on)

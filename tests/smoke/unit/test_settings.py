@@ -132,3 +132,17 @@ def test_a_bad_alert_receiver_says_what_to_set(kubeconfig: Path, value: str) -> 
     env = {"KUBECONFIG": str(kubeconfig), "INGRESS_URL": "http://127.0.0.1:8088"}
     with pytest.raises(ConfigError, match=re.escape("SMOKE_ALERTS must be off or HOST:PORT")):
         load_settings({**env, "SMOKE_ALERTS": value})
+
+
+def test_autoscaling_runs_only_when_asked(kubeconfig: Path) -> None:
+    env = {"KUBECONFIG": str(kubeconfig), "INGRESS_URL": "http://127.0.0.1:8088"}
+    assert load_settings(env).autoscaling is False, "it loads the API: off unless asked"
+    assert load_settings({**env, "SMOKE_AUTOSCALING": "off"}).autoscaling is False
+    assert load_settings({**env, "SMOKE_AUTOSCALING": "run"}).autoscaling is True
+
+
+@pytest.mark.parametrize("value", ["on", "yes", "RUN", "1"])
+def test_a_bad_autoscaling_mode_says_what_to_set(kubeconfig: Path, value: str) -> None:
+    env = {"KUBECONFIG": str(kubeconfig), "INGRESS_URL": "http://127.0.0.1:8088"}
+    with pytest.raises(ConfigError, match=re.escape("SMOKE_AUTOSCALING must be off or run")):
+        load_settings({**env, "SMOKE_AUTOSCALING": value})
