@@ -65,8 +65,8 @@ def kube_apiserver(bin_dir: Path, paths: Paths, node_ip: str) -> Service:
             f"--kubelet-certificate-authority={pki / 'ca.crt'}",
             "--kubelet-preferred-address-types=InternalIP",
             # the aggregation layer (metrics.k8s.io from metrics-server): the proxy client and
-            # the CA extension API servers verify it with; Services are reachable from the host
-            # through kube-proxy, so no --enable-aggregator-routing
+            # the CA extension API servers verify it with; requests go to the extension's pod
+            # (its endpoints), as on AKS, not through its Service's cluster IP
             f"--requestheader-client-ca-file={pki / f'{FRONT_PROXY_CA_NAME}.crt'}",
             f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
             "--requestheader-extra-headers-prefix=X-Remote-Extra-",
@@ -74,6 +74,7 @@ def kube_apiserver(bin_dir: Path, paths: Paths, node_ip: str) -> Service:
             "--requestheader-username-headers=X-Remote-User",
             f"--proxy-client-cert-file={pki / f'{FRONT_PROXY_CLIENT}.crt'}",
             f"--proxy-client-key-file={pki / f'{FRONT_PROXY_CLIENT}.key'}",
+            "--enable-aggregator-routing=true",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki / 'service-account.pub'}",
             f"--service-account-signing-key-file={pki / 'service-account.key'}",
