@@ -16,8 +16,8 @@ resource "azurerm_kubernetes_cluster_extension" "flux" {
   name           = "flux"
   cluster_id     = var.cluster_id
   extension_type = "microsoft.flux"
-  # A pinned version turns Azure's minor-version auto-upgrade off: the controllers change only
-  # in a reviewed change of this variable.
+  # A pinned version turns Azure's minor-version auto-upgrade off (the controllers change only in
+  # a reviewed change of var.extension); a release train turns it on. The provider takes one.
   release_train = var.extension.release_train
   version       = var.extension.version
 }

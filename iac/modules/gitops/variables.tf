@@ -20,23 +20,27 @@ variable "name" {
 
 variable "extension" {
   type = object({
-    release_train = string
-    version       = string
+    release_train = optional(string)
+    version       = optional(string)
   })
-  description = "The microsoft.flux extension's release train (Stable or Preview) and its pinned version (MAJOR.MINOR.PATCH): pinning turns Azure's minor-version auto-upgrade off."
+  description = "Which microsoft.flux extension runs: a pinned version (MAJOR.MINOR.PATCH; Azure does not upgrade it) or a release train (Stable or Preview; Azure upgrades minor versions along it). Exactly one: the provider refuses both."
   default = {
-    release_train = "Stable"
-    version       = "1.15.1"
+    version = "1.15.1"
   }
   nullable = false
 
   validation {
-    condition     = contains(["Stable", "Preview"], var.extension.release_train)
+    condition     = (var.extension.release_train == null) != (var.extension.version == null)
+    error_message = "extension needs exactly one of release_train and version: a pinned version, or a train Azure upgrades along."
+  }
+
+  validation {
+    condition     = var.extension.release_train == null || contains(["Stable", "Preview"], coalesce(var.extension.release_train, "-"))
     error_message = "extension.release_train must be Stable or Preview."
   }
 
   validation {
-    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.extension.version))
+    condition     = var.extension.version == null || can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", coalesce(var.extension.version, "-")))
     error_message = "extension.version must pin one release as MAJOR.MINOR.PATCH, e.g. 1.15.1."
   }
 }
