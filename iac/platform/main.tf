@@ -87,6 +87,15 @@ locals {
     },
   )
 
+  # Where Flux delivers, a firewalled cluster must reach the extension's regional data plane
+  # (its configuration and status) and the repository's host over HTTPS.
+  gitops_fqdns = var.delivery.mode == "flux" ? {
+    gitops = [
+      "${var.location}.dp.kubernetesconfiguration.azure.com",
+      regex("^https://([^/:]+)", var.delivery.repository_url)[0],
+    ]
+  } : {}
+
   private_dns_zones = {
     key_vault = "privatelink.vaultcore.azure.net"
     registry  = "privatelink.azurecr.io"
@@ -211,7 +220,7 @@ module "egress" {
   node_subnet_id       = module.network.node_subnet_id
   node_subnet_cidr     = var.network.node_subnet_cidr
   zones                = var.aks.zones
-  workload_fqdns       = var.egress.workload_fqdns
+  workload_fqdns       = merge(var.egress.workload_fqdns, local.gitops_fqdns)
   tags                 = local.tags
 
   firewall = var.egress.mode == "firewall" ? {
