@@ -5,7 +5,8 @@ gitops/<env> and substitutes what Terraform passes (post_build.substitute) into 
 That HelmRelease must install what the deploy stage would: the contract's release into its
 namespace, the chart's values.yaml and the environment's values file, every Terraform value at
 the chart path the pipeline's own table (OUTPUT_VALUES) gives it, the contract's names; and it
-must use exactly the substitutions Terraform passes, no fewer and no more. After the
+must use exactly the substitutions Terraform passes, no fewer and no more; rendered as Flux
+would install it, it renders what the deploy stage's push renders, images aside. After the
 per-environment checks come the broken cases, one per part of the relation.
 """
 
@@ -20,10 +21,13 @@ import yaml
 
 from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA
-from pipelines.stages.deploy import values_files
+from pipelines.stages.deploy import install_args, values_files
 from pipelines.targets.terraform_outputs import OPTIONAL_OUTPUT_VALUES, OUTPUT_VALUES
 from tests.contract import relations
+from tests.contract.capabilities import capabilities
 from tests.contract.conftest import ENVIRONMENTS
+from tests.contract.deployment import Deployment, planned_releases
+from tests.helm.rendering import Renderer
 from tests.support.tools import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -120,6 +124,83 @@ def test_each_substitution_is_the_output_of_its_name(
     assert relations.substitution_output_drift(plans[env], substituted_outputs()) == []
 
 
+def resolved(release: dict[str, Any], plan: dict[str, Any], outputs: dict[str, Any]) -> Any:
+    """The HelmRelease as Flux applies it: each substitution's planned value, or where Azure
+    knows it only after apply, the value the render of the push mode gets for its output."""
+    filled: dict[str, str | None] = {}
+    for name, planned in relations.flux_substitutions(plan).items():
+        output, attribute = substituted_outputs().get(name, (name, None))
+        found = outputs.get(output, {}).get("value")
+        after_apply = found[attribute] if attribute is not None else found
+        filled[name] = planned if planned is not None else after_apply
+    return relations.substituted(release, filled)
+
+
+def flux_render(
+    renderer: Renderer, release: dict[str, Any], deployment: Deployment, plan: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """`helm template` of the HelmRelease as Flux would install it (its chart, release,
+    namespace, values files and values), with the push mode's image settings, which a promotion
+    commit pins by digest instead."""
+    spec = resolved(release, plan, deployment.outputs)["spec"]
+    chart = spec["chart"]["spec"]
+    work = renderer.workdir / "gitops" / deployment.env
+    work.mkdir(parents=True, exist_ok=True)
+    values = work / "helmrelease-values.yaml"
+    values.write_text(yaml.safe_dump(spec["values"]), encoding="utf-8")
+    files = [*(renderer.workdir / path for path in chart["valuesFiles"]), values]
+    _, push = planned_releases(renderer, plan, deployment.env, work / "push")
+    args = install_args(
+        renderer.workdir / chart["chart"],
+        files,
+        push.images,
+        release=spec["releaseName"],
+        namespace=spec["targetNamespace"],
+    )
+    output = renderer.run("template", *args, *capabilities(plan).helm_args())
+    return [document for document in yaml.safe_load_all(output) if document]
+
+
+def comparable(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` without what differs on every render: a Secret's generated values (the chart
+    draws Patroni's passwords at random where none exists yet); its keys still count."""
+    if document.get("kind") != "Secret":
+        return document
+    return {**document, "data": dict.fromkeys(document.get("data") or {}, "<generated>")}
+
+
+def render_differences(push: list[dict[str, Any]], flux: list[dict[str, Any]]) -> list[str]:
+    """Objects one delivery mode renders and the other does not, or renders otherwise."""
+
+    def key(document: dict[str, Any]) -> str:
+        return f"{document['kind']} {document['metadata']['name']}"
+
+    def how(name: str) -> str:
+        return (
+            "only push" if name not in fluxed else "only flux" if name not in pushed else "differs"
+        )
+
+    pushed, fluxed = ({key(d): comparable(d) for d in docs} for docs in (push, flux))
+    return [
+        f"{name}: {how(name)}"
+        for name in sorted(set(pushed) | set(fluxed))
+        if pushed.get(name) != fluxed.get(name)
+    ]
+
+
+@pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
+def test_flux_and_push_render_the_same_release(
+    renderer: Renderer,
+    deployments: dict[str, Deployment],
+    plans: dict[str, dict[str, Any]],
+    env: str,
+) -> None:
+    """Apart from the images (publish's tags in push, promoted digests in flux), both delivery
+    modes install the same objects."""
+    flux = flux_render(renderer, helm_release(env), deployments[env], plans[env])
+    assert render_differences(list(deployments[env].rendered.docs), flux) == []
+
+
 # --- broken cases: each part of the relation reports what is wrong ------------------------------
 
 
@@ -212,3 +293,16 @@ def test_a_substitution_other_than_its_output_is_reported(
     assert relations.substitution_output_drift(plan, substituted_outputs()) == [
         f"substitution key_vault_name = 'kv-elsewhere', but output key_vault_name = {vault!r}"
     ]
+
+
+def test_a_release_rendering_otherwise_than_push_is_reported(
+    renderer: Renderer, deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """prod's HelmRelease with staging's values file renders other objects than prod's push."""
+    release = _broken_release()
+    files = release["spec"]["chart"]["spec"]["valuesFiles"]
+    files[-1] = files[-1].replace(f"values-{BROKEN_ENV}", "values-staging")
+    flux = flux_render(renderer, release, deployments[BROKEN_ENV], plans[BROKEN_ENV])
+    differences = render_differences(list(deployments[BROKEN_ENV].rendered.docs), flux)
+    assert differences
+    assert all(d.endswith(("differs", "only push", "only flux")) for d in differences)
