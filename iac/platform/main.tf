@@ -42,6 +42,60 @@ locals {
   # global.pooler.enabled, declared once in the umbrella for both charts, wins over pooler.enabled.
   global_pooler = merge([for values in local.umbrella_values : try(values.global.pooler, {})]...)
 
+  # Terraform's values the umbrella chart needs, keyed by the name of the output that carries
+  # each (pipelines/targets/terraform_outputs.py says which chart values each one sets; an
+  # attribute of an object output is keyed <output>_<attribute>). The outputs of those names
+  # read this map (push: the deploy stage turns them into a values file), and so do Flux's
+  # substitutions (flux: the HelmRelease in gitops/<environment> names them as ${key}).
+  chart_outputs = {
+    api_identity_client_id            = module.workload_identity.client_ids["api"]
+    tenant_id                         = data.azurerm_client_config.current.tenant_id
+    api_client_id                     = var.api_client_id
+    database_identity_client_id       = module.workload_identity.client_ids["database"]
+    backup_identity_client_id         = module.backup_storage.identity_client_id
+    key_vault_name                    = module.key_vault.name
+    acr_login_server                  = module.acr.login_server
+    backup_storage_account_name       = module.backup_storage.storage_account_name
+    ingress_certificate_uri           = module.key_vault.ingress_certificate.secret_uri
+    backup_repo2_storage_account_name = one(module.backup_repo2[*].storage_account_name)
+    backup_repo2_identity_client_id   = one(module.backup_repo2[*].identity_client_id)
+    ingress_private_ip                = var.ingress.private_ip
+  }
+  # What this environment does not have is left out of the substitutions (the chart keeps its
+  # default), decided from the variables so the set of names is known at plan time.
+  absent_chart_outputs = concat(
+    var.backup.secondary_location == null ? ["backup_repo2_storage_account_name", "backup_repo2_identity_client_id"] : [],
+    var.ingress.private_ip == null ? ["ingress_private_ip"] : [],
+  )
+
+  # Flux's substitutions: the chart outputs, and the contract's names (the release, its
+  # namespace, and the names the deploy stage's contract values file sets, keyed
+  # <section>_<role> with hyphens as underscores), so the HelmRelease restates none of them.
+  flux_substitutions = merge(
+    { for key, value in local.chart_outputs : key => value if !contains(local.absent_chart_outputs, key) },
+    {
+      release                     = local.contract.release
+      namespace                   = local.namespace
+      fullnames_inventory_api     = local.contract.fullnames["inventory-api"]
+      fullnames_postgresql        = local.contract.fullnames.postgresql
+      service_accounts_api        = local.service_accounts.api
+      service_accounts_migrations = local.service_accounts.migrations
+      service_accounts_database   = local.service_accounts.database
+      service_accounts_backup     = local.service_accounts.backup
+      services_database           = local.contract.services.database
+      services_pooler             = local.contract.services.pooler
+    },
+  )
+
+  # Where Flux delivers, a firewalled cluster must reach the extension's regional data plane
+  # (its configuration and status) and the repository's host over HTTPS.
+  gitops_fqdns = var.delivery.mode == "flux" ? {
+    gitops = [
+      "${var.location}.dp.kubernetesconfiguration.azure.com",
+      regex("^https://([^/:]+)", var.delivery.repository_url)[0],
+    ]
+  } : {}
+
   private_dns_zones = {
     key_vault = "privatelink.vaultcore.azure.net"
     registry  = "privatelink.azurecr.io"
@@ -166,7 +220,7 @@ module "egress" {
   node_subnet_id       = module.network.node_subnet_id
   node_subnet_cidr     = var.network.node_subnet_cidr
   zones                = var.aks.zones
-  workload_fqdns       = var.egress.workload_fqdns
+  workload_fqdns       = merge(var.egress.workload_fqdns, local.gitops_fqdns)
   tags                 = local.tags
 
   firewall = var.egress.mode == "firewall" ? {
@@ -528,4 +582,22 @@ module "backup_repo2" {
   lifecycle_rules  = local.backup_repository.lifecycle_rules
   service_account  = local.backup_repository.service_account
   private_endpoint = local.backup_repository.private_endpoint
+}
+
+# GitOps delivery: where the environment's mode is flux, the AKS Flux extension reconciles
+# gitops/<environment> of the repository, with Terraform's values substituted into it. Named
+# after the release it delivers; push environments plan nothing here.
+module "gitops" {
+  source = "../modules/gitops"
+  count  = var.delivery.mode == "flux" ? 1 : 0
+
+  cluster_id    = module.aks.id
+  name          = local.contract.release
+  path          = "gitops/${var.environment}"
+  substitutions = local.flux_substitutions
+
+  repository = {
+    url    = var.delivery.repository_url
+    branch = var.delivery.branch
+  }
 }

@@ -30,12 +30,12 @@ output "aks_private_cluster" {
 
 output "acr_login_server" {
   description = "Registry login server (its name ends in the conventions suffix): where publish pushes, and the charts' image registries (inventory-api.image.registry, postgresql.image.registry, postgresql.exporter.image.registry, postgresql.pooler.image.registry)."
-  value       = module.acr.login_server
+  value       = local.chart_outputs.acr_login_server
 }
 
 output "key_vault_name" {
   description = "Key Vault holding the database password (its name ends in the conventions suffix): the charts' inventory-api.database.keyVault.name and postgresql.auth.keyVault.name (SecretProviderClass keyvaultName)."
-  value       = module.key_vault.name
+  value       = local.chart_outputs.key_vault_name
 }
 
 output "ingress_certificate_name" {
@@ -45,7 +45,7 @@ output "ingress_certificate_name" {
 
 output "ingress_certificate_uri" {
   description = "Versionless URI of the ingress TLS certificate's secret (https://<vault>.vault.azure.net/secrets/<name>): inventory-api.ingress.tls.keyVaultCertificateUri, which the Ingress hands the application routing add-on (kubernetes.azure.com/tls-cert-keyvault-uri); its identity may read that secret only."
-  value       = module.key_vault.ingress_certificate.secret_uri
+  value       = local.chart_outputs.ingress_certificate_uri
 }
 
 output "database_password_secret_name" {
@@ -55,12 +55,12 @@ output "database_password_secret_name" {
 
 output "api_identity_client_id" {
   description = "Client ID of the API identity (inventory-api serviceAccount.clientId: API pods and the migrations Job)."
-  value       = module.workload_identity.client_ids["api"]
+  value       = local.chart_outputs.api_identity_client_id
 }
 
 output "database_identity_client_id" {
   description = "Client ID for the database pod's Key Vault access (postgresql.auth.keyVault.clientId)."
-  value       = module.workload_identity.client_ids["database"]
+  value       = local.chart_outputs.database_identity_client_id
 }
 
 output "workload_identity_subjects" {
@@ -74,7 +74,7 @@ output "workload_identity_subjects" {
 
 output "backup_storage_account_name" {
   description = "Storage account pgBackRest writes to (its name ends in the conventions suffix): postgresql.backup.azure.account."
-  value       = module.backup_storage.storage_account_name
+  value       = local.chart_outputs.backup_storage_account_name
 }
 
 output "backup_container_name" {
@@ -89,12 +89,12 @@ output "backup_replication_type" {
 
 output "backup_identity_client_id" {
   description = "Client ID of the backup identity (postgresql.backup.serviceAccount.clientId)."
-  value       = module.backup_storage.identity_client_id
+  value       = local.chart_outputs.backup_identity_client_id
 }
 
 output "backup_repo2_storage_account_name" {
   description = "Storage account of the second pgBackRest repository in the paired region (postgresql.backup.repo2.azure.account); null without one."
-  value       = one(module.backup_repo2[*].storage_account_name)
+  value       = local.chart_outputs.backup_repo2_storage_account_name
 }
 
 output "backup_repo2_container_name" {
@@ -109,7 +109,7 @@ output "backup_repo2_location" {
 
 output "backup_repo2_identity_client_id" {
   description = "Client ID of the second repository's identity (postgresql.backup.repo2.clientId: the backup ServiceAccount mints repo2's SAS with it); null without one."
-  value       = one(module.backup_repo2[*].identity_client_id)
+  value       = local.chart_outputs.backup_repo2_identity_client_id
 }
 
 output "virtual_network_id" {
@@ -144,12 +144,12 @@ output "alert_names" {
 
 output "tenant_id" {
   description = "Entra ID tenant of the subscription; feeds the charts' Key Vault CSI `keyVault.tenantId` values."
-  value       = data.azurerm_client_config.current.tenant_id
+  value       = local.chart_outputs.tenant_id
 }
 
 output "api_client_id" {
   description = "Audience of the API's access tokens (inventory-api auth.audience): the API app registration's client id, passed through from var.api_client_id."
-  value       = var.api_client_id
+  value       = local.chart_outputs.api_client_id
 }
 
 output "api_server_exposure" {
@@ -175,7 +175,7 @@ output "ingress" {
   description = "How public HTTP(S) reaches the ingress controller: exposure; with application_gateway, the internal address the platform's ingress load balancer must take (service.beta.kubernetes.io/azure-load-balancer-ipv4), the gateway's backend addresses (that same address), its public address (where DNS for the host name points), host name, WAF mode and managed rule sets. The gateway's values are null with a public load balancer."
   value = {
     exposure             = var.ingress.exposure
-    private_ip           = var.ingress.private_ip
+    private_ip           = local.chart_outputs.ingress_private_ip
     host_name            = local.gateway ? var.ingress.gateway.host_name : null
     public_ip_address    = local.gateway ? module.ingress_gateway[0].public_ip_address : null
     backend_ip_addresses = local.gateway ? module.ingress_gateway[0].backend_ip_addresses : null
@@ -200,4 +200,14 @@ output "cluster_policy" {
 output "budgets" {
   description = "Monthly cost budgets (platform and node resource groups) in the billing currency."
   value       = module.budget.monthly_amounts
+}
+
+output "delivery_mode" {
+  description = "How the workloads reach the cluster: push (the deploy stage's helm upgrade) or flux (the AKS Flux extension reconciles gitops/<environment>)."
+  value       = var.delivery.mode
+}
+
+output "flux_configuration_name" {
+  description = "Name of the Flux configuration (its GitRepository in flux-system; `az k8s-configuration flux show --name`); null in push mode."
+  value       = one(module.gitops[*].name)
 }

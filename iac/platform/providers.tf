@@ -8,6 +8,7 @@ provider "azurerm" {
     "Microsoft.ContainerService",
     "Microsoft.Insights",
     "Microsoft.KeyVault",
+    "Microsoft.KubernetesConfiguration",
     "Microsoft.ManagedIdentity",
     "Microsoft.Monitor",
     "Microsoft.Network",

@@ -277,3 +277,28 @@ variable "api_client_id" {
     error_message = "api_client_id must be a lowercase GUID (the app registration's Application (client) ID)."
   }
 }
+
+variable "delivery" {
+  type = object({
+    mode           = string
+    repository_url = optional(string)
+    branch         = optional(string, "main")
+  })
+  description = "How the workloads reach the cluster: push (the pipeline's deploy stage runs helm upgrade with the Terraform outputs as values) or flux (the AKS Flux extension reconciles gitops/<environment> of repository_url at branch, the Terraform outputs substituted into its HelmRelease). flux needs repository_url, a public HTTPS URL; push takes none."
+  nullable    = false
+
+  validation {
+    condition     = contains(["push", "flux"], var.delivery.mode)
+    error_message = "delivery.mode must be push or flux."
+  }
+
+  validation {
+    condition     = var.delivery.mode != "flux" || var.delivery.repository_url != null
+    error_message = "delivery.mode flux needs repository_url: the repository whose gitops/<environment> folder Flux reconciles."
+  }
+
+  validation {
+    condition     = var.delivery.mode != "push" || var.delivery.repository_url == null
+    error_message = "delivery.mode push takes no repository_url: the pipeline installs the release, nothing on the cluster reads a repository."
+  }
+}

@@ -660,3 +660,172 @@ def certificate_drift(
                 f"the Ingress serves {sorted(hosts)} with {name!r}"
             )
     return problems
+
+
+# --- gitops HelmRelease <-> Terraform's Flux substitutions ----------------------------------------
+
+FLUX_CONFIGURATION = "azurerm_kubernetes_flux_configuration"
+FLUX_VARIABLE = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
+"""A Flux post-build substitution, `${name}` (Flux's own rule for names)."""
+GITOPS_RELEASE_KIND = "HelmRelease"
+
+
+def flux_configuration(plan: dict[str, Any]) -> dict[str, Any] | None:
+    """The environment's planned Flux configuration's values, or None in push mode."""
+    found = [r.values for r in planned_resources(plan) if r.type == FLUX_CONFIGURATION]
+    if len(found) > 1:
+        raise ValueError(f"{len(found)} Flux configurations planned, one expected")
+    return found[0] if found else None
+
+
+def flux_substitutions(plan: dict[str, Any]) -> dict[str, str | None]:
+    """Name -> value of every substitution the planned kustomization passes; None where the value
+    is known only after apply (its name is known at plan time either way)."""
+    (change,) = [
+        c["change"]
+        for c in plan.get("resource_changes", [])
+        if c.get("type") == FLUX_CONFIGURATION and "delete" not in c["change"]["actions"]
+    ]
+    ((known, unknown),) = [
+        (
+            (kustomization.get("post_build") or [{}])[0].get("substitute") or {},
+            (unknown_kustomization.get("post_build") or [{}])[0].get("substitute") or {},
+        )
+        for kustomization, unknown_kustomization in zip(
+            change["after"]["kustomizations"],
+            change.get("after_unknown", {}).get("kustomizations") or [{}],
+            strict=False,
+        )
+    ]
+    return {name: known.get(name) for name in sorted(set(known) | set(unknown))}
+
+
+def gitops_variables(node: Any) -> set[str]:
+    """Every `${name}` in the strings of a manifest (keys and values, at any depth)."""
+    if isinstance(node, dict):
+        return set().union(*(gitops_variables(k) | gitops_variables(v) for k, v in node.items()))
+    if isinstance(node, list):
+        return set().union(*(gitops_variables(item) for item in node))
+    return set(FLUX_VARIABLE.findall(node)) if isinstance(node, str) else set()
+
+
+def substituted(node: Any, values: dict[str, str | None]) -> Any:
+    """`node` with every `${name}` of a known value replaced, as Flux does after the build."""
+    if isinstance(node, dict):
+        return {substituted(k, values): substituted(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [substituted(item, values) for item in node]
+    if isinstance(node, str):
+        return FLUX_VARIABLE.sub(lambda m: values.get(m[1]) or m[0], node)
+    return node
+
+
+def _at(values: Any, path: str) -> Any:
+    """The value at dotted `path` of nested `values`, None where any key is missing."""
+    for key in path.split("."):
+        values = values.get(key) if isinstance(values, dict) else None
+    return values
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted path -> leaf of a nested mapping."""
+    leaves: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            leaves.update(_leaves(value, f"{path}."))
+        else:
+            leaves[path] = value
+    return leaves
+
+
+def gitops_release_drift(
+    release: dict[str, Any],
+    plan: dict[str, Any],
+    env: str,
+    *,
+    contract_values: dict[str, Any],
+    release_name: str,
+    namespace: str,
+    chart: str,
+    values_files: list[str],
+    output_values: dict[str, tuple[str, ...]],
+) -> list[str]:
+    """How gitops/<env>'s HelmRelease disagrees with what Terraform passes Flux and with what the
+    deploy stage would install: the `${name}`s it uses against the planned substitutions (both
+    ways), its release, namespaces and chart source after substitution, its values files, each
+    Terraform value at the chart path the pipeline's table gives it, and the contract's names.
+    `output_values`: substitution name -> the chart value paths it fills (OUTPUT_VALUES, and an
+    object output's attribute as <output>_<attribute>)."""
+    where = f"gitops/{env}"
+    configuration = flux_configuration(plan)
+    if configuration is None:
+        return [f"{where} has a HelmRelease, but {env} plans no Flux configuration"]
+    passed = flux_substitutions(plan)
+    used = gitops_variables(release)
+    problems = [
+        *(
+            f"{where} uses ${{{name}}}, which Terraform does not pass"
+            for name in sorted(used - set(passed))
+        ),
+        *(
+            f"Terraform passes {name}, which {where} does not use"
+            for name in sorted(set(passed) - used)
+        ),
+    ]
+    spec = substituted(release, passed).get("spec", {})
+    chart_spec = spec.get("chart", {}).get("spec", {})
+    source = chart_spec.get("sourceRef", {})
+    expected = {
+        "releaseName": (spec.get("releaseName"), release_name),
+        "targetNamespace": (spec.get("targetNamespace"), namespace),
+        "storageNamespace": (spec.get("storageNamespace"), namespace),
+        "chart": (chart_spec.get("chart"), chart),
+        "sourceRef.kind": (source.get("kind"), "GitRepository"),
+        "sourceRef.name": (source.get("name"), configuration["name"]),
+        "sourceRef.namespace": (source.get("namespace"), configuration["namespace"]),
+        "valuesFiles": (chart_spec.get("valuesFiles"), values_files),
+    }
+    problems += [
+        f"{where}: {field} is {found!r}, expected {wanted!r}"
+        for field, (found, wanted) in expected.items()
+        if found != wanted
+    ]
+    values = release.get("spec", {}).get("values", {})
+    for name, paths in sorted(output_values.items()):
+        for path in paths:
+            found = _at(values, path)
+            if name in passed and found != f"${{{name}}}":
+                problems.append(f"{where}: {path} is {found!r}, not the substitution ${{{name}}}")
+            elif name not in passed and found is not None:
+                problems.append(f"{where}: {path} is {found!r}, but {env} has no {name}")
+    resolved = substituted(values, passed)
+    for path, wanted in sorted(_leaves(contract_values).items()):
+        if _at(resolved, path) != wanted:
+            problems.append(
+                f"{where}: {path} is {_at(resolved, path)!r}, the contract says {wanted!r}"
+            )
+    return problems
+
+
+def substitution_output_drift(
+    plan: dict[str, Any], outputs: dict[str, tuple[str, str | None]]
+) -> list[str]:
+    """Substitutions that carry another value than the Terraform output they stand for (where
+    the plan knows both): the two delivery modes must hand the chart the same values.
+    `outputs`: substitution name -> (output, attribute of an object output or None)."""
+    passed = flux_substitutions(plan)
+    problems = []
+    for name, (output, attribute) in sorted(outputs.items()):
+        change = plan["output_changes"].get(output, {})
+        if name not in passed or passed[name] is None or change.get("after_unknown") is True:
+            continue
+        value = change.get("after")
+        if attribute is not None:
+            value = value.get(attribute) if isinstance(value, dict) else None
+        if value != passed[name]:
+            shown = output if attribute is None else f"{output}.{attribute}"
+            problems.append(
+                f"substitution {name} = {passed[name]!r}, but output {shown} = {value!r}"
+            )
+    return problems

@@ -193,14 +193,26 @@ def test_the_ingress_serves_the_certificate_terraform_grants_the_add_on_and_the_
     assert relations.certificate_drift(deployment.rendered, plans[env], deployment.outputs) == []
 
 
+CHART_OUTPUT = re.compile(r"^\$\{local\.chart_outputs\.(\w+)\}$")
+"""An output that reads the root's map of the chart's Terraform values (local.chart_outputs)."""
+
+
 def _platform_outputs() -> dict[str, str]:
+    """Each output's HCL expression; one reading local.chart_outputs by the expression it reads
+    there (main.tf), which the Flux substitutions share."""
     options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    main = hcl2.loads(
+        (IAC / PLATFORM / "main.tf").read_text(encoding="utf-8"), serialization_options=options
+    )
+    (chart_outputs,) = [b["chart_outputs"] for b in main["locals"] if "chart_outputs" in b]
     text = (IAC / PLATFORM / "outputs.tf").read_text(encoding="utf-8")
-    return {
-        name: str(block[name]["value"])
-        for block in hcl2.loads(text, serialization_options=options)["output"]
-        for name in block
-    }
+    outputs = {}
+    for block in hcl2.loads(text, serialization_options=options)["output"]:
+        for name in block:
+            value = str(block[name]["value"])
+            shared = CHART_OUTPUT.match(value)
+            outputs[name] = str(chart_outputs[shared[1]]) if shared else value
+    return outputs
 
 
 def test_each_client_id_output_reads_the_identity_its_subjects_are_listed_under() -> None:

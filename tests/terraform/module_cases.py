@@ -166,6 +166,16 @@ VALID_INPUTS: dict[str, str] = {
       identity   = "id-agw-x"
     }}
 """,
+    "gitops": f"""
+    cluster_id    = "{ARM}/Microsoft.ContainerService/managedClusters/aks"
+    name          = "{contract.load().release}"
+    path          = "gitops/prod"
+    substitutions = {{ namespace = "{contract.load().namespace}", tenant_id = "{GUID}" }}
+    repository = {{
+      url    = "https://github.com/example-org/inventory-platform"
+      branch = "main"
+    }}
+""",
     "cluster-policy": f"""
     cluster_id         = "{ARM}/Microsoft.ContainerService/managedClusters/aks"
     name_prefix        = "pa-inventory-prod-weu"
@@ -485,6 +495,51 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             "the certificate secret's resource ID",
         ),
         BadInput("zone_twice", 'zones = ["1", "1"]', "zones must be distinct values"),
+    ],
+    "gitops": [
+        BadInput(
+            "extension_version_and_train",
+            'extension = { release_train = "Stable", version = "1.15.1" }',
+            "extension needs exactly one of release_train and version",
+        ),
+        BadInput(
+            "extension_unpinned_version",
+            'extension = { version = "1.15" }',
+            "extension.version must pin one release as MAJOR.MINOR.PATCH",
+        ),
+        BadInput(
+            "extension_unknown_train",
+            'extension = { release_train = "Nightly" }',
+            "extension.release_train must be Stable or Preview",
+        ),
+        BadInput(
+            "repository_with_credentials",
+            'repository = { url = "https://user:token@github.com/example-org/x", branch = "main" }',
+            "repository.url must be a public https:// URL without credentials",
+        ),
+        BadInput(
+            "repository_over_ssh",
+            'repository = { url = "ssh://git@github.com/example-org/x", branch = "main" }',
+            "repository.url must be a public https:// URL without credentials",
+        ),
+        BadInput(
+            "sync_too_often",
+            'repository = { url = "https://github.com/x/y", branch = "main", '
+            "sync_interval_seconds = 5 }",
+            "repository.sync_interval_seconds must be between 60 and 3600",
+        ),
+        BadInput("path_upwards", 'path = "gitops/../iac"', "path must be a relative folder"),
+        BadInput(
+            "substitution_name_with_hyphen",
+            'substitutions = { "key-vault" = "kv" }',
+            "substitutions keys must be valid Flux variable names",
+        ),
+        BadInput(
+            "substitution_of_the_source",
+            'substitutions = { flux_source_name = "other" }',
+            "substitutions must not set flux_source_name or flux_source_namespace",
+        ),
+        BadInput("name_uppercase", 'name = "Inventory"', "name must be 1-30 lowercase"),
     ],
     "cluster-policy": [
         BadInput("effect_disabled", 'effect = "Disabled"', "effect must be Deny or Audit."),

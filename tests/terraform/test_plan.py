@@ -59,21 +59,35 @@ PLANNED_RULE_GROUPS = {
 """Azure Prometheus rule groups per environment (the second repository's in staging and prod)."""
 REPO2_MODULE = "module.backup_repo2[0]"
 """Address of the second backup repository's module instance (backup.secondary_location)."""
+GITOPS_RESOURCES = ("azurerm_kubernetes_cluster_extension", "azurerm_kubernetes_flux_configuration")
+"""What an environment delivered by Flux plans (iac/modules/gitops): extension, configuration."""
+
+
+def _flux(env: str) -> int:
+    """1 where the environment's tfvars choose Flux delivery, else 0 (push)."""
+    text = (IAC / "environments" / env / "terraform.tfvars").read_text(encoding="utf-8")
+    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    return int(hcl2.loads(text, serialization_options=options)["delivery"]["mode"] == "flux")
+
+
+FLUX = {env: _flux(env) for env in ENVIRONMENTS}
 # + the backup passphrase secret and its reader (the database identity, which backup jobs share)
 # + the peering to the CI network where private endpoints are on; staging/prod: + the second
 # repository (account, container, lifecycle policy, identity, credential, role, private endpoint,
 # diagnostic setting) and its rule group; prod: + the Application Gateway and its subnet, NSG,
 # association, public IP, WAF policy, identity, certificate reader and diagnostic setting; + the
 # routing add-on's read grant on the ingress certificate, and in dev (self-signed) the
-# certificate and the deployer's Certificates Officer grant
+# certificate and the deployer's Certificates Officer grant; + the Flux extension and configuration
+# where the environment is delivered by Flux
 TOTAL_COUNTS = {
-    "dev": 61 + PLANNED_RULE_GROUPS["dev"],
-    "staging": 86 + PLANNED_RULE_GROUPS["staging"],
-    "prod": 100 + PLANNED_RULE_GROUPS["prod"],
+    "dev": 61 + PLANNED_RULE_GROUPS["dev"] + len(GITOPS_RESOURCES) * FLUX["dev"],
+    "staging": 86 + PLANNED_RULE_GROUPS["staging"] + len(GITOPS_RESOURCES) * FLUX["staging"],
+    "prod": 100 + PLANNED_RULE_GROUPS["prod"] + len(GITOPS_RESOURCES) * FLUX["prod"],
 }
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
+        **dict.fromkeys(GITOPS_RESOURCES, FLUX["dev"]),
         "azurerm_storage_account": 1,
         "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
         # api: inventory-api + migrations; database: postgresql + backup; backup: backup
@@ -94,6 +108,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_web_application_firewall_policy": 0,
     },
     "staging": {
+        **dict.fromkeys(GITOPS_RESOURCES, FLUX["staging"]),
         "azurerm_storage_account": 2,  # + repo2 in the paired region
         "azurerm_user_assigned_identity": 6,  # + repo2's identity
         "azurerm_federated_identity_credential": 6,  # + repo2's identity trusts backup
@@ -113,6 +128,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "azurerm_web_application_firewall_policy": 0,
     },
     "prod": {
+        **dict.fromkeys(GITOPS_RESOURCES, FLUX["prod"]),
         "azurerm_storage_account": 2,
         "azurerm_user_assigned_identity": 7,  # + repo2's, the gateway's (Key Vault certificate)
         "azurerm_federated_identity_credential": 6,
@@ -185,6 +201,10 @@ FIXED_NAMES = {
     "azurerm_storage_container": re.compile(r"^pgbackrest$"),
     "azurerm_private_dns_zone": re.compile(r"^privatelink\.[a-z.]+$"),
     "azurerm_federated_identity_credential": re.compile(r"^inventory-[a-z0-9-]+$"),
+    # Flux's names live in the cluster, not in Azure's namespace: the extension is "flux", the
+    # configuration is named after the release it delivers (iac/contract.yaml).
+    "azurerm_kubernetes_cluster_extension": re.compile(r"^flux$"),
+    "azurerm_kubernetes_flux_configuration": re.compile(f"^{re.escape(contract.load().release)}$"),
 }
 
 
@@ -237,12 +257,16 @@ def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, 
     # rule group, the synchronous-standby rule group (dev's one member has no standby); dev alone
     # has its self-signed ingress certificate and the deployer's grant.
     sync_groups = len(VALUE_RULE_GROUPS["staging"]) - len(VALUE_RULE_GROUPS["dev"])
-    assert staging - dev == 12 + 1 + 2 + 4 + 8 + REPO2_RULE_GROUPS + sync_groups - 2
+    # Flux delivery (extension and configuration) where staging has it and dev not.
+    gitops = len(GITOPS_RESOURCES) * (FLUX["staging"] - FLUX["dev"])
+    assert staging - dev == 12 + 1 + 2 + 4 + 8 + REPO2_RULE_GROUPS + sync_groups - 2 + gitops
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
     # table, association, diagnostic setting) instead of the NAT gateway's 4; an Application
     # Gateway (subnet, NSG, association, IP, WAF policy, identity, certificate reader, gateway,
     # diagnostic setting).
-    assert prod - staging == 1 + 8 - 4 + 9
+    assert prod - staging == 1 + 8 - 4 + 9 + len(GITOPS_RESOURCES) * (
+        FLUX["prod"] - FLUX["staging"]
+    )
 
 
 RULE_GROUP_KEY = re.compile(r'\["([^"]+)"\]$')

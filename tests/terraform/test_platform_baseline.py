@@ -9,6 +9,7 @@ import copy
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -94,6 +95,9 @@ def test_firewall_admits_only_aks_its_add_ons_and_the_listed_fqdns(
     fqdns = {fqdn for rule in app_rules for fqdn in rule.get("destination_fqdns") or []}
     for purpose, wanted in tfvars["egress"].get("workload_fqdns", {}).items():
         assert set(wanted) <= fqdns, purpose
+    if tfvars["delivery"]["mode"] == "flux":  # the extension's data plane and the repository
+        host = urlsplit(tfvars["delivery"]["repository_url"]).hostname
+        assert {f"{tfvars['location']}.dp.kubernetesconfiguration.azure.com", host} <= fqdns
     assert "*" not in fqdns
     assert not [rule for rule in app_rules if rule.get("destination_addresses")]
     assert not group.get("nat_rule_collection")  # no inbound path through the firewall

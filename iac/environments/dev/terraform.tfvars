@@ -121,3 +121,8 @@ backup = {
 
 # Entra ID app registration of the API (its client id is the tokens' audience).
 api_client_id = "3c9d8e7f-1a2b-4c3d-8e4f-5a6b7c8d9e01"
+
+# push: the pipeline's helm upgrade installs each build at once, for fast iteration.
+delivery = {
+  mode = "push"
+}

@@ -1,0 +1,24 @@
+output "name" {
+  description = "Name of the Flux configuration (and of its GitRepository in flux-system)."
+  value       = azurerm_kubernetes_flux_configuration.this.name
+}
+
+output "namespace" {
+  description = "Namespace of the Flux configuration's objects."
+  value       = azurerm_kubernetes_flux_configuration.this.namespace
+}
+
+output "extension_version" {
+  description = "The pinned version of the microsoft.flux extension."
+  value       = azurerm_kubernetes_cluster_extension.flux.version
+}
+
+output "path" {
+  description = "Folder of the repository the kustomization reconciles."
+  value       = var.path
+}
+
+output "substitutions" {
+  description = "Names of the variables Flux substitutes into the reconciled manifests (values left out: they are the workloads' Terraform outputs)."
+  value       = sort(keys(local.substitute))
+}

@@ -1,0 +1,308 @@
+"""GitOps delivery: each gitops/<env> HelmRelease against the Flux configuration Terraform plans.
+
+Staging and prod are delivered by Flux (iac/modules/gitops): the AKS Flux extension reconciles
+gitops/<env> and substitutes what Terraform passes (post_build.substitute) into the HelmRelease.
+That HelmRelease must install what the deploy stage would: the contract's release into its
+namespace, the chart's values.yaml and the environment's values file, every Terraform value at
+the chart path the pipeline's own table (OUTPUT_VALUES) gives it, the contract's names; and it
+must use exactly the substitutions Terraform passes, no fewer and no more; rendered as Flux
+would install it, it renders what the deploy stage's push renders, images aside. After the
+per-environment checks come the broken cases, one per part of the relation.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipelines.core import contract
+from pipelines.core.charts import CHARTS, UMBRELLA
+from pipelines.stages.deploy import install_args, values_files
+from pipelines.targets.terraform_outputs import OPTIONAL_OUTPUT_VALUES, OUTPUT_VALUES
+from tests.contract import relations
+from tests.contract.capabilities import capabilities
+from tests.contract.conftest import ENVIRONMENTS
+from tests.contract.deployment import Deployment, planned_releases
+from tests.helm.rendering import Renderer
+from tests.support.tools import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+GITOPS = REPO_ROOT / "gitops"
+GITOPS_ENVIRONMENTS = tuple(sorted(p.name for p in GITOPS.iterdir() if p.is_dir()))
+"""The environments gitops/ has a folder for."""
+CHART = Path(".") / CHARTS / UMBRELLA
+"""The umbrella chart, as a path in the repository (what the GitRepository holds)."""
+BROKEN_ENV = "prod"
+"""The environment the broken cases start from (it has every optional substitution)."""
+
+
+def substitution_paths() -> dict[str, tuple[str, ...]]:
+    """Substitution name -> the chart value paths it fills: the deploy stage's table of outputs,
+    an object output's attribute named <output>_<attribute>."""
+    optional = {f"{name}_{attr}": paths for (name, attr), paths in OPTIONAL_OUTPUT_VALUES.items()}
+    return {**OUTPUT_VALUES, **optional}
+
+
+def substituted_outputs() -> dict[str, tuple[str, str | None]]:
+    """Substitution name -> the Terraform output (and attribute) it stands for."""
+    optional = {f"{name}_{attr}": (name, attr) for name, attr in OPTIONAL_OUTPUT_VALUES}
+    return {**{name: (name, None) for name in OUTPUT_VALUES}, **optional}
+
+
+def expected_values_files(env: str) -> list[str]:
+    """The chart's values.yaml, then the files the deploy stage passes for `env` (Flux does not
+    read values.yaml by itself once valuesFiles is set)."""
+    files = [CHART / "values.yaml", *values_files(CHART, env, [])]
+    return [f"./{path}" for path in files]
+
+
+def helm_release(env: str) -> dict[str, Any]:
+    """The one HelmRelease of what gitops/<env>/kustomization.yaml lists."""
+    folder = GITOPS / env
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
+    documents = [
+        document
+        for resource in kustomization["resources"]
+        for document in yaml.safe_load_all((folder / resource).read_text(encoding="utf-8"))
+        if document
+    ]
+    (release,) = [d for d in documents if d.get("kind") == relations.GITOPS_RELEASE_KIND]
+    return dict(release)
+
+
+def drift(release: dict[str, Any], plan: dict[str, Any], env: str) -> list[str]:
+    """gitops_release_drift with every expectation from its source."""
+    names = contract.load()
+    return relations.gitops_release_drift(
+        release,
+        plan,
+        env,
+        contract_values=contract.chart_values(names),
+        release_name=names.release,
+        namespace=names.namespace,
+        chart=f"./{CHART}",
+        values_files=expected_values_files(env),
+        output_values=substitution_paths(),
+    )
+
+
+def test_gitops_folders_are_exactly_the_flux_environments(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    """A flux environment without its folder reconciles nothing; a folder without a flux
+    environment is never applied."""
+    flux = {env for env in ENVIRONMENTS if relations.flux_configuration(plans[env]) is not None}
+    assert flux, "no environment plans a Flux configuration"
+    assert set(GITOPS_ENVIRONMENTS) == flux
+
+
+@pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
+def test_the_helm_release_is_what_the_deploy_stage_would_install(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    assert drift(helm_release(env), plans[env], env) == []
+
+
+@pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
+def test_its_values_files_exist(env: str) -> None:
+    spec = helm_release(env)["spec"]["chart"]["spec"]
+    assert all((REPO_ROOT / path).is_file() for path in spec["valuesFiles"])
+
+
+@pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
+def test_each_substitution_is_the_output_of_its_name(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    """Push (the outputs) and Flux (the substitutions) hand the chart the same values."""
+    passed = relations.flux_substitutions(plans[env])
+    assert set(substitution_paths()) & set(passed), "no chart output is substituted"
+    assert relations.substitution_output_drift(plans[env], substituted_outputs()) == []
+
+
+def resolved(release: dict[str, Any], plan: dict[str, Any], outputs: dict[str, Any]) -> Any:
+    """The HelmRelease as Flux applies it: each substitution's planned value, or where Azure
+    knows it only after apply, the value the render of the push mode gets for its output."""
+    filled: dict[str, str | None] = {}
+    for name, planned in relations.flux_substitutions(plan).items():
+        output, attribute = substituted_outputs().get(name, (name, None))
+        found = outputs.get(output, {}).get("value")
+        after_apply = found[attribute] if attribute is not None else found
+        filled[name] = planned if planned is not None else after_apply
+    return relations.substituted(release, filled)
+
+
+def flux_render(
+    renderer: Renderer, release: dict[str, Any], deployment: Deployment, plan: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """`helm template` of the HelmRelease as Flux would install it (its chart, release,
+    namespace, values files and values), with the push mode's image settings, which a promotion
+    commit pins by digest instead."""
+    spec = resolved(release, plan, deployment.outputs)["spec"]
+    chart = spec["chart"]["spec"]
+    work = renderer.workdir / "gitops" / deployment.env
+    work.mkdir(parents=True, exist_ok=True)
+    values = work / "helmrelease-values.yaml"
+    values.write_text(yaml.safe_dump(spec["values"]), encoding="utf-8")
+    files = [*(renderer.workdir / path for path in chart["valuesFiles"]), values]
+    _, push = planned_releases(renderer, plan, deployment.env, work / "push")
+    args = install_args(
+        renderer.workdir / chart["chart"],
+        files,
+        push.images,
+        release=spec["releaseName"],
+        namespace=spec["targetNamespace"],
+    )
+    output = renderer.run("template", *args, *capabilities(plan).helm_args())
+    return [document for document in yaml.safe_load_all(output) if document]
+
+
+def comparable(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` without what differs on every render: a Secret's generated values (the chart
+    draws Patroni's passwords at random where none exists yet); its keys still count."""
+    if document.get("kind") != "Secret":
+        return document
+    return {**document, "data": dict.fromkeys(document.get("data") or {}, "<generated>")}
+
+
+def render_differences(push: list[dict[str, Any]], flux: list[dict[str, Any]]) -> list[str]:
+    """Objects one delivery mode renders and the other does not, or renders otherwise."""
+
+    def key(document: dict[str, Any]) -> str:
+        return f"{document['kind']} {document['metadata']['name']}"
+
+    def how(name: str) -> str:
+        return (
+            "only push" if name not in fluxed else "only flux" if name not in pushed else "differs"
+        )
+
+    pushed, fluxed = ({key(d): comparable(d) for d in docs} for docs in (push, flux))
+    return [
+        f"{name}: {how(name)}"
+        for name in sorted(set(pushed) | set(fluxed))
+        if pushed.get(name) != fluxed.get(name)
+    ]
+
+
+@pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
+def test_flux_and_push_render_the_same_release(
+    renderer: Renderer,
+    deployments: dict[str, Deployment],
+    plans: dict[str, dict[str, Any]],
+    env: str,
+) -> None:
+    """Apart from the images (publish's tags in push, promoted digests in flux), both delivery
+    modes install the same objects."""
+    flux = flux_render(renderer, helm_release(env), deployments[env], plans[env])
+    assert render_differences(list(deployments[env].rendered.docs), flux) == []
+
+
+# --- broken cases: each part of the relation reports what is wrong ------------------------------
+
+
+def _broken_release() -> dict[str, Any]:
+    return copy.deepcopy(helm_release(BROKEN_ENV))
+
+
+def test_a_variable_terraform_does_not_pass_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    release = _broken_release()
+    release["spec"]["values"]["inventory-api"]["image"]["tag"] = "${image_tag}"
+    assert drift(release, plans[BROKEN_ENV], BROKEN_ENV) == [
+        f"gitops/{BROKEN_ENV} uses ${{image_tag}}, which Terraform does not pass"
+    ]
+
+
+def test_a_substitution_the_release_drops_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    release = _broken_release()
+    del release["spec"]["values"]["postgresql"]["backup"]["repo2"]
+    problems = drift(release, plans[BROKEN_ENV], BROKEN_ENV)
+    for name in ("backup_repo2_identity_client_id", "backup_repo2_storage_account_name"):
+        assert f"Terraform passes {name}, which gitops/{BROKEN_ENV} does not use" in problems
+    assert (
+        f"gitops/{BROKEN_ENV}: postgresql.backup.repo2.clientId is None, not the substitution "
+        "${backup_repo2_identity_client_id}"
+    ) in problems
+
+
+def test_a_substitution_terraform_drops_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    """prod's plan without the internal ingress address (as if the gateway were gone)."""
+    plan = copy.deepcopy(plans[BROKEN_ENV])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.FLUX_CONFIGURATION:
+            (kustomization,) = change["change"]["after"]["kustomizations"]
+            del kustomization["post_build"][0]["substitute"]["ingress_private_ip"]
+    problems = drift(helm_release(BROKEN_ENV), plan, BROKEN_ENV)
+    assert problems == [
+        f"gitops/{BROKEN_ENV} uses ${{ingress_private_ip}}, which Terraform does not pass",
+        f"gitops/{BROKEN_ENV}: inventory-api.ingress.internalLoadBalancer.address is "
+        f"'${{ingress_private_ip}}', but {BROKEN_ENV} has no ingress_private_ip",
+    ]
+
+
+def test_a_hand_set_namespace_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    release = _broken_release()
+    release["spec"]["targetNamespace"] = "inventory-elsewhere"
+    assert drift(release, plans[BROKEN_ENV], BROKEN_ENV) == [
+        f"gitops/{BROKEN_ENV}: targetNamespace is 'inventory-elsewhere', expected "
+        f"{contract.load().namespace!r}"
+    ]
+
+
+def test_another_environments_values_file_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    release = _broken_release()
+    files = release["spec"]["chart"]["spec"]["valuesFiles"]
+    files[-1] = files[-1].replace(f"values-{BROKEN_ENV}", "values-staging")
+    assert drift(release, plans[BROKEN_ENV], BROKEN_ENV) == [
+        f"gitops/{BROKEN_ENV}: valuesFiles is {files!r}, expected "
+        f"{expected_values_files(BROKEN_ENV)!r}"
+    ]
+
+
+def test_a_renamed_contract_name_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    release = _broken_release()
+    release["spec"]["values"]["postgresql"]["fullnameOverride"] = "inventory-db"
+    assert drift(release, plans[BROKEN_ENV], BROKEN_ENV) == [
+        f"Terraform passes fullnames_postgresql, which gitops/{BROKEN_ENV} does not use",
+        f"gitops/{BROKEN_ENV}: postgresql.fullnameOverride is 'inventory-db', the contract says "
+        f"{contract.load().fullnames['postgresql']!r}",
+    ]
+
+
+def test_a_helm_release_for_a_push_environment_is_reported(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    (push,) = [env for env in ENVIRONMENTS if relations.flux_configuration(plans[env]) is None]
+    assert drift(_broken_release(), plans[push], push) == [
+        f"gitops/{push} has a HelmRelease, but {push} plans no Flux configuration"
+    ]
+
+
+def test_a_substitution_other_than_its_output_is_reported(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    plan = copy.deepcopy(plans[BROKEN_ENV])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.FLUX_CONFIGURATION:
+            (kustomization,) = change["change"]["after"]["kustomizations"]
+            kustomization["post_build"][0]["substitute"]["key_vault_name"] = "kv-elsewhere"
+    vault = plan["output_changes"]["key_vault_name"]["after"]
+    assert relations.substitution_output_drift(plan, substituted_outputs()) == [
+        f"substitution key_vault_name = 'kv-elsewhere', but output key_vault_name = {vault!r}"
+    ]
+
+
+def test_a_release_rendering_otherwise_than_push_is_reported(
+    renderer: Renderer, deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
+) -> None:
+    """prod's HelmRelease with staging's values file renders other objects than prod's push."""
+    release = _broken_release()
+    files = release["spec"]["chart"]["spec"]["valuesFiles"]
+    files[-1] = files[-1].replace(f"values-{BROKEN_ENV}", "values-staging")
+    flux = flux_render(renderer, release, deployments[BROKEN_ENV], plans[BROKEN_ENV])
+    differences = render_differences(list(deployments[BROKEN_ENV].rendered.docs), flux)
+    assert differences
+    assert all(d.endswith(("differs", "only push", "only flux")) for d in differences)

@@ -1,0 +1,131 @@
+"""GitOps delivery in the plan: Flux where an environment's tfvars choose it, nothing where not.
+
+`delivery.mode = "flux"` plans the microsoft.flux extension and one Flux configuration that
+reconciles gitops/<environment> of the given repository and branch, pruning what leaves it;
+`push` plans neither (the deploy stage installs the release). The root refuses a flux mode
+without a repository, a push mode with one, and any other mode. What the reconciled HelmRelease
+must agree with: tests/contract/test_gitops.py.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import hcl2
+import pytest
+
+from pipelines.core import contract
+from tests.terraform.conftest import ENVIRONMENTS, IAC, PLATFORM
+from tests.terraform.harness import PlannedResource, Workspace, planned_resources
+
+pytestmark = pytest.mark.slow
+
+MODULE = "modules/gitops"
+EXTENSION = "azurerm_kubernetes_cluster_extension"
+CONFIGURATION = "azurerm_kubernetes_flux_configuration"
+DEFAULT_BRANCH = re.compile(r'branch\s*=\s*optional\(string,\s*"([^"]+)"\)')
+"""The branch default in the type of the root's delivery variable."""
+
+
+def _hcl(relative: str) -> dict[str, Any]:
+    text = (IAC / relative).read_text(encoding="utf-8")
+    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    result: dict[str, Any] = hcl2.loads(text, serialization_options=options)
+    return result
+
+
+def delivery(env: str) -> dict[str, Any]:
+    """The environment's delivery object as its tfvars set it, the root's defaults filled in
+    (repository_url null, branch the default its type declares)."""
+    (declared,) = [
+        b["delivery"] for b in _hcl(f"{PLATFORM}/variables.tf")["variable"] if "delivery" in b
+    ]
+    (branch,) = DEFAULT_BRANCH.findall(str(declared["type"]))
+    chosen = dict(_hcl(f"environments/{env}/terraform.tfvars")["delivery"])
+    return {"repository_url": None, "branch": branch, **chosen}
+
+
+def extension_default() -> dict[str, Any]:
+    """The module's default extension choice (its variables.tf)."""
+    (declared,) = [
+        b["extension"] for b in _hcl(f"{MODULE}/variables.tf")["variable"] if "extension" in b
+    ]
+    return dict(declared["default"])
+
+
+def _gitops(plan: dict[str, Any]) -> list[PlannedResource]:
+    return [r for r in planned_resources(plan) if r.type in (EXTENSION, CONFIGURATION)]
+
+
+FLUX_ENVIRONMENTS = tuple(env for env in ENVIRONMENTS if delivery(env)["mode"] == "flux")
+PUSH_ENVIRONMENTS = tuple(env for env in ENVIRONMENTS if delivery(env)["mode"] == "push")
+
+
+def test_dev_pushes_and_staging_and_prod_use_flux() -> None:
+    assert (PUSH_ENVIRONMENTS, FLUX_ENVIRONMENTS) == (("dev",), ("prod", "staging"))
+
+
+@pytest.mark.parametrize("env", FLUX_ENVIRONMENTS)
+def test_flux_environments_plan_the_extension_and_their_folder(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    resources = _gitops(plans[env])
+    (extension,) = [r.values for r in resources if r.type == EXTENSION]
+    (configuration,) = [r.values for r in resources if r.type == CONFIGURATION]
+    assert extension["extension_type"] == "microsoft.flux"
+    assert {k: extension.get(k) for k in ("release_train", "version")} == {
+        "release_train": None,
+        **extension_default(),
+    }
+    assert (configuration["scope"], configuration["namespace"]) == ("cluster", "flux-system")
+    assert configuration["name"] == contract.load().release
+    (source,) = configuration["git_repository"]
+    wanted = delivery(env)
+    assert (source["url"], source["reference_type"], source["reference_value"]) == (
+        wanted["repository_url"],
+        "branch",
+        wanted["branch"],
+    )
+    (kustomization,) = configuration["kustomizations"]
+    assert kustomization["path"] == f"gitops/{env}"
+    assert kustomization["garbage_collection_enabled"] is True
+    outputs = plans[env]["output_changes"]
+    assert outputs["delivery_mode"]["after"] == "flux"
+    assert outputs["flux_configuration_name"]["after"] == configuration["name"]
+
+
+@pytest.mark.parametrize("env", PUSH_ENVIRONMENTS)
+def test_push_environments_plan_no_flux(plans: dict[str, dict[str, Any]], env: str) -> None:
+    assert _gitops(plans[env]) == []
+    outputs = plans[env]["output_changes"]
+    assert outputs["delivery_mode"]["after"] == "push"
+    assert outputs["flux_configuration_name"].get("after") is None
+
+
+def test_the_configuration_waits_for_the_extension() -> None:
+    """Flux's CRDs come with the extension: a configuration applied before it fails."""
+    (resource,) = [r for r in _hcl(f"{MODULE}/main.tf")["resource"] if CONFIGURATION in r]
+    depends_on = resource[CONFIGURATION]["this"]["depends_on"]
+    assert depends_on == [f"${{{EXTENSION}.flux}}"]
+
+
+URL = "https://github.com/example-org/inventory-platform"
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "message"),
+    [
+        ("staging", '{ mode = "flux" }', "delivery.mode flux needs repository_url"),
+        ("dev", f'{{ mode = "push", repository_url = "{URL}" }}', "delivery.mode push takes no"),
+        ("dev", '{ mode = "pull" }', "delivery.mode must be push or flux"),
+    ],
+    ids=["flux-without-url", "push-with-url", "unknown-mode"],
+)
+def test_a_bad_delivery_is_refused_with_its_message(
+    workspace: Workspace, plans: dict[str, dict[str, Any]], env: str, value: str, message: str
+) -> None:
+    """After `plans`, so the root's copy is initialised and its plan test file in place."""
+    run = workspace.plan_runs(PLATFORM, env, extra=(f"-var=delivery={value}",))["plan"]
+    assert run.status in ("fail", "error")
+    assert any(message in d for d in run.diagnostics), run.diagnostics
