@@ -85,6 +85,7 @@ def test_the_suite_runs_with_the_targets_backup_mode(
 
 
 @pytest.mark.usefixtures("signing_key")
+@pytest.mark.parametrize("setting", ["SMOKE_FAILOVER", "SMOKE_AUTOSCALING"])
 @pytest.mark.parametrize(
     ("target", "asked", "mode"),
     [
@@ -94,36 +95,18 @@ def test_the_suite_runs_with_the_targets_backup_mode(
         ("local", "off", "off"),
     ],
 )
-def test_failover_runs_locally_and_on_azure_only_when_asked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, asked: str | None, mode: str
-) -> None:
+def test_disruptive_families_run_locally_and_on_azure_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, setting: str, target: str,
+    asked: str | None, mode: str,
+) -> None:  # fmt: skip
+    """Failover and autoscaling disrupt or load the release on purpose: never a side effect of a
+    deploy to Azure."""
     if asked is None:
-        monkeypatch.delenv("SMOKE_FAILOVER", raising=False)
+        monkeypatch.delenv(setting, raising=False)
     else:
-        monkeypatch.setenv("SMOKE_FAILOVER", asked)
+        monkeypatch.setenv(setting, asked)
     env = "staging" if target == "azure" else None
-    assert run_stage(tmp_path, monkeypatch, target, env)["SMOKE_FAILOVER"] == mode
-
-
-@pytest.mark.usefixtures("signing_key")
-@pytest.mark.parametrize(
-    ("target", "asked", "mode"),
-    [
-        ("local", None, "run"),
-        ("azure", None, "off"),
-        ("azure", "run", "run"),
-        ("local", "off", "off"),
-    ],
-)
-def test_autoscaling_runs_locally_and_on_azure_only_when_asked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, asked: str | None, mode: str
-) -> None:
-    if asked is None:
-        monkeypatch.delenv("SMOKE_AUTOSCALING", raising=False)
-    else:
-        monkeypatch.setenv("SMOKE_AUTOSCALING", asked)
-    env = "staging" if target == "azure" else None
-    assert run_stage(tmp_path, monkeypatch, target, env)["SMOKE_AUTOSCALING"] == mode
+    assert run_stage(tmp_path, monkeypatch, target, env)[setting] == mode
 
 
 def test_locally_the_suite_gets_a_short_lived_token_of_the_local_issuer_with_both_roles(

@@ -123,35 +123,27 @@ def test_bad_smoke_flag_is_refused(tree: Path) -> None:
     assert "SMOKE must be 1 (run the smoke suite) or 0/unset, got 'yes'" in result.stderr
 
 
-INCIDENT_TEST = "tests/smoke/test_incident.py::test_incident"
+FAMILY_TEST = "tests/smoke/test_family.py::test_family"
 
 
-def test_incident_tests_are_collected_only_with_a_receiver(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("marker", "setting"),
+    [
+        ("incidents", {"SMOKE_ALERTS": "192.0.2.1:19093"}),
+        ("autoscaling", {"SMOKE_AUTOSCALING": "run"}),
+    ],
+)
+def test_marked_families_are_collected_only_when_their_setting_asks(
+    tmp_path: Path, marker: str, setting: dict[str, str]
+) -> None:
     root = make_tree(tmp_path)
-    (root / "tests/smoke/test_incident.py").write_text(
-        "import pytest\n\n\n@pytest.mark.incidents\ndef test_incident():\n    pass\n",
+    (root / "tests/smoke/test_family.py").write_text(
+        f"import pytest\n\n\n@pytest.mark.{marker}\ndef test_family():\n    pass\n",
         encoding="utf-8",
     )
     off = collect(root, "tests/smoke", **configured(root))
-    on = collect(root, "tests/smoke", SMOKE_ALERTS="192.0.2.1:19093", **configured(root))
+    on = collect(root, "tests/smoke", **setting, **configured(root))
     assert off.returncode == on.returncode == 0, off.stdout + on.stdout
-    assert INCIDENT_TEST not in collected(off)
+    assert FAMILY_TEST not in collected(off)
     assert "1 deselected" in off.stdout
-    assert INCIDENT_TEST in collected(on)
-
-
-AUTOSCALING_TEST = "tests/smoke/test_scaling.py::test_scaling"
-
-
-def test_autoscaling_tests_are_collected_only_when_asked(tmp_path: Path) -> None:
-    root = make_tree(tmp_path)
-    (root / "tests/smoke/test_scaling.py").write_text(
-        "import pytest\n\n\n@pytest.mark.autoscaling\ndef test_scaling():\n    pass\n",
-        encoding="utf-8",
-    )
-    off = collect(root, "tests/smoke", **configured(root))
-    on = collect(root, "tests/smoke", SMOKE_AUTOSCALING="run", **configured(root))
-    assert off.returncode == on.returncode == 0, off.stdout + on.stdout
-    assert AUTOSCALING_TEST not in collected(off)
-    assert "1 deselected" in off.stdout
-    assert AUTOSCALING_TEST in collected(on)
+    assert FAMILY_TEST in collected(on)
