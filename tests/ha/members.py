@@ -418,3 +418,18 @@ def running_cluster(
             if (pid := member.postmaster_pid()) is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+        _forget(api, [member.name for member in cluster.members])
+
+
+def _forget(api: KubeApi, pods: list[str]) -> None:
+    """Remove the members' pods and the scope's state in the DCS, so the next cluster on the same
+    API server bootstraps anew (an `initialize` key left behind would make it join this one)."""
+    core = api.core()
+    for pod in pods:
+        with contextlib.suppress(client.ApiException):
+            core.delete_namespaced_pod(pod, NAMESPACE, grace_period_seconds=0)
+    scope = f"{SCOPE_LABEL}={SCOPE}"
+    core.delete_collection_namespaced_endpoints(NAMESPACE, label_selector=scope)
+    for service in core.list_namespaced_service(NAMESPACE, label_selector=scope).items:
+        if service.metadata is not None and service.metadata.name:
+            core.delete_namespaced_service(service.metadata.name, NAMESPACE)
