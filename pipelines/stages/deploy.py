@@ -8,9 +8,9 @@ published; the stage prints the umbrella's status and records its previous revis
 can roll back to it. On the azure target the identity ids and the Azure names (Key Vault,
 registry, backup storage account) come from the Terraform outputs (saved by `infra-apply`, else
 read from the environment's state), as a generated values file
-(reports/deploy/terraform-values.yaml; mapping in pipelines/targets/terraform_outputs), and
-every image is pinned by the digest `publish` recorded. On the local target the stand-in for
-the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, its
+(reports/deploy/terraform-values.yaml; mapping in pipelines/targets/terraform_outputs). On every
+target each image is pinned by the digest `publish` recorded. On the local target the stand-in
+for the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, its
 TLS Secrets, the token issuer and the monitoring APIs; the values that make the API trust that
 issuer are a generated values file too (reports/deploy/local-issuer-values.yaml, from
 pipelines/targets/local_issuer). After the install, the local monitoring
@@ -92,8 +92,11 @@ def run(ctx: StageContext) -> None:
     env = ctx.tool_env(cluster.env())
     helm = ctx.require_tool("helm", env, "run `make tools`")
     digests = published.get("digests") or {}
-    if ctx.options.target == "azure" and set(digests) != set(published["images"]):
-        ctx.fail("publish recorded no digest for some images: run publish --target azure again")
+    if set(digests) != set(published["images"]):
+        ctx.fail(
+            "publish recorded no digest for some images: run publish "
+            f"--target {ctx.options.target} again"
+        )
     ensure_namespace(ctx, cluster, NAMESPACE)  # cert-manager's Role lives there
     if ctx.options.target == "local":
         local_platform.prepare(ctx, cluster, published["images"]["api"])

@@ -1,20 +1,19 @@
-"""Stage `publish`: put the built images where the target's cluster pulls them from.
+"""Stage `publish`: push the built images to the target's registry and record each digest.
 
-Azure: push to the environment's ACR, the Terraform output acr_login_server (Jenkins logs
-podman in first), and record each pushed manifest digest, so `deploy` pins the exact images (a
-tag in a registry can be moved; a digest cannot). Local: import an OCI archive of each image
-into the local cluster's containerd (`k8s.io` namespace, the one the kubelet's CRI uses), so no
-registry is needed anywhere; the images never leave the host, so the tag (the git commit) is
-what pins them there.
+Azure: the environment's ACR, the Terraform output acr_login_server (Jenkins logs podman in
+first). Local: the local cluster's registry (tools/localcluster/registry.py), with the account
+and CA its harness keeps in the state directory. On both, each pushed manifest digest is
+recorded, so `deploy` pins the exact images: a tag in a registry can be moved; a digest cannot.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import IMAGES_FILE
-from pipelines.targets.cluster import containerd_address, find_cluster
+from pipelines.targets.cluster import local_registry
 from pipelines.targets.terraform_outputs import registry
 from tools.containers.podman import podman_binary, podman_env
 
@@ -24,22 +23,31 @@ DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def run(ctx: StageContext) -> None:
-    """Publish every image in reports/build/images.json; write published.json for deploy."""
+    """Push every image in reports/build/images.json; write published.json for deploy."""
     built = ctx.read_json("build", IMAGES_FILE, "the build stage")
+    env, options = podman_env(), []
     if ctx.options.target == "azure":
-        published, digests = _push(ctx, built["images"])
+        server = registry(ctx)
     else:
-        _import(ctx, built["images"])
-        published, digests = dict(built["images"]), {}
+        local = local_registry(ctx)
+        server = local.server
+        env["REGISTRY_AUTH_FILE"] = str(local.auth_file)
+        options = ["--cert-dir", str(local.cert_dir)]
+    published, digests = push_images(ctx, built["images"], server, env, options)
     for image, reference in published.items():
-        ctx.note(f"{image}: {reference}{'@' + digests[image] if image in digests else ''}")
+        ctx.note(f"{image}: {reference}@{digests[image]}")
     ctx.write_json(PUBLISHED_FILE, {"tag": built["tag"], "images": published, "digests": digests})
 
 
-def _push(ctx: StageContext, images: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Tag and push each image to the ACR; return the remote references and their digests."""
-    server = registry(ctx)
-    podman, env = podman_binary(), podman_env()
+def push_images(
+    ctx: StageContext,
+    images: dict[str, str],
+    server: str,
+    env: dict[str, str],
+    options: Sequence[str],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Tag and push each image to `server`; return the remote references and their digests."""
+    podman = podman_binary()
     published, digests = {}, {}
     for image, reference in images.items():
         remote = remote_reference(server, reference)
@@ -49,7 +57,7 @@ def _push(ctx: StageContext, images: dict[str, str]) -> tuple[dict[str, str], di
         ctx.run(f"tag {image}", [podman, "tag", reference, remote], timeout=60, env=env)
         ctx.run(
             f"push {image}",
-            [podman, "push", "--digestfile", str(digest_file), remote],
+            [podman, "push", *options, "--digestfile", str(digest_file), remote],
             timeout=TIMEOUT,
             env=env,
         )
@@ -69,19 +77,3 @@ def read_digest(ctx: StageContext, image: str, text: str) -> str:
     if not DIGEST.match(digest):
         ctx.fail(f"push {image}: podman --digestfile wrote {digest!r}, not a sha256 digest")
     return digest
-
-
-def _import(ctx: StageContext, images: dict[str, str]) -> None:
-    """Import each image into the local cluster's containerd (tools.containers.containerd)."""
-    find_cluster(ctx)
-    address = containerd_address(ctx)
-    ctx.require_tool("ctr", ctx.tool_env(), "install Debian's containerd")
-    for image, reference in images.items():
-        ctx.run(
-            f"import {image}",
-            [
-                *[ctx.python, "-m", "tools.containers", "import", reference],
-                *["--address", address, "--workdir", str(ctx.report_dir)],
-            ],
-            timeout=TIMEOUT,
-        )

@@ -2,11 +2,12 @@
 
 Local target: the single-node cluster of `make cluster-up` keeps its state where
 `tools.localcluster.interface` says (`.state/localcluster/` unless INVENTORY_CLUSTER_STATE
-overrides it): `admin.kubeconfig`, `ingress-url`, `containerd/containerd.sock`. Any other cluster
-can be named with KUBECONFIG (plus INGRESS_URL and CONTAINERD_ADDRESS). Azure target: Jenkins
-fetches AKS credentials into KUBECONFIG and logs podman in to the environment's registry (which
-`publish` finds in the Terraform outputs, pipelines/targets/terraform_outputs); the public
-address is the ingress host of the environment's values file unless INGRESS_URL says otherwise.
+overrides it): `admin.kubeconfig`, `ingress-url` and the image registry's account
+(`registry/auth.json`, `registry/certs/`). Any other cluster can be named with KUBECONFIG (plus
+INGRESS_URL). Azure target: Jenkins fetches AKS credentials into KUBECONFIG and logs podman in
+to the environment's registry (which `publish` finds in the Terraform outputs,
+pipelines/targets/terraform_outputs); the public address is the ingress host of the
+environment's values file unless INGRESS_URL says otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.core.stage import StageContext
 from tools.kube.kubectl import Kubectl
-from tools.localcluster.interface import Paths, kubectl_path, state_paths
+from tools.localcluster.interface import REGISTRY_SERVER, Paths, kubectl_path, state_paths
 
 INGRESS_URL_FILE = "ingress-url"
 """What the harness writes in its state directory once the ingress controller answers."""
@@ -157,16 +158,26 @@ def _first_ingress_host(values: Path) -> str | None:
     return str(host) if host else None
 
 
-def containerd_address(ctx: StageContext) -> str:
-    """The local cluster's containerd socket that images are imported into."""
-    explicit = os.environ.get("CONTAINERD_ADDRESS")
-    socket = Path(explicit) if explicit else local_paths().containerd_socket
-    if not socket.exists():
+@dataclass(frozen=True)
+class LocalRegistry:
+    """The local cluster's image registry as podman pushes to it."""
+
+    server: str
+    auth_file: Path  # podman's REGISTRY_AUTH_FILE: the harness's account
+    cert_dir: Path  # podman's --cert-dir: the CA that signed the registry's certificate
+
+
+def local_registry(ctx: StageContext) -> LocalRegistry:
+    """The registry `make cluster-up` runs, or block saying how to get it."""
+    paths = local_paths()
+    found = LocalRegistry(REGISTRY_SERVER, paths.registry_auth_file, paths.registry_cert_dir)
+    missing = [path for path in (found.auth_file, found.cert_dir / "ca.crt") if not path.is_file()]
+    if missing:
         ctx.block(
-            f"no containerd socket for the local cluster at {ctx.shown(socket)}: run "
-            "`make cluster-up`, or set CONTAINERD_ADDRESS"
+            f"no local registry account: {', '.join(ctx.shown(path) for path in missing)} "
+            "missing; run `make cluster-up`"
         )
-    return str(socket)
+    return found
 
 
 def terraform_env(ctx: StageContext) -> dict[str, str]:

@@ -176,14 +176,17 @@ def test_images_are_pinned(env_manifests: Rendered) -> None:
             assert not image.split("@")[0].endswith(":latest"), image
 
 
-def test_local_images_are_never_pulled(env_manifests: Rendered, env: str) -> None:
-    """The local cluster has no registry: every image was imported into its containerd."""
-    policies = {
-        (c["image"].split("/", 1)[0], c["imagePullPolicy"])
-        for workload in workloads(env_manifests)
-        for c in containers(workload)
-    }
-    assert (policies == {("localhost", "Never")}) is (env == "local"), policies
+def test_every_environment_pulls_its_images_from_a_registry(env_manifests: Rendered) -> None:
+    """Every target has a registry (the ACR, or the local cluster's): no image is left to an
+    import on the node, and none carries a pull secret (the node's identity pulls)."""
+    policies = {c["imagePullPolicy"] for w in workloads(env_manifests) for c in containers(w)}
+    assert policies == {"IfNotPresent"}, policies
+    secrets = [
+        w["metadata"]["name"]
+        for w in workloads(env_manifests)
+        if pod_spec(w).get("imagePullSecrets")
+    ]
+    assert not secrets, secrets
 
 
 def _generated_secrets(rendered: Rendered) -> list[Manifest]:

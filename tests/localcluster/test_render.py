@@ -7,13 +7,20 @@ import tomllib
 from pathlib import Path
 
 from tools.localcluster import components, pki, render
-from tools.localcluster.settings import BRIDGE, CNI_NETWORK, PAUSE_IMAGE, POD_CIDR, Paths
+from tools.localcluster.settings import (
+    BRIDGE,
+    CNI_NETWORK,
+    PAUSE_IMAGE,
+    POD_CIDR,
+    REGISTRY_SERVER,
+    Paths,
+)
 
 PATHS = Paths(Path("/state"))
 
 
 def test_containerd_restricts_oom_scores_and_uses_cgroupfs() -> None:
-    config = tomllib.loads(render.containerd_config(PATHS))
+    config = tomllib.loads(render.containerd_config(PATHS, "user", "secret"))
     cri = config["plugins"]["io.containerd.grpc.v1.cri"]
     assert cri["restrict_oom_score_adj"] is True
     assert cri["sandbox_image"] == PAUSE_IMAGE
@@ -21,6 +28,14 @@ def test_containerd_restricts_oom_scores_and_uses_cgroupfs() -> None:
     assert runc["options"]["SystemdCgroup"] is False
     assert cri["cni"]["conf_dir"] == "/state/cni/net.d"
     assert config["grpc"]["address"] == "/state/containerd/containerd.sock"
+
+
+def test_containerd_pulls_from_the_registry_with_its_ca_and_account() -> None:
+    config = tomllib.loads(render.containerd_config(PATHS, "puller", 'p"w\\d'))
+    registry = config["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["configs"]
+    assert set(registry) == {REGISTRY_SERVER}
+    assert registry[REGISTRY_SERVER]["tls"] == {"ca_file": str(PATHS.registry_cert_dir / "ca.crt")}
+    assert registry[REGISTRY_SERVER]["auth"] == {"username": "puller", "password": 'p"w\\d'}
 
 
 def test_kubelet_uses_cgroupfs_webhook_auth_and_no_oom_adjustment() -> None:

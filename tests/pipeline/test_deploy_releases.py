@@ -3,6 +3,7 @@ umbrella, whose charts need the APIs the platform release installs."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -22,15 +23,20 @@ from pipelines.stages.deploy import (
     releases,
     upgrade_hint,
 )
+from pipelines.stages.publish import remote_reference
 from tests.pipeline.local_release import API_VERSIONS as LOCAL_APIS
 from tests.support.tools import REPO_ROOT, require_tool
 from tools.containers.catalog import CATALOG
 from tools.localcluster.certmanager import REFERENCE
+from tools.localcluster.interface import REGISTRY_SERVER
 
-PUBLISHED = {
+BUILT = {
     **{image: CATALOG[image].reference("0123abcd") for image in IMAGES},
     CERT_MANAGER_IMAGE: f"{REFERENCE}:1.21.2-0123456789ab",
 }
+# what `publish --target local` records: each image in the cluster's registry, and its digest
+PUBLISHED = {image: remote_reference(REGISTRY_SERVER, ref) for image, ref in BUILT.items()}
+DIGESTS = {image: "sha256:" + hashlib.sha256(image.encode()).hexdigest() for image in BUILT}
 
 
 def _plan(work: Path, env: str, charts: Path = REPO_ROOT / CHARTS) -> list[Release]:
@@ -43,7 +49,7 @@ def _plan(work: Path, env: str, charts: Path = REPO_ROOT / CHARTS) -> list[Relea
         generated=[*local, contract_values(work)],
         platform_values=cert_manager_values(work),
         images=PUBLISHED,
-        digests={},
+        digests=DIGESTS,
     )
 
 
@@ -57,19 +63,23 @@ def test_cert_manager_is_installed_before_the_workloads(tmp_path: Path) -> None:
     ]
 
 
-def test_the_platform_release_serves_the_workloads_namespace(tmp_path: Path) -> None:
-    platform, workloads = _plan(tmp_path, "prod")
+@pytest.mark.parametrize("env", ["local", "prod"])
+def test_the_platform_release_serves_the_workloads_namespace(tmp_path: Path, env: str) -> None:
+    platform, workloads = _plan(tmp_path, env)
     generated = yaml.safe_load(platform.values[-1].read_text(encoding="utf-8"))
     assert generated["servedNamespace"] == workloads.namespace
-    assert platform.values == (cert_manager_values(tmp_path),), "no values-prod.yaml to add"
+    assert platform.values == (cert_manager_values(tmp_path),), f"no values-{env}.yaml to add"
 
 
-def test_the_local_platform_release_takes_its_environment_file_first(tmp_path: Path) -> None:
-    platform, _ = _plan(tmp_path, "local")
-    assert [path.name for path in platform.values] == [
-        "values-local.yaml",
-        contract.CERT_MANAGER_VALUES_FILE,
-    ]
+def test_every_release_pins_each_of_its_images_by_the_published_digest(tmp_path: Path) -> None:
+    for step in _plan(tmp_path, "local"):
+        settings = dict(arg.split("=", 1) for arg in step.images if "=" in arg)
+        registries = {v for k, v in settings.items() if k.endswith(".registry")}
+        assert registries == {REGISTRY_SERVER}, step.name
+        pinned = {v for k, v in settings.items() if k.endswith(".digest")}
+        repositories = [k for k in settings if k.endswith(".repository")]
+        assert len(pinned) == len(repositories) > 0, step.name
+        assert pinned <= set(DIGESTS.values()), step.name
 
 
 def _repositories(step: Release) -> set[str]:
@@ -78,7 +88,7 @@ def _repositories(step: Release) -> set[str]:
 
 def test_each_release_gets_only_its_own_images(tmp_path: Path) -> None:
     platform, workloads = _plan(tmp_path, "local")
-    controller = PUBLISHED[CERT_MANAGER_IMAGE].split(":")[0].removeprefix("localhost/")
+    controller = PUBLISHED[CERT_MANAGER_IMAGE].rsplit(":", 1)[0].split("/", 1)[1]
     assert _repositories(platform) == {controller}
     assert controller not in _repositories(workloads)
     assert len(_repositories(workloads)) == len(IMAGES)

@@ -11,7 +11,8 @@ from pipelines.core.stage import Options, StageBlocked, StageContext, StageFaile
 from pipelines.stages import STAGES
 from pipelines.stages.deploy import image_values
 from pipelines.stages.publish import read_digest
-from pipelines.targets.cluster import containerd_address, find_cluster, ingress_url
+from pipelines.targets.cluster import find_cluster, ingress_url, local_registry
+from tools.localcluster.interface import REGISTRY_SERVER, Paths
 
 SMOKE = next(stage for stage in STAGES if stage.name == "smoke")
 
@@ -80,17 +81,24 @@ def test_local_target_reads_the_address_the_harness_recorded(
     assert ingress_url(context(tmp_path, "local")) == "http://127.0.0.1:30080"
 
 
-def test_local_containerd_socket_is_the_harness_one(
+def test_local_registry_is_the_harness_one_and_blocks_until_it_has_an_account(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("CONTAINERD_ADDRESS", raising=False)
     monkeypatch.setenv("INVENTORY_CLUSTER_STATE", str(tmp_path))
-    with pytest.raises(StageBlocked, match=r"containerd/containerd\.sock"):
-        containerd_address(context(tmp_path, "local"))
-    socket = tmp_path / "containerd" / "containerd.sock"
-    socket.parent.mkdir()
-    socket.touch()
-    assert containerd_address(context(tmp_path, "local")) == str(socket)
+    with pytest.raises(StageBlocked, match=r"registry/auth\.json, .*registry/certs/ca\.crt"):
+        local_registry(context(tmp_path, "local"))
+    paths = Paths(tmp_path)
+    paths.registry_cert_dir.mkdir(parents=True)
+    (paths.registry_cert_dir / "ca.crt").write_text("CA\n")
+    with pytest.raises(StageBlocked, match=r"registry/auth\.json missing; run `make cluster-up`"):
+        local_registry(context(tmp_path, "local"))
+    paths.registry_auth_file.write_text("{}\n")
+    found = local_registry(context(tmp_path, "local"))
+    assert (found.server, found.auth_file, found.cert_dir) == (
+        REGISTRY_SERVER,
+        paths.registry_auth_file,
+        paths.registry_cert_dir,
+    )
 
 
 def test_azure_images_are_pinned_by_the_pushed_digest() -> None:

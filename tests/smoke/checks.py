@@ -7,11 +7,13 @@ objects that each one bites, without a cluster.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.smoke import cron
 
+DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
 DATABASE_PORT = 5432
 DEFAULT_RUN_SECONDS = 3600
 """How long a run may take when its Job template sets no activeDeadlineSeconds."""
@@ -61,6 +63,28 @@ def container_problems(pod: Any, container: Any) -> list[str]:
         problems.append(f"{where}: capabilities do not drop ALL")
     if context and context.privileged:
         problems.append(f"{where}: privileged")
+    return problems
+
+
+def image_pin_problems(pod: Any) -> list[str]:
+    """Which containers name no digest, or run another image than the digest they name: the
+    deploy stage pins each image by what publish pushed, so a tag moved in the registry (or an
+    image put on the node by hand) shows here."""
+    containers = [*(pod.spec.init_containers or []), *pod.spec.containers]
+    statuses = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])]
+    running = {status.name: status.image_id for status in statuses if status.image_id}
+    problems = []
+    for container in containers:
+        where = f"pod {pod.metadata.name} container {container.name}"
+        pinned = DIGEST.search(container.image or "")
+        if pinned is None:
+            problems.append(f"{where}: image {container.image} is not pinned by a digest")
+            continue
+        ran = DIGEST.search(running.get(container.name, ""))
+        if container.name in running and (ran is None or ran.group(1) != pinned.group(1)):
+            problems.append(
+                f"{where}: runs {running[container.name]}, but its spec pins {pinned.group(1)}"
+            )
     return problems
 
 

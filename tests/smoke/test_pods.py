@@ -1,10 +1,10 @@
-"""The release's pods run restricted, and its workloads have every replica Ready."""
+"""The release's pods run restricted and by digest, and its workloads have every replica Ready."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.smoke.checks import container_problems, readiness_problem
+from tests.smoke.checks import container_problems, image_pin_problems, readiness_problem
 from tests.smoke.settings import SmokeSettings
 
 
@@ -17,6 +17,12 @@ def test_every_pod_runs_with_the_restricted_context(release_pods: list[Any]) -> 
         for problem in container_problems(pod, container)
     ]
     assert not problems, f"{len(problems)} security context problem(s):\n" + "\n".join(problems)
+
+
+def test_every_container_runs_the_image_its_digest_pins(release_pods: list[Any]) -> None:
+    """Each container names `...@sha256:` and the runtime reports running that very image."""
+    problems = [problem for pod in release_pods for problem in image_pin_problems(pod)]
+    assert not problems, f"{len(problems)} image pin problem(s):\n" + "\n".join(problems)
 
 
 def test_every_workload_has_all_replicas_ready(kube: Any, settings: SmokeSettings) -> None:

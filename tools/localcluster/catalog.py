@@ -25,6 +25,7 @@ KUBE_STATE_METRICS_VERSION = "2.18.0"  # built against client-go 0.34 (Kubernete
 # 0.8.0 is the only 0.8 release the proxy serves (0.8.1 is refused); its k8s.io/* are raised
 # from 0.33.2 to the 0.34.2 the Kubernetes build uses (0.9.0 would need 0.36)
 METRICS_SERVER_VERSION = "0.8.0"
+REGISTRY_VERSION = "3.1.2"  # newest of the v3 releases the proxy serves (3.0.0, 3.1.1, 3.1.2)
 CERT_MANAGER_VERSION = "1.21.2"  # newest of the 1.21.0-1.21.2 the proxy serves
 
 
@@ -185,6 +186,18 @@ METRICS_SERVER = Component(
     ),
 )
 
+# Our own main (go/registry) over distribution's registry package: filesystem storage and
+# htpasswd authentication only, where upstream's cmd/registry links every cloud storage SDK.
+REGISTRY = Component(
+    name="registry",
+    version=REGISTRY_VERSION,
+    module_dir="registry",
+    module="github.com/distribution/distribution/v3",
+    module_version=f"v{REGISTRY_VERSION}",
+    packages=(("registry", "."),),
+    ldflags=(f"-X github.com/distribution/distribution/v3/version.version=v{REGISTRY_VERSION}",),
+)
+
 # The proxy serves cert-manager's main module but not its cmd/controller module (in no version),
 # so go/cert-manager is our own main over the main module's exported controller packages. Not
 # in COMPONENTS: the pipeline's build stage builds it, for the local cluster and AKS alike
@@ -212,4 +225,5 @@ COMPONENTS = (
     KUBE_ROUTER,
     KUBE_STATE_METRICS,
     METRICS_SERVER,
+    REGISTRY,
 )

@@ -1,11 +1,12 @@
 """`up`, `down` and `status` of the single-node cluster: idempotent, everything by PID/name.
 
 `up` starts what is not running (etcd, API server, controller manager, scheduler, containerd,
-kubelet, kube-proxy, kube-router's NetworkPolicy firewall) and waits for each to be healthy,
+the image registry, kubelet, kube-proxy, kube-router's NetworkPolicy firewall) and waits for
+each to be healthy,
 then for the node to be Ready, then applies the add-ons (CoreDNS, local-path provisioner,
 Traefik on 127.0.0.1:8088, kube-state-metrics, metrics-server) and writes `ingress-url` and
 `networkpolicy`. A running process whose command line differs from the one `up` would start
-(e.g. new API server flags) is restarted with the new one.
+(e.g. new API server flags), or whose configuration file changed, is restarted with the new one.
 `down` stops them in reverse, kills the pods' containers, and removes the host objects the
 cluster made (iptables chains, bridge, network namespaces, mounts); `--purge` also deletes
 the state directory (certificates, etcd data, images).
@@ -33,6 +34,7 @@ from tools.localcluster import (
     network,
     pki,
     readiness,
+    registry,
     render,
     statemetrics,
 )
@@ -45,6 +47,7 @@ from tools.localcluster.catalog import (
     KUBERNETES,
     LOCAL_PATH,
     METRICS_SERVER,
+    REGISTRY,
     TRAEFIK,
 )
 from tools.localcluster.processes import (
@@ -95,6 +98,7 @@ SERVICE_ORDER = (
     "kube-controller-manager",
     "kube-scheduler",
     "containerd",
+    "registry",
     "kubelet",
     "kube-proxy",
 )
@@ -110,8 +114,9 @@ def check_host() -> None:
         )
 
 
-def write_configs(paths: Paths, node_ip: str) -> None:
-    """PKI, kubeconfigs and component configs; unchanged files are not rewritten."""
+def write_configs(paths: Paths, node_ip: str) -> set[str]:
+    """PKI, kubeconfigs and component configs; unchanged files are not rewritten. Returns the
+    services whose configuration file changed (a running one must restart to read it)."""
     pki.ensure_pki(paths.pki, NODE_NAME, node_ip, API_SERVICE_IP)
     server = f"https://127.0.0.1:{API_PORT}"
     for user, cert in CONTROL_PLANE_USERS.items():
@@ -122,7 +127,19 @@ def write_configs(paths: Paths, node_ip: str) -> None:
     ensure_file(paths.admin_kubeconfig, paths.kubeconfig("admin").read_text(encoding="utf-8"))
     ca = pki.ensure_ca(paths.pki)
     pki.ensure_cert(paths.pki, metricsserver.SERVING_CERT, ca)
-    ensure_file(paths.config / "containerd.toml", render.containerd_config(paths))
+    pki.ensure_cert(paths.pki, registry.SERVING_CERT, ca)
+    registry.ensure_trust(paths)
+    account = registry.ensure_credentials(
+        paths, artifact_dir(REGISTRY, Layout.default()) / "registry"
+    )
+    changed = set()
+    containerd_toml = paths.config / "containerd.toml"
+    containerd_text = render.containerd_config(paths, account.username, account.password)
+    if ensure_file(containerd_toml, containerd_text):
+        changed.add("containerd")
+    containerd_toml.chmod(0o600)  # it holds the registry account's password
+    if ensure_file(paths.config / "registry.yml", registry.config(paths)):
+        changed.add("registry")
     ensure_file(paths.config / "kubelet.json", render.kubelet_config(paths))
     ensure_file(paths.config / "kube-proxy.json", render.kube_proxy_config(paths))
     ensure_file(
@@ -131,19 +148,23 @@ def write_configs(paths: Paths, node_ip: str) -> None:
     for directory in (paths.kubelet_root, paths.cni_ipam_dir, paths.logs, paths.pids):
         directory.mkdir(parents=True, exist_ok=True)
     paths.etcd_data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    paths.registry_data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return changed
 
 
-def _start_and_wait(service: Service, paths: Paths, signal: Signal) -> None:
+def _start_and_wait(
+    service: Service, paths: Paths, signal: Signal, reconfigured: bool = False
+) -> None:
     started = time.monotonic()
     was_running = running_pid(paths.pids, service.name) is not None
-    changed = was_running and not runs_as(paths.pids, service)
+    changed = was_running and (reconfigured or not runs_as(paths.pids, service))
     if changed:  # new flags (e.g. the aggregation layer's) reach a running cluster this way
         stop(service.name, paths.pids)
     start(service, paths.pids, paths.logs)
     readiness.wait(signal, paths)
     took = f"{time.monotonic() - started:.1f} s"
     if changed:
-        state = f"restarted with its new command line in {took}"
+        state = f"restarted with its new command line or configuration in {took}"
     elif was_running:
         state = "running"
     else:
@@ -180,7 +201,7 @@ def up(paths: Paths | None = None) -> None:
     layout = Layout.default()
     kube_bin, etcd_bin = artifact_dir(KUBERNETES, layout), artifact_dir(ETCD, layout)
     node_ip = detect_node_ip()
-    write_configs(paths, node_ip)
+    reconfigured = write_configs(paths, node_ip)
 
     # etcd keeps the last status: only a heartbeat from this kubelet proves the node Ready.
     kubelet_since = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
@@ -193,8 +214,9 @@ def up(paths: Paths | None = None) -> None:
         components.kube_controller_manager(kube_bin, paths),
         components.kube_scheduler(kube_bin, paths),
         components.containerd(paths),
+        registry.service(artifact_dir(REGISTRY, layout), paths),
     ):
-        _start_and_wait(service, paths, signals[service.name])
+        _start_and_wait(service, paths, signals[service.name], service.name in reconfigured)
     if not images.is_imported(paths, PAUSE_IMAGE):
         images.import_image(paths, images.build_pause_image())
         print(f"imported {PAUSE_IMAGE}", flush=True)
@@ -377,6 +399,7 @@ def down(paths: Paths | None = None, purge: bool = False) -> None:
         _remove_containers(paths)
         print(f"containers: removed in {time.monotonic() - started:.1f} s", flush=True)
     for name in (
+        "registry",
         "containerd",
         "kube-scheduler",
         "kube-controller-manager",

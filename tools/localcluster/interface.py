@@ -1,9 +1,10 @@
 """The local cluster harness as the pipeline sees it: the one module of tools/localcluster the
 orchestrator imports (tests/pipeline/test_layout.py keeps it so), so the harness can change
 behind it. Where the cluster keeps its state, which kubectl matches its API server, its DNS
-domain, the throwaway CA that issues the local target's certificates, what a local
-Prometheus and its NetworkPolicy need (node address, DNS and kube-state-metrics pods), and the
-name of the cert-manager controller image it builds for both targets."""
+domain, its image registry's address, the throwaway CA that issues the local target's
+certificates, what a local Prometheus and its NetworkPolicy need (node address, DNS and
+kube-state-metrics pods), and the name of the cert-manager controller image it builds for both
+targets."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tools.localcluster.certmanager import REFERENCE as CERT_MANAGER_REFERENCE
 from tools.localcluster.pki import CertSpec, ensure_ca, issue
 from tools.localcluster.settings import (
     CLUSTER_DOMAIN,
+    REGISTRY_SERVER,
     Paths,
     default_state_dir,
     detect_node_ip,
@@ -42,6 +44,7 @@ __all__ = [
     "CLUSTER_DOMAIN",
     "DNS_PORT",
     "DNS_SELECTOR",
+    "REGISTRY_SERVER",
     "STATE_METRICS_CONTAINER_PORT",
     "STATE_METRICS_NAME",
     "STATE_METRICS_NAMESPACE",

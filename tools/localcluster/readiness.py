@@ -21,10 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from tools.kube.kubectl import Kubectl
+from tools.localcluster import registry
 from tools.localcluster.build import artifact_dir
 from tools.localcluster.catalog import KUBERNETES
 from tools.localcluster.processes import running_pid
-from tools.localcluster.settings import API_PORT, ETCD_CLIENT_PORT, NODE_NAME, Paths
+from tools.localcluster.settings import (
+    API_PORT,
+    ETCD_CLIENT_PORT,
+    NODE_NAME,
+    REGISTRY_SERVER,
+    Paths,
+)
 from tools.toolchain.paths import Layout
 
 CONTROLLER_MANAGER_PORT = 10257  # upstream's secure ports; bound to loopback (components.py)
@@ -198,6 +205,12 @@ def process_signals(paths: Paths, kubelet_since: datetime.datetime | None = None
             60,
         ),
         cri_signal(paths),
+        Signal(
+            "registry",
+            f"GET https://{REGISTRY_SERVER}/v2/ with its account to answer 200",
+            lambda: registry.answers(paths),
+            60,
+        ),
         Signal(
             "kubelet",
             f"GET {KUBELET_HEALTHZ} to answer 200 and node {NODE_NAME} to report Ready",

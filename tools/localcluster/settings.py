@@ -30,6 +30,11 @@ ETCD_PEER_PORT = 2380
 CNI_NETWORK = "inventory-localcluster"  # CNI network name: tags the iptables rules it makes
 BRIDGE = "lc0"  # distinct from podman's cni-podman0 / docker0
 PAUSE_IMAGE = "localhost/inventory-platform/pause:1.0.0"
+# The image registry (registry.py) on the host's loopback: containerd pulls from it and the
+# pipeline pushes to it, both on the host, so no pod and no other host can reach it.
+REGISTRY_HOST = "localhost"
+REGISTRY_PORT = 5000
+REGISTRY_SERVER = f"{REGISTRY_HOST}:{REGISTRY_PORT}"  # what image references start with
 # The bridge, the chains and the ports are host-wide, so one cluster per host: this file
 # names the state directory of the cluster that owns them (cleared by a reboot, as they are).
 HOST_OWNER = Path("/run/inventory-platform/localcluster.owner")
@@ -112,6 +117,30 @@ class Paths:
     @property
     def images(self) -> Path:
         return self.root / "images"
+
+    @property
+    def registry_data(self) -> Path:
+        """The registry's blobs and manifests (filesystem storage driver)."""
+        return self.root / "registry" / "data"
+
+    @property
+    def registry_password(self) -> Path:
+        """The registry account's password (0600), generated once."""
+        return self.root / "registry" / "password"
+
+    @property
+    def registry_htpasswd(self) -> Path:
+        return self.root / "registry" / "htpasswd"
+
+    @property
+    def registry_auth_file(self) -> Path:
+        """podman's auth file for the registry (REGISTRY_AUTH_FILE of the publish stage)."""
+        return self.root / "registry" / "auth.json"
+
+    @property
+    def registry_cert_dir(self) -> Path:
+        """The CA that verifies the registry, as podman's --cert-dir wants it (ca.crt)."""
+        return self.root / "registry" / "certs"
 
     @property
     def ingress_url(self) -> Path:

@@ -12,6 +12,7 @@ from tests.smoke.checks import (
     allowed_client_labels,
     container_problems,
     exposure_problems,
+    image_pin_problems,
     readiness_problem,
     recency_problem,
     selects,
@@ -251,3 +252,42 @@ def test_missing_or_stale_replicas_bite(replicas: int, ready: int, updated: int)
     assert readiness_problem("Deployment", deployment(replicas, ready, updated)) == (
         f"Deployment api: {ready} ready, {updated} updated of {replicas} desired"
     )
+
+
+PINNED = "localhost:5000/inventory-api:0a1b@sha256:" + "a" * 64
+
+
+def pinned_pod(image: str, image_id: str | None) -> Any:
+    status = [{"name": "api", "image": image, "imageID": image_id, "ready": True,
+               "restartCount": 0}] if image_id is not None else []  # fmt: skip
+    return client.V1Pod.from_dict(
+        {
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "api", "image": image}]},
+            "status": {"containerStatuses": status},
+        }
+    )
+
+
+def test_a_container_running_the_digest_it_pins_passes() -> None:
+    assert (
+        image_pin_problems(pinned_pod(PINNED, "localhost:5000/inventory-api@sha256:" + "a" * 64))
+        == []
+    )
+    assert image_pin_problems(pinned_pod(PINNED, None)) == [], "not started yet: nothing ran"
+
+
+@pytest.mark.parametrize(
+    ("image", "image_id", "problem"),
+    [
+        ("localhost:5000/inventory-api:0a1b", "x@sha256:" + "a" * 64, "is not pinned by a digest"),
+        (PINNED, "localhost:5000/inventory-api@sha256:" + "b" * 64, "but its spec pins sha256:aaa"),
+        (PINNED, "sha256:" + "c" * 64, "but its spec pins"),
+    ],
+)
+def test_an_unpinned_or_other_running_image_is_reported(
+    image: str, image_id: str, problem: str
+) -> None:
+    (reported,) = image_pin_problems(pinned_pod(image, image_id))
+    assert reported.startswith("pod p container api: ")
+    assert problem in reported
