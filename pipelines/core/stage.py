@@ -185,8 +185,13 @@ class StageContext:
         env: Mapping[str, str] | None = None,
         check: bool = True,
         ok_codes: tuple[int, ...] = (0,),
+        remedy: Callable[[Sequence[str]], str | None] | None = None,
     ) -> CommandResult:
-        """Run one step; with `check`, a failing command fails the stage with its output tail."""
+        """Run one step; with `check`, a failing command fails the stage with its output tail.
+
+        `remedy` reads a failed step's output tail and may say what to do; the step's own
+        failure message then ends with it, so the report shows one failed step that says both
+        what went wrong and what to do about it."""
         self.echo(f"    $ {' '.join(argv)}")
         repeat = sum(1 for step in self.steps if step.name == name)
         log = self.report_dir / f"{_slug(name)}{f'-{repeat + 1}' if repeat else ''}.log"
@@ -204,6 +209,9 @@ class StageContext:
         verdict = "timed out" if result.timed_out else ("ok" if not failed else "FAILED")
         self.echo(f"    {verdict}: {name} ({format_duration(result.elapsed)})")
         message = _failure_message(name, result, self.shown(result.log_path)) if failed else ""
+        hint = remedy(result.tail) if failed and remedy is not None else None
+        if hint:
+            message = f"{message}: {hint}"
         self.steps.append(StepRecord(name, result, message))
         if failed:
             for line in result.tail[-15:]:

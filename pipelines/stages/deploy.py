@@ -35,7 +35,7 @@ from pipelines.core.charts import (
     served_api_versions,
     staged_charts,
 )
-from pipelines.core.stage import StageContext, StageFailed
+from pipelines.core.stage import StageContext
 from pipelines.stages.build import CERT_MANAGER_IMAGE
 from pipelines.targets import local_issuer, local_monitoring, local_platform
 from pipelines.targets.cluster import NAMESPACE, RELEASE, ensure_namespace, find_cluster
@@ -121,18 +121,7 @@ def run(ctx: StageContext) -> None:
                     timeout=TIMEOUT,
                     env=env,
                 )
-            upgraded = ctx.run(
-                f"helm upgrade {step.name}",
-                [helm, "upgrade", "--install", *step.args()],
-                timeout=TIMEOUT,
-                env=env,
-                check=False,
-            )
-            if not upgraded.ok:
-                hint = upgrade_hint(upgraded.tail)
-                if hint:
-                    ctx.fail(hint)
-                raise StageFailed(ctx.steps[-1].message)
+            upgrade(ctx, helm, step, env)
     if ctx.options.target == "local":
         local_monitoring.deploy(ctx, cluster)
     status = ctx.run("helm status", [helm, "status", *release], timeout=120, env=env)
@@ -141,6 +130,18 @@ def run(ctx: StageContext) -> None:
     current = _current_revision(ctx, helm, env)
     record = {"release": RELEASE, "namespace": NAMESPACE, "revision": current}
     ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous})
+
+
+def upgrade(ctx: StageContext, helm: str, step: Release, env: Mapping[str, str]) -> None:
+    """`helm upgrade --install` one release; a refusal with a known remedy fails this step with
+    what to do (upgrade_hint)."""
+    ctx.run(
+        f"helm upgrade {step.name}",
+        [helm, "upgrade", "--install", *step.args()],
+        timeout=TIMEOUT,
+        env=env,
+        remedy=upgrade_hint,
+    )
 
 
 def upgrade_hint(output: Sequence[str]) -> str | None:

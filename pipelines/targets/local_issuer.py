@@ -35,6 +35,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from pipelines.targets.cluster import NAMESPACE, RELEASE
 from tools.kube.security import restricted_container, restricted_pod
+from tools.kube.workload import deployment, labels, selector
 
 NAME = "inventory-token-issuer"
 KEY_SECRET = "inventory-token-issuer-key"  # noqa: S105 - the Secret's name, not its content
@@ -61,13 +62,14 @@ VALUES_FILE = "local-issuer-values.yaml"
 """The generated values file, written into the deploy stage's report folder."""
 MOUNT = "/srv/issuer"
 
-SELECTOR = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME}
-LABELS = {
-    **SELECTOR,
-    "app.kubernetes.io/component": "token-issuer",
-    "app.kubernetes.io/part-of": "inventory-platform",
-    "app.kubernetes.io/managed-by": "inventory-pipeline",
-}
+SELECTOR = selector(NAME, instance=NAME)
+LABELS = labels(
+    NAME,
+    "token-issuer",
+    instance=NAME,
+    part_of="inventory-platform",
+    managed_by="inventory-pipeline",
+)
 API_PODS = {
     "app.kubernetes.io/name": "inventory-api",
     "app.kubernetes.io/instance": RELEASE,
@@ -171,7 +173,7 @@ def network_policy() -> dict[str, Any]:
     }
 
 
-def _pod(image: str, jwks: str) -> dict[str, Any]:
+def _pod_spec(image: str) -> dict[str, Any]:
     probe = {"httpGet": {"path": JWKS_PATH, "port": "http"}, "periodSeconds": 10}
     container = {
         "name": "server",
@@ -192,22 +194,17 @@ def _pod(image: str, jwks: str) -> dict[str, Any]:
         "volumeMounts": [{"name": "jwks", "mountPath": MOUNT, "readOnly": True}],
     }
     item = {"key": JWKS_KEY, "path": JWKS_PATH.lstrip("/")}
-    checksum = hashlib.sha256(jwks.encode()).hexdigest()
     return {
-        # A new key set restarts the server at once instead of after the kubelet's sync period.
-        "metadata": {"labels": LABELS, "annotations": {"inventory-platform/jwks-sha256": checksum}},
-        "spec": {
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "securityContext": restricted_pod(API_IMAGE_USER),
-            "containers": [container],
-            "volumes": [
-                {
-                    "name": "jwks",
-                    "configMap": {"name": JWKS_CONFIGMAP, "items": [item], "defaultMode": 0o444},
-                }
-            ],
-        },
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": restricted_pod(API_IMAGE_USER),
+        "containers": [container],
+        "volumes": [
+            {
+                "name": "jwks",
+                "configMap": {"name": JWKS_CONFIGMAP, "items": [item], "defaultMode": 0o444},
+            }
+        ],
     }
 
 
@@ -216,6 +213,7 @@ def manifests(image: str, key_pem: bytes) -> list[dict[str, Any]]:
     the API's) and Service of the issuer."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
     jwks = jwks_document(key_pem)
+    checksum = hashlib.sha256(jwks.encode()).hexdigest()
     return [
         {
             "apiVersion": "v1",
@@ -224,16 +222,15 @@ def manifests(image: str, key_pem: bytes) -> list[dict[str, Any]]:
             "data": {JWKS_KEY: jwks},
         },
         network_policy(),
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": NAME, **meta},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": SELECTOR},
-                "template": _pod(image, jwks),
-            },
-        },
+        deployment(
+            NAME,
+            NAMESPACE,
+            LABELS,
+            SELECTOR,
+            _pod_spec(image),
+            # A new key set restarts the server at once instead of after the kubelet's sync period.
+            pod_annotations={"inventory-platform/jwks-sha256": checksum},
+        ),
         {
             "apiVersion": "v1",
             "kind": "Service",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import yaml
 
 from pipelines.core import contract
 from pipelines.core.charts import CHARTS, CRD_FILES, UMBRELLA, staged_charts
+from pipelines.core.stage import Options, StageContext, StageFailed
+from pipelines.stages import STAGES
 from pipelines.stages.build import CERT_MANAGER_IMAGE, IMAGES
 from pipelines.stages.deploy import (
     PLATFORM_CHARTS,
@@ -21,6 +24,7 @@ from pipelines.stages.deploy import (
     local_values,
     platform_api_versions,
     releases,
+    upgrade,
     upgrade_hint,
 )
 from pipelines.stages.publish import remote_reference
@@ -154,3 +158,32 @@ def test_an_upgrade_refused_for_an_immutable_statefulset_field_says_what_to_do()
 
 def test_other_upgrade_failures_get_no_hint() -> None:
     assert upgrade_hint(["Error: UPGRADE FAILED: context deadline exceeded"]) is None
+
+
+DEPLOY = next(stage for stage in STAGES if stage.name == "deploy")
+
+
+@pytest.mark.parametrize(
+    ("refusal", "hinted"), [(IMMUTABLE, True), ("Error: UPGRADE FAILED: timed out", False)]
+)
+def test_a_refused_upgrade_is_one_failed_step_that_says_what_to_do_when_known(
+    tmp_path: Path, refusal: str, hinted: bool
+) -> None:
+    # a real program where helm goes: it answers the upgrade as the API server refused it
+    helm = tmp_path / "helm"
+    helm.write_text(f"#!{sys.executable}\nimport sys\nsys.exit({refusal!r})\n")
+    helm.chmod(0o755)
+    ctx = StageContext(DEPLOY, Options(root=tmp_path, reports=tmp_path), echo=lambda _line: None)
+    step = Release("inventory-platform", "inventory", tmp_path / "chart", (), ())
+
+    with pytest.raises(StageFailed) as failed:
+        upgrade(ctx, str(helm), step, {})
+
+    [record] = ctx.steps
+    assert not record.ok
+    assert record.name == "helm upgrade inventory-platform"
+    assert str(failed.value) == record.message
+    assert record.message.startswith("helm upgrade inventory-platform exited 1: Error:")
+    hint = upgrade_hint([IMMUTABLE])
+    assert hint is not None
+    assert record.message.endswith(f": {hint}") is hinted

@@ -1,4 +1,5 @@
-"""The one kubectl client and the one restricted security context (tools.kube)."""
+"""The one kubectl client, the one restricted security context and the one workload shape
+(tools.kube)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ from kubernetes import client
 from tests.smoke.checks import container_problems
 from tools.kube.kubectl import Kubectl, KubectlError
 from tools.kube.security import RESTRICTED_CONTAINER, restricted_container, restricted_pod
+from tools.kube.workload import (
+    COMPONENT,
+    INSTANCE,
+    NAME,
+    PART_OF,
+    VERSION,
+    deployment,
+    labels,
+    selector,
+)
 
 
 def test_argv_points_kubectl_at_one_cluster_and_namespace() -> None:
@@ -64,3 +75,29 @@ def test_a_root_user_fails_the_same_check() -> None:
 def test_restricted_pod_sets_fs_group_only_when_asked() -> None:
     assert "fsGroup" not in restricted_pod(10001)
     assert restricted_pod(10001, 2000, fs_group=True)["fsGroup"] == 2000
+
+
+def test_labels_start_with_the_selector_and_carry_only_the_labels_given() -> None:
+    given = labels("issuer", "token-issuer", part_of="platform", instance="issuer")
+
+    assert list(given) == [NAME, INSTANCE, COMPONENT, PART_OF]
+    assert selector("issuer", "issuer").items() <= given.items()
+    assert labels("ksm", "exporter", part_of="cluster", version="2.0")[VERSION] == "2.0"
+
+
+def test_a_deployment_runs_one_replica_of_pods_carrying_its_labels() -> None:
+    own = labels("ksm", "exporter", part_of="cluster", version="2.0")
+    made = deployment("ksm", "kube-system", own, selector("ksm"), {"containers": []})
+
+    assert made["metadata"] == {"name": "ksm", "namespace": "kube-system", "labels": own}
+    assert made["spec"]["replicas"] == 1
+    assert made["spec"]["selector"] == {"matchLabels": {NAME: "ksm"}}
+    assert made["spec"]["template"] == {"metadata": {"labels": own}, "spec": {"containers": []}}
+    assert "strategy" not in made["spec"]
+
+
+def test_a_deployment_whose_selector_misses_its_pods_is_refused() -> None:
+    own = labels("ksm", "exporter", part_of="cluster")
+
+    with pytest.raises(ValueError, match=r"selector .* does not match labels"):
+        deployment("ksm", "kube-system", own, selector("ksm", "other"), {"containers": []})

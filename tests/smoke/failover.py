@@ -102,8 +102,10 @@ def replay_acknowledgements(
     lost: list[str] = []
     unchecked: dict[str, str] = {}
     deadline = time.monotonic() + patience
+    sent = float("-inf")  # when the previous request left: at most one per interval, all keys
     for ack in acknowledged:
         while True:
+            time.sleep(max(0.0, interval - (time.monotonic() - sent)))
             sent = time.monotonic()
             try:
                 response = replay(ack.key)
@@ -120,8 +122,6 @@ def replay_acknowledgements(
             if time.monotonic() >= deadline:
                 unchecked[ack.key] = answer
                 break
-            time.sleep(max(0.0, interval - (time.monotonic() - sent)))
-        time.sleep(max(0.0, interval - (time.monotonic() - sent)))
     return Replayed(lost, unchecked)
 
 

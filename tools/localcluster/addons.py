@@ -15,6 +15,9 @@ from tools.kube.security import RESTRICTED_CONTAINER
 from tools.localcluster.catalog import COREDNS_VERSION, LOCAL_PATH_VERSION
 from tools.localcluster.settings import CLUSTER_DOMAIN, DNS_SERVICE_IP
 
+PART_OF = "inventory-localcluster"
+"""The `app.kubernetes.io/part-of` label of the add-ons that carry the recommended labels."""
+
 COREDNS_IMAGE = f"localhost/inventory-platform/coredns:{COREDNS_VERSION}"
 DNS_PORT = 1053
 

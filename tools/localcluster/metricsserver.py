@@ -14,6 +14,8 @@ import base64
 from typing import Any
 
 from tools.kube.security import RESTRICTED_CONTAINER, restricted_pod
+from tools.kube.workload import deployment, labels, selector
+from tools.localcluster.addons import PART_OF
 from tools.localcluster.catalog import METRICS_SERVER_VERSION
 from tools.localcluster.pki import CertSpec
 from tools.localcluster.settings import CLUSTER_DOMAIN
@@ -42,13 +44,8 @@ SERVING_CERT = CertSpec(
     dns_names=(_SERVICE_HOST, f"{NAME}.{NAMESPACE}", f"{_SERVICE_HOST}.{CLUSTER_DOMAIN}"),
 )
 
-LABELS = {
-    "app.kubernetes.io/name": NAME,
-    "app.kubernetes.io/component": "metrics-api",
-    "app.kubernetes.io/version": METRICS_SERVER_VERSION,
-    "app.kubernetes.io/part-of": "inventory-localcluster",
-}
-SELECTOR = {"app.kubernetes.io/name": NAME}
+LABELS = labels(NAME, "metrics-api", version=METRICS_SERVER_VERSION, part_of=PART_OF)
+SELECTOR = selector(NAME)
 
 # what every authenticated reader of metrics.k8s.io gets through the view/edit/admin roles
 AGGREGATED_READER = "system:aggregated-metrics-reader"
@@ -122,6 +119,17 @@ def manifests(ca_pem: bytes, cert_pem: bytes, key_pem: bytes) -> list[dict[str, 
     `ca_pem` is the cluster CA (the APIService's caBundle); `cert_pem`/`key_pem` are
     SERVING_CERT's, issued by it."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
+    pod = {
+        "serviceAccountName": NAME,
+        "priorityClassName": "system-cluster-critical",
+        "securityContext": restricted_pod(65534),
+        "containers": [_container()],
+        "volumes": [
+            {"name": "tls", "secret": {"secretName": TLS_SECRET}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+        ],
+    }
+    surge_only = {"maxUnavailable": 0}  # the APIService keeps a serving pod through a rollout
 
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode("ascii")
@@ -166,29 +174,7 @@ def manifests(ca_pem: bytes, cert_pem: bytes, key_pem: bytes) -> list[dict[str, 
             "type": "kubernetes.io/tls",
             "data": {"tls.crt": b64(cert_pem), "tls.key": b64(key_pem)},
         },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": NAME, **meta},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": SELECTOR},
-                "strategy": {"rollingUpdate": {"maxUnavailable": 0}},
-                "template": {
-                    "metadata": {"labels": LABELS},
-                    "spec": {
-                        "serviceAccountName": NAME,
-                        "priorityClassName": "system-cluster-critical",
-                        "securityContext": restricted_pod(65534),
-                        "containers": [_container()],
-                        "volumes": [
-                            {"name": "tls", "secret": {"secretName": TLS_SECRET}},
-                            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
-                        ],
-                    },
-                },
-            },
-        },
+        deployment(NAME, NAMESPACE, LABELS, SELECTOR, pod, strategy={"rollingUpdate": surge_only}),
         {
             "apiVersion": "v1",
             "kind": "Service",

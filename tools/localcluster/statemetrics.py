@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from tools.kube.security import RESTRICTED_CONTAINER, restricted_pod
+from tools.kube.workload import deployment, labels, selector
+from tools.localcluster.addons import PART_OF
 from tools.localcluster.catalog import KUBE_STATE_METRICS_VERSION
 
 IMAGE = f"localhost/inventory-platform/kube-state-metrics:{KUBE_STATE_METRICS_VERSION}"
@@ -39,13 +41,8 @@ COLLECTORS: dict[str, tuple[str, str]] = {
     "statefulsets": ("apps", "statefulsets"),
 }
 
-LABELS = {
-    "app.kubernetes.io/name": NAME,
-    "app.kubernetes.io/component": "exporter",
-    "app.kubernetes.io/version": KUBE_STATE_METRICS_VERSION,
-    "app.kubernetes.io/part-of": "inventory-localcluster",
-}
-SELECTOR = {"app.kubernetes.io/name": NAME}
+LABELS = labels(NAME, "exporter", version=KUBE_STATE_METRICS_VERSION, part_of=PART_OF)
+SELECTOR = selector(NAME)
 
 
 def rules() -> list[dict[str, Any]]:
@@ -87,6 +84,11 @@ def manifests() -> list[dict[str, Any]]:
     """ServiceAccount, read-only RBAC, Deployment and the metrics Service in kube-system."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
     role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME}
+    pod = {
+        "serviceAccountName": NAME,
+        "securityContext": restricted_pod(65534),
+        "containers": [_container()],
+    }
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, **meta}},
         {
@@ -102,23 +104,7 @@ def manifests() -> list[dict[str, Any]]:
             "roleRef": role_ref,
             "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
         },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": NAME, **meta},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": SELECTOR},
-                "template": {
-                    "metadata": {"labels": LABELS},
-                    "spec": {
-                        "serviceAccountName": NAME,
-                        "securityContext": restricted_pod(65534),
-                        "containers": [_container()],
-                    },
-                },
-            },
-        },
+        deployment(NAME, NAMESPACE, LABELS, SELECTOR, pod),
         {
             "apiVersion": "v1",
             "kind": "Service",

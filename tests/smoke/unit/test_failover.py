@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import time
 
@@ -75,6 +76,27 @@ def test_replays_still_unanswered_at_the_deadline_are_unchecked() -> None:
     replayed = replay_acknowledgements(acks, replay, patience=0.05, interval=0.01)
     assert replayed.lost == []
     assert replayed.unchecked == {"a": "503", "b": "ConnectionError"}
+
+
+def test_replays_are_paced_across_retries_and_keys_alike() -> None:
+    """The API rate-limits per client: every request, a retry or the next key's, waits out the
+    interval since the one before, and the first goes at once."""
+    answers = {"a": [_response(503), _response(200, {"movement_id": 1})]}
+    answers["b"] = [_response(200, {"movement_id": 2})]
+    sent: list[float] = []
+
+    def replay(key: str) -> requests.Response:
+        sent.append(time.monotonic())
+        return answers[key].pop(0)
+
+    started = time.monotonic()
+    acks = [Acknowledged("a", 1, 0.0), Acknowledged("b", 2, 0.1)]
+    replayed = replay_acknowledgements(acks, replay, interval=0.1)
+    assert replayed == Replayed([], {})
+    assert len(sent) == 3
+    assert sent[0] - started < 0.1
+    # a millisecond's slack: `sent` is taken in the replay, just after the pacer's own clock read
+    assert all(later - earlier >= 0.099 for earlier, later in itertools.pairwise(sent))
 
 
 def test_only_success_and_the_apis_503_are_expected() -> None:
