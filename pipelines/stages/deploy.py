@@ -99,7 +99,7 @@ def run(ctx: StageContext) -> None:
         )
     ensure_namespace(ctx, cluster, NAMESPACE)  # cert-manager's Role lives there
     if ctx.options.target == "local":
-        local_platform.prepare(ctx, cluster, published["images"]["api"])
+        local_platform.prepare(ctx, cluster, f"{published['images']['api']}@{digests['api']}")
         local_monitoring.install_api(ctx, cluster)
     previous = _current_revision(ctx, helm, env)
     release = [RELEASE, "--namespace", NAMESPACE]

@@ -10,9 +10,9 @@ the same key. This module declares the issuer once: the chart values that make t
 (`write_values_file`, a values file the deploy stage adds), the objects that serve its keys
 (`manifests`) and the token (`mint_token`).
 
-Why the API image serves the keys: it is already built and imported for the release and holds
-Python's `http.server`, so a static JSON document needs no image of its own (no build, no pull,
-nothing more to keep patched). It runs non-root with a read-only root filesystem and serves only
+Why the API image serves the keys: it is already built and published for the release (the
+node pulls it by the same digest) and holds Python's `http.server`, so a static JSON document
+needs no image of its own (no build, nothing more to keep patched). It runs non-root with a read-only root filesystem and serves only
 the ConfigMap, mounted read-only; a NetworkPolicy admits only the API's serving pods and lets
 the server connect nowhere.
 """
@@ -178,7 +178,7 @@ def _pod_spec(image: str) -> dict[str, Any]:
     container = {
         "name": "server",
         "image": image,
-        "imagePullPolicy": "Never",
+        "imagePullPolicy": "IfNotPresent",  # `image` names a digest: pulled once, never stale
         # tini (the image's init) forwards SIGTERM; the server only reads the mounted ConfigMap.
         "command": ["/usr/bin/tini", "--", "python", "-m", "http.server"],
         "args": [str(PORT), "--bind", "0.0.0.0", "--directory", MOUNT],  # noqa: S104 - pod IP

@@ -281,7 +281,8 @@ def namespace_steps(ctx: StageContext, cluster: Cluster) -> NamespaceSteps:
 
 def prepare(ctx: StageContext, cluster: Cluster, api_image: str) -> None:
     """Make (or keep) every stand-in object; idempotent, so every local deploy runs it.
-    `api_image` (the release's API image) also serves the token issuer's keys."""
+    `api_image` (the release's API image, pinned by its published digest) also serves the
+    token issuer's keys."""
     kubectl = namespace_steps(ctx, cluster)
     manifests = azurite_manifests(_azurite_image(ctx))
     _ensure_secrets(ctx, kubectl)  # the namespace exists: the deploy stage made it first
