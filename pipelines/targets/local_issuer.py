@@ -10,11 +10,11 @@ the same key. This module declares the issuer once: the chart values that make t
 (`write_values_file`, a values file the deploy stage adds), the objects that serve its keys
 (`manifests`) and the token (`mint_token`).
 
-Why the API image serves the keys: it is already built and published for the release (the
-node pulls it by the same digest) and holds Python's `http.server`, so a static JSON document
-needs no image of its own (no build, nothing more to keep patched). It runs non-root with a read-only root filesystem and serves only
-the ConfigMap, mounted read-only; a NetworkPolicy admits only the API's serving pods and lets
-the server connect nowhere.
+Why the API image serves the keys: it is already built and published for the release (the node
+pulls it by the same digest) and holds Python's `http.server`, so a static JSON document needs
+no image of its own (no build, nothing more to keep patched). It runs non-root with a read-only
+root filesystem and serves only the ConfigMap, mounted read-only; a NetworkPolicy admits only
+the API's serving pods and lets the server connect nowhere.
 """
 
 from __future__ import annotations

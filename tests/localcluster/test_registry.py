@@ -55,9 +55,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     config.parent.mkdir(parents=True)
     config.write_text(registry.config(paths, int(server.rsplit(":", 1)[1])), encoding="utf-8")
     log = (paths.root / "registry.log").open("wb")
-    process = subprocess.Popen(
-        [str(PROGRAM), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
-    )
+    service = registry.service(PROGRAM.parent, paths)  # what the harness starts
+    env = dict(service.env or {})
+    process = subprocess.Popen(service.argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while not registry.answers(paths, server):

@@ -36,6 +36,8 @@ def test_containerd_pulls_from_the_registry_with_its_ca_and_account() -> None:
     assert set(registry) == {REGISTRY_SERVER}
     assert registry[REGISTRY_SERVER]["tls"] == {"ca_file": str(PATHS.registry_cert_dir / "ca.crt")}
     assert registry[REGISTRY_SERVER]["auth"] == {"username": "puller", "password": 'p"w\\d'}
+    mirrors = config["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["mirrors"]
+    assert mirrors == {REGISTRY_SERVER: {"endpoint": [f"https://{REGISTRY_SERVER}"]}}, "not http"
 
 
 def test_kubelet_uses_cgroupfs_webhook_auth_and_no_oom_adjustment() -> None:

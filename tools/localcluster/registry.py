@@ -112,8 +112,12 @@ def config(paths: Paths, port: int = REGISTRY_PORT) -> str:
 
 
 def service(bin_dir: Path, paths: Paths) -> Service:
+    """The registry process; its OpenTelemetry exporter is off (it would post traces to an
+    OTLP collector on localhost that does not exist, and log each failure)."""
     return Service(
-        "registry", (str(bin_dir / "registry"), "serve", str(paths.config / "registry.yml"))
+        "registry",
+        (str(bin_dir / "registry"), "serve", str(paths.config / "registry.yml")),
+        env={"OTEL_TRACES_EXPORTER": "none"},
     )
 
 

@@ -83,7 +83,11 @@ state = "{paths.containerd_state}"
   max_conf_num = 1
 
 # The node pulls the pipeline's images from the local registry with its own account, as an
-# AKS node pulls from the ACR with its kubelet identity: no pod needs a pull secret.
+# AKS node pulls from the ACR with its kubelet identity: no pod needs a pull secret. The CRI
+# plugin speaks plain HTTP to a localhost registry unless an endpoint says https.
+[{cri}.registry.mirrors."{REGISTRY_SERVER}"]
+  endpoint = ["https://{REGISTRY_SERVER}"]
+
 [{registry}.tls]
   ca_file = "{paths.registry_cert_dir / "ca.crt"}"
 
