@@ -51,13 +51,16 @@ class RegistryLogin:
 def registry_login(ctx: StageContext) -> RegistryLogin:
     """The target's registry and login, or block/fail saying what is missing."""
     if ctx.options.target == "azure":
+        server = registry(
+            ctx
+        )  # the Terraform output first: without it there is nothing to log in to
         named = os.environ.get(AUTH_FILE_ENV)
         if not named or not Path(named).is_file():
             ctx.fail(
                 f"{AUTH_FILE_ENV} names no auth file ({named or 'unset'}): Jenkins logs podman in "
                 "to the environment's registry into that file (Jenkinsfile, withAzure)"
             )
-        return RegistryLogin(registry(ctx), Path(named))
+        return RegistryLogin(server, Path(named))
     return local_registry(ctx)
 
 

@@ -12,7 +12,7 @@ from pipelines.stages import STAGES
 from pipelines.stages.deploy import image_values
 from pipelines.stages.publish import read_digest
 from pipelines.targets.cluster import find_cluster, ingress_url
-from pipelines.targets.registry_login import AUTH_FILE_ENV, local_registry, registry_login
+from pipelines.targets.registry_login import local_registry
 from tools.localcluster.interface import REGISTRY_SERVER, Paths
 
 SMOKE = next(stage for stage in STAGES if stage.name == "smoke")
@@ -112,17 +112,6 @@ def test_local_registry_is_the_harness_one_and_blocks_until_it_has_an_account(
         *["--registry-config", str(paths.registry_auth_file)],
         *["--ca-file", str(paths.registry_cert_dir / "ca.crt")],
     ]
-
-
-def test_azure_publishing_fails_without_the_auth_file_jenkins_logs_in_to(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv(AUTH_FILE_ENV, raising=False)
-    with pytest.raises(StageFailed, match=r"REGISTRY_AUTH_FILE names no auth file \(unset\)"):
-        registry_login(context(tmp_path, "azure", "dev"))
-    monkeypatch.setenv(AUTH_FILE_ENV, str(tmp_path / "missing.json"))
-    with pytest.raises(StageFailed, match=r"missing\.json\): Jenkins logs podman in"):
-        registry_login(context(tmp_path, "azure", "dev"))
 
 
 def test_azure_images_are_pinned_by_the_pushed_digest() -> None:
