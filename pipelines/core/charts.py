@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pipelines.core.stage import StageContext
 
 CHARTS = Path("helm-charts")
 UMBRELLA = "inventory-platform"
@@ -79,6 +81,19 @@ def chart_version(chart: Path) -> str:
     it vendors, is a new version in the registry while Chart.yaml stays hand-kept. (OCI tags
     cannot hold `+`: helm pushes the tag as `0.1.0_3f9a0c1b2d4e`.)"""
     return f"{_metadata(chart)['version']}+{content_digest(chart)[:12]}"
+
+
+def vendor_dependencies(
+    ctx: StageContext, helm: str, chart: Path, env: Mapping[str, str], timeout: float
+) -> None:
+    """`helm dependency build` of a (staged) chart that declares subcharts; nothing otherwise."""
+    if has_dependencies(chart):
+        ctx.run(
+            f"helm dependency build {chart.name}",
+            [helm, "dependency", "build", "--skip-refresh", str(chart)],
+            timeout=timeout,
+            env=env,
+        )
 
 
 def values_files(chart: Path) -> list[Path]:

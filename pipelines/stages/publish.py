@@ -19,8 +19,8 @@ from pipelines.core.charts import (
     CHART_REPOSITORY,
     RELEASED_CHARTS,
     chart_version,
-    has_dependencies,
     staged_charts,
+    vendor_dependencies,
 )
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import IMAGES_FILE
@@ -108,13 +108,7 @@ def push_charts(
                     f"cannot tell whether {reference} {version} is published: "
                     + " | ".join(existing.tail[-3:])
                 )
-            if has_dependencies(chart):
-                ctx.run(
-                    f"helm dependency build {name}",
-                    [helm, "dependency", "build", "--skip-refresh", str(chart)],
-                    timeout=TIMEOUT,
-                    env=env,
-                )
+            vendor_dependencies(ctx, helm, chart, env, TIMEOUT)
             ctx.run(
                 f"helm package {name}",
                 [helm, "package", str(chart), "--version", version, "--destination", str(packages)],
