@@ -24,7 +24,7 @@ help: ## List the targets
 pipeline: bootstrap tools cluster-up ## The main job: every pipeline stage, deployed to the local cluster
 	$(PY) -m pipelines all --target local
 
-e2e: bootstrap tools cluster-up ## End to end: build, import into the local cluster, deploy, smoke (results in reports/)
+e2e: bootstrap tools cluster-up ## End to end: build, push to the local cluster's registry, deploy by digest, smoke (results in reports/)
 	@# The stages before `build` are the test layers `make test` runs with pytest; `make pipeline` runs all.
 	for stage in build publish deploy smoke; do $(PY) -m pipelines $$stage --target local; done
 

@@ -4,41 +4,43 @@ The platform release comes first (`releases`): cert-manager (helm-charts/cert-ma
 and namespace from iac/contract.yaml) serves `cert-manager.io/v1`, which the umbrella's
 Certificates need, and issues the pgBackRest TLS Secrets into the workloads' namespace, on every
 target. Then the umbrella chart with the environment's values and the image references just
-published; the stage prints the umbrella's status and records its previous revision so `smoke`
-can roll back to it. On the azure target the identity ids and the Azure names (Key Vault,
-registry, backup storage account) come from the Terraform outputs (saved by `infra-apply`, else
-read from the environment's state), as a generated values file
-(reports/deploy/terraform-values.yaml; mapping in pipelines/targets/terraform_outputs). On every
-target each image is pinned by the digest `publish` recorded. On the local target the stand-in
-for the Azure platform (pipelines/targets/local_platform) is made first: password, Azurite, its
-TLS Secrets, the token issuer and the monitoring APIs; the values that make the API trust that
-issuer are a generated values file too (reports/deploy/local-issuer-values.yaml, from
-pipelines/targets/local_issuer). After the install, the local monitoring
-(pipelines/targets/local_monitoring) configures Prometheus and Alertmanager from the release's
-ServiceMonitors and PrometheusRules.
+published. Each release installs the chart artefact `publish` pushed, pinned by its digest
+(oci://<registry>/charts/<chart>@sha256:...), so what a cluster receives is the archive the
+registry holds; the values files come from the same commit's chart folders; the stage prints the
+umbrella's status and records its previous revision so `smoke` can roll back to it. On the azure
+target the identity ids and the Azure names (Key Vault, registry, backup storage account) come
+from the Terraform outputs (saved by `infra-apply`, else read from the environment's state), as
+a generated values file (reports/deploy/terraform-values.yaml; mapping in
+pipelines/targets/terraform_outputs). On every target each image is pinned by the digest
+`publish` recorded. On the local target the stand-in for the Azure platform
+(pipelines/targets/local_platform) is made first: password, Azurite, its TLS Secrets, the token
+issuer and the monitoring APIs; the values that make the API trust that issuer are a generated
+values file too (reports/deploy/local-issuer-values.yaml, from pipelines/targets/local_issuer).
+After the install, the local monitoring (pipelines/targets/local_monitoring) configures
+Prometheus and Alertmanager from the release's ServiceMonitors and PrometheusRules.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pipelines.core import contract
 from pipelines.core.charts import (
-    CERT_MANAGER,
     CHARTS,
+    PLATFORM_CHARTS,
+    RELEASED_CHARTS,
     UMBRELLA,
-    has_dependencies,
     served_api_versions,
-    staged_charts,
 )
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import CERT_MANAGER_IMAGE
 from pipelines.targets import local_issuer, local_monitoring, local_platform
 from pipelines.targets.cluster import NAMESPACE, RELEASE, ensure_namespace, find_cluster
+from pipelines.targets.registry_login import registry_login
 from pipelines.targets.terraform_outputs import (
     VALUES_FILE,
     MissingOutput,
@@ -60,8 +62,6 @@ CERT_MANAGER_IMAGE_VALUES = {CERT_MANAGER_IMAGE: "image"}
 RELEASE_FILE = "release.json"
 IMMUTABLE_STATEFULSET = "Forbidden: updates to statefulset spec for fields other than"
 """What the API server answers when an upgrade changes a StatefulSet field fixed at creation."""
-PLATFORM_CHARTS = (CERT_MANAGER,)
-"""Charts installed, each as its own release, before the umbrella (in this order)."""
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,25 @@ class Release:
 
     name: str
     namespace: str
-    chart: Path
+    chart: Path  # the chart's folder: its name, values files and what tests render
     values: tuple[Path, ...]
     images: tuple[str, ...]
+    source: str = ""  # what helm installs: the published oci://...@sha256 artefact
+    registry: tuple[str, ...] = ()  # helm's options to pull `source` (login, CA)
 
     def args(self) -> list[str]:
         """What follows `helm upgrade --install` for this release."""
-        return install_args(
+        arguments = install_args(
             self.chart, self.values, self.images, release=self.name, namespace=self.namespace
+        )
+        if self.source:
+            arguments[1] = self.source
+        return [*arguments, *self.registry]
+
+    def published(self, chart: Mapping[str, str], registry: Sequence[str]) -> Release:
+        """This release installing the artefact `publish` recorded for its chart, by digest."""
+        return replace(
+            self, source=f"{chart['reference']}@{chart['digest']}", registry=tuple(registry)
         )
 
 
@@ -103,25 +114,24 @@ def run(ctx: StageContext) -> None:
         local_monitoring.install_api(ctx, cluster)
     previous = _current_revision(ctx, helm, env)
     release = [RELEASE, "--namespace", NAMESPACE]
-    platform_values = cert_manager_values(ctx.report_dir)
-    with staged_charts(ctx.root) as charts:
-        plan = releases(
-            charts,
-            ctx.deploy_env,
-            generated=generated,
-            platform_values=platform_values,
-            images=published["images"],
-            digests=digests,
+    charts = published.get("charts") or {}
+    missing = [name for name in RELEASED_CHARTS if name not in charts]
+    if missing:
+        ctx.fail(
+            f"publish recorded no chart artefact for {', '.join(missing)}: run publish "
+            f"--target {ctx.options.target} again"
         )
-        for step in plan:
-            if has_dependencies(step.chart):
-                ctx.run(
-                    f"helm dependency build {step.name}",
-                    [helm, "dependency", "build", "--skip-refresh", str(step.chart)],
-                    timeout=TIMEOUT,
-                    env=env,
-                )
-            upgrade(ctx, helm, step, env)
+    pull = registry_login(ctx).helm_options()
+    plan = releases(
+        ctx.root / CHARTS,
+        ctx.deploy_env,
+        generated=generated,
+        platform_values=cert_manager_values(ctx.report_dir),
+        images=published["images"],
+        digests=digests,
+    )
+    for step in plan:
+        upgrade(ctx, helm, step.published(charts[step.chart.name], pull), env)
     if ctx.options.target == "local":
         local_monitoring.deploy(ctx, cluster)
     status = ctx.run("helm status", [helm, "status", *release], timeout=120, env=env)

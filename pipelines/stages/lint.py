@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pipelines.core.charts import chart_dirs, has_dependencies, staged_charts, values_files
+from pipelines.core.charts import chart_dirs, staged_charts, values_files, vendor_dependencies
 from pipelines.core.stage import StageContext
 
 TIMEOUT = 15 * 60.0
@@ -44,13 +44,7 @@ def _helm(ctx: StageContext, env: Mapping[str, str]) -> None:
     helm = ctx.require_tool("helm", env, "run `make tools`")
     with staged_charts(ctx.root) as charts:
         for chart in chart_dirs(charts):
-            if has_dependencies(chart):
-                ctx.run(
-                    f"helm dependency build {chart.name}",
-                    [helm, "dependency", "build", "--skip-refresh", str(chart)],
-                    timeout=TIMEOUT,
-                    env=env,
-                )
+            vendor_dependencies(ctx, helm, chart, env, TIMEOUT)
             for values in [None, *values_files(chart)]:
                 extra = [] if values is None else ["--values", str(values)]
                 ctx.run(

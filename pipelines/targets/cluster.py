@@ -24,7 +24,7 @@ from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.core.stage import StageContext
 from tools.kube.kubectl import Kubectl
-from tools.localcluster.interface import REGISTRY_SERVER, Paths, kubectl_path, state_paths
+from tools.localcluster.interface import Paths, kubectl_path, state_paths
 
 INGRESS_URL_FILE = "ingress-url"
 """What the harness writes in its state directory once the ingress controller answers."""
@@ -156,28 +156,6 @@ def _first_ingress_host(values: Path) -> str | None:
     hosts = document.get("inventory-api", {}).get("ingress", {}).get("hosts") or [{}]
     host = hosts[0].get("host")
     return str(host) if host else None
-
-
-@dataclass(frozen=True)
-class LocalRegistry:
-    """The local cluster's image registry as podman pushes to it."""
-
-    server: str
-    auth_file: Path  # podman's REGISTRY_AUTH_FILE: the harness's account
-    cert_dir: Path  # podman's --cert-dir: the CA that signed the registry's certificate
-
-
-def local_registry(ctx: StageContext) -> LocalRegistry:
-    """The registry `make cluster-up` runs, or block saying how to get it."""
-    paths = local_paths()
-    found = LocalRegistry(REGISTRY_SERVER, paths.registry_auth_file, paths.registry_cert_dir)
-    missing = [path for path in (found.auth_file, found.cert_dir / "ca.crt") if not path.is_file()]
-    if missing:
-        ctx.block(
-            f"no local registry account: {', '.join(ctx.shown(path) for path in missing)} "
-            "missing; run `make cluster-up`"
-        )
-    return found
 
 
 def terraform_env(ctx: StageContext) -> dict[str, str]:

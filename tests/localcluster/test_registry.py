@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
-from pipelines.core.stage import Options, StageContext
+from pipelines.core.charts import CERT_MANAGER, CHART_REPOSITORY, CHARTS, chart_version
+from pipelines.core.stage import Options, StageContext, StageFailed
 from pipelines.stages import STAGES
-from pipelines.stages.publish import push_images
+from pipelines.stages.publish import push_charts, push_images
+from pipelines.targets.registry_login import RegistryLogin
 from tests.support.postgres import free_port
-from tools.containers.podman import podman_env
+from tests.support.tools import REPO_ROOT, require_tool
 from tools.localcluster import pki, registry
 from tools.localcluster.build import binary
 from tools.localcluster.catalog import PAUSE, REGISTRY
@@ -123,22 +126,67 @@ def test_hash_password_refuses_an_empty_password() -> None:
     assert "Usage:" not in result.stderr
 
 
+def _publish_context(root: Path) -> StageContext:
+    stage = next(stage for stage in STAGES if stage.name == "publish")
+    options = Options(root=root, reports=root / "reports", target="local")
+    return StageContext(stage, options, echo=print)
+
+
+def _login(running: Running) -> RegistryLogin:
+    paths = running.paths
+    return RegistryLogin(running.server, paths.registry_auth_file, paths.registry_cert_dir)
+
+
 def test_the_publish_push_records_the_digest_the_registry_serves(
     running: Running, tmp_path: Path
 ) -> None:
     reference = build_scratch_image(
         "localhost/inventory-registry-test/pause:1", binary(PAUSE, "pause")
     )
-    stage = next(stage for stage in STAGES if stage.name == "publish")
-    ctx = StageContext(
-        stage, Options(root=tmp_path, reports=tmp_path / "reports", target="local"), echo=print
-    )
-    env = {**podman_env(), "REGISTRY_AUTH_FILE": str(running.paths.registry_auth_file)}
-    options = ["--cert-dir", str(running.paths.registry_cert_dir)]
-    published, digests = push_images(ctx, {"pause": reference}, running.server, env, options)
+    ctx = _publish_context(tmp_path)
+    published, digests = push_images(ctx, {"pause": reference}, _login(running))
     assert published == {"pause": f"{running.server}/pause:1"}
     path = f"/v2/pause/manifests/{digests['pause']}"
     status, headers = _status(running, path, running.credentials.basic, MANIFEST_TYPES)
     assert status == 200
     assert headers["docker-content-digest"] == digests["pause"]
     assert _status(running, path, None, MANIFEST_TYPES)[0] == 401
+
+
+def test_a_published_chart_is_pulled_back_by_its_digest(running: Running, tmp_path: Path) -> None:
+    """The artefact deploy installs (reference@digest) is the chart at its content version."""
+    helm = require_tool("helm", "make tools")
+    ctx = _publish_context(REPO_ROOT)
+    ctx.options = Options(root=REPO_ROOT, reports=tmp_path / "reports", target="local")
+    login = _login(running)
+    (pushed,) = push_charts(ctx, helm, login, names=(CERT_MANAGER,)).values()
+    assert pushed["reference"] == f"oci://{running.server}/{CHART_REPOSITORY}/{CERT_MANAGER}"
+    assert pushed["version"] == chart_version(REPO_ROOT / CHARTS / CERT_MANAGER)
+    shown = subprocess.run(
+        [helm, "show", "chart", f"{pushed['reference']}@{pushed['digest']}", *login.helm_options()],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert yaml.safe_load(shown.stdout)["version"] == pushed["version"]
+    pushes = len([step for step in ctx.steps if step.name.startswith("helm push")])
+    again = push_charts(ctx, helm, login, names=(CERT_MANAGER,))
+    assert len([step for step in ctx.steps if step.name.startswith("helm push")]) == pushes
+    assert again[CERT_MANAGER]["digest"] == pushed["digest"], (
+        "a published version is kept, not pushed again"
+    )
+
+
+def test_a_registry_that_refuses_the_lookup_fails_publish_saying_so(
+    running: Running, tmp_path: Path
+) -> None:
+    helm = require_tool("helm", "make tools")
+    ctx = _publish_context(REPO_ROOT)
+    ctx.options = Options(root=REPO_ROOT, reports=tmp_path / "reports", target="local")
+    wrong = registry.Credentials(registry.USER, "not-the-password")
+    auth_file = tmp_path / "auth.json"
+    auth_file.write_text(json.dumps({"auths": {running.server: {"auth": wrong.basic}}}))
+    login = RegistryLogin(running.server, auth_file, running.paths.registry_cert_dir)
+    with pytest.raises(StageFailed, match=r"cannot tell whether oci://.*cert-manager .* published"):
+        push_charts(ctx, helm, login, names=(CERT_MANAGER,))
+    assert not [step for step in ctx.steps if step.name.startswith("helm push")]

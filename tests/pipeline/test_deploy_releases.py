@@ -12,12 +12,18 @@ import pytest
 import yaml
 
 from pipelines.core import contract
-from pipelines.core.charts import CHARTS, CRD_FILES, UMBRELLA, staged_charts
+from pipelines.core.charts import (
+    CHARTS,
+    CRD_FILES,
+    PLATFORM_CHARTS,
+    RELEASED_CHARTS,
+    UMBRELLA,
+    staged_charts,
+)
 from pipelines.core.stage import Options, StageContext, StageFailed
 from pipelines.stages import STAGES
 from pipelines.stages.build import CERT_MANAGER_IMAGE, IMAGES
 from pipelines.stages.deploy import (
-    PLATFORM_CHARTS,
     Release,
     cert_manager_values,
     contract_values,
@@ -84,6 +90,27 @@ def test_every_release_pins_each_of_its_images_by_the_published_digest(tmp_path:
         repositories = [k for k in settings if k.endswith(".repository")]
         assert len(pinned) == len(repositories) > 0, step.name
         assert pinned <= set(DIGESTS.values()), step.name
+
+
+def test_each_release_installs_the_published_chart_artefact_by_digest(tmp_path: Path) -> None:
+    """The chart folder only names the release's values; helm installs the pushed archive."""
+    charts = {
+        name: {
+            "reference": f"oci://{REGISTRY_SERVER}/charts/{name}",
+            "version": "0.1.0+0123456789ab",
+            "digest": "sha256:" + hashlib.sha256(name.encode()).hexdigest(),
+        }
+        for name in RELEASED_CHARTS
+    }
+    pull = ["--registry-config", "/state/auth.json", "--ca-file", "/state/ca.crt"]
+    plan = _plan(tmp_path, "local")
+    assert [step.chart.name for step in plan] == list(RELEASED_CHARTS)
+    for step in plan:
+        chart = charts[step.chart.name]
+        args = step.published(chart, pull).args()
+        assert args[:2] == [step.name, f"{chart['reference']}@{chart['digest']}"]
+        assert str(step.chart) not in args
+        assert args[2:] == [*step.args()[2:], *pull], "values, images and waits unchanged"
 
 
 def _repositories(step: Release) -> set[str]:

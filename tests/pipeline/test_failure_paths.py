@@ -150,8 +150,8 @@ def test_publish_without_a_local_cluster_blocks_and_names_what_is_missing(
     out = capsys.readouterr().out
     assert status == EXIT_BLOCKED
     expected = (
-        "no local cluster: .state/localcluster/admin.kubeconfig does not exist; "
-        "run `make cluster-up`"
+        "no local registry account: .state/localcluster/registry/auth.json, "
+        ".state/localcluster/registry/certs/ca.crt missing; run `make cluster-up`"
     )
     assert expected in out
     assert "| publish | blocked |" in (reports / "summary.md").read_text(encoding="utf-8")

@@ -11,7 +11,8 @@ from pipelines.core.stage import Options, StageBlocked, StageContext, StageFaile
 from pipelines.stages import STAGES
 from pipelines.stages.deploy import image_values
 from pipelines.stages.publish import read_digest
-from pipelines.targets.cluster import find_cluster, ingress_url, local_registry
+from pipelines.targets.cluster import find_cluster, ingress_url
+from pipelines.targets.registry_login import local_registry
 from tools.localcluster.interface import REGISTRY_SERVER, Paths
 
 SMOKE = next(stage for stage in STAGES if stage.name == "smoke")
@@ -23,14 +24,18 @@ def context(root: Path, target: str, env: str | None = None) -> StageContext:
     return StageContext(SMOKE, options, echo=lambda _line: None)
 
 
-def test_local_images_keep_the_localhost_registry_the_cluster_imported() -> None:
-    assert image_values({"api": "localhost/inventory-api:0123abcd-dirty"}) == [
+def test_local_images_name_the_clusters_registry_and_their_digest() -> None:
+    digest = "sha256:" + "cd" * 32
+    reference = f"{REGISTRY_SERVER}/inventory-api:0123abcd-dirty"
+    assert image_values({"api": reference}, {"api": digest}) == [
         "--set-string",
-        "inventory-api.image.registry=localhost",
+        f"inventory-api.image.registry={REGISTRY_SERVER}",
         "--set-string",
         "inventory-api.image.repository=inventory-api",
         "--set-string",
         "inventory-api.image.tag=0123abcd-dirty",
+        "--set-string",
+        f"inventory-api.image.digest={digest}",
     ]
 
 
@@ -99,6 +104,14 @@ def test_local_registry_is_the_harness_one_and_blocks_until_it_has_an_account(
         paths.registry_auth_file,
         paths.registry_cert_dir,
     )
+    assert found.podman_options() == [
+        *["--authfile", str(paths.registry_auth_file)],
+        *["--cert-dir", str(paths.registry_cert_dir)],
+    ]
+    assert found.helm_options() == [
+        *["--registry-config", str(paths.registry_auth_file)],
+        *["--ca-file", str(paths.registry_cert_dir / "ca.crt")],
+    ]
 
 
 def test_azure_images_are_pinned_by_the_pushed_digest() -> None:

@@ -11,6 +11,7 @@ import yaml
 
 from pipelines.cli import main
 from pipelines.stages.build import IMAGES_FILE
+from pipelines.targets.registry_login import AUTH_FILE_ENV
 from pipelines.targets.terraform_outputs import (
     OPTIONAL_OUTPUT_VALUES,
     OPTIONAL_OUTPUTS,
@@ -229,4 +230,27 @@ def test_azure_publish_fails_naming_the_missing_registry_output(
     assert (
         f"terraform output {REGISTRY_OUTPUT} is missing (needed for publish --target azure)"
     ) in capsys.readouterr().out
+    assert not (reports / "publish" / "published.json").exists()
+
+
+def test_azure_publish_fails_without_the_auth_file_jenkins_logs_podman_in_to(
+    document: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """podman and helm read one login on Azure: the file REGISTRY_AUTH_FILE names."""
+    reports = azure_deploy(tmp_path, load(document))
+    (reports / "build").mkdir()
+    built = {"tag": "0a1b2c3d", "images": {"api": "localhost/inventory-api:0a1b2c3d"}}
+    (reports / "build" / IMAGES_FILE).write_text(json.dumps(built), encoding="utf-8")
+    argv = ["publish", "--target", "azure", "--env", "prod", "--reports", str(reports)]
+    monkeypatch.delenv(AUTH_FILE_ENV, raising=False)
+    assert main(argv, root=tmp_path) != 0
+    assert f"{AUTH_FILE_ENV} names no auth file (unset): Jenkins logs podman in" in (
+        capsys.readouterr().out
+    )
+    monkeypatch.setenv(AUTH_FILE_ENV, str(tmp_path / "absent.json"))
+    assert main(argv, root=tmp_path) != 0
+    assert "absent.json): Jenkins logs podman in" in capsys.readouterr().out
     assert not (reports / "publish" / "published.json").exists()
