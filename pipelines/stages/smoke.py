@@ -9,7 +9,9 @@ against the local cluster and AKS. Its backup checks differ by target (SMOKE_BAC
   a full backup on every deploy would load production and churn retention.
 Its incident checks (SMOKE_ALERTS) run where the pipeline runs the monitoring itself: locally,
 Alertmanager's one receiver is the suite's webhook on the node (pipelines/targets/
-local_monitoring); on Azure alerts go to the environment's action groups, so they are off.
+local_monitoring), and the stage restarts Alertmanager first so no earlier run's incident
+counts as paged already; on Azure alerts go to the environment's action groups, so they are
+off.
 Its failover checks (SMOKE_FAILOVER) delete the primary, switch over and roll every member under a
 writer: locally on every run; on Azure only when the caller sets SMOKE_FAILOVER=run (a game day
 in a chosen environment, never a side effect of a deploy to production).
@@ -31,7 +33,7 @@ from pipelines.core.testsuite import run_pytest
 from pipelines.stages.deploy import RELEASE_FILE
 from pipelines.targets import local_issuer, local_platform
 from pipelines.targets.cluster import Cluster, find_cluster, ingress_url
-from pipelines.targets.local_monitoring import RECEIVER_PORT
+from pipelines.targets.local_monitoring import RECEIVER_PORT, forget_notifications
 from tools.localcluster.interface import detect_node_ip
 
 ROLLBACK_TIMEOUT = "10m"
@@ -87,6 +89,8 @@ def run(ctx: StageContext) -> None:
             **token_env(ctx, cluster),
         }
     )
+    if ctx.options.target == "local":
+        forget_notifications(ctx, cluster)
     result = run_pytest(ctx, ["tests/smoke"], env=env, check=False)
     if result.ok:
         return

@@ -48,11 +48,16 @@ def run_stage(
     monkeypatch.setenv("INGRESS_URL", "https://inventory.example.org")
     monkeypatch.setattr(smoke, "detect_node_ip", lambda: "192.0.2.5")
     seen: dict[str, str] = {}
+    # Alertmanager is restarted against the live cluster in the end-to-end run; here, when.
+    restarted: list[Cluster] = []
+    monkeypatch.setattr(smoke, "forget_notifications", lambda _ctx, c: restarted.append(c))
 
     def fake_pytest(
         ctx: StageContext, suites: Mapping[str, str], *, env: Mapping[str, str], check: bool
     ) -> Passed:
         del ctx, suites, check
+        # Locally the suite's incidents must page anew: Alertmanager forgot earlier runs first.
+        assert len(restarted) == (1 if target == "local" else 0)
         seen.update(env)
         return Passed()
 
@@ -60,6 +65,7 @@ def run_stage(
     options = Options(root=tmp_path, reports=tmp_path / "reports", target=target, env=env)
     smoke.run(StageContext(SMOKE, options, echo=lambda _line: None))
     assert seen["KUBECONFIG"] == str(kubeconfig)
+    assert len(restarted) == (1 if target == "local" else 0)
     # Incidents where the pipeline runs Alertmanager itself, at the port it sends to.
     receiver = parse_alert_receiver(seen["SMOKE_ALERTS"])
     assert receiver == (("192.0.2.5", RECEIVER_PORT) if target == "local" else None)
