@@ -51,9 +51,8 @@ class RegistryLogin:
 def registry_login(ctx: StageContext) -> RegistryLogin:
     """The target's registry and login, or block/fail saying what is missing."""
     if ctx.options.target == "azure":
-        server = registry(
-            ctx
-        )  # the Terraform output first: without it there is nothing to log in to
+        # the Terraform output first: without it there is nothing to log in to
+        server = registry(ctx)
         named = os.environ.get(AUTH_FILE_ENV)
         if not named or not Path(named).is_file():
             ctx.fail(

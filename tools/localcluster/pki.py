@@ -44,7 +44,8 @@ class CertSpec:
     ip_addresses: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to a file only its owner can read (keys, passwords)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -98,7 +99,7 @@ def ensure_ca(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_private(key_path, _key_pem(key))
+    write_private(key_path, _key_pem(key))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert, key
 
@@ -158,7 +159,7 @@ def ensure_cert(directory: Path, spec: CertSpec, ca: tuple[x509.Certificate, Key
     cert_path, key_path = directory / f"{spec.name}.crt", directory / f"{spec.name}.key"
     if not (cert_path.exists() and key_path.exists()):
         cert, key = issue(spec, ca)
-        _write_private(key_path, _key_pem(key))
+        write_private(key_path, _key_pem(key))
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path
 
@@ -169,7 +170,7 @@ def ensure_service_account_key(directory: Path) -> None:
     if key_path.exists():
         return
     key = ec.generate_private_key(ec.SECP256R1())
-    _write_private(key_path, _key_pem(key))
+    write_private(key_path, _key_pem(key))
     (directory / f"{SERVICE_ACCOUNT_KEY}.pub").write_bytes(
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import ssl
 import subprocess
@@ -22,7 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.localcluster.pki import CA_NAME, CertSpec
+from tools.localcluster.pki import CA_NAME, CertSpec, write_private
 from tools.localcluster.processes import Service
 from tools.localcluster.settings import REGISTRY_HOST, REGISTRY_PORT, REGISTRY_SERVER, Paths
 from tools.toolchain.links import ensure_file
@@ -51,19 +50,12 @@ class Credentials:
         return base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 def ensure_credentials(paths: Paths, program: Path, server: str = REGISTRY_SERVER) -> Credentials:
     """The account, created on first use: a random password, its bcrypt htpasswd line (hashed
     by the registry binary itself) and podman's auth file for the pipeline's push."""
     password_file = paths.registry_password
     if not password_file.exists():
-        _write_private(password_file, secrets.token_urlsafe(32) + "\n")
+        write_private(password_file, (secrets.token_urlsafe(32) + "\n").encode())
     credentials = Credentials(USER, password_file.read_text(encoding="utf-8").strip())
     if not paths.registry_htpasswd.exists():
         hashed = subprocess.run(
@@ -73,11 +65,11 @@ def ensure_credentials(paths: Paths, program: Path, server: str = REGISTRY_SERVE
             text=True,
             check=True,
         ).stdout
-        _write_private(paths.registry_htpasswd, hashed)
+        write_private(paths.registry_htpasswd, hashed.encode())
     auth = {"auths": {server: {"auth": credentials.basic}}}
     text = json.dumps(auth, indent=2) + "\n"
     if not paths.registry_auth_file.exists() or paths.registry_auth_file.read_text() != text:
-        _write_private(paths.registry_auth_file, text)
+        write_private(paths.registry_auth_file, text.encode())
     return credentials
 
 
