@@ -38,7 +38,7 @@ from pipelines.core.charts import (
 )
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import CERT_MANAGER_IMAGE
-from pipelines.targets import local_issuer, local_monitoring, local_platform
+from pipelines.targets import local_gitops, local_issuer, local_monitoring, local_platform
 from pipelines.targets.cluster import NAMESPACE, RELEASE, ensure_namespace, find_cluster
 from pipelines.targets.registry_login import registry_login
 from pipelines.targets.terraform_outputs import (
@@ -60,6 +60,9 @@ IMAGE_VALUES = {
 CERT_MANAGER_IMAGE_VALUES = {CERT_MANAGER_IMAGE: "image"}
 """Where the controller image goes in the cert-manager chart's values."""
 RELEASE_FILE = "release.json"
+DELIVERY = {"local": "flux", "azure": "push"}
+"""Per target: `flux`, a promotion commit Flux reconciles (local_gitops), or `push`, helm
+upgrade from the pipeline. cert-manager, the platform release, is pushed on every target."""
 IMMUTABLE_STATEFULSET = "Forbidden: updates to statefulset spec for fields other than"
 """What the API server answers when an upgrade changes a StatefulSet field fixed at creation."""
 
@@ -130,7 +133,12 @@ def run(ctx: StageContext) -> None:
         images=published["images"],
         digests=digests,
     )
+    delivered: dict[str, Any] = {"delivery": "push"}
     for step in plan:
+        if step.name == RELEASE and delivery(ctx.options.target) == "flux":
+            promoted = {image: digests[image] for image in IMAGE_VALUES}
+            delivered = local_gitops.deliver(ctx, cluster, promoted, IMAGE_VALUES)
+            continue
         upgrade(ctx, helm, step.published(charts[step.chart.name], pull), env)
     if ctx.options.target == "local":
         local_monitoring.deploy(ctx, cluster)
@@ -139,7 +147,12 @@ def run(ctx: StageContext) -> None:
         ctx.note(line)
     current = _current_revision(ctx, helm, env)
     record = {"release": RELEASE, "namespace": NAMESPACE, "revision": current}
-    ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous})
+    ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous, **delivered})
+
+
+def delivery(target: str) -> str:
+    """How the umbrella release reaches the target's cluster (DELIVERY)."""
+    return DELIVERY[target]
 
 
 def upgrade(ctx: StageContext, helm: str, step: Release, env: Mapping[str, str]) -> None:

@@ -19,6 +19,10 @@ Its autoscaling checks (SMOKE_AUTOSCALING) load the API through the ingress unti
 out and wait for the scale-in: locally on every run (the harness runs metrics-server, and the
 local values shorten the scale-down window); on Azure only when the caller sets
 SMOKE_AUTOSCALING=run (a load test is a decision, not a side effect of a deploy).
+Its GitOps check (SMOKE_GITOPS) runs where Flux delivers the release (deploy's DELIVERY: the
+local target): it edits an object the HelmRelease manages and waits for Flux to put it back.
+On failure the stage rolls back as the release was delivered: by reverting the promotion commit
+(Flux) or by `helm rollback` to the revision before the deploy (push).
 The API checks bearer tokens on both: on azure SMOKE_API_TOKEN comes from the environment (a
 token Entra ID issued); on local the stage mints one with the local token issuer's key
 (pipelines/targets/local_issuer), with both roles, valid for the suite's run only.
@@ -30,8 +34,8 @@ import os
 
 from pipelines.core.stage import StageContext, StageFailed
 from pipelines.core.testsuite import run_pytest
-from pipelines.stages.deploy import RELEASE_FILE
-from pipelines.targets import local_issuer, local_platform
+from pipelines.stages.deploy import RELEASE_FILE, delivery
+from pipelines.targets import local_gitops, local_issuer, local_platform
 from pipelines.targets.cluster import Cluster, find_cluster, ingress_url
 from pipelines.targets.local_monitoring import RECEIVER_PORT, forget_notifications
 from tools.localcluster.interface import detect_node_ip
@@ -63,6 +67,12 @@ def autoscaling_mode(target: str) -> str:
     return AUTOSCALING_MODES[target]
 
 
+def gitops_mode(target: str) -> str:
+    """The suite's SMOKE_GITOPS: the HelmRelease that delivers the release where Flux does
+    (NAMESPACE/NAME), else `off`."""
+    return local_gitops.helm_release_ref() if delivery(target) == "flux" else "off"
+
+
 def token_env(ctx: StageContext, cluster: Cluster) -> dict[str, str]:
     """SMOKE_API_TOKEN minted by the local token issuer on local; on azure nothing is set here
     (the caller's SMOKE_API_TOKEN, if any, passes through)."""
@@ -86,6 +96,7 @@ def run(ctx: StageContext) -> None:
             "SMOKE_AUTOSCALING": (
                 os.environ.get("SMOKE_AUTOSCALING") or autoscaling_mode(ctx.options.target)
             ),
+            "SMOKE_GITOPS": gitops_mode(ctx.options.target),
             **token_env(ctx, cluster),
         }
     )
@@ -95,6 +106,12 @@ def run(ctx: StageContext) -> None:
     if result.ok:
         return
     release = ctx.read_json("deploy", RELEASE_FILE, "the deploy stage")
+    if release.get("delivery") == "flux":
+        revision = local_gitops.revert(ctx, cluster, release)
+        raise StageFailed(
+            f"smoke tests failed; reverted promotion {release['commit'][:12]} to "
+            f"{release['previous_commit'][:12]}, which Flux reconciled ({revision})"
+        )
     previous = release["previous_revision"]
     if previous is None:
         raise StageFailed(

@@ -22,6 +22,7 @@ import yaml
 from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.stages.deploy import install_args, values_files
+from pipelines.targets import local_gitops
 from pipelines.targets.terraform_outputs import OPTIONAL_OUTPUT_VALUES, OUTPUT_VALUES
 from tests.contract import relations
 from tests.contract.capabilities import capabilities
@@ -33,8 +34,12 @@ from tests.support.tools import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 GITOPS = REPO_ROOT / "gitops"
-GITOPS_ENVIRONMENTS = tuple(sorted(p.name for p in GITOPS.iterdir() if p.is_dir()))
-"""The environments gitops/ has a folder for."""
+LOCAL_FOLDER = local_gitops.FOLDER.name
+"""The local target's folder, which its own Flux configuration reconciles (test_local_gitops)."""
+GITOPS_ENVIRONMENTS = tuple(
+    sorted(p.name for p in GITOPS.iterdir() if p.is_dir() and p.name != LOCAL_FOLDER)
+)
+"""The Azure environments gitops/ has a folder for."""
 CHART = Path(".") / CHARTS / UMBRELLA
 """The umbrella chart, as a path in the repository (what the GitRepository holds)."""
 BROKEN_ENV = "prod"

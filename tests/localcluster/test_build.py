@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tools.localcluster.build import inputs_digest, verify_pin
-from tools.localcluster.catalog import CERT_MANAGER, COMPONENTS, Component
+from tools.localcluster.catalog import (
+    CERT_MANAGER,
+    COMPONENTS,
+    FLUX,
+    FLUX_CONTROLLERS,
+    Component,
+)
 from tools.localcluster.images import build_id
 from tools.localcluster.trim import PreparedCopy
 from tools.toolchain.process import ToolchainError
@@ -28,6 +35,14 @@ def _component(directory: Path) -> Component:
 def test_the_repository_modules_match_the_catalog() -> None:
     for component in (*COMPONENTS, CERT_MANAGER):
         verify_pin(component)
+
+
+def test_the_flux_module_pins_each_controller_at_the_catalogs_version() -> None:
+    """One tools module builds the three controllers; each must be the version Flux's release
+    pins, not only the one the component's own pin checks."""
+    for name, version in FLUX_CONTROLLERS.items():
+        controller = replace(FLUX, module=f"github.com/fluxcd/{name}", module_version=f"v{version}")
+        verify_pin(controller)
 
 
 def test_a_mismatched_pin_is_refused(tmp_path: Path) -> None:

@@ -39,8 +39,12 @@ API_VERSIONS = (ingress.CRD_API, *lm.SERVED_APIS)
 NODE_IP = "192.0.2.10"  # documentation address: the tests never connect to it
 
 
-def render_local(work: Path, extra: Sequence[Path] = ()) -> list[Manifest]:
-    """The umbrella's documents for the local target (generated values written into `work`)."""
+def render_local(
+    work: Path, extra: Sequence[Path] = (), repository_files: Sequence[str] | None = None
+) -> list[Manifest]:
+    """The umbrella's documents for the local target (generated values written into `work`).
+    With `repository_files` (paths in the repository, as a Flux HelmRelease's valuesFiles name
+    them), those values files replace the push deploy's, before `extra`."""
     helm = require_tool("helm", "make tools")
     generated = [local_values(work), contract_values(work)]
     with staged_charts(REPO_ROOT) as charts:
@@ -51,7 +55,12 @@ def render_local(work: Path, extra: Sequence[Path] = ()) -> list[Manifest]:
             capture_output=True,
             timeout=120,
         )
-        values = [*values_files(chart, "local", generated), *extra]
+        chosen = (
+            values_files(chart, "local", generated)
+            if repository_files is None
+            else [charts.parent / path for path in repository_files]
+        )
+        values = [*chosen, *extra]
         apis = (*API_VERSIONS, *platform_api_versions(charts))
         out = subprocess.run(
             [

@@ -38,6 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "incidents: causes incidents and waits for their alerts; needs SMOKE_ALERTS"
     )
+    config.addinivalue_line(
+        "markers", "gitops: checks the Flux delivery of the release; needs SMOKE_GITOPS"
+    )
     try:
         wanted = opted_in(config.args, os.environ, config.invocation_params.dir)
         config.stash[OPTED_IN] = wanted
@@ -59,8 +62,9 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the backup tests of the other SMOKE_BACKUP_MODE, the failover tests unless
-    SMOKE_FAILOVER=run, the autoscaling tests unless SMOKE_AUTOSCALING=run, and the incident
-    tests when SMOKE_ALERTS is off (reported as deselected)."""
+    SMOKE_FAILOVER=run, the autoscaling tests unless SMOKE_AUTOSCALING=run, the incident
+    tests when SMOKE_ALERTS is off, and the GitOps tests when SMOKE_GITOPS is off (reported as
+    deselected)."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return
@@ -78,7 +82,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         unwanted_autoscaling = (
             item.get_closest_marker("autoscaling") is not None and not settings.autoscaling
         )
-        unwanted = other_mode or unwanted_failover or unwanted_autoscaling or unwanted_incident
+        unwanted_gitops = item.get_closest_marker("gitops") is not None and not settings.gitops
+        unwanted = (
+            other_mode
+            or unwanted_failover
+            or unwanted_autoscaling
+            or unwanted_incident
+            or unwanted_gitops
+        )
         (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

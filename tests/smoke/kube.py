@@ -46,6 +46,8 @@ class Kube:
     batch: Any
     networking: Any
     autoscaling: Any  # autoscaling/v2: the API's HorizontalPodAutoscaler
+    policy: Any  # policy/v1: PodDisruptionBudgets
+    custom: Any  # custom resources (Flux's HelmRelease)
 
 
 def connect(kubeconfig: str) -> Kube:
@@ -57,6 +59,8 @@ def connect(kubeconfig: str) -> Kube:
         batch=client.BatchV1Api(api),
         networking=client.NetworkingV1Api(api),
         autoscaling=client.AutoscalingV2Api(api),
+        policy=client.PolicyV1Api(api),
+        custom=client.CustomObjectsApi(api),
     )
 
 

@@ -35,7 +35,9 @@ HELP = (
     "the ingress until its HPA scales out, then wait for the scale-in), SMOKE_ALERTS (off, or "
     "HOST:PORT: the incident checks stop the database and fail a restore drill, and receive the "
     "alerts Alertmanager "
-    "sends to http://HOST:PORT, an address of the host running the suite). The pipeline sets them: "
+    "sends to http://HOST:PORT, an address of the host running the suite), SMOKE_GITOPS (off, or "
+    "NAMESPACE/NAME of the Flux HelmRelease that delivers the release: the drift check edits an "
+    "object it manages and waits for Flux to put it back). The pipeline sets them: "
     "`python -m pipelines smoke --target local`"
 )
 
@@ -75,6 +77,8 @@ class SmokeSettings:
     autoscaling: bool = False  # SMOKE_AUTOSCALING=run: load the API until its HPA scales out
     alert_receiver: tuple[str, int] | None = None
     """SMOKE_ALERTS=HOST:PORT: where the incident checks receive Alertmanager's webhooks."""
+    gitops: tuple[str, str] | None = None
+    """SMOKE_GITOPS=NAMESPACE/NAME: the Flux HelmRelease that delivers the release."""
 
 
 def opted_in(args: Sequence[str], env: Mapping[str, str], invocation_dir: Path) -> bool:
@@ -189,6 +193,11 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
         receiver = parse_alert_receiver(env.get("SMOKE_ALERTS") or "off")
     except ConfigError as error:
         problems.append(str(error))
+    gitops = None
+    try:
+        gitops = parse_gitops(env.get("SMOKE_GITOPS") or "off")
+    except ConfigError as error:
+        problems.append(str(error))
     state = NetworkPolicyState(True, "", "unchecked")
     try:
         state = networkpolicy_state(env, kubeconfig)
@@ -208,4 +217,16 @@ def load_settings(env: Mapping[str, str]) -> SmokeSettings:
         failover=failover == "run",
         autoscaling=autoscaling == "run",
         alert_receiver=receiver,
+        gitops=gitops,
     )
+
+
+def parse_gitops(text: str) -> tuple[str, str] | None:
+    """`off`, or NAMESPACE/NAME of a HelmRelease (both DNS labels)."""
+    value = text.strip()
+    if value == "off":
+        return None
+    namespace, _, name = value.partition("/")
+    if not (DNS_LABEL.match(namespace) and DNS_LABEL.match(name)):
+        raise ConfigError(f"SMOKE_GITOPS must be off or NAMESPACE/NAME, got {value[:80]!r}")
+    return namespace, name

@@ -26,6 +26,14 @@ KUBE_STATE_METRICS_VERSION = "2.18.0"  # built against client-go 0.34 (Kubernete
 # from 0.33.2 to the 0.34.2 the Kubernetes build uses (0.9.0 would need 0.36)
 METRICS_SERVER_VERSION = "0.8.0"
 REGISTRY_VERSION = "3.1.2"  # newest of the v3 releases the proxy serves (3.0.0, 3.1.1, 3.1.2)
+# Flux 2.7.3's controllers (what its release pins); the proxy serves them, not the flux CLI's
+# matching release, which nothing here needs
+FLUX_VERSION = "2.7.3"
+FLUX_CONTROLLERS = {
+    "source-controller": "1.7.3",
+    "kustomize-controller": "1.7.2",
+    "helm-controller": "1.4.3",
+}
 CERT_MANAGER_VERSION = "1.21.2"  # newest of the 1.21.0-1.21.2 the proxy serves
 
 
@@ -198,6 +206,17 @@ REGISTRY = Component(
     ldflags=(f"-X github.com/distribution/distribution/v3/version.version=v{REGISTRY_VERSION}",),
 )
 
+# GitOps on the local cluster as on AKS (flux.py): one tools module for the three controllers,
+# so their shared packages (controller-runtime, Helm, the cloud SDKs) compile once.
+FLUX = Component(
+    name="flux",
+    version=FLUX_VERSION,
+    module_dir="flux",
+    module="github.com/fluxcd/source-controller",
+    module_version=f"v{FLUX_CONTROLLERS['source-controller']}",
+    packages=tuple((name, f"github.com/fluxcd/{name}") for name in FLUX_CONTROLLERS),
+)
+
 # The proxy serves cert-manager's main module but not its cmd/controller module (in no version),
 # so go/cert-manager is our own main over the main module's exported controller packages. Not
 # in COMPONENTS: the pipeline's build stage builds it, for the local cluster and AKS alike
@@ -226,4 +245,5 @@ COMPONENTS = (
     KUBE_STATE_METRICS,
     METRICS_SERVER,
     REGISTRY,
+    FLUX,
 )

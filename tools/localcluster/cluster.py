@@ -27,6 +27,8 @@ from tools.containers.base import ensure_base_image
 from tools.localcluster import (
     addons,
     components,
+    flux,
+    gitserver,
     images,
     ingress,
     kuberouter,
@@ -42,6 +44,7 @@ from tools.localcluster.build import artifact_dir, build_all
 from tools.localcluster.catalog import (
     COREDNS,
     ETCD,
+    FLUX,
     KUBE_ROUTER,
     KUBE_STATE_METRICS,
     KUBERNETES,
@@ -91,6 +94,7 @@ CONTROL_PLANE_USERS = {
     "kubelet": "kubelet-client",
     "kube-proxy": "kube-proxy",
     "kube-router": "kube-router",
+    flux.KUBECONFIG_USER: flux.CLIENT_CERT.name,
 }
 SERVICE_ORDER = (
     "etcd",
@@ -101,6 +105,8 @@ SERVICE_ORDER = (
     "registry",
     "kubelet",
     "kube-proxy",
+    "git-server",
+    *flux.CONTROLLERS,
 )
 
 
@@ -128,6 +134,11 @@ def write_configs(paths: Paths, node_ip: str) -> set[str]:
     ca = pki.ensure_ca(paths.pki)
     pki.ensure_cert(paths.pki, metricsserver.SERVING_CERT, ca)
     pki.ensure_cert(paths.pki, registry.SERVING_CERT, ca)
+    pki.ensure_cert(paths.pki, gitserver.SERVING_CERT, ca)
+    pki.ensure_cert(paths.pki, flux.CLIENT_CERT, ca)
+    gitserver.ensure_accounts(paths)
+    gitserver.ensure_repository(paths)
+    flux.prepare_dirs(paths)
     registry.ensure_trust(paths)
     account = registry.ensure_credentials(
         paths, artifact_dir(REGISTRY, Layout.default()) / "registry"
@@ -231,6 +242,7 @@ def up(paths: Paths | None = None) -> None:
     install_ingress(paths, kubelet_since)
     install_state_metrics(paths, kubelet_since)
     install_metrics_server(paths, kubelet_since)
+    install_flux(paths, signals)
     print(f"cluster up: KUBECONFIG={paths.admin_kubeconfig}", flush=True)
 
 
@@ -308,6 +320,23 @@ def install_metrics_server(paths: Paths, since: Since) -> None:
     _apply_and_wait(paths, manifests, metricsserver.NAMESPACE, metricsserver.NAME, since)
     waited = readiness.wait_api_service(paths, metricsserver.API_SERVICE)
     print(f"apiservice/{metricsserver.API_SERVICE}: available ({waited:.1f} s)", flush=True)
+
+
+def install_flux(paths: Paths, signals: dict[str, Signal]) -> None:
+    """The git server, then Flux: its namespace and identity, its CRDs (from the modules the
+    build compiled) applied and Established, then the controllers, each awaited Ready."""
+    _start_and_wait(gitserver.service(paths), paths, signals["git-server"])
+    layout = Layout.default()
+    crds = flux.crd_files(layout)
+    kubectl(paths, "apply", "-f", "-", stdin=addons.manifest_list(flux.manifests()))
+    kubectl(
+        paths, "apply", "--server-side", "--field-manager=inventory-localcluster",
+        *(arg for path in crds for arg in ("-f", str(path))),
+    )  # fmt: skip
+    names = [f"crd/{name}" for name in flux.crd_names(crds)]
+    kubectl(paths, "wait", "--for=condition=Established", "--timeout=60s", *names)
+    for service in flux.services(artifact_dir(FLUX, layout), paths):
+        _start_and_wait(service, paths, signals[service.name])
 
 
 def install_ingress(paths: Paths, since: Since) -> None:
@@ -390,7 +419,7 @@ def down(paths: Paths | None = None, purge: bool = False) -> None:
     paths = paths or Paths(default_state_dir())
     for state_file in (paths.ingress_url, paths.networkpolicy):  # they describe a live cluster
         state_file.unlink(missing_ok=True)
-    for name in ("kube-router", "kube-proxy", "kubelet"):
+    for name in (*reversed(flux.CONTROLLERS), "git-server", "kube-router", "kube-proxy", "kubelet"):
         _stop(name, paths)
     netns: list[str] = []
     if running_pid(paths.pids, "containerd") is not None:

@@ -4,7 +4,7 @@ behind it. Where the cluster keeps its state, which kubectl matches its API serv
 domain, its image registry's address, the throwaway CA that issues the local target's
 certificates, what a local Prometheus and its NetworkPolicy need (node address, DNS and
 kube-state-metrics pods), and the name of the cert-manager controller image it builds for both
-targets."""
+targets, and where Flux and the git server it follows serve."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from tools.localcluster.addons import DNS_PORT, DNS_SELECTOR
 from tools.localcluster.build import binary
 from tools.localcluster.catalog import KUBERNETES
 from tools.localcluster.certmanager import REFERENCE as CERT_MANAGER_REFERENCE
+from tools.localcluster.flux import NAMESPACE as FLUX_NAMESPACE
+from tools.localcluster.gitserver import PUSHER as GIT_PUSHER
+from tools.localcluster.gitserver import READER as GIT_READER
+from tools.localcluster.gitserver import url as git_url
 from tools.localcluster.pki import CertSpec, ensure_ca, issue
 from tools.localcluster.settings import (
     CLUSTER_DOMAIN,
@@ -44,6 +48,9 @@ __all__ = [
     "CLUSTER_DOMAIN",
     "DNS_PORT",
     "DNS_SELECTOR",
+    "FLUX_NAMESPACE",
+    "GIT_PUSHER",
+    "GIT_READER",
     "REGISTRY_SERVER",
     "STATE_METRICS_CONTAINER_PORT",
     "STATE_METRICS_NAME",
@@ -54,6 +61,7 @@ __all__ = [
     "Paths",
     "detect_node_ip",
     "ensure_ca",
+    "git_url",
     "issue",
     "kubectl_path",
     "state_paths",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.kube.kubectl import Kubectl
-from tools.localcluster import registry
+from tools.localcluster import flux, gitserver, registry
 from tools.localcluster.build import artifact_dir
 from tools.localcluster.catalog import KUBERNETES
 from tools.localcluster.processes import running_pid
@@ -223,7 +223,20 @@ def process_signals(paths: Paths, kubelet_since: datetime.datetime | None = None
             lambda: ok_at(KUBE_PROXY_HEALTHZ),
             60,
         ),
+        Signal(
+            "git-server",
+            f"GET {gitserver.url()}/info/refs with Flux's account to answer 200",
+            lambda: gitserver.answers(paths),
+            60,
+        ),
+        *(flux_signal(name) for name in flux.CONTROLLERS),
     ]
+
+
+def flux_signal(name: str) -> Signal:
+    """A Flux controller is ready when its probe endpoint says so (its caches synced)."""
+    url = flux.health_url(name)
+    return Signal(name, f"GET {url} to answer 200", lambda: ok_at(url), 120)
 
 
 def _started_at(container: dict[str, Any]) -> datetime.datetime | None:

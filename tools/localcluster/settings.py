@@ -35,6 +35,11 @@ PAUSE_IMAGE = "localhost/inventory-platform/pause:1.0.0"
 REGISTRY_HOST = "localhost"
 REGISTRY_PORT = 5000
 REGISTRY_SERVER = f"{REGISTRY_HOST}:{REGISTRY_PORT}"  # what image references start with
+# The git server Flux follows (gitserver.py), on the host's loopback like the registry: Flux's
+# source-controller and the pipeline run on the host too.
+GIT_HOST = "localhost"
+GIT_PORT = 5443
+GIT_SERVER = f"{GIT_HOST}:{GIT_PORT}"
 # The bridge, the chains and the ports are host-wide, so one cluster per host: this file
 # names the state directory of the cluster that owns them (cleared by a reboot, as they are).
 HOST_OWNER = Path("/run/inventory-platform/localcluster.owner")
@@ -141,6 +146,15 @@ class Paths:
     def registry_cert_dir(self) -> Path:
         """The CA that verifies the registry, as podman's --cert-dir wants it (ca.crt)."""
         return self.root / "registry" / "certs"
+
+    @property
+    def git_repositories(self) -> Path:
+        """The git server's bare repositories."""
+        return self.root / "git" / "repositories"
+
+    def git_password(self, user: str) -> Path:
+        """A git server account's password (0600), generated once."""
+        return self.root / "git" / "accounts" / user
 
     @property
     def ingress_url(self) -> Path:
