@@ -378,7 +378,9 @@ def reconcile(flux: Flux, commit: str, deadline: float) -> str:
         status = (document or {}).get("status", {})
         attempted = str(status.get("lastAttemptedRevision", ""))
         state, message = ready(document)
-        at_commit = attempted.endswith(f"+{chart_revision}")
+        # <version>+<12 hex of the commit>[.<HelmChart generation>], as source-controller
+        # versions a chart built from a git revision with values files
+        at_commit = f"+{chart_revision}" in attempted
         if at_commit and state is False and stalled(document):
             raise ReconcileFailed(f"HelmRelease {names.release}: {message}")
         if (
@@ -441,7 +443,12 @@ def deliver(
             )
         took = time.monotonic() - started
     ctx.note(f"Flux reconciled {revision}: HelmRelease {flux.names.release} Ready in {took:.1f} s")
-    return {"delivery": "flux", "commit": commit, "previous_commit": previous, "revision": revision}
+    return {
+        "delivery": "flux",
+        "commit": commit,
+        "previous_commit": previous,
+        "reconciled": revision,
+    }
 
 
 def revert(ctx: StageContext, cluster: Cluster, record: Mapping[str, Any]) -> str:

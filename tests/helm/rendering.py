@@ -84,6 +84,33 @@ class RenderError(Exception):
     """helm refused the input; the message is helm's own stderr."""
 
 
+class DuplicateKey(RenderError):
+    """A rendered mapping names one key twice: helm applies it (the last wins), but Flux's
+    helm-controller post-renders every release through kustomize, which refuses it."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping key given twice."""
+
+
+def _unique_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise DuplicateKey(f"mapping key {key!r} given twice {key_node.start_mark}")
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def load_rendered(text: str) -> tuple[Manifest, ...]:
+    """helm template's documents, each mapping key unique (DuplicateKey otherwise)."""
+    return tuple(d for d in yaml.load_all(text, Loader=_StrictLoader) if d)
+
+
 @dataclass(frozen=True)
 class Rendered:
     """The documents of one render, with lookups by kind and name."""
@@ -284,9 +311,7 @@ class Renderer:
                 app_routing_crds=app_routing_crds,
                 traefik_crds=traefik_crds,
             )
-            out = self.run(*args)
-            docs = tuple(d for d in yaml.safe_load_all(out) if d)
-            self._cache[key] = Rendered(docs)
+            self._cache[key] = Rendered(load_rendered(self.run(*args)))
         return self._cache[key]
 
     def render_error(

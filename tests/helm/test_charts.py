@@ -16,12 +16,14 @@ from tests.helm.rendering import (
     MANAGED_PROMETHEUS_API,
     MONITORING_API,
     UMBRELLA,
+    DuplicateKey,
     Manifest,
     Rendered,
     Renderer,
     RenderError,
     containers,
     env_apis,
+    load_rendered,
     pod_spec,
     restricted_context_problems,
 )
@@ -412,3 +414,15 @@ def test_backup_jobs_are_restricted_too(renderer: Renderer, fixtures_dir: Path) 
     rendered = renderer.render("postgresql", values=[fixtures_dir / "backup-enabled.yaml"])
     assert {"CronJob", "StatefulSet"} <= rendered.kinds()
     assert restricted_context_problems(rendered) == []
+
+
+def test_every_rendered_mapping_key_is_unique(env_manifests: Rendered) -> None:
+    """helm applies a manifest that names a key twice, but Flux's post-renderer refuses it: the
+    renderer loads every document strictly, so rendering at all proves it."""
+    assert env_manifests.docs
+
+
+def test_a_key_given_twice_is_refused() -> None:
+    text = "kind: ConfigMap\nmetadata:\n  labels:\n    a: x\n    a: x\n"
+    with pytest.raises(DuplicateKey, match="'a' given twice"):
+        load_rendered(text)
