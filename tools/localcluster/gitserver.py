@@ -34,11 +34,13 @@ PUSHER = "inventory-pipeline"
 READER = "flux"
 ACCOUNTS = (PUSHER, READER)
 REPOSITORY = "inventory-platform.git"
+BRANCH = "main"
+UPLOAD_PACK = "git-upload-pack"
+RECEIVE_PACK = "git-receive-pack"
 REALM = "inventory-localcluster-git"
 SERVING_CERT = CertSpec(
     "git-server", GIT_HOST, server=True, dns_names=(GIT_HOST,), ip_addresses=("127.0.0.1",)
 )
-PUSH_SERVICE = "git-receive-pack"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 64 * 1024
 
@@ -65,7 +67,7 @@ def ensure_repository(paths: Paths) -> Path:
     if not (repository / "HEAD").is_file():
         repository.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         subprocess.run(
-            ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(repository)],
+            ["git", "init", "--quiet", "--bare", f"--initial-branch={BRANCH}", str(repository)],
             check=True,
         )
     subprocess.run(["git", "-C", str(repository), "config", "http.receivepack", "true"], check=True)
@@ -90,7 +92,7 @@ def answers(paths: Paths, server: str = GIT_SERVER) -> bool:
     except OSError:
         return False
     request = urllib.request.Request(  # noqa: S310 (an https URL of our own)
-        f"{url(server)}/info/refs?service=git-upload-pack",
+        f"{url(server)}/info/refs?service={UPLOAD_PACK}",
         headers={"Authorization": f"Basic {Credentials(READER, password).basic}"},
     )
     try:
@@ -100,9 +102,16 @@ def answers(paths: Paths, server: str = GIT_SERVER) -> bool:
         return False
 
 
-def pushes(path: str, query: str) -> bool:
-    """Whether a request is (part of) a push."""
-    return path.endswith(f"/{PUSH_SERVICE}") or f"service={PUSH_SERVICE}" in query.split("&")
+def requested_service(method: str, path: str, query: str) -> str | None:
+    """The git service a smart-protocol request for the one repository asks for; None for
+    anything else (other paths, the dumb protocol's files, which go-git cannot use anyway)."""
+    services = (UPLOAD_PACK, RECEIVE_PACK)
+    if method == "GET" and path == f"/{REPOSITORY}/info/refs":
+        asked = [part.removeprefix("service=") for part in query.split("&")]
+        return next((service for service in asked if service in services), None)
+    if method == "POST":
+        return next((s for s in services if path == f"/{REPOSITORY}/{s}"), None)
+    return None
 
 
 def split_cgi(output: bytes) -> tuple[bytes, bytes]:
@@ -130,24 +139,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve()
 
+    user: str | None = None
+    body_read = False
+
     def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+        """The access log: who asked for what (never the credentials)."""
+        when = self.log_date_time_string()
+        sys.stderr.write(f"{self.address_string()} {self.user or '-'} [{when}] {format % args}\n")
 
     def _serve(self) -> None:
         path, _, query = self.path.partition("?")
-        if not path.startswith(f"/{REPOSITORY}/"):
-            self._answer(404, "no such repository")
+        service = requested_service(self.command, path, query)
+        if service is None:
+            self._answer(404, "not a smart-protocol request of this repository")
             return
-        user = self._user()
-        if user is None:
-            self._answer(
-                401, "authentication required", {"WWW-Authenticate": f'Basic realm="{REALM}"'}
-            )
+        self.user = self._user()
+        if self.user is None:
+            challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
+            self._answer(401, "authentication required", challenge)
             return
-        if user != PUSHER and pushes(path, query):
-            self._answer(403, f"{user} may not push")
+        if self.user != PUSHER and service == RECEIVE_PACK:
+            self._answer(403, f"{self.user} may not push")
             return
-        self._backend(user, path, query)
+        self._backend(self.user, path, query)
 
     def _user(self) -> str | None:
         header = self.headers.get("Authorization", "")
@@ -164,6 +178,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return user
 
     def _body(self) -> bytes:
+        self.body_read = True
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             parts: list[bytes] = []
             while True:
@@ -216,14 +231,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(content)
 
     def _answer(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        """A refusal, after which the connection closes; a refused request's body is read
+        first, so closing does not reset the connection before the client reads the answer."""
+        if self.command == "POST" and not self.body_read:
+            self._body()
+        self.close_connection = True
         data = f"{text}\n".encode()
         self.send_response(status)
+        self.send_header("Connection", "close")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def tls_context(paths: Paths) -> ssl.SSLContext:
+    """The server's TLS: the serving certificate the cluster CA signed, TLS 1.2 at least."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(
+        paths.pki / f"{SERVING_CERT.name}.crt", paths.pki / f"{SERVING_CERT.name}.key"
+    )
+    return context
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -235,12 +266,7 @@ class Server(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), Handler)
         self.root = paths.git_repositories
         self.accounts = {c.username: c.password for c in ensure_accounts(paths).values()}
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(
-            paths.pki / f"{SERVING_CERT.name}.crt", paths.pki / f"{SERVING_CERT.name}.key"
-        )
-        self.socket = context.wrap_socket(self.socket, server_side=True)
+        self.socket = tls_context(paths).wrap_socket(self.socket, server_side=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,13 +148,18 @@ class Paths:
         return self.root / "registry" / "certs"
 
     @property
+    def git_root(self) -> Path:
+        """Everything the git server keeps: its repositories and its accounts."""
+        return self.root / "git"
+
+    @property
     def git_repositories(self) -> Path:
-        """The git server's bare repositories."""
-        return self.root / "git" / "repositories"
+        """The bare repositories the git server serves (its GIT_PROJECT_ROOT)."""
+        return self.git_root / "repositories"
 
     def git_password(self, user: str) -> Path:
         """A git server account's password (0600), generated once."""
-        return self.root / "git" / "accounts" / user
+        return self.git_root / "accounts" / user
 
     @property
     def ingress_url(self) -> Path:
