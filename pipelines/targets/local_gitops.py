@@ -169,10 +169,11 @@ class Repository:
     url: str
     ca_file: Path
     password: str
+    user: str = GIT_PUSHER
 
     def env(self) -> dict[str, str]:
         """git's environment: the account as a header (never in a URL or a log line)."""
-        token = base64.b64encode(f"{GIT_PUSHER}:{self.password}".encode()).decode()
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
         return {
             "GIT_SSL_CAINFO": str(self.ca_file),
             "GIT_CONFIG_COUNT": "1",
@@ -326,11 +327,6 @@ def ready(document: dict[str, Any] | None) -> tuple[bool | None, str]:
     return None, "no Ready condition yet"
 
 
-def stalled(document: dict[str, Any] | None) -> bool:
-    conditions = (document or {}).get("status", {}).get("conditions", [])
-    return any(c.get("type") == "Stalled" and c.get("status") == "True" for c in conditions)
-
-
 def wait_until(check: Callable[[], tuple[bool, str]], what: str, deadline: float) -> None:
     """Poll `check` (done, progress) until done; a ReconcileFailed from it ends the wait."""
     progress = ""
@@ -381,13 +377,9 @@ def reconcile(flux: Flux, commit: str, deadline: float) -> str:
         # <version>+<12 hex of the commit>[.<HelmChart generation>], as source-controller
         # versions a chart built from a git revision with values files
         at_commit = f"+{chart_revision}" in attempted
-        if at_commit and state is False and stalled(document):
-            raise ReconcileFailed(f"HelmRelease {names.release}: {message}")
-        if (
-            at_commit
-            and state is False
-            and status.get("upgradeFailures", 0) + status.get("installFailures", 0) > 1
-        ):
+        # helm-controller reports progress as Unknown; False at this chart is a failed install
+        # or upgrade it has already remediated (rolled back), so waiting gains nothing
+        if at_commit and state is False:
             raise ReconcileFailed(f"HelmRelease {names.release}: {message}")
         return at_commit and bool(state), f"chart {attempted or 'none'}: {message}"
 

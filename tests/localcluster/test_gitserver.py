@@ -11,16 +11,15 @@ import socket
 import ssl
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.gitserver import Running, prepare, running_server, serve
 from tests.support.postgres import free_port
 from tools.localcluster import gitserver, pki
 from tools.localcluster.registry import Credentials
@@ -29,63 +28,10 @@ from tools.localcluster.settings import GIT_HOST, GIT_PORT, GIT_SERVER, Paths
 POST_BUFFER = 1024 * 1024  # git's default http.postBuffer: bigger pushes are sent chunked
 
 
-@dataclass(frozen=True)
-class Running:
-    paths: Paths
-    server: str
-    accounts: dict[str, Credentials]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return gitserver.url(self.server)
-
-
-def _prepare(root: Path) -> tuple[Paths, dict[str, Credentials]]:
-    """A state directory as `up` leaves it: the cluster CA, the serving certificate, the
-    accounts and the bare repository."""
-    paths = Paths(root)
-    ca = pki.ensure_ca(paths.pki)
-    pki.ensure_cert(paths.pki, gitserver.SERVING_CERT, ca)
-    accounts = gitserver.ensure_accounts(paths)
-    gitserver.ensure_repository(paths)
-    return paths, accounts
-
-
-@contextlib.contextmanager
-def _serve(paths: Paths, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The server started with exactly the argv and environment the harness uses (only the
-    port differs), until it answers; stopped with SIGTERM afterwards."""
-    service = gitserver.service(paths, port)
-    assert service.env is not None
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            service.argv,
-            env=dict(service.env),  # processes.start replaces the environment likewise
-            cwd=paths.root,  # and sets no working directory: imports must not depend on it
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    server = f"{GIT_HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while not gitserver.answers(paths, server):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(log.read_text(errors="replace")[-2000:])
-            time.sleep(0.2)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    paths, accounts = _prepare(tmp_path_factory.mktemp("git-state"))
-    port = free_port()
-    log = paths.root / "git-server.log"
-    with _serve(paths, port, log):
-        yield Running(paths, f"{GIT_HOST}:{port}", accounts, log)
+    with running_server(tmp_path_factory.mktemp("git-state")) as server:
+        yield server
 
 
 def _git_env(running: Running, home: Path) -> dict[str, str]:
@@ -311,10 +257,10 @@ def test_the_accounts_are_private_distinct_and_kept(running: Running) -> None:
 
 
 def test_answers_only_while_it_serves_flux_its_own_password(tmp_path: Path) -> None:
-    paths, accounts = _prepare(tmp_path / "state")
+    paths, accounts = prepare(tmp_path / "state")
     port = free_port()
     server = f"{GIT_HOST}:{port}"
-    with _serve(paths, port, tmp_path / "git-server.log") as process:
+    with serve(paths, port, tmp_path / "git-server.log") as process:
         assert gitserver.answers(paths, server)
         reader_password = paths.git_password(gitserver.READER)
         pki.write_private(reader_password, b"not-the-password\n")  # the server read the real one

@@ -138,6 +138,24 @@ def test_flux_renders_what_the_push_deploy_renders(
     assert differences(push, flux_render(promoted(), tmp_path)) == []
 
 
+def replica_drift(release: dict[str, Any], rendered: list[dict[str, Any]]) -> list[str]:
+    """Workload kinds with a replica count whose /spec/replicas drift detection would put
+    back (the HPA and the runbooks change them on purpose)."""
+    ignored = {
+        rule["target"]["kind"]
+        for rule in release["spec"].get("driftDetection", {}).get("ignore", [])
+        if "/spec/replicas" in rule.get("paths", []) and "kind" in rule.get("target", {})
+    }
+    kinds = {d["kind"] for d in rendered if "replicas" in d.get("spec", {})}
+    return sorted(kinds - ignored)
+
+
+def test_drift_detection_leaves_every_replica_count_to_its_operators(
+    push: list[dict[str, Any]],
+) -> None:
+    assert replica_drift(promoted(), push) == []
+
+
 # --- broken cases ---------------------------------------------------------------------------
 
 
@@ -163,6 +181,17 @@ def test_an_unpromoted_release_renders_otherwise(
     push: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     assert breaks(push, yaml.safe_load(release_text()), tmp_path)
+
+
+def test_a_statefulset_replica_count_under_drift_detection_is_reported(
+    push: list[dict[str, Any]],
+) -> None:
+    broken = promoted()
+    rules = broken["spec"]["driftDetection"]["ignore"]
+    broken["spec"]["driftDetection"]["ignore"] = [
+        rule for rule in rules if rule["target"]["kind"] != "StatefulSet"
+    ]
+    assert replica_drift(broken, push) == ["StatefulSet"]
 
 
 def test_a_substitution_the_configuration_does_not_pass_is_reported() -> None:

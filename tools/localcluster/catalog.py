@@ -26,8 +26,9 @@ KUBE_STATE_METRICS_VERSION = "2.18.0"  # built against client-go 0.34 (Kubernete
 # from 0.33.2 to the 0.34.2 the Kubernetes build uses (0.9.0 would need 0.36)
 METRICS_SERVER_VERSION = "0.8.0"
 REGISTRY_VERSION = "3.1.2"  # newest of the v3 releases the proxy serves (3.0.0, 3.1.1, 3.1.2)
-# Flux 2.7.3's controllers (what its release pins); the proxy serves them, not the flux CLI's
-# matching release, which nothing here needs
+# Flux 2.7.3's controllers (the versions its release pins). The flux CLI is not built: the
+# pipeline drives Flux through its objects (kubectl), as the AKS extension is driven through
+# Terraform
 FLUX_VERSION = "2.7.3"
 FLUX_CONTROLLERS = {
     "source-controller": "1.7.3",
