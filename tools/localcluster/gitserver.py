@@ -20,14 +20,12 @@ import signal
 import ssl
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tools.localcluster.pki import CA_NAME, CertSpec, write_private
+from tools.localcluster.pki import CertSpec, write_private
 from tools.localcluster.processes import Service
-from tools.localcluster.registry import Credentials
+from tools.localcluster.registry import Credentials, answers_with
 from tools.localcluster.settings import GIT_HOST, GIT_PORT, GIT_SERVER, Paths
 
 PUSHER = "inventory-pipeline"
@@ -86,20 +84,8 @@ def service(paths: Paths, port: int = GIT_PORT) -> Service:
 
 def answers(paths: Paths, server: str = GIT_SERVER) -> bool:
     """Flux's account lists the repository's refs over TLS verified with the cluster CA."""
-    try:
-        context = ssl.create_default_context(cafile=str(paths.pki / f"{CA_NAME}.crt"))
-        password = paths.git_password(READER).read_text(encoding="utf-8").strip()
-    except OSError:
-        return False
-    request = urllib.request.Request(  # noqa: S310 (an https URL of our own)
-        f"{url(server)}/info/refs?service={UPLOAD_PACK}",
-        headers={"Authorization": f"Basic {Credentials(READER, password).basic}"},
-    )
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=3) as response:  # noqa: S310
-            return int(response.status) == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    refs = f"{url(server)}/info/refs?service={UPLOAD_PACK}"
+    return answers_with(refs, paths, paths.git_password(READER), READER)
 
 
 def requested_service(method: str, path: str, query: str) -> str | None:

@@ -116,14 +116,19 @@ def service(bin_dir: Path, paths: Paths) -> Service:
 def answers(paths: Paths, server: str = REGISTRY_SERVER) -> bool:
     """GET /v2/ with the account answers 200 over TLS verified with the cluster CA: the
     registry serves, and the credentials containerd and podman hold are the ones it checks."""
+    return answers_with(f"https://{server}/v2/", paths, paths.registry_password, USER)
+
+
+def answers_with(url: str, paths: Paths, password_file: Path, user: str) -> bool:
+    """GET `url` with `user`'s Basic credentials (password from `password_file`) answers 200
+    over TLS verified with the cluster CA; False while anything is missing or refused."""
     try:
         context = ssl.create_default_context(cafile=str(paths.pki / f"{CA_NAME}.crt"))
-        password = paths.registry_password.read_text(encoding="utf-8").strip()
+        password = password_file.read_text(encoding="utf-8").strip()
     except OSError:
         return False
-    request = urllib.request.Request(
-        f"https://{server}/v2/",
-        headers={"Authorization": f"Basic {Credentials(USER, password).basic}"},
+    request = urllib.request.Request(  # noqa: S310 (an https URL of our own)
+        url, headers={"Authorization": f"Basic {Credentials(user, password).basic}"}
     )
     try:
         with urllib.request.urlopen(request, context=context, timeout=3) as response:  # noqa: S310
