@@ -22,6 +22,7 @@ import pytest
 from tests.support.gitserver import Running, prepare, running_server, serve
 from tests.support.postgres import free_port
 from tools.localcluster import gitserver, pki
+from tools.localcluster.processes import Service
 from tools.localcluster.registry import Credentials
 from tools.localcluster.settings import GIT_HOST, GIT_PORT, GIT_SERVER, Paths
 
@@ -127,6 +128,17 @@ def test_the_url_is_the_one_repository_on_the_settings_address() -> None:
     service = gitserver.service(Paths(Path("/state")))
     assert service.argv[service.argv.index("--port") + 1] == str(GIT_PORT)
     assert service.argv[service.argv.index("--state") + 1] == "/state"
+
+
+def test_a_changed_program_is_another_command_line(tmp_path: Path) -> None:
+    """`up` restarts a process whose command line changed: the server's names its source."""
+    source = Path(gitserver.__file__).read_bytes()
+    digest = service_source(gitserver.service(Paths(tmp_path)))
+    assert digest == hashlib.sha256(source).hexdigest()[:12]
+
+
+def service_source(service: Service) -> str:
+    return service.argv[service.argv.index("--source") + 1]
 
 
 def test_the_pusher_pushes_and_a_fresh_clone_sees_the_commit(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import hmac
 import http.server
 import os
@@ -73,9 +74,12 @@ def ensure_repository(paths: Paths) -> Path:
 
 
 def service(paths: Paths, port: int = GIT_PORT) -> Service:
-    """This module as a program, with the interpreter running the harness."""
+    """This module as a program, with the interpreter running the harness. `--source` names
+    the digest of this file, so a running server whose code changed has another command line
+    and `up` restarts it, as it does a binary whose flags changed."""
     argv = (sys.executable, "-m", "tools.localcluster.gitserver")
-    options = ("--state", str(paths.root), "--port", str(port))
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    options = ("--state", str(paths.root), "--port", str(port), "--source", source)
     path = os.environ.get("PATH", "/usr/bin:/bin")
     return Service(
         "git-server", (*argv, *options), env={"PYTHONPATH": str(REPO_ROOT), "PATH": path}
@@ -259,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.localcluster.gitserver")
     parser.add_argument("--state", type=Path, required=True, help="the cluster's state directory")
     parser.add_argument("--port", type=int, default=GIT_PORT)
+    parser.add_argument("--source", default="", help="the digest of this program (see service)")
     args = parser.parse_args(argv)
     if shutil.which("git") is None:
         parser.error("git is not installed: apt-get install -y git")
