@@ -211,3 +211,13 @@ output "flux_configuration_name" {
   description = "Name of the Flux configuration (its GitRepository in flux-system; `az k8s-configuration flux show --name`); null in push mode."
   value       = one(module.gitops[*].name)
 }
+
+output "flux_delivery" {
+  description = "Where the deploy stage promotes and what it waits for in flux mode: the repository URL and environment branch the configuration follows, the folder it reconciles, and the namespace of its objects; null in push mode."
+  value = var.delivery.mode == "flux" ? {
+    repository_url = var.delivery.repository_url
+    branch         = var.delivery.branch
+    path           = one(module.gitops[*].path)
+    namespace      = one(module.gitops[*].namespace)
+  } : null
+}

@@ -284,7 +284,7 @@ variable "delivery" {
     repository_url = optional(string)
     branch         = optional(string, "main")
   })
-  description = "How the workloads reach the cluster: push (the pipeline's deploy stage runs helm upgrade with the Terraform outputs as values) or flux (the AKS Flux extension reconciles gitops/<environment> of repository_url at branch, the Terraform outputs substituted into its HelmRelease). flux needs repository_url, a public HTTPS URL; push takes none."
+  description = "How the workloads reach the cluster: push (the pipeline's deploy stage runs helm upgrade with the Terraform outputs as values) or flux (the AKS Flux extension reconciles gitops/<environment> of repository_url at branch, the Terraform outputs substituted into its HelmRelease). flux needs repository_url, a public HTTPS URL, and branch deploy/<environment>, where the deploy stage pushes its promotion commits; push takes neither."
   nullable    = false
 
   validation {
@@ -300,5 +300,10 @@ variable "delivery" {
   validation {
     condition     = var.delivery.mode != "push" || var.delivery.repository_url == null
     error_message = "delivery.mode push takes no repository_url: the pipeline installs the release, nothing on the cluster reads a repository."
+  }
+
+  validation {
+    condition     = var.delivery.mode != "flux" || var.delivery.branch == "deploy/${var.environment}"
+    error_message = "delivery.branch of a flux environment must be deploy/<environment>: the environment branch only the deploy stage writes, one promotion commit per deploy (main is where reviews merge; a machine commit there would start another build)."
   }
 }

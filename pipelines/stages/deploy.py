@@ -1,4 +1,7 @@
-"""Stage `deploy`: `helm upgrade --install --atomic --wait` of cert-manager, then the umbrella.
+"""Stage `deploy`: cert-manager by `helm upgrade --install --atomic --wait`, then the umbrella,
+by a promotion commit Flux reconciles where the environment is delivered by Flux (the local
+target, and the Azure environments whose tfvars say so: pipelines/targets/gitops_delivery), else
+by the same helm upgrade.
 
 The platform release comes first (`releases`): cert-manager (helm-charts/cert-manager, release
 and namespace from iac/contract.yaml) serves `cert-manager.io/v1`, which the umbrella's
@@ -38,7 +41,14 @@ from pipelines.core.charts import (
 )
 from pipelines.core.stage import StageContext
 from pipelines.stages.build import CERT_MANAGER_IMAGE
-from pipelines.targets import local_gitops, local_issuer, local_monitoring, local_platform
+from pipelines.targets import (
+    azure_gitops,
+    gitops_delivery,
+    local_gitops,
+    local_issuer,
+    local_monitoring,
+    local_platform,
+)
 from pipelines.targets.cluster import NAMESPACE, RELEASE, ensure_namespace, find_cluster
 from pipelines.targets.registry_login import registry_login
 from pipelines.targets.terraform_outputs import (
@@ -60,9 +70,6 @@ IMAGE_VALUES = {
 CERT_MANAGER_IMAGE_VALUES = {CERT_MANAGER_IMAGE: "image"}
 """Where the controller image goes in the cert-manager chart's values."""
 RELEASE_FILE = "release.json"
-DELIVERY = {"local": "flux", "azure": "push"}
-"""Per target: `flux`, a promotion commit Flux reconciles (local_gitops), or `push`, helm
-upgrade from the pipeline. cert-manager, the platform release, is pushed on every target."""
 IMMUTABLE_STATEFULSET = "Forbidden: updates to statefulset spec for fields other than"
 """What the API server answers when an upgrade changes a StatefulSet field fixed at creation."""
 
@@ -133,11 +140,12 @@ def run(ctx: StageContext) -> None:
         images=published["images"],
         digests=digests,
     )
+    channel = delivery_channel(ctx)
     delivered: dict[str, Any] = {"delivery": "push"}
     for step in plan:
-        if step.name == RELEASE and delivery(ctx.options.target) == "flux":
+        if step.name == RELEASE and channel is not None:
             promoted = {image: digests[image] for image in IMAGE_VALUES}
-            delivered = local_gitops.deliver(ctx, cluster, promoted, IMAGE_VALUES)
+            delivered = gitops_delivery.deliver(ctx, cluster, channel, promoted, IMAGE_VALUES)
             continue
         upgrade(ctx, helm, step.published(charts[step.chart.name], pull), env)
     if ctx.options.target == "local":
@@ -150,9 +158,18 @@ def run(ctx: StageContext) -> None:
     ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous, **delivered})
 
 
-def delivery(target: str) -> str:
-    """How the umbrella release reaches the target's cluster (DELIVERY)."""
-    return DELIVERY[target]
+def delivery_channel(ctx: StageContext) -> gitops_delivery.Channel | None:
+    """Where the umbrella release goes by promotion commit for Flux, or None where the pipeline
+    pushes it. The local target is always Flux; an Azure environment is what its tfvars chose
+    (Terraform output delivery_mode). cert-manager, the platform release, is pushed everywhere."""
+    if ctx.options.target == "local":
+        return local_gitops.channel()
+    outputs = load_outputs(ctx, ctx.deploy_env)
+    try:
+        mode = azure_gitops.delivery_mode(outputs)
+    except azure_gitops.ChannelUnknown as unknown:
+        ctx.fail(f"{unknown}: check iac/platform/outputs.tf and run infra-apply again")
+    return azure_gitops.environment_channel(ctx, outputs) if mode == "flux" else None
 
 
 def upgrade(ctx: StageContext, helm: str, step: Release, env: Mapping[str, str]) -> None:

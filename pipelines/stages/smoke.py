@@ -19,8 +19,9 @@ Its autoscaling checks (SMOKE_AUTOSCALING) load the API through the ingress unti
 out and wait for the scale-in: locally on every run (the harness runs metrics-server, and the
 local values shorten the scale-down window); on Azure only when the caller sets
 SMOKE_AUTOSCALING=run (a load test is a decision, not a side effect of a deploy).
-Its GitOps check (SMOKE_GITOPS) runs where Flux delivers the release (deploy's DELIVERY: the
-local target): it edits an object the HelmRelease manages and waits for Flux to put it back.
+Its GitOps check (SMOKE_GITOPS) runs where Flux delivered the release (deploy's record: the
+local target, and the Azure environments delivered by Flux): it edits an object the HelmRelease
+manages and waits for Flux to put it back.
 On failure the stage rolls back as the release was delivered: by reverting the promotion commit
 (Flux) or by `helm rollback` to the revision before the deploy (push).
 The API checks bearer tokens on both: on azure SMOKE_API_TOKEN comes from the environment (a
@@ -31,11 +32,13 @@ token Entra ID issued); on local the stage mints one with the local token issuer
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from pipelines.core.stage import StageContext, StageFailed
 from pipelines.core.testsuite import run_pytest
-from pipelines.stages.deploy import RELEASE_FILE, delivery
-from pipelines.targets import local_gitops, local_issuer, local_platform
+from pipelines.stages.deploy import RELEASE_FILE, delivery_channel
+from pipelines.targets import gitops_delivery, local_issuer, local_platform
 from pipelines.targets.cluster import Cluster, find_cluster, ingress_url
 from pipelines.targets.local_monitoring import RECEIVER_PORT, forget_notifications
 from tools.localcluster.interface import detect_node_ip
@@ -67,10 +70,10 @@ def autoscaling_mode(target: str) -> str:
     return AUTOSCALING_MODES[target]
 
 
-def gitops_mode(target: str) -> str:
-    """The suite's SMOKE_GITOPS: the HelmRelease that delivers the release where Flux does
-    (NAMESPACE/NAME), else `off`."""
-    return local_gitops.helm_release_ref() if delivery(target) == "flux" else "off"
+def gitops_mode(release: Mapping[str, Any]) -> str:
+    """The suite's SMOKE_GITOPS: the HelmRelease that delivered the release where Flux did
+    (NAMESPACE/NAME, from deploy's record), else `off`."""
+    return str(release["helm_release"]) if release.get("delivery") == "flux" else "off"
 
 
 def token_env(ctx: StageContext, cluster: Cluster) -> dict[str, str]:
@@ -86,6 +89,7 @@ def token_env(ctx: StageContext, cluster: Cluster) -> dict[str, str]:
 def run(ctx: StageContext) -> None:
     """Run tests/smoke; on failure roll the release back to the revision before this deploy."""
     cluster = find_cluster(ctx)
+    release = ctx.read_json("deploy", RELEASE_FILE, "the deploy stage")
     env = ctx.tool_env(
         {
             **cluster.env(),
@@ -96,7 +100,7 @@ def run(ctx: StageContext) -> None:
             "SMOKE_AUTOSCALING": (
                 os.environ.get("SMOKE_AUTOSCALING") or autoscaling_mode(ctx.options.target)
             ),
-            "SMOKE_GITOPS": gitops_mode(ctx.options.target),
+            "SMOKE_GITOPS": gitops_mode(release),
             **token_env(ctx, cluster),
         }
     )
@@ -105,9 +109,9 @@ def run(ctx: StageContext) -> None:
     result = run_pytest(ctx, ["tests/smoke"], env=env, check=False)
     if result.ok:
         return
-    release = ctx.read_json("deploy", RELEASE_FILE, "the deploy stage")
-    if release.get("delivery") == "flux":
-        revision = local_gitops.revert(ctx, cluster, release)
+    channel = delivery_channel(ctx) if release.get("delivery") == "flux" else None
+    if channel is not None:
+        revision = gitops_delivery.revert(ctx, cluster, channel, release)
         raise StageFailed(
             f"smoke tests failed; reverted promotion {release['commit'][:12]} to "
             f"{release['previous_commit'][:12]}, which Flux reconciled ({revision})"

@@ -22,12 +22,13 @@ import yaml
 from pipelines.core import contract
 from pipelines.core.charts import CHARTS, UMBRELLA
 from pipelines.stages.deploy import install_args, values_files
-from pipelines.targets import local_gitops
+from pipelines.targets import azure_gitops, local_gitops
+from pipelines.targets.gitops_delivery import Channel
 from pipelines.targets.terraform_outputs import OPTIONAL_OUTPUT_VALUES, OUTPUT_VALUES
 from tests.contract import relations
 from tests.contract.capabilities import capabilities
 from tests.contract.conftest import ENVIRONMENTS
-from tests.contract.deployment import Deployment, planned_releases
+from tests.contract.deployment import Deployment, outputs_document, planned_releases
 from tests.helm.rendering import Renderer
 from tests.support.tools import REPO_ROOT
 
@@ -206,6 +207,85 @@ def test_flux_and_push_render_the_same_release(
     assert render_differences(list(deployments[env].rendered.docs), flux) == []
 
 
+CREDENTIALS = {azure_gitops.USER_VARIABLE: "inventory-pipeline", azure_gitops.TOKEN_VARIABLE: "t"}
+"""The account Jenkins binds for the deploy stage (its value is never compared)."""
+
+
+def channel_drift(channel: Channel, plan: dict[str, Any], release: dict[str, Any]) -> list[str]:
+    """Where the deploy stage promotes and what it waits for (its channel, from the outputs)
+    against what the planned Flux configuration reconciles and what the folder declares."""
+    configuration = relations.flux_configuration(plan)
+    assert configuration is not None
+    (source,) = configuration["git_repository"]
+    (kustomization,) = configuration["kustomizations"]
+    declared = relations.substituted(release, relations.flux_substitutions(plan))["metadata"]
+    folder = REPO_ROOT / channel.release_file.parent
+    listed = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
+    pairs = {
+        "repository": (channel.repository.url, source["url"]),
+        "branch": (channel.branch, source["reference_value"]),
+        "folder": (channel.release_file.parent.as_posix(), kustomization["path"]),
+        "release file": (channel.release_file.name, " ".join(listed["resources"])),
+        "GitRepository": (channel.names.source, configuration["name"]),
+        # AKS names a configuration's kustomization <configuration>-<kustomization>
+        "Kustomization": (
+            channel.names.kustomization,
+            f"{configuration['name']}-{kustomization['name']}",
+        ),
+        "namespace": (channel.names.namespace, configuration["namespace"]),
+        "HelmRelease": (channel.names.helm_release, f"{declared['namespace']}/{declared['name']}"),
+    }
+    return [
+        f"{what}: the deploy stage uses {ours!r}, Flux has {theirs!r}"
+        for what, (ours, theirs) in pairs.items()
+        if ours != theirs
+    ]
+
+
+def stage_channel(env: str, plan: dict[str, Any]) -> Channel:
+    """The channel the deploy stage reads from the environment's outputs after apply."""
+    return azure_gitops.channel(env, outputs_document(plan), CREDENTIALS)
+
+
+@pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
+def test_the_deploy_stage_promotes_where_flux_reconciles(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    plan = plans[env]
+    assert azure_gitops.delivery_mode(outputs_document(plan)) == "flux"
+    assert channel_drift(stage_channel(env, plan), plan, helm_release(env)) == []
+
+
+def test_push_environments_are_pushed_by_the_deploy_stage(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    push = [env for env in ENVIRONMENTS if relations.flux_configuration(plans[env]) is None]
+    assert push
+    assert {azure_gitops.delivery_mode(outputs_document(plans[env])) for env in push} == {"push"}
+
+
+def delivery_spec(release: dict[str, Any]) -> dict[str, Any]:
+    """How Flux installs, upgrades, remediates and holds a release: its spec without what each
+    environment sets for itself (chart source and values files, values)."""
+    spec = copy.deepcopy(release["spec"])
+    for key in ("values", "valuesFrom"):
+        spec.pop(key, None)
+    spec["chart"]["spec"].pop("valuesFiles")
+    return dict(spec)
+
+
+def local_release() -> dict[str, Any]:
+    text = (REPO_ROOT / local_gitops.RELEASE_FILE).read_text(encoding="utf-8")
+    return dict(yaml.safe_load(text))
+
+
+@pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
+def test_azure_releases_are_delivered_as_the_local_one_the_smoke_suite_proves(env: str) -> None:
+    """Drift detection, timeouts and remediation are proved end to end on the local cluster
+    only; an environment that differs there would run what no test ran."""
+    assert delivery_spec(helm_release(env)) == delivery_spec(local_release())
+
+
 # --- broken cases: each part of the relation reports what is wrong ------------------------------
 
 
@@ -311,3 +391,28 @@ def test_a_release_rendering_otherwise_than_push_is_reported(
     differences = render_differences(list(deployments[BROKEN_ENV].rendered.docs), flux)
     assert differences
     assert all(d.endswith(("differs", "only push", "only flux")) for d in differences)
+
+
+def test_a_channel_on_another_branch_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    plan = copy.deepcopy(plans[BROKEN_ENV])
+    plan["output_changes"]["flux_delivery"]["after"]["branch"] = "main"
+    drift = channel_drift(stage_channel(BROKEN_ENV, plan), plan, helm_release(BROKEN_ENV))
+    assert drift == [f"branch: the deploy stage uses 'main', Flux has 'deploy/{BROKEN_ENV}'"]
+
+
+def test_a_kustomization_named_otherwise_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    plan = copy.deepcopy(plans[BROKEN_ENV])
+    for change in plan["resource_changes"]:
+        if change["type"] == relations.FLUX_CONFIGURATION:
+            change["change"]["after"]["kustomizations"][0]["name"] = "apps"
+    drift = channel_drift(stage_channel(BROKEN_ENV, plan), plan, helm_release(BROKEN_ENV))
+    release = contract.load().release
+    assert drift == [
+        f"Kustomization: the deploy stage uses '{release}-workloads', Flux has '{release}-apps'"
+    ]
+
+
+def test_a_release_without_drift_detection_is_reported() -> None:
+    broken = _broken_release()
+    del broken["spec"]["driftDetection"]
+    assert delivery_spec(broken) != delivery_spec(local_release())

@@ -91,6 +91,7 @@ abstract class DeclarativeRun extends Script {
     def parameters(Closure body) { body.call() }
     def choice(Map settings) { declare(settings.name, settings.choices[0]) }
     def booleanParam(Map settings) { declare(settings.name, settings.defaultValue) }
+    def usernamePassword(Map settings) { settings }
     def string(Map settings) {
         if (settings.containsKey('credentialsId')) { return settings }
         declare(settings.name, settings.defaultValue)

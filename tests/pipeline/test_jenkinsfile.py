@@ -231,5 +231,13 @@ def test_terraform_plans_as_the_read_only_identity_and_applies_only_after_approv
         e.top for e in run if e.kind == "withCredentials" and "azure-apply-client-id" in e.detail
     ]
     assert apply_identity == ["infra-apply"]
-    for stage in ("publish", "deploy", "smoke"):
-        assert _credentials(run, stage) == ["azure-subscription-prod"], stage
+    assert _credentials(run, "publish") == ["azure-subscription-prod"]
+
+
+def test_only_deploy_and_smoke_hold_the_promotion_account(runs: dict[str, list[Event]]) -> None:
+    """The account that writes the environment branch: deploy promotes, smoke reverts."""
+    run = runs["prod"]
+    for stage in ("deploy", "smoke"):
+        assert _credentials(run, stage) == ["azure-subscription-prod", "gitops-promotion-prod"]
+    holders = {e.top for e in run if e.kind == "withCredentials" and "gitops-promotion" in e.detail}
+    assert holders == {"deploy", "smoke"}

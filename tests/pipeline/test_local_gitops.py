@@ -45,7 +45,7 @@ def variables(node: Any) -> set[str]:
 
 def configuration() -> dict[str, dict[str, Any]]:
     """The local Flux configuration's objects by kind."""
-    objects = local_gitops.configuration(local_gitops.Names.from_contract(), b"ca", "secret")
+    objects = local_gitops.configuration(local_gitops.names(), b"ca", "secret")
     return {document["kind"]: document for document in objects}
 
 

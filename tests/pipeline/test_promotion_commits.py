@@ -1,8 +1,10 @@
-"""The local target's promotion commits and reverts, against the real git server.
+"""Promotion commits and reverts on an environment branch, against the real git server.
 
 What the deploy stage pushes must be the tree Flux should reconcile: the working tree's gitops/
-and helm-charts/ (vendored subcharts left out) with the promoted digests; an unchanged promotion
-is no new commit; a revert restores an earlier promotion's tree exactly, as a new commit on top.
+and helm-charts/ (vendored subcharts left out) with the promoted digests in the environment's
+HelmRelease; an unchanged promotion is no new commit; a revert restores an earlier promotion's
+tree exactly, as a new commit on top. An Azure environment's branch (deploy/<env>) takes its
+promotions without touching any other branch, and only the pipeline's account may push.
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.core import gitops_commits
 from pipelines.core.charts import CHARTS
+from pipelines.core.gitops_commits import Promotion, Repository
 from pipelines.core.image_promotion import promoted_digests
 from pipelines.stages.deploy import IMAGE_VALUES
 from pipelines.targets import local_gitops
 from tests.support.gitserver import Running, running_server
 from tests.support.tools import REPO_ROOT
 from tools.localcluster import gitserver
+
+SOURCE = "0123456789ab" + "0" * 28
+"""The reviewed commit a promotion names."""
 
 
 def digests(seed: str) -> dict[str, str]:
@@ -35,16 +42,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 
 @pytest.fixture(scope="module")
-def repo(server: Running) -> local_gitops.Repository:
+def repo(server: Running) -> Repository:
     pusher = server.accounts[gitserver.PUSHER]
-    return local_gitops.Repository(server.url, server.paths.pki / "ca.crt", pusher.password)
+    return Repository(server.url, pusher.username, pusher.password, server.paths.pki / "ca.crt")
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A working tree with the delivered folders, and a vendored subchart archive in one."""
     root = tmp_path_factory.mktemp("tree")
-    for folder in local_gitops.DELIVERED:
+    for folder in gitops_commits.DELIVERED:
         shutil.copytree(REPO_ROOT / folder, root / folder)
     vendored = root / CHARTS / "inventory-platform" / "charts"
     vendored.mkdir(exist_ok=True)
@@ -52,56 +59,78 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def promote(
-    tree: Path, repo: local_gitops.Repository, work: Path, seed: str
-) -> tuple[str | None, str]:
-    return local_gitops.commit_promotion(
-        tree, repo, work, digests(seed), IMAGE_VALUES, source_commit="0" * 40
+def local(seed: str) -> Promotion:
+    return Promotion(
+        "local", local_gitops.BRANCH, local_gitops.RELEASE_FILE, digests(seed), IMAGE_VALUES
     )
 
 
-def head_file(repo: local_gitops.Repository, work: Path, path: Path) -> str:
-    local_gitops.checkout(repo, work)
+def promote(
+    tree: Path, repo: Repository, work: Path, promotion: Promotion
+) -> tuple[str | None, str]:
+    return promotion.commit(tree, repo, work, source_commit=SOURCE)
+
+
+def head_file(repo: Repository, work: Path, branch: str, path: Path) -> str:
+    gitops_commits.checkout(repo, work, branch)
     return (work / path).read_text(encoding="utf-8")
 
 
-def tree_of(work: Path, commit: str) -> str:
+def git_out(work: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "-C", str(work), "rev-parse", f"{commit}^{{tree}}"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        ["git", "-C", str(work), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-def test_promotions_revert_and_repeat(
-    tree: Path, repo: local_gitops.Repository, tmp_path: Path
-) -> None:
-    previous, first = promote(tree, repo, tmp_path / "a", "one")
+def test_promotions_revert_and_repeat(tree: Path, repo: Repository, tmp_path: Path) -> None:
+    previous, first = promote(tree, repo, tmp_path / "a", local("one"))
     assert previous is None
-    pushed = head_file(repo, tmp_path / "check-1", local_gitops.RELEASE_FILE)
+    pushed = head_file(repo, tmp_path / "check-1", "main", local_gitops.RELEASE_FILE)
     assert promoted_digests(pushed, IMAGE_VALUES) == digests("one")
     assert not (tmp_path / "check-1" / CHARTS / "inventory-platform" / "charts").exists()
 
-    again = promote(tree, repo, tmp_path / "b", "one")
+    again = promote(tree, repo, tmp_path / "b", local("one"))
     assert again == (first, first), "an unchanged promotion must not be a new commit"
 
-    previous, second = promote(tree, repo, tmp_path / "c", "two")
+    previous, second = promote(tree, repo, tmp_path / "c", local("two"))
     assert (previous, second != first) == (first, True)
 
-    reverted = local_gitops.revert_to(repo, tmp_path / "d", first)
+    reverted = gitops_commits.revert_to(repo, tmp_path / "d", "main", first)
     work = tmp_path / "check-2"
-    local_gitops.checkout(repo, work)
+    gitops_commits.checkout(repo, work, "main")
     assert reverted not in (first, second)
-    assert tree_of(work, reverted) == tree_of(work, first)
+    assert git_out(work, "rev-parse", f"{reverted}^{{tree}}") == git_out(
+        work, "rev-parse", f"{first}^{{tree}}"
+    )
     released = (work / local_gitops.RELEASE_FILE).read_text(encoding="utf-8")
     assert promoted_digests(released, IMAGE_VALUES) == digests("one")
 
 
+def test_an_environment_branch_takes_its_promotion_and_nothing_else_moves(
+    tree: Path, repo: Repository, tmp_path: Path
+) -> None:
+    """As the deploy stage promotes staging: its own release file, on deploy/staging only."""
+    promote(tree, repo, tmp_path / "main", local("main"))
+    main_before = git_out(tmp_path / "main", "rev-parse", "HEAD")
+    release = Path("gitops") / "staging" / "helmrelease.yaml"
+    staging = Promotion("staging", "deploy/staging", release, digests("staging"), IMAGE_VALUES)
+    previous, commit = promote(tree, repo, tmp_path / "staging", staging)
+    assert previous is None
+    work = tmp_path / "check"
+    text = head_file(repo, work, "deploy/staging", release)
+    assert promoted_digests(text, IMAGE_VALUES) == digests("staging")
+    untouched = (work / local_gitops.RELEASE_FILE).read_text(encoding="utf-8")
+    assert promoted_digests(untouched, IMAGE_VALUES) == {}, "only staging's file is promoted"
+    message = git_out(work, "log", "-1", "--format=%B", commit)
+    assert message.startswith(f"Promote {SOURCE[:12]} to staging")
+    assert f"Source: {SOURCE}" in message
+    assert gitops_commits.checkout(repo, tmp_path / "main-after", "main") == main_before
+
+
 def test_the_reader_account_cannot_promote(server: Running, tree: Path, tmp_path: Path) -> None:
     reader = server.accounts[gitserver.READER]
-    as_flux = local_gitops.Repository(
-        server.url, server.paths.pki / "ca.crt", reader.password, user=reader.username
-    )
+    as_flux = Repository(server.url, reader.username, reader.password, server.paths.pki / "ca.crt")
     with pytest.raises(
-        RuntimeError, match=r"(?s)git push .* failed: remote: flux may not push.*403"
+        gitops_commits.GitFailed, match=r"(?s)git push .* failed: remote: flux may not push.*403"
     ):
-        promote(tree, as_flux, tmp_path / "w", "three")
+        promote(tree, as_flux, tmp_path / "w", local("three"))

@@ -8,6 +8,7 @@ long-lived Azure environments must not take a full backup on every deploy (`rece
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from pipelines.core.stage import TARGETS, Options, StageContext
 from pipelines.stages import STAGES, smoke
+from pipelines.stages.deploy import RELEASE_FILE
 from pipelines.targets import local_issuer, local_platform
 from pipelines.targets.cluster import Cluster
 from pipelines.targets.local_monitoring import RECEIVER_PORT
@@ -36,11 +38,23 @@ def test_every_target_has_a_mode_the_suite_accepts() -> None:
     assert smoke.backup_mode("azure") == "recent"
 
 
+PUSHED = {"release": "inventory-platform", "revision": 2, "delivery": "push"}
+"""deploy's record of a release it pushed."""
+
+
 def run_stage(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, env: str | None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    target: str,
+    env: str | None,
+    record: Mapping[str, object] = PUSHED,
 ) -> dict[str, str]:
-    """Run the stage against a stand-in suite; returns the environment the suite got."""
+    """Run the stage against a stand-in suite after a deploy that left `record`; returns the
+    environment the suite got."""
     (tmp_path / "tests" / "smoke").mkdir(parents=True)
+    deployed = tmp_path / "reports" / "deploy" / RELEASE_FILE
+    deployed.parent.mkdir(parents=True)
+    deployed.write_text(json.dumps(record), encoding="utf-8")
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     # The cluster lookup has its own tests (test_targets); here only the suite's environment.
@@ -113,6 +127,18 @@ def test_disruptive_families_run_locally_and_on_azure_only_when_asked(
         monkeypatch.setenv(setting, asked)
     env = "staging" if target == "azure" else None
     assert run_stage(tmp_path, monkeypatch, target, env)[setting] == mode
+
+
+@pytest.mark.usefixtures("signing_key")
+@pytest.mark.parametrize(("target", "env"), [("local", None), ("azure", "prod")])
+def test_the_gitops_check_runs_where_flux_delivered_the_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, env: str | None
+) -> None:
+    fluxed = {**PUSHED, "delivery": "flux", "helm_release": "flux-system/inventory-platform"}
+    assert run_stage(tmp_path / "flux", monkeypatch, target, env, fluxed)["SMOKE_GITOPS"] == (
+        "flux-system/inventory-platform"
+    )
+    assert run_stage(tmp_path / "push", monkeypatch, target, env)["SMOKE_GITOPS"] == "off"
 
 
 def test_locally_the_suite_gets_a_short_lived_token_of_the_local_issuer_with_both_roles(

@@ -160,9 +160,10 @@ backup = {
 # Entra ID app registration of the API (its client id is the tokens' audience).
 api_client_id = "5e1f0a9b-3c4d-4e5f-8a6b-7c8d9e0f1a23"
 
-# flux: the cluster pulls gitops/prod from main, so what runs is a reviewed commit, drift reverted.
+# flux: the cluster follows gitops/prod on the environment branch deploy/prod, where each deploy
+# pushes one commit: a reviewed commit of main with its promoted image digests. Drift is reverted.
 delivery = {
   mode           = "flux"
   repository_url = "https://github.com/example-org/inventory-platform"
-  branch         = "main"
+  branch         = "deploy/prod"
 }

@@ -146,9 +146,10 @@ backup = {
 # Entra ID app registration of the API (its client id is the tokens' audience).
 api_client_id = "4d0e9f8a-2b3c-4d4e-9f5a-6b7c8d9e0f12"
 
-# flux: the cluster pulls gitops/staging from main, so what runs is a reviewed commit, drift reverted.
+# flux: the cluster follows gitops/staging on the environment branch deploy/staging, where each deploy
+# pushes one commit: a reviewed commit of main with its promoted image digests. Drift is reverted.
 delivery = {
   mode           = "flux"
   repository_url = "https://github.com/example-org/inventory-platform"
-  branch         = "main"
+  branch         = "deploy/staging"
 }

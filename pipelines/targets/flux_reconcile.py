@@ -1,0 +1,158 @@
+"""Waiting for Flux: the GitRepository at a commit, the Kustomization applying it, the
+HelmRelease Ready at the chart built from it. The same objects and the same wait on AKS (the
+microsoft.flux extension's controllers) and on the local cluster (the harness's).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.core.stage import StageContext
+from pipelines.targets.cluster import Cluster, kubectl_binary
+from tools.kube.kubectl import Kubectl
+
+KUSTOMIZATION_SUFFIX = "-workloads"
+"""What AKS appends to a Flux configuration's name for its kustomization `workloads`."""
+FIELD_MANAGER = "inventory-pipeline"
+POLL = 3.0
+
+
+class ReconcileFailed(Exception):
+    """Flux said the revision cannot be applied; the message is Flux's."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """The Flux objects that deliver the release: the configuration's GitRepository and
+    Kustomization (iac/modules/gitops names them on AKS), and the HelmRelease in the folder."""
+
+    namespace: str  # of all three: the configuration's namespace
+    source: str
+    release: str
+
+    @property
+    def kustomization(self) -> str:
+        return f"{self.source}{KUSTOMIZATION_SUFFIX}"
+
+    @property
+    def helm_release(self) -> str:
+        """NAMESPACE/NAME of the HelmRelease (what the smoke suite checks)."""
+        return f"{self.namespace}/{self.release}"
+
+
+@dataclass(frozen=True)
+class Flux:
+    """kubectl on the Flux objects of one configuration."""
+
+    kubectl: Kubectl
+    names: Names
+
+    def apply(self, manifests: list[dict[str, Any]]) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            json.dump({"apiVersion": "v1", "kind": "List", "items": manifests}, handle)
+        try:
+            self.kubectl.run(
+                "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", handle.name,
+                timeout=120,
+            )  # fmt: skip
+        finally:
+            Path(handle.name).unlink()
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        result = self.kubectl.run("get", kind, name, "-o", "json", check=False, timeout=60)
+        return json.loads(result.stdout) if result.returncode == 0 else None
+
+    def request(self, kind: str, name: str) -> None:
+        """Ask the controller to reconcile now instead of at its interval."""
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        self.kubectl.run(
+            "annotate", "--overwrite", kind, name, f"reconcile.fluxcd.io/requestedAt={now}",
+            timeout=60,
+        )  # fmt: skip
+
+
+def flux_on(ctx: StageContext, cluster: Cluster, names: Names) -> Flux:
+    env = ctx.tool_env(cluster.env())
+    kubectl = Kubectl(kubectl_binary(ctx, env), namespace=names.namespace, env=env)
+    return Flux(kubectl, names)
+
+
+def ready(document: dict[str, Any] | None) -> tuple[bool | None, str]:
+    """(Ready status, its message) of a Flux object at its current generation; None: unknown."""
+    if document is None:
+        return None, "not found"
+    status = document.get("status", {})
+    if status.get("observedGeneration", -1) < document["metadata"].get("generation", 0):
+        return None, "its latest spec is not observed yet"
+    for condition in status.get("conditions", []):
+        if condition.get("type") == "Ready":
+            state = {"True": True, "False": False}.get(condition.get("status", ""))
+            return state, str(condition.get("message", ""))
+    return None, "no Ready condition yet"
+
+
+def wait_until(check: Callable[[], tuple[bool, str]], what: str, deadline: float) -> None:
+    """Poll `check` (done, progress) until done; a ReconcileFailed from it ends the wait."""
+    progress = ""
+    while True:
+        done, progress = check()
+        if done:
+            return
+        if time.monotonic() > deadline:
+            raise ReconcileFailed(f"{what} not reached in time: {progress}")
+        time.sleep(POLL)
+
+
+def reconcile(flux: Flux, branch: str, commit: str, deadline: float) -> str:
+    """Make Flux apply `commit` of `branch` and wait for the HelmRelease to be Ready at it;
+    returns the revision Flux reports."""
+    names = flux.names
+    revision = f"{branch}@sha1:{commit}"
+    flux.request("gitrepository", names.source)
+
+    def fetched() -> tuple[bool, str]:
+        source = flux.get("gitrepository", names.source)
+        got = ((source or {}).get("status", {}).get("artifact") or {}).get("revision", "")
+        state, message = ready(source)
+        if state is False and got != revision:
+            raise ReconcileFailed(f"GitRepository {names.source}: {message}")
+        return got == revision, f"GitRepository at {got or 'nothing'}: {message}"
+
+    wait_until(fetched, f"GitRepository {names.source} at {revision}", deadline)
+    flux.request("kustomization", names.kustomization)
+
+    def applied() -> tuple[bool, str]:
+        document = flux.get("kustomization", names.kustomization)
+        status = (document or {}).get("status", {})
+        state, message = ready(document)
+        if status.get("lastAttemptedRevision") == revision and state is False:
+            raise ReconcileFailed(f"Kustomization {names.kustomization}: {message}")
+        return status.get("lastAppliedRevision") == revision and bool(state), message
+
+    wait_until(applied, f"Kustomization {names.kustomization} applying {revision}", deadline)
+    flux.request("helmrelease", names.release)
+    chart_revision = commit[:12]
+
+    def released() -> tuple[bool, str]:
+        document = flux.get("helmrelease", names.release)
+        status = (document or {}).get("status", {})
+        attempted = str(status.get("lastAttemptedRevision", ""))
+        state, message = ready(document)
+        # <version>+<12 hex of the commit>[.<HelmChart generation>], as source-controller
+        # versions a chart built from a git revision with values files
+        at_commit = f"+{chart_revision}" in attempted
+        # helm-controller reports progress as Unknown; False at this chart is a failed install
+        # or upgrade it has already remediated (rolled back), so waiting gains nothing
+        if at_commit and state is False:
+            raise ReconcileFailed(f"HelmRelease {names.release}: {message}")
+        return at_commit and bool(state), f"chart {attempted or 'none'}: {message}"
+
+    wait_until(released, f"HelmRelease {names.release} Ready at {chart_revision}", deadline)
+    return revision
