@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export SSL_CERT_FILE ?= /etc/ssl/certs/ca-certificates.crt
 export UV_NO_PROGRESS := 1
 
-.PHONY: help pipeline e2e test restarts bootstrap host-packages venv tools lock lint fmt clean cluster-up cluster-down cluster-status
+.PHONY: help pipeline e2e test restarts drills bootstrap host-packages venv tools lock lint fmt clean cluster-up cluster-down cluster-status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,16 +28,19 @@ e2e: bootstrap tools cluster-up ## End to end: build, push to the local cluster'
 	@# The stages before `build` are the test layers `make test` runs with pytest; `make pipeline` runs all.
 	for stage in build publish deploy smoke; do $(PY) -m pipelines $$stage --target local; done
 
-test: bootstrap tools ## Every test of every layer, the cluster restart proof, then end to end
+test: bootstrap tools ## Every test of every layer, the cluster restart proof, the refusal drill, then end to end
 	$(PY) -m tools.localcluster build
 	$(PY) -m pytest tests
 	@# A cluster this run starts is stopped again (pass or fail); a running one is reused and left up.
-	@if $(PY) -m tools.localcluster status >/dev/null 2>&1; then $(MAKE) --no-print-directory restarts e2e; \
-	else trap '$(PY) -m tools.localcluster down' EXIT; $(MAKE) --no-print-directory restarts e2e; fi
+	@if $(PY) -m tools.localcluster status >/dev/null 2>&1; then $(MAKE) --no-print-directory restarts drills e2e; \
+	else trap '$(PY) -m tools.localcluster down' EXIT; $(MAKE) --no-print-directory restarts drills e2e; fi
 
 restarts: bootstrap tools ## Prove the local cluster starts every time: 10 down/up cycles, 1 start from empty
 	$(PY) -m tools.localcluster build
 	$(PY) -m pytest tests/localcluster/live
+
+drills: bootstrap tools cluster-up ## Drive the delivery's refusal path live: a promotion Flux cannot install is reverted
+	$(PY) -m pytest tests/pipeline/live
 
 bootstrap: host-packages venv ## Debian packages and the project virtualenv
 

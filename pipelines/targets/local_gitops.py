@@ -35,7 +35,6 @@ ENVIRONMENT = "local"
 FOLDER = Path("gitops") / ENVIRONMENT
 RELEASE_FILE = FOLDER / "helmrelease.yaml"
 BRANCH = "main"  # the harness's repository holds nothing but the environment branch
-AUTH_SECRET = "inventory-git-reader"  # noqa: S105 (a name)
 PLATFORM_VALUES = "inventory-platform-local-values"
 INTERVAL = "1m"
 
@@ -65,53 +64,62 @@ def platform_values() -> dict[str, Any]:
 
 def configuration(flux: Names, ca: bytes, reader_password: str) -> list[dict[str, Any]]:
     """The local Flux configuration: source credentials, platform values, source, kustomization."""
-    meta = {"namespace": flux.namespace, "labels": {"app.kubernetes.io/managed-by": FIELD_MANAGER}}
-    values = yaml.safe_dump(platform_values(), sort_keys=True)
+    secret, source = source_objects(flux, ca, reader_password, BRANCH)
+    values = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": PLATFORM_VALUES, **_meta(flux)},
+        "data": {"values.yaml": yaml.safe_dump(platform_values(), sort_keys=True)},
+    }
+    return [secret, values, source, kustomization(flux, FOLDER, substitutions(flux))]
+
+
+def source_objects(
+    flux: Names, ca: bytes, reader_password: str, branch: str
+) -> list[dict[str, Any]]:
+    """The Secret of Flux's fetch-only account and the GitRepository of `branch` on the
+    harness's git server."""
+    data = {"username": GIT_READER.encode(), "password": reader_password.encode(), "ca.crt": ca}
     return [
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": AUTH_SECRET, **meta},
+            "metadata": {"name": f"{flux.source}-git-reader", **_meta(flux)},
             "type": "Opaque",
-            "data": {
-                key: base64.b64encode(value).decode()
-                for key, value in {
-                    "username": GIT_READER.encode(),
-                    "password": reader_password.encode(),
-                    "ca.crt": ca,
-                }.items()
-            },
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": PLATFORM_VALUES, **meta},
-            "data": {"values.yaml": values},
+            "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
         },
         {
             "apiVersion": "source.toolkit.fluxcd.io/v1",
             "kind": "GitRepository",
-            "metadata": {"name": flux.source, **meta},
+            "metadata": {"name": flux.source, **_meta(flux)},
             "spec": {
                 "url": git_url(),
-                "ref": {"branch": BRANCH},
+                "ref": {"branch": branch},
                 "interval": INTERVAL,
-                "secretRef": {"name": AUTH_SECRET},
-            },
-        },
-        {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": flux.kustomization, **meta},
-            "spec": {
-                "interval": INTERVAL,
-                "path": f"./{FOLDER.as_posix()}",
-                "prune": True,
-                "sourceRef": {"kind": "GitRepository", "name": flux.source},
-                "postBuild": {"substitute": substitutions(flux)},
+                "secretRef": {"name": f"{flux.source}-git-reader"},
             },
         },
     ]
+
+
+def kustomization(flux: Names, folder: Path, substitute: Mapping[str, str]) -> dict[str, Any]:
+    """The Kustomization of `folder` in the GitRepository, named as AKS names it, pruning."""
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": flux.kustomization, **_meta(flux)},
+        "spec": {
+            "interval": INTERVAL,
+            "path": f"./{folder.as_posix()}",
+            "prune": True,
+            "sourceRef": {"kind": "GitRepository", "name": flux.source},
+            "postBuild": {"substitute": dict(substitute)},
+        },
+    }
+
+
+def _meta(flux: Names) -> dict[str, Any]:
+    return {"namespace": flux.namespace, "labels": {"app.kubernetes.io/managed-by": FIELD_MANAGER}}
 
 
 def channel() -> Channel:
@@ -120,7 +128,6 @@ def channel() -> Channel:
     paths = state_paths()
     ca_file = paths.pki / "ca.crt"
     flux = names()
-    reader = paths.git_password(GIT_READER).read_text(encoding="utf-8").strip()
     return Channel(
         environment=ENVIRONMENT,
         repository=Repository(
@@ -132,8 +139,13 @@ def channel() -> Channel:
         branch=BRANCH,
         release_file=RELEASE_FILE,
         names=flux,
-        configuration=tuple(configuration(flux, ca_file.read_bytes(), reader)),
+        configuration=tuple(configuration(flux, ca_file.read_bytes(), reader_password())),
     )
+
+
+def reader_password() -> str:
+    """The password of Flux's fetch-only account on the harness's git server."""
+    return state_paths().git_password(GIT_READER).read_text(encoding="utf-8").strip()
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

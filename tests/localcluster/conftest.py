@@ -8,19 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.live import ignore_unless_named
+
 LIVE_DIR = Path(__file__).resolve().parent / "live"
 
 
-def _named(config: pytest.Config) -> bool:
-    root = config.invocation_params.dir
-    for argument in config.args:
-        path = (root / argument.split("::", 1)[0]).resolve()
-        if path == LIVE_DIR or LIVE_DIR in path.parents:
-            return True
-    return False
-
-
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if collection_path.resolve() == LIVE_DIR and not _named(config):
-        return True
-    return None
+    return ignore_unless_named(LIVE_DIR, collection_path, config)

@@ -1,10 +1,11 @@
 """GitOps delivery in the plan: Flux where an environment's tfvars choose it, nothing where not.
 
 `delivery.mode = "flux"` plans the microsoft.flux extension and one Flux configuration that
-reconciles gitops/<environment> of the given repository and branch, pruning what leaves it;
+reconciles gitops/<environment> of the given repository on the environment branch
+deploy/<environment> (where the deploy stage's promotion commits go), pruning what leaves it;
 `push` plans neither (the deploy stage installs the release). The root refuses a flux mode
-without a repository, a push mode with one, and any other mode. What the reconciled HelmRelease
-must agree with: tests/contract/test_gitops.py.
+without a repository or on another branch, a push mode with a repository, and any other mode.
+What the reconciled HelmRelease must agree with: tests/contract/test_gitops.py.
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def test_flux_environments_plan_the_extension_and_their_folder(
     outputs = plans[env]["output_changes"]
     assert outputs["delivery_mode"]["after"] == "flux"
     assert outputs["flux_configuration_name"]["after"] == configuration["name"]
+    assert outputs["flux_delivery"]["after"] == {
+        "repository_url": source["url"],
+        "branch": source["reference_value"],
+        "path": kustomization["path"],
+        "namespace": configuration["namespace"],
+    }
 
 
 @pytest.mark.parametrize("env", PUSH_ENVIRONMENTS)
@@ -101,6 +108,7 @@ def test_push_environments_plan_no_flux(plans: dict[str, dict[str, Any]], env: s
     outputs = plans[env]["output_changes"]
     assert outputs["delivery_mode"]["after"] == "push"
     assert outputs["flux_configuration_name"].get("after") is None
+    assert outputs["flux_delivery"].get("after") is None
 
 
 def test_the_configuration_waits_for_the_extension() -> None:
@@ -119,8 +127,18 @@ URL = "https://github.com/example-org/inventory-platform"
         ("staging", '{ mode = "flux" }', "delivery.mode flux needs repository_url"),
         ("dev", f'{{ mode = "push", repository_url = "{URL}" }}', "delivery.mode push takes no"),
         ("dev", '{ mode = "pull" }', "delivery.mode must be push or flux"),
+        (
+            "prod",
+            f'{{ mode = "flux", repository_url = "{URL}", branch = "main" }}',
+            "delivery.branch of a flux environment must be deploy/<environment>",
+        ),
+        (
+            "prod",
+            f'{{ mode = "flux", repository_url = "{URL}", branch = "deploy/staging" }}',
+            "delivery.branch of a flux environment must be deploy/<environment>",
+        ),
     ],
-    ids=["flux-without-url", "push-with-url", "unknown-mode"],
+    ids=["flux-without-url", "push-with-url", "unknown-mode", "flux-on-main", "others-branch"],
 )
 def test_a_bad_delivery_is_refused_with_its_message(
     workspace: Workspace, plans: dict[str, dict[str, Any]], env: str, value: str, message: str

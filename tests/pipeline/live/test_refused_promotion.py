@@ -1,0 +1,208 @@
+"""The deploy stage's refusal path, driven for real: a promotion Flux cannot install is
+reverted by commit, the revert is reconciled, and the stage fails with Flux's own message.
+
+The drill runs `gitops_delivery.deliver`, the function the deploy stage calls, against the live
+local cluster's Flux controllers and git server, on a channel of its own (branch, folder, a
+one-ConfigMap chart, a scratch namespace) so the deployed release is never touched. First a
+good promotion becomes Ready; then one whose chart the API server refuses (an invalid object
+name) must fail the stage after the revert is reconciled, leaving the good tree on the branch
+and its ConfigMap in place. Everything the drill made is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.core import gitops_commits
+from pipelines.core.stage import Options, StageContext, StageFailed
+from pipelines.stages import STAGES
+from pipelines.targets import gitops_delivery, local_gitops
+from pipelines.targets.cluster import Cluster, find_cluster
+from pipelines.targets.flux_reconcile import Flux, Names, flux_on
+from tools.localcluster.interface import FLUX_NAMESPACE
+
+pytestmark = pytest.mark.slow
+
+DRILL = "refusal-drill"
+NAMESPACE = f"{DRILL}-workloads"
+BRANCH = f"drills/{DRILL}"
+FOLDER = Path("gitops") / DRILL
+CHART = Path("helm-charts") / DRILL
+KEYS = {"drill": "image"}
+"""image -> its values key in the drill's HelmRelease, as IMAGE_VALUES is for the umbrella."""
+DEPLOY = next(stage for stage in STAGES if stage.name == "deploy")
+
+
+def digest(seed: str) -> dict[str, str]:
+    return {"drill": f"sha256:{hashlib.sha256(seed.encode()).hexdigest()}"}
+
+
+def write_tree(root: Path, configmap_name: str) -> None:
+    """The drill's gitops/ and helm-charts/: a HelmRelease of a chart with one ConfigMap."""
+    (root / FOLDER).mkdir(parents=True, exist_ok=True)
+    (root / CHART / "templates").mkdir(parents=True, exist_ok=True)
+    (root / FOLDER / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "resources:\n  - helmrelease.yaml\n",
+        encoding="utf-8",
+    )
+    (root / FOLDER / "helmrelease.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            apiVersion: helm.toolkit.fluxcd.io/v2
+            kind: HelmRelease
+            metadata:
+              name: {DRILL}
+              namespace: {FLUX_NAMESPACE}
+            spec:
+              releaseName: {DRILL}
+              targetNamespace: {NAMESPACE}
+              storageNamespace: {NAMESPACE}
+              interval: 10m
+              timeout: 2m
+              install:
+                createNamespace: true
+                remediation:
+                  retries: 1
+              upgrade:
+                remediation:
+                  retries: 1
+                  remediateLastFailure: true
+              chart:
+                spec:
+                  chart: ./{CHART.as_posix()}
+                  reconcileStrategy: Revision
+                  sourceRef:
+                    kind: GitRepository
+                    name: {DRILL}
+                    namespace: {FLUX_NAMESPACE}
+              values:
+                image:
+                  digest: ""
+            """
+        ),
+        encoding="utf-8",
+    )
+    (root / CHART / "Chart.yaml").write_text(
+        f"apiVersion: v2\nname: {DRILL}\nversion: 0.1.0\n", encoding="utf-8"
+    )
+    (root / CHART / "templates" / "configmap.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: {configmap_name}
+            data:
+              digest: {{{{ .Values.image.digest | quote }}}}
+            """
+        ),
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory: pytest.TempPathFactory) -> StageContext:
+    root = tmp_path_factory.mktemp("drill-tree")
+    options = Options(root=root, reports=root / "reports", target="local", env=None)
+    return StageContext(DEPLOY, options, echo=lambda _line: None)
+
+
+@pytest.fixture(scope="module")
+def cluster(ctx: StageContext) -> Cluster:
+    return find_cluster(ctx)
+
+
+@pytest.fixture(scope="module")
+def channel(ctx: StageContext, cluster: Cluster) -> Iterator[gitops_delivery.Channel]:
+    """The drill's channel on the harness's git server, with a configuration like the local
+    one; removed afterwards (pruning uninstalls the release), with its branch."""
+    local = local_gitops.channel()
+    names = Names(namespace=FLUX_NAMESPACE, source=DRILL, release=DRILL)
+    assert local.repository.ca_file is not None
+    ca = local.repository.ca_file.read_bytes()
+    objects = [
+        *local_gitops.source_objects(names, ca, local_gitops.reader_password(), BRANCH),
+        local_gitops.kustomization(names, FOLDER, {}),
+    ]
+    drill = gitops_delivery.Channel(
+        environment=DRILL,
+        repository=local.repository,
+        branch=BRANCH,
+        release_file=FOLDER / "helmrelease.yaml",
+        names=names,
+        configuration=tuple(objects),
+    )
+    flux = flux_on(ctx, cluster, names)
+    try:
+        yield drill
+    finally:
+        _remove(flux, drill, ctx.root)
+
+
+def _remove(flux: Flux, drill: gitops_delivery.Channel, scratch: Path) -> None:
+    kubectl = flux.kubectl
+    kubectl.run("delete", "kustomization", drill.names.kustomization, "--ignore-not-found",
+                "--wait=true", "--timeout=120s", check=False, timeout=180)  # fmt: skip
+    for kind, name in (("gitrepository", DRILL), ("secret", f"{DRILL}-git-reader")):
+        kubectl.run("delete", kind, name, "--ignore-not-found", check=False, timeout=120)
+    kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false",
+                "--namespace=default", check=False, timeout=120)  # fmt: skip
+    work = scratch / "cleanup"
+    if gitops_commits.checkout(drill.repository, work, drill.branch) is not None:
+        gitops_commits.git(work, drill.repository, "push", "--quiet", "origin",
+                           f":refs/heads/{drill.branch}")  # fmt: skip
+
+
+def configmap_digest(flux: Flux, name: str) -> str | None:
+    result = flux.kubectl.run("get", "configmap", name, f"--namespace={NAMESPACE}",
+                              "-o", "jsonpath={.data.digest}", check=False, timeout=60)  # fmt: skip
+    return result.stdout if result.returncode == 0 else None
+
+
+def test_a_refused_promotion_is_reverted_and_the_stage_fails_with_fluxs_message(
+    ctx: StageContext, cluster: Cluster, channel: gitops_delivery.Channel,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    flux = flux_on(ctx, cluster, channel.names)
+    write_tree(ctx.root, "drill")
+    started = time.monotonic()
+    good = gitops_delivery.deliver(ctx, cluster, channel, digest("good"), KEYS)
+    took_good = time.monotonic() - started
+    assert good["previous_commit"] is None
+    assert configmap_digest(flux, "drill") == digest("good")["drill"]
+
+    write_tree(ctx.root, "Not_A_Valid_Name")  # the API server refuses it; helm renders it
+    started = time.monotonic()
+    with pytest.raises(StageFailed) as failed:
+        gitops_delivery.deliver(ctx, cluster, channel, digest("bad"), KEYS)
+    took_refusal = time.monotonic() - started
+    message = str(failed.value)
+    bad = re.search(r"Flux could not reconcile ([0-9a-f]{12})", message)
+    assert bad, message
+    assert f"reverted to {good['commit'][:12]}, which Flux reconciled" in message
+    assert f"HelmRelease {DRILL}: " in message, "the stage passes on Flux's own message"
+
+    work = ctx.root / "check"
+    head = gitops_commits.checkout(channel.repository, work, channel.branch)
+    assert head is not None
+    trees = subprocess.run(
+        ["git", "-C", str(work), "rev-parse", f"{head}^{{tree}}", f"{good['commit']}^{{tree}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert trees[0] == trees[1], "the branch holds the good promotion's tree again"
+    assert configmap_digest(flux, "drill") == digest("good")["drill"], "the good release runs"
+    with capsys.disabled():
+        print(
+            f"\nrefusal drill: good promotion Ready in {took_good:.1f} s; refused promotion "
+            f"reverted and reconciled, stage failed after {took_refusal:.1f} s: {message}",
+            flush=True,
+        )
