@@ -19,7 +19,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.core import image_promotion
@@ -43,7 +43,7 @@ class Repository:
 
     url: str
     user: str
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a log line or a traceback
     ca_file: Path | None = None  # None: the system's trust store (a public host)
 
     def env(self) -> dict[str, str]:

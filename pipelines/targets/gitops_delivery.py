@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -45,7 +45,8 @@ class Channel:
     branch: str
     release_file: Path  # gitops/<environment>/helmrelease.yaml
     names: Names
-    configuration: tuple[dict[str, Any], ...] = ()  # applied first where no Terraform made it
+    # applied first where no Terraform made it; holds the fetch account's Secret, so no repr
+    configuration: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
     def promotion(self, digests: Mapping[str, str], keys: Mapping[str, str]) -> Promotion:
         return Promotion(self.environment, self.branch, self.release_file, digests, keys)

@@ -49,6 +49,7 @@ def test_the_token_reaches_git_only_as_a_header() -> None:
     assert carrying == []  # base64 in the header, never in plain text
     assert env["GIT_CONFIG_VALUE_0"].startswith("Authorization: Basic ")
     assert "GIT_SSL_CAINFO" not in env, "a public host is trusted by the system store"
+    assert "s3cret-token" not in repr(azure_gitops.channel("staging", outputs(), CREDENTIALS))
 
 
 @pytest.mark.parametrize("missing", [USER_VARIABLE, TOKEN_VARIABLE])
