@@ -155,7 +155,7 @@ def _remove(flux: Flux, drill: gitops_delivery.Channel, scratch: Path) -> None:
     for kind, name in (("gitrepository", DRILL), ("secret", f"{DRILL}-git-reader")):
         kubectl.run("delete", kind, name, "--ignore-not-found", check=False, timeout=120)
     kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false",
-                "--namespace=default", check=False, timeout=120)  # fmt: skip
+                check=False, timeout=120)  # fmt: skip
     work = scratch / "cleanup"
     if gitops_commits.checkout(drill.repository, work, drill.branch) is not None:
         gitops_commits.git(work, drill.repository, "push", "--quiet", "origin",
