@@ -91,7 +91,12 @@ def ready(document: dict[str, Any] | None) -> tuple[bool | None, str]:
     status = document.get("status", {})
     if status.get("observedGeneration", -1) < document["metadata"].get("generation", 0):
         return None, "its latest spec is not observed yet"
-    for condition in status.get("conditions", []):
+    return ready_condition(document)
+
+
+def ready_condition(document: dict[str, Any]) -> tuple[bool | None, str]:
+    """(Ready status, its message) as the object shows it, whatever generation it is about."""
+    for condition in document.get("status", {}).get("conditions", []):
         if condition.get("type") == "Ready":
             state = {"True": True, "False": False}.get(condition.get("status", ""))
             return state, str(condition.get("message", ""))
@@ -149,9 +154,12 @@ def reconcile(flux: Flux, branch: str, commit: str, deadline: float) -> str:
         # versions a chart built from a git revision with values files
         at_commit = f"+{chart_revision}" in attempted
         # helm-controller reports progress as Unknown; False at this chart is a failed install
-        # or upgrade it has already remediated (rolled back), so waiting gains nothing
-        if at_commit and state is False:
-            raise ReconcileFailed(f"HelmRelease {names.release}: {message}")
+        # or upgrade (remediated or not), so waiting gains nothing. It keeps observedGeneration
+        # at the last spec it finished while it retries a failure, so a failure at this chart
+        # counts whatever generation the status claims; success needs the current one.
+        failed, reason = ready_condition(document) if document else (None, message)
+        if at_commit and failed is False:
+            raise ReconcileFailed(f"HelmRelease {names.release}: {reason}")
         return at_commit and bool(state), f"chart {attempted or 'none'}: {message}"
 
     wait_until(released, f"HelmRelease {names.release} Ready at {chart_revision}", deadline)

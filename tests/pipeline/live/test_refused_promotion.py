@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import subprocess
 import textwrap
 import time
@@ -31,11 +32,15 @@ from tools.localcluster.interface import FLUX_NAMESPACE
 
 pytestmark = pytest.mark.slow
 
-DRILL = "refusal-drill"
-NAMESPACE = f"{DRILL}-workloads"
+PREFIX = "refusal-drill"
+DRILL = f"{PREFIX}-{secrets.token_hex(3)}"
+"""Every run's own name (release, source, namespace, branch), so a run never meets the objects
+of an earlier one that is still being deleted, or that a killed run left behind."""
+LABEL = f"inventory-platform/drill={PREFIX}"
+NAMESPACE = DRILL
 BRANCH = f"drills/{DRILL}"
-FOLDER = Path("gitops") / DRILL
-CHART = Path("helm-charts") / DRILL
+FOLDER = Path("gitops") / PREFIX
+CHART = Path("helm-charts") / PREFIX
 KEYS = {"drill": "image"}
 """image -> its values key in the drill's HelmRelease, as IMAGE_VALUES is for the umbrella."""
 DEPLOY = next(stage for stage in STAGES if stage.name == "deploy")
@@ -92,7 +97,7 @@ def write_tree(root: Path, configmap_name: str) -> None:
         encoding="utf-8",
     )
     (root / CHART / "Chart.yaml").write_text(
-        f"apiVersion: v2\nname: {DRILL}\nversion: 0.1.0\n", encoding="utf-8"
+        f"apiVersion: v2\nname: {PREFIX}\nversion: 0.1.0\n", encoding="utf-8"
     )
     (root / CHART / "templates" / "configmap.yaml").write_text(
         textwrap.dedent(
@@ -133,6 +138,9 @@ def channel(ctx: StageContext, cluster: Cluster) -> Iterator[gitops_delivery.Cha
         *local_gitops.source_objects(names, ca, local_gitops.reader_password(), BRANCH),
         local_gitops.kustomization(names, FOLDER, {}),
     ]
+    for document in objects:
+        key, value = LABEL.split("=")
+        document["metadata"]["labels"][key] = value
     drill = gitops_delivery.Channel(
         environment=DRILL,
         repository=local.repository,
@@ -142,16 +150,31 @@ def channel(ctx: StageContext, cluster: Cluster) -> Iterator[gitops_delivery.Cha
         configuration=tuple(objects),
     )
     flux = flux_on(ctx, cluster, names)
+    _remove_leftovers(flux)
     try:
         yield drill
     finally:
         _remove(flux, drill, ctx.root)
 
 
+def _remove_leftovers(flux: Flux) -> None:
+    """What a killed run left: its configuration (pruning uninstalls its release), its namespace."""
+    kubectl = flux.kubectl
+    kubectl.run("delete", "kustomization", "-l", LABEL, "--wait=true", "--timeout=120s",
+                check=False, timeout=180)  # fmt: skip
+    kubectl.run("delete", "gitrepository,secret", "-l", LABEL, check=False, timeout=120)
+    listed = kubectl.run("get", "namespaces", "-o", "name", check=False, timeout=60).stdout
+    for namespace in listed.split():
+        if namespace.startswith(f"namespace/{PREFIX}-"):
+            kubectl.run("delete", namespace, "--wait=false", check=False, timeout=60)
+
+
 def _remove(flux: Flux, drill: gitops_delivery.Channel, scratch: Path) -> None:
     kubectl = flux.kubectl
     kubectl.run("delete", "kustomization", drill.names.kustomization, "--ignore-not-found",
                 "--wait=true", "--timeout=120s", check=False, timeout=180)  # fmt: skip
+    kubectl.run("wait", "--for=delete", f"helmrelease/{DRILL}", "--timeout=120s",
+                check=False, timeout=180)  # fmt: skip
     for kind, name in (("gitrepository", DRILL), ("secret", f"{DRILL}-git-reader")):
         kubectl.run("delete", kind, name, "--ignore-not-found", check=False, timeout=120)
     kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false",
