@@ -229,8 +229,11 @@ def delete_quietly(delete: Any, name: str, namespace: str, **options: Any) -> No
 
 def job_from_cronjob(cronjob: Any, name: str) -> Any:
     """The Job `kubectl create job NAME --from=cronjob/X` makes: the CronJob's jobTemplate, its
-    labels and annotations plus `cronjob.kubernetes.io/instantiate: manual`, owned by the
-    CronJob (so the CronJob's history and garbage collection treat it as its own)."""
+    labels and annotations plus `cronjob.kubernetes.io/instantiate: manual`, except that the
+    CronJob owns it without controlling it. Garbage collection still removes it with the
+    CronJob, but the CronJob controller leaves it out of its history: with
+    `successfulJobsHistoryLimit: 1`, a scheduled run that started later and finished first
+    would have it deleted the moment it completes, before its log is read."""
     template = cronjob.spec.job_template
     metadata = template.metadata or client.V1ObjectMeta()
     annotations = {**(metadata.annotations or {}), MANUAL_ANNOTATION: "manual"}
@@ -239,8 +242,7 @@ def job_from_cronjob(cronjob: Any, name: str) -> Any:
         kind="CronJob",
         name=cronjob.metadata.name,
         uid=cronjob.metadata.uid,
-        controller=True,
-        block_owner_deletion=True,
+        controller=False,
     )
     return client.V1Job(
         api_version="batch/v1",

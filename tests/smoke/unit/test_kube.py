@@ -47,7 +47,7 @@ def serialized(job: Any) -> dict[str, Any]:
     return document
 
 
-def test_job_from_cronjob_is_what_kubectl_makes() -> None:
+def test_job_from_cronjob_is_kubectls_but_outside_the_cronjob_history() -> None:
     job = serialized(job_from_cronjob(cronjob({"team": "dbops"}), "db-backup-full-smoke-abc123"))
     assert job["metadata"] == {
         "name": "db-backup-full-smoke-abc123",
@@ -60,8 +60,7 @@ def test_job_from_cronjob_is_what_kubectl_makes() -> None:
                 "kind": "CronJob",
                 "name": "db-backup-full",
                 "uid": "1234",
-                "controller": True,
-                "blockOwnerDeletion": True,
+                "controller": False,
             }
         ],
     }
