@@ -600,4 +600,13 @@ module "gitops" {
     url    = var.delivery.repository_url
     branch = var.delivery.branch
   }
+
+  source_identity = {
+    name                = "${local.names.workload_identity_prefix}-flux-source"
+    resource_group_name = module.resource_group.name
+    location            = var.location
+    oidc_issuer_url     = module.aks.oidc_issuer_url
+    registry_id         = module.acr.id
+    tags                = local.tags
+  }
 }

@@ -2,11 +2,12 @@
 
 A Flux environment follows one branch that only the pipeline writes (the harness's git server
 locally, `deploy/<env>` of the repository on AKS). Each commit on it carries a reviewed source
-commit's gitops/ and helm-charts/ (build outputs left out) with the image digests `publish`
-recorded written into the environment's HelmRelease, so the tree Flux reconciles is exactly the
-tree the pipeline's tests rendered, and main never receives a machine commit (nor starts a build
-of one). A revert is a new commit whose tree is an earlier promotion's, so the branch only moves
-forward and every change on it is a commit someone can read.
+commit's gitops/ and helm-charts/ (build outputs left out) with the digests `publish` recorded
+written in: the images' into the environment's HelmRelease, the umbrella chart's into its
+OCIRepository. So the tree Flux reconciles is exactly the tree the pipeline's tests rendered,
+and main never receives a machine commit (nor starts a build of one). A revert is a new commit
+whose tree is an earlier promotion's, so the branch only moves forward and every change on it
+is a commit someone can read.
 
 The account goes to git as an `http.extraHeader` in the environment, never in a URL, a file or
 a log line.
@@ -102,8 +103,16 @@ def stage_tree(root: Path, into: Path) -> None:
 
 
 def promotion_message(environment: str, source_commit: str, digests: Mapping[str, str]) -> str:
-    images = "\n".join(f"- {image}: {digest}" for image, digest in sorted(digests.items()))
-    return f"Promote {source_commit[:12]} to {environment}\n\nSource: {source_commit}\n{images}\n"
+    pinned = "\n".join(f"- {name}: {digest}" for name, digest in sorted(digests.items()))
+    return f"Promote {source_commit[:12]} to {environment}\n\nSource: {source_commit}\n{pinned}\n"
+
+
+@dataclass(frozen=True)
+class ChartPin:
+    """The OCIRepository a promotion pins to the chart artefact publish pushed."""
+
+    source_file: Path  # relative to the repository root, e.g. gitops/staging/chart.yaml
+    digest: str
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,7 @@ class Promotion:
     release_file: Path  # relative to the repository root, e.g. gitops/staging/helmrelease.yaml
     digests: Mapping[str, str]
     keys: Mapping[str, str]  # image -> its values key in the HelmRelease
+    chart: ChartPin | None = None  # None: the HelmRelease builds its chart from the git source
 
     def commit(
         self, root: Path, repo: Repository, work: Path, *, source_commit: str
@@ -126,10 +136,16 @@ class Promotion:
         release = work / self.release_file
         text = release.read_text(encoding="utf-8")
         release.write_text(image_promotion.promote(text, self.digests, self.keys), encoding="utf-8")
+        pinned = dict(self.digests)
+        if self.chart is not None:
+            source = work / self.chart.source_file
+            text = source.read_text(encoding="utf-8")
+            source.write_text(image_promotion.pin_chart(text, self.chart.digest), encoding="utf-8")
+            pinned["chart"] = self.chart.digest
         git(work, repo, "add", "--all", *(str(folder) for folder in DELIVERED))
         if previous is not None and not git(work, repo, "status", "--porcelain"):
             return previous, previous
-        message = promotion_message(self.environment, source_commit, self.digests)
+        message = promotion_message(self.environment, source_commit, pinned)
         git(work, repo, "commit", "--quiet", "--message", message)
         git(work, repo, "push", "--quiet", "origin", f"HEAD:refs/heads/{self.branch}")
         return previous, git(work, repo, "rev-parse", "HEAD")

@@ -1,9 +1,10 @@
-"""A promotion commit's edit: the image digests of a gitops HelmRelease, and nothing else.
+"""A promotion commit's edits: the image digests of a gitops HelmRelease and the chart digest
+of its OCIRepository, and nothing else.
 
-The HelmRelease files are reviewed documents with comments, so the edit replaces the value of
-each `digest:` line in place instead of re-serialising the YAML; the result is parsed back and
-must equal the original with exactly those fields changed, so an edit that touched anything
-else (or missed a field) is refused instead of committed.
+The gitops files are reviewed documents with comments, so an edit replaces the value of each
+`digest:` line in place instead of re-serialising the YAML; the result is parsed back and must
+equal the original with exactly those fields changed, so an edit that touched anything else (or
+missed a field) is refused instead of committed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import yaml
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 VALUES_PATH = ("spec", "values")
 """Where a HelmRelease keeps its inline values (the image settings a promotion writes)."""
+CHART_DIGEST_PATH = ("spec", "ref", "digest")
+"""Where an OCIRepository pins the artefact it pulls (the chart a promotion writes)."""
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?P<rest>.*)$")
 
 
@@ -45,6 +48,18 @@ def promote(text: str, digests: Mapping[str, str], keys: Mapping[str, str]) -> s
             )
         )
     wanted = {digest_path(keys[image]): value for image, value in digests.items()}
+    return _set_fields(text, wanted, "HelmRelease")
+
+
+def pin_chart(text: str, digest: str) -> str:
+    """`text` (one OCIRepository) pinned to the chart artefact `digest`."""
+    if not DIGEST.fullmatch(digest):
+        raise PromotionRefused(f"chart: {digest!r} is not sha256:<64 hex>")
+    return _set_fields(text, {CHART_DIGEST_PATH: digest}, "OCIRepository")
+
+
+def _set_fields(text: str, wanted: Mapping[tuple[str, ...], str], kind: str) -> str:
+    """`text` with each wanted path's scalar line set in place, checked by parsing it back."""
     lines = text.splitlines(keepends=True)
     found: set[tuple[str, ...]] = set()
     stack: list[tuple[int, str]] = []
@@ -63,7 +78,7 @@ def promote(text: str, digests: Mapping[str, str], keys: Mapping[str, str]) -> s
             found.add(path)
     missing = sorted(".".join(path) for path in set(wanted) - found)
     if missing:
-        raise PromotionRefused(f"the HelmRelease has no {', '.join(missing)}")
+        raise PromotionRefused(f"the {kind} has no {', '.join(missing)}")
     promoted = "".join(lines)
     _check(text, promoted, wanted)
     return promoted
@@ -89,7 +104,7 @@ def _check(original: str, promoted: str, wanted: Mapping[tuple[str, ...], str]) 
             raise PromotionRefused(f"{'.'.join(path[:-1])} is not a mapping")
         parent[path[-1]] = value
     if yaml.safe_load(promoted) != expected:
-        raise PromotionRefused("the edit changed more than the image digests")
+        raise PromotionRefused("the edit changed more than the digests")
 
 
 def _get(document: Any, path: tuple[str, ...]) -> Any:

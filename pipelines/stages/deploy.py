@@ -8,8 +8,10 @@ and namespace from iac/contract.yaml) serves `cert-manager.io/v1`, which the umb
 Certificates need, and issues the pgBackRest TLS Secrets into the workloads' namespace, on every
 target. Then the umbrella chart with the environment's values and the image references just
 published. Each release installs the chart artefact `publish` pushed, pinned by its digest
-(oci://<registry>/charts/<chart>@sha256:...), so what a cluster receives is the archive the
-registry holds; the values files come from the same commit's chart folders; the stage prints the
+(oci://<registry>/charts/<chart>@sha256:...: helm pulls it in push mode, the chart's
+OCIRepository in Flux mode, where the promotion commit writes the digest), so what a cluster
+receives is the archive the registry holds; the values files come from the same commit's chart
+folders; the stage prints the
 umbrella's status and records its previous revision so `smoke` can roll back to it. On the azure
 target the identity ids and the Azure names (Key Vault, registry, backup storage account) come
 from the Terraform outputs (saved by `infra-apply`, else read from the environment's state), as
@@ -145,7 +147,10 @@ def run(ctx: StageContext) -> None:
     for step in plan:
         if step.name == RELEASE and channel is not None:
             promoted = {image: digests[image] for image in IMAGE_VALUES}
-            delivered = gitops_delivery.deliver(ctx, cluster, channel, promoted, IMAGE_VALUES)
+            chart = charts[UMBRELLA]["digest"]
+            delivered = gitops_delivery.deliver(
+                ctx, cluster, channel, promoted, IMAGE_VALUES, chart=chart
+            )
             continue
         upgrade(ctx, helm, step.published(charts[step.chart.name], pull), env)
     if ctx.options.target == "local":

@@ -65,7 +65,9 @@ def channel(
         ),
         branch=where["branch"],
         release_file=Path(where["path"]) / RELEASE_FILE,
-        names=Names(namespace=where["namespace"], source=name, release=contract.load().release),
+        names=Names.pinned(
+            namespace=where["namespace"], source=name, release=contract.load().release
+        ),
     )
 
 

@@ -1,6 +1,7 @@
-"""Waiting for Flux: the GitRepository at a commit, the Kustomization applying it, the
-HelmRelease Ready at the chart built from it. The same objects and the same wait on AKS (the
-microsoft.flux extension's controllers) and on the local cluster (the harness's).
+"""Waiting for Flux: the GitRepository at a commit, the Kustomization applying it, the chart's
+OCIRepository at the digest that commit pins, the HelmRelease Ready at that chart. The same
+objects and the same wait on AKS (the microsoft.flux extension's controllers) and on the local
+cluster (the harness's).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from tools.kube.kubectl import Kubectl
 
 KUSTOMIZATION_SUFFIX = "-workloads"
 """What AKS appends to a Flux configuration's name for its kustomization `workloads`."""
+CHART_SOURCE_SUFFIX = "-chart"
+"""The OCIRepository of a release's chart is named <release>-chart (gitops/<env>/chart.yaml)."""
 FIELD_MANAGER = "inventory-pipeline"
 POLL = 3.0
 
@@ -31,11 +34,18 @@ class ReconcileFailed(Exception):
 @dataclass(frozen=True)
 class Names:
     """The Flux objects that deliver the release: the configuration's GitRepository and
-    Kustomization (iac/modules/gitops names them on AKS), and the HelmRelease in the folder."""
+    Kustomization (iac/modules/gitops names them on AKS), and the HelmRelease and its chart's
+    OCIRepository in the folder."""
 
-    namespace: str  # of all three: the configuration's namespace
+    namespace: str  # of all of them: the configuration's namespace
     source: str
     release: str
+    chart: str | None = None  # the OCIRepository pinning the chart; None: a chart from git
+
+    @classmethod
+    def pinned(cls, namespace: str, source: str, release: str) -> Names:
+        """The names of a release whose chart an OCIRepository pins by digest."""
+        return cls(namespace, source, release, f"{release}{CHART_SOURCE_SUFFIX}")
 
     @property
     def kustomization(self) -> str:
@@ -142,25 +152,52 @@ def reconcile(flux: Flux, branch: str, commit: str, deadline: float) -> str:
         return status.get("lastAppliedRevision") == revision and bool(state), message
 
     wait_until(applied, f"Kustomization {names.kustomization} applying {revision}", deadline)
+    chart = _pulled_chart(flux, deadline) if names.chart else None
     flux.request("helmrelease", names.release)
-    chart_revision = commit[:12]
+    # helm-controller versions the chart <version>+<12 hex>: of the digest of an OCI artefact,
+    # of the commit of a chart built from git (then .<HelmChart generation> may follow)
+    chart_revision = chart.split(":", 1)[1][:12] if chart else commit[:12]
 
     def released() -> tuple[bool, str]:
         document = flux.get("helmrelease", names.release)
         status = (document or {}).get("status", {})
         attempted = str(status.get("lastAttemptedRevision", ""))
         state, message = ready(document)
-        # <version>+<12 hex of the commit>[.<HelmChart generation>], as source-controller
-        # versions a chart built from a git revision with values files
-        at_commit = f"+{chart_revision}" in attempted
+        at_chart = f"+{chart_revision}" in attempted
+        if chart is not None:
+            at_chart = status.get("lastAttemptedRevisionDigest") == chart
         # helm-controller reports progress as Unknown; False at this chart is a failed install
         # or upgrade (remediated or not), so waiting gains nothing. It keeps observedGeneration
         # at the last spec it finished while it retries a failure, so a failure at this chart
         # counts whatever generation the status claims; success needs the current one.
         failed, reason = ready_condition(document) if document else (None, message)
-        if at_commit and failed is False:
+        if at_chart and failed is False:
             raise ReconcileFailed(f"HelmRelease {names.release}: {reason}")
-        return at_commit and bool(state), f"chart {attempted or 'none'}: {message}"
+        return at_chart and bool(state), f"chart {attempted or 'none'}: {message}"
 
     wait_until(released, f"HelmRelease {names.release} Ready at {chart_revision}", deadline)
     return revision
+
+
+def _pulled_chart(flux: Flux, deadline: float) -> str | None:
+    """Wait until the chart's OCIRepository holds the artefact its spec pins (the applied
+    commit's); returns that digest, or None when the applied commit has no such source (an
+    earlier tree, whose chart came from git). A source that cannot pull it fails at once."""
+    name = str(flux.names.chart)
+    if flux.get("ocirepository", name) is None:
+        return None
+    flux.request("ocirepository", name)
+    pinned = ""
+
+    def pulled() -> tuple[bool, str]:
+        nonlocal pinned
+        document = flux.get("ocirepository", name)
+        pinned = str(((document or {}).get("spec", {}).get("ref") or {}).get("digest", ""))
+        artifact = ((document or {}).get("status", {}).get("artifact") or {}).get("revision", "")
+        state, message = ready(document)
+        if state is False:
+            raise ReconcileFailed(f"OCIRepository {name}: {message}")
+        return bool(pinned) and artifact == pinned and bool(state), f"at {artifact or 'nothing'}"
+
+    wait_until(pulled, f"OCIRepository {name} at the pinned chart", deadline)
+    return pinned

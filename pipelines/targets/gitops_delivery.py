@@ -1,10 +1,10 @@
 """GitOps delivery of the umbrella release: a promotion commit, then Flux reconciles it.
 
 A `Channel` is where one environment's promotions go and who applies them: the repository and
-branch its Flux configuration follows, the HelmRelease file a promotion edits, and the Flux
-objects to wait for. On AKS Terraform made the configuration (iac/modules/gitops) and the
-channel comes from its outputs (azure_gitops); locally the pipeline applies the stand-in
-configuration first (local_gitops).
+branch its Flux configuration follows, the files a promotion edits (the HelmRelease's image
+digests, the chart source's digest), and the Flux objects to wait for. On AKS Terraform made
+the configuration (iac/modules/gitops) and the channel comes from its outputs (azure_gitops);
+locally the pipeline applies the stand-in configuration first (local_gitops).
 
 `deliver` pushes the promotion commit (gitops_commits), asks Flux to reconcile now and waits
 until the Kustomization applied that commit and the HelmRelease is Ready at it. A failed
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from pipelines.core.gitops_commits import (
+    ChartPin,
     GitFailed,
     Promotion,
     Repository,
@@ -34,6 +35,7 @@ from pipelines.targets.cluster import Cluster
 from pipelines.targets.flux_reconcile import Flux, Names, ReconcileFailed, flux_on, reconcile
 
 TIMEOUT = 15 * 60.0
+CHART_FILE = "chart.yaml"
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,25 @@ class Channel:
     # applied first where no Terraform made it; holds the fetch account's Secret, so no repr
     configuration: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
-    def promotion(self, digests: Mapping[str, str], keys: Mapping[str, str]) -> Promotion:
-        return Promotion(self.environment, self.branch, self.release_file, digests, keys)
+    @property
+    def chart_file(self) -> Path | None:
+        """The chart's OCIRepository beside the HelmRelease; None where the chart is from git."""
+        return self.release_file.with_name(CHART_FILE) if self.names.chart else None
+
+    def promotion(
+        self, digests: Mapping[str, str], keys: Mapping[str, str], chart: str | None
+    ) -> Promotion:
+        """The promotion of these image digests and, where the channel pins one, the chart's."""
+        if (chart is None) != (self.chart_file is None):
+            raise PromotionRefused(
+                f"{self.environment} pins its chart in {self.chart_file}, but no chart digest "
+                "was given"
+                if chart is None
+                else f"{self.environment} takes its chart from git: it has no chart source to pin"
+            )
+        source = self.chart_file
+        pin = ChartPin(source, chart) if source is not None and chart is not None else None
+        return Promotion(self.environment, self.branch, self.release_file, digests, keys, pin)
 
 
 def deliver(
@@ -58,9 +77,12 @@ def deliver(
     channel: Channel,
     digests: Mapping[str, str],
     keys: Mapping[str, str],
+    *,
+    chart: str | None = None,
 ) -> dict[str, Any]:
-    """Promote `digests` by commit and wait for Flux to reconcile it; returns the record the
-    smoke stage rolls back with (branch, previous and delivered commit, reconciled revision)."""
+    """Promote the image `digests` (and the `chart` digest) by commit and wait for Flux to
+    reconcile it; returns the record the smoke stage rolls back with (branch, previous and
+    delivered commit, reconciled revision)."""
     flux = flux_on(ctx, cluster, channel.names)
     if channel.configuration:
         flux.apply(list(channel.configuration))
@@ -68,7 +90,7 @@ def deliver(
     with tempfile.TemporaryDirectory(prefix="gitops-") as scratch:
         started = time.monotonic()
         try:
-            previous, commit = channel.promotion(digests, keys).commit(
+            previous, commit = channel.promotion(digests, keys, chart).commit(
                 ctx.root, repo, Path(scratch) / "work", source_commit=source_commit(ctx.root)
             )
         except (GitFailed, PromotionRefused) as refused:

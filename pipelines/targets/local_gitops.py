@@ -4,8 +4,10 @@ On AKS, Terraform's Flux configuration (iac/modules/gitops) follows the reposito
 environment branch and applies gitops/<env>; locally the harness runs the same Flux controllers
 and a git server whose main is the environment branch, and this module is the configuration's
 stand-in: the GitRepository (Flux's read-only account, the cluster CA), the Kustomization of
-gitops/local with the local platform's substitutions, and the ConfigMap of the values the push
-deploy passes as files (contract names, token issuer). The pipeline pushes with its own account.
+gitops/local with the local platform's substitutions, the ConfigMap of the values the push
+deploy passes as files (contract names, token issuer), and what the chart's OCIRepository pulls
+the published chart with (the registry's account, the cluster CA). The pipeline pushes with its
+own account.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ INTERVAL = "1m"
 def names() -> Names:
     """The local configuration's objects, named as Terraform names them on AKS."""
     release = contract.load().release
-    return Names(namespace=FLUX_NAMESPACE, source=release, release=release)
+    return Names.pinned(namespace=FLUX_NAMESPACE, source=release, release=release)
 
 
 def substitutions(flux: Names) -> dict[str, str]:
@@ -62,8 +64,11 @@ def platform_values() -> dict[str, Any]:
     return _merge(contract.chart_values(contract.load()), local_issuer.chart_values())
 
 
-def configuration(flux: Names, ca: bytes, reader_password: str) -> list[dict[str, Any]]:
-    """The local Flux configuration: source credentials, platform values, source, kustomization."""
+def configuration(
+    flux: Names, ca: bytes, reader_password: str, registry_auth: bytes
+) -> list[dict[str, Any]]:
+    """The local Flux configuration: source credentials, platform values, the chart's registry
+    login, source, kustomization. `registry_auth`: the registry's auth file (config.json)."""
     secret, source = source_objects(flux, ca, reader_password, BRANCH)
     values = {
         "apiVersion": "v1",
@@ -71,7 +76,22 @@ def configuration(flux: Names, ca: bytes, reader_password: str) -> list[dict[str
         "metadata": {"name": PLATFORM_VALUES, **_meta(flux)},
         "data": {"values.yaml": yaml.safe_dump(platform_values(), sort_keys=True)},
     }
-    return [secret, values, source, kustomization(flux, FOLDER, substitutions(flux))]
+    registry = [
+        _secret(flux, f"{flux.source}-registry-reader", "kubernetes.io/dockerconfigjson",
+                {".dockerconfigjson": registry_auth}),
+        _secret(flux, f"{flux.source}-cluster-ca", "Opaque", {"ca.crt": ca}),
+    ]  # fmt: skip
+    return [secret, values, *registry, source, kustomization(flux, FOLDER, substitutions(flux))]
+
+
+def _secret(flux: Names, name: str, kind: str, data: Mapping[str, bytes]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, **_meta(flux)},
+        "type": kind,
+        "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
+    }
 
 
 def source_objects(
@@ -81,13 +101,7 @@ def source_objects(
     harness's git server."""
     data = {"username": GIT_READER.encode(), "password": reader_password.encode(), "ca.crt": ca}
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": f"{flux.source}-git-reader", **_meta(flux)},
-            "type": "Opaque",
-            "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
-        },
+        _secret(flux, f"{flux.source}-git-reader", "Opaque", data),
         {
             "apiVersion": "source.toolkit.fluxcd.io/v1",
             "kind": "GitRepository",
@@ -139,7 +153,11 @@ def channel() -> Channel:
         branch=BRANCH,
         release_file=RELEASE_FILE,
         names=flux,
-        configuration=tuple(configuration(flux, ca_file.read_bytes(), reader_password())),
+        configuration=tuple(
+            configuration(
+                flux, ca_file.read_bytes(), reader_password(), paths.registry_auth_file.read_bytes()
+            )
+        ),
     )
 
 

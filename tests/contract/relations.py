@@ -668,6 +668,7 @@ FLUX_CONFIGURATION = "azurerm_kubernetes_flux_configuration"
 FLUX_VARIABLE = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
 """A Flux post-build substitution, `${name}` (Flux's own rule for names)."""
 GITOPS_RELEASE_KIND = "HelmRelease"
+GITOPS_CHART_KIND = "OCIRepository"
 
 
 def flux_configuration(plan: dict[str, Any]) -> dict[str, Any] | None:
@@ -740,29 +741,31 @@ def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def gitops_release_drift(
-    release: dict[str, Any],
+    documents: list[dict[str, Any]],
     plan: dict[str, Any],
     env: str,
     *,
     contract_values: dict[str, Any],
     release_name: str,
     namespace: str,
-    chart: str,
-    values_files: list[str],
+    chart_url: str,
+    environment_values: str,
     output_values: dict[str, tuple[str, ...]],
 ) -> list[str]:
-    """How gitops/<env>'s HelmRelease disagrees with what Terraform passes Flux and with what the
-    deploy stage would install: the `${name}`s it uses against the planned substitutions (both
-    ways), its release, namespaces and chart source after substitution, its values files, each
-    Terraform value at the chart path the pipeline's table gives it, and the contract's names.
-    `output_values`: substitution name -> the chart value paths it fills (OUTPUT_VALUES, and an
-    object output's attribute as <output>_<attribute>)."""
+    """How gitops/<env>, as kustomize builds it, disagrees with what Terraform passes Flux and
+    with what the deploy stage would install: the `${name}`s it uses against the planned
+    substitutions (both ways), the HelmRelease's release and namespaces after substitution, its
+    chart (the folder's OCIRepository, at `chart_url` before substitution, pulled with the Azure
+    identity), its values (one ConfigMap holding `environment_values`, the text of the file push
+    mode passes), each Terraform value at the chart path the pipeline's table gives it, and the
+    contract's names. `output_values`: substitution name -> the chart value paths it fills
+    (OUTPUT_VALUES, and an object output's attribute as <output>_<attribute>)."""
     where = f"gitops/{env}"
     configuration = flux_configuration(plan)
     if configuration is None:
         return [f"{where} has a HelmRelease, but {env} plans no Flux configuration"]
     passed = flux_substitutions(plan)
-    used = gitops_variables(release)
+    used = gitops_variables(documents)
     problems = [
         *(
             f"{where} uses ${{{name}}}, which Terraform does not pass"
@@ -773,25 +776,39 @@ def gitops_release_drift(
             for name in sorted(set(passed) - used)
         ),
     ]
-    spec = substituted(release, passed).get("spec", {})
-    chart_spec = spec.get("chart", {}).get("spec", {})
-    source = chart_spec.get("sourceRef", {})
+    built = [substituted(document, passed) for document in documents]
+    kinds = {document.get("kind") for document in built}
+    if not {GITOPS_RELEASE_KIND, GITOPS_CHART_KIND} <= kinds:
+        return [*problems, f"{where} builds no {GITOPS_RELEASE_KIND} with an {GITOPS_CHART_KIND}"]
+    (release,) = [d for d in built if d.get("kind") == GITOPS_RELEASE_KIND]
+    (chart,) = [d for d in built if d.get("kind") == GITOPS_CHART_KIND]
+    (unsubstituted,) = [d for d in documents if d.get("kind") == GITOPS_CHART_KIND]
+    maps = {d["metadata"]["name"]: d for d in built if d.get("kind") == "ConfigMap"}
+    spec = release.get("spec", {})
+    reference = spec.get("chartRef", {})
+    chart_source = {"name": chart["metadata"]["name"], "namespace": configuration["namespace"]}
+    sources = spec.get("valuesFrom", [])
+    given = [maps.get(s.get("name"), {}).get("data", {}).get(s.get("valuesKey")) for s in sources]
     expected = {
         "releaseName": (spec.get("releaseName"), release_name),
         "targetNamespace": (spec.get("targetNamespace"), namespace),
         "storageNamespace": (spec.get("storageNamespace"), namespace),
-        "chart": (chart_spec.get("chart"), chart),
-        "sourceRef.kind": (source.get("kind"), "GitRepository"),
-        "sourceRef.name": (source.get("name"), configuration["name"]),
-        "sourceRef.namespace": (source.get("namespace"), configuration["namespace"]),
-        "valuesFiles": (chart_spec.get("valuesFiles"), values_files),
+        "chartRef": (reference, {**chart_source, "kind": GITOPS_CHART_KIND}),
+        "the chart source's namespace": (
+            chart["metadata"].get("namespace"),
+            configuration["namespace"],
+        ),
+        "the chart's url": (unsubstituted["spec"].get("url"), chart_url),
+        "the chart's provider": (chart["spec"].get("provider"), "azure"),
+        "valuesFrom": (given, [environment_values]),
     }
     problems += [
         f"{where}: {field} is {found!r}, expected {wanted!r}"
         for field, (found, wanted) in expected.items()
         if found != wanted
     ]
-    values = release.get("spec", {}).get("values", {})
+    (declared,) = [d for d in documents if d.get("kind") == GITOPS_RELEASE_KIND]
+    values = declared.get("spec", {}).get("values", {})
     for name, paths in sorted(output_values.items()):
         for path in paths:
             found = _at(values, path)

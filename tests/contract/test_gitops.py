@@ -1,18 +1,21 @@
 """GitOps delivery: each gitops/<env> HelmRelease against the Flux configuration Terraform plans.
 
-Staging and prod are delivered by Flux (iac/modules/gitops): the AKS Flux extension reconciles
-gitops/<env> and substitutes what Terraform passes (post_build.substitute) into the HelmRelease.
-That HelmRelease must install what the deploy stage would: the contract's release into its
-namespace, the chart's values.yaml and the environment's values file, every Terraform value at
-the chart path the pipeline's own table (OUTPUT_VALUES) gives it, the contract's names; and it
-must use exactly the substitutions Terraform passes, no fewer and no more; rendered as Flux
-would install it, it renders what the deploy stage's push renders, images aside. After the
-per-environment checks come the broken cases, one per part of the relation.
+Staging and prod are delivered by Flux (iac/modules/gitops): the AKS Flux extension builds
+gitops/<env> with kustomize and substitutes what Terraform passes (post_build.substitute) into
+it. The build must install what the deploy stage would: the contract's release into its
+namespace, the chart publish pushes to the environment's registry, the environment's values file
+(as a ConfigMap), every Terraform value at the chart path the pipeline's own table
+(OUTPUT_VALUES) gives it, the contract's names; and it must use exactly the substitutions
+Terraform passes, no fewer and no more; rendered as Flux would install it, it renders what the
+deploy stage's push renders, images aside. After the per-environment checks come the broken
+cases, one per part of the relation.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +23,21 @@ import pytest
 import yaml
 
 from pipelines.core import contract
-from pipelines.core.charts import CHARTS, UMBRELLA
+from pipelines.core.charts import CHART_REPOSITORY, CHARTS, UMBRELLA
 from pipelines.stages.deploy import install_args, values_files
 from pipelines.targets import azure_gitops, local_gitops
 from pipelines.targets.gitops_delivery import Channel
-from pipelines.targets.terraform_outputs import OPTIONAL_OUTPUT_VALUES, OUTPUT_VALUES
+from pipelines.targets.terraform_outputs import (
+    OPTIONAL_OUTPUT_VALUES,
+    OUTPUT_VALUES,
+    REGISTRY_OUTPUT,
+)
 from tests.contract import relations
 from tests.contract.capabilities import capabilities
 from tests.contract.conftest import ENVIRONMENTS
 from tests.contract.deployment import Deployment, outputs_document, planned_releases
 from tests.helm.rendering import Renderer
+from tests.support.gitops_build import Built, build, repository_folder, values_from
 from tests.support.tools import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -42,7 +50,9 @@ GITOPS_ENVIRONMENTS = tuple(
 )
 """The Azure environments gitops/ has a folder for."""
 CHART = Path(".") / CHARTS / UMBRELLA
-"""The umbrella chart, as a path in the repository (what the GitRepository holds)."""
+"""The umbrella chart, as a path in the repository (what publish packages and pushes)."""
+CHART_URL = f"oci://${{{REGISTRY_OUTPUT}}}/{CHART_REPOSITORY}/{UMBRELLA}"
+"""Where publish --target azure pushes the umbrella: the registry output, the charts' path."""
 BROKEN_ENV = "prod"
 """The environment the broken cases start from (it has every optional substitution)."""
 
@@ -60,39 +70,34 @@ def substituted_outputs() -> dict[str, tuple[str, str | None]]:
     return {**{name: (name, None) for name in OUTPUT_VALUES}, **optional}
 
 
-def expected_values_files(env: str) -> list[str]:
-    """The chart's values.yaml, then the files the deploy stage passes for `env` (Flux does not
-    read values.yaml by itself once valuesFiles is set)."""
-    files = [CHART / "values.yaml", *values_files(CHART, env, [])]
-    return [f"./{path}" for path in files]
+def environment_values(env: str) -> str:
+    """The text of the environment's values file, which push mode passes to helm."""
+    (path,) = values_files(REPO_ROOT / CHART, env, [])
+    return path.read_text(encoding="utf-8")
+
+
+def built(env: str) -> Built:
+    """gitops/<env> as kustomize-controller builds it."""
+    return build(repository_folder(env))
 
 
 def helm_release(env: str) -> dict[str, Any]:
-    """The one HelmRelease of what gitops/<env>/kustomization.yaml lists."""
-    folder = GITOPS / env
-    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
-    documents = [
-        document
-        for resource in kustomization["resources"]
-        for document in yaml.safe_load_all((folder / resource).read_text(encoding="utf-8"))
-        if document
-    ]
-    (release,) = [d for d in documents if d.get("kind") == relations.GITOPS_RELEASE_KIND]
-    return dict(release)
+    """The one HelmRelease gitops/<env> builds."""
+    return built(env).one(relations.GITOPS_RELEASE_KIND)
 
 
-def drift(release: dict[str, Any], plan: dict[str, Any], env: str) -> list[str]:
+def drift(documents: list[dict[str, Any]], plan: dict[str, Any], env: str) -> list[str]:
     """gitops_release_drift with every expectation from its source."""
     names = contract.load()
     return relations.gitops_release_drift(
-        release,
+        documents,
         plan,
         env,
         contract_values=contract.chart_values(names),
         release_name=names.release,
         namespace=names.namespace,
-        chart=f"./{CHART}",
-        values_files=expected_values_files(env),
+        chart_url=CHART_URL,
+        environment_values=environment_values(env),
         output_values=substitution_paths(),
     )
 
@@ -108,16 +113,10 @@ def test_gitops_folders_are_exactly_the_flux_environments(
 
 
 @pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
-def test_the_helm_release_is_what_the_deploy_stage_would_install(
+def test_the_folder_builds_what_the_deploy_stage_would_install(
     plans: dict[str, dict[str, Any]], env: str
 ) -> None:
-    assert drift(helm_release(env), plans[env], env) == []
-
-
-@pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
-def test_its_values_files_exist(env: str) -> None:
-    spec = helm_release(env)["spec"]["chart"]["spec"]
-    assert all((REPO_ROOT / path).is_file() for path in spec["valuesFiles"])
+    assert drift(list(built(env).documents), plans[env], env) == []
 
 
 @pytest.mark.parametrize("env", GITOPS_ENVIRONMENTS)
@@ -143,28 +142,39 @@ def resolved(release: dict[str, Any], plan: dict[str, Any], outputs: dict[str, A
 
 
 def flux_render(
-    renderer: Renderer, release: dict[str, Any], deployment: Deployment, plan: dict[str, Any]
+    renderer: Renderer, folder: Built, deployment: Deployment, plan: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """`helm template` of the HelmRelease as Flux would install it (its chart, release,
-    namespace, values files and values), with the push mode's image settings, which a promotion
-    commit pins by digest instead."""
-    spec = resolved(release, plan, deployment.outputs)["spec"]
-    chart = spec["chart"]["spec"]
+    """`helm template` of the HelmRelease as Flux would install it (the chart publish packages,
+    its release, namespace, the valuesFrom ConfigMaps of the build in order, then its values),
+    with the push mode's image settings, which a promotion commit pins by digest instead."""
+    documents = [resolved(d, plan, deployment.outputs) for d in folder.documents]
+    resolved_folder = Built(tuple(documents))
+    spec = resolved_folder.one(relations.GITOPS_RELEASE_KIND)["spec"]
     work = renderer.workdir / "gitops" / deployment.env
     work.mkdir(parents=True, exist_ok=True)
+    files = []
+    for number, text in enumerate(
+        values_from(resolved_folder.one(relations.GITOPS_RELEASE_KIND), folder_maps(documents))
+    ):
+        path = work / f"values-from-{number}.yaml"
+        path.write_text(text, encoding="utf-8")
+        files.append(path)
     values = work / "helmrelease-values.yaml"
     values.write_text(yaml.safe_dump(spec["values"]), encoding="utf-8")
-    files = [*(renderer.workdir / path for path in chart["valuesFiles"]), values]
     _, push = planned_releases(renderer, plan, deployment.env, work / "push")
     args = install_args(
-        renderer.workdir / chart["chart"],
-        files,
+        renderer.workdir / CHART,
+        [*files, values],
         push.images,
         release=spec["releaseName"],
         namespace=spec["targetNamespace"],
     )
     output = renderer.run("template", *args, *capabilities(plan).helm_args())
     return [document for document in yaml.safe_load_all(output) if document]
+
+
+def folder_maps(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in documents if d.get("kind") == "ConfigMap"}
 
 
 def comparable(document: dict[str, Any]) -> dict[str, Any]:
@@ -203,7 +213,7 @@ def test_flux_and_push_render_the_same_release(
 ) -> None:
     """Apart from the images (publish's tags in push, promoted digests in flux), both delivery
     modes install the same objects."""
-    flux = flux_render(renderer, helm_release(env), deployments[env], plans[env])
+    flux = flux_render(renderer, built(env), deployments[env], plans[env])
     assert render_differences(list(deployments[env].rendered.docs), flux) == []
 
 
@@ -211,21 +221,27 @@ CREDENTIALS = {azure_gitops.USER_VARIABLE: "inventory-pipeline", azure_gitops.TO
 """The account Jenkins binds for the deploy stage (its value is never compared)."""
 
 
-def channel_drift(channel: Channel, plan: dict[str, Any], release: dict[str, Any]) -> list[str]:
+def channel_drift(channel: Channel, plan: dict[str, Any], folder: Built) -> list[str]:
     """Where the deploy stage promotes and what it waits for (its channel, from the outputs)
     against what the planned Flux configuration reconciles and what the folder declares."""
+    release = folder.one(relations.GITOPS_RELEASE_KIND)
+    chart_source = folder.one(relations.GITOPS_CHART_KIND)
     configuration = relations.flux_configuration(plan)
     assert configuration is not None
     (source,) = configuration["git_repository"]
     (kustomization,) = configuration["kustomizations"]
-    declared = relations.substituted(release, relations.flux_substitutions(plan))["metadata"]
-    folder = REPO_ROOT / channel.release_file.parent
-    listed = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
+    passed = relations.flux_substitutions(plan)
+    declared = relations.substituted(release, passed)["metadata"]
+    chart = relations.substituted(chart_source, passed)["metadata"]
+    where = REPO_ROOT / channel.release_file.parent
+    listed = yaml.safe_load((where / "kustomization.yaml").read_text(encoding="utf-8"))
+    edited = [path.name for path in (channel.chart_file, channel.release_file) if path]
     pairs = {
         "repository": (channel.repository.url, source["url"]),
         "branch": (channel.branch, source["reference_value"]),
         "folder": (channel.release_file.parent.as_posix(), kustomization["path"]),
-        "release file": (channel.release_file.name, " ".join(listed["resources"])),
+        "files": (" ".join(edited), " ".join(listed["resources"])),
+        "chart source": (channel.names.chart, chart["name"]),
         "GitRepository": (channel.names.source, configuration["name"]),
         # AKS names a configuration's kustomization <configuration>-<kustomization>
         "Kustomization": (
@@ -253,7 +269,7 @@ def test_the_deploy_stage_promotes_where_flux_reconciles(
 ) -> None:
     plan = plans[env]
     assert azure_gitops.delivery_mode(outputs_document(plan)) == "flux"
-    assert channel_drift(stage_channel(env, plan), plan, helm_release(env)) == []
+    assert channel_drift(stage_channel(env, plan), plan, built(env)) == []
 
 
 def test_push_environments_are_pushed_by_the_deploy_stage(
@@ -266,11 +282,10 @@ def test_push_environments_are_pushed_by_the_deploy_stage(
 
 def delivery_spec(release: dict[str, Any]) -> dict[str, Any]:
     """How Flux installs, upgrades, remediates and holds a release: its spec without what each
-    environment sets for itself (chart source and values files, values)."""
+    environment sets for itself (its values)."""
     spec = copy.deepcopy(release["spec"])
     for key in ("values", "valuesFrom"):
         spec.pop(key, None)
-    spec["chart"]["spec"].pop("valuesFiles")
     return dict(spec)
 
 
@@ -289,22 +304,45 @@ def test_azure_releases_are_delivered_as_the_local_one_the_smoke_suite_proves(en
 # --- broken cases: each part of the relation reports what is wrong ------------------------------
 
 
-def _broken_release() -> dict[str, Any]:
-    return copy.deepcopy(helm_release(BROKEN_ENV))
+@dataclass
+class Broken:
+    """prod's built folder, to break one part of."""
+
+    documents: list[dict[str, Any]]
+
+    def of(self, kind: str) -> dict[str, Any]:
+        (found,) = [d for d in self.documents if d.get("kind") == kind]
+        return found
+
+    @property
+    def release(self) -> dict[str, Any]:
+        return self.of(relations.GITOPS_RELEASE_KIND)
+
+    @property
+    def chart(self) -> dict[str, Any]:
+        return self.of(relations.GITOPS_CHART_KIND)
+
+    def values_map(self) -> dict[str, Any]:
+        (source,) = self.release["spec"]["valuesFrom"]
+        return folder_maps(self.documents)[source["name"]]
+
+
+def _broken() -> Broken:
+    return Broken(copy.deepcopy(list(built(BROKEN_ENV).documents)))
 
 
 def test_a_variable_terraform_does_not_pass_is_reported(plans: dict[str, dict[str, Any]]) -> None:
-    release = _broken_release()
-    release["spec"]["values"]["inventory-api"]["image"]["tag"] = "${image_tag}"
-    assert drift(release, plans[BROKEN_ENV], BROKEN_ENV) == [
+    broken = _broken()
+    broken.release["spec"]["values"]["inventory-api"]["image"]["tag"] = "${image_tag}"
+    assert drift(broken.documents, plans[BROKEN_ENV], BROKEN_ENV) == [
         f"gitops/{BROKEN_ENV} uses ${{image_tag}}, which Terraform does not pass"
     ]
 
 
 def test_a_substitution_the_release_drops_is_reported(plans: dict[str, dict[str, Any]]) -> None:
-    release = _broken_release()
-    del release["spec"]["values"]["postgresql"]["backup"]["repo2"]
-    problems = drift(release, plans[BROKEN_ENV], BROKEN_ENV)
+    broken = _broken()
+    del broken.release["spec"]["values"]["postgresql"]["backup"]["repo2"]
+    problems = drift(broken.documents, plans[BROKEN_ENV], BROKEN_ENV)
     for name in ("backup_repo2_identity_client_id", "backup_repo2_storage_account_name"):
         assert f"Terraform passes {name}, which gitops/{BROKEN_ENV} does not use" in problems
     assert (
@@ -320,7 +358,7 @@ def test_a_substitution_terraform_drops_is_reported(plans: dict[str, dict[str, A
         if change["type"] == relations.FLUX_CONFIGURATION:
             (kustomization,) = change["change"]["after"]["kustomizations"]
             del kustomization["post_build"][0]["substitute"]["ingress_private_ip"]
-    problems = drift(helm_release(BROKEN_ENV), plan, BROKEN_ENV)
+    problems = drift(list(built(BROKEN_ENV).documents), plan, BROKEN_ENV)
     assert problems == [
         f"gitops/{BROKEN_ENV} uses ${{ingress_private_ip}}, which Terraform does not pass",
         f"gitops/{BROKEN_ENV}: inventory-api.ingress.internalLoadBalancer.address is "
@@ -329,28 +367,54 @@ def test_a_substitution_terraform_drops_is_reported(plans: dict[str, dict[str, A
 
 
 def test_a_hand_set_namespace_is_reported(plans: dict[str, dict[str, Any]]) -> None:
-    release = _broken_release()
-    release["spec"]["targetNamespace"] = "inventory-elsewhere"
-    assert drift(release, plans[BROKEN_ENV], BROKEN_ENV) == [
+    broken = _broken()
+    broken.release["spec"]["targetNamespace"] = "inventory-elsewhere"
+    assert drift(broken.documents, plans[BROKEN_ENV], BROKEN_ENV) == [
         f"gitops/{BROKEN_ENV}: targetNamespace is 'inventory-elsewhere', expected "
         f"{contract.load().namespace!r}"
     ]
 
 
 def test_another_environments_values_file_is_reported(plans: dict[str, dict[str, Any]]) -> None:
-    release = _broken_release()
-    files = release["spec"]["chart"]["spec"]["valuesFiles"]
-    files[-1] = files[-1].replace(f"values-{BROKEN_ENV}", "values-staging")
-    assert drift(release, plans[BROKEN_ENV], BROKEN_ENV) == [
-        f"gitops/{BROKEN_ENV}: valuesFiles is {files!r}, expected "
-        f"{expected_values_files(BROKEN_ENV)!r}"
+    broken = _broken()
+    broken.values_map()["data"]["values.yaml"] = environment_values("staging")
+    assert drift(broken.documents, plans[BROKEN_ENV], BROKEN_ENV) == [
+        f"gitops/{BROKEN_ENV}: valuesFrom is {[environment_values('staging')]!r}, expected "
+        f"{[environment_values(BROKEN_ENV)]!r}"
     ]
 
 
+def test_a_chart_from_another_repository_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    broken = _broken()
+    elsewhere = CHART_URL.replace(f"/{CHART_REPOSITORY}/", "/helm/")
+    broken.chart["spec"]["url"] = elsewhere
+    assert drift(broken.documents, plans[BROKEN_ENV], BROKEN_ENV) == [
+        f"gitops/{BROKEN_ENV}: the chart's url is {elsewhere!r}, expected {CHART_URL!r}"
+    ]
+
+
+def test_a_chart_pulled_without_the_azure_identity_is_reported(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    broken = _broken()
+    del broken.chart["spec"]["provider"]
+    assert drift(broken.documents, plans[BROKEN_ENV], BROKEN_ENV) == [
+        f"gitops/{BROKEN_ENV}: the chart's provider is None, expected 'azure'"
+    ]
+
+
+def test_a_release_of_another_chart_source_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    broken = _broken()
+    broken.release["spec"]["chartRef"]["name"] = "podinfo"
+    (problem,) = drift(broken.documents, plans[BROKEN_ENV], BROKEN_ENV)
+    assert problem.startswith(f"gitops/{BROKEN_ENV}: chartRef is ")
+    assert "'name': 'podinfo'" in problem
+
+
 def test_a_renamed_contract_name_is_reported(plans: dict[str, dict[str, Any]]) -> None:
-    release = _broken_release()
-    release["spec"]["values"]["postgresql"]["fullnameOverride"] = "inventory-db"
-    assert drift(release, plans[BROKEN_ENV], BROKEN_ENV) == [
+    broken = _broken()
+    broken.release["spec"]["values"]["postgresql"]["fullnameOverride"] = "inventory-db"
+    assert drift(broken.documents, plans[BROKEN_ENV], BROKEN_ENV) == [
         f"Terraform passes fullnames_postgresql, which gitops/{BROKEN_ENV} does not use",
         f"gitops/{BROKEN_ENV}: postgresql.fullnameOverride is 'inventory-db', the contract says "
         f"{contract.load().fullnames['postgresql']!r}",
@@ -361,7 +425,7 @@ def test_a_helm_release_for_a_push_environment_is_reported(
     plans: dict[str, dict[str, Any]],
 ) -> None:
     (push,) = [env for env in ENVIRONMENTS if relations.flux_configuration(plans[env]) is None]
-    assert drift(_broken_release(), plans[push], push) == [
+    assert drift(_broken().documents, plans[push], push) == [
         f"gitops/{push} has a HelmRelease, but {push} plans no Flux configuration"
     ]
 
@@ -384,10 +448,10 @@ def test_a_release_rendering_otherwise_than_push_is_reported(
     renderer: Renderer, deployments: dict[str, Deployment], plans: dict[str, dict[str, Any]]
 ) -> None:
     """prod's HelmRelease with staging's values file renders other objects than prod's push."""
-    release = _broken_release()
-    files = release["spec"]["chart"]["spec"]["valuesFiles"]
-    files[-1] = files[-1].replace(f"values-{BROKEN_ENV}", "values-staging")
-    flux = flux_render(renderer, release, deployments[BROKEN_ENV], plans[BROKEN_ENV])
+    broken = _broken()
+    broken.values_map()["data"]["values.yaml"] = environment_values("staging")
+    folder = Built(tuple(broken.documents))
+    flux = flux_render(renderer, folder, deployments[BROKEN_ENV], plans[BROKEN_ENV])
     differences = render_differences(list(deployments[BROKEN_ENV].rendered.docs), flux)
     assert differences
     assert all(d.endswith(("differs", "only push", "only flux")) for d in differences)
@@ -396,7 +460,7 @@ def test_a_release_rendering_otherwise_than_push_is_reported(
 def test_a_channel_on_another_branch_is_reported(plans: dict[str, dict[str, Any]]) -> None:
     plan = copy.deepcopy(plans[BROKEN_ENV])
     plan["output_changes"]["flux_delivery"]["after"]["branch"] = "main"
-    drift = channel_drift(stage_channel(BROKEN_ENV, plan), plan, helm_release(BROKEN_ENV))
+    drift = channel_drift(stage_channel(BROKEN_ENV, plan), plan, built(BROKEN_ENV))
     assert drift == [f"branch: the deploy stage uses 'main', Flux has 'deploy/{BROKEN_ENV}'"]
 
 
@@ -405,14 +469,26 @@ def test_a_kustomization_named_otherwise_is_reported(plans: dict[str, dict[str, 
     for change in plan["resource_changes"]:
         if change["type"] == relations.FLUX_CONFIGURATION:
             change["change"]["after"]["kustomizations"][0]["name"] = "apps"
-    drift = channel_drift(stage_channel(BROKEN_ENV, plan), plan, helm_release(BROKEN_ENV))
+    drift = channel_drift(stage_channel(BROKEN_ENV, plan), plan, built(BROKEN_ENV))
     release = contract.load().release
     assert drift == [
         f"Kustomization: the deploy stage uses '{release}-workloads', Flux has '{release}-apps'"
     ]
 
 
+def test_a_channel_without_the_chart_source_is_reported(plans: dict[str, dict[str, Any]]) -> None:
+    plan = plans[BROKEN_ENV]
+    channel = stage_channel(BROKEN_ENV, plan)
+    unpinned = dataclasses.replace(channel, names=dataclasses.replace(channel.names, chart=None))
+    drift = channel_drift(unpinned, plan, built(BROKEN_ENV))
+    release = contract.load().release
+    assert drift == [
+        "files: the deploy stage uses 'helmrelease.yaml', Flux has 'chart.yaml helmrelease.yaml'",
+        f"chart source: the deploy stage uses None, Flux has '{release}-chart'",
+    ]
+
+
 def test_a_release_without_drift_detection_is_reported() -> None:
-    broken = _broken_release()
-    del broken["spec"]["driftDetection"]
-    assert delivery_spec(broken) != delivery_spec(local_release())
+    broken = _broken()
+    del broken.release["spec"]["driftDetection"]
+    assert delivery_spec(broken.release) != delivery_spec(local_release())

@@ -40,11 +40,11 @@ NODE_IP = "192.0.2.10"  # documentation address: the tests never connect to it
 
 
 def render_local(
-    work: Path, extra: Sequence[Path] = (), repository_files: Sequence[str] | None = None
+    work: Path, extra: Sequence[Path] = (), *, only_extra: bool = False
 ) -> list[Manifest]:
     """The umbrella's documents for the local target (generated values written into `work`).
-    With `repository_files` (paths in the repository, as a Flux HelmRelease's valuesFiles name
-    them), those values files replace the push deploy's, before `extra`."""
+    With `only_extra`, the chart's own values.yaml and `extra` alone, as helm-controller merges
+    a HelmRelease's valuesFrom and values (no push deploy values files)."""
     helm = require_tool("helm", "make tools")
     generated = [local_values(work), contract_values(work)]
     with staged_charts(REPO_ROOT) as charts:
@@ -55,11 +55,7 @@ def render_local(
             capture_output=True,
             timeout=120,
         )
-        chosen = (
-            values_files(chart, "local", generated)
-            if repository_files is None
-            else [charts.parent / path for path in repository_files]
-        )
+        chosen = [] if only_extra else values_files(chart, "local", generated)
         values = [*chosen, *extra]
         apis = (*API_VERSIONS, *platform_api_versions(charts))
         out = subprocess.run(

@@ -1,7 +1,9 @@
-"""The promotion commit's edit of a gitops HelmRelease: the image digests, nothing else.
+"""The promotion commit's edits: a gitops HelmRelease's image digests and its chart source's
+digest, nothing else.
 
-Runs on every HelmRelease under gitops/ with the deploy stage's own image table, then on
-fixtures that break it: a missing digest field, an unknown image, a malformed digest.
+Runs on every HelmRelease and chart source under gitops/ with the deploy stage's own image
+table, then on fixtures that break it: a missing digest field, an unknown image, a malformed
+digest.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import pytest
 import yaml
 
 from pipelines.core.image_promotion import (
+    CHART_DIGEST_PATH,
     PromotionRefused,
     digest_path,
+    pin_chart,
     promote,
     promoted_digests,
 )
@@ -23,6 +27,7 @@ from pipelines.stages.deploy import IMAGE_VALUES
 from tests.support.tools import REPO_ROOT
 
 RELEASES = sorted((REPO_ROOT / "gitops").glob("*/helmrelease.yaml"))
+CHART_SOURCES = sorted((REPO_ROOT / "gitops").glob("*/chart.yaml"))
 
 
 def digest_of(name: str) -> str:
@@ -82,11 +87,38 @@ def test_a_malformed_digest_is_refused(digest: str) -> None:
 
 
 def test_a_digest_key_elsewhere_is_not_taken_for_the_images() -> None:
-    """A `digest:` at another path (here under spec.chart) is left alone."""
+    """A `digest:` at another path (here under spec.chartRef) is left alone."""
     text = RELEASES[0].read_text(encoding="utf-8")
     document = yaml.safe_load(text)
-    document["spec"]["chart"]["digest"] = ""
+    document["spec"]["chartRef"]["digest"] = ""
     document["spec"]["values"]["inventory-api"]["image"].pop("digest")
     wanted = re.escape(".".join(digest_path("inventory-api.image")))
     with pytest.raises(PromotionRefused, match=wanted):
         promote(yaml.safe_dump(document), DIGESTS, IMAGE_VALUES)
+
+
+@pytest.mark.parametrize("path", CHART_SOURCES, ids=lambda path: path.parent.name)
+def test_the_chart_digest_is_pinned_and_nothing_else_changes(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    pinned = yaml.safe_load(pin_chart(text, digest_of("chart")))
+    original = yaml.safe_load(text)
+    spec, ref = CHART_DIGEST_PATH[0], CHART_DIGEST_PATH[1]
+    assert pinned[spec][ref] == {"digest": digest_of("chart")}
+    pinned[spec][ref] = original[spec][ref]
+    assert pinned == original
+
+
+def test_every_environment_folder_has_a_chart_source_beside_its_release() -> None:
+    assert [p.parent for p in CHART_SOURCES] == [p.parent for p in RELEASES]
+
+
+def test_a_chart_source_without_a_digest_field_is_refused() -> None:
+    text = "kind: OCIRepository\nspec:\n  ref:\n    tag: latest\n"
+    with pytest.raises(PromotionRefused, match=r"the OCIRepository has no spec\.ref\.digest"):
+        pin_chart(text, digest_of("chart"))
+
+
+def test_a_malformed_chart_digest_is_refused() -> None:
+    text = (REPO_ROOT / "gitops" / "local" / "chart.yaml").read_text(encoding="utf-8")
+    with pytest.raises(PromotionRefused, match="chart: 'sha256:abc' is not sha256:<64 hex>"):
+        pin_chart(text, "sha256:abc")

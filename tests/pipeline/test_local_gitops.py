@@ -1,10 +1,11 @@
 """The local target's GitOps delivery against its push deploy: the same release either way.
 
-gitops/local's HelmRelease, with the substitutions and the platform-values ConfigMap of the
-local Flux configuration (pipelines/targets/local_gitops) and a promotion's digests, rendered
-as helm-controller installs it, must render what `deploy --target local` pushes with the same
-digests. It must use exactly the substitutions the configuration passes. Then fixtures that
-break each part.
+gitops/local as a promotion commit leaves it (image and chart digests), built by kustomize as
+kustomize-controller builds it, with the substitutions and the platform-values ConfigMap of the
+local Flux configuration (pipelines/targets/local_gitops), rendered as helm-controller installs
+it, must render what `deploy --target local` pushes with the same digests. It must use exactly
+the substitutions the configuration passes, and its chart source must be the registry publish
+pushes to, read with the configuration's Secrets. Then fixtures that break each part.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import pytest
 import yaml
 
 from pipelines.core import contract
-from pipelines.core.image_promotion import promote
+from pipelines.core.charts import CHART_REPOSITORY, UMBRELLA
 from pipelines.stages.deploy import IMAGE_VALUES
 from pipelines.targets import local_gitops
 from tests.contract.relations import FLUX_VARIABLE, substituted
 from tests.pipeline.local_release import render_local
+from tests.support.gitops_build import Built, build, promoted_tree, values_from
 from tests.support.tools import REPO_ROOT
 from tools.localcluster.interface import REGISTRY_SERVER
 
@@ -31,12 +33,7 @@ pytestmark = pytest.mark.slow
 
 FOLDER = REPO_ROOT / local_gitops.FOLDER
 DIGESTS = {image: f"sha256:{hashlib.sha256(image.encode()).hexdigest()}" for image in IMAGE_VALUES}
-
-
-def release_text() -> str:
-    kustomization = yaml.safe_load((FOLDER / "kustomization.yaml").read_text(encoding="utf-8"))
-    assert kustomization["resources"] == [local_gitops.RELEASE_FILE.name]
-    return (REPO_ROOT / local_gitops.RELEASE_FILE).read_text(encoding="utf-8")
+CHART_DIGEST = f"sha256:{hashlib.sha256(b'chart').hexdigest()}"
 
 
 def variables(node: Any) -> set[str]:
@@ -44,32 +41,45 @@ def variables(node: Any) -> set[str]:
 
 
 def configuration() -> dict[str, dict[str, Any]]:
-    """The local Flux configuration's objects by kind."""
-    objects = local_gitops.configuration(local_gitops.names(), b"ca", "secret")
-    return {document["kind"]: document for document in objects}
+    """The local Flux configuration's objects by kind (Secrets by name)."""
+    objects = local_gitops.configuration(local_gitops.names(), b"ca", "secret", b"{}")
+    by_kind = {document["kind"]: document for document in objects}
+    by_kind.update({d["metadata"]["name"]: d for d in objects if d["kind"] == "Secret"})
+    return by_kind
 
 
-def as_installed(release: dict[str, Any]) -> dict[str, Any]:
-    """The HelmRelease after Flux's post-build substitution."""
-    passed = configuration()["Kustomization"]["spec"]["postBuild"]["substitute"]
-    return dict(substituted(release, passed))
+def substitutions() -> dict[str, str | None]:
+    return dict(configuration()["Kustomization"]["spec"]["postBuild"]["substitute"])
 
 
-def flux_render(release: dict[str, Any], work: Path) -> list[dict[str, Any]]:
-    """helm template of what helm-controller installs: valuesFiles, then each valuesFrom, then
-    the inline values (its merge order)."""
+def as_installed(document: dict[str, Any]) -> dict[str, Any]:
+    """A built document after Flux's post-build substitution."""
+    return dict(substituted(document, substitutions()))
+
+
+@pytest.fixture(scope="module")
+def promoted(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """gitops/local as the promotion commit leaves it, built."""
+    work = tmp_path_factory.mktemp("promoted")
+    folder = promoted_tree(work, local_gitops.ENVIRONMENT, (DIGESTS, IMAGE_VALUES), CHART_DIGEST)
+    return build(folder)
+
+
+def flux_render(built: Built, release: dict[str, Any], work: Path) -> list[dict[str, Any]]:
+    """helm template of what helm-controller installs: the chart's values.yaml, each valuesFrom
+    in order (the build's ConfigMaps and the configuration's), then the inline values."""
     spec = as_installed(release)["spec"]
     platform = configuration()["ConfigMap"]
+    installed = [as_installed(d) for d in built.config_maps().values()]
+    maps = {d["metadata"]["name"]: d for d in [*installed, platform]}
     files = []
-    for number, source in enumerate(spec.get("valuesFrom", [])):
-        assert source["kind"] == "ConfigMap"
-        assert source["name"] == platform["metadata"]["name"]
+    for number, text in enumerate(values_from(as_installed(release), maps)):
         path = work / f"values-from-{number}.yaml"
-        path.write_text(platform["data"][source["valuesKey"]], encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         files.append(path)
     inline = work / "inline-values.yaml"
     inline.write_text(yaml.safe_dump(spec.get("values", {})), encoding="utf-8")
-    return render_local(work, [*files, inline], spec["chart"]["spec"]["valuesFiles"])
+    return render_local(work, [*files, inline], only_extra=True)
 
 
 def push_render(work: Path) -> list[dict[str, Any]]:
@@ -106,36 +116,48 @@ def push(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     return push_render(tmp_path_factory.mktemp("push"))
 
 
-def breaks(push: list[dict[str, Any]], release: dict[str, Any], work: Path) -> bool:
+def breaks(push: list[dict[str, Any]], built: Built, release: dict[str, Any], work: Path) -> bool:
     """The release renders otherwise than push, or the chart refuses its values."""
     try:
-        return bool(differences(push, flux_render(release, work)))
+        return bool(differences(push, flux_render(built, release, work)))
     except subprocess.CalledProcessError:
         return True
 
 
-def promoted() -> dict[str, Any]:
-    return dict(yaml.safe_load(promote(release_text(), DIGESTS, IMAGE_VALUES)))
+def test_the_folder_uses_exactly_the_substitutions_the_configuration_passes(
+    promoted: Built,
+) -> None:
+    assert variables(list(promoted.documents)) == set(substitutions())
 
 
-def test_it_uses_exactly_the_substitutions_the_configuration_passes() -> None:
-    passed = configuration()["Kustomization"]["spec"]["postBuild"]["substitute"]
-    assert variables(yaml.safe_load(release_text())) == set(passed)
-
-
-def test_it_installs_the_contracts_release_from_the_configurations_source() -> None:
-    spec = as_installed(promoted())["spec"]
+def test_it_installs_the_contracts_release_from_the_pinned_chart(promoted: Built) -> None:
+    spec = as_installed(promoted.one("HelmRelease"))["spec"]
     names = contract.load()
-    source = configuration()["GitRepository"]["metadata"]
+    chart = as_installed(promoted.one("OCIRepository"))
+    flux = local_gitops.names()
     assert (spec["releaseName"], spec["targetNamespace"]) == (names.release, names.namespace)
-    reference = spec["chart"]["spec"]["sourceRef"]
-    assert (reference["name"], reference["namespace"]) == (source["name"], source["namespace"])
+    reference = spec["chartRef"]
+    assert reference == {"kind": "OCIRepository", "name": flux.chart, "namespace": flux.namespace}
+    assert chart["metadata"] == {"name": flux.chart, "namespace": flux.namespace}
+    assert chart["spec"]["ref"] == {"digest": CHART_DIGEST}
+
+
+def test_its_chart_is_where_publish_pushes_it_read_with_the_configurations_secrets(
+    promoted: Built,
+) -> None:
+    spec = as_installed(promoted.one("OCIRepository"))["spec"]
+    assert spec["url"] == f"oci://{REGISTRY_SERVER}/{CHART_REPOSITORY}/{UMBRELLA}"
+    login = configuration()[spec["secretRef"]["name"]]
+    assert login["type"] == "kubernetes.io/dockerconfigjson"
+    assert set(login["data"]) == {".dockerconfigjson"}
+    assert set(configuration()[spec["certSecretRef"]["name"]]["data"]) == {"ca.crt"}
 
 
 def test_flux_renders_what_the_push_deploy_renders(
-    push: list[dict[str, Any]], tmp_path: Path
+    push: list[dict[str, Any]], promoted: Built, tmp_path: Path
 ) -> None:
-    assert differences(push, flux_render(promoted(), tmp_path)) == []
+    release = promoted.one("HelmRelease")
+    assert differences(push, flux_render(promoted, release, tmp_path)) == []
 
 
 def replica_drift(release: dict[str, Any], rendered: list[dict[str, Any]]) -> list[str]:
@@ -151,42 +173,41 @@ def replica_drift(release: dict[str, Any], rendered: list[dict[str, Any]]) -> li
 
 
 def test_drift_detection_leaves_every_replica_count_to_its_operators(
-    push: list[dict[str, Any]],
+    push: list[dict[str, Any]], promoted: Built
 ) -> None:
-    assert replica_drift(promoted(), push) == []
+    assert replica_drift(promoted.one("HelmRelease"), push) == []
 
 
 # --- broken cases ---------------------------------------------------------------------------
 
 
 def test_a_release_without_the_platform_values_renders_otherwise(
-    push: list[dict[str, Any]], tmp_path: Path
+    push: list[dict[str, Any]], promoted: Built, tmp_path: Path
 ) -> None:
-    broken = promoted()
-    del broken["spec"]["valuesFrom"]
-    assert breaks(push, broken, tmp_path)
+    broken = copy.deepcopy(promoted.one("HelmRelease"))
+    broken["spec"]["valuesFrom"] = broken["spec"]["valuesFrom"][:1]
+    assert breaks(push, promoted, broken, tmp_path)
 
 
-def test_a_release_without_the_environments_values_file_renders_otherwise(
-    push: list[dict[str, Any]], tmp_path: Path
+def test_a_release_without_the_environments_values_renders_otherwise(
+    push: list[dict[str, Any]], promoted: Built, tmp_path: Path
 ) -> None:
-    broken = promoted()
-    broken["spec"]["chart"]["spec"]["valuesFiles"] = broken["spec"]["chart"]["spec"]["valuesFiles"][
-        :1
-    ]
-    assert differences(push, flux_render(broken, tmp_path))
+    broken = copy.deepcopy(promoted.one("HelmRelease"))
+    broken["spec"]["valuesFrom"] = broken["spec"]["valuesFrom"][1:]
+    assert differences(push, flux_render(promoted, broken, tmp_path))
 
 
 def test_an_unpromoted_release_renders_otherwise(
     push: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    assert breaks(push, yaml.safe_load(release_text()), tmp_path)
+    unpromoted = build(FOLDER)
+    assert breaks(push, unpromoted, unpromoted.one("HelmRelease"), tmp_path)
 
 
 def test_a_statefulset_replica_count_under_drift_detection_is_reported(
-    push: list[dict[str, Any]],
+    push: list[dict[str, Any]], promoted: Built
 ) -> None:
-    broken = promoted()
+    broken = copy.deepcopy(promoted.one("HelmRelease"))
     rules = broken["spec"]["driftDetection"]["ignore"]
     broken["spec"]["driftDetection"]["ignore"] = [
         rule for rule in rules if rule["target"]["kind"] != "StatefulSet"
@@ -194,8 +215,7 @@ def test_a_statefulset_replica_count_under_drift_detection_is_reported(
     assert replica_drift(broken, push) == ["StatefulSet"]
 
 
-def test_a_substitution_the_configuration_does_not_pass_is_reported() -> None:
-    broken = copy.deepcopy(yaml.safe_load(release_text()))
-    broken["spec"]["values"]["inventory-api"]["image"]["registry"] = "${acr_login_server}"
-    passed = configuration()["Kustomization"]["spec"]["postBuild"]["substitute"]
-    assert variables(broken) - set(passed) == {"acr_login_server"}
+def test_a_substitution_the_configuration_does_not_pass_is_reported(promoted: Built) -> None:
+    broken = copy.deepcopy(promoted.one("OCIRepository"))
+    broken["spec"]["url"] = f"oci://${{acr_login_server}}/{CHART_REPOSITORY}/{UMBRELLA}"
+    assert variables(broken) - set(substitutions()) == {"acr_login_server"}

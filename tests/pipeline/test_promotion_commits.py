@@ -1,10 +1,11 @@
 """Promotion commits and reverts on an environment branch, against the real git server.
 
 What the deploy stage pushes must be the tree Flux should reconcile: the working tree's gitops/
-and helm-charts/ (vendored subcharts left out) with the promoted digests in the environment's
-HelmRelease; an unchanged promotion is no new commit; a revert restores an earlier promotion's
-tree exactly, as a new commit on top. An Azure environment's branch (deploy/<env>) takes its
-promotions without touching any other branch, and only the pipeline's account may push.
+and helm-charts/ (vendored subcharts left out) with the promoted image digests in the
+environment's HelmRelease and the chart's in its OCIRepository; an unchanged promotion is no
+new commit; a revert restores an earlier promotion's tree exactly, as a new commit on top. An
+Azure environment's branch (deploy/<env>) takes its promotions without touching any other
+branch, and only the pipeline's account may push.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipelines.core import gitops_commits
 from pipelines.core.charts import CHARTS
-from pipelines.core.gitops_commits import Promotion, Repository
+from pipelines.core.gitops_commits import ChartPin, Promotion, Repository
 from pipelines.core.image_promotion import promoted_digests
 from pipelines.stages.deploy import IMAGE_VALUES
 from pipelines.targets import local_gitops
@@ -59,9 +61,22 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def chart_digest(seed: str) -> str:
+    return f"sha256:{hashlib.sha256(f'{seed}chart'.encode()).hexdigest()}"
+
+
+def pinned_chart(text: str) -> str:
+    return str(yaml.safe_load(text)["spec"]["ref"]["digest"])
+
+
+def pin(release: Path, seed: str) -> ChartPin:
+    return ChartPin(release.with_name("chart.yaml"), chart_digest(seed))
+
+
 def local(seed: str) -> Promotion:
+    release = local_gitops.RELEASE_FILE
     return Promotion(
-        "local", local_gitops.BRANCH, local_gitops.RELEASE_FILE, digests(seed), IMAGE_VALUES
+        "local", local_gitops.BRANCH, release, digests(seed), IMAGE_VALUES, pin(release, seed)
     )
 
 
@@ -87,6 +102,8 @@ def test_promotions_revert_and_repeat(tree: Path, repo: Repository, tmp_path: Pa
     assert previous is None
     pushed = head_file(repo, tmp_path / "check-1", "main", local_gitops.RELEASE_FILE)
     assert promoted_digests(pushed, IMAGE_VALUES) == digests("one")
+    chart = (tmp_path / "check-1" / local_gitops.FOLDER / "chart.yaml").read_text()
+    assert pinned_chart(chart) == chart_digest("one")
     assert not (tmp_path / "check-1" / CHARTS / "inventory-platform" / "charts").exists()
 
     again = promote(tree, repo, tmp_path / "b", local("one"))
@@ -104,6 +121,8 @@ def test_promotions_revert_and_repeat(tree: Path, repo: Repository, tmp_path: Pa
     )
     released = (work / local_gitops.RELEASE_FILE).read_text(encoding="utf-8")
     assert promoted_digests(released, IMAGE_VALUES) == digests("one")
+    chart = (work / local_gitops.FOLDER / "chart.yaml").read_text(encoding="utf-8")
+    assert pinned_chart(chart) == chart_digest("one")
 
 
 def test_an_environment_branch_takes_its_promotion_and_nothing_else_moves(
@@ -113,7 +132,10 @@ def test_an_environment_branch_takes_its_promotion_and_nothing_else_moves(
     promote(tree, repo, tmp_path / "main", local("main"))
     main_before = git_out(tmp_path / "main", "rev-parse", "HEAD")
     release = Path("gitops") / "staging" / "helmrelease.yaml"
-    staging = Promotion("staging", "deploy/staging", release, digests("staging"), IMAGE_VALUES)
+    staging = Promotion(
+        "staging", "deploy/staging", release, digests("staging"), IMAGE_VALUES,
+        pin(release, "staging"),
+    )  # fmt: skip
     previous, commit = promote(tree, repo, tmp_path / "staging", staging)
     assert previous is None
     work = tmp_path / "check"
@@ -124,6 +146,10 @@ def test_an_environment_branch_takes_its_promotion_and_nothing_else_moves(
     message = git_out(work, "log", "-1", "--format=%B", commit)
     assert message.startswith(f"Promote {SOURCE[:12]} to staging")
     assert f"Source: {SOURCE}" in message
+    assert f"- chart: {chart_digest('staging')}" in message
+    assert pinned_chart((work / release.with_name("chart.yaml")).read_text()) == chart_digest(
+        "staging"
+    )
     assert gitops_commits.checkout(repo, tmp_path / "main-after", "main") == main_before
 
 

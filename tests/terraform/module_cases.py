@@ -536,8 +536,8 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
         ),
         BadInput(
             "substitution_of_the_source",
-            'substitutions = { flux_source_name = "other" }',
-            "substitutions must not set flux_source_name or flux_source_namespace",
+            'substitutions = { flux_source_namespace = "other" }',
+            "substitutions must not set flux_source_namespace",
         ),
         BadInput("name_uppercase", 'name = "Inventory"', "name must be 1-30 lowercase"),
     ],

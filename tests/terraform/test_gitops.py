@@ -3,8 +3,10 @@
 `delivery.mode = "flux"` plans the microsoft.flux extension and one Flux configuration that
 reconciles gitops/<environment> of the given repository on the environment branch
 deploy/<environment> (where the deploy stage's promotion commits go), pruning what leaves it;
-`push` plans neither (the deploy stage installs the release). The root refuses a flux mode
-without a repository or on another branch, a push mode with a repository, and any other mode.
+`push` plans neither (the deploy stage installs the release). Flux's source-controller pulls
+the charts with an identity of its own, federated with its ServiceAccount, allowed AcrPull only.
+The root refuses a flux mode without a repository or on another branch, a push mode with a
+repository, and any other mode.
 What the reconciled HelmRelease must agree with: tests/contract/test_gitops.py.
 """
 
@@ -25,6 +27,9 @@ pytestmark = pytest.mark.slow
 MODULE = "modules/gitops"
 EXTENSION = "azurerm_kubernetes_cluster_extension"
 CONFIGURATION = "azurerm_kubernetes_flux_configuration"
+IDENTITY = "azurerm_user_assigned_identity"
+FEDERATED = "azurerm_federated_identity_credential"
+ROLE = "azurerm_role_assignment"
 DEFAULT_BRANCH = re.compile(r'branch\s*=\s*optional\(string,\s*"([^"]+)"\)')
 """The branch default in the type of the root's delivery variable."""
 
@@ -111,11 +116,68 @@ def test_push_environments_plan_no_flux(plans: dict[str, dict[str, Any]], env: s
     assert outputs["flux_delivery"].get("after") is None
 
 
-def test_the_configuration_waits_for_the_extension() -> None:
-    """Flux's CRDs come with the extension: a configuration applied before it fails."""
+def test_the_configuration_waits_for_the_extension_and_the_pull_identity() -> None:
+    """Flux's CRDs come with the extension: a configuration applied before it fails; its first
+    chart pull fails without the federation and the role."""
     (resource,) = [r for r in _hcl(f"{MODULE}/main.tf")["resource"] if CONFIGURATION in r]
     depends_on = resource[CONFIGURATION]["this"]["depends_on"]
-    assert depends_on == [f"${{{EXTENSION}.flux}}"]
+    assert depends_on == [
+        f"${{{EXTENSION}.flux}}",
+        f"${{{FEDERATED}.source}}",
+        f"${{{ROLE}.chart_pull}}",
+    ]
+
+
+def _module_locals() -> dict[str, Any]:
+    (declared,) = _hcl(f"{MODULE}/main.tf")["locals"]
+    return dict(declared)
+
+
+def _in_module(plan: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [
+        r.values
+        for r in planned_resources(plan)
+        if r.type == kind and r.address.startswith("module.gitops[0].")
+    ]
+
+
+def _declared(relative: str, kind: str, name: str) -> dict[str, Any]:
+    """A block of the configuration as written (the plan leaves ids and scopes unknown)."""
+    section = "module" if kind == "module" else "resource"
+    (block,) = [b[name] if kind == "module" else b[kind][name]
+                for b in _hcl(relative)[section]
+                if (name in b if kind == "module" else name in b.get(kind, {}))]  # fmt: skip
+    return dict(block)
+
+
+@pytest.mark.parametrize("env", FLUX_ENVIRONMENTS)
+def test_source_controller_pulls_the_charts_with_an_identity_that_may_only_pull(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    plan = plans[env]
+    (configuration,) = _in_module(plan, CONFIGURATION)
+    (credential,) = _in_module(plan, FEDERATED)
+    account = _module_locals()["source_controller"]
+    assert credential["subject"] == f"system:serviceaccount:{configuration['namespace']}:{account}"
+    assert credential["audience"] == ["api://AzureADTokenExchange"]
+    assert [role["role_definition_name"] for role in _in_module(plan, ROLE)] == ["AcrPull"]
+    (extension,) = _in_module(plan, EXTENSION)
+    assert extension["configuration_settings"]["workloadIdentity.enable"] == "true"
+    # what the plan knows only after apply, as written: the extension runs as this identity,
+    # whose role is on the registry publish pushes the charts to (the nodes' image registry)
+    settings = _declared(f"{MODULE}/main.tf", EXTENSION, "flux")["configuration_settings"]
+    assert settings["workloadIdentity.azureClientId"] == f"${{{IDENTITY}.source.client_id}}"
+    role = _declared(f"{MODULE}/main.tf", ROLE, "chart_pull")
+    assert role["scope"] == "${var.source_identity.registry_id}"
+    call = _declared(f"{PLATFORM}/main.tf", "module", "gitops")
+    assert call["source_identity"]["registry_id"] == "${module.acr.id}"
+
+
+@pytest.mark.parametrize("env", PUSH_ENVIRONMENTS)
+def test_push_environments_plan_no_flux_identity(
+    plans: dict[str, dict[str, Any]], env: str
+) -> None:
+    assert [r for r in planned_resources(plans[env]) if r.address.startswith("module.gitops")] == []
 
 
 URL = "https://github.com/example-org/inventory-platform"

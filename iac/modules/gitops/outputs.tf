@@ -22,3 +22,11 @@ output "substitutions" {
   description = "Names of the variables Flux substitutes into the reconciled manifests (values left out: they are the workloads' Terraform outputs)."
   value       = sort(keys(local.substitute))
 }
+
+output "source_identity" {
+  description = "The identity Flux's source-controller pulls charts with: client_id (what the extension's workload identity uses) and principal_id (what holds AcrPull on the registry)."
+  value = {
+    client_id    = azurerm_user_assigned_identity.source.client_id
+    principal_id = azurerm_user_assigned_identity.source.principal_id
+  }
+}

@@ -82,7 +82,7 @@ variable "path" {
 
 variable "substitutions" {
   type        = map(string)
-  description = "Variables Flux substitutes into the reconciled manifests (post_build.substitute, `$${name}`): the Terraform values the workloads need. flux_source_name and flux_source_namespace are added by the module."
+  description = "Variables Flux substitutes into the reconciled manifests (post_build.substitute, `$${name}`): the Terraform values the workloads need. flux_source_namespace is added by the module."
   default     = {}
   nullable    = false
 
@@ -92,7 +92,35 @@ variable "substitutions" {
   }
 
   validation {
-    condition     = length(setintersection(keys(var.substitutions), ["flux_source_name", "flux_source_namespace"])) == 0
-    error_message = "substitutions must not set flux_source_name or flux_source_namespace: the module sets them."
+    condition     = !contains(keys(var.substitutions), "flux_source_namespace")
+    error_message = "substitutions must not set flux_source_namespace: the module sets it."
+  }
+}
+
+variable "source_identity" {
+  type = object({
+    name                = string
+    resource_group_name = string
+    location            = string
+    oidc_issuer_url     = string
+    registry_id         = string
+    tags                = optional(map(string), {})
+  })
+  description = "The identity Flux's source-controller pulls the charts with: its name, resource group and region, the cluster's OIDC issuer it is federated with, and the container registry it may pull from (AcrPull, nothing else)."
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][-_a-zA-Z0-9]{2,127}$", var.source_identity.name))
+    error_message = "source_identity.name must be 3-128 letters, digits, hyphens and underscores, starting with a letter or digit."
+  }
+
+  validation {
+    condition     = startswith(var.source_identity.oidc_issuer_url, "https://")
+    error_message = "source_identity.oidc_issuer_url must be the cluster's https:// OIDC issuer URL."
+  }
+
+  validation {
+    condition     = can(regex("^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.ContainerRegistry/registries/[^/]+$", var.source_identity.registry_id))
+    error_message = "source_identity.registry_id must be the resource ID of a container registry (.../providers/Microsoft.ContainerRegistry/registries/<name>)."
   }
 }
