@@ -602,7 +602,7 @@ module "gitops" {
   }
 
   source_identity = {
-    name                = "${local.names.workload_identity_prefix}-flux-source"
+    name_prefix         = local.names.workload_identity_prefix
     resource_group_name = module.resource_group.name
     location            = var.location
     oidc_issuer_url     = module.aks.oidc_issuer_url

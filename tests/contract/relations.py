@@ -105,6 +105,11 @@ def chart_identity_uses(
     return uses, unknown
 
 
+CONTROLLER_IDENTITIES = ("module.gitops[0].",)
+"""Where the platform federates its own controllers, not the chart's workloads: Flux's
+source-controller, which pulls the charts (tests/terraform/test_gitops.py holds it)."""
+
+
 def planned_identity_subjects(plan: dict[str, Any]) -> tuple[set[Use], list[str]]:
     """(identity, subject) pairs the plan federates (its subjects output), and disagreements
     between that output and the planned credential resources."""
@@ -114,6 +119,7 @@ def planned_identity_subjects(plan: dict[str, Any]) -> tuple[set[Use], list[str]
         str(r.values["subject"])
         for r in planned_resources(plan)
         if r.type == "azurerm_federated_identity_credential"
+        and not r.address.startswith(CONTROLLER_IDENTITIES)
     )
     problems = []
     if from_output != from_resources:

@@ -175,6 +175,13 @@ VALID_INPUTS: dict[str, str] = {
       url    = "https://github.com/example-org/inventory-platform"
       branch = "main"
     }}
+    source_identity = {{
+      name_prefix         = "id-inventory-prod-weu"
+      resource_group_name = "rg"
+      location            = "westeurope"
+      oidc_issuer_url     = "https://westeurope.oic.prod-aks.azure.com/{GUID}/{GUID}/"
+      registry_id         = "{ARM}/Microsoft.ContainerRegistry/registries/crinventoryprodweu"
+    }}
 """,
     "cluster-policy": f"""
     cluster_id         = "{ARM}/Microsoft.ContainerService/managedClusters/aks"
@@ -540,6 +547,20 @@ BAD_INPUTS: dict[str, list[BadInput]] = {
             "substitutions must not set flux_source_namespace",
         ),
         BadInput("name_uppercase", 'name = "Inventory"', "name must be 1-30 lowercase"),
+        BadInput(
+            "source_identity_pulling_from_a_storage_account",
+            'source_identity = { name_prefix = "id", resource_group_name = "rg", '
+            'location = "westeurope", oidc_issuer_url = "https://issuer/", '
+            f'registry_id = "{ARM}/Microsoft.Storage/storageAccounts/st" }}',
+            "source_identity.registry_id must be the resource ID of a container registry",
+        ),
+        BadInput(
+            "source_identity_issuer_over_http",
+            'source_identity = { name_prefix = "id", resource_group_name = "rg", '
+            'location = "westeurope", oidc_issuer_url = "http://issuer/", '
+            f'registry_id = "{ARM}/Microsoft.ContainerRegistry/registries/cr" }}',
+            "source_identity.oidc_issuer_url must be the cluster's https:// OIDC issuer URL",
+        ),
     ],
     "cluster-policy": [
         BadInput("effect_disabled", 'effect = "Disabled"', "effect must be Deny or Audit."),

@@ -123,7 +123,7 @@ def test_the_configuration_waits_for_the_extension_and_the_pull_identity() -> No
     depends_on = resource[CONFIGURATION]["this"]["depends_on"]
     assert depends_on == [
         f"${{{EXTENSION}.flux}}",
-        f"${{{FEDERATED}.source}}",
+        "${module.source_identity}",
         f"${{{ROLE}.chart_pull}}",
     ]
 
@@ -166,7 +166,15 @@ def test_source_controller_pulls_the_charts_with_an_identity_that_may_only_pull(
     # what the plan knows only after apply, as written: the extension runs as this identity,
     # whose role is on the registry publish pushes the charts to (the nodes' image registry)
     settings = _declared(f"{MODULE}/main.tf", EXTENSION, "flux")["configuration_settings"]
-    assert settings["workloadIdentity.azureClientId"] == f"${{{IDENTITY}.source.client_id}}"
+    identity = _module_locals()["identity"]
+    assert settings["workloadIdentity.azureClientId"] == (
+        "${module.source_identity.client_ids[local.identity]}"
+    )
+    assert _declared(f"{MODULE}/main.tf", ROLE, "chart_pull")["principal_id"] == (
+        "${module.source_identity.principal_ids[local.identity]}"
+    )
+    (named,) = _in_module(plan, IDENTITY)
+    assert named["name"].endswith(f"-{identity}")
     role = _declared(f"{MODULE}/main.tf", ROLE, "chart_pull")
     assert role["scope"] == "${var.source_identity.registry_id}"
     call = _declared(f"{PLATFORM}/main.tf", "module", "gitops")

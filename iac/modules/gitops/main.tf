@@ -9,32 +9,37 @@ locals {
   # The extension's source-controller runs under this ServiceAccount; its pods get the
   # identity's token through workload identity.
   source_controller = "source-controller"
+  identity          = "flux-source"
 
   substitute = merge(var.substitutions, {
     flux_source_namespace = local.namespace
   })
 }
 
-resource "azurerm_user_assigned_identity" "source" {
-  name                = var.source_identity.name
+# One identity of the platform's identity module, trusted by source-controller's ServiceAccount
+# only.
+module "source_identity" {
+  source = "../workload-identity"
+
   resource_group_name = var.source_identity.resource_group_name
   location            = var.source_identity.location
+  name_prefix         = var.source_identity.name_prefix
+  oidc_issuer_url     = var.source_identity.oidc_issuer_url
   tags                = var.source_identity.tags
-}
 
-resource "azurerm_federated_identity_credential" "source" {
-  name                      = "${local.namespace}-${local.source_controller}"
-  user_assigned_identity_id = azurerm_user_assigned_identity.source.id
-  audience                  = ["api://AzureADTokenExchange"]
-  issuer                    = var.source_identity.oidc_issuer_url
-  subject                   = "system:serviceaccount:${local.namespace}:${local.source_controller}"
+  workloads = {
+    (local.identity) = {
+      namespace        = local.namespace
+      service_accounts = { source = local.source_controller }
+    }
+  }
 }
 
 # Pull only: the charts are pushed by the pipeline's identity, never by the cluster.
 resource "azurerm_role_assignment" "chart_pull" {
   scope                = var.source_identity.registry_id
   role_definition_name = "AcrPull"
-  principal_id         = azurerm_user_assigned_identity.source.principal_id
+  principal_id         = module.source_identity.principal_ids[local.identity]
   principal_type       = "ServicePrincipal"
 }
 
@@ -47,10 +52,10 @@ resource "azurerm_kubernetes_cluster_extension" "flux" {
   release_train = var.extension.release_train
   version       = var.extension.version
 
-  # source-controller authenticates as the identity above (an OCIRepository's provider: azure).
+  # source-controller authenticates as that identity (an OCIRepository's provider: azure).
   configuration_settings = {
     "workloadIdentity.enable"        = "true"
-    "workloadIdentity.azureClientId" = azurerm_user_assigned_identity.source.client_id
+    "workloadIdentity.azureClientId" = module.source_identity.client_ids[local.identity]
   }
 }
 
@@ -81,7 +86,7 @@ resource "azurerm_kubernetes_flux_configuration" "this" {
   # The first pull needs the role and the federation in place, not only the controllers.
   depends_on = [
     azurerm_kubernetes_cluster_extension.flux,
-    azurerm_federated_identity_credential.source,
+    module.source_identity,
     azurerm_role_assignment.chart_pull,
   ]
 }

@@ -26,7 +26,7 @@ output "substitutions" {
 output "source_identity" {
   description = "The identity Flux's source-controller pulls charts with: client_id (what the extension's workload identity uses) and principal_id (what holds AcrPull on the registry)."
   value = {
-    client_id    = azurerm_user_assigned_identity.source.client_id
-    principal_id = azurerm_user_assigned_identity.source.principal_id
+    client_id    = module.source_identity.client_ids[local.identity]
+    principal_id = module.source_identity.principal_ids[local.identity]
   }
 }

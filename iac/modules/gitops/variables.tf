@@ -99,20 +99,15 @@ variable "substitutions" {
 
 variable "source_identity" {
   type = object({
-    name                = string
+    name_prefix         = string
     resource_group_name = string
     location            = string
     oidc_issuer_url     = string
     registry_id         = string
     tags                = optional(map(string), {})
   })
-  description = "The identity Flux's source-controller pulls the charts with: its name, resource group and region, the cluster's OIDC issuer it is federated with, and the container registry it may pull from (AcrPull, nothing else)."
+  description = "The identity Flux's source-controller pulls the charts with (named <name_prefix>-flux-source): its resource group and region, the cluster's OIDC issuer it is federated with, and the container registry it may pull from (AcrPull, nothing else)."
   nullable    = false
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9][-_a-zA-Z0-9]{2,127}$", var.source_identity.name))
-    error_message = "source_identity.name must be 3-128 letters, digits, hyphens and underscores, starting with a letter or digit."
-  }
 
   validation {
     condition     = startswith(var.source_identity.oidc_issuer_url, "https://")
