@@ -95,11 +95,18 @@ def flux_on(ctx: StageContext, cluster: Cluster, names: Names) -> Flux:
 
 
 def ready(document: dict[str, Any] | None) -> tuple[bool | None, str]:
-    """(Ready status, its message) of a Flux object at its current generation; None: unknown."""
+    """(Ready status, its message) of a Flux object at its current generation; None: unknown.
+    The generation is the Ready condition's own: source-controller leaves
+    status.observedGeneration at the last spec it reconciled successfully while it reports a
+    failure at the current one."""
     if document is None:
         return None, "not found"
     status = document.get("status", {})
-    if status.get("observedGeneration", -1) < document["metadata"].get("generation", 0):
+    observed = status.get("observedGeneration", -1)
+    for condition in status.get("conditions", []):
+        if condition.get("type") == "Ready":
+            observed = condition.get("observedGeneration", observed)
+    if observed < document["metadata"].get("generation", 0):
         return None, "its latest spec is not observed yet"
     return ready_condition(document)
 

@@ -76,12 +76,19 @@ def configuration(
         "metadata": {"name": PLATFORM_VALUES, **_meta(flux)},
         "data": {"values.yaml": yaml.safe_dump(platform_values(), sort_keys=True)},
     }
-    registry = [
+    registry = registry_objects(flux, ca, registry_auth)
+    return [secret, values, *registry, source, kustomization(flux, FOLDER, substitutions(flux))]
+
+
+def registry_objects(flux: Names, ca: bytes, registry_auth: bytes) -> list[dict[str, Any]]:
+    """What a chart's OCIRepository pulls from the local registry with: the registry's account
+    (`<source>-registry-reader`) and the cluster CA that signed its certificate
+    (`<source>-cluster-ca`), the names gitops/local/chart.yaml gives."""
+    return [
         _secret(flux, f"{flux.source}-registry-reader", "kubernetes.io/dockerconfigjson",
                 {".dockerconfigjson": registry_auth}),
         _secret(flux, f"{flux.source}-cluster-ca", "Opaque", {"ca.crt": ca}),
     ]  # fmt: skip
-    return [secret, values, *registry, source, kustomization(flux, FOLDER, substitutions(flux))]
 
 
 def _secret(flux: Names, name: str, kind: str, data: Mapping[str, bytes]) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 reverted by commit, the revert is reconciled, and the stage fails with Flux's own message.
 
 The drill runs `gitops_delivery.deliver`, the function the deploy stage calls, against the live
-local cluster's Flux controllers and git server, on a channel of its own (branch, folder, a
-one-ConfigMap chart, a scratch namespace) so the deployed release is never touched. First a
-good promotion becomes Ready; then one whose chart the API server refuses (an invalid object
-name) must fail the stage after the revert is reconciled, leaving the good tree on the branch
-and its ConfigMap in place. Everything the drill made is removed afterwards.
+local cluster's Flux controllers, git server and registry, on a channel of its own (branch,
+folder, a one-ConfigMap chart pushed to the registry and pinned by digest as the umbrella is, a
+scratch namespace) so the deployed release is never touched. First a good promotion becomes
+Ready; then one whose chart the API server refuses (an invalid object name), and one whose chart
+digest the registry does not hold, must each fail the stage after the revert is reconciled,
+leaving the good tree on the branch and its ConfigMap in place. Everything the drill made is
+removed afterwards (its charts stay in the registry, which never deletes).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from pipelines.core import gitops_commits
 from pipelines.core.stage import Options, StageContext, StageFailed
 from pipelines.stages import STAGES
 from pipelines.targets import gitops_delivery, local_gitops
-from pipelines.targets.cluster import Cluster, find_cluster
+from pipelines.targets.cluster import Cluster, find_cluster, local_paths
 from pipelines.targets.flux_reconcile import Flux, Names, flux_on
-from tools.localcluster.interface import FLUX_NAMESPACE
+from pipelines.targets.registry_login import local_registry
+from tests.support.tools import require_tool
+from tools.localcluster.interface import FLUX_NAMESPACE, REGISTRY_SERVER
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +45,9 @@ NAMESPACE = DRILL
 BRANCH = f"drills/{DRILL}"
 FOLDER = Path("gitops") / PREFIX
 CHART = Path("helm-charts") / PREFIX
+REPOSITORY = "drills"
+"""The registry path of the drill's charts, apart from the released ones under charts/."""
+PUSHED = re.compile(r"Digest: (sha256:[0-9a-f]{64})")
 KEYS = {"drill": "image"}
 """image -> its values key in the drill's HelmRelease, as IMAGE_VALUES is for the umbrella."""
 DEPLOY = next(stage for stage in STAGES if stage.name == "deploy")
@@ -51,12 +58,37 @@ def digest(seed: str) -> dict[str, str]:
 
 
 def write_tree(root: Path, configmap_name: str) -> None:
-    """The drill's gitops/ and helm-charts/: a HelmRelease of a chart with one ConfigMap."""
+    """The drill's gitops/ and helm-charts/: a HelmRelease of a chart with one ConfigMap, from
+    the registry."""
     (root / FOLDER).mkdir(parents=True, exist_ok=True)
     (root / CHART / "templates").mkdir(parents=True, exist_ok=True)
     (root / FOLDER / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        "resources:\n  - helmrelease.yaml\n",
+        "resources:\n  - chart.yaml\n  - helmrelease.yaml\n",
+        encoding="utf-8",
+    )
+    (root / FOLDER / "chart.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            apiVersion: source.toolkit.fluxcd.io/v1
+            kind: OCIRepository
+            metadata:
+              name: {DRILL}-chart
+              namespace: {FLUX_NAMESPACE}
+            spec:
+              interval: 10m
+              url: oci://{REGISTRY_SERVER}/{REPOSITORY}/{PREFIX}
+              secretRef:
+                name: {DRILL}-registry-reader
+              certSecretRef:
+                name: {DRILL}-cluster-ca
+              ref:
+                digest: ""
+              layerSelector:
+                mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip
+                operation: copy
+            """
+        ),
         encoding="utf-8",
     )
     (root / FOLDER / "helmrelease.yaml").write_text(
@@ -81,14 +113,10 @@ def write_tree(root: Path, configmap_name: str) -> None:
                 remediation:
                   retries: 1
                   remediateLastFailure: true
-              chart:
-                spec:
-                  chart: ./{CHART.as_posix()}
-                  reconcileStrategy: Revision
-                  sourceRef:
-                    kind: GitRepository
-                    name: {DRILL}
-                    namespace: {FLUX_NAMESPACE}
+              chartRef:
+                kind: OCIRepository
+                name: {DRILL}-chart
+                namespace: {FLUX_NAMESPACE}
               values:
                 image:
                   digest: ""
@@ -114,6 +142,25 @@ def write_tree(root: Path, configmap_name: str) -> None:
     )
 
 
+def push_chart(ctx: StageContext, version: str) -> str:
+    """Package the drill's chart and push it as publish pushes the released ones; its digest."""
+    helm = require_tool("helm")
+    login = local_registry(ctx)
+    packages = ctx.root / "packages"
+    subprocess.run(
+        [helm, "package", str(ctx.root / CHART), "--version", version, "-d", str(packages)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    pushed = subprocess.run(
+        [helm, "push", str(packages / f"{PREFIX}-{version}.tgz"),
+         f"oci://{login.server}/{REPOSITORY}", *login.helm_options()],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    found = PUSHED.search(pushed.stdout + pushed.stderr)
+    assert found, f"helm push printed no digest: {pushed.stdout}{pushed.stderr}"
+    return found[1]
+
+
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory: pytest.TempPathFactory) -> StageContext:
     root = tmp_path_factory.mktemp("drill-tree")
@@ -131,11 +178,13 @@ def channel(ctx: StageContext, cluster: Cluster) -> Iterator[gitops_delivery.Cha
     """The drill's channel on the harness's git server, with a configuration like the local
     one; removed afterwards (pruning uninstalls the release), with its branch."""
     local = local_gitops.channel()
-    names = Names(namespace=FLUX_NAMESPACE, source=DRILL, release=DRILL)
+    names = Names.pinned(namespace=FLUX_NAMESPACE, source=DRILL, release=DRILL)
     assert local.repository.ca_file is not None
     ca = local.repository.ca_file.read_bytes()
+    registry_auth = local_paths().registry_auth_file.read_bytes()
     objects = [
         *local_gitops.source_objects(names, ca, local_gitops.reader_password(), BRANCH),
+        *local_gitops.registry_objects(names, ca, registry_auth),
         local_gitops.kustomization(names, FOLDER, {}),
     ]
     for document in objects:
@@ -158,7 +207,8 @@ def channel(ctx: StageContext, cluster: Cluster) -> Iterator[gitops_delivery.Cha
 
 
 def _remove_leftovers(flux: Flux) -> None:
-    """What a killed run left: its configuration (pruning uninstalls its release), its namespace."""
+    """What a run left, or a killed run: its configuration (pruning uninstalls its release and
+    its chart source), its Secrets, its namespace."""
     kubectl = flux.kubectl
     kubectl.run("delete", "kustomization", "-l", LABEL, "--wait=true", "--timeout=120s",
                 check=False, timeout=180)  # fmt: skip
@@ -170,15 +220,13 @@ def _remove_leftovers(flux: Flux) -> None:
 
 
 def _remove(flux: Flux, drill: gitops_delivery.Channel, scratch: Path) -> None:
+    """This run's objects once its release is gone, and its branch."""
     kubectl = flux.kubectl
     kubectl.run("delete", "kustomization", drill.names.kustomization, "--ignore-not-found",
                 "--wait=true", "--timeout=120s", check=False, timeout=180)  # fmt: skip
     kubectl.run("wait", "--for=delete", f"helmrelease/{DRILL}", "--timeout=120s",
                 check=False, timeout=180)  # fmt: skip
-    for kind, name in (("gitrepository", DRILL), ("secret", f"{DRILL}-git-reader")):
-        kubectl.run("delete", kind, name, "--ignore-not-found", check=False, timeout=120)
-    kubectl.run("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false",
-                check=False, timeout=120)  # fmt: skip
+    _remove_leftovers(flux)
     work = scratch / "cleanup"
     if gitops_commits.checkout(drill.repository, work, drill.branch) is not None:
         gitops_commits.git(work, drill.repository, "push", "--quiet", "origin",
@@ -197,16 +245,18 @@ def test_a_refused_promotion_is_reverted_and_the_stage_fails_with_fluxs_message(
 ) -> None:  # fmt: skip
     flux = flux_on(ctx, cluster, channel.names)
     write_tree(ctx.root, "drill")
+    good_chart = push_chart(ctx, "0.1.0")
     started = time.monotonic()
-    good = gitops_delivery.deliver(ctx, cluster, channel, digest("good"), KEYS)
+    good = gitops_delivery.deliver(ctx, cluster, channel, digest("good"), KEYS, chart=good_chart)
     took_good = time.monotonic() - started
     assert good["previous_commit"] is None
     assert configmap_digest(flux, "drill") == digest("good")["drill"]
 
     write_tree(ctx.root, "Not_A_Valid_Name")  # the API server refuses it; helm renders it
+    refused_chart = push_chart(ctx, "0.2.0")
     started = time.monotonic()
     with pytest.raises(StageFailed) as failed:
-        gitops_delivery.deliver(ctx, cluster, channel, digest("bad"), KEYS)
+        gitops_delivery.deliver(ctx, cluster, channel, digest("bad"), KEYS, chart=refused_chart)
     took_refusal = time.monotonic() - started
     message = str(failed.value)
     bad = re.search(r"Flux could not reconcile ([0-9a-f]{12})", message)
@@ -229,3 +279,26 @@ def test_a_refused_promotion_is_reverted_and_the_stage_fails_with_fluxs_message(
             f"reverted and reconciled, stage failed after {took_refusal:.1f} s: {message}",
             flush=True,
         )
+
+
+def test_a_chart_the_registry_does_not_hold_fails_at_its_source_and_is_reverted(
+    ctx: StageContext, cluster: Cluster, channel: gitops_delivery.Channel,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """After the refusal above, the branch holds the good tree; a promotion pinning a digest
+    nobody pushed must fail at the OCIRepository, not wait out the HelmRelease's timeout."""
+    flux = flux_on(ctx, cluster, channel.names)
+    before = gitops_commits.checkout(channel.repository, ctx.root / "before", channel.branch)
+    assert before is not None
+    write_tree(ctx.root, "drill")
+    absent = f"sha256:{hashlib.sha256(DRILL.encode()).hexdigest()}"
+    started = time.monotonic()
+    with pytest.raises(StageFailed) as failed:
+        gitops_delivery.deliver(ctx, cluster, channel, digest("absent"), KEYS, chart=absent)
+    took = time.monotonic() - started
+    message = str(failed.value)
+    assert f"OCIRepository {DRILL}-chart: " in message, "the stage passes on the source's message"
+    assert f"reverted to {before[:12]}, which Flux reconciled" in message
+    assert configmap_digest(flux, "drill") == digest("good")["drill"], "the good release runs"
+    with capsys.disabled():
+        print(f"\nunpullable chart: reverted, stage failed after {took:.1f} s: {message}")
