@@ -61,6 +61,13 @@ REPO2_MODULE = "module.backup_repo2[0]"
 """Address of the second backup repository's module instance (backup.secondary_location)."""
 GITOPS_RESOURCES = ("azurerm_kubernetes_cluster_extension", "azurerm_kubernetes_flux_configuration")
 """What an environment delivered by Flux plans (iac/modules/gitops): extension, configuration."""
+GITOPS_PULL = (
+    "azurerm_user_assigned_identity",
+    "azurerm_federated_identity_credential",
+    "azurerm_role_assignment",
+)
+"""And the chart-pull identity: source-controller's identity, its federation, its AcrPull."""
+GITOPS_PLANNED = len(GITOPS_RESOURCES) + len(GITOPS_PULL)
 
 
 def _flux(env: str) -> int:
@@ -77,21 +84,23 @@ FLUX = {env: _flux(env) for env in ENVIRONMENTS}
 # diagnostic setting) and its rule group; prod: + the Application Gateway and its subnet, NSG,
 # association, public IP, WAF policy, identity, certificate reader and diagnostic setting; + the
 # routing add-on's read grant on the ingress certificate, and in dev (self-signed) the
-# certificate and the deployer's Certificates Officer grant; + the Flux extension and configuration
-# where the environment is delivered by Flux
+# certificate and the deployer's Certificates Officer grant; + the Flux extension, configuration
+# and chart-pull identity (identity, credential, AcrPull) where the environment is delivered by
+# Flux
 TOTAL_COUNTS = {
-    "dev": 61 + PLANNED_RULE_GROUPS["dev"] + len(GITOPS_RESOURCES) * FLUX["dev"],
-    "staging": 86 + PLANNED_RULE_GROUPS["staging"] + len(GITOPS_RESOURCES) * FLUX["staging"],
-    "prod": 100 + PLANNED_RULE_GROUPS["prod"] + len(GITOPS_RESOURCES) * FLUX["prod"],
+    "dev": 61 + PLANNED_RULE_GROUPS["dev"] + GITOPS_PLANNED * FLUX["dev"],
+    "staging": 86 + PLANNED_RULE_GROUPS["staging"] + GITOPS_PLANNED * FLUX["staging"],
+    "prod": 100 + PLANNED_RULE_GROUPS["prod"] + GITOPS_PLANNED * FLUX["prod"],
 }
 # Resources whose planned counts differ by environment; everything else is the same everywhere.
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "dev": {
         **dict.fromkeys(GITOPS_RESOURCES, FLUX["dev"]),
         "azurerm_storage_account": 1,
-        "azurerm_user_assigned_identity": 5,  # control plane, kubelet, api, database, backup
+        # control plane, kubelet, api, database, backup (+ Flux's chart-pull identity)
+        "azurerm_user_assigned_identity": 5 + FLUX["dev"],
         # api: inventory-api + migrations; database: postgresql + backup; backup: backup
-        "azurerm_federated_identity_credential": 5,
+        "azurerm_federated_identity_credential": 5 + FLUX["dev"],
         "azurerm_monitor_alert_prometheus_rule_group": PLANNED_RULE_GROUPS["dev"],
         "azurerm_private_endpoint": 0,
         "azurerm_private_dns_zone": 0,
@@ -110,8 +119,9 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "staging": {
         **dict.fromkeys(GITOPS_RESOURCES, FLUX["staging"]),
         "azurerm_storage_account": 2,  # + repo2 in the paired region
-        "azurerm_user_assigned_identity": 6,  # + repo2's identity
-        "azurerm_federated_identity_credential": 6,  # + repo2's identity trusts backup
+        # + repo2's identity (it trusts backup), and Flux's chart-pull identity
+        "azurerm_user_assigned_identity": 6 + FLUX["staging"],
+        "azurerm_federated_identity_credential": 6 + FLUX["staging"],
         "azurerm_monitor_alert_prometheus_rule_group": PLANNED_RULE_GROUPS["staging"],
         "azurerm_private_endpoint": 4,  # vault, registry, backup, repo2
         "azurerm_private_dns_zone": 3,
@@ -130,8 +140,9 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "prod": {
         **dict.fromkeys(GITOPS_RESOURCES, FLUX["prod"]),
         "azurerm_storage_account": 2,
-        "azurerm_user_assigned_identity": 7,  # + repo2's, the gateway's (Key Vault certificate)
-        "azurerm_federated_identity_credential": 6,
+        # + repo2's, the gateway's (Key Vault certificate), Flux's chart-pull identity
+        "azurerm_user_assigned_identity": 7 + FLUX["prod"],
+        "azurerm_federated_identity_credential": 6 + FLUX["prod"],
         "azurerm_monitor_alert_prometheus_rule_group": PLANNED_RULE_GROUPS["prod"],
         "azurerm_private_endpoint": 4,
         "azurerm_private_dns_zone": 3,
@@ -200,7 +211,8 @@ FIXED_NAMES = {
     "azurerm_key_vault_certificate": re.compile(r"^[0-9A-Za-z-]{1,127}$"),
     "azurerm_storage_container": re.compile(r"^pgbackrest$"),
     "azurerm_private_dns_zone": re.compile(r"^privatelink\.[a-z.]+$"),
-    "azurerm_federated_identity_credential": re.compile(r"^inventory-[a-z0-9-]+$"),
+    # <namespace>-<ServiceAccount>: the contract's namespace, or Flux's for its source-controller
+    "azurerm_federated_identity_credential": re.compile(r"^(inventory|flux-system)-[a-z0-9-]+$"),
     # Flux's names live in the cluster, not in Azure's namespace: the extension is "flux", the
     # configuration is named after the release it delivers (iac/contract.yaml).
     "azurerm_kubernetes_cluster_extension": re.compile(r"^flux$"),
@@ -257,16 +269,14 @@ def test_environments_differ_in_size_by_their_stacks(plans: dict[str, dict[str, 
     # rule group, the synchronous-standby rule group (dev's one member has no standby); dev alone
     # has its self-signed ingress certificate and the deployer's grant.
     sync_groups = len(VALUE_RULE_GROUPS["staging"]) - len(VALUE_RULE_GROUPS["dev"])
-    # Flux delivery (extension and configuration) where staging has it and dev not.
-    gitops = len(GITOPS_RESOURCES) * (FLUX["staging"] - FLUX["dev"])
+    # Flux delivery (extension, configuration, chart-pull identity) where staging has it, not dev.
+    gitops = GITOPS_PLANNED * (FLUX["staging"] - FLUX["dev"])
     assert staging - dev == 12 + 1 + 2 + 4 + 8 + REPO2_RULE_GROUPS + sync_groups - 2 + gitops
     # prod: the resource group lock; a firewall (subnet, IP, policy, rules, firewall, route
     # table, association, diagnostic setting) instead of the NAT gateway's 4; an Application
     # Gateway (subnet, NSG, association, IP, WAF policy, identity, certificate reader, gateway,
     # diagnostic setting).
-    assert prod - staging == 1 + 8 - 4 + 9 + len(GITOPS_RESOURCES) * (
-        FLUX["prod"] - FLUX["staging"]
-    )
+    assert prod - staging == 1 + 8 - 4 + 9 + GITOPS_PLANNED * (FLUX["prod"] - FLUX["staging"])
 
 
 RULE_GROUP_KEY = re.compile(r'\["([^"]+)"\]$')
