@@ -11,13 +11,12 @@ published. Each release installs the chart artefact `publish` pushed, pinned by 
 (oci://<registry>/charts/<chart>@sha256:...: helm pulls it in push mode, the chart's
 OCIRepository in Flux mode, where the promotion commit writes the digest), so what a cluster
 receives is the archive the registry holds; the values files come from the same commit's chart
-folders; the stage prints the
-umbrella's status and records its previous revision so `smoke` can roll back to it. On the azure
-target the identity ids and the Azure names (Key Vault, registry, backup storage account) come
-from the Terraform outputs (saved by `infra-apply`, else read from the environment's state), as
-a generated values file (reports/deploy/terraform-values.yaml; mapping in
-pipelines/targets/terraform_outputs). On every target each image is pinned by the digest
-`publish` recorded. On the local target the stand-in for the Azure platform
+folders; the stage prints the umbrella's status and records its previous revision so `smoke` can
+roll back to it. On the azure target the identity ids and the Azure names (Key Vault, registry,
+backup storage account) come from the Terraform outputs (saved by `infra-apply`, else read from
+the environment's state), as a generated values file (reports/deploy/terraform-values.yaml;
+mapping in pipelines/targets/terraform_outputs). On every target each image is pinned by the
+digest `publish` recorded. On the local target the stand-in for the Azure platform
 (pipelines/targets/local_platform) is made first: password, Azurite, its TLS Secrets, the token
 issuer and the monitoring APIs; the values that make the API trust that issuer are a generated
 values file too (reports/deploy/local-issuer-values.yaml, from pipelines/targets/local_issuer).

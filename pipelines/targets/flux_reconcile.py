@@ -102,10 +102,8 @@ def ready(document: dict[str, Any] | None) -> tuple[bool | None, str]:
     if document is None:
         return None, "not found"
     status = document.get("status", {})
-    observed = status.get("observedGeneration", -1)
-    for condition in status.get("conditions", []):
-        if condition.get("type") == "Ready":
-            observed = condition.get("observedGeneration", observed)
+    condition = _ready(document) or {}
+    observed = condition.get("observedGeneration", status.get("observedGeneration", -1))
     if observed < document["metadata"].get("generation", 0):
         return None, "its latest spec is not observed yet"
     return ready_condition(document)
@@ -113,11 +111,19 @@ def ready(document: dict[str, Any] | None) -> tuple[bool | None, str]:
 
 def ready_condition(document: dict[str, Any]) -> tuple[bool | None, str]:
     """(Ready status, its message) as the object shows it, whatever generation it is about."""
+    condition = _ready(document)
+    if condition is None:
+        return None, "no Ready condition yet"
+    state = {"True": True, "False": False}.get(condition.get("status", ""))
+    return state, str(condition.get("message", ""))
+
+
+def _ready(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The object's Ready condition, if it has one yet."""
     for condition in document.get("status", {}).get("conditions", []):
         if condition.get("type") == "Ready":
-            state = {"True": True, "False": False}.get(condition.get("status", ""))
-            return state, str(condition.get("message", ""))
-    return None, "no Ready condition yet"
+            return dict(condition)
+    return None
 
 
 def wait_until(check: Callable[[], tuple[bool, str]], what: str, deadline: float) -> None:
@@ -170,9 +176,11 @@ def reconcile(flux: Flux, branch: str, commit: str, deadline: float) -> str:
         status = (document or {}).get("status", {})
         attempted = str(status.get("lastAttemptedRevision", ""))
         state, message = ready(document)
-        at_chart = f"+{chart_revision}" in attempted
-        if chart is not None:
-            at_chart = status.get("lastAttemptedRevisionDigest") == chart
+        at_chart = (
+            status.get("lastAttemptedRevisionDigest") == chart
+            if chart is not None
+            else f"+{chart_revision}" in attempted
+        )
         # helm-controller reports progress as Unknown; False at this chart is a failed install
         # or upgrade (remediated or not), so waiting gains nothing. It keeps observedGeneration
         # at the last spec it finished while it retries a failure, so a failure at this chart

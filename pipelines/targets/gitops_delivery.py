@@ -59,14 +59,15 @@ class Channel:
         self, digests: Mapping[str, str], keys: Mapping[str, str], chart: str | None
     ) -> Promotion:
         """The promotion of these image digests and, where the channel pins one, the chart's."""
-        if (chart is None) != (self.chart_file is None):
-            raise PromotionRefused(
-                f"{self.environment} pins its chart in {self.chart_file}, but no chart digest "
-                "was given"
-                if chart is None
-                else f"{self.environment} takes its chart from git: it has no chart source to pin"
-            )
         source = self.chart_file
+        if source is not None and chart is None:
+            raise PromotionRefused(
+                f"{self.environment} pins its chart in {source}, but no chart digest was given"
+            )
+        if source is None and chart is not None:
+            raise PromotionRefused(
+                f"{self.environment} takes its chart from git: it has no chart source to pin"
+            )
         pin = ChartPin(source, chart) if source is not None and chart is not None else None
         return Promotion(self.environment, self.branch, self.release_file, digests, keys, pin)
 

@@ -147,15 +147,13 @@ def flux_render(
     """`helm template` of the HelmRelease as Flux would install it (the chart publish packages,
     its release, namespace, the valuesFrom ConfigMaps of the build in order, then its values),
     with the push mode's image settings, which a promotion commit pins by digest instead."""
-    documents = [resolved(d, plan, deployment.outputs) for d in folder.documents]
-    resolved_folder = Built(tuple(documents))
-    spec = resolved_folder.one(relations.GITOPS_RELEASE_KIND)["spec"]
+    resolved_folder = Built(tuple(resolved(d, plan, deployment.outputs) for d in folder.documents))
+    release = resolved_folder.one(relations.GITOPS_RELEASE_KIND)
+    spec = release["spec"]
     work = renderer.workdir / "gitops" / deployment.env
     work.mkdir(parents=True, exist_ok=True)
     files = []
-    for number, text in enumerate(
-        values_from(resolved_folder.one(relations.GITOPS_RELEASE_KIND), folder_maps(documents))
-    ):
+    for number, text in enumerate(values_from(release, resolved_folder.config_maps())):
         path = work / f"values-from-{number}.yaml"
         path.write_text(text, encoding="utf-8")
         files.append(path)
@@ -171,10 +169,6 @@ def flux_render(
     )
     output = renderer.run("template", *args, *capabilities(plan).helm_args())
     return [document for document in yaml.safe_load_all(output) if document]
-
-
-def folder_maps(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {d["metadata"]["name"]: d for d in documents if d.get("kind") == "ConfigMap"}
 
 
 def comparable(document: dict[str, Any]) -> dict[str, Any]:
@@ -308,27 +302,27 @@ def test_azure_releases_are_delivered_as_the_local_one_the_smoke_suite_proves(en
 class Broken:
     """prod's built folder, to break one part of."""
 
-    documents: list[dict[str, Any]]
+    folder: Built
 
-    def of(self, kind: str) -> dict[str, Any]:
-        (found,) = [d for d in self.documents if d.get("kind") == kind]
-        return found
+    @property
+    def documents(self) -> list[dict[str, Any]]:
+        return list(self.folder.documents)
 
     @property
     def release(self) -> dict[str, Any]:
-        return self.of(relations.GITOPS_RELEASE_KIND)
+        return self.folder.one(relations.GITOPS_RELEASE_KIND)
 
     @property
     def chart(self) -> dict[str, Any]:
-        return self.of(relations.GITOPS_CHART_KIND)
+        return self.folder.one(relations.GITOPS_CHART_KIND)
 
     def values_map(self) -> dict[str, Any]:
         (source,) = self.release["spec"]["valuesFrom"]
-        return folder_maps(self.documents)[source["name"]]
+        return self.folder.config_maps()[source["name"]]
 
 
 def _broken() -> Broken:
-    return Broken(copy.deepcopy(list(built(BROKEN_ENV).documents)))
+    return Broken(copy.deepcopy(built(BROKEN_ENV)))
 
 
 def test_a_variable_terraform_does_not_pass_is_reported(plans: dict[str, dict[str, Any]]) -> None:
@@ -450,8 +444,7 @@ def test_a_release_rendering_otherwise_than_push_is_reported(
     """prod's HelmRelease with staging's values file renders other objects than prod's push."""
     broken = _broken()
     broken.values_map()["data"]["values.yaml"] = environment_values("staging")
-    folder = Built(tuple(broken.documents))
-    flux = flux_render(renderer, folder, deployments[BROKEN_ENV], plans[BROKEN_ENV])
+    flux = flux_render(renderer, broken.folder, deployments[BROKEN_ENV], plans[BROKEN_ENV])
     differences = render_differences(list(deployments[BROKEN_ENV].rendered.docs), flux)
     assert differences
     assert all(d.endswith(("differs", "only push", "only flux")) for d in differences)
