@@ -69,8 +69,9 @@ locals {
   )
 
   # Flux's substitutions: the chart outputs, and the contract's names (the release, its
-  # namespace, and the names the deploy stage's contract values file sets, keyed
-  # <section>_<role> with hyphens as underscores), so the HelmRelease restates none of them.
+  # namespace, the names the deploy stage's contract values file sets, and cert-manager's
+  # release and namespace, keyed <section>_<role> with hyphens as underscores), so the
+  # HelmReleases restate none of them.
   flux_substitutions = merge(
     { for key, value in local.chart_outputs : key => value if !contains(local.absent_chart_outputs, key) },
     {
@@ -84,6 +85,8 @@ locals {
       service_accounts_backup     = local.service_accounts.backup
       services_database           = local.contract.services.database
       services_pooler             = local.contract.services.pooler
+      cert_manager_release        = local.contract.cert_manager.release
+      cert_manager_namespace      = local.contract.cert_manager.namespace
     },
   )
 

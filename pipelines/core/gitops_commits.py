@@ -3,9 +3,10 @@
 A Flux environment follows one branch that only the pipeline writes (the harness's git server
 locally, `deploy/<env>` of the repository on AKS). Each commit on it carries a reviewed source
 commit's gitops/ and helm-charts/ (build outputs left out) with the digests `publish` recorded
-written in: the images' into the environment's HelmRelease, the umbrella chart's into its
-OCIRepository. So the tree Flux reconciles is exactly the tree the pipeline's tests rendered,
-and main never receives a machine commit (nor starts a build of one). A revert is a new commit
+written in: each release's images' into its HelmRelease, each chart's into its OCIRepository
+(cert-manager's and the umbrella's, which depends on it). So the tree Flux reconciles is
+exactly the tree the pipeline's tests rendered, and main never receives a machine commit (nor
+starts a build of one). A revert is a new commit
 whose tree is an earlier promotion's, so the branch only moves forward and every change on it
 is a commit someone can read.
 
@@ -116,23 +117,17 @@ class ChartPin:
 
 
 @dataclass(frozen=True)
-class Promotion:
-    """What one promotion writes: the environment, its branch and HelmRelease, the digests."""
+class ReleasePin:
+    """What a promotion writes for one HelmRelease: its images' digests and its chart's."""
 
-    environment: str
-    branch: str
+    name: str  # the HelmRelease, as the commit message names it
     release_file: Path  # relative to the repository root, e.g. gitops/staging/helmrelease.yaml
     digests: Mapping[str, str]
     keys: Mapping[str, str]  # image -> its values key in the HelmRelease
     chart: ChartPin | None = None  # None: the HelmRelease builds its chart from the git source
 
-    def commit(
-        self, root: Path, repo: Repository, work: Path, *, source_commit: str
-    ) -> tuple[str | None, str]:
-        """Write and push the promotion commit; returns (previous head, new head). Nothing
-        changed since the last promotion: no commit, both are the current head."""
-        previous = checkout(repo, work, self.branch)
-        stage_tree(root, work)
+    def write(self, work: Path) -> dict[str, str]:
+        """Edit the checkout `work`; returns what was pinned, by name, for the message."""
         release = work / self.release_file
         text = release.read_text(encoding="utf-8")
         release.write_text(image_promotion.promote(text, self.digests, self.keys), encoding="utf-8")
@@ -141,7 +136,28 @@ class Promotion:
             source = work / self.chart.source_file
             text = source.read_text(encoding="utf-8")
             source.write_text(image_promotion.pin_chart(text, self.chart.digest), encoding="utf-8")
-            pinned["chart"] = self.chart.digest
+            pinned[f"chart {self.name}"] = self.chart.digest
+        return pinned
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What one promotion writes: the environment, its branch, and each release's pins."""
+
+    environment: str
+    branch: str
+    releases: tuple[ReleasePin, ...]
+
+    def commit(
+        self, root: Path, repo: Repository, work: Path, *, source_commit: str
+    ) -> tuple[str | None, str]:
+        """Write and push the promotion commit; returns (previous head, new head). Nothing
+        changed since the last promotion: no commit, both are the current head."""
+        previous = checkout(repo, work, self.branch)
+        stage_tree(root, work)
+        pinned: dict[str, str] = {}
+        for release in self.releases:
+            pinned.update(release.write(work))
         git(work, repo, "add", "--all", *(str(folder) for folder in DELIVERED))
         if previous is not None and not git(work, repo, "status", "--porcelain"):
             return previous, previous

@@ -1,12 +1,13 @@
-"""Stage `deploy`: cert-manager by `helm upgrade --install --atomic --wait`, then the umbrella,
-by a promotion commit Flux reconciles where the environment is delivered by Flux (the local
-target, and the Azure environments whose tfvars say so: pipelines/targets/gitops_delivery), else
-by the same helm upgrade.
+"""Stage `deploy`: cert-manager, then the umbrella, by one promotion commit Flux reconciles where
+the environment is delivered by Flux (the local target, and the Azure environments whose tfvars
+say so: pipelines/targets/gitops_delivery), else by `helm upgrade --install --atomic --wait` of
+each in turn.
 
-The platform release comes first (`releases`): cert-manager (helm-charts/cert-manager, release
-and namespace from iac/contract.yaml) serves `cert-manager.io/v1`, which the umbrella's
-Certificates need, and issues the pgBackRest TLS Secrets into the workloads' namespace, on every
-target. Then the umbrella chart with the environment's values and the image references just
+The platform release comes first (`releases`; in Flux the umbrella's HelmRelease depends on
+cert-manager's): cert-manager (helm-charts/cert-manager, release and namespace from
+iac/contract.yaml) serves `cert-manager.io/v1`, which the umbrella's Certificates need, and
+issues the pgBackRest TLS Secrets into the workloads' namespace, on every target. Then the
+umbrella chart with the environment's values and the image references just
 published. Each release installs the chart artefact `publish` pushed, pinned by its digest
 (oci://<registry>/charts/<chart>@sha256:...: helm pulls it in push mode, the chart's
 OCIRepository in Flux mode, where the promotion commit writes the digest), so what a cluster
@@ -34,6 +35,7 @@ from typing import Any
 
 from pipelines.core import contract
 from pipelines.core.charts import (
+    CERT_MANAGER,
     CHARTS,
     PLATFORM_CHARTS,
     RELEASED_CHARTS,
@@ -70,6 +72,8 @@ IMAGE_VALUES = {
 """Where each image's registry, repository and tag go in the umbrella chart's values."""
 CERT_MANAGER_IMAGE_VALUES = {CERT_MANAGER_IMAGE: "image"}
 """Where the controller image goes in the cert-manager chart's values."""
+CHART_IMAGES = {CERT_MANAGER: CERT_MANAGER_IMAGE_VALUES, UMBRELLA: IMAGE_VALUES}
+"""Chart -> the images its release takes, each with its values key."""
 RELEASE_FILE = "release.json"
 IMMUTABLE_STATEFULSET = "Forbidden: updates to statefulset spec for fields other than"
 """What the API server answers when an upgrade changes a StatefulSet field fixed at creation."""
@@ -109,7 +113,12 @@ def run(ctx: StageContext) -> None:
     published = ctx.read_json("publish", "published.json", "the publish stage")
     values_name = f"values-{ctx.deploy_env}.yaml"
     ctx.require_path(f"{CHARTS}/{UMBRELLA}/{values_name}", "each deploy environment has one")
-    generated = [*_terraform_values(ctx), *_local_values(ctx), contract_values(ctx.report_dir)]
+    outputs = environment_outputs(ctx)
+    generated = [
+        *_terraform_values(ctx, outputs),
+        *_local_values(ctx),
+        contract_values(ctx.report_dir),
+    ]
     cluster = find_cluster(ctx)
     env = ctx.tool_env(cluster.env())
     helm = ctx.require_tool("helm", env, "run `make tools`")
@@ -141,17 +150,13 @@ def run(ctx: StageContext) -> None:
         images=published["images"],
         digests=digests,
     )
-    channel = delivery_channel(ctx)
-    delivered: dict[str, Any] = {"delivery": "push"}
-    for step in plan:
-        if step.name == RELEASE and channel is not None:
-            promoted = {image: digests[image] for image in IMAGE_VALUES}
-            chart = charts[UMBRELLA]["digest"]
-            delivered = gitops_delivery.deliver(
-                ctx, cluster, channel, promoted, IMAGE_VALUES, chart=chart
-            )
-            continue
-        upgrade(ctx, helm, step.published(charts[step.chart.name], pull), env)
+    channel = delivery_channel(ctx, outputs)
+    if channel is None:
+        for step in plan:
+            upgrade(ctx, helm, step.published(charts[step.chart.name], pull), env)
+        delivered: dict[str, Any] = {"delivery": "push"}
+    else:
+        delivered = gitops_delivery.deliver(ctx, cluster, channel, flux_pins(plan, digests, charts))
     if ctx.options.target == "local":
         local_monitoring.deploy(ctx, cluster)
     status = ctx.run("helm status", [helm, "status", *release], timeout=120, env=env)
@@ -162,13 +167,19 @@ def run(ctx: StageContext) -> None:
     ctx.write_json(RELEASE_FILE, {**record, "previous_revision": previous, **delivered})
 
 
-def delivery_channel(ctx: StageContext) -> gitops_delivery.Channel | None:
-    """Where the umbrella release goes by promotion commit for Flux, or None where the pipeline
-    pushes it. The local target is always Flux; an Azure environment is what its tfvars chose
-    (Terraform output delivery_mode). cert-manager, the platform release, is pushed everywhere."""
-    if ctx.options.target == "local":
+def environment_outputs(ctx: StageContext) -> Mapping[str, Any] | None:
+    """The environment's Terraform outputs on the azure target; None on the local one."""
+    return load_outputs(ctx, ctx.deploy_env) if ctx.options.target == "azure" else None
+
+
+def delivery_channel(
+    ctx: StageContext, outputs: Mapping[str, Any] | None
+) -> gitops_delivery.Channel | None:
+    """Where the releases go by promotion commit for Flux, or None where the pipeline pushes
+    them. The local target (no `outputs`) is always Flux; an Azure environment is what its
+    tfvars chose (Terraform output delivery_mode)."""
+    if outputs is None:
         return local_gitops.channel()
-    outputs = load_outputs(ctx, ctx.deploy_env)
     try:
         mode = azure_gitops.delivery_mode(outputs)
     except azure_gitops.ChannelUnknown as unknown:
@@ -220,7 +231,7 @@ def releases(
         namespace=names["namespace"],
         chart=platform,
         values=(*([own] if own.is_file() else []), platform_values),
-        images=tuple(image_values(images, digests, CERT_MANAGER_IMAGE_VALUES)),
+        images=tuple(image_values(images, digests, CHART_IMAGES[CERT_MANAGER])),
     )
     umbrella = charts / UMBRELLA
     workloads = Release(
@@ -231,6 +242,20 @@ def releases(
         images=tuple(image_values(images, digests)),
     )
     return [cert_manager, workloads]
+
+
+def flux_pins(
+    plan: Sequence[Release], digests: Mapping[str, str], charts: Mapping[str, Mapping[str, str]]
+) -> dict[str, gitops_delivery.Pinned]:
+    """What the promotion commit pins for each release of the plan: the digests of the images
+    it takes and of its chart's artefact, as publish recorded them."""
+    pins = {}
+    for step in plan:
+        keys = CHART_IMAGES[step.chart.name]
+        pins[step.name] = gitops_delivery.Pinned(
+            {image: digests[image] for image in keys}, keys, charts[step.chart.name]["digest"]
+        )
+    return pins
 
 
 def platform_api_versions(charts: Path) -> tuple[str, ...]:
@@ -279,12 +304,10 @@ def terraform_values(report_dir: Path, outputs: Mapping[str, Any]) -> Path:
     return write_values_file(report_dir / VALUES_FILE, outputs)
 
 
-def _terraform_values(ctx: StageContext) -> list[Path]:
-    """On azure, the values file generated from the env's Terraform outputs; none locally."""
-    if ctx.options.target != "azure":
+def _terraform_values(ctx: StageContext, outputs: Mapping[str, Any] | None) -> list[Path]:
+    """On azure, the values file generated from the env's Terraform `outputs`; none locally."""
+    if outputs is None:
         return []
-    env = ctx.deploy_env
-    outputs = load_outputs(ctx, env)
     try:
         path = terraform_values(ctx.report_dir, outputs)
     except MissingOutput as missing:

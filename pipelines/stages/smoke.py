@@ -37,7 +37,7 @@ from typing import Any
 
 from pipelines.core.stage import StageContext, StageFailed
 from pipelines.core.testsuite import run_pytest
-from pipelines.stages.deploy import RELEASE_FILE, delivery_channel
+from pipelines.stages.deploy import RELEASE_FILE, delivery_channel, environment_outputs
 from pipelines.targets import gitops_delivery, local_issuer, local_platform
 from pipelines.targets.cluster import Cluster, find_cluster, ingress_url
 from pipelines.targets.local_monitoring import RECEIVER_PORT, forget_notifications
@@ -109,7 +109,11 @@ def run(ctx: StageContext) -> None:
     result = run_pytest(ctx, ["tests/smoke"], env=env, check=False)
     if result.ok:
         return
-    channel = delivery_channel(ctx) if release.get("delivery") == "flux" else None
+    channel = (
+        delivery_channel(ctx, environment_outputs(ctx))
+        if release.get("delivery") == "flux"
+        else None
+    )
     if channel is not None:
         revision = gitops_delivery.revert(ctx, cluster, channel, release)
         raise StageFailed(

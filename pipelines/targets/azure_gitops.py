@@ -56,6 +56,7 @@ def channel(
             f"{where['repository_url']} {where['branch']} (the Jenkins credential "
             f"gitops-promotion-{environment}, bound in the Jenkinsfile)"
         )
+    names = contract.load()
     return Channel(
         environment=environment,
         repository=Repository(
@@ -66,7 +67,10 @@ def channel(
         branch=where["branch"],
         release_file=Path(where["path"]) / RELEASE_FILE,
         names=Names.pinned(
-            namespace=where["namespace"], source=name, release=contract.load().release
+            namespace=where["namespace"],
+            source=name,
+            release=names.release,
+            platform=(names.cert_manager["release"],),
         ),
     )
 

@@ -1,5 +1,6 @@
-"""Waiting for Flux: the GitRepository at a commit, the Kustomization applying it, the chart's
-OCIRepository at the digest that commit pins, the HelmRelease Ready at that chart. The same
+"""Waiting for Flux: the GitRepository at a commit, the Kustomization applying it, then for each
+release in install order (cert-manager, then the workloads) its chart's OCIRepository at the
+digest that commit pins and its HelmRelease Ready at that chart. The same
 objects and the same wait on AKS (the microsoft.flux extension's controllers) and on the local
 cluster (the harness's).
 """
@@ -22,7 +23,7 @@ from tools.kube.kubectl import Kubectl
 KUSTOMIZATION_SUFFIX = "-workloads"
 """What AKS appends to a Flux configuration's name for its kustomization `workloads`."""
 CHART_SOURCE_SUFFIX = "-chart"
-"""The OCIRepository of a release's chart is named <release>-chart (gitops/<env>/chart.yaml)."""
+"""The OCIRepository of a release's chart is named <release>-chart (chart_source)."""
 FIELD_MANAGER = "inventory-pipeline"
 POLL = 3.0
 
@@ -34,18 +35,22 @@ class ReconcileFailed(Exception):
 @dataclass(frozen=True)
 class Names:
     """The Flux objects that deliver the release: the configuration's GitRepository and
-    Kustomization (iac/modules/gitops names them on AKS), and the HelmRelease and its chart's
-    OCIRepository in the folder."""
+    Kustomization (iac/modules/gitops names them on AKS), and the HelmReleases and their charts'
+    OCIRepositories in the folder: the workloads' release and the platform releases it depends
+    on."""
 
     namespace: str  # of all of them: the configuration's namespace
     source: str
-    release: str
+    release: str  # the workloads' HelmRelease (the umbrella chart)
     chart: str | None = None  # the OCIRepository pinning the chart; None: a chart from git
+    platform: tuple[str, ...] = ()  # HelmReleases installed first, in order, each chart pinned
 
     @classmethod
-    def pinned(cls, namespace: str, source: str, release: str) -> Names:
-        """The names of a release whose chart an OCIRepository pins by digest."""
-        return cls(namespace, source, release, f"{release}{CHART_SOURCE_SUFFIX}")
+    def pinned(
+        cls, namespace: str, source: str, release: str, platform: tuple[str, ...] = ()
+    ) -> Names:
+        """The names of releases whose charts OCIRepositories pin by digest."""
+        return cls(namespace, source, release, chart_source(release), platform)
 
     @property
     def kustomization(self) -> str:
@@ -53,8 +58,18 @@ class Names:
 
     @property
     def helm_release(self) -> str:
-        """NAMESPACE/NAME of the HelmRelease (what the smoke suite checks)."""
+        """NAMESPACE/NAME of the workloads' HelmRelease (what the smoke suite checks)."""
         return f"{self.namespace}/{self.release}"
+
+    def helm_releases(self) -> tuple[tuple[str, str | None], ...]:
+        """(HelmRelease, its chart's OCIRepository) of each release, in the order Flux
+        installs them: the platform's, then the workloads'."""
+        return (*((name, chart_source(name)) for name in self.platform), (self.release, self.chart))
+
+
+def chart_source(release: str) -> str:
+    """The OCIRepository of a release's chart: <release>-chart (gitops/<env>/**/chart.yaml)."""
+    return f"{release}{CHART_SOURCE_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -139,7 +154,7 @@ def wait_until(check: Callable[[], tuple[bool, str]], what: str, deadline: float
 
 
 def reconcile(flux: Flux, branch: str, commit: str, deadline: float) -> str:
-    """Make Flux apply `commit` of `branch` and wait for the HelmRelease to be Ready at it;
+    """Make Flux apply `commit` of `branch` and wait for each HelmRelease to be Ready at it;
     returns the revision Flux reports."""
     names = flux.names
     revision = f"{branch}@sha1:{commit}"
@@ -165,14 +180,25 @@ def reconcile(flux: Flux, branch: str, commit: str, deadline: float) -> str:
         return status.get("lastAppliedRevision") == revision and bool(state), message
 
     wait_until(applied, f"Kustomization {names.kustomization} applying {revision}", deadline)
-    chart = _pulled_chart(flux, deadline) if names.chart else None
-    flux.request("helmrelease", names.release)
+    for release, chart_source_name in names.helm_releases():
+        if release in names.platform and flux.get("helmrelease", release) is None:
+            continue  # a tree from before this platform release was delivered by Flux
+        _released(flux, release, chart_source_name, commit, deadline)
+    return revision
+
+
+def _released(
+    flux: Flux, release: str, chart_source_name: str | None, commit: str, deadline: float
+) -> None:
+    """Wait until the HelmRelease `release` is Ready at the chart the applied commit pins."""
+    chart = _pulled_chart(flux, chart_source_name, deadline) if chart_source_name else None
+    flux.request("helmrelease", release)
     # helm-controller versions the chart <version>+<12 hex>: of the digest of an OCI artefact,
     # of the commit of a chart built from git (then .<HelmChart generation> may follow)
     chart_revision = chart.split(":", 1)[1][:12] if chart else commit[:12]
 
     def released() -> tuple[bool, str]:
-        document = flux.get("helmrelease", names.release)
+        document = flux.get("helmrelease", release)
         status = (document or {}).get("status", {})
         attempted = str(status.get("lastAttemptedRevision", ""))
         state, message = ready(document)
@@ -187,18 +213,16 @@ def reconcile(flux: Flux, branch: str, commit: str, deadline: float) -> str:
         # counts whatever generation the status claims; success needs the current one.
         failed, reason = ready_condition(document) if document else (None, message)
         if at_chart and failed is False:
-            raise ReconcileFailed(f"HelmRelease {names.release}: {reason}")
+            raise ReconcileFailed(f"HelmRelease {release}: {reason}")
         return at_chart and bool(state), f"chart {attempted or 'none'}: {message}"
 
-    wait_until(released, f"HelmRelease {names.release} Ready at {chart_revision}", deadline)
-    return revision
+    wait_until(released, f"HelmRelease {release} Ready at {chart_revision}", deadline)
 
 
-def _pulled_chart(flux: Flux, deadline: float) -> str | None:
-    """Wait until the chart's OCIRepository holds the artefact its spec pins (the applied
+def _pulled_chart(flux: Flux, name: str, deadline: float) -> str | None:
+    """Wait until the chart's OCIRepository `name` holds the artefact its spec pins (the applied
     commit's); returns that digest, or None when the applied commit has no such source (an
     earlier tree, whose chart came from git). A source that cannot pull it fails at once."""
-    name = str(flux.names.chart)
     if flux.get("ocirepository", name) is None:
         return None
     flux.request("ocirepository", name)

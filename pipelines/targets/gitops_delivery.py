@@ -1,13 +1,14 @@
-"""GitOps delivery of the umbrella release: a promotion commit, then Flux reconciles it.
+"""GitOps delivery of the releases: one promotion commit, then Flux reconciles it.
 
 A `Channel` is where one environment's promotions go and who applies them: the repository and
-branch its Flux configuration follows, the files a promotion edits (the HelmRelease's image
-digests, the chart source's digest), and the Flux objects to wait for. On AKS Terraform made
+branch its Flux configuration follows, the files a promotion edits (each HelmRelease's image
+digests and its chart source's digest: cert-manager's and the umbrella's), and the Flux objects
+to wait for. On AKS Terraform made
 the configuration (iac/modules/gitops) and the channel comes from its outputs (azure_gitops);
 locally the pipeline applies the stand-in configuration first (local_gitops).
 
 `deliver` pushes the promotion commit (gitops_commits), asks Flux to reconcile now and waits
-until the Kustomization applied that commit and the HelmRelease is Ready at it. A failed
+until the Kustomization applied that commit and each HelmRelease is Ready at it. A failed
 reconciliation fails the stage with Flux's own message, after a revert commit has put the
 previous promotion back and Flux has reconciled that. `revert` is the smoke stage's rollback.
 """
@@ -25,6 +26,7 @@ from pipelines.core.gitops_commits import (
     ChartPin,
     GitFailed,
     Promotion,
+    ReleasePin,
     Repository,
     revert_to,
     source_commit,
@@ -39,51 +41,74 @@ CHART_FILE = "chart.yaml"
 
 
 @dataclass(frozen=True)
+class Pinned:
+    """What a promotion pins for one release: its images' digests (`keys`: image -> its values
+    key in the HelmRelease) and its chart artefact's digest."""
+
+    digests: Mapping[str, str]
+    keys: Mapping[str, str]
+    chart: str | None = None
+
+
+@dataclass(frozen=True)
 class Channel:
     """One environment's GitOps delivery: where promotions go, and what Flux reconciles."""
 
     environment: str
     repository: Repository
     branch: str
-    release_file: Path  # gitops/<environment>/helmrelease.yaml
+    release_file: Path  # gitops/<environment>/helmrelease.yaml: the workloads' release
     names: Names
     # applied first where no Terraform made it; holds the fetch account's Secret, so no repr
     configuration: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
-    @property
-    def chart_file(self) -> Path | None:
-        """The chart's OCIRepository beside the HelmRelease; None where the chart is from git."""
-        return self.release_file.with_name(CHART_FILE) if self.names.chart else None
+    def release_files(self) -> dict[str, Path]:
+        """HelmRelease -> its file, in install order: a platform release's is in a folder of its
+        name beside the workloads' (gitops/<environment>/cert-manager/helmrelease.yaml)."""
+        folder = self.release_file.parent
+        platform = {name: folder / name / self.release_file.name for name in self.names.platform}
+        return {**platform, self.names.release: self.release_file}
 
-    def promotion(
-        self, digests: Mapping[str, str], keys: Mapping[str, str], chart: str | None
-    ) -> Promotion:
-        """The promotion of these image digests and, where the channel pins one, the chart's."""
-        source = self.chart_file
-        if source is not None and chart is None:
-            raise PromotionRefused(
-                f"{self.environment} pins its chart in {source}, but no chart digest was given"
-            )
-        if source is None and chart is not None:
-            raise PromotionRefused(
-                f"{self.environment} takes its chart from git: it has no chart source to pin"
-            )
-        pin = ChartPin(source, chart) if source is not None and chart is not None else None
-        return Promotion(self.environment, self.branch, self.release_file, digests, keys, pin)
+    def chart_files(self) -> dict[str, Path]:
+        """HelmRelease -> its chart's OCIRepository beside it (none where a chart is from git)."""
+        pinned = {name for name, chart in self.names.helm_releases() if chart}
+        files = self.release_files()
+        return {name: files[name].with_name(CHART_FILE) for name in files if name in pinned}
+
+    def promotion(self, pins: Mapping[str, Pinned]) -> Promotion:
+        """The promotion of each release's pins (HelmRelease -> what it pins); every release the
+        channel delivers needs one, with a chart digest exactly where the channel pins a chart."""
+        files, charts = self.release_files(), self.chart_files()
+        unknown = sorted(set(pins) - set(files))
+        if unknown:
+            raise PromotionRefused(f"{self.environment} delivers no {', '.join(unknown)}")
+        releases = []
+        for name, release_file in files.items():
+            pin = pins.get(name)
+            if pin is None:
+                raise PromotionRefused(f"nothing to promote for {name} on {self.environment}")
+            source = charts.get(name)
+            if source is not None and pin.chart is None:
+                raise PromotionRefused(
+                    f"{self.environment} pins {name}'s chart in {source}, but no chart digest "
+                    "was given"
+                )
+            if source is None and pin.chart is not None:
+                raise PromotionRefused(
+                    f"{self.environment} takes {name}'s chart from git: it has no chart source "
+                    "to pin"
+                )
+            chart = ChartPin(source, pin.chart) if source and pin.chart else None
+            releases.append(ReleasePin(name, release_file, pin.digests, pin.keys, chart))
+        return Promotion(self.environment, self.branch, tuple(releases))
 
 
 def deliver(
-    ctx: StageContext,
-    cluster: Cluster,
-    channel: Channel,
-    digests: Mapping[str, str],
-    keys: Mapping[str, str],
-    *,
-    chart: str | None = None,
+    ctx: StageContext, cluster: Cluster, channel: Channel, pins: Mapping[str, Pinned]
 ) -> dict[str, Any]:
-    """Promote the image `digests` (and the `chart` digest) by commit and wait for Flux to
-    reconcile it; returns the record the smoke stage rolls back with (branch, previous and
-    delivered commit, reconciled revision)."""
+    """Promote each release's pins (HelmRelease -> its image and chart digests) by one commit
+    and wait for Flux to reconcile it; returns the record the smoke stage rolls back with
+    (branch, previous and delivered commit, reconciled revision)."""
     flux = flux_on(ctx, cluster, channel.names)
     if channel.configuration:
         flux.apply(list(channel.configuration))
@@ -91,7 +116,7 @@ def deliver(
     with tempfile.TemporaryDirectory(prefix="gitops-") as scratch:
         started = time.monotonic()
         try:
-            previous, commit = channel.promotion(digests, keys, chart).commit(
+            previous, commit = channel.promotion(pins).commit(
                 ctx.root, repo, Path(scratch) / "work", source_commit=source_commit(ctx.root)
             )
         except (GitFailed, PromotionRefused) as refused:
@@ -106,7 +131,8 @@ def deliver(
             _undo(ctx, flux, channel, Path(scratch) / "revert", refused=(commit, previous, failed))
         took = time.monotonic() - started
     ctx.note(
-        f"Flux reconciled {revision}: HelmRelease {channel.names.release} Ready in {took:.1f} s"
+        f"Flux reconciled {revision}: HelmReleases {', '.join(channel.release_files())} Ready "
+        f"in {took:.1f} s"
     )
     return {
         "delivery": "flux",

@@ -43,15 +43,23 @@ INTERVAL = "1m"
 
 def names() -> Names:
     """The local configuration's objects, named as Terraform names them on AKS."""
-    release = contract.load().release
-    return Names.pinned(namespace=FLUX_NAMESPACE, source=release, release=release)
+    names = contract.load()
+    return Names.pinned(
+        namespace=FLUX_NAMESPACE,
+        source=names.release,
+        release=names.release,
+        platform=(names.cert_manager["release"],),
+    )
 
 
 def substitutions(flux: Names) -> dict[str, str]:
     """What the Kustomization substitutes into gitops/local (post-build), by name."""
+    names = contract.load()
     return {
         "release": flux.release,
-        "namespace": contract.load().namespace,
+        "namespace": names.namespace,
+        "cert_manager_release": names.cert_manager["release"],
+        "cert_manager_namespace": names.cert_manager["namespace"],
         "flux_source_name": flux.source,
         "flux_source_namespace": flux.namespace,
         "registry_server": REGISTRY_SERVER,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -675,6 +676,9 @@ FLUX_VARIABLE = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
 """A Flux post-build substitution, `${name}` (Flux's own rule for names)."""
 GITOPS_RELEASE_KIND = "HelmRelease"
 GITOPS_CHART_KIND = "OCIRepository"
+PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
+"""kustomize-controller leaves an object so annotated in place when it leaves the build."""
+PRUNE_DISABLED = "disabled"
 
 
 def flux_configuration(plan: dict[str, Any]) -> dict[str, Any] | None:
@@ -746,30 +750,166 @@ def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return leaves
 
 
+@dataclass(frozen=True)
+class DeliveredRelease:
+    """One release the deploy stage installs, as a HelmRelease of the folder must deliver it: its
+    release name and namespace, its chart's url before substitution, and the values the push
+    deploy generates for it from the contract."""
+
+    name: str
+    namespace: str
+    chart_url: str
+    contract_values: dict[str, Any]
+
+
+Pair = tuple[dict[str, Any], dict[str, Any]]  # a built document before and after substitution
+
+
+def _named(pairs: list[Pair], kind: str, name: Any) -> Pair | None:
+    """The document of `kind` named `name` after substitution, with its unsubstituted self."""
+    found = [
+        (raw, done)
+        for raw, done in pairs
+        if done.get("kind") == kind and done.get("metadata", {}).get("name") == name
+    ]
+    return found[0] if found else None
+
+
+def _delivery_drift(
+    where: str, release: dict[str, Any], source: Pair | None, wanted: DeliveredRelease, flux: str
+) -> list[str]:
+    """A HelmRelease's release, namespaces and chart source (`source`, the OCIRepository its
+    chartRef names, None where the folder has none) against what the deploy stage installs;
+    `flux`: the configuration's namespace, where every source and release lives."""
+    spec = release.get("spec", {})
+    reference = spec.get("chartRef", {})
+    expected: dict[str, tuple[Any, Any]] = {
+        "releaseName": (spec.get("releaseName"), wanted.name),
+        "targetNamespace": (spec.get("targetNamespace"), wanted.namespace),
+        "storageNamespace": (spec.get("storageNamespace"), wanted.namespace),
+    }
+    problems = []
+    if source is None:
+        problems.append(
+            f"{where}: chartRef is {reference!r}, which names no {GITOPS_CHART_KIND} of the folder"
+        )
+    else:
+        unsubstituted, chart = source
+        chart_source = {"kind": GITOPS_CHART_KIND, "name": chart["metadata"]["name"]}
+        expected |= {
+            "chartRef": (reference, {**chart_source, "namespace": flux}),
+            "the chart source's namespace": (chart["metadata"].get("namespace"), flux),
+            "the chart's url": (unsubstituted.get("spec", {}).get("url"), wanted.chart_url),
+            "the chart's provider": (chart.get("spec", {}).get("provider"), "azure"),
+        }
+    return problems + [
+        f"{where}: {field} is {found!r}, expected {want!r}"
+        for field, (found, want) in expected.items()
+        if found != want
+    ]
+
+
+def _contract_value_drift(where: str, values: Any, contract_values: dict[str, Any]) -> list[str]:
+    """Contract values (dotted path -> value) the substituted `values` do not hold."""
+    return [
+        f"{where}: {path} is {_at(values, path)!r}, the contract says {wanted!r}"
+        for path, wanted in sorted(_leaves(contract_values).items())
+        if _at(values, path) != wanted
+    ]
+
+
+def _chart_source(pairs: list[Pair], release: dict[str, Any]) -> Pair | None:
+    """The OCIRepository a HelmRelease's chartRef names, if the folder builds it."""
+    return _named(pairs, GITOPS_CHART_KIND, release.get("spec", {}).get("chartRef", {}).get("name"))
+
+
+def _values_from_drift(
+    where: str, release: dict[str, Any], pairs: list[Pair], environment_values: str
+) -> list[str]:
+    """The values documents a HelmRelease's valuesFrom reads from the build's ConfigMaps,
+    against exactly the environment's values file (its text)."""
+    maps = {done["metadata"]["name"]: done for _, done in pairs if done.get("kind") == "ConfigMap"}
+    given = [
+        maps.get(source.get("name"), {}).get("data", {}).get(source.get("valuesKey"))
+        for source in release.get("spec", {}).get("valuesFrom", [])
+    ]
+    if given == [environment_values]:
+        return []
+    return [f"{where}: valuesFrom is {given!r}, expected {[environment_values]!r}"]
+
+
+def _dependency_drift(where: str, release: dict[str, Any], first: dict[str, Any]) -> list[str]:
+    """A HelmRelease's dependsOn against exactly the release Flux must install `first` (a
+    dependency's namespace defaults to the HelmRelease's own)."""
+    own = release["metadata"].get("namespace")
+    depends = [
+        {"name": dependency.get("name"), "namespace": dependency.get("namespace", own)}
+        for dependency in release.get("spec", {}).get("dependsOn") or []
+    ]
+    wanted = [{key: first["metadata"].get(key) for key in ("name", "namespace")}]
+    return [] if depends == wanted else [f"{where}: dependsOn is {depends!r}, expected {wanted!r}"]
+
+
+def _output_value_drift(
+    where: str,
+    env: str,
+    values: Any,
+    passed: dict[str, str | None],
+    output_values: dict[str, tuple[str, ...]],
+) -> list[str]:
+    """Chart paths of Terraform values (`output_values`) that the unsubstituted `values` do not
+    fill with their substitution, or fill where Terraform passes none."""
+    problems = []
+    for name, paths in sorted(output_values.items()):
+        for path in paths:
+            found = _at(values, path)
+            if name in passed and found != f"${{{name}}}":
+                problems.append(f"{where}: {path} is {found!r}, not the substitution ${{{name}}}")
+            elif name not in passed and found is not None:
+                problems.append(f"{where}: {path} is {found!r}, but {env} has no {name}")
+    return problems
+
+
+def _pruned(where: str, documents: dict[str, dict[str, Any]]) -> list[str]:
+    """Documents (by what they are) kustomize-controller would delete once they leave the build:
+    a platform release, and every Certificate it serves, must outlive a revert."""
+    problems = []
+    for what, document in documents.items():
+        found = (document["metadata"].get("annotations") or {}).get(PRUNE_ANNOTATION)
+        if found != PRUNE_DISABLED:
+            problems.append(
+                f"{where}: {what}'s annotation {PRUNE_ANNOTATION} is {found!r}, expected "
+                f"{PRUNE_DISABLED!r}"
+            )
+    return problems
+
+
 def gitops_release_drift(
     documents: list[dict[str, Any]],
     plan: dict[str, Any],
     env: str,
     *,
-    contract_values: dict[str, Any],
-    release_name: str,
-    namespace: str,
-    chart_url: str,
+    workloads: DeliveredRelease,
+    platform: DeliveredRelease,
     environment_values: str,
     output_values: dict[str, tuple[str, ...]],
 ) -> list[str]:
     """How gitops/<env>, as kustomize builds it, disagrees with what Terraform passes Flux and
     with what the deploy stage would install: the `${name}`s it uses against the planned
-    substitutions (both ways), the HelmRelease's release and namespaces after substitution, its
-    chart (the folder's OCIRepository, at `chart_url` before substitution, pulled with the Azure
-    identity), its values (one ConfigMap holding `environment_values`, the text of the file push
-    mode passes), each Terraform value at the chart path the pipeline's table gives it, and the
-    contract's names. `output_values`: substitution name -> the chart value paths it fills
-    (OUTPUT_VALUES, and an object output's attribute as <output>_<attribute>)."""
+    substitutions (both ways); its HelmReleases, exactly the umbrella's (`workloads`) and
+    cert-manager's (`platform`), each found by its name after substitution, with its release,
+    namespaces and chart (the OCIRepository its chartRef names, at the release's chart url
+    before substitution, pulled with the Azure identity); the umbrella's values (one ConfigMap
+    holding `environment_values`, the text of the file push mode passes), each Terraform value
+    at the chart path the pipeline's table gives it, the contract's names, and its dependsOn,
+    exactly cert-manager's release; cert-manager's contract values, and it and its chart source
+    kept when they leave the build. `output_values`: substitution name -> the chart value paths
+    it fills (OUTPUT_VALUES, and an object output's attribute as <output>_<attribute>)."""
     where = f"gitops/{env}"
     configuration = flux_configuration(plan)
     if configuration is None:
         return [f"{where} has a HelmRelease, but {env} plans no Flux configuration"]
+    flux = configuration["namespace"]
     passed = flux_substitutions(plan)
     used = gitops_variables(documents)
     problems = [
@@ -782,52 +922,40 @@ def gitops_release_drift(
             for name in sorted(set(passed) - used)
         ),
     ]
-    built = [substituted(document, passed) for document in documents]
-    kinds = {document.get("kind") for document in built}
-    if not {GITOPS_RELEASE_KIND, GITOPS_CHART_KIND} <= kinds:
-        return [*problems, f"{where} builds no {GITOPS_RELEASE_KIND} with an {GITOPS_CHART_KIND}"]
-    (release,) = [d for d in built if d.get("kind") == GITOPS_RELEASE_KIND]
-    (chart,) = [d for d in built if d.get("kind") == GITOPS_CHART_KIND]
-    (unsubstituted,) = [d for d in documents if d.get("kind") == GITOPS_CHART_KIND]
-    maps = {d["metadata"]["name"]: d for d in built if d.get("kind") == "ConfigMap"}
-    spec = release.get("spec", {})
-    reference = spec.get("chartRef", {})
-    chart_source = {"name": chart["metadata"]["name"], "namespace": configuration["namespace"]}
-    sources = spec.get("valuesFrom", [])
-    given = [maps.get(s.get("name"), {}).get("data", {}).get(s.get("valuesKey")) for s in sources]
-    expected = {
-        "releaseName": (spec.get("releaseName"), release_name),
-        "targetNamespace": (spec.get("targetNamespace"), namespace),
-        "storageNamespace": (spec.get("storageNamespace"), namespace),
-        "chartRef": (reference, {**chart_source, "kind": GITOPS_CHART_KIND}),
-        "the chart source's namespace": (
-            chart["metadata"].get("namespace"),
-            configuration["namespace"],
-        ),
-        "the chart's url": (unsubstituted["spec"].get("url"), chart_url),
-        "the chart's provider": (chart["spec"].get("provider"), "azure"),
-        "valuesFrom": (given, [environment_values]),
-    }
+    pairs = [(document, substituted(document, passed)) for document in documents]
+    wanted = (platform.name, workloads.name)
     problems += [
-        f"{where}: {field} is {found!r}, expected {wanted!r}"
-        for field, (found, wanted) in expected.items()
-        if found != wanted
+        f"{where} builds {GITOPS_RELEASE_KIND} {done['metadata'].get('name')!r}, which the "
+        "deploy stage does not install"
+        for _, done in pairs
+        if done.get("kind") == GITOPS_RELEASE_KIND and done["metadata"].get("name") not in wanted
     ]
-    (declared,) = [d for d in documents if d.get("kind") == GITOPS_RELEASE_KIND]
-    values = declared.get("spec", {}).get("values", {})
-    for name, paths in sorted(output_values.items()):
-        for path in paths:
-            found = _at(values, path)
-            if name in passed and found != f"${{{name}}}":
-                problems.append(f"{where}: {path} is {found!r}, not the substitution ${{{name}}}")
-            elif name not in passed and found is not None:
-                problems.append(f"{where}: {path} is {found!r}, but {env} has no {name}")
-    resolved = substituted(values, passed)
-    for path, wanted in sorted(_leaves(contract_values).items()):
-        if _at(resolved, path) != wanted:
-            problems.append(
-                f"{where}: {path} is {_at(resolved, path)!r}, the contract says {wanted!r}"
-            )
+    cert_manager = _named(pairs, GITOPS_RELEASE_KIND, platform.name)
+    umbrella = _named(pairs, GITOPS_RELEASE_KIND, workloads.name)
+    problems += [
+        f"{where} builds no {GITOPS_RELEASE_KIND} {name!r}"
+        for name, found in zip(wanted, (cert_manager, umbrella), strict=True)
+        if found is None
+    ]
+    if umbrella is not None:
+        declared, release = umbrella
+        values = release.get("spec", {}).get("values", {})
+        problems += _delivery_drift(where, release, _chart_source(pairs, release), workloads, flux)
+        problems += _values_from_drift(where, release, pairs, environment_values)
+        if cert_manager is not None:
+            problems += _dependency_drift(where, release, cert_manager[1])
+        unsubstituted = declared.get("spec", {}).get("values", {})
+        problems += _output_value_drift(where, env, unsubstituted, passed, output_values)
+        problems += _contract_value_drift(where, values, workloads.contract_values)
+    if cert_manager is not None:
+        _, release = cert_manager
+        values = release.get("spec", {}).get("values", {})
+        named = f"{where} {GITOPS_RELEASE_KIND} {platform.name}"
+        source = _chart_source(pairs, release)
+        problems += _delivery_drift(named, release, source, platform, flux)
+        problems += _contract_value_drift(named, values, platform.contract_values)
+        kept = {"the release": release, **({"the chart source": source[1]} if source else {})}
+        problems += _pruned(named, kept)
     return problems
 
 

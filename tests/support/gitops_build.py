@@ -17,12 +17,18 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.core import image_promotion
-from pipelines.core.charts import CHARTS
+from pipelines.core import contract, image_promotion
+from pipelines.core.charts import CERT_MANAGER, CHARTS, UMBRELLA
+from pipelines.stages.deploy import CHART_IMAGES
+from pipelines.targets.gitops_delivery import CHART_FILE
 from tests.support.tools import REPO_ROOT
 from tools.localcluster.interface import kubectl_path
 
 GITOPS = Path("gitops")
+UMBRELLA_RELEASE = "${release}"
+CERT_MANAGER_RELEASE = "${cert_manager_release}"
+"""The HelmReleases' names in every gitops/ folder, before Flux substitutes them."""
+RELEASE_FILE = "helmrelease.yaml"
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,17 @@ class Built:
 
     documents: tuple[dict[str, Any], ...]
 
-    def one(self, kind: str) -> dict[str, Any]:
-        (found,) = [d for d in self.documents if d.get("kind") == kind]
+    def named(self, kind: str, name: str) -> dict[str, Any]:
+        """The one document of `kind` named `name` (as the build names it, before substitution:
+        the folder has several HelmReleases and OCIRepositories)."""
+        (found,) = [
+            d for d in self.documents if d.get("kind") == kind and d["metadata"]["name"] == name
+        ]
         return found
+
+    def chart_source(self, release: dict[str, Any]) -> dict[str, Any]:
+        """The OCIRepository a HelmRelease's chartRef names."""
+        return self.named("OCIRepository", release["spec"]["chartRef"]["name"])
 
     def config_maps(self) -> dict[str, dict[str, Any]]:
         return {d["metadata"]["name"]: d for d in self.documents if d.get("kind") == "ConfigMap"}
@@ -67,21 +81,30 @@ def repository_folder(env: str) -> Path:
 def promoted_tree(
     into: Path,
     env: str,
-    images: tuple[Mapping[str, str], Mapping[str, str]],
+    digests: Mapping[str, str],
     chart_digest: str,
+    cert_manager_chart_digest: str,
 ) -> Path:
     """gitops/ and the charts' values files copied under `into`, with gitops/<env> promoted as a
-    promotion commit writes it (`images`: digests and their values keys); returns the folder."""
+    promotion commit writes it: each HelmRelease the images its chart takes (CHART_IMAGES) by
+    their `digests`, and its OCIRepository the umbrella's `chart_digest` or cert-manager's
+    (in <env>/<its release>/, as the channel finds it); returns the folder."""
     shutil.copytree(REPO_ROOT / GITOPS, into / GITOPS, dirs_exist_ok=True)
     for values in (REPO_ROOT / CHARTS).glob("*/values*.yaml"):
         target = into / values.relative_to(REPO_ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(values, target)
     folder = into / GITOPS / env
-    release, chart = folder / "helmrelease.yaml", folder / "chart.yaml"
-    digests, keys = images
-    release.write_text(image_promotion.promote(release.read_text(), digests, keys))
-    chart.write_text(image_promotion.pin_chart(chart.read_text(), chart_digest))
+    pins = {
+        folder / contract.load().cert_manager["release"]: (CERT_MANAGER, cert_manager_chart_digest),
+        folder: (UMBRELLA, chart_digest),
+    }
+    for where, (chart, digest) in pins.items():
+        keys = CHART_IMAGES[chart]
+        release, source = where / RELEASE_FILE, where / CHART_FILE
+        own = {image: digests[image] for image in keys}
+        release.write_text(image_promotion.promote(release.read_text(), own, keys))
+        source.write_text(image_promotion.pin_chart(source.read_text(), digest))
     return folder
 
 

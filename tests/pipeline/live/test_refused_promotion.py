@@ -57,6 +57,11 @@ def digest(seed: str) -> dict[str, str]:
     return {"drill": f"sha256:{hashlib.sha256(seed.encode()).hexdigest()}"}
 
 
+def pins(seed: str, chart: str) -> dict[str, gitops_delivery.Pinned]:
+    """The drill's one release: its image digest and its chart's."""
+    return {DRILL: gitops_delivery.Pinned(digest(seed), KEYS, chart)}
+
+
 def write_tree(root: Path, configmap_name: str) -> None:
     """The drill's gitops/ and helm-charts/: a HelmRelease of a chart with one ConfigMap, from
     the registry."""
@@ -247,7 +252,7 @@ def test_a_refused_promotion_is_reverted_and_the_stage_fails_with_fluxs_message(
     write_tree(ctx.root, "drill")
     good_chart = push_chart(ctx, "0.1.0")
     started = time.monotonic()
-    good = gitops_delivery.deliver(ctx, cluster, channel, digest("good"), KEYS, chart=good_chart)
+    good = gitops_delivery.deliver(ctx, cluster, channel, pins("good", good_chart))
     took_good = time.monotonic() - started
     assert good["previous_commit"] is None
     assert configmap_digest(flux, "drill") == digest("good")["drill"]
@@ -256,7 +261,7 @@ def test_a_refused_promotion_is_reverted_and_the_stage_fails_with_fluxs_message(
     refused_chart = push_chart(ctx, "0.2.0")
     started = time.monotonic()
     with pytest.raises(StageFailed) as failed:
-        gitops_delivery.deliver(ctx, cluster, channel, digest("bad"), KEYS, chart=refused_chart)
+        gitops_delivery.deliver(ctx, cluster, channel, pins("bad", refused_chart))
     took_refusal = time.monotonic() - started
     message = str(failed.value)
     bad = re.search(r"Flux could not reconcile ([0-9a-f]{12})", message)
@@ -294,7 +299,7 @@ def test_a_chart_the_registry_does_not_hold_fails_at_its_source_and_is_reverted(
     absent = f"sha256:{hashlib.sha256(DRILL.encode()).hexdigest()}"
     started = time.monotonic()
     with pytest.raises(StageFailed) as failed:
-        gitops_delivery.deliver(ctx, cluster, channel, digest("absent"), KEYS, chart=absent)
+        gitops_delivery.deliver(ctx, cluster, channel, pins("absent", absent))
     took = time.monotonic() - started
     message = str(failed.value)
     assert f"OCIRepository {DRILL}-chart: " in message, "the stage passes on the source's message"
