@@ -284,7 +284,7 @@ variable "delivery" {
     repository_url = optional(string)
     branch         = optional(string, "main")
   })
-  description = "How the workloads reach the cluster: push (the pipeline's deploy stage runs helm upgrade with the Terraform outputs as values) or flux (the AKS Flux extension reconciles gitops/<environment> of repository_url at branch, the Terraform outputs substituted into its HelmRelease). flux needs repository_url, a public HTTPS URL, and branch deploy/<environment>, where the deploy stage pushes its promotion commits; push takes neither."
+  description = "How the workloads reach the cluster: push (the pipeline's deploy stage runs helm upgrade with the Terraform outputs as values) or flux (the AKS Flux extension reconciles gitops/<environment> of repository_url at branch, the Terraform outputs substituted into its HelmReleases). flux needs repository_url, a public HTTPS URL, and branch deploy/<environment>, where the deploy stage pushes its promotion commits; push takes neither."
   nullable    = false
 
   validation {

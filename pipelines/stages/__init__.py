@@ -33,11 +33,14 @@ STAGES: tuple[Stage, ...] = (
         build.run,
     ),
     Stage(
-        "publish", "push to the environment's ACR, or import into the local cluster", publish.run
+        "publish",
+        "push images and charts to the target's registry; record each digest",
+        publish.run,
     ),
     Stage(
         "deploy",
-        "helm upgrade --install --atomic --wait of cert-manager, then the umbrella chart",
+        "cert-manager, then the umbrella: one promotion commit Flux reconciles, or helm upgrade "
+        "--install --atomic --wait where the environment is pushed",
         deploy.run,
     ),
     Stage("smoke", "smoke suite through the ingress; roll back on failure", smoke.run),

@@ -58,17 +58,23 @@ def render_local(
         chosen = [] if only_extra else values_files(chart, "local", generated)
         values = [*chosen, *extra]
         apis = (*API_VERSIONS, *platform_api_versions(charts))
-        out = subprocess.run(
-            [
-                *[helm, "template", *install_args(chart, values, [])],
-                *["--kube-version", KUBE_VERSION],
-                *[arg for api in apis for arg in ("--api-versions", api)],
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
+        return template(install_args(chart, values, []), apis)
+
+
+def template(args: Sequence[str], apis: Sequence[str] = API_VERSIONS) -> list[Manifest]:
+    """`helm template` with `args` (install_args) against the local cluster's Kubernetes and
+    the API versions `apis` it serves."""
+    helm = require_tool("helm", "make tools")
+    out = subprocess.run(
+        [
+            *[helm, "template", *args, "--kube-version", KUBE_VERSION],
+            *[arg for api in apis for arg in ("--api-versions", api)],
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
 
 

@@ -25,7 +25,7 @@ from pipelines.core.charts import CERT_MANAGER, CHART_REPOSITORY, CHARTS, UMBREL
 from pipelines.stages.deploy import CHART_IMAGES, cert_manager_values, install_args, releases
 from pipelines.targets import local_gitops
 from tests.contract.relations import FLUX_VARIABLE, substituted
-from tests.pipeline.local_release import API_VERSIONS, KUBE_VERSION, render_local
+from tests.pipeline.local_release import render_local, template
 from tests.support.gitops_build import (
     CERT_MANAGER_RELEASE,
     UMBRELLA_RELEASE,
@@ -34,7 +34,7 @@ from tests.support.gitops_build import (
     promoted_tree,
     values_from,
 )
-from tests.support.tools import REPO_ROOT, require_tool
+from tests.support.tools import REPO_ROOT
 from tools.localcluster.interface import REGISTRY_SERVER
 
 pytestmark = pytest.mark.slow
@@ -108,20 +108,6 @@ def flux_values(built: Built, release: dict[str, Any], work: Path) -> list[Path]
     inline = work / "inline-values.yaml"
     inline.write_text(yaml.safe_dump(spec.get("values", {})), encoding="utf-8")
     return [*files, inline]
-
-
-def template(args: list[str]) -> list[dict[str, Any]]:
-    """`helm template` with `args` (install_args) against what the local cluster serves."""
-    helm = require_tool("helm", "make tools")
-    apis = [arg for api in API_VERSIONS for arg in ("--api-versions", api)]
-    out = subprocess.run(
-        [helm, "template", *args, "--kube-version", KUBE_VERSION, *apis],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
 def flux_render(built: Built, release: dict[str, Any], work: Path) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Images into a cluster's containerd, with no registry: `podman save` an OCI archive, then
-`ctr images import` it. The one implementation for the publish stage and the local cluster."""
+`ctr images import` it. How the local cluster gets its platform add-ons' images (release images
+come from its registry, by digest)."""
 
 from __future__ import annotations
 
