@@ -92,6 +92,12 @@ def readiness_problem(kind: str, workload: Any) -> str | None:
     """Why a Deployment or StatefulSet is not fully rolled out and Ready, or None."""
     desired = workload.spec.replicas if workload.spec.replicas is not None else 1
     status = workload.status
+    observed = (status.observed_generation if status else None) or 0
+    if observed < (workload.metadata.generation or 0):
+        return (
+            f"{kind} {workload.metadata.name}: status is of generation {observed}, the spec is "
+            f"generation {workload.metadata.generation}"
+        )
     ready = (status.ready_replicas if status else None) or 0
     updated = (status.updated_replicas if status else None) or 0
     if desired == 0 or ready != desired or updated != desired:

@@ -231,12 +231,16 @@ def test_never_succeeded_and_suspended_are_reported() -> None:
     )
 
 
-def deployment(replicas: int, ready: int, updated: int) -> Any:
+def deployment(replicas: int, ready: int, updated: int, observed: int = 4) -> Any:
     return client.V1Deployment.from_dict(
         {
-            "metadata": {"name": "api"},
+            "metadata": {"name": "api", "generation": 4},
             "spec": {"replicas": replicas, "selector": {}, "template": {}},
-            "status": {"readyReplicas": ready, "updatedReplicas": updated},
+            "status": {
+                "readyReplicas": ready,
+                "updatedReplicas": updated,
+                "observedGeneration": observed,
+            },
         }
     )
 
@@ -251,6 +255,13 @@ def test_fully_ready_workload_passes() -> None:
 def test_missing_or_stale_replicas_bite(replicas: int, ready: int, updated: int) -> None:
     assert readiness_problem("Deployment", deployment(replicas, ready, updated)) == (
         f"Deployment api: {ready} ready, {updated} updated of {replicas} desired"
+    )
+
+
+def test_a_status_older_than_the_spec_bites_even_when_its_counts_match() -> None:
+    """An autoscaler's new replica count is in the spec before the controller has counted it."""
+    assert readiness_problem("Deployment", deployment(2, 2, 2, observed=3)) == (
+        "Deployment api: status is of generation 3, the spec is generation 4"
     )
 
 
