@@ -16,7 +16,7 @@ from tests.helm.rendering import API, AZURE_ENVIRONMENTS, NAMESPACE, Rendered, R
 from tests.helm.test_auth_chart import CHART, chart_values
 from tools.localcluster import ingress
 from tools.localcluster.catalog import TRAEFIK
-from tools.localcluster.trim import module_source
+from tools.toolchain.gobuild import module_source
 from tools.toolchain.paths import Layout
 
 ROUTER_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"

@@ -13,7 +13,7 @@ import yaml
 
 from tools.localcluster import ingress
 from tools.localcluster.catalog import TRAEFIK
-from tools.localcluster.trim import module_source
+from tools.toolchain.gobuild import module_source
 from tools.toolchain.paths import Layout
 
 

@@ -16,8 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tools.localcluster.catalog import COMPONENTS, Component
-from tools.localcluster.trim import add_prepared_copy, module_source, prepare_work_copy
-from tools.toolchain.gobuild import compile_binary, go_binary, go_version, verify_go_mod_pin
+from tools.localcluster.trim import add_prepared_copy
+from tools.toolchain.copies import prepare_work_copy
+from tools.toolchain.gobuild import (
+    compile_binary,
+    go_binary,
+    go_version,
+    module_source,
+    verify_go_mod_pin,
+)
 from tools.toolchain.paths import Layout
 from tools.toolchain.process import Progress
 from tools.toolchain.stamps import Stamp, digest, is_current, write_stamp

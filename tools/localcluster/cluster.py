@@ -73,7 +73,7 @@ from tools.localcluster.settings import (
     default_state_dir,
     detect_node_ip,
 )
-from tools.localcluster.trim import module_source
+from tools.toolchain.gobuild import module_source
 from tools.toolchain.links import ensure_file
 from tools.toolchain.paths import Layout
 

@@ -18,7 +18,7 @@ from tools.localcluster.catalog import FLUX_CONTROLLERS
 from tools.localcluster.pki import CertSpec
 from tools.localcluster.processes import Service
 from tools.localcluster.settings import Paths
-from tools.localcluster.trim import module_source
+from tools.toolchain.gobuild import module_source
 from tools.toolchain.paths import Layout
 
 NAMESPACE = "flux-system"

@@ -12,16 +12,12 @@ its go.mod's directory `replace`s point (see go/traefik/go.mod).
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.toolchain.gobuild import go_binary, go_env
-from tools.toolchain.paths import Layout
+from tools.toolchain.copies import writable_copy
 from tools.toolchain.process import ToolchainError
 
 
@@ -77,37 +73,10 @@ def trim_factory(source: str, import_prefix: str, excluded: tuple[str, ...]) -> 
     return text
 
 
-def module_source(module: str, version: str, layout: Layout) -> Path:
-    """The read-only module-cache directory of `module@version` (downloaded when missing).
-    Run outside any module: the tools module's replaces name directories not made yet."""
-    argv = [str(go_binary()), "mod", "download", "-json", f"{module}@{version}"]
-    with tempfile.TemporaryDirectory(prefix="localcluster-modsrc-") as outside:
-        result = subprocess.run(
-            argv, cwd=outside, env=go_env(layout), capture_output=True, text=True, check=False
-        )
-    try:
-        listing = json.loads(result.stdout)
-    except ValueError:
-        listing = {"Error": result.stderr.strip()}
-    if result.returncode != 0 or "Dir" not in listing:
-        raise ToolchainError(f"go mod download {module}@{version}: {listing.get('Error')}")
-    return Path(listing["Dir"])
-
-
-def prepare_work_copy(source_dir: Path, work: Path) -> None:
-    """A fresh copy of the tools module at `work`."""
-    if work.exists():
-        shutil.rmtree(work)
-    shutil.copytree(source_dir, work)
-
-
 def add_prepared_copy(work: Path, prepared: PreparedCopy, module_root: Path) -> None:
     """Put the prepared copy of `module_root` where the work copy's go.mod replaces it."""
     target = work / prepared.replace_dir
-    shutil.copytree(module_root, target)
-    for path in target.rglob("*"):  # the module cache is read-only
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    target.chmod(0o755)
+    writable_copy(module_root, target)
     for name in prepared.excluded:
         shutil.rmtree(target / prepared.package_dir / name)
     if prepared.factory:

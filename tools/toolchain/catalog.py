@@ -27,6 +27,8 @@ class GoTool:
     package: str  # the main package to build
     output: str  # file name of the built binary
     ldflags: tuple[str, ...] = ()
+    # Compile only the provider services whose resources the IaC declares (provider_subset.py).
+    iac_services_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ PROVIDERS = (
                 "-X github.com/hashicorp/terraform-provider-azurerm/version.ProviderVersion="
                 + _AZURERM_VERSION,
             ),
+            iac_services_only=True,
         ),
     ),
 )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from tools.toolchain import provider_subset
 from tools.toolchain.catalog import GoTool
-from tools.toolchain.paths import GO_MODULES_DIR, Layout
+from tools.toolchain.paths import GO_MODULES_DIR, IAC_DIR, Layout
 from tools.toolchain.process import Measurement, Progress, ToolchainError, run_measured
 from tools.toolchain.stamps import Stamp, digest, is_current, newest_stamp, write_stamp
 
@@ -41,6 +45,23 @@ def module_dir(tool: GoTool) -> Path:
     return GO_MODULES_DIR / tool.module_dir
 
 
+def module_source(module: str, version: str, layout: Layout) -> Path:
+    """The read-only module-cache directory of `module@version` (downloaded when missing).
+    Run outside any module: a tools module's replaces may name directories not made yet."""
+    argv = [str(go_binary()), "mod", "download", "-json", f"{module}@{version}"]
+    with tempfile.TemporaryDirectory(prefix="toolchain-modsrc-") as outside:
+        result = subprocess.run(
+            argv, cwd=outside, env=go_env(layout), capture_output=True, text=True, check=False
+        )
+    try:
+        listing = json.loads(result.stdout)
+    except ValueError:
+        listing = {"Error": result.stderr.strip()}
+    if result.returncode != 0 or "Dir" not in listing:
+        raise ToolchainError(f"go mod download {module}@{version}: {listing.get('Error')}")
+    return Path(listing["Dir"])
+
+
 def verify_pin(tool: GoTool) -> None:
     """Fail when go.mod and the catalog disagree about the upstream version."""
     verify_go_mod_pin(module_dir(tool), tool.module, tool.module_version)
@@ -68,6 +89,7 @@ def inputs_digest(tool: GoTool) -> str:
         " ".join(tool.ldflags),
         (directory / "go.mod").read_bytes(),
         (directory / "go.sum").read_bytes(),
+        *((provider_subset.inputs(IAC_DIR),) if tool.iac_services_only else ()),
     )
 
 
@@ -147,11 +169,17 @@ def build(tool: GoTool, layout: Layout) -> Stamp | None:
     go = go_binary()
     target_dir = layout.artifact_dir(tool.name, tool.version)
     target_dir.mkdir(parents=True, exist_ok=True)
+    module = module_dir(tool)
+    if tool.iac_services_only:
+        module = target_dir / "work"
+        source = module_source(tool.module, tool.module_version, layout)
+        subset = provider_subset.prepare(tool, source, IAC_DIR, module)
+        print(f"{tool.name} {tool.version}: {subset.describe()}", flush=True)
     measurement = compile_binary(
         go,
         tool.package,
         target_dir / tool.output,
-        module=module_dir(tool),
+        module=module,
         ldflags=tool.ldflags,
         layout=layout,
         log=target_dir / "build.log",
@@ -166,5 +194,7 @@ def build(tool: GoTool, layout: Layout) -> Stamp | None:
         peak_memory_bytes=measurement.peak_tree_bytes,
     )
     write_stamp(target_dir, stamp)
+    if module != module_dir(tool):
+        shutil.rmtree(module)
     print(f"built {tool.name} {tool.version}: {measurement.describe()}", flush=True)
     return stamp

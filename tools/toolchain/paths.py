@@ -9,6 +9,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLCHAIN_DIR = Path(__file__).resolve().parent
 GO_MODULES_DIR = TOOLCHAIN_DIR / "go"
+IAC_DIR = REPO_ROOT / "iac"
 CHECKOV_LOCK = REPO_ROOT / "pipelines" / "requirements" / "checkov.lock"
 
 # Overrides, mainly so tests can point the toolchain at an empty or scratch location.
