@@ -113,7 +113,14 @@ def test_used_types_reads_resources_data_sources_and_ephemeral_resources(tmp_pat
 
 def test_each_type_maps_to_the_service_registering_it(source: Path) -> None:
     found = provider_subset.declaring_services(source, ["azurerm_thing", "azurerm_widget"])
-    assert found == {"azurerm_thing": "alpha", "azurerm_widget": "beta"}
+    assert found == {"azurerm_thing": {"alpha"}, "azurerm_widget": {"beta"}}
+
+
+def test_a_type_two_services_register_keeps_both(source: Path) -> None:
+    """The provider's legacy service still registers some types a current service also does."""
+    write(source, "internal/services/legacy/registration.go", '\t\t"azurerm_thing": resource(),\n')
+    found = provider_subset.declaring_services(source, ["azurerm_thing"])
+    assert found == {"azurerm_thing": {"alpha", "legacy"}}
 
 
 def test_a_type_no_service_registers_fails_by_name(source: Path) -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.toolchain.conftest import run_tool
-from tools.toolchain import stage_iac, terraform_cli
+from tools.toolchain import provider_subset, stage_iac, terraform_cli
 from tools.toolchain.catalog import PROVIDERS
+from tools.toolchain.gobuild import module_source
+from tools.toolchain.paths import IAC_DIR, Layout
 
 VERSIONS = {provider.type: provider.version for provider in PROVIDERS}
 
@@ -117,3 +119,28 @@ def test_the_random_provider_plans(tmp_path: Path, checked_toolchain: str) -> No
     plan = run_tool([cli, "plan", "-input=false", "-no-color"], root)
     assert plan.returncode == 0, plan.stderr
     assert "Plan: 1 to add, 0 to change, 0 to destroy." in plan.stdout
+
+
+@pytest.mark.slow
+def test_the_built_azurerm_serves_exactly_the_services_the_iac_uses(staged_root: Path) -> None:
+    """Every type iac/ declares has its schema, and every type served belongs to a service
+    the subset keeps: the binary in the mirror is the one provider_subset.py chose."""
+    cli = str(terraform_cli())
+    assert run_tool([cli, "init", "-backend=false", "-input=false"], staged_root).returncode == 0
+    schema = run_tool([cli, "providers", "schema", "-json"], staged_root)
+    assert schema.returncode == 0, schema.stderr
+    providers = json.loads(schema.stdout)["provider_schemas"]
+    azurerm = next(found for name, found in providers.items() if name.endswith("hashicorp/azurerm"))
+    served = {
+        name
+        for kind in ("resource_schemas", "data_source_schemas", "ephemeral_resource_schemas")
+        for name in azurerm.get(kind, {})
+    }
+    used = provider_subset.used_types(IAC_DIR)
+    assert used <= served, sorted(used - served)
+
+    tool = next(p.build for p in PROVIDERS if p.build.iac_services_only)
+    source = module_source(tool.module, tool.module_version, Layout.default())
+    subset, _ = provider_subset.choose(source, used)
+    serving = set().union(*provider_subset.declaring_services(source, served).values())
+    assert serving == subset.services

@@ -80,16 +80,17 @@ def _go_files(directory: Path) -> Iterable[Path]:
     return (path for path in sorted(directory.rglob("*.go")) if not path.name.endswith("_test.go"))
 
 
-def declaring_services(source: Path, types: Iterable[str]) -> dict[str, str]:
-    """resource type -> the service directory declaring it; a type none declares fails."""
+def declaring_services(source: Path, types: Iterable[str]) -> dict[str, set[str]]:
+    """resource type -> the service directories declaring it (a legacy and a current one may
+    both); a type none declares fails."""
     wanted = set(types)
-    found: dict[str, str] = {}
+    found: dict[str, set[str]] = {}
     for service in sorted(p for p in (source / SERVICES_DIR).iterdir() if p.is_dir()):
         for path in _go_files(service):
             for match in _DECLARED.finditer(path.read_text(encoding="utf-8")):
                 name = next(group for group in match.groups() if group)
                 if name in wanted:
-                    found.setdefault(name, service.name)
+                    found.setdefault(name, set()).add(service.name)
     missing = sorted(wanted - set(found))
     if missing:
         raise ToolchainError(
@@ -205,7 +206,7 @@ class SourceTree:
 def choose(source: Path, types: Iterable[str]) -> tuple[Subset, dict[str, str]]:
     """The services declaring `types`, and every client the compiled code references: clients
     are added until the code of the packages compiled references no client left out."""
-    services = frozenset(declaring_services(source, types).values())
+    services = frozenset().union(*declaring_services(source, types).values())
     tree = SourceTree(source)
     originals = {name: (source / name).read_text(encoding="utf-8") for name in CLIENT_FILES}
     candidates = frozenset(set().union(*(_assigned(text) for text in originals.values())))
