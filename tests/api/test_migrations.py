@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from inventory_api.migrate import alembic_config, current_revision, upgrade
+from inventory_api.migrate import alembic_config, current_revision, upgrade, wait_for_database
 from inventory_api.models import Base
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from tests.api.apiprocess import run_cli
@@ -49,6 +51,64 @@ def test_cli_reports_an_unreachable_database_in_one_line() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("migration failed: Can't create a connection to host")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+UNREACHABLE = "postgresql+pg8000://u:p@127.0.0.1:1/d"
+
+
+class FakeClock:
+    """Time that passes only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_waiting_retries_a_refused_connection_until_the_deadline() -> None:
+    clock = FakeClock()
+    engine = create_engine(UNREACHABLE, poolclass=NullPool, connect_args={"timeout": 1})
+    with pytest.raises(DBAPIError, match="Can't create a connection"):
+        wait_for_database(engine, 5, pause=2, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == [2, 2, 1]  # attempts at 0, 2, 4 and 5 s
+
+
+def test_waiting_returns_at_once_when_the_database_accepts(fresh_db: Database) -> None:
+    clock = FakeClock()
+    engine = create_engine(fresh_db.sqlalchemy_url, poolclass=NullPool)
+    assert wait_for_database(engine, 60, clock=clock, sleep=clock.sleep) == 1
+    assert clock.sleeps == []
+
+
+def test_a_refused_password_is_not_waited_for(fresh_db: Database) -> None:
+    clock = FakeClock()
+    url = create_engine(fresh_db.sqlalchemy_url).url.set(password="not-the-password")
+    engine = create_engine(url, poolclass=NullPool)
+    with pytest.raises(DBAPIError, match="password authentication failed"):
+        wait_for_database(engine, 60, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == []
+
+
+def test_cli_logs_each_wait_then_reports_the_refusal_in_one_line() -> None:
+    env = {"DATABASE_URL": UNREACHABLE, "DB_CONNECT_TIMEOUT_SECONDS": "1"}
+    result = run_cli(env, "migrate", "--wait-seconds", "3")
+    assert result.returncode == 1
+    assert result.stderr.startswith("migration failed: Can't create a connection to host")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout.count("waiting for the database") >= 2
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "3601"])
+def test_cli_refuses_a_wait_that_is_not_seconds(value: str) -> None:
+    result = run_cli({"DATABASE_URL": UNREACHABLE}, "migrate", "--wait-seconds", value)
+    assert result.returncode == 2
+    assert f"{value!r} is not a number of seconds from 0 to 3600" in result.stderr
 
 
 def test_migrated_schema_matches_the_models(fresh_db: Database) -> None:

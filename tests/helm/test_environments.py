@@ -441,7 +441,10 @@ def test_migrations_hook_runs_after_install_and_before_upgrade(env_manifests: Re
     job = env_manifests.one("Job", f"{API}-migrations")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
     (migrate,) = containers(job)
-    assert migrate["args"] == ["migrate"]
+    command, flag, wait = migrate["args"]
+    assert (command, flag) == ("migrate", "--wait-seconds")
+    # The wait for a database still bootstrapping leaves the migration time before the deadline.
+    assert 0 < float(wait) <= job["spec"]["activeDeadlineSeconds"] / 2
     sa = env_manifests.one("ServiceAccount", f"{API}-migrations")
     assert sa["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
     assert pod_spec(job)["serviceAccountName"] == sa["metadata"]["name"]

@@ -19,6 +19,7 @@ from inventory_api.migrate import (
     migration_engine,
     revision,
     upgrade,
+    wait_for_database,
 )
 from inventory_api.server import serve
 
@@ -33,9 +34,10 @@ def _database_failure(exc: SQLAlchemyError) -> str:
     return _first_line(cause or exc)
 
 
-def _migrate(settings: Settings) -> int:
+def _migrate(settings: Settings, wait_seconds: float) -> int:
     engine = migration_engine(settings)
     try:
+        wait_for_database(engine, wait_seconds)
         upgrade(engine)
         revision_id = current_revision(engine)
     except SQLAlchemyError as exc:
@@ -63,12 +65,28 @@ def _revision(settings: Settings, message: str) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Validate configuration, then serve, migrate or write a revision; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m inventory_api")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve HTTP (the default)")
-    commands.add_parser("migrate", help="bring the database to the newest revision")
+    migrate = commands.add_parser("migrate", help="bring the database to the newest revision")
+    migrate.add_argument(
+        "--wait-seconds",
+        type=_seconds,
+        default=0.0,
+        help="keep connecting for up to this long while the database refuses (default 0)",
+    )
     new = commands.add_parser(
         "revision", help="migrate, then write the revision for what the models add or change"
     )
@@ -84,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     if args.command == "migrate":
-        return _migrate(settings)
+        return _migrate(settings, args.wait_seconds)
     if args.command == "revision":
         return _revision(settings, args.message)
     asyncio.run(serve(settings, auth))

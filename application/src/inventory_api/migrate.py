@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from inventory_api.config import Settings, read_password
@@ -39,6 +42,46 @@ def migration_engine(settings: Settings) -> Engine:
             "startup_params": MIGRATION_SESSION,
         },
     )
+
+
+def wait_for_database(
+    engine: Engine,
+    seconds: float,
+    *,
+    pause: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Connect until the database accepts, for at most `seconds`; returns the attempts made.
+
+    A database the same release creates, or one failing over, refuses connections for a while:
+    waiting here keeps the Job's retries for real failures. After the deadline the last
+    connection error is raised."""
+    deadline = clock() + seconds
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            with engine.connect():
+                return attempts
+        except DBAPIError as exc:
+            left = deadline - clock()
+            if left <= 0 or not _not_accepting_yet(exc):
+                raise
+            reason = (str(exc.orig or exc).strip().splitlines() or ["refused"])[0]
+            logging.getLogger("inventory_api.migrate").info(
+                "waiting for the database", extra={"reason": reason, "seconds_left": round(left)}
+            )
+            sleep(min(pause, left))
+
+
+def _not_accepting_yet(exc: DBAPIError) -> bool:
+    """No server listening or reachable, or one still starting (SQLSTATE 57P03); a refused
+    password or a missing database fails at once."""
+    if isinstance(exc, (InterfaceError, OperationalError)):
+        return True
+    details = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    return isinstance(details, dict) and details.get("C") == "57P03"
 
 
 def alembic_config(connection: Connection) -> Config:
