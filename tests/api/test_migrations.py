@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from tests.api.apiprocess import run_cli
-from tests.support.postgres import Database, PostgresServer
+from tests.support.postgres import Database, PostgresServer, free_port
 
 HEAD = "0001"
 
@@ -77,6 +82,54 @@ def test_waiting_retries_a_refused_connection_until_the_deadline() -> None:
     with pytest.raises(DBAPIError, match="Can't create a connection"):
         wait_for_database(engine, 5, pause=2, clock=clock, sleep=clock.sleep)
     assert clock.sleeps == [2, 2, 1]  # attempts at 0, 2, 4 and 5 s
+
+
+def _relay(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        target.close()
+
+
+@contextmanager
+def late_database(port: int, server: PostgresServer) -> Iterator[None]:
+    """The test server reachable on `port` from now on: a database that came up late."""
+    listener = socket.create_server(("127.0.0.1", port))
+
+    def accept() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", server.port))
+            for pair in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_relay, args=pair, daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield
+    finally:
+        listener.close()
+
+
+def test_waiting_connects_once_the_database_comes_up(fresh_db: Database) -> None:
+    clock = FakeClock()
+    port = free_port()
+    url = create_engine(fresh_db.sqlalchemy_url).url.set(port=port)
+    engine = create_engine(url, poolclass=NullPool)
+    with ExitStack() as stack:
+
+        def sleep(seconds: float) -> None:
+            clock.sleep(seconds)
+            if len(clock.sleeps) == 2:  # refused twice, then the server is up
+                stack.enter_context(late_database(port, fresh_db.server))
+
+        assert wait_for_database(engine, 60, pause=2, clock=clock, sleep=sleep) == 3
+    assert clock.sleeps == [2, 2]
 
 
 def test_waiting_returns_at_once_when_the_database_accepts(fresh_db: Database) -> None:
