@@ -194,7 +194,7 @@ def build(tool: GoTool, layout: Layout) -> Stamp | None:
         peak_memory_bytes=measurement.peak_tree_bytes,
     )
     write_stamp(target_dir, stamp)
-    if module != module_dir(tool):
-        shutil.rmtree(module)
+    if tool.iac_services_only:
+        shutil.rmtree(module)  # the work copy: 85 MB the next build recreates anyway
     print(f"built {tool.name} {tool.version}: {measurement.describe()}", flush=True)
     return stamp

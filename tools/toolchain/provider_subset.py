@@ -126,9 +126,13 @@ def keep_lines(text: str, drop: re.Pattern[str], kept: frozenset[str]) -> str:
     return _without_imports_no_longer_used(text, "".join(out))
 
 
-def _uses(text: str, name: str) -> bool:
+def _body(text: str) -> str:
+    """A Go file without its import block."""
     block = _IMPORT_BLOCK.search(text)
-    body = text[: block.start()] + text[block.end() :] if block else text
+    return text[: block.start()] + text[block.end() :] if block else text
+
+
+def _uses(body: str, name: str) -> bool:
     return re.search(rf"\b{re.escape(name)}\.", body) is not None
 
 
@@ -136,11 +140,12 @@ def _without_imports_no_longer_used(original: str, trimmed: str) -> str:
     block = _IMPORT_BLOCK.search(trimmed)
     if block is None:
         return trimmed
+    before, after = _body(original), _body(trimmed)
     kept = []
     for line in block.group(1).splitlines(keepends=True):
         parsed = _ALIASED_IMPORT.match(line)
         name = (parsed.group(1) or parsed.group(2).rsplit("/", 1)[-1]) if parsed else ""
-        if not name or _uses(trimmed, name) or not _uses(original, name):
+        if not name or _uses(after, name) or not _uses(before, name):
             kept.append(line)
     return trimmed[: block.start(1)] + "".join(kept) + trimmed[block.end(1) :]
 
@@ -182,10 +187,15 @@ class SourceTree:
     def __init__(self, source: Path) -> None:
         self.source = source
         self.replaced: dict[str, str] = {}
+        self._read: dict[Path, str] = {}  # the choice re-reads the closure on every round
 
     def text(self, path: Path) -> str:
         relative = str(path.relative_to(self.source))
-        return self.replaced.get(relative) or path.read_text(encoding="utf-8")
+        if relative in self.replaced:
+            return self.replaced[relative]
+        if path not in self._read:
+            self._read[path] = path.read_text(encoding="utf-8")
+        return self._read[path]
 
     def package_files(self, package: str) -> list[Path]:
         directory = self.source / package.removeprefix(MODULE).lstrip("/")
